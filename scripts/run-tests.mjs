@@ -1,0 +1,32 @@
+#!/usr/bin/env node
+// Runs every test file (test/**/*.test.ts) with Node's test runner through tsx. Files run in parallel
+// processes; each file starts its own servers on free loopback ports. Extra arguments select files by
+// substring: `npm test -- relay pq/`.
+import { spawn } from "node:child_process";
+import { readdirSync, statSync } from "node:fs";
+import { join, relative } from "node:path";
+
+function find(dir) {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) return find(path);
+    return name.endsWith(".test.ts") ? [path] : [];
+  });
+}
+
+const filters = process.argv.slice(2);
+const files = find("test")
+  .map((f) => relative(".", f))
+  .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
+  .sort();
+if (files.length === 0) {
+  console.error(`no test files match ${filters.join(" ")}`);
+  process.exit(1);
+}
+const concurrency = process.env.TEST_CONCURRENCY ?? "2";
+const child = spawn(
+  process.execPath,
+  ["--import", "tsx", "--test", `--test-concurrency=${concurrency}`, "--test-timeout=600000", "--test-force-exit", ...files],
+  { stdio: "inherit" },
+);
+child.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

@@ -1,0 +1,132 @@
+import { SignJWT, decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload } from "jose";
+import type { ConnectError } from "@connectrpc/connect";
+import { errors } from "../errors.js";
+import type { ApiKeys } from "./api-keys.js";
+import { parseVideoGrant, type VideoGrant } from "./video-grant.js";
+
+/** LiveKit's leeway for clock skew (exp, nbf). */
+const CLOCK_TOLERANCE_SECONDS = 60;
+/** Tokens are sent in URLs; anything this long is an attack, not a token. */
+export const MAX_TOKEN_LENGTH = 16_384;
+
+/** The claims of a verified access token (LiveKit layout plus Volly's PQ claims). */
+export interface AccessClaims {
+  /** The compact JWT exactly as it authenticated the connection (input to the PQ transcript). */
+  readonly token: string;
+  readonly apiKey: string;
+  readonly identity: string;
+  readonly name: string;
+  readonly metadata: string;
+  readonly attributes: Readonly<Record<string, string>>;
+  readonly video: VideoGrant;
+  /** Seconds since the epoch. */
+  readonly expiresAt: number;
+  /** Every claim: for re-signing a refreshed token, and the PQ claims (validated at connect time). */
+  readonly payload: Readonly<JWTPayload>;
+}
+
+/** Verifies HS256 access tokens against the configured keys. */
+export class TokenVerifier {
+  private readonly cryptoKeys = new Map<string, Promise<CryptoKey>>();
+
+  constructor(private readonly keys: ApiKeys) {}
+
+  /**
+   * Verifies `token`: HS256 only (`none` and every other algorithm refused), known `iss`, signature,
+   * required `exp`, `nbf`, 60 s leeway. Throws catalogue errors (`token_invalid`, `api_key_unknown`).
+   */
+  async verify(token: string): Promise<AccessClaims> {
+    if (token.length > MAX_TOKEN_LENGTH) throw errors.tokenInvalid("token too long");
+    let iss: unknown;
+    try {
+      const header = decodeProtectedHeader(token);
+      if (header.alg !== "HS256") throw errors.tokenInvalid(`algorithm ${String(header.alg).slice(0, 16)} not allowed`);
+      iss = decodeJwt(token).iss;
+    } catch (e) {
+      if (isConnectError(e)) throw e;
+      throw errors.tokenInvalid("malformed token");
+    }
+    if (typeof iss !== "string" || !this.keys.has(iss)) throw errors.apiKeyUnknown();
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, await this.cryptoKey(iss), {
+        algorithms: ["HS256"],
+        clockTolerance: CLOCK_TOLERANCE_SECONDS,
+        requiredClaims: ["exp"],
+      }));
+    } catch (e) {
+      throw errors.tokenInvalid(describeJoseError(e));
+    }
+    return toClaims(token, iss, payload);
+  }
+
+  /**
+   * Signs a token with the first configured key, keeping every claim of `claims` and giving it the
+   * later of `minValiditySeconds` from now and the original expiry (LiveKit #4580: never shorten).
+   */
+  async refresh(claims: AccessClaims, minValiditySeconds: number): Promise<{ token: string; expiresAt: number }> {
+    const [apiKey] = this.keys.keys();
+    if (apiKey === undefined) throw errors.internal();
+    const now = Math.floor(Date.now() / 1000);
+    const exp = Math.max(now + minValiditySeconds, claims.expiresAt);
+    const { iss: _iss, exp: _exp, nbf: _nbf, iat: _iat, ...rest } = claims.payload;
+    const token = await new SignJWT(rest)
+      .setProtectedHeader({ alg: "HS256" })
+      .setIssuer(apiKey)
+      .setNotBefore(now)
+      .setExpirationTime(exp)
+      .sign(await this.cryptoKey(apiKey));
+    return { token, expiresAt: exp * 1000 };
+  }
+
+  private cryptoKey(apiKey: string): Promise<CryptoKey> {
+    let key = this.cryptoKeys.get(apiKey);
+    if (key === undefined) {
+      const secret = new TextEncoder().encode(this.keys.get(apiKey) ?? "");
+      key = crypto.subtle.importKey("raw", secret, { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
+      this.cryptoKeys.set(apiKey, key);
+    }
+    return key;
+  }
+}
+
+function toClaims(token: string, apiKey: string, p: JWTPayload): AccessClaims {
+  const str = (v: unknown, claim: string): string => {
+    if (v === undefined || v === null) return "";
+    if (typeof v !== "string") throw errors.tokenInvalid(`claim ${claim} must be a string`);
+    return v;
+  };
+  const attributes: Record<string, string> = {};
+  if (p.attributes !== undefined) {
+    if (typeof p.attributes !== "object" || p.attributes === null || Array.isArray(p.attributes)) {
+      throw errors.tokenInvalid("claim attributes must be an object of strings");
+    }
+    for (const [k, v] of Object.entries(p.attributes)) attributes[k] = str(v, `attributes.${k}`);
+  }
+  return {
+    token,
+    apiKey,
+    identity: str(p.sub, "sub") || str(p.jti, "jti"),
+    name: str(p.name, "name"),
+    metadata: str(p.metadata, "metadata"),
+    attributes,
+    video: parseVideoGrant(p.video),
+    expiresAt: p.exp ?? 0,
+    payload: p,
+  };
+}
+
+function isConnectError(e: unknown): e is ConnectError {
+  return e instanceof Error && e.name === "ConnectError";
+}
+
+function describeJoseError(e: unknown): string {
+  if (e instanceof joseErrors.JWTExpired) return "token is expired";
+  if (e instanceof joseErrors.JWTClaimValidationFailed) {
+    if (e.claim === "nbf") return "token is not valid yet";
+    return `claim ${e.claim} failed validation`;
+  }
+  if (e instanceof joseErrors.JWSSignatureVerificationFailed) return "signature is invalid";
+  if (e instanceof joseErrors.JOSEAlgNotAllowed) return "algorithm not allowed";
+  return "malformed token";
+}

@@ -1,0 +1,150 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+
+/**
+ * The error catalogue: every error the server sends to a client is built here, so each has a stable id,
+ * a Connect code and a message that is safe to show. `docs/errors.md` lists every id
+ * (test/errors.test.ts checks both directions). Transports map the code in one place (`httpStatusOf`,
+ * `closeCodeOf`, `twirpCodeOf`, `toPublicError`); nothing else invents statuses.
+ */
+export const errors = {
+  // Authentication and authorization (before or at the upgrade).
+  tokenMissing: () => err("token_missing", Code.Unauthenticated, "no access token"),
+  authorizationHeaderInvalid: () =>
+    err("authorization_header_invalid", Code.Unauthenticated, "invalid authorization header. Must start with Bearer "),
+  tokenInvalid: (detail: string) => err("token_invalid", Code.Unauthenticated, `invalid authorization token: ${detail}`),
+  apiKeyUnknown: () => err("api_key_unknown", Code.Unauthenticated, "invalid API key"),
+  noRoomGrant: () => err("no_room_grant", Code.PermissionDenied, "no permissions to access the room"),
+  permissionDenied: (action: string) => err("permission_denied", Code.PermissionDenied, `permission denied: ${action}`),
+  identityMissing: () => err("identity_missing", Code.InvalidArgument, "identity cannot be empty"),
+  identityTooLong: (max: number) => err("identity_too_long", Code.InvalidArgument, `identity longer than ${max} characters`),
+  roomNameMissing: () => err("room_name_missing", Code.InvalidArgument, "no room name"),
+  roomNameInvalid: (max: number) =>
+    err("room_name_invalid", Code.InvalidArgument, `room name must be 1-${max} characters without control characters`),
+  roomNotFound: () => err("room_not_found", Code.NotFound, "requested room does not exist"),
+  roomFull: () => err("room_full", Code.ResourceExhausted, "room is full"),
+  tooManyRooms: () => err("too_many_rooms", Code.ResourceExhausted, "the server has reached its room limit"),
+  tooManyConnections: () => err("too_many_connections", Code.ResourceExhausted, "too many connections"),
+  badQuery: (detail: string) => err("bad_query", Code.InvalidArgument, `invalid query: ${detail}`),
+
+  // Messages inside a session.
+  targetNotFound: () => err("target_not_found", Code.NotFound, "target participant is not in your room"),
+  targetMissing: () => err("target_missing", Code.InvalidArgument, "target is required"),
+  callNotFound: () => err("call_not_found", Code.NotFound, "no such call between you and the target"),
+  callIdMissing: () => err("call_id_missing", Code.InvalidArgument, "call_id is required (1-64 characters)"),
+  malformedMessage: (detail: string) => err("malformed_message", Code.InvalidArgument, `malformed message: ${detail}`),
+  unknownMessageType: (type: string) =>
+    err("unknown_message_type", Code.InvalidArgument, `unknown message type ${JSON.stringify(type.slice(0, 64))}`),
+  unexpectedMessage: (type: string) =>
+    err("unexpected_message", Code.FailedPrecondition, `message ${type} is not allowed at this point`),
+  frameTooLarge: (max: number) => err("frame_too_large", Code.ResourceExhausted, `frame larger than ${max} bytes`),
+  fieldTooLarge: (field: string, max: number) =>
+    err("field_too_large", Code.InvalidArgument, `${field} is larger than ${max} bytes`),
+  rateLimited: () => err("rate_limited", Code.ResourceExhausted, "too many messages, slow down"),
+  discoverTooMany: (max: number) =>
+    err("discover_too_many", Code.InvalidArgument, `discover accepts at most ${max} identities`),
+  slowConsumer: () => err("slow_consumer", Code.ResourceExhausted, "connection is not reading; send buffer overflow"),
+  pingTimeout: () => err("ping_timeout", Code.DeadlineExceeded, "no message within the ping timeout"),
+
+  // Resume.
+  resumeUnknown: () => err("resume_unknown", Code.NotFound, "participant cannot be resumed; join again"),
+  resumeGap: () => err("resume_gap", Code.DataLoss, "missed messages are no longer available; join again"),
+
+  // Post-quantum channel.
+  pqRequired: () =>
+    err("pq_required", Code.FailedPrecondition, "post-quantum handshake required; plaintext signaling is refused"),
+  pqAlgorithmUnsupported: (alg: string) =>
+    err("pq_algorithm_unsupported", Code.InvalidArgument, `unsupported algorithm ${JSON.stringify(alg.slice(0, 64))}; use ML-KEM-768 or X25519MLKEM768`),
+  pqHybridRequired: () =>
+    err("pq_hybrid_required", Code.FailedPrecondition, "this server requires the X25519MLKEM768 hybrid"),
+  pqKeyInvalid: (detail: string) => err("pq_key_invalid", Code.InvalidArgument, `invalid post-quantum public key: ${detail}`),
+  pqKeyMismatch: () =>
+    err("pq_key_mismatch", Code.PermissionDenied, "public key in the handshake differs from the key in the token"),
+  pqKeyExpired: () => err("pq_key_expired", Code.Unauthenticated, "pqKeyExpiry has passed"),
+  pqNonceInvalid: () => err("pq_nonce_invalid", Code.InvalidArgument, "client_nonce must be empty or 32 bytes"),
+  pqHandshakeDuplicate: () => err("pq_handshake_duplicate", Code.FailedPrecondition, "a connection has exactly one handshake"),
+  pqFinishedInvalid: () => err("pq_finished_invalid", Code.PermissionDenied, "key confirmation failed (client_finished)"),
+  pqHandshakeTimeout: () => err("pq_handshake_timeout", Code.DeadlineExceeded, "post-quantum handshake did not complete in time"),
+  pqRecordInvalid: () => err("pq_record_invalid", Code.DataLoss, "record refused (epoch, sequence, tag or content)"),
+  pqRekeyInvalid: (detail: string) => err("pq_rekey_invalid", Code.InvalidArgument, `invalid rekey: ${detail}`),
+  pqRekeyOverdue: () => err("pq_rekey_overdue", Code.FailedPrecondition, "rekey interval passed without a rekey"),
+  pqSessionExpired: () => err("pq_session_expired", Code.Unauthenticated, "post-quantum session expired; reconnect"),
+
+  // Operations.
+  storeUnavailable: () => err("store_unavailable", Code.Unavailable, "storage is unavailable, try again"),
+  shuttingDown: () => err("shutting_down", Code.Unavailable, "server is shutting down"),
+  notFound: () => err("not_found", Code.NotFound, "not found"),
+  internal: () => err("internal", Code.Internal, "internal error"),
+} as const;
+
+export type ErrorId = keyof typeof errors;
+
+const idKey = Symbol.for("volly.errorId");
+
+function err(id: string, code: Code, message: string): ConnectError {
+  const e = new ConnectError(message, code);
+  Object.defineProperty(e, idKey, { value: id, enumerable: false });
+  return e;
+}
+
+/** The catalogue id of an error built by `errors`, if it is one. */
+export function errorIdOf(e: unknown): string | undefined {
+  return e instanceof ConnectError ? (e as unknown as Record<symbol, string | undefined>)[idKey] : undefined;
+}
+
+/**
+ * Turns anything thrown into an error that is safe to send: catalogue errors pass unchanged, anything else
+ * becomes a generic `internal` (the original is for the log only).
+ */
+export function toPublicError(e: unknown): ConnectError {
+  if (e instanceof ConnectError && errorIdOf(e) !== undefined) return e;
+  return errors.internal();
+}
+
+/** Connect code names as on the wire (`permission_denied`). */
+export function codeName(code: Code): string {
+  return Code[code].replace(/([a-z])([A-Z])/g, "$1_$2").toLowerCase();
+}
+
+/** The inverse of `codeName`; unknown names are `Code.Unknown`. */
+export function codeFromName(name: string): Code {
+  const found = (Object.values(Code) as Array<string | Code>).find(
+    (c): c is Code => typeof c === "number" && codeName(c) === name,
+  );
+  return found ?? Code.Unknown;
+}
+
+/** HTTP status for an error answered before a WebSocket upgrade or on a REST route (Connect's mapping). */
+export function httpStatusOf(code: Code): number {
+  switch (code) {
+    case Code.Canceled: return 499;
+    case Code.InvalidArgument: return 400;
+    case Code.DeadlineExceeded: return 504;
+    case Code.NotFound: return 404;
+    case Code.AlreadyExists: return 409;
+    case Code.PermissionDenied: return 403;
+    case Code.ResourceExhausted: return 429;
+    case Code.FailedPrecondition: return 400;
+    case Code.Aborted: return 409;
+    case Code.OutOfRange: return 400;
+    case Code.Unimplemented: return 501;
+    case Code.Unavailable: return 503;
+    case Code.Unauthenticated: return 401;
+    default: return 500;
+  }
+}
+
+/** WebSocket close code for a fatal error: 4000 + the Connect code (4016 unauthenticated, 4015 data loss). */
+export function closeCodeOf(code: Code): number {
+  return 4000 + code;
+}
+
+/** Twirp error code and HTTP status (Twirp's own table differs from Connect's for a few codes). */
+export function twirpCodeOf(code: Code): { code: string; status: number } {
+  switch (code) {
+    case Code.Canceled: return { code: "canceled", status: 408 };
+    case Code.DeadlineExceeded: return { code: "deadline_exceeded", status: 408 };
+    case Code.FailedPrecondition: return { code: "failed_precondition", status: 412 };
+    case Code.DataLoss: return { code: "dataloss", status: 500 };
+    default: return { code: codeName(code), status: httpStatusOf(code) };
+  }
+}

@@ -1,0 +1,108 @@
+import * as http from "node:http";
+import * as http2 from "node:http2";
+import * as net from "node:net";
+import type { Duplex } from "node:stream";
+
+const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+
+export type RequestHandler = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => void;
+export type UpgradeHandler = (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void;
+
+/**
+ * One port, every protocol: sniffs the HTTP/2 connection preface and hands the socket to an h2c server
+ * (gRPC, Connect over HTTP/2) or to an HTTP/1.1 server (Connect, gRPC-web, REST, WebSocket upgrades).
+ * Tracks sockets and sessions so `close()` can end them (Node's own close waits forever for h2 sessions).
+ */
+export class Listener {
+  private readonly net: net.Server;
+  private readonly h1: http.Server;
+  private readonly h2: http2.Http2Server;
+  private readonly sockets = new Set<net.Socket>();
+  private readonly h2Sessions = new Set<http2.ServerHttp2Session>();
+
+  constructor(handler: RequestHandler, onUpgrade: UpgradeHandler | undefined) {
+    this.h1 = http.createServer(handler);
+    this.h1.keepAliveTimeout = 5000;
+    this.h2 = http2.createServer({}, handler);
+    this.h2.on("session", (s) => {
+      this.h2Sessions.add(s);
+      s.on("close", () => this.h2Sessions.delete(s));
+    });
+    this.h1.on("upgrade", (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+      if (String(req.headers.upgrade).toLowerCase() !== "websocket" || onUpgrade === undefined) {
+        this.serveUpgradeAsPlain(req, socket, head);
+        return;
+      }
+      onUpgrade(req, socket, head);
+    });
+    this.net = net.createServer((socket) => this.sniff(socket));
+  }
+
+  listen(port: number, host: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.net.once("error", reject);
+      this.net.listen(port, host, () => {
+        this.net.off("error", reject);
+        resolve((this.net.address() as net.AddressInfo).port);
+      });
+    });
+  }
+
+  /** Stops accepting; ends idle HTTP connections and h2 sessions; destroys what remains after `graceMs`. */
+  async close(graceMs: number): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.net.close(() => resolve()));
+    this.h1.closeIdleConnections();
+    for (const s of this.h2Sessions) s.close();
+    const timer = setTimeout(() => {
+      for (const s of this.h2Sessions) s.destroy();
+      for (const s of this.sockets) s.destroy();
+    }, graceMs);
+    timer.unref();
+    await closed;
+    clearTimeout(timer);
+  }
+
+  private sniff(socket: net.Socket): void {
+    this.sockets.add(socket);
+    socket.on("close", () => this.sockets.delete(socket));
+    socket.on("error", () => socket.destroy());
+    // A silent socket never reaches the h1/h2 timeouts; give it 10 s to say something.
+    socket.setTimeout(10_000, () => socket.destroy());
+    let buffered: Buffer = Buffer.alloc(0);
+    const onData = (chunk: Buffer) => {
+      buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
+      const n = Math.min(buffered.length, PREFACE.length);
+      const isH2 = buffered.subarray(0, n).equals(PREFACE.subarray(0, n));
+      if (isH2 && n < PREFACE.length) return;
+      socket.off("data", onData);
+      socket.setTimeout(0);
+      socket.pause();
+      socket.unshift(buffered);
+      if (isH2) {
+        // http2 reads socket.readableLength itself; resuming here breaks the session (RST_STREAM).
+        this.h2.emit("connection", socket);
+      } else {
+        this.h1.emit("connection", socket);
+        socket.resume();
+      }
+    };
+    socket.on("data", onData);
+  }
+
+  /**
+   * `Upgrade: h2c` (curl --http2) and other non-WebSocket upgrades: with an 'upgrade' listener Node would
+   * hand them to us and the request would be lost, so replay them to the HTTP/1.1 server without the
+   * upgrade headers.
+   */
+  private serveUpgradeAsPlain(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
+    const drop = /^(upgrade|http2-settings|connection)$/i;
+    const lines = [`${req.method} ${req.url} HTTP/${req.httpVersion}`];
+    for (let i = 0; i < req.rawHeaders.length; i += 2) {
+      const name = req.rawHeaders[i] ?? "";
+      if (!drop.test(name)) lines.push(`${name}: ${req.rawHeaders[i + 1] ?? ""}`);
+    }
+    socket.unshift(Buffer.concat([Buffer.from(lines.join("\r\n") + "\r\n\r\n", "latin1"), head]));
+    this.h1.emit("connection", socket);
+    (socket as net.Socket).resume();
+  }
+}

@@ -1,0 +1,104 @@
+import type { ConnectNodeAdapterOptions } from "@connectrpc/connect-node";
+import { errorIdOf, httpStatusOf, toPublicError } from "../errors.js";
+import { authorizeConnection } from "../session/authorize-connection.js";
+import { parseConnectParams } from "../session/connect-params.js";
+import type { NodeServices } from "../session/node-services.js";
+import type { HealthCheck } from "./health.js";
+
+type NodeHandler = NonNullable<ConnectNodeAdapterOptions["fallback"]>;
+export type Req = Parameters<NodeHandler>[0];
+export type Res = Parameters<NodeHandler>[1];
+
+/** Extra routes a server mounts next to the built-in ones (the demo page, the dev token endpoint). */
+export type ExtraRoute = (req: Req, res: Res, url: URL) => Promise<boolean> | boolean;
+
+/**
+ * The plain HTTP routes of both ports (everything that is not an RPC): health, `/rtc/validate`, session
+ * stats, Prometheus metrics. Errors are plain text with a status, like LiveKit's.
+ */
+export function createRestHandler(svc: NodeServices, health: HealthCheck, extra: ExtraRoute[] = []): (req: Req, res: Res) => void {
+  return (req, res) => {
+    void route(svc, health, extra, req, res).catch((e: unknown) => {
+      svc.log.error({ err: e, path: req.url?.split("?")[0] }, "http route failed");
+      if (!res.headersSent) text(res, 500, "internal error");
+    });
+  };
+}
+
+async function route(svc: NodeServices, health: HealthCheck, extra: ExtraRoute[], req: Req, res: Res): Promise<void> {
+  const url = new URL(req.url ?? "/", "http://localhost");
+  res.setHeader("Access-Control-Allow-Origin", "*");
+  if (req.method === "OPTIONS") {
+    res.setHeader("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
+    res.setHeader("Access-Control-Allow-Headers", "authorization, content-type, connect-protocol-version, connect-timeout-ms, x-grpc-web, x-user-agent, grpc-timeout");
+    res.setHeader("Access-Control-Max-Age", "86400");
+    res.writeHead(204);
+    res.end();
+    return;
+  }
+  for (const handle of extra) if (await handle(req, res, url)) return;
+  if (req.method !== "GET" && req.method !== "HEAD") return text(res, 405, "method not allowed");
+  switch (url.pathname) {
+    case "/healthz": {
+      const result = await health.check();
+      return json(res, result.ok ? 200 : 503, result.ok ? { status: "ok" } : { status: "unavailable", reason: result.reason });
+    }
+    case "/":
+      return text(res, 200, "OK");
+    case "/rtc":
+    case "/rtc/":
+      return text(res, 426, "WebSocket upgrade required");
+    case "/rtc/validate":
+      return validate(svc, req, res, url);
+    case "/volly/sessions/stats":
+      return json(res, 200, await sessionStats(svc));
+    case "/metrics": {
+      svc.metrics.refresh(svc.local.size, (await svc.store.listRooms().catch(() => [])).length);
+      res.setHeader("Content-Type", svc.metrics.registry.contentType);
+      res.writeHead(200);
+      res.end(await svc.metrics.registry.metrics());
+      return;
+    }
+    default:
+      return text(res, 404, "not found");
+  }
+}
+
+async function validate(svc: NodeServices, req: Req, res: Res, url: URL): Promise<void> {
+  try {
+    const auth = req.headers.authorization;
+    const params = parseConnectParams((n) => url.searchParams.get(n) ?? undefined, Array.isArray(auth) ? auth[0] : auth);
+    await authorizeConnection(svc, params);
+    text(res, 200, "success");
+  } catch (e) {
+    const error = toPublicError(e);
+    svc.log.debug({ error: errorIdOf(error) }, "validate refused");
+    text(res, httpStatusOf(error.code), error.rawMessage);
+  }
+}
+
+/** The seed's stats, cluster-wide (from the store), plus a few extra fields. */
+export async function sessionStats(svc: NodeServices): Promise<Record<string, unknown>> {
+  const stats = await svc.store.sessionStats();
+  return {
+    active_sessions: stats.activeSessions,
+    expired_sessions: stats.expiredSessions,
+    total_sessions: stats.totalSessions,
+    algorithm: svc.config.pq.enabled ? svc.config.pq.algorithm : "none",
+    pq_enabled: svc.config.pq.enabled,
+    rekeys: stats.rekeys,
+    node_id: svc.nodeId,
+  };
+}
+
+function text(res: Res, status: number, body: string): void {
+  res.setHeader("Content-Type", "text/plain; charset=utf-8");
+  res.writeHead(status);
+  res.end(body);
+}
+
+function json(res: Res, status: number, body: unknown): void {
+  res.setHeader("Content-Type", "application/json");
+  res.writeHead(status);
+  res.end(JSON.stringify(body));
+}

@@ -1,0 +1,32 @@
+import { pino, type DestinationStream, type Logger } from "pino";
+import type { LogLevel } from "./config.js";
+
+/**
+ * Paths that may hold secrets. Log calls never pass tokens, keys or SDP on purpose; redaction is the
+ * second line of defence (test/logging.test.ts scans real log output for key material).
+ */
+const REDACT = [
+  "token", "*.token", "accessToken", "*.accessToken", "access_token", "*.access_token",
+  "authorization", "*.authorization", "req.headers.authorization", "headers.authorization",
+  "secret", "*.secret", "apiSecret", "*.apiSecret", "password", "*.password",
+  "sdp", "*.sdp", "candidate", "*.candidate",
+  "sharedSecret", "*.sharedSecret", "key", "*.key", "keys", "*.keys",
+  "clientPublicKey", "*.clientPublicKey", "kemCiphertext", "*.kemCiphertext", "pqPublicKey", "*.pqPublicKey",
+  "payload", "*.payload", "url", "*.url",
+];
+
+/** The root logger: pino JSON to stdout (or `destination`), with secrets redacted. */
+export function createLogger(level: LogLevel, destination?: DestinationStream): Logger {
+  return pino(
+    {
+      level,
+      base: { service: "volly-signaling" },
+      redact: { paths: REDACT, censor: "[redacted]" },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    destination,
+  );
+}
+
+export type { Logger } from "pino";

@@ -1,0 +1,142 @@
+import {
+  KeyObject,
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  createHmac,
+  createPublicKey,
+  diffieHellman,
+  generateKeyPairSync,
+  randomFillSync,
+} from "node:crypto";
+import { isAllZero, zeroize } from "../protocol/pq/bytes.js";
+import { PqError } from "../protocol/pq/pq-error.js";
+import type { PqPrimitives, X25519KeyPair, X25519PrivateKey } from "../protocol/pq/primitives.js";
+
+/** A plain Uint8Array view over a Buffer's bytes (no copy), so callers and tests see one type. */
+function bytes(buf: Buffer): Uint8Array {
+  return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+}
+
+/** SHA-256(data), synchronously. */
+export function sha256Sync(data: Uint8Array): Uint8Array {
+  return bytes(createHash("sha256").update(data).digest());
+}
+
+/** HMAC-SHA256(key, data), synchronously. */
+export function hmacSha256Sync(key: Uint8Array, data: Uint8Array): Uint8Array {
+  return bytes(createHmac("sha256", key).update(data).digest());
+}
+
+/** HKDF-Expand (RFC 5869 §2.3) with SHA-256, synchronously. */
+export function hkdfExpandSync(prk: Uint8Array, info: Uint8Array, length: number): Uint8Array {
+  if (!Number.isInteger(length) || length < 0 || length > 255 * 32) throw new RangeError("HKDF length");
+  const out = new Uint8Array(length);
+  let previous: Uint8Array = new Uint8Array(0);
+  const counter = new Uint8Array(1);
+  for (let i = 1, offset = 0; offset < length; i++) {
+    counter[0] = i;
+    const t = bytes(createHmac("sha256", prk).update(previous).update(info).update(counter).digest());
+    out.set(t.subarray(0, Math.min(32, length - offset)), offset);
+    offset += 32;
+    zeroize(previous);
+    previous = t;
+  }
+  zeroize(previous);
+  return out;
+}
+
+/** AES-256-GCM seal, synchronously: ciphertext ‖ 16-byte tag. */
+export function aesGcmSealSync(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Uint8Array {
+  const cipher = createCipheriv("aes-256-gcm", key, nonce, { authTagLength: 16 });
+  cipher.setAAD(aad);
+  const head = cipher.update(plaintext);
+  const tail = cipher.final();
+  const tag = cipher.getAuthTag();
+  const out = new Uint8Array(head.length + tail.length + 16);
+  out.set(head, 0);
+  out.set(tail, head.length);
+  out.set(tag, head.length + tail.length);
+  return out;
+}
+
+/** AES-256-GCM open, synchronously; throws `PqError("aead_failed")` on a bad tag or a short input. */
+export function aesGcmOpenSync(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, ciphertextWithTag: Uint8Array): Uint8Array {
+  if (ciphertextWithTag.length < 16) throw new PqError("aead_failed", "ciphertext shorter than its tag");
+  const split = ciphertextWithTag.length - 16;
+  const decipher = createDecipheriv("aes-256-gcm", key, nonce, { authTagLength: 16 });
+  decipher.setAAD(aad);
+  decipher.setAuthTag(ciphertextWithTag.subarray(split));
+  const head = decipher.update(ciphertextWithTag.subarray(0, split));
+  let tail: Buffer;
+  try {
+    tail = decipher.final();
+  } catch {
+    head.fill(0);
+    throw new PqError("aead_failed", "AES-GCM authentication failed");
+  }
+  if (tail.length === 0) return bytes(head);
+  const out = new Uint8Array(head.length + tail.length);
+  out.set(head, 0);
+  out.set(tail, head.length);
+  return out;
+}
+
+// Raw X25519 keys go through JWK rather than SPKI DER: on Node 20 a JWK export/import measured 64/10 µs against
+// 148/125 µs for DER (OpenSSL's DER encoder/decoder setup dominates the 50 µs of the DH itself).
+
+/** A fresh X25519 key pair; the private key is a node `KeyObject`. */
+export function x25519GenerateSync(): X25519KeyPair {
+  const { publicKey, privateKey } = generateKeyPairSync("x25519");
+  const jwk = publicKey.export({ format: "jwk" });
+  if (typeof jwk.x !== "string") throw new Error("X25519 JWK export without x");
+  const raw = bytes(Buffer.from(jwk.x, "base64url"));
+  if (raw.length !== 32) throw new Error("X25519 JWK export of the wrong length");
+  return { publicKey: raw, privateKey };
+}
+
+/** X25519(privateKey, peer) with a raw 32-byte peer key; refuses an all-zero result (`PqError("x25519_zero")`). */
+export function x25519DeriveSync(privateKey: X25519PrivateKey, peerPublicKey: Uint8Array): Uint8Array {
+  if (!(privateKey instanceof KeyObject) || privateKey.type !== "private") {
+    throw new TypeError("X25519 private key is not a node KeyObject");
+  }
+  if (peerPublicKey.length !== 32) throw new PqError("x25519_invalid", "X25519 public key must be 32 bytes");
+  const x = Buffer.from(peerPublicKey.buffer, peerPublicKey.byteOffset, peerPublicKey.byteLength).toString("base64url");
+  let peer: KeyObject;
+  try {
+    peer = createPublicKey({ key: { kty: "OKP", crv: "X25519", x }, format: "jwk" });
+  } catch {
+    throw new PqError("x25519_invalid", "X25519 public key cannot be imported");
+  }
+  let secret: Uint8Array;
+  try {
+    secret = bytes(diffieHellman({ privateKey, publicKey: peer }));
+  } catch {
+    // OpenSSL fails the derivation exactly when the result is all zeros (low-order peer points).
+    throw new PqError("x25519_zero", "X25519 share yields an all-zero secret");
+  }
+  if (isAllZero(secret)) throw new PqError("x25519_zero", "X25519 share yields an all-zero secret");
+  return secret;
+}
+
+/**
+ * `PqPrimitives` over `node:crypto`. Every operation is synchronous underneath (the promises are already settled),
+ * which keeps the server's handshake cheap; the `*Sync` exports serve callers that need no promise at all.
+ */
+export function createNodePrimitives(): PqPrimitives {
+  return {
+    sha256: async (data) => sha256Sync(data),
+    // HKDF-Extract is HMAC(salt, ikm) (RFC 5869 §2.2); node's hkdfSync always does extract and expand together.
+    hkdfExtract: async (salt, ikm) => hmacSha256Sync(salt, ikm),
+    hkdfExpand: async (prk, info, length) => hkdfExpandSync(prk, info, length),
+    hmacSha256: async (key, data) => hmacSha256Sync(key, data),
+    aesGcmSeal: async (key, nonce, aad, plaintext) => aesGcmSealSync(key, nonce, aad, plaintext),
+    aesGcmOpen: async (key, nonce, aad, ct) => aesGcmOpenSync(key, nonce, aad, ct),
+    x25519Generate: async () => x25519GenerateSync(),
+    x25519Derive: async (privateKey, peer) => x25519DeriveSync(privateKey, peer),
+    randomBytes: (n) => randomFillSync(new Uint8Array(n)),
+  };
+}
+
+/** The process-wide node primitives. */
+export const nodePrimitives: PqPrimitives = createNodePrimitives();

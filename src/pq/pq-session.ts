@@ -1,0 +1,193 @@
+import { errors } from "../errors.js";
+import type { PqAlgorithm } from "../protocol/pq/algorithms.js";
+import { zeroize } from "../protocol/pq/bytes.js";
+import { checkPublicKey, encapsulate } from "../protocol/pq/kem.js";
+import { deriveRekeyKeys, exportKey, rekeyTranscript } from "../protocol/pq/key-schedule.js";
+import type { PqPrimitives } from "../protocol/pq/primitives.js";
+import { toCatalogueError } from "./pq-error-map.js";
+import { ServerRecordLayer } from "./record-layer.js";
+import type { SecureRecordFields } from "./record-layer.js";
+
+/** The client's `rekey {algorithm, client_public_key}`. */
+export interface RekeyRequestFields {
+  algorithm: string;
+  clientPublicKey: Uint8Array;
+}
+
+/** The server's `rekey {kem_ciphertext, epoch}`; `epoch` is the new epoch. */
+export interface RekeyResponseFields {
+  kemCiphertext: Uint8Array;
+  epoch: number;
+}
+
+/** A rekey ready to answer: seal `response` under the old epoch, then call `commit()` in the same tick. */
+export interface PreparedRekey {
+  readonly response: RekeyResponseFields;
+  /** Switches the send side to the new epoch, replaces the chain key and counts the rekey. */
+  commit(): void;
+}
+
+/** What the handshake hands over to the session (ownership of the keys included). */
+export interface PqSessionInit {
+  sessionId: string;
+  algorithm: PqAlgorithm;
+  label: string;
+  createdAt: number;
+  expiresAt: number;
+  keys: { c2s: Uint8Array; s2c: Uint8Array; chain: Uint8Array; exporter: Uint8Array };
+  primitives: PqPrimitives;
+  now: () => number;
+}
+
+/**
+ * An established post-quantum session of one connection (server side). Traffic, chain and exporter keys live only
+ * here, in process memory, and never leave it: records go through `seal`/`open`, other channels get derived keys
+ * from `exportKey`. `destroy()` zeroizes everything.
+ */
+export class PqSession {
+  /** Server-assigned id: 32 lowercase hex digits. */
+  readonly sessionId: string;
+  readonly algorithm: PqAlgorithm;
+  /** The session id the client proposed (a label only; may be empty). */
+  readonly label: string;
+  /** Milliseconds since the epoch when client_finished verified. */
+  readonly createdAt: number;
+  /** Milliseconds since the epoch when the session ends (the handshake's `expires_at`). */
+  readonly expiresAt: number;
+  private readonly records: ServerRecordLayer;
+  private readonly primitives: PqPrimitives;
+  private readonly now: () => number;
+  private chain: Uint8Array;
+  private readonly exporter: Uint8Array;
+  private rekeyCount = 0;
+  private lastKeyedAt: number;
+  private rekeyBusy = false;
+  private isDestroyed = false;
+
+  /** Built by `ServerHandshake` once client_finished verifies; takes ownership of `init.keys`. */
+  constructor(init: PqSessionInit) {
+    this.sessionId = init.sessionId;
+    this.algorithm = init.algorithm;
+    this.label = init.label;
+    this.createdAt = init.createdAt;
+    this.expiresAt = init.expiresAt;
+    this.primitives = init.primitives;
+    this.now = init.now;
+    this.chain = init.keys.chain;
+    this.exporter = init.keys.exporter;
+    this.records = new ServerRecordLayer(init.sessionId, { c2s: init.keys.c2s, s2c: init.keys.s2c });
+    this.lastKeyedAt = init.createdAt;
+  }
+
+  /** The epoch the server sends in (0 after the handshake, +1 per committed rekey). */
+  get epoch(): number {
+    return this.records.sendEpoch;
+  }
+
+  /** Committed rekeys. */
+  get rekeys(): number {
+    return this.rekeyCount;
+  }
+
+  /** When the current traffic keys were established: `createdAt` until the first rekey commits. */
+  get lastRekeyAt(): number {
+    return this.lastKeyedAt;
+  }
+
+  /** True after `destroy()`. */
+  get destroyed(): boolean {
+    return this.isDestroyed;
+  }
+
+  /** True once `now` has reached `expiresAt`. */
+  isExpired(now: number = this.now()): boolean {
+    return now >= this.expiresAt;
+  }
+
+  /** Encrypts a server → client record (synchronous; see `ServerRecordLayer.seal`). */
+  seal(plaintext: Uint8Array): SecureRecordFields {
+    return this.records.seal(plaintext);
+  }
+
+  /** Decrypts a client → server record; throws `errors.pqRecordInvalid()` for anything but the next record. */
+  open(record: SecureRecordFields): Uint8Array {
+    return this.records.open(record);
+  }
+
+  /**
+   * Answers a client rekey: checks the algorithm (must be the session's) and the fresh key, encapsulates to it and
+   * derives epoch e+1 (rekey_transcript, HKDF-Extract(salt = chain, ikm = new_ss ‖ rekey_transcript)). The receive
+   * side switches by itself on the client's first e+1 record. Throws `errors.pqRekeyInvalid(...)`.
+   */
+  async prepareRekey(req: RekeyRequestFields): Promise<PreparedRekey> {
+    if (this.isDestroyed) throw errors.pqRekeyInvalid("the session has ended");
+    if (req.algorithm !== this.algorithm) {
+      throw errors.pqRekeyInvalid(`algorithm must be ${this.algorithm}, the session's algorithm`);
+    }
+    if (this.rekeyBusy || this.records.rekeyPending) throw errors.pqRekeyInvalid("a rekey is already in progress");
+    try {
+      checkPublicKey(this.algorithm, req.clientPublicKey);
+    } catch (e) {
+      throw toCatalogueError(e, "rekey");
+    }
+    this.rekeyBusy = true;
+    let newSs: Uint8Array | undefined;
+    try {
+      const newEpoch = this.records.sendEpoch + 1;
+      const { ciphertext, sharedSecret } = await encapsulate(this.algorithm, req.clientPublicKey, this.primitives);
+      newSs = sharedSecret;
+      const th = await rekeyTranscript(this.primitives, {
+        algorithm: this.algorithm,
+        sessionId: this.sessionId,
+        newEpoch,
+        clientPublicKey: req.clientPublicKey,
+        kemCiphertext: ciphertext,
+      });
+      const keys = await deriveRekeyKeys(this.primitives, this.chain, sharedSecret, th);
+      if (this.isDestroyed) {
+        zeroize(keys.c2s, keys.s2c, keys.chain);
+        throw errors.pqRekeyInvalid("the session has ended");
+      }
+      this.records.installNextEpoch({ c2s: keys.c2s, s2c: keys.s2c });
+      let committed = false;
+      return {
+        response: { kemCiphertext: ciphertext, epoch: newEpoch },
+        commit: () => {
+          if (committed) return;
+          committed = true;
+          this.records.switchSend();
+          zeroize(this.chain);
+          this.chain = keys.chain;
+          this.rekeyCount++;
+          this.lastKeyedAt = this.now();
+          this.rekeyBusy = false;
+        },
+      };
+    } catch (e) {
+      this.rekeyBusy = false;
+      throw toCatalogueError(e, "rekey");
+    } finally {
+      zeroize(newSs);
+    }
+  }
+
+  /**
+   * exportKey(label, length) = HKDF-Expand(exporter, UTF-8(label), length): keys for other channels (distinct labels
+   * give independent keys). The exporter is fixed for the session, so the result does not change across rekeys.
+   */
+  exportKey(label: string, length: number): Promise<Uint8Array> {
+    if (this.isDestroyed) return Promise.reject(errors.pqSessionExpired());
+    if (!Number.isInteger(length) || length < 1 || length > 255 * 32) {
+      return Promise.reject(new RangeError("exportKey length must be 1..8160"));
+    }
+    return exportKey(this.primitives, this.exporter, label, length);
+  }
+
+  /** Zeroizes every key of the session; all later calls fail. Idempotent. */
+  destroy(): void {
+    if (this.isDestroyed) return;
+    this.isDestroyed = true;
+    this.records.destroy();
+    zeroize(this.chain, this.exporter);
+  }
+}

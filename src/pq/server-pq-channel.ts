@@ -1,0 +1,179 @@
+import { create } from "@bufbuild/protobuf";
+import type { Logger } from "pino";
+import { StoredSessionSchema } from "../../gen/volly/signaling/v1/internal_pb.js";
+import { PqSessionInfoSchema, type PqSessionInfo } from "../../gen/volly/signaling/v1/models_pb.js";
+import { SecureRecordSchema, type RekeyRequest, type SecureRecord } from "../../gen/volly/signaling/v1/pq_pb.js";
+import { SignalResponseSchema, type SignalRequest, type SignalResponse } from "../../gen/volly/signaling/v1/signal_pb.js";
+import type { PqConfig } from "../config.js";
+import { errorIdOf, errors } from "../errors.js";
+import type { Metrics } from "../metrics.js";
+import type { PqChannel, PqChannelContext, PqChannelFactory } from "../session/pq-channel.js";
+import type { Store } from "../store/store.js";
+import type { PqSession } from "./pq-session.js";
+import { ServerHandshake, type PqHandshakeResponseFields } from "./server-handshake.js";
+
+/** Builds the server's post-quantum channel for each connection (VOLLY_PQ_* settings). */
+export function createPqChannelFactory(pq: PqConfig, store: Store, metrics: Metrics, nodeId: string): PqChannelFactory {
+  return (context) => new ServerPqChannel(pq, store, metrics, nodeId, context);
+}
+
+/**
+ * The post-quantum layer of one connection: runs `ServerHandshake`, records the session (metadata only)
+ * in the store, counts and logs every handshake as a `pq_handshake` event, and then seals and opens
+ * records through the established `PqSession`. Keys never leave `PqSession`.
+ */
+class ServerPqChannel implements PqChannel {
+  private readonly handshakeState: ServerHandshake;
+  private session: PqSession | undefined;
+  private readonly startedAt = performance.now();
+  private readonly log: Logger;
+
+  constructor(
+    private readonly config: PqConfig,
+    private readonly store: Store,
+    private readonly metrics: Metrics,
+    private readonly nodeId: string,
+    private readonly context: PqChannelContext,
+  ) {
+    this.log = context.log;
+    const key = context.pqKey;
+    this.handshakeState = new ServerHandshake({
+      policy: { defaultAlgorithm: config.algorithm, requireHybrid: config.requireHybrid, sessionTimeoutMs: config.sessionTimeoutMs },
+      token: {
+        accessToken: context.claims.token,
+        ...(key ? { publicKey: key.publicKey, algorithm: key.algorithm } : {}),
+        ...(key?.keyExpiry !== undefined ? { keyExpiry: key.keyExpiry } : {}),
+      },
+    });
+  }
+
+  get established(): boolean {
+    return this.session !== undefined;
+  }
+
+  info(): PqSessionInfo | undefined {
+    const s = this.session;
+    if (!s) return undefined;
+    return create(PqSessionInfoSchema, {
+      sessionId: s.sessionId,
+      algorithm: s.algorithm,
+      expiresAt: BigInt(s.expiresAt),
+      rekeyInterval: Math.floor(this.config.rekeyIntervalMs / 1000),
+      epoch: s.epoch,
+    });
+  }
+
+  async start(): Promise<SignalResponse | undefined> {
+    const response = await this.attempt(() => this.handshakeState.start());
+    return response ? this.response(response) : undefined;
+  }
+
+  async handshake(request: SignalRequest): Promise<{ reply: SignalResponse | undefined; established: boolean }> {
+    const m = request.message;
+    if (m.case === "pqHandshake") {
+      const response = await this.attempt(() => this.handshakeState.onHandshake(m.value));
+      return { reply: response ? this.response(response) : undefined, established: false };
+    }
+    if (m.case === "pqFinished") {
+      const session = await this.attempt(() => this.handshakeState.onFinished(m.value));
+      this.session = session;
+      await this.recordSession(session);
+      return { reply: undefined, established: true };
+    }
+    this.count(errors.pqRequired());
+    throw errors.pqRequired();
+  }
+
+  open(record: SecureRecord): Uint8Array {
+    return this.requireSession().open(record);
+  }
+
+  seal(plaintext: Uint8Array): SecureRecord {
+    return create(SecureRecordSchema, this.requireSession().seal(plaintext));
+  }
+
+  async rekey(request: RekeyRequest, send: (response: SignalResponse) => void): Promise<void> {
+    const session = this.requireSession();
+    const prepared = await session.prepareRekey(request);
+    // The answer is the last record of the old epoch; the send side switches right after it, same tick.
+    send(create(SignalResponseSchema, { message: { case: "rekey", value: prepared.response } }));
+    prepared.commit();
+    this.metrics.rekeys.inc();
+    this.log.info({ event: "pq_rekey", sessionId: session.sessionId, epoch: session.epoch }, "pq_rekey done");
+    await this.store.countRekey();
+    await this.store.updateSession(this.stored(session, "active"));
+  }
+
+  check(now: number): "expired" | "rekey_overdue" | undefined {
+    const s = this.session;
+    if (!s) return undefined;
+    if (s.isExpired(now)) return "expired";
+    if (now - s.lastRekeyAt > this.config.rekeyIntervalMs + this.config.rekeyGraceMs) return "rekey_overdue";
+    return undefined;
+  }
+
+  async end(expired: boolean): Promise<void> {
+    this.handshakeState.destroy();
+    const s = this.session;
+    if (!s) return;
+    s.destroy();
+    this.session = undefined;
+    this.metrics.sessionsActive.dec();
+    if (expired) this.metrics.sessionsExpired.inc();
+    this.log.info({ event: "pq_session_end", sessionId: s.sessionId, expired }, "pq session ended");
+    await this.store.endSession(s.sessionId, expired);
+  }
+
+  private async attempt<T>(step: () => Promise<T>): Promise<T> {
+    try {
+      return await step();
+    } catch (e) {
+      this.count(e);
+      throw e;
+    }
+  }
+
+  private count(e: unknown): void {
+    const result = errorIdOf(e) ?? "internal";
+    this.metrics.handshakes.inc({ result, algorithm: "" });
+    this.log.warn({ event: "pq_handshake", result }, "pq_handshake failed");
+  }
+
+  private async recordSession(session: PqSession): Promise<void> {
+    const seconds = (performance.now() - this.startedAt) / 1000;
+    this.metrics.handshakes.inc({ result: "success", algorithm: session.algorithm });
+    this.metrics.handshakeDuration.observe({ algorithm: session.algorithm }, seconds);
+    this.metrics.sessionsCreated.inc();
+    this.metrics.sessionsActive.inc();
+    this.log.info(
+      { event: "pq_handshake", result: "success", sessionId: session.sessionId, algorithm: session.algorithm, way: this.handshakeState.way, ms: Math.round(seconds * 1000) },
+      "pq_handshake established",
+    );
+    await this.store.createSession(this.stored(session, "active"));
+  }
+
+  private stored(session: PqSession, state: string) {
+    const p = this.context.participant();
+    return create(StoredSessionSchema, {
+      sessionId: session.sessionId,
+      identity: p.identity,
+      room: p.room,
+      participantSid: p.sid,
+      algorithm: session.algorithm,
+      nodeId: this.nodeId,
+      createdAt: BigInt(session.createdAt),
+      expiresAt: BigInt(session.expiresAt),
+      rekeys: session.rekeys,
+      state,
+    });
+  }
+
+  private response(r: PqHandshakeResponseFields): SignalResponse {
+    return create(SignalResponseSchema, { message: { case: "pqHandshakeResponse", value: r } });
+  }
+
+  private requireSession(): PqSession {
+    if (!this.session) throw errors.pqRequired();
+    return this.session;
+  }
+}

@@ -1,0 +1,103 @@
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import type { Logger } from "pino";
+import {
+  BusEnvelopeSchema,
+  DeliverySchema,
+  DisconnectSchema,
+  type StoredParticipant,
+} from "../../gen/volly/signaling/v1/internal_pb.js";
+import type { DisconnectReason, LeaveAction } from "../../gen/volly/signaling/v1/models_pb.js";
+import { SignalResponseSchema, type SignalResponse } from "../../gen/volly/signaling/v1/signal_pb.js";
+import { nodeTopic, type Bus, type Unsubscribe } from "../bus/bus.js";
+import type { QueuedMessage, Store } from "../store/store.js";
+import type { LocalParticipants } from "./local-participants.js";
+
+/** Called when a mailbox overflows while its participant is away: the participant must be ended. */
+export type OverflowHandler = (sid: string) => void;
+
+/**
+ * Routes messages to participants wherever they are connected: every message first gets the recipient's
+ * next message id in its mailbox (so it survives a drop), then goes to the node holding the recipient,
+ * directly when that is this node, over the bus otherwise.
+ */
+export class Delivery {
+  private unsubscribe: Unsubscribe | undefined;
+  onOverflow: OverflowHandler = () => {};
+
+  constructor(
+    private readonly store: Store,
+    private readonly bus: Bus,
+    private readonly nodeId: string,
+    private readonly local: LocalParticipants,
+    private readonly queueLimit: number,
+    private readonly log: Logger,
+  ) {}
+
+  /** Starts listening on this node's topic. */
+  async start(): Promise<void> {
+    this.unsubscribe = await this.bus.subscribe(nodeTopic(this.nodeId), (payload) => this.onBusMessage(payload));
+  }
+
+  async stop(): Promise<void> {
+    await this.unsubscribe?.();
+    this.unsubscribe = undefined;
+  }
+
+  /** Queues `response` for `identity` in `room` and routes it; false when no such participant is there. */
+  async toParticipant(room: string, identity: string, response: SignalResponse | Uint8Array): Promise<boolean> {
+    const bytes = response instanceof Uint8Array ? response : toBinary(SignalResponseSchema, response);
+    const queued = await this.store.enqueue(room, identity, bytes, this.queueLimit);
+    if (queued === undefined) return false;
+    this.route(queued, bytes);
+    return true;
+  }
+
+  /** Queues `response` for everyone in `room` but `exceptSid`; returns the number of recipients. */
+  async toRoom(room: string, response: SignalResponse | Uint8Array, exceptSid?: string): Promise<number> {
+    const bytes = response instanceof Uint8Array ? response : toBinary(SignalResponseSchema, response);
+    const queued = await this.store.enqueueRoom(room, bytes, this.queueLimit, exceptSid);
+    for (const q of queued) this.route(q, bytes);
+    return queued.length;
+  }
+
+  /** Ends a participant's connection wherever it is. */
+  async disconnect(p: StoredParticipant, reason: DisconnectReason, action: LeaveAction, alreadyRemoved: boolean): Promise<void> {
+    const sid = p.info?.sid ?? "";
+    if (p.nodeId === this.nodeId) {
+      this.local.get(sid)?.disconnect(reason, action, alreadyRemoved);
+      return;
+    }
+    const envelope = create(BusEnvelopeSchema, {
+      message: { case: "disconnect", value: create(DisconnectSchema, { sid, reason, action, alreadyRemoved }) },
+    });
+    await this.bus.publish(nodeTopic(p.nodeId), toBinary(BusEnvelopeSchema, envelope));
+  }
+
+  private route(q: QueuedMessage & { overflow: boolean }, bytes: Uint8Array): void {
+    if (q.overflow) this.onOverflow(q.sid);
+    if (q.nodeId === this.nodeId) {
+      this.local.get(q.sid)?.deliver(q.messageId, bytes);
+      return;
+    }
+    const envelope = create(BusEnvelopeSchema, {
+      message: { case: "delivery", value: create(DeliverySchema, { sid: q.sid, messageId: q.messageId, response: bytes }) },
+    });
+    this.bus.publish(nodeTopic(q.nodeId), toBinary(BusEnvelopeSchema, envelope)).catch((e: unknown) => {
+      // The message is in the recipient's mailbox; it is replayed on the recipient's next gap or resume.
+      this.log.warn({ err: e, sid: q.sid }, "bus publish failed");
+    });
+  }
+
+  private onBusMessage(payload: Uint8Array): void {
+    let envelope;
+    try {
+      envelope = fromBinary(BusEnvelopeSchema, payload);
+    } catch (e) {
+      this.log.error({ err: e }, "undecodable bus envelope");
+      return;
+    }
+    const m = envelope.message;
+    if (m.case === "delivery") this.local.get(m.value.sid)?.deliver(m.value.messageId, m.value.response);
+    else if (m.case === "disconnect") this.local.get(m.value.sid)?.disconnect(m.value.reason, m.value.action, m.value.alreadyRemoved);
+  }
+}

@@ -1,0 +1,21 @@
+import { createHmac } from "node:crypto";
+import { create } from "@bufbuild/protobuf";
+import { IceServerSchema, type IceServer } from "../../gen/volly/signaling/v1/models_pb.js";
+import type { IceConfig } from "../config.js";
+
+/**
+ * ICE servers for a participant: the configured STUN URLs, and the TURN URLs with ephemeral credentials
+ * in coturn's REST style (`use-auth-secret`): username `<expiry unix seconds>:<identity>`, credential
+ * base64(HMAC-SHA1(secret, username)). Without a TURN secret the TURN URLs are not offered.
+ */
+export function iceServersFor(identity: string, ice: IceConfig, now = Date.now()): IceServer[] {
+  const servers: IceServer[] = [];
+  if (ice.stunUrls.length > 0) servers.push(create(IceServerSchema, { urls: [...ice.stunUrls] }));
+  if (ice.turnSecret !== undefined && ice.turnUrls.length > 0) {
+    const expiry = Math.floor(now / 1000) + ice.turnTtlSeconds;
+    const username = `${expiry}:${identity}`;
+    const credential = createHmac("sha1", ice.turnSecret).update(username).digest("base64");
+    servers.push(create(IceServerSchema, { urls: [...ice.turnUrls], username, credential }));
+  }
+  return servers;
+}

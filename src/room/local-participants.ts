@@ -1,0 +1,44 @@
+import type { DisconnectReason, LeaveAction } from "../../gen/volly/signaling/v1/models_pb.js";
+
+/** What the node needs from a participant connection it holds. */
+export interface LocalParticipant {
+  readonly sid: string;
+  readonly identity: string;
+  readonly room: string;
+  /** A message from the participant's mailbox: a binary SignalResponse without message_id. */
+  deliver(messageId: bigint, response: Uint8Array): void;
+  /**
+   * Ends the connection: sends `leave{reason, action}` and closes. `alreadyRemoved` means the store no
+   * longer lists the participant, so it must not be removed or announced again.
+   */
+  disconnect(reason: DisconnectReason, action: LeaveAction, alreadyRemoved: boolean): void;
+}
+
+/** The participant connections this node holds, by participant sid. */
+export class LocalParticipants {
+  private readonly bySid = new Map<string, LocalParticipant>();
+
+  get size(): number {
+    return this.bySid.size;
+  }
+
+  get(sid: string): LocalParticipant | undefined {
+    return this.bySid.get(sid);
+  }
+
+  /** Registers `p`; returns the connection it replaces (a resume on the same node), if any. */
+  add(p: LocalParticipant): LocalParticipant | undefined {
+    const previous = this.bySid.get(p.sid);
+    this.bySid.set(p.sid, p);
+    return previous === p ? undefined : previous;
+  }
+
+  /** Removes `p` only if it is still the registered connection for its sid. */
+  remove(p: LocalParticipant): void {
+    if (this.bySid.get(p.sid) === p) this.bySid.delete(p.sid);
+  }
+
+  all(): LocalParticipant[] {
+    return [...this.bySid.values()];
+  }
+}

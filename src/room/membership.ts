@@ -1,0 +1,206 @@
+import { randomBytes } from "node:crypto";
+import { create } from "@bufbuild/protobuf";
+import type { Logger } from "pino";
+import { StoredParticipantSchema, type StoredParticipant } from "../../gen/volly/signaling/v1/internal_pb.js";
+import {
+  DisconnectReason,
+  LeaveAction,
+  ParticipantInfoSchema,
+  ParticipantPermissionSchema,
+  ParticipantState,
+  RoomSchema,
+  type ParticipantInfo,
+  type Room,
+} from "../../gen/volly/signaling/v1/models_pb.js";
+import { CallAction, CallSignalSchema, SignalResponseSchema } from "../../gen/volly/signaling/v1/signal_pb.js";
+import type { AccessClaims } from "../auth/access-token.js";
+import type { TokenPqKey } from "../pq/token-pq-claims.js";
+import type { Config } from "../config.js";
+import { errors } from "../errors.js";
+import type { Store } from "../store/store.js";
+import type { Delivery } from "./delivery.js";
+
+/** A participant's place: the room it is in and its record. */
+export interface Membership {
+  readonly room: Room;
+  readonly self: StoredParticipant;
+  readonly others: StoredParticipant[];
+}
+
+const ALPHANUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+/** A LiveKit-style id: prefix + 12 random alphanumerics. */
+export function newSid(prefix: "PA_" | "RM_"): string {
+  const bytes = randomBytes(12);
+  let out = prefix;
+  for (const b of bytes) out += ALPHANUM[b % ALPHANUM.length];
+  return out;
+}
+
+/**
+ * Joining, resuming and leaving rooms, against the `Store` and `Delivery` only: the same code runs on one
+ * node or many. Every change is announced to the room as a `participant_update`.
+ */
+export class Rooms {
+  constructor(
+    private readonly config: Config,
+    private readonly store: Store,
+    private readonly delivery: Delivery,
+    private readonly log: Logger,
+  ) {}
+
+  /**
+   * The room a token may join, created when allowed (auto-create, or the `roomCreate` grant). Throws
+   * `room_not_found` when it does not exist and may not be created.
+   */
+  async ensureRoom(claims: AccessClaims): Promise<Room> {
+    const name = claims.video.room;
+    const existing = await this.store.getRoom(name);
+    if (existing) return existing;
+    if (!this.config.rooms.autoCreate && !claims.video.roomCreate) throw errors.roomNotFound();
+    const { room } = await this.store.createRoom(this.newRoom(name), this.config.rooms.maxRooms, Date.now());
+    return room;
+  }
+
+  /** A new room record with the configured defaults. */
+  newRoom(name: string, overrides: { emptyTimeout?: number; maxParticipants?: number; metadata?: string } = {}): Room {
+    return create(RoomSchema, {
+      sid: newSid("RM_"),
+      name,
+      emptyTimeout: overrides.emptyTimeout ?? this.config.rooms.emptyTimeoutSeconds,
+      maxParticipants: overrides.maxParticipants ?? 0,
+      creationTime: BigInt(Date.now()),
+      metadata: overrides.metadata ?? "",
+    });
+  }
+
+  /**
+   * Adds a new participant for `claims` on `nodeId`. A participant with the same identity is replaced
+   * (its connection is told DUPLICATE_IDENTITY). Throws `room_full`/`room_not_found`.
+   */
+  async join(claims: AccessClaims, nodeId: string, sid: string, pqKey?: TokenPqKey): Promise<Membership> {
+    const info = this.participantInfo(claims, sid, pqKey);
+    const record = create(StoredParticipantSchema, { info, room: claims.video.room, nodeId, awayUntil: 0n });
+    let outcome = await this.store.joinParticipant(record, this.config.rooms.maxParticipants);
+    if (!outcome.ok && outcome.reason === "room_missing") {
+      // The room closed between the upgrade check and the join (empty timeout): create it again if allowed.
+      await this.ensureRoom(claims);
+      outcome = await this.store.joinParticipant(record, this.config.rooms.maxParticipants);
+    }
+    if (!outcome.ok) throw outcome.reason === "room_full" ? errors.roomFull() : errors.roomNotFound();
+    if (outcome.replaced) {
+      await this.delivery.disconnect(outcome.replaced, DisconnectReason.DUPLICATE_IDENTITY, LeaveAction.DISCONNECT, true);
+    }
+    if (!info.permission?.hidden) {
+      await this.announce(claims.video.room, info, info.sid);
+    }
+    return { room: outcome.room, self: record, others: outcome.others };
+  }
+
+  /**
+   * Takes over a dropped participant (`sid`) for `nodeId`. It must be in the token's room under the
+   * token's identity. Throws `resume_unknown` otherwise.
+   */
+  async resume(claims: AccessClaims, sid: string, nodeId: string): Promise<Membership & { previousNode: string }> {
+    const before = await this.store.claimParticipant(claims.video.room, claims.identity, sid, nodeId);
+    if (!before) throw errors.resumeUnknown();
+    const room = await this.store.getRoom(claims.video.room);
+    if (!room) throw errors.resumeUnknown();
+    const others = (await this.store.listParticipants(claims.video.room)).filter((p) => p.info?.sid !== sid);
+    const self = create(StoredParticipantSchema, { ...before, nodeId, awayUntil: 0n });
+    return { room, self, others, previousNode: before.nodeId };
+  }
+
+  /**
+   * Removes a participant for good: hangs up its calls, tells the room, drops its mailbox. Safe to call
+   * twice (the second call finds nothing).
+   */
+  async leave(room: string, identity: string, sid: string, reason: DisconnectReason): Promise<boolean> {
+    const calls = await this.store.listCallsOf(room, identity);
+    const removed = await this.store.removeParticipant(room, identity, sid, Date.now());
+    if (!removed?.info) return false;
+    for (const call of calls) {
+      const peer = call.caller === identity ? call.callee : call.caller;
+      const hangup = create(SignalResponseSchema, {
+        message: {
+          case: "call",
+          value: create(CallSignalSchema, {
+            action: CallAction.HANGUP, callId: call.callId, target: peer, from: identity, fromSid: sid, reason: "participant left",
+          }),
+        },
+      });
+      await this.delivery.toParticipant(room, peer, hangup);
+    }
+    if (!removed.info.permission?.hidden) {
+      const info = create(ParticipantInfoSchema, {
+        ...removed.info,
+        state: ParticipantState.DISCONNECTED,
+        disconnectReason: reason,
+        version: removed.info.version + 1,
+      });
+      await this.announce(room, info, sid);
+    }
+    this.log.info({ room, identity, sid, reason: DisconnectReason[reason] }, "participant left");
+    return true;
+  }
+
+  /**
+   * The connection of a participant dropped without a leave: keep it for the resume window, or remove
+   * it at once when resume is off.
+   */
+  async dropped(room: string, identity: string, sid: string): Promise<void> {
+    if (this.config.resume.windowMs === 0) {
+      await this.leave(room, identity, sid, DisconnectReason.SIGNAL_CLOSE);
+      return;
+    }
+    await this.store.markAway(room, identity, sid, Date.now() + this.config.resume.windowMs);
+  }
+
+  /** Replaces a participant's info (metadata, name, attributes) and tells the room. */
+  async update(self: StoredParticipant, info: ParticipantInfo): Promise<boolean> {
+    const next = create(StoredParticipantSchema, { ...self, info });
+    if (!(await this.store.updateParticipant(next))) return false;
+    if (!info.permission?.hidden) await this.announce(self.room, info, info.sid);
+    return true;
+  }
+
+  /** Ends participants past their resume window and closes rooms past their empty timeout. */
+  async sweep(now: number): Promise<void> {
+    for (const p of await this.store.listExpiredAway(now)) {
+      await this.leave(p.room, p.info?.identity ?? "", p.info?.sid ?? "", DisconnectReason.CONNECTION_TIMEOUT);
+    }
+    for (const name of await this.store.deleteExpiredEmptyRooms(now)) {
+      this.log.info({ room: name }, "room closed after empty timeout");
+    }
+  }
+
+  private async announce(room: string, info: ParticipantInfo, exceptSid: string): Promise<void> {
+    const update = create(SignalResponseSchema, {
+      message: { case: "participantUpdate", value: { participants: [info] } },
+    });
+    await this.delivery.toRoom(room, update, exceptSid);
+  }
+
+  private participantInfo(claims: AccessClaims, sid: string, pqKey: TokenPqKey | undefined): ParticipantInfo {
+    const v = claims.video;
+    return create(ParticipantInfoSchema, {
+      sid,
+      identity: claims.identity,
+      state: ParticipantState.JOINED,
+      metadata: claims.metadata,
+      joinedAt: BigInt(Date.now()),
+      name: claims.name,
+      version: 1,
+      permission: create(ParticipantPermissionSchema, {
+        canSubscribe: v.canSubscribe,
+        canPublish: v.canPublish,
+        canPublishData: v.canPublishData,
+        hidden: v.hidden,
+        canUpdateMetadata: v.canUpdateOwnMetadata,
+      }),
+      attributes: { ...claims.attributes },
+      pqPublicKey: pqKey?.publicKey ?? new Uint8Array(0),
+      pqAlgorithm: pqKey?.algorithm ?? "",
+    });
+  }
+}

@@ -1,0 +1,156 @@
+import { create } from "@bufbuild/protobuf";
+import { StoredCallSchema } from "../../gen/volly/signaling/v1/internal_pb.js";
+import {
+  CallAction,
+  DataAckSchema,
+  SignalResponseSchema,
+  type CallSignal,
+  type DataMessage,
+  type SessionDescription,
+  type SignalRequest,
+  type SignalResponse,
+  type Trickle,
+} from "../../gen/volly/signaling/v1/signal_pb.js";
+import type { Config } from "../config.js";
+import { errors } from "../errors.js";
+import type { Metrics } from "../metrics.js";
+import type { Store } from "../store/store.js";
+import type { Delivery } from "./delivery.js";
+
+/** Who is sending: stamped on every relayed message (never taken from the client). */
+export interface Sender {
+  readonly room: string;
+  readonly identity: string;
+  readonly sid: string;
+  readonly canSignal: boolean;
+  readonly canPublishData: boolean;
+}
+
+type Relayable = Extract<SignalRequest["message"], { case: "offer" | "answer" | "trickle" | "call" | "data" }>;
+
+const MAX_ID = 64;
+const MAX_TOPIC = 128;
+const MAX_CANDIDATE = 4096;
+
+/**
+ * Peer-to-peer relay: offer, answer, trickle and call go to exactly one participant of the sender's room,
+ * data to one participant or the whole room. A target outside the room is `not_found`, whether or not
+ * the identity exists elsewhere, and nothing is delivered.
+ */
+export class Relay {
+  constructor(
+    private readonly config: Config,
+    private readonly store: Store,
+    private readonly delivery: Delivery,
+    private readonly metrics: Metrics,
+  ) {}
+
+  /** Relays one message; returns the direct answer to the sender (a `data_ack`), if any. */
+  async relay(sender: Sender, message: Relayable): Promise<SignalResponse | undefined> {
+    switch (message.case) {
+      case "offer":
+      case "answer":
+        return this.sessionDescription(sender, message.case, message.value);
+      case "trickle":
+        return this.trickle(sender, message.value);
+      case "call":
+        return this.call(sender, message.value);
+      case "data":
+        return this.data(sender, message.value);
+    }
+  }
+
+  private async sessionDescription(sender: Sender, kind: "offer" | "answer", sd: SessionDescription): Promise<undefined> {
+    this.requireSignal(sender);
+    checkTarget(sd.target);
+    checkCallId(sd.callId, false);
+    sd.from = sender.identity;
+    sd.fromSid = sender.sid;
+    const response = create(SignalResponseSchema, { message: { case: kind, value: sd } });
+    await this.to(sender, sd.target, response);
+    return undefined;
+  }
+
+  private async trickle(sender: Sender, t: Trickle): Promise<undefined> {
+    this.requireSignal(sender);
+    checkTarget(t.target);
+    checkCallId(t.callId, false);
+    if (t.candidate.length > MAX_CANDIDATE) throw errors.fieldTooLarge("candidate", MAX_CANDIDATE);
+    t.from = sender.identity;
+    t.fromSid = sender.sid;
+    await this.to(sender, t.target, create(SignalResponseSchema, { message: { case: "trickle", value: t } }));
+    return undefined;
+  }
+
+  private async call(sender: Sender, c: CallSignal): Promise<undefined> {
+    this.requireSignal(sender);
+    checkTarget(c.target);
+    checkCallId(c.callId, true);
+    if (c.reason.length > 256) throw errors.fieldTooLarge("reason", 256);
+    if (c.action === CallAction.UNSPECIFIED || CallAction[c.action] === undefined) throw errors.malformedMessage("call action is required");
+    const now = Date.now();
+    if (c.action === CallAction.INVITE) {
+      if (!(await this.store.getParticipant(sender.room, c.target))) throw errors.targetNotFound();
+      await this.store.putCall(create(StoredCallSchema, {
+        callId: c.callId, room: sender.room, caller: sender.identity, callee: c.target,
+        audio: c.audio, video: c.video, invitedAt: BigInt(now),
+      }));
+    } else {
+      const call = await this.store.getCall(sender.room, c.callId);
+      const between = call !== undefined &&
+        ((call.caller === sender.identity && call.callee === c.target) || (call.callee === sender.identity && call.caller === c.target));
+      if (!call || !between) throw errors.callNotFound();
+      if (c.action === CallAction.ACCEPT) {
+        call.accepted = true;
+        await this.store.putCall(call);
+      } else if (c.action === CallAction.REJECT || c.action === CallAction.HANGUP) {
+        await this.store.deleteCall(sender.room, c.callId);
+      } else if (c.action === CallAction.CONNECTED && !call.connected.includes(sender.identity)) {
+        call.connected.push(sender.identity);
+        if (call.connected.length === 2) {
+          call.connectedAt = BigInt(now);
+          this.metrics.connectionEstablishment.observe((now - Number(call.invitedAt)) / 1000);
+        }
+        await this.store.putCall(call);
+      }
+    }
+    c.from = sender.identity;
+    c.fromSid = sender.sid;
+    await this.to(sender, c.target, create(SignalResponseSchema, { message: { case: "call", value: c } }));
+    return undefined;
+  }
+
+  private async data(sender: Sender, d: DataMessage): Promise<SignalResponse> {
+    if (!sender.canPublishData) throw errors.permissionDenied("publish data");
+    if (d.payload.length > this.config.limits.maxDataBytes) throw errors.fieldTooLarge("payload", this.config.limits.maxDataBytes);
+    if (d.topic.length > MAX_TOPIC) throw errors.fieldTooLarge("topic", MAX_TOPIC);
+    if (d.id.length > MAX_ID) throw errors.fieldTooLarge("id", MAX_ID);
+    d.from = sender.identity;
+    d.fromSid = sender.sid;
+    const response = create(SignalResponseSchema, { message: { case: "data", value: d } });
+    let recipients: number;
+    if (d.target === "") recipients = await this.delivery.toRoom(sender.room, response, sender.sid);
+    else {
+      await this.to(sender, d.target, response);
+      recipients = 1;
+    }
+    return create(SignalResponseSchema, { message: { case: "dataAck", value: create(DataAckSchema, { id: d.id, recipients }) } });
+  }
+
+  private async to(sender: Sender, target: string, response: SignalResponse): Promise<void> {
+    if (!(await this.delivery.toParticipant(sender.room, target, response))) throw errors.targetNotFound();
+  }
+
+  private requireSignal(sender: Sender): void {
+    if (!sender.canSignal) throw errors.permissionDenied("signal (needs canPublish or canSubscribe)");
+  }
+}
+
+function checkTarget(target: string): void {
+  if (target === "") throw errors.targetMissing();
+  if (target.length > 256) throw errors.targetNotFound();
+}
+
+function checkCallId(callId: string, required: boolean): void {
+  if (callId.length > MAX_ID || (required && callId === "")) throw errors.callIdMissing();
+}

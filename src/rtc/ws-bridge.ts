@@ -1,0 +1,82 @@
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
+import { WebSocketServer } from "ws";
+import { errorIdOf, httpStatusOf, toPublicError } from "../errors.js";
+import { authorizeConnection } from "../session/authorize-connection.js";
+import { parseConnectParams, type ConnectParams } from "../session/connect-params.js";
+import type { NodeServices } from "../session/node-services.js";
+import { SignalSession } from "../session/signal-session.js";
+import type { ConnectionLimiter } from "./connection-limiter.js";
+import { WsTransport } from "./ws-transport.js";
+
+/** Paths that upgrade to the signal WebSocket: `/rtc`, and `/` because the seed connects to `ws://host:7880?access_token=`. */
+export const SIGNAL_PATHS = new Set(["/rtc", "/rtc/", "/"]);
+
+/**
+ * The `/rtc` WebSocket bridge: authenticates during the upgrade (errors are HTTP statuses with a
+ * plain-text reason, LiveKit style), then hands the socket to a `SignalSession` through `WsTransport`.
+ */
+export class WsBridge {
+  private readonly wss: WebSocketServer;
+  constructor(private readonly svc: NodeServices, private readonly limiter: ConnectionLimiter) {
+    // The hard cap is above the configured limit so that a moderately oversized frame gets a polite
+    // `error` (the transport checks the limit) instead of an abrupt 1009 close.
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: svc.config.limits.maxFrameBytes * 4, perMessageDeflate: false });
+  }
+
+  /** Handles an HTTP upgrade request for a signal path. */
+  async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const url = new URL(req.url ?? "/", "http://localhost");
+    const ip = req.socket.remoteAddress ?? "";
+    socket.on("error", () => socket.destroy());
+    let params: ConnectParams;
+    let auth;
+    const release = this.limiter.acquire(ip);
+    if (release === undefined) return reject(socket, 429, "too many connections");
+    try {
+      params = parseConnectParams((n) => url.searchParams.get(n) ?? undefined, header(req, "authorization"));
+      auth = await authorizeConnection(this.svc, params);
+    } catch (e) {
+      release();
+      const error = toPublicError(e);
+      this.svc.log.info({ error: errorIdOf(error), ip }, "connection refused");
+      return reject(socket, httpStatusOf(error.code), error.rawMessage);
+    }
+    if (socket.destroyed) return release();
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      const transport = new WsTransport(ws, ip, params.format ?? "flat", this.svc.config.limits.maxFrameBytes);
+      const session = new SignalSession(this.svc, transport, auth, params);
+      ws.once("close", release);
+      transport.attach(session);
+      void session.start();
+    });
+  }
+
+  /** Closes every WebSocket still open (after sessions have been drained). */
+  close(): void {
+    for (const ws of this.wss.clients) ws.terminate();
+    this.wss.close();
+  }
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function reject(socket: Duplex, status: number, reason: string): void {
+  if (socket.destroyed) return;
+  const body = Buffer.from(reason, "utf8");
+  socket.end(
+    `HTTP/1.1 ${status} ${statusText(status)}\r\nContent-Type: text/plain; charset=utf-8\r\n` +
+      `Content-Length: ${body.length}\r\nAccess-Control-Allow-Origin: *\r\nConnection: close\r\n\r\n${reason}`,
+  );
+}
+
+function statusText(status: number): string {
+  const texts: Record<number, string> = {
+    400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 429: "Too Many Requests",
+    500: "Internal Server Error", 503: "Service Unavailable", 504: "Gateway Timeout",
+  };
+  return texts[status] ?? "Error";
+}

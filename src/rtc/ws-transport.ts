@@ -1,0 +1,97 @@
+import type { WebSocket } from "ws";
+import { SignalRequestSchema, SignalResponseSchema, type SignalResponse } from "../../gen/volly/signaling/v1/signal_pb.js";
+import { CodecError, decodeFrame, encodeFrame, type WireFormat } from "../protocol/signal-codec.js";
+import type { SignalSession } from "../session/signal-session.js";
+import type { SignalTransport } from "../session/signal-transport.js";
+
+/**
+ * The `/rtc` WebSocket as a `SignalTransport`: binary frames are protobuf, text frames JSON (canonical or
+ * flat). The connection keeps the format of its first frame, whoever sends it; until then the server
+ * speaks the `?format=` form (flat JSON by default, what the seed's browser code reads).
+ */
+export class WsTransport implements SignalTransport {
+  readonly kind = "websocket" as const;
+  private fixed: WireFormat | undefined;
+  private session: SignalSession | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly ws: WebSocket,
+    readonly remoteAddress: string,
+    private readonly serverFirstFormat: WireFormat,
+    private readonly maxFrameBytes: number,
+  ) {}
+
+  /** Connects the socket's events to `session`. */
+  attach(session: SignalSession): void {
+    this.session = session;
+    this.ws.on("message", (data, isBinary) => this.onFrame(data, isBinary));
+    this.ws.on("pong", () => session.alive());
+    this.ws.on("close", () => {
+      this.closed = true;
+      session.transportClosed();
+    });
+    this.ws.on("error", () => this.ws.terminate());
+  }
+
+  format(): WireFormat {
+    return this.fixed ?? this.serverFirstFormat;
+  }
+
+  send(response: SignalResponse): void {
+    if (this.closed) return;
+    this.fixed ??= this.serverFirstFormat;
+    this.ws.send(encodeFrame(SignalResponseSchema, response, this.fixed));
+  }
+
+  sendEncoded(response: Uint8Array): void {
+    if (this.closed) return;
+    this.ws.send(response);
+  }
+
+  bufferedBytes(): number {
+    return this.ws.bufferedAmount;
+  }
+
+  probe(): void {
+    if (!this.closed) this.ws.ping();
+  }
+
+  close(code: number, reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.ws.close(code, reason);
+    // A peer that never answers the close handshake must not hold the socket.
+    setTimeout(() => this.ws.terminate(), 5000).unref();
+  }
+
+  private onFrame(data: unknown, isBinary: boolean): void {
+    const session = this.session;
+    if (!session) return;
+    const bytes = toBytes(data);
+    if (bytes.length > this.maxFrameBytes) {
+      session.receiveOversized(bytes.length);
+      return;
+    }
+    let decoded;
+    try {
+      decoded = decodeFrame(SignalRequestSchema, isBinary ? bytes : new TextDecoder().decode(bytes));
+    } catch (e) {
+      if (e instanceof CodecError) {
+        this.fixed ??= isBinary ? "protobuf" : "flat";
+        session.receiveMalformed(e);
+        return;
+      }
+      throw e;
+    }
+    this.fixed ??= decoded.format;
+    session.receive(decoded.message);
+  }
+}
+
+function toBytes(data: unknown): Uint8Array {
+  if (data instanceof Uint8Array) return data;
+  if (Array.isArray(data)) return Buffer.concat(data as Buffer[]);
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  return new Uint8Array(0);
+}

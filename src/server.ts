@@ -1,0 +1,122 @@
+import { create } from "@bufbuild/protobuf";
+import type { ConnectRouter } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import type { Logger } from "pino";
+import { DisconnectReason, ServerInfoSchema } from "../gen/volly/signaling/v1/models_pb.js";
+import { TokenVerifier } from "./auth/access-token.js";
+import type { Config } from "./config.js";
+import { HealthCheck } from "./http/health.js";
+import { Listener } from "./http/listener.js";
+import { createRestHandler, type ExtraRoute } from "./http/rest-routes.js";
+import { Metrics } from "./metrics.js";
+import { NodeClock } from "./node-clock.js";
+import { Delivery } from "./room/delivery.js";
+import { LocalParticipants } from "./room/local-participants.js";
+import { Rooms } from "./room/membership.js";
+import { Relay } from "./room/relay.js";
+import { ConnectionLimiter } from "./rtc/connection-limiter.js";
+import { SIGNAL_PATHS, WsBridge } from "./rtc/ws-bridge.js";
+import { registerSignalService } from "./service/signal-service.js";
+import type { NodeServices } from "./session/node-services.js";
+import { createBackend, type Backend } from "./store/create-backend.js";
+import type { Store } from "./store/store.js";
+import { VERSION, PROTOCOL_VERSION } from "./version.js";
+
+/** A running (or ready to run) Volly Signaling node. */
+export interface VollyServer {
+  readonly services: NodeServices;
+  readonly backend: Backend;
+  /** Listens on the configured ports (0 = any); resolves with the ports bound. */
+  listen(): Promise<{ port: number; apiPort: number }>;
+  /**
+   * Drains: tells every client `leave` (reconnect elsewhere), stops listening, closes the backend.
+   * Resolves when done; connections still open after `graceMs` are destroyed.
+   */
+  close(graceMs?: number): Promise<void>;
+}
+
+export interface ServerOptions {
+  readonly logger: Logger;
+  /** Extra RPC services (RoomService, reflection) for both ports. */
+  readonly routes?: Array<(router: ConnectRouter, svc: NodeServices) => void>;
+  /** Extra plain HTTP routes for the signal port. */
+  readonly signalRoutes?: ExtraRoute[];
+  /** Builds the post-quantum channel factory from the node's store and metrics; absent = PQ off. */
+  readonly pq?: (store: Store, metrics: Metrics) => NonNullable<NodeServices["pq"]>;
+}
+
+/** Builds a node from its config: backend, services, both listeners. Nothing listens until `listen()`. */
+export async function createVollyServer(config: Config, options: ServerOptions): Promise<VollyServer> {
+  const log = options.logger.child({ nodeId: config.nodeId });
+  const backend = await createBackend(config.redis, log);
+  const { store, bus } = backend;
+  const metrics = new Metrics();
+  const local = new LocalParticipants();
+  const delivery = new Delivery(store, bus, config.nodeId, local, config.resume.queueLimit, log);
+  const rooms = new Rooms(config, store, delivery, log);
+  const clock = new NodeClock(log);
+  const services: NodeServices = {
+    config,
+    log,
+    metrics,
+    store,
+    tokens: new TokenVerifier(config.keys),
+    rooms,
+    relay: new Relay(config, store, delivery, metrics),
+    delivery,
+    local,
+    nodeId: config.nodeId,
+    serverInfo: create(ServerInfoSchema, { version: VERSION, protocol: PROTOCOL_VERSION, nodeId: config.nodeId, region: config.region }),
+    sessions: clock,
+    pq: options.pq?.(store, metrics),
+  };
+  delivery.onOverflow = (sid) => {
+    void store.getParticipantBySid(sid).then((p) => {
+      if (p?.info && p.awayUntil > 0n) void rooms.leave(p.room, p.info.identity, sid, DisconnectReason.RESUME_FAILED);
+    });
+  };
+  const limiter = new ConnectionLimiter(config.limits.maxConnections, config.limits.maxConnectionsPerIp, metrics);
+  const health = new HealthCheck(store, bus);
+  const bridge = new WsBridge(services, limiter);
+
+  const routes = (router: ConnectRouter) => {
+    registerSignalService(router, services, (ip) => limiter.acquire(ip));
+    for (const add of options.routes ?? []) add(router, services);
+  };
+  const signalAdapter = connectNodeAdapter({ routes, fallback: createRestHandler(services, health, options.signalRoutes) });
+  const apiAdapter = connectNodeAdapter({ routes, fallback: createRestHandler(services, health) });
+  const signalListener = new Listener(signalAdapter, (req, socket, head) => {
+    const path = new URL(req.url ?? "/", "http://localhost").pathname;
+    if (SIGNAL_PATHS.has(path)) void bridge.upgrade(req, socket, head);
+    else socket.end("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+  });
+  const apiListener = new Listener(apiAdapter, undefined);
+  let closing: Promise<void> | undefined;
+
+  return {
+    services,
+    backend,
+    async listen() {
+      await delivery.start();
+      clock.start(services, rooms);
+      const port = await signalListener.listen(config.port, config.host);
+      const apiPort = await apiListener.listen(config.apiPort, config.host);
+      log.info({ port, apiPort, pq: config.pq.enabled ? config.pq.algorithm : "off", backend: backend.kind }, "listening");
+      return { port, apiPort };
+    },
+    close(graceMs = 5000) {
+      closing ??= (async () => {
+        health.draining = true;
+        clock.drainAll();
+        clock.stop();
+        await new Promise((r) => setTimeout(r, 50));
+        bridge.close();
+        await Promise.all([signalListener.close(graceMs), apiListener.close(graceMs)]);
+        await delivery.stop();
+        await backend.close();
+        log.info("closed");
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,58 @@
+import { Code, ConnectError, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
+import { SignalService, type SignalRequest, type SignalResponse } from "../../gen/volly/signaling/v1/signal_pb.js";
+import { errors, toPublicError } from "../errors.js";
+import { authorizeConnection } from "../session/authorize-connection.js";
+import { metadataNames, parseConnectParams } from "../session/connect-params.js";
+import type { NodeServices } from "../session/node-services.js";
+import { SignalSession } from "../session/signal-session.js";
+import { StreamTransport } from "./stream-transport.js";
+
+/**
+ * `SignalService.Signal` over gRPC, Connect and gRPC-web: the same `SignalSession` as `/rtc`. The token
+ * is `authorization: Bearer` metadata; resume is `volly-reconnect`, `volly-sid`, `volly-last-message-id`.
+ */
+export function registerSignalService(router: ConnectRouter, svc: NodeServices, acquire: (ip: string) => (() => void) | undefined): void {
+  router.service(SignalService, {
+    async *signal(requests: AsyncIterable<SignalRequest>, ctx: HandlerContext): AsyncGenerator<SignalResponse> {
+      const ip = ctx.requestHeader.get("x-forwarded-for") ?? "grpc";
+      const release = acquire(ip);
+      if (release === undefined) throw errors.tooManyConnections();
+      let session: SignalSession;
+      const transport = new StreamTransport(ip);
+      try {
+        const params = parseConnectParams(
+          (name) => ctx.requestHeader.get(metadataNames[name] ?? `volly-${name}`) ?? undefined,
+          ctx.requestHeader.get("authorization") ?? undefined,
+        );
+        session = new SignalSession(svc, transport, await authorizeConnection(svc, params), params);
+      } catch (e) {
+        release();
+        throw toPublicError(e);
+      }
+      const onAbort = () => session.transportClosed();
+      ctx.signal.addEventListener("abort", onAbort);
+      void session.start();
+      void (async () => {
+        try {
+          for await (const request of requests) session.receive(request);
+          session.inputEnded();
+        } catch (e) {
+          // An undecodable or aborted request stream: end ours with the request's error (invalid_argument
+          // for bad bytes), then treat the participant as dropped.
+          const error = ConnectError.from(e);
+          // connect-es reports request bytes that do not parse as Internal; for the client it is its error.
+          if (error.code === Code.Internal) transport.close(4000 + Code.InvalidArgument, "request does not decode as a SignalRequest");
+          else transport.close(4000 + error.code, error.rawMessage);
+          session.transportClosed();
+        }
+      })();
+      try {
+        yield* transport.responses();
+      } finally {
+        ctx.signal.removeEventListener("abort", onAbort);
+        session.transportClosed();
+        release();
+      }
+    },
+  });
+}

@@ -1,0 +1,42 @@
+import type { AccessClaims } from "../auth/access-token.js";
+import { errors } from "../errors.js";
+import { validateTokenPqClaims, type TokenPqKey } from "../pq/token-pq-claims.js";
+import type { ConnectParams } from "./connect-params.js";
+import type { NodeServices } from "./node-services.js";
+
+const MAX_IDENTITY = 256;
+const MAX_ROOM = 256;
+// Control characters in names end up in logs and UIs; refuse them like LiveKit does.
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/** A connection that passed every check: its claims and, if the token binds one, its PQ key. */
+export interface AuthorizedConnection {
+  readonly claims: AccessClaims;
+  readonly pqKey: TokenPqKey | undefined;
+}
+
+/**
+ * Every check a connection must pass before it is upgraded (WebSocket) or its stream starts (gRPC):
+ * token, room grant, identity, room name, the token's PQ claims (strict base64, exact length, FIPS 203
+ * modulus check, expiry in ms), and that the room exists or may be created. The same checks answer
+ * `/rtc/validate`. Throws catalogue errors.
+ */
+export async function authorizeConnection(svc: NodeServices, params: ConnectParams): Promise<AuthorizedConnection> {
+  if (params.token === undefined || params.token === "") throw errors.tokenMissing();
+  const claims = await svc.tokens.verify(params.token);
+  const video = claims.video;
+  if (!video.roomJoin) throw errors.noRoomGrant();
+  if (claims.identity === "") throw errors.identityMissing();
+  if (claims.identity.length > MAX_IDENTITY || CONTROL.test(claims.identity)) throw errors.identityTooLong(MAX_IDENTITY);
+  if (video.room === "") throw errors.roomNameMissing();
+  if (video.room.length > MAX_ROOM || CONTROL.test(video.room)) throw errors.roomNameInvalid(MAX_ROOM);
+  const { pqPublicKey, pqAlgorithm, pqKeyExpiry } = claims.payload;
+  const pqKey = validateTokenPqClaims({ pqPublicKey, pqAlgorithm, pqKeyExpiry }, Date.now());
+  if (pqKey && svc.config.pq.enabled && svc.config.pq.requireHybrid && pqKey.algorithm !== "X25519MLKEM768") {
+    throw errors.pqHybridRequired();
+  }
+  if (!params.reconnect && !svc.config.rooms.autoCreate && !video.roomCreate) {
+    if ((await svc.store.getRoom(video.room)) === undefined) throw errors.roomNotFound();
+  }
+  return { claims, pqKey };
+}

@@ -1,0 +1,57 @@
+import { errors } from "../errors.js";
+
+
+import type { WireFormat } from "../protocol/signal-codec.js";
+
+/** What a client asks for when it connects, from the `/rtc` query string or gRPC metadata. */
+export interface ConnectParams {
+  readonly token: string | undefined;
+  /** The format the server uses when it speaks first (WebSocket only). */
+  readonly format: WireFormat | undefined;
+  readonly reconnect: boolean;
+  /** Participant sid to resume (with `reconnect`). */
+  readonly sid: string | undefined;
+  /** The last message id the client processed, when resuming. */
+  readonly lastMessageId: bigint | undefined;
+}
+
+const SID = /^PA_[A-Za-z0-9]{1,64}$/;
+
+/**
+ * Reads connect parameters. `get` looks a parameter up by its query name (`access_token`, `format`,
+ * `reconnect`, `sid`, `last_message_id`); `authorization` is the Authorization header, which wins over
+ * `access_token` as in LiveKit. Throws catalogue errors for malformed values.
+ */
+export function parseConnectParams(get: (name: string) => string | undefined, authorization: string | undefined): ConnectParams {
+  let token = get("access_token") || undefined;
+  if (authorization !== undefined && authorization !== "") {
+    if (!authorization.startsWith("Bearer ")) throw errors.authorizationHeaderInvalid();
+    token = authorization.slice("Bearer ".length).trim();
+  }
+  const format = get("format");
+  if (format !== undefined && format !== "" && format !== "json" && format !== "flat" && format !== "protobuf") {
+    throw errors.badQuery("format must be json, flat or protobuf");
+  }
+  const reconnect = isTrue(get("reconnect"));
+  const sid = get("sid") || undefined;
+  if (sid !== undefined && !SID.test(sid)) throw errors.badQuery("sid is not a participant sid");
+  const last = get("last_message_id");
+  let lastMessageId: bigint | undefined;
+  if (last !== undefined && last !== "") {
+    if (!/^\d{1,19}$/.test(last)) throw errors.badQuery("last_message_id must be a whole number");
+    lastMessageId = BigInt(last);
+  }
+  if (reconnect && sid === undefined) throw errors.badQuery("reconnect needs sid");
+  return { token, format: format === "" ? undefined : (format as WireFormat | undefined), reconnect, sid, lastMessageId };
+}
+
+/** gRPC/Connect metadata names for the same parameters. */
+export const metadataNames: Readonly<Record<string, string>> = {
+  reconnect: "volly-reconnect",
+  sid: "volly-sid",
+  last_message_id: "volly-last-message-id",
+};
+
+function isTrue(v: string | undefined): boolean {
+  return v === "1" || v === "true";
+}

@@ -1,0 +1,82 @@
+/**
+ * Keeps a participant's stream in message-id order. Deliveries normally arrive in order; across nodes two
+ * senders' messages can arrive swapped, and a delivery can be lost on the bus. A gap is filled from the
+ * mailbox, duplicates are dropped, so the client sees every id exactly once, in order.
+ */
+export class DeliveryCursor {
+  private last: bigint;
+  private held = new Map<bigint, Uint8Array>();
+  private filling = false;
+  private open = false;
+
+  constructor(
+    lastDelivered: bigint,
+    /** Sends one message to the client. */
+    private readonly send: (id: bigint, response: Uint8Array) => void,
+    /** Reads the mailbox after `afterId` (to fill a gap). */
+    private readonly read: (afterId: bigint) => Promise<{ messages: Array<{ id: bigint; response: Uint8Array }>; firstId: bigint }>,
+    /** Told when messages were trimmed from the mailbox before this client could get them. */
+    private readonly onLost: (from: bigint, to: bigint) => void,
+  ) {
+    this.last = lastDelivered;
+  }
+
+  /** The highest id sent to the client. */
+  get lastDelivered(): bigint {
+    return this.last;
+  }
+
+  /** Starts sending (after `join`/`reconnect` went out); until then deliveries are held. */
+  start(): void {
+    this.open = true;
+    this.drain();
+  }
+
+  /** Replays messages read from the mailbox after a resume, then continues with live ones. */
+  replay(messages: Array<{ id: bigint; response: Uint8Array }>): void {
+    for (const m of messages) if (m.id > this.last) this.held.set(m.id, m.response);
+    this.drain();
+  }
+
+  deliver(id: bigint, response: Uint8Array): void {
+    if (id <= this.last) return;
+    this.held.set(id, response);
+    this.drain();
+  }
+
+  private drain(): void {
+    if (!this.open || this.filling) return;
+    for (;;) {
+      const next = this.held.get(this.last + 1n);
+      if (next === undefined) break;
+      this.held.delete(this.last + 1n);
+      this.last += 1n;
+      this.send(this.last, next);
+    }
+    if (this.held.size > 0) void this.fill();
+  }
+
+  private async fill(): Promise<void> {
+    this.filling = true;
+    try {
+      const { messages, firstId } = await this.read(this.last);
+      if (firstId > this.last + 1n && messages.length > 0) {
+        this.onLost(this.last + 1n, firstId - 1n);
+        this.last = firstId - 1n;
+      }
+      for (const m of messages) if (m.id > this.last && !this.held.has(m.id)) this.held.set(m.id, m.response);
+      // Ids the mailbox no longer has and no delivery will bring: skip to the lowest held id.
+      const lowest = [...this.held.keys()].reduce((a, b) => (b < a ? b : a), this.last + 2n ** 62n);
+      if (this.held.size > 0 && !this.held.has(this.last + 1n) && messages.every((m) => m.id !== this.last + 1n)) {
+        this.onLost(this.last + 1n, lowest - 1n);
+        this.last = lowest - 1n;
+      }
+    } catch {
+      // The store is down: keep what is held; the next delivery or the resume retries.
+      this.filling = false;
+      return;
+    }
+    this.filling = false;
+    this.drain();
+  }
+}

@@ -1,0 +1,130 @@
+import { create } from "@bufbuild/protobuf";
+import { DisconnectReason, LeaveAction, ParticipantInfoSchema } from "../../gen/volly/signaling/v1/models_pb.js";
+import {
+  DiscoverResponseSchema,
+  PongSchema,
+  RefreshTokenSchema,
+  SignalResponseSchema,
+  UserPresenceSchema,
+  type SignalRequest,
+  type UpdateMetadataRequest,
+} from "../../gen/volly/signaling/v1/signal_pb.js";
+import { errors } from "../errors.js";
+import type { Sender } from "../room/relay.js";
+import type { SignalSession } from "./signal-session.js";
+
+const MAX_METADATA = 64 * 1024;
+const MAX_NAME = 256;
+const MAX_ATTRIBUTES = 64;
+
+/** What a joined participant can ask for. Each handler throws catalogue errors for bad requests. */
+export class ParticipantRequests {
+  private lastAck = 0n;
+
+  constructor(private readonly s: SignalSession) {}
+
+  async handle(request: SignalRequest): Promise<void> {
+    const m = request.message;
+    switch (m.case) {
+      case "offer":
+      case "answer":
+      case "trickle":
+      case "call":
+      case "data": {
+        const reply = await this.s.svc.relay.relay(this.sender(), m);
+        if (reply) this.reply(reply, request.requestId);
+        return;
+      }
+      case "discover":
+        return this.discover(m.value.identities, request.requestId);
+      case "updateMetadata":
+        return this.updateMetadata(m.value);
+      case "ping":
+        this.reply(create(SignalResponseSchema, {
+          message: { case: "pong", value: create(PongSchema, { lastPingTimestamp: m.value.timestamp, timestamp: BigInt(Date.now()) }) },
+        }), request.requestId);
+        return this.ack(m.value.lastMessageId);
+      case "ack":
+        return this.ack(m.value.lastMessageId);
+      case "leave":
+        return this.leave();
+      case undefined:
+        throw errors.malformedMessage("empty message");
+      default:
+        throw errors.unexpectedMessage(m.case);
+    }
+  }
+
+  /** Sends a fresh token for the next reconnect. */
+  async refreshToken(): Promise<void> {
+    try {
+      const { token, expiresAt } = await this.s.svc.tokens.refresh(this.s.claims, 600);
+      this.s.send(create(SignalResponseSchema, {
+        message: { case: "refreshToken", value: create(RefreshTokenSchema, { token, expiresAt: BigInt(expiresAt) }) },
+      }));
+    } catch (e) {
+      this.s.log.error({ err: e }, "token refresh failed");
+    }
+  }
+
+  private sender(): Sender {
+    const permission = this.s.self?.info?.permission;
+    return {
+      room: this.s.room,
+      identity: this.s.identity,
+      sid: this.s.sid,
+      canSignal: (permission?.canPublish ?? false) || (permission?.canSubscribe ?? false),
+      canPublishData: permission?.canPublishData ?? false,
+    };
+  }
+
+  private reply(response: ReturnType<typeof create<typeof SignalResponseSchema>>, requestId: number): void {
+    response.requestId = requestId;
+    this.s.send(response);
+  }
+
+  private async discover(identities: string[], requestId: number): Promise<void> {
+    const max = this.s.svc.config.limits.maxDiscover;
+    if (identities.length > max) throw errors.discoverTooMany(max);
+    if (identities.some((i) => i.length > 256)) throw errors.malformedMessage("identity longer than 256 characters");
+    const presence = await this.s.svc.store.getPresence(identities, Date.now());
+    const users = presence.map((p) => create(UserPresenceSchema, { identity: p.identity, online: p.online, lastSeen: BigInt(p.lastSeen) }));
+    this.reply(create(SignalResponseSchema, { message: { case: "discover", value: create(DiscoverResponseSchema, { users }) } }), requestId);
+  }
+
+  private async updateMetadata(req: UpdateMetadataRequest): Promise<void> {
+    const self = this.s.self;
+    if (!self?.info) throw errors.unexpectedMessage("updateMetadata");
+    if (!self.info.permission?.canUpdateMetadata) throw errors.permissionDenied("update own metadata (needs canUpdateOwnMetadata)");
+    if (req.metadata.length > MAX_METADATA) throw errors.fieldTooLarge("metadata", MAX_METADATA);
+    if (req.name.length > MAX_NAME) throw errors.fieldTooLarge("name", MAX_NAME);
+    const attributes = { ...self.info.attributes };
+    for (const [k, v] of Object.entries(req.attributes)) {
+      if (v === "") delete attributes[k];
+      else attributes[k] = v;
+    }
+    if (Object.keys(attributes).length > MAX_ATTRIBUTES) throw errors.fieldTooLarge("attributes", MAX_ATTRIBUTES);
+    const info = create(ParticipantInfoSchema, {
+      ...self.info,
+      metadata: req.metadata !== "" ? req.metadata : self.info.metadata,
+      name: req.name !== "" ? req.name : self.info.name,
+      attributes,
+      version: self.info.version + 1,
+    });
+    if (!(await this.s.svc.rooms.update(self, info))) throw errors.resumeUnknown();
+    self.info = info;
+  }
+
+  private async ack(lastMessageId: bigint): Promise<void> {
+    const delivered = this.s.cursor?.lastDelivered ?? 0n;
+    const upTo = lastMessageId > delivered ? delivered : lastMessageId;
+    if (upTo <= this.lastAck) return;
+    this.lastAck = upTo;
+    await this.s.svc.store.ackMailbox(this.s.sid, upTo);
+  }
+
+  private async leave(): Promise<void> {
+    await this.s.svc.rooms.leave(this.s.room, this.s.identity, this.s.sid, DisconnectReason.CLIENT_INITIATED);
+    this.s.end({ reason: DisconnectReason.CLIENT_INITIATED, action: LeaveAction.DISCONNECT, dispose: "none" });
+  }
+}

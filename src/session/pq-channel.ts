@@ -1,0 +1,47 @@
+import type { PqSessionInfo } from "../../gen/volly/signaling/v1/models_pb.js";
+import type { RekeyRequest, SecureRecord } from "../../gen/volly/signaling/v1/pq_pb.js";
+import type { SignalRequest, SignalResponse } from "../../gen/volly/signaling/v1/signal_pb.js";
+import type { Logger } from "pino";
+import type { AccessClaims } from "../auth/access-token.js";
+import type { TokenPqKey } from "../pq/token-pq-claims.js";
+
+/**
+ * The post-quantum layer of one connection, as the session uses it: the handshake before `join`, then
+ * records. Every method throws catalogue errors; the session turns them into `error` + `leave` + close.
+ */
+export interface PqChannel {
+  readonly established: boolean;
+  /** Session facts for `join` (after establishment). */
+  info(): PqSessionInfo | undefined;
+  /** Way (a): the server-initiated `pq_handshake_response` when the token carries a key. */
+  start(): Promise<SignalResponse | undefined>;
+  /** A plaintext message before establishment: `pq_handshake` or `pq_finished`; anything else throws. */
+  handshake(request: SignalRequest): Promise<{ reply: SignalResponse | undefined; established: boolean }>;
+  /** Decrypts a record (strict epoch and sequence). */
+  open(record: SecureRecord): Uint8Array;
+  /** Encrypts a plaintext into the next record. */
+  seal(plaintext: Uint8Array): SecureRecord;
+  /**
+   * Handles a client `rekey`: `send` is called with the `rekey` answer, which must go out as the last
+   * record of the old epoch; the send side switches right after it.
+   */
+  rekey(request: RekeyRequest, send: (response: SignalResponse) => void): Promise<void>;
+  /** A reason to end the channel now (session expired, rekey overdue), if any. */
+  check(now: number): "expired" | "rekey_overdue" | undefined;
+  /** Forgets the keys and ends the session record (counted as expired when `expired`). */
+  end(expired: boolean): Promise<void>;
+}
+
+/** What a channel needs to know about its connection. */
+export interface PqChannelContext {
+  readonly claims: AccessClaims;
+  /** The token's validated PQ key (way a), if it binds one. */
+  readonly pqKey: TokenPqKey | undefined;
+  readonly connId: string;
+  /** The connection's logger. */
+  readonly log: Logger;
+  /** Called when the session is established, to record it (`session:<id>`). */
+  readonly participant: () => { sid: string; room: string; identity: string };
+}
+
+export type PqChannelFactory = (context: PqChannelContext) => PqChannel;

@@ -1,0 +1,118 @@
+import { create } from "@bufbuild/protobuf";
+import type { StoredParticipant } from "../../gen/volly/signaling/v1/internal_pb.js";
+import { DisconnectReason, LeaveAction, ParticipantState, type ParticipantInfo } from "../../gen/volly/signaling/v1/models_pb.js";
+import { JoinResponseSchema, ReconnectResponseSchema, SignalResponseSchema } from "../../gen/volly/signaling/v1/signal_pb.js";
+import { errors } from "../errors.js";
+import { iceServersFor } from "../room/ice-servers.js";
+import { DeliveryCursor } from "./delivery-cursor.js";
+import type { SignalSession } from "./signal-session.js";
+
+/**
+ * Puts a connection into its room once it may (after the PQ handshake, or at once without PQ): a new
+ * participant gets `join`, a resuming one gets `reconnect` followed by every message it missed.
+ * The connection is registered as local *before* the store knows it, so nothing addressed to it in
+ * between is lost: deliveries wait in the cursor until the first response is out.
+ */
+export async function enterRoom(s: SignalSession): Promise<void> {
+  const { svc } = s;
+  const cursor = new DeliveryCursor(
+    s.params.reconnect ? (s.params.lastMessageId ?? 0n) : 0n,
+    (id, response) => s.sendDelivered(id, response),
+    (afterId) => svc.store.readMailbox(s.sid, afterId),
+    (from, to) => s.log.warn({ from: String(from), to: String(to) }, "messages trimmed before delivery"),
+  );
+  s.cursor = cursor;
+  const previous = svc.local.add(s);
+  if (s.params.reconnect) {
+    // A resume on the node that still holds the old (half-open) connection: close it quietly.
+    previous?.disconnect(DisconnectReason.SIGNAL_CLOSE, LeaveAction.RESUME, true);
+    await resume(s, cursor);
+  } else {
+    await join(s);
+  }
+  cursor.start();
+  await svc.store.setOnline(s.identity, s.sid, 30_000, Date.now());
+}
+
+async function join(s: SignalSession): Promise<void> {
+  const { svc } = s;
+  let membership;
+  try {
+    membership = await svc.rooms.join(s.claims, svc.nodeId, s.sid, s.auth.pqKey);
+  } catch (e) {
+    svc.local.remove(s);
+    throw e;
+  }
+  const { room, self, others } = membership;
+  const { config } = svc;
+  const join = create(JoinResponseSchema, {
+    room,
+    participant: self.info,
+    otherParticipants: visible(others),
+    iceServers: iceServersFor(s.identity, config.ice),
+    pingInterval: config.liveness.pingIntervalSeconds,
+    pingTimeout: config.liveness.pingTimeoutSeconds,
+    serverInfo: svc.serverInfo,
+    pqSession: s.pqInfo(),
+    resumeWindow: Math.floor(config.resume.windowMs / 1000),
+  });
+  s.send(create(SignalResponseSchema, { message: { case: "join", value: join } }));
+  s.joined(self);
+  s.log.info({ sid: s.sid, pqSession: join.pqSession?.sessionId }, "participant joined");
+}
+
+async function resume(s: SignalSession, cursor: DeliveryCursor): Promise<void> {
+  const { svc } = s;
+  let membership;
+  try {
+    membership = await svc.rooms.resume(s.claims, s.sid, svc.nodeId);
+  } catch (e) {
+    svc.local.remove(s);
+    throw e;
+  }
+  const { room, self, others, previousNode } = membership;
+  if (previousNode !== svc.nodeId) {
+    // The old connection may still be open on its node (half-open socket): it must go quietly.
+    await svc.delivery.disconnect(
+      { ...self, nodeId: previousNode } as StoredParticipant,
+      DisconnectReason.SIGNAL_CLOSE,
+      LeaveAction.RESUME,
+      true,
+    );
+  }
+  const after = s.params.lastMessageId ?? 0n;
+  const mailbox = await svc.store.readMailbox(s.sid, after);
+  if (mailbox.firstId > after + 1n && mailbox.nextId > after + 1n) {
+    await svc.rooms.leave(s.room, s.identity, s.sid, DisconnectReason.STATE_MISMATCH);
+    svc.local.remove(s);
+    throw errors.resumeGap();
+  }
+  if (after > 0n) await svc.store.ackMailbox(s.sid, after);
+  const { config } = svc;
+  const reconnect = create(ReconnectResponseSchema, {
+    room,
+    participant: self.info,
+    otherParticipants: visible(others),
+    iceServers: iceServersFor(s.identity, config.ice),
+    pingInterval: config.liveness.pingIntervalSeconds,
+    pingTimeout: config.liveness.pingTimeoutSeconds,
+    serverInfo: svc.serverInfo,
+    pqSession: s.pqInfo(),
+    resumeWindow: Math.floor(config.resume.windowMs / 1000),
+    lastMessageId: after,
+  });
+  s.send(create(SignalResponseSchema, { message: { case: "reconnect", value: reconnect } }));
+  cursor.replay(mailbox.messages);
+  s.joined(self);
+  s.log.info({ sid: s.sid, replayed: mailbox.messages.length, from: previousNode }, "participant resumed");
+}
+
+/** Others as a joining participant sees them: hidden ones left out, dropped ones as RECONNECTING. */
+function visible(others: StoredParticipant[]): ParticipantInfo[] {
+  return others
+    .filter((p) => p.info !== undefined && !p.info.permission?.hidden)
+    .map((p) => {
+      const info = p.info as ParticipantInfo;
+      return p.awayUntil > 0n ? { ...info, state: ParticipantState.RECONNECTING } : info;
+    });
+}

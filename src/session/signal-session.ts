@@ -1,0 +1,417 @@
+import { randomBytes } from "node:crypto";
+import { create, fromBinary } from "@bufbuild/protobuf";
+import { Code, type ConnectError } from "@connectrpc/connect";
+import type { Logger } from "pino";
+import type { StoredParticipant } from "../../gen/volly/signaling/v1/internal_pb.js";
+import { DisconnectReason, LeaveAction, type PqSessionInfo } from "../../gen/volly/signaling/v1/models_pb.js";
+import {
+  ErrorResponseSchema,
+  LeaveRequestSchema,
+  SignalRequestSchema,
+  SignalResponseSchema,
+  type SignalRequest,
+  type SignalResponse,
+} from "../../gen/volly/signaling/v1/signal_pb.js";
+import type { AccessClaims } from "../auth/access-token.js";
+import { closeCodeOf, codeName, errorIdOf, errors, toPublicError } from "../errors.js";
+import { appendMessageId } from "../protocol/message-id.js";
+import { CodecError, decodePlaintext, encodePlaintext } from "../protocol/signal-codec.js";
+import type { LocalParticipant } from "../room/local-participants.js";
+import { newSid } from "../room/membership.js";
+import type { AuthorizedConnection } from "./authorize-connection.js";
+import type { ConnectParams } from "./connect-params.js";
+import type { DeliveryCursor } from "./delivery-cursor.js";
+import type { NodeServices, TickingSession } from "./node-services.js";
+import { ParticipantRequests } from "./participant-requests.js";
+import type { PqChannel } from "./pq-channel.js";
+import { enterRoom } from "./session-entry.js";
+import type { SignalTransport } from "./signal-transport.js";
+import { TokenBucket } from "./token-bucket.js";
+
+type Phase = "handshake" | "joining" | "joined" | "closed";
+/** What happens to the participant when the connection ends. */
+type Disposal = "leave" | "away" | "none";
+
+const MAX_INBOUND_QUEUE = 256;
+const PRESENCE_TTL_MS = 30_000;
+
+/**
+ * One client connection, whatever its transport: post-quantum handshake, join or resume, then requests
+ * and deliveries until it ends. Requests are processed one at a time, in order.
+ */
+export class SignalSession implements LocalParticipant, TickingSession {
+  readonly connId = `CO_${randomBytes(6).toString("hex")}`;
+  readonly sid: string;
+  readonly identity: string;
+  readonly room: string;
+  readonly log: Logger;
+  readonly claims: AccessClaims;
+  self: StoredParticipant | undefined;
+  cursor: DeliveryCursor | undefined;
+  private phase: Phase = "handshake";
+  private readonly pq: PqChannel | undefined;
+  private readonly queue: SignalRequest[] = [];
+  private processing = false;
+  private readonly startedAt = Date.now();
+  private lastReceivedAt = Date.now();
+  private nextRefreshAt = 0;
+  private nextPresenceAt = 0;
+  private readonly bucket: TokenBucket;
+  private dropped = 0;
+  private inputDone = false;
+  private readonly requests: ParticipantRequests;
+
+  constructor(
+    readonly svc: NodeServices,
+    readonly transport: SignalTransport,
+    readonly auth: AuthorizedConnection,
+    readonly params: ConnectParams,
+  ) {
+    const claims = auth.claims;
+    this.claims = claims;
+    this.sid = params.reconnect && params.sid !== undefined ? params.sid : newSid("PA_");
+    this.identity = claims.identity;
+    this.room = claims.video.room;
+    this.log = svc.log.child({ connId: this.connId, room: this.room, identity: this.identity, transport: transport.kind });
+    this.bucket = new TokenBucket(svc.config.limits.messagesPerSecond, svc.config.limits.messageBurst);
+    this.pq = svc.pq?.({
+      claims,
+      pqKey: auth.pqKey,
+      connId: this.connId,
+      log: this.log,
+      participant: () => ({ sid: this.sid, room: this.room, identity: this.identity }),
+    });
+    this.requests = new ParticipantRequests(this);
+  }
+
+  /** Begins the connection: the server-first handshake response, or `join` when PQ is off. */
+  async start(): Promise<void> {
+    this.svc.sessions.add(this);
+    this.svc.metrics.connections.inc({ transport: this.transport.kind });
+    this.log.debug({ reconnect: this.params.reconnect, pq: this.pq !== undefined }, "connection opened");
+    try {
+      if (this.pq) {
+        const first = await this.pq.start();
+        if (first) this.sendClear(first);
+      } else {
+        await this.enter();
+      }
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  /** A request from the transport; processed after the ones before it. */
+  receive(request: SignalRequest): void {
+    if (this.phase === "closed") return;
+    this.lastReceivedAt = Date.now();
+    if (this.queue.length >= MAX_INBOUND_QUEUE) {
+      this.end({ reason: DisconnectReason.LIMIT_EXCEEDED, action: LeaveAction.DISCONNECT, error: errors.rateLimited(), dispose: "leave" });
+      return;
+    }
+    this.queue.push(request);
+    if (!this.processing) void this.pump();
+  }
+
+  /** A frame the transport could not decode. */
+  receiveMalformed(e: CodecError): void {
+    if (this.phase === "closed") return;
+    this.lastReceivedAt = Date.now();
+    const error = e.unknownType !== undefined ? errors.unknownMessageType(e.unknownType) : errors.malformedMessage(e.message);
+    this.svc.metrics.messages.inc({ type: "malformed", direction: "in" });
+    if (this.pq?.established) {
+      // Everything after the handshake is a record; a frame that is not one is a protocol error.
+      this.end({ reason: DisconnectReason.PROTOCOL_ERROR, action: LeaveAction.DISCONNECT, error, dispose: "leave" });
+      return;
+    }
+    this.sendError(error, 0);
+    if (++this.dropped > 32) {
+      this.end({ reason: DisconnectReason.PROTOCOL_ERROR, action: LeaveAction.DISCONNECT, error, dispose: "leave" });
+    }
+  }
+
+  /** The peer showed it is alive without sending a request (a WebSocket pong). */
+  alive(): void {
+    this.lastReceivedAt = Date.now();
+  }
+
+  /** A frame over the size limit: refused with an error, the connection carries on. */
+  receiveOversized(size: number): void {
+    if (this.phase === "closed") return;
+    this.lastReceivedAt = Date.now();
+    this.svc.metrics.limitsHit.inc({ limit: "frame_size" });
+    this.log.warn({ size }, "oversized frame refused");
+    this.sendError(errors.frameTooLarge(this.svc.config.limits.maxFrameBytes), 0);
+  }
+
+  /**
+   * The client half-closed its stream (gRPC): finish what it sent, then end as a drop, since it sent no
+   * `leave` and can no longer ping.
+   */
+  inputEnded(): void {
+    this.inputDone = true;
+    if (!this.processing) this.endAfterInput();
+  }
+
+  /** The transport closed underneath us (network drop, client went away without `leave`). */
+  transportClosed(): void {
+    if (this.phase === "closed") return;
+    this.log.debug("connection dropped");
+    this.transport.close(1000, "");
+    this.finish(this.self ? "away" : "none", false, DisconnectReason.SIGNAL_CLOSE);
+  }
+
+  tick(now: number): void {
+    if (this.phase === "closed") return;
+    const { config } = this.svc;
+    if (this.phase === "handshake" && now - this.startedAt > config.pq.handshakeTimeoutMs) {
+      this.svc.metrics.handshakes.inc({ result: "pq_handshake_timeout", algorithm: "" });
+      this.end({ reason: DisconnectReason.JOIN_FAILURE, action: LeaveAction.DISCONNECT, error: errors.pqHandshakeTimeout(), dispose: "none" });
+      return;
+    }
+    if (now - this.lastReceivedAt > config.liveness.pingTimeoutSeconds * 1000) {
+      this.end({ reason: DisconnectReason.CONNECTION_TIMEOUT, action: LeaveAction.RESUME, error: errors.pingTimeout(), dispose: this.self ? "away" : "none" });
+      return;
+    }
+    if (now - this.lastReceivedAt > config.liveness.pingIntervalSeconds * 1000) this.transport.probe?.();
+    const pqState = this.pq?.established ? this.pq.check(now) : undefined;
+    if (pqState === "expired") {
+      this.end({ reason: DisconnectReason.SESSION_EXPIRED, action: LeaveAction.RESUME, error: errors.pqSessionExpired(), dispose: "away", expired: true });
+      return;
+    }
+    if (pqState === "rekey_overdue") {
+      this.end({ reason: DisconnectReason.REKEY_REQUIRED, action: LeaveAction.RESUME, error: errors.pqRekeyOverdue(), dispose: "away" });
+      return;
+    }
+    if (this.phase !== "joined") return;
+    if (now >= this.nextRefreshAt) {
+      this.nextRefreshAt = now + config.liveness.tokenRefreshSeconds * 1000;
+      void this.requests.refreshToken();
+    }
+    if (now >= this.nextPresenceAt) {
+      this.nextPresenceAt = now + PRESENCE_TTL_MS / 3;
+      this.svc.store.setOnline(this.identity, this.sid, PRESENCE_TTL_MS, now).catch(() => {});
+    }
+  }
+
+  drain(): void {
+    const shared = this.svc.config.redis !== undefined && this.svc.config.resume.windowMs > 0;
+    this.end({
+      reason: DisconnectReason.SERVER_SHUTDOWN,
+      action: shared ? LeaveAction.RESUME : LeaveAction.RECONNECT,
+      dispose: shared ? "away" : "leave",
+      closeCode: 1001,
+    });
+  }
+
+  deliver(messageId: bigint, response: Uint8Array): void {
+    this.cursor?.deliver(messageId, response);
+  }
+
+  disconnect(reason: DisconnectReason, action: LeaveAction, alreadyRemoved: boolean): void {
+    const dispose: Disposal = alreadyRemoved ? "none" : action === LeaveAction.RESUME ? "away" : "leave";
+    this.end({ reason, action, dispose });
+  }
+
+  /** The post-quantum session facts for `join`, when PQ is on. */
+  pqInfo(): PqSessionInfo | undefined {
+    return this.pq?.info();
+  }
+
+  /** Marks the participant as joined (after `join`/`reconnect` went out). */
+  joined(self: StoredParticipant): void {
+    this.self = self;
+    this.phase = "joined";
+    this.nextRefreshAt = Date.now() + Math.min(
+      this.svc.config.liveness.tokenRefreshSeconds * 1000,
+      Math.max(0, this.claims.expiresAt * 1000 - Date.now() - 60_000),
+    );
+    this.svc.metrics.participants.inc();
+  }
+
+  /** Sends a message the session produced itself (not a mailbox delivery), encrypted when PQ is on. */
+  send(response: SignalResponse): void {
+    if (this.phase === "closed") return;
+    this.svc.metrics.messages.inc({ type: response.message.case ?? "none", direction: "out" });
+    if (this.pq) {
+      if (!this.pq.established) {
+        // Before the channel exists only handshake messages, `error` and `leave` may go out, in clear.
+        this.transport.send(response);
+        return;
+      }
+      const plaintext = encodePlaintext(SignalResponseSchema, response, this.transport.format());
+      this.transport.send(create(SignalResponseSchema, { message: { case: "secure", value: this.pq.seal(plaintext) } }));
+    } else {
+      this.transport.send(response);
+    }
+    this.checkBackpressure();
+  }
+
+  /** Sends a mailbox message with its id. Binary connections get it without a decode. */
+  sendDelivered(messageId: bigint, response: Uint8Array): void {
+    if (this.phase === "closed") return;
+    this.svc.metrics.messages.inc({ type: "delivery", direction: "out" });
+    const format = this.transport.format();
+    if (format !== "protobuf") {
+      const decoded = fromBinary(SignalResponseSchema, response);
+      decoded.messageId = messageId;
+      this.send(decoded);
+      return;
+    }
+    const plaintext = appendMessageId(response, messageId);
+    if (this.pq?.established) {
+      const secure = create(SignalResponseSchema, { message: { case: "secure", value: this.pq.seal(plaintext) } });
+      this.transport.send(secure);
+    } else if (this.transport.sendEncoded) {
+      this.transport.sendEncoded(plaintext);
+    } else {
+      this.transport.send(fromBinary(SignalResponseSchema, plaintext));
+    }
+    this.checkBackpressure();
+  }
+
+  sendError(error: ConnectError, requestId: number): void {
+    this.svc.metrics.errorsSent.inc({ code: codeName(error.code) });
+    this.send(create(SignalResponseSchema, {
+      requestId,
+      message: { case: "error", value: create(ErrorResponseSchema, { code: codeName(error.code), message: error.rawMessage }) },
+    }));
+  }
+
+  /** Ends the connection: optional `error`, then `leave`, then close; then the participant is disposed of. */
+  end(opts: { reason: DisconnectReason; action: LeaveAction; error?: ConnectError; dispose: Disposal; closeCode?: number; expired?: boolean }): void {
+    if (this.phase === "closed") return;
+    if (opts.error) this.sendError(opts.error, 0);
+    this.send(create(SignalResponseSchema, {
+      message: { case: "leave", value: create(LeaveRequestSchema, { reason: opts.reason, action: opts.action, message: opts.error?.rawMessage ?? "" }) },
+    }));
+    const code = opts.closeCode ?? (opts.error ? closeCodeOf(opts.error.code) : 1000);
+    this.log.info({ reason: DisconnectReason[opts.reason], action: LeaveAction[opts.action], error: errorIdOf(opts.error) }, "connection closing");
+    this.transport.close(code, (opts.error?.rawMessage ?? DisconnectReason[opts.reason]).slice(0, 120));
+    this.finish(opts.dispose, opts.expired ?? false, opts.reason);
+  }
+
+  private sendClear(response: SignalResponse): void {
+    this.svc.metrics.messages.inc({ type: response.message.case ?? "none", direction: "out" });
+    this.transport.send(response);
+  }
+
+  private checkBackpressure(): void {
+    if (this.transport.bufferedBytes() > this.svc.config.limits.maxSendBufferBytes) {
+      this.svc.metrics.limitsHit.inc({ limit: "send_buffer" });
+      this.end({ reason: DisconnectReason.SLOW_CONSUMER, action: LeaveAction.RESUME, error: errors.slowConsumer(), dispose: "away" });
+    }
+  }
+
+  private async pump(): Promise<void> {
+    this.processing = true;
+    while (this.queue.length > 0 && this.phase !== "closed") {
+      const request = this.queue.shift() as SignalRequest;
+      try {
+        await this.process(request);
+      } catch (e) {
+        this.fail(e, request.requestId);
+      }
+    }
+    this.processing = false;
+    if (this.inputDone) this.endAfterInput();
+  }
+
+  private endAfterInput(): void {
+    this.end({ reason: DisconnectReason.SIGNAL_CLOSE, action: LeaveAction.RESUME, dispose: this.self ? "away" : "none" });
+  }
+
+  private async process(request: SignalRequest): Promise<void> {
+    this.svc.metrics.messages.inc({ type: request.message.case ?? "none", direction: "in" });
+    if (!this.bucket.take()) {
+      this.svc.metrics.limitsHit.inc({ limit: "messages_per_second" });
+      if (++this.dropped > this.svc.config.limits.messageBurst) {
+        this.end({ reason: DisconnectReason.LIMIT_EXCEEDED, action: LeaveAction.DISCONNECT, error: errors.rateLimited(), dispose: "leave" });
+      } else this.sendError(errors.rateLimited(), request.requestId);
+      return;
+    }
+    let inner = request;
+    if (this.pq) {
+      if (!this.pq.established) {
+        const { reply, established } = await this.pq.handshake(request);
+        if (reply) this.sendClear(reply);
+        if (established) await this.enter();
+        return;
+      }
+      if (request.message.case !== "secure") throw errors.pqRequired();
+      inner = this.openRecord(request.message.value);
+      if (inner.message.case === "rekey") {
+        await this.pq.rekey(inner.message.value, (r) => this.send(r));
+        return;
+      }
+    } else if (isPqMessage(request)) {
+      throw errors.unexpectedMessage(request.message.case ?? "");
+    }
+    if (this.phase !== "joined") throw errors.unexpectedMessage(inner.message.case ?? "empty");
+    await this.requests.handle(inner);
+  }
+
+  private openRecord(record: Parameters<PqChannel["open"]>[0]): SignalRequest {
+    const plaintext = (this.pq as PqChannel).open(record);
+    let inner: SignalRequest;
+    try {
+      inner = decodePlaintext(SignalRequestSchema, plaintext, this.transport.format());
+    } catch (e) {
+      if (e instanceof CodecError) throw errors.pqRecordInvalid();
+      throw e;
+    }
+    if (isPqMessage(inner) && inner.message.case !== "rekey") throw errors.pqRecordInvalid();
+    return inner;
+  }
+
+  private async enter(): Promise<void> {
+    this.phase = "joining";
+    await enterRoom(this);
+  }
+
+  /** Turns an error from processing into the right answer: a recoverable `error`, or the end. */
+  private fail(e: unknown, requestId = 0): void {
+    const error = toPublicError(e);
+    if (error.code === Code.Internal) this.log.error({ err: e }, "request failed");
+    const id = errorIdOf(error);
+    if (id?.startsWith("pq_") && id !== "pq_rekey_invalid") {
+      this.end({ reason: DisconnectReason.PROTOCOL_ERROR, action: LeaveAction.DISCONNECT, error, dispose: this.self ? "leave" : "none" });
+      return;
+    }
+    if (this.phase !== "joined") {
+      const action = id === "resume_unknown" || id === "resume_gap" ? LeaveAction.RECONNECT : LeaveAction.DISCONNECT;
+      const reason = action === LeaveAction.RECONNECT ? DisconnectReason.STATE_MISMATCH : DisconnectReason.JOIN_FAILURE;
+      this.end({ reason, action, error, dispose: this.self ? "leave" : "none" });
+      return;
+    }
+    this.sendError(error, requestId);
+  }
+
+  private finish(dispose: Disposal, expired: boolean, reason: DisconnectReason): void {
+    const wasJoined = this.phase === "joined";
+    this.phase = "closed";
+    this.queue.length = 0;
+    this.svc.sessions.remove(this);
+    this.svc.local.remove(this);
+    this.svc.metrics.connections.dec({ transport: this.transport.kind });
+    if (wasJoined) this.svc.metrics.participants.dec();
+    void this.dispose(dispose, expired, reason);
+  }
+
+  private async dispose(dispose: Disposal, expired: boolean, reason: DisconnectReason): Promise<void> {
+    try {
+      await this.pq?.end(expired);
+      if (this.self) await this.svc.store.setOffline(this.identity, this.sid, Date.now());
+      if (!this.self || dispose === "none") return;
+      if (dispose === "leave") await this.svc.rooms.leave(this.room, this.identity, this.sid, reason);
+      else await this.svc.rooms.dropped(this.room, this.identity, this.sid);
+    } catch (e) {
+      this.log.error({ err: e }, "cleanup after close failed");
+    }
+  }
+}
+
+function isPqMessage(r: SignalRequest): boolean {
+  const c = r.message.case;
+  return c === "pqHandshake" || c === "pqFinished" || c === "secure" || c === "rekey";
+}

@@ -1,0 +1,29 @@
+import type { SignalResponse } from "../../gen/volly/signaling/v1/signal_pb.js";
+import type { WireFormat } from "../protocol/signal-codec.js";
+
+/**
+ * One client connection as the session sees it. Transports only translate: the `/rtc` WebSocket and the
+ * gRPC/Connect stream both implement this and feed requests to the same `SignalSession`.
+ */
+export interface SignalTransport {
+  readonly kind: "websocket" | "grpc";
+  readonly remoteAddress: string;
+  /** The connection's encoding; record plaintexts use it too. */
+  format(): WireFormat;
+  send(response: SignalResponse): void;
+  /**
+   * Sends an already encoded binary SignalResponse. Only transports whose frames are protobuf bytes have
+   * it (WebSocket in `protobuf` format); it saves a decode and an encode per relayed message.
+   */
+  sendEncoded?(response: Uint8Array): void;
+  /** Asks the peer for a sign of life (WebSocket ping; browsers answer without app code). */
+  probe?(): void;
+  /** Bytes accepted but not yet written to the network. */
+  bufferedBytes(): number;
+  /**
+   * Ends the connection after what was sent. `code` is a WebSocket close code (1000 normal, 1001 going
+   * away, 4000 + Connect code for fatal errors); gRPC ends the stream, with an error status when
+   * `code >= 4000`.
+   */
+  close(code: number, reason: string): void;
+}

@@ -1,0 +1,153 @@
+import type { Room } from "../../gen/volly/signaling/v1/models_pb.js";
+import type { NodeInfo, StoredCall, StoredParticipant, StoredSession } from "../../gen/volly/signaling/v1/internal_pb.js";
+
+/**
+ * Shared state of the deployment. One memory implementation (single node, the default) and one Redis
+ * implementation (a cluster); `createStore` picks one at start-up and nothing else knows which. Every
+ * method is async. "Atomic" means no other node can interleave (Redis: one Lua script).
+ */
+export interface Store extends RoomStore, ParticipantStore, MailboxStore, CallStore, SessionStore, PresenceStore, NodeStore {
+  /** Resolves when the backend answers; rejects otherwise (health checks). */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface RoomStore {
+  getRoom(name: string): Promise<Room | undefined>;
+  /** Rooms by name (all rooms when `names` is empty), sorted by name. */
+  listRooms(names?: readonly string[]): Promise<Room[]>;
+  /**
+   * Creates `room` unless a room of that name exists (atomic). `created` is false when it existed.
+   * Rejects with `too_many_rooms` when `maxRooms` rooms exist already. A new room is empty, so it closes
+   * after its empty timeout unless someone joins.
+   */
+  createRoom(room: Room, maxRooms: number, now: number): Promise<{ room: Room; created: boolean }>;
+  /** Applies `patch` to an existing room; undefined when it does not exist. */
+  updateRoom(name: string, patch: RoomPatch): Promise<Room | undefined>;
+  /** Deletes a room and all its participants, calls and mailboxes; returns the participants it had. */
+  deleteRoom(name: string): Promise<StoredParticipant[]>;
+  /** Deletes, and returns the names of, rooms that have been empty past their empty timeout (atomic per room). */
+  deleteExpiredEmptyRooms(now: number): Promise<string[]>;
+}
+
+export interface RoomPatch {
+  readonly metadata?: string;
+  readonly maxParticipants?: number;
+  readonly emptyTimeout?: number;
+}
+
+/** Outcome of a join. */
+export type JoinOutcome =
+  | { readonly ok: true; readonly room: Room; readonly others: StoredParticipant[]; readonly replaced: StoredParticipant | undefined }
+  | { readonly ok: false; readonly reason: "room_missing" | "room_full" };
+
+export interface ParticipantStore {
+  /**
+   * Adds `participant` to its room (atomic): the room must exist, a participant with the same identity
+   * is replaced (and returned as `replaced`; its mailbox is dropped), and the room must have fewer than
+   * `maxParticipants` others (the room's own limit wins when set). Returns the other participants.
+   */
+  joinParticipant(participant: StoredParticipant, maxParticipants: number): Promise<JoinOutcome>;
+  getParticipant(room: string, identity: string): Promise<StoredParticipant | undefined>;
+  /** The participant with this sid, wherever it is. */
+  getParticipantBySid(sid: string): Promise<StoredParticipant | undefined>;
+  listParticipants(room: string): Promise<StoredParticipant[]>;
+  /** Replaces the stored record if the stored sid equals `participant.info.sid`; false otherwise. */
+  updateParticipant(participant: StoredParticipant): Promise<boolean>;
+  /**
+   * Removes the participant if its sid still matches (atomic), with its mailbox and calls; the room
+   * starts its empty timeout when it becomes empty. Undefined when it was not there.
+   */
+  removeParticipant(room: string, identity: string, sid: string, now: number): Promise<StoredParticipant | undefined>;
+  /** Marks a participant as dropped until `awayUntil`; false if the sid no longer matches. */
+  markAway(room: string, identity: string, sid: string, awayUntil: number): Promise<boolean>;
+  /**
+   * Takes over a participant for `nodeId` on resume (atomic): it must exist with this sid; clears
+   * `away_until` and sets `node_id`. Returns the record as it was before the claim.
+   */
+  claimParticipant(room: string, identity: string, sid: string, nodeId: string): Promise<StoredParticipant | undefined>;
+  /** Participants whose resume deadline has passed. */
+  listExpiredAway(now: number): Promise<StoredParticipant[]>;
+  /** Participants whose connection is (or was last) on `nodeId`. */
+  listParticipantsOnNode(nodeId: string): Promise<StoredParticipant[]>;
+}
+
+/** Where a message for a participant was queued. */
+export interface QueuedMessage {
+  readonly sid: string;
+  readonly nodeId: string;
+  readonly messageId: bigint;
+}
+
+export interface MailboxStore {
+  /**
+   * Gives `response` (a binary SignalResponse without message_id) the next message id of the participant
+   * `identity` in `room` and keeps it for replay (atomic). Undefined when there is no such participant.
+   * The mailbox keeps at most `limit` messages: while the participant is connected the oldest are
+   * dropped; while it is away an overflow is reported as `overflow` (the caller ends the participant).
+   */
+  enqueue(room: string, identity: string, response: Uint8Array, limit: number): Promise<(QueuedMessage & { overflow: boolean }) | undefined>;
+  /** `enqueue` for every participant of `room` except `exceptSid`. */
+  enqueueRoom(room: string, response: Uint8Array, limit: number, exceptSid?: string): Promise<Array<QueuedMessage & { overflow: boolean }>>;
+  /**
+   * Messages of `sid` with ids greater than `afterId`, in order, and the lowest id still kept (so the
+   * caller can tell whether a gap was trimmed away). `nextId` is the id the next message will get.
+   */
+  readMailbox(sid: string, afterId: bigint): Promise<{ messages: Array<{ id: bigint; response: Uint8Array }>; firstId: bigint; nextId: bigint }>;
+  /** Drops messages up to and including `upToId`; returns the highest acknowledged id. */
+  ackMailbox(sid: string, upToId: bigint): Promise<bigint>;
+}
+
+export interface CallStore {
+  putCall(call: StoredCall): Promise<void>;
+  getCall(room: string, callId: string): Promise<StoredCall | undefined>;
+  deleteCall(room: string, callId: string): Promise<void>;
+  /** Calls of `room` in which `identity` is caller or callee. */
+  listCallsOf(room: string, identity: string): Promise<StoredCall[]>;
+}
+
+/** Session statistics, cluster-wide. */
+export interface SessionStats {
+  readonly activeSessions: number;
+  readonly expiredSessions: number;
+  readonly totalSessions: number;
+  readonly rekeys: number;
+}
+
+export interface SessionStore {
+  /** Records a new session (`session:<id>`, kept until `expires_at`) and counts it in `total_sessions`. */
+  createSession(session: StoredSession): Promise<void>;
+  updateSession(session: StoredSession): Promise<void>;
+  getSession(id: string): Promise<StoredSession | undefined>;
+  listSessions(): Promise<StoredSession[]>;
+  /** Ends a session: deletes its record; counts it in `expired_sessions` when `expired`. */
+  endSession(id: string, expired: boolean): Promise<void>;
+  countRekey(): Promise<void>;
+  sessionStats(): Promise<SessionStats>;
+}
+
+/** Presence of one identity across the deployment. */
+export interface Presence {
+  readonly identity: string;
+  readonly online: boolean;
+  /** Milliseconds since the epoch; 0 when never seen. */
+  readonly lastSeen: number;
+}
+
+export interface PresenceStore {
+  /** Marks a connection of `identity` online (refreshed by heartbeats; expires after `ttlMs`). */
+  setOnline(identity: string, sid: string, ttlMs: number, now: number): Promise<void>;
+  /** Marks that connection offline and records the time as last seen. */
+  setOffline(identity: string, sid: string, now: number): Promise<void>;
+  getPresence(identities: readonly string[], now: number): Promise<Presence[]>;
+}
+
+export interface NodeStore {
+  /** Registers or refreshes a node; it counts as alive for `ttlMs`. */
+  heartbeatNode(node: NodeInfo, ttlMs: number): Promise<void>;
+  listNodes(now: number): Promise<NodeInfo[]>;
+  removeNode(nodeId: string): Promise<void>;
+  /** Takes a named lock for `ttlMs` if free; returns a token to release it with, or undefined. */
+  tryLock(name: string, ttlMs: number): Promise<string | undefined>;
+  unlock(name: string, token: string): Promise<void>;
+}

@@ -1,0 +1,108 @@
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { AccessToken } from "livekit-server-sdk";
+import { openChannel, UpgradeRefused } from "../helpers/channels.js";
+import { TestClient } from "../helpers/signal-client.js";
+import { DEV_KEY, DEV_SECRET, makeToken } from "../helpers/tokens.js";
+import { startTestServer, type TestServer } from "../helpers/test-server.js";
+
+const b64url = (s: string) => Buffer.from(s).toString("base64url");
+
+/** Tokens that must be refused, with the HTTP status and gRPC code they must get. */
+async function badTokens(): Promise<Array<{ name: string; token: string; status: number; grpc: number }>> {
+  const now = Math.floor(Date.now() / 1000);
+  const good = await makeToken({ identity: "eve" });
+  const [h, p, s] = good.split(".");
+  const payload = JSON.parse(Buffer.from(p ?? "", "base64url").toString());
+  return [
+    { name: "tampered payload", token: `${h}.${b64url(JSON.stringify({ ...payload, sub: "admin" }))}.${s}`, status: 401, grpc: 16 },
+    { name: "tampered signature", token: `${h}.${p}.${(s ?? "").slice(0, -4)}AAAA`, status: 401, grpc: 16 },
+    { name: "expired", token: await makeToken({ identity: "eve", nbf: now - 7200, ttlSeconds: -180 }), status: 401, grpc: 16 },
+    { name: "not yet valid", token: await makeToken({ identity: "eve", nbf: now + 600 }), status: 401, grpc: 16 },
+    { name: "alg none", token: `${b64url(JSON.stringify({ alg: "none", typ: "JWT" }))}.${p}.`, status: 401, grpc: 16 },
+    { name: "HS512", token: await makeToken({ identity: "eve", alg: "HS512" }), status: 401, grpc: 16 },
+    { name: "wrong secret", token: await makeToken({ identity: "eve", secret: "not-the-secret-at-all-0123456789" }), status: 401, grpc: 16 },
+    { name: "unknown key", token: await makeToken({ identity: "eve", key: "someone-else" }), status: 401, grpc: 16 },
+    { name: "garbage", token: "not-a-jwt", status: 401, grpc: 16 },
+    { name: "no room grant", token: await makeToken({ identity: "eve", grant: { roomJoin: false } }), status: 403, grpc: 7 },
+    { name: "no room name", token: await makeToken({ identity: "eve", grant: { room: "" } }), status: 400, grpc: 3 },
+    { name: "no identity", token: await makeToken({ identity: "" }), status: 400, grpc: 3 },
+    { name: "missing exp", token: await noExpToken(), status: 401, grpc: 16 },
+  ];
+}
+
+async function noExpToken(): Promise<string> {
+  const { SignJWT } = await import("jose");
+  return new SignJWT({ video: { roomJoin: true, room: "r" } })
+    .setProtectedHeader({ alg: "HS256" })
+    .setIssuer(DEV_KEY)
+    .setSubject("eve")
+    .sign(new TextEncoder().encode(DEV_SECRET));
+}
+
+describe("access tokens", () => {
+  let srv: TestServer;
+  before(async () => {
+    srv = await startTestServer({ VOLLY_PQ_ENABLED: "false" });
+  });
+  after(() => srv.close());
+
+  test("a token minted by livekit-server-sdk's AccessToken is accepted", async () => {
+    const at = new AccessToken(DEV_KEY, DEV_SECRET, { identity: "lk-user", name: "LiveKit User", ttl: "10m" });
+    at.addGrant({ roomJoin: true, room: "lk-room", canPublish: true, canSubscribe: true });
+    const token = await at.toJwt();
+    const res = await fetch(`${srv.httpUrl}/rtc/validate?access_token=${token}`);
+    assert.equal(res.status, 200);
+    assert.equal(await res.text(), "success");
+    const ch = await openChannel("ws-protobuf", srv.port, { token });
+    const join = await ch.responses.take();
+    assert.equal(join.message.case, "join");
+    if (join.message.case !== "join") return;
+    assert.equal(join.message.value.participant?.identity, "lk-user");
+    assert.equal(join.message.value.participant?.name, "LiveKit User");
+    assert.equal(join.message.value.room?.name, "lk-room");
+    ch.kill();
+  });
+
+  test("bad tokens are refused before the upgrade with the right status and a plain-text reason", async () => {
+    for (const bad of await badTokens()) {
+      const validate = await fetch(`${srv.httpUrl}/rtc/validate?access_token=${encodeURIComponent(bad.token)}`);
+      assert.equal(validate.status, bad.status, `${bad.name}: /rtc/validate`);
+      assert.match(validate.headers.get("content-type") ?? "", /^text\/plain/);
+      const reason = await validate.text();
+      assert.ok(reason.length > 0, `${bad.name}: has a reason`);
+      await assert.rejects(openChannel("ws-flat", srv.port, { token: bad.token }), (e: unknown) => {
+        assert.ok(e instanceof UpgradeRefused, `${bad.name}: refused upgrade`);
+        assert.equal(e.status, bad.status, `${bad.name}: upgrade status`);
+        assert.equal(e.body, reason);
+        return true;
+      });
+    }
+  });
+
+  test("bad tokens over gRPC and Connect get Unauthenticated / PermissionDenied / InvalidArgument", async () => {
+    for (const bad of await badTokens()) {
+      for (const kind of ["grpc-js", "connect"] as const) {
+        const ch = await openChannel(kind, srv.port, { token: bad.token });
+        const closed = await ch.closed;
+        assert.equal(closed.code, 4000 + bad.grpc, `${bad.name} over ${kind}: ${closed.reason}`);
+      }
+    }
+  });
+
+  test("the Authorization header works like access_token, and a malformed header is refused", async () => {
+    const token = await makeToken({ identity: "hdr", room: "hdr-room" });
+    const ok = await fetch(`${srv.httpUrl}/rtc/validate`, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(ok.status, 200);
+    const bad = await fetch(`${srv.httpUrl}/rtc/validate`, { headers: { authorization: `Basic ${token}` } });
+    assert.equal(bad.status, 401);
+    assert.match(await bad.text(), /Bearer/);
+  });
+
+  test("the room in the token is the room joined; identity comes from sub", async () => {
+    const a = await TestClient.connect({ kind: "ws-protobuf", port: srv.port, identity: "who", room: "token-room", pq: false, query: { room: "other-room" } });
+    assert.equal(a.join?.room?.name, "token-room");
+    assert.equal(a.join?.participant?.identity, "who");
+    await a.leave();
+  });
+});

@@ -1,0 +1,73 @@
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { after, before, describe, test } from "node:test";
+import * as grpc from "@grpc/grpc-js";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { SignalRequestSchema } from "../../gen/volly/signaling/v1/signal_pb.js";
+import { TestClient } from "../helpers/signal-client.js";
+import { makeToken } from "../helpers/tokens.js";
+import { startTestServer, type TestServer } from "../helpers/test-server.js";
+
+describe("malformed frames get an error and nothing else breaks", () => {
+  let srv: TestServer;
+  before(async () => {
+    srv = await startTestServer({ VOLLY_PQ_ENABLED: "false", VOLLY_MAX_FRAME_BYTES: "4096" });
+  });
+  after(() => srv.close());
+
+  test("random bytes, truncated protobuf, bad JSON, unknown type, oversized frames", async () => {
+    const victim = await TestClient.connect({ kind: "ws-protobuf", port: srv.port, identity: "victim", room: "bad", pq: false });
+    const peer = await TestClient.connect({ kind: "ws-flat", port: srv.port, identity: "peer", room: "bad", pq: false });
+    const offer = toBinary(SignalRequestSchema, create(SignalRequestSchema, { message: { case: "offer", value: { sdp: "v=0".repeat(50), target: "peer" } } }));
+    const cases: Array<{ frame: Uint8Array | string; code: string; match: RegExp }> = [
+      { frame: randomBytes(64), code: "invalid_argument", match: /malformed/ },
+      { frame: offer.subarray(0, offer.length - 7), code: "invalid_argument", match: /malformed/ },
+      { frame: "{not json", code: "invalid_argument", match: /malformed/ },
+      { frame: JSON.stringify({ type: "launch_missiles", target: "peer" }), code: "invalid_argument", match: /unknown message type "launch_missiles"/ },
+      { frame: JSON.stringify({ type: "offer", sdp: 42 }), code: "invalid_argument", match: /malformed/ },
+      { frame: "[]", code: "invalid_argument", match: /malformed/ },
+      { frame: new Uint8Array(5000), code: "resource_exhausted", match: /larger than 4096/ },
+    ];
+    for (const c of cases) {
+      victim.channel.sendRaw(c.frame);
+      const error = await victim.waitFor("error");
+      assert.equal(error.code, c.code, `frame ${String(c.frame).slice(0, 30)}`);
+      assert.match(error.message, c.match);
+    }
+    // The connection is still usable, and so is everyone else's.
+    victim.send({ case: "offer", value: { sdp: "still here", target: "peer" } });
+    assert.equal((await peer.waitFor("offer")).sdp, "still here");
+    peer.send({ case: "data", value: { target: "victim", payload: new Uint8Array([1, 2]), id: "x" } });
+    assert.equal((await victim.waitFor("data")).id, "x");
+    await victim.leave();
+    await peer.leave();
+  });
+
+  test("a frame above the hard cap closes only that connection", async () => {
+    const victim = await TestClient.connect({ kind: "ws-protobuf", port: srv.port, identity: "big", room: "bad2", pq: false });
+    const peer = await TestClient.connect({ kind: "ws-protobuf", port: srv.port, identity: "calm", room: "bad2", pq: false });
+    victim.channel.sendRaw(new Uint8Array(4096 * 4 + 10));
+    const closed = await victim.channel.closed;
+    assert.equal(closed.code, 1009);
+    peer.send({ case: "ping", value: { timestamp: 2n } });
+    assert.equal((await peer.waitFor("pong")).lastPingTimestamp, 2n);
+    await peer.leave();
+  });
+
+  test("undecodable gRPC messages end that stream with invalid_argument; the server carries on", async () => {
+    const client = new grpc.Client(`127.0.0.1:${srv.port}`, grpc.credentials.createInsecure());
+    const md = new grpc.Metadata();
+    md.set("authorization", `Bearer ${await makeToken({ identity: "grpc-junk", room: "bad3" })}`);
+    const call = client.makeBidiStreamRequest("/volly.signaling.v1.SignalService/Signal", (b: Buffer) => b, (b: Buffer) => b, md);
+    call.on("data", () => {});
+    call.on("error", () => {});
+    const status = new Promise<grpc.StatusObject>((resolve) => call.on("status", resolve));
+    call.write(randomBytes(40));
+    const s = await status;
+    assert.equal(s.code, grpc.status.INVALID_ARGUMENT);
+    client.close();
+    const after = await TestClient.connect({ kind: "grpc-js", port: srv.port, identity: "grpc-ok", room: "bad3", pq: false });
+    assert.equal(after.join?.participant?.identity, "grpc-ok");
+    await after.leave();
+  });
+});
