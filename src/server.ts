@@ -39,8 +39,10 @@ export interface ServerOptions {
   readonly logger: Logger;
   /** Extra RPC services (RoomService, reflection) for both ports. */
   readonly routes?: Array<(router: ConnectRouter, svc: NodeServices) => void>;
-  /** Extra plain HTTP routes for the signal port. */
-  readonly signalRoutes?: ExtraRoute[];
+  /** Extra plain HTTP routes for both ports (tried before the built-in REST routes, e.g. `/twirp/*`). */
+  readonly httpRoutes?: Array<(svc: NodeServices) => ExtraRoute>;
+  /** Extra plain HTTP routes for the signal port only (the demo page, the dev token endpoint). */
+  readonly signalRoutes?: Array<(svc: NodeServices) => ExtraRoute>;
   /** Builds the post-quantum channel factory from the node's store and metrics; absent = PQ off. */
   readonly pq?: (store: Store, metrics: Metrics) => NonNullable<NodeServices["pq"]>;
 }
@@ -83,8 +85,10 @@ export async function createVollyServer(config: Config, options: ServerOptions):
     registerSignalService(router, services, (ip) => limiter.acquire(ip));
     for (const add of options.routes ?? []) add(router, services);
   };
-  const signalAdapter = connectNodeAdapter({ routes, fallback: createRestHandler(services, health, options.signalRoutes) });
-  const apiAdapter = connectNodeAdapter({ routes, fallback: createRestHandler(services, health) });
+  const httpRoutes = (options.httpRoutes ?? []).map((make) => make(services));
+  const signalRoutes = (options.signalRoutes ?? []).map((make) => make(services));
+  const signalAdapter = connectNodeAdapter({ routes, fallback: createRestHandler(services, health, [...httpRoutes, ...signalRoutes]) });
+  const apiAdapter = connectNodeAdapter({ routes, fallback: createRestHandler(services, health, httpRoutes) });
   const signalListener = new Listener(signalAdapter, (req, socket, head) => {
     const path = new URL(req.url ?? "/", "http://localhost").pathname;
     if (SIGNAL_PATHS.has(path)) void bridge.upgrade(req, socket, head);
