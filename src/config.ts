@@ -12,6 +12,7 @@ export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" |
 /** Everything the server reads from its environment, validated and frozen. See the README's table. */
 export interface Config {
   readonly production: boolean;
+  /** Bind address; empty = all interfaces, IPv6 and IPv4 (Node's default). */
   readonly host: string;
   readonly port: number;
   readonly apiPort: number;
@@ -124,7 +125,7 @@ export function loadConfig(env: Env = process.env): Config {
   };
   const config: Config = {
     production,
-    host: r.string("VOLLY_HOST", "0.0.0.0"),
+    host: r.string("VOLLY_HOST", ""),
     port: r.int("VOLLY_PORT", 7880, 0, 65_535),
     apiPort: r.int("VOLLY_API_PORT", 7881, 0, 65_535),
     nodeId: r.string("VOLLY_NODE_ID", `ND_${hostname().slice(0, 24)}_${randomBytes(4).toString("hex")}`),

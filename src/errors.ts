@@ -69,6 +69,20 @@ export const errors = {
   pqRekeyOverdue: () => err("pq_rekey_overdue", Code.FailedPrecondition, "rekey interval passed without a rekey"),
   pqSessionExpired: () => err("pq_session_expired", Code.Unauthenticated, "post-quantum session expired; reconnect"),
 
+  // Room administration (RoomService over Connect/gRPC/gRPC-web and LiveKit's Twirp).
+  roomListRequired: () => err("room_list_required", Code.PermissionDenied, "permission denied: listing rooms needs the roomList grant"),
+  roomCreateRequired: () =>
+    err("room_create_required", Code.PermissionDenied, "permission denied: creating or deleting rooms needs the roomCreate grant"),
+  roomAdminRequired: (room: string) =>
+    err("room_admin_required", Code.PermissionDenied, `permission denied: needs the roomAdmin grant for room ${JSON.stringify(String(room).slice(0, 256))}`),
+  statsGrantRequired: () =>
+    err("stats_grant_required", Code.PermissionDenied, "permission denied: session stats need the roomList or roomAdmin grant"),
+  participantNotFound: () => err("participant_not_found", Code.NotFound, "participant does not exist"),
+  permissionUpdateUnsupported: () =>
+    err("permission_update_unsupported", Code.Unimplemented, "changing a participant's permissions is not supported; give it a new token"),
+  badRoute: (detail: string) => err("bad_route", Code.NotFound, `bad route: ${detail}`),
+  reflectionNotFound: (what: string) => err("reflection_not_found", Code.NotFound, `${what.slice(0, 300)} not found`),
+
   // Operations.
   storeUnavailable: () => err("store_unavailable", Code.Unavailable, "storage is unavailable, try again"),
   shuttingDown: () => err("shutting_down", Code.Unavailable, "server is shutting down"),

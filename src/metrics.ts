@@ -104,8 +104,24 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  private readonly messageCounters = new Map<string, { inc(): void }>();
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: "volly_" });
+  }
+
+  /**
+   * Counts one signal message. Per-message hot path: label children are cached, because prom-client hashes
+   * the label object on every `inc({...})`.
+   */
+  countMessage(type: string, direction: "in" | "out"): void {
+    const key = `${type}\u0000${direction}`;
+    let counter = this.messageCounters.get(key);
+    if (counter === undefined) {
+      counter = this.messages.labels(type, direction);
+      this.messageCounters.set(key, counter);
+    }
+    counter.inc();
   }
 
   /** Sets scrape-time gauges that need a fresh reading. */

@@ -41,10 +41,13 @@ export class Listener {
   listen(port: number, host: string): Promise<number> {
     return new Promise((resolve, reject) => {
       this.net.once("error", reject);
-      this.net.listen(port, host, () => {
+      const done = () => {
         this.net.off("error", reject);
         resolve((this.net.address() as net.AddressInfo).port);
-      });
+      };
+      // No host: every interface, dual-stack where the OS has IPv6 (so `localhost` works as ::1 and 127.0.0.1).
+      if (host === "") this.net.listen(port, done);
+      else this.net.listen(port, host, done);
     });
   }
 

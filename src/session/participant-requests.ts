@@ -98,20 +98,23 @@ export class ParticipantRequests {
     if (!self.info.permission?.canUpdateMetadata) throw errors.permissionDenied("update own metadata (needs canUpdateOwnMetadata)");
     if (req.metadata.length > MAX_METADATA) throw errors.fieldTooLarge("metadata", MAX_METADATA);
     if (req.name.length > MAX_NAME) throw errors.fieldTooLarge("name", MAX_NAME);
-    const attributes = { ...self.info.attributes };
+    // Merge onto the stored record, not the session's copy: an admin (RoomService) may have changed it.
+    const stored = await this.s.svc.store.getParticipant(this.s.room, this.s.identity);
+    if (!stored?.info || stored.info.sid !== this.s.sid) throw errors.resumeUnknown();
+    const attributes = { ...stored.info.attributes };
     for (const [k, v] of Object.entries(req.attributes)) {
       if (v === "") delete attributes[k];
       else attributes[k] = v;
     }
     if (Object.keys(attributes).length > MAX_ATTRIBUTES) throw errors.fieldTooLarge("attributes", MAX_ATTRIBUTES);
     const info = create(ParticipantInfoSchema, {
-      ...self.info,
-      metadata: req.metadata !== "" ? req.metadata : self.info.metadata,
-      name: req.name !== "" ? req.name : self.info.name,
+      ...stored.info,
+      metadata: req.metadata !== "" ? req.metadata : stored.info.metadata,
+      name: req.name !== "" ? req.name : stored.info.name,
       attributes,
-      version: self.info.version + 1,
+      version: stored.info.version + 1,
     });
-    if (!(await this.s.svc.rooms.update(self, info))) throw errors.resumeUnknown();
+    if (!(await this.s.svc.rooms.update(stored, info))) throw errors.resumeUnknown();
     self.info = info;
   }
 

@@ -118,7 +118,7 @@ export class SignalSession implements LocalParticipant, TickingSession {
     if (this.phase === "closed") return;
     this.lastReceivedAt = Date.now();
     const error = e.unknownType !== undefined ? errors.unknownMessageType(e.unknownType) : errors.malformedMessage(e.message);
-    this.svc.metrics.messages.inc({ type: "malformed", direction: "in" });
+    this.svc.metrics.countMessage("malformed", "in");
     if (this.pq?.established) {
       // Everything after the handshake is a record; a frame that is not one is a protocol error.
       this.end({ reason: DisconnectReason.PROTOCOL_ERROR, action: LeaveAction.DISCONNECT, error, dispose: "leave" });
@@ -232,7 +232,7 @@ export class SignalSession implements LocalParticipant, TickingSession {
   /** Sends a message the session produced itself (not a mailbox delivery), encrypted when PQ is on. */
   send(response: SignalResponse): void {
     if (this.phase === "closed") return;
-    this.svc.metrics.messages.inc({ type: response.message.case ?? "none", direction: "out" });
+    this.svc.metrics.countMessage(response.message.case ?? "none", "out");
     if (this.pq) {
       if (!this.pq.established) {
         // Before the channel exists only handshake messages, `error` and `leave` may go out, in clear.
@@ -250,7 +250,7 @@ export class SignalSession implements LocalParticipant, TickingSession {
   /** Sends a mailbox message with its id. Binary connections get it without a decode. */
   sendDelivered(messageId: bigint, response: Uint8Array): void {
     if (this.phase === "closed") return;
-    this.svc.metrics.messages.inc({ type: "delivery", direction: "out" });
+    this.svc.metrics.countMessage("delivery", "out");
     const format = this.transport.format();
     if (format !== "protobuf") {
       const decoded = fromBinary(SignalResponseSchema, response);
@@ -292,7 +292,7 @@ export class SignalSession implements LocalParticipant, TickingSession {
   }
 
   private sendClear(response: SignalResponse): void {
-    this.svc.metrics.messages.inc({ type: response.message.case ?? "none", direction: "out" });
+    this.svc.metrics.countMessage(response.message.case ?? "none", "out");
     this.transport.send(response);
   }
 
@@ -322,7 +322,7 @@ export class SignalSession implements LocalParticipant, TickingSession {
   }
 
   private async process(request: SignalRequest): Promise<void> {
-    this.svc.metrics.messages.inc({ type: request.message.case ?? "none", direction: "in" });
+    this.svc.metrics.countMessage(request.message.case ?? "none", "in");
     if (!this.bucket.take()) {
       this.svc.metrics.limitsHit.inc({ limit: "messages_per_second" });
       if (++this.dropped > this.svc.config.limits.messageBurst) {

@@ -1,0 +1,34 @@
+// Client of the PeerJS server (`peer` package): `ws://host/peerjs?key=peerjs&id=..&token=..`, JSON messages
+// {type: OFFER|CANDIDATE, dst, payload}; the server adds `src` and forwards; it greets with {type: OPEN}.
+import WebSocket from "ws";
+import type { BenchPeer, MessageHandler } from "./bench-peer.js";
+
+export async function connectPeerJs(port: number, id: string): Promise<BenchPeer & { joinMs: number }> {
+  const started = performance.now();
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/peerjs?key=peerjs&id=${encodeURIComponent(id)}&token=t${id}`, { perMessageDeflate: false });
+  let onMessage: MessageHandler = () => {};
+  await new Promise<void>((resolve, reject) => {
+    ws.once("error", reject);
+    ws.on("message", (data: Buffer) => {
+      const m = JSON.parse(data.toString()) as { type: string; src?: string; payload?: { sdp?: string; candidate?: string } };
+      if (m.type === "OPEN") return resolve();
+      if (m.type === "OFFER") onMessage(m.src ?? "", "offer", m.payload?.sdp ?? "");
+      else if (m.type === "CANDIDATE") onMessage(m.src ?? "", "candidate", m.payload?.candidate ?? "");
+      else if (m.type === "ERROR" || m.type === "ID-TAKEN" || m.type === "INVALID-KEY") reject(new Error(m.type));
+    });
+  });
+  return {
+    joinMs: performance.now() - started,
+    send(to, kind, payload) {
+      ws.send(JSON.stringify(kind === "offer"
+        ? { type: "OFFER", dst: to, payload: { sdp: payload, type: "media", connectionId: "mc_1" } }
+        : { type: "CANDIDATE", dst: to, payload: { candidate: payload, type: "media", connectionId: "mc_1" } }));
+    },
+    onMessage(handler) {
+      onMessage = handler;
+    },
+    close() {
+      ws.terminate();
+    },
+  };
+}

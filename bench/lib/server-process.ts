@@ -1,0 +1,63 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { createServer } from "node:net";
+
+/** A server under test, running in its own process pinned to one core. */
+export interface ServerProcess {
+  readonly pid: number;
+  readonly port: number;
+  stop(): Promise<void>;
+}
+
+/** A free loopback TCP port (bind to 0, read it, release it). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const address = s.address();
+      const port = typeof address === "object" && address !== null ? address.port : 0;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Spawns `args` under `taskset -c <core>` and waits until `ready()` resolves true. */
+export async function startPinned(
+  core: number,
+  args: string[],
+  env: Record<string, string>,
+  port: number,
+  ready: (child: ChildProcess, output: () => string) => Promise<boolean>,
+): Promise<ServerProcess> {
+  const child = spawn("taskset", ["-c", String(core), ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  child.stdout?.on("data", (d: Buffer) => (output = (output + d.toString()).slice(-20_000)));
+  child.stderr?.on("data", (d: Buffer) => (output = (output + d.toString()).slice(-20_000)));
+  const deadline = Date.now() + 30_000;
+  while (!(await ready(child, () => output))) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill("SIGKILL");
+      throw new Error(`${args.join(" ")} did not start:\n${output}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    pid: child.pid as number,
+    port,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once("exit", () => resolve());
+        child.kill("SIGKILL");
+      }),
+  };
+}
+
+/** Resolves true once an HTTP GET of `url` answers 200. */
+export async function httpReady(url: string): Promise<boolean> {
+  try {
+    return (await fetch(url)).status === 200;
+  } catch {
+    return false;
+  }
+}

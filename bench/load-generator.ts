@@ -1,0 +1,198 @@
+// The load generator: one process (pinned to its own core by bench/run.ts) that connects peers to one
+// target and runs one scenario, then prints a JSON line with its figures. Server CPU is read from
+// /proc/<pid>/stat at the edges of the measurement window; the generator's own CPU from process.cpuUsage().
+import { SignJWT } from "jose";
+import { connectBare } from "./clients/bare-bench-client.js";
+import type { BenchPeer } from "./clients/bench-peer.js";
+import { connectPeerJs } from "./clients/peerjs-bench-client.js";
+import { connectVolly } from "./clients/volly-bench-client.js";
+import { cpuMicros, rssBytes } from "./lib/proc-stats.js";
+import { quantile } from "./lib/stats.js";
+
+export interface GeneratorConfig {
+  target: "bare" | "peerjs" | "volly";
+  /** Ports of the server nodes; peers alternate between them (cross-node pairs with two). */
+  ports: number[];
+  serverPids: number[];
+  pq: boolean;
+  scenario: "throughput" | "latency" | "join" | "idle";
+  pairs: number;
+  window: number;
+  seconds: number;
+  rate: number;
+  joins: number;
+  concurrency: number;
+  idle: number;
+}
+
+const SDP = `v=0\r\n${"a=candidate:placeholder sdp line for a realistic offer size\r\n".repeat(48)}`.slice(0, 3000);
+const CANDIDATE = JSON.stringify({ candidate: `candidate:842163049 1 udp 1677729535 127.0.0.1 ${"5".repeat(5)} typ srflx raddr 0.0.0.0 rport 0 generation 0 ufrag abcd network-cost 999`, sdpMid: "0", sdpMLineIndex: 0, usernameFragment: "abcd" }).padEnd(200, " ");
+let serial = 0;
+
+async function token(identity: string, room: string): Promise<string> {
+  const now = Math.floor(Date.now() / 1000);
+  return new SignJWT({ video: { roomJoin: true, room, canPublish: true, canSubscribe: true, canPublishData: true } })
+    .setProtectedHeader({ alg: "HS256" })
+    .setIssuer("volly-dev-key")
+    .setSubject(identity)
+    .setNotBefore(now - 5)
+    .setExpirationTime(now + 3600)
+    .sign(new TextEncoder().encode("volly-dev-secret-key-2024"));
+}
+
+async function connect(c: GeneratorConfig, id: string, room: string, node: number): Promise<BenchPeer & { joinMs: number }> {
+  const port = c.ports[node % c.ports.length] as number;
+  if (c.target === "bare") return connectBare(port, id);
+  if (c.target === "peerjs") return connectPeerJs(port, id);
+  return connectVolly(port, await token(id, room), c.pq);
+}
+
+function serverCpu(c: GeneratorConfig): number {
+  return c.serverPids.reduce((sum, pid) => sum + cpuMicros(pid), 0);
+}
+
+async function pairsOf(c: GeneratorConfig): Promise<Array<[BenchPeer, BenchPeer, string, string]>> {
+  const pairs: Array<[BenchPeer, BenchPeer, string, string]> = [];
+  for (let i = 0; i < c.pairs; i++) {
+    const run = serial++;
+    const a = `a${i}-${run}`;
+    const b = `b${i}-${run}`;
+    const room = `bench-${i}-${run}`;
+    // With two nodes, a is on the first and b on the second: every message crosses nodes.
+    pairs.push([await connect(c, a, room, 0), await connect(c, b, room, 1), a, b]);
+  }
+  return pairs;
+}
+
+/** Saturation: each pair keeps `window` messages in flight (1 offer per 5 candidates) for `seconds`. */
+async function throughput(c: GeneratorConfig) {
+  const pairs = await pairsOf(c);
+  let relayed = 0;
+  let measuring = false;
+  let stop = false;
+  for (const [a, b, , bId] of pairs) {
+    let inFlight = 0;
+    let n = 0;
+    const pump = () => {
+      while (!stop && inFlight < c.window) {
+        inFlight++;
+        a.send(bId, n++ % 6 === 0 ? "offer" : "candidate", n % 6 === 1 ? SDP : CANDIDATE);
+      }
+    };
+    b.onMessage(() => {
+      inFlight--;
+      if (measuring) relayed++;
+      pump();
+    });
+    pump();
+  }
+  await sleep(1000);
+  const cpu0 = serverCpu(c);
+  const own0 = process.cpuUsage();
+  const t0 = performance.now();
+  measuring = true;
+  await sleep(c.seconds * 1000);
+  measuring = false;
+  const elapsed = (performance.now() - t0) / 1000;
+  const cpu = serverCpu(c) - cpu0;
+  const own = process.cpuUsage(own0);
+  stop = true;
+  for (const [a, b] of pairs) {
+    a.close();
+    b.close();
+  }
+  return {
+    messagesPerSecond: relayed / elapsed,
+    serverCpuMicrosPerMessage: cpu / Math.max(1, relayed),
+    serverCpuPercent: (cpu / 1e6 / elapsed) * 100,
+    generatorCpuPercent: ((own.user + own.system) / 1e6 / elapsed) * 100,
+  };
+}
+
+/** One-way latency at a fixed total rate (timestamps ride in the payload; both ends are this process). */
+async function latency(c: GeneratorConfig) {
+  const pairs = await pairsOf(c);
+  const samples: number[] = [];
+  for (const [, b] of pairs) {
+    b.onMessage((_from, _kind, payload) => {
+      const sent = Number(payload.slice(0, payload.indexOf("|")));
+      samples.push(performance.now() - sent);
+    });
+  }
+  const interval = 1000 / c.rate;
+  const start = performance.now();
+  let sent = 0;
+  while (performance.now() - start < c.seconds * 1000) {
+    const due = Math.floor((performance.now() - start) / interval);
+    while (sent < due) {
+      const [a, , , bId] = pairs[sent % pairs.length] as [BenchPeer, BenchPeer, string, string];
+      const kind = sent % 6 === 0 ? "offer" : "candidate";
+      a.send(bId, kind, `${performance.now()}|${kind === "offer" ? SDP : CANDIDATE}`);
+      sent++;
+    }
+    await sleep(1);
+  }
+  await sleep(500);
+  for (const [a, b] of pairs) {
+    a.close();
+    b.close();
+  }
+  return { sent, received: samples.length, p50Ms: quantile(samples, 0.5), p99Ms: quantile(samples, 0.99) };
+}
+
+/** A burst of joins, `concurrency` at a time: connect → join (including the PQ handshake). */
+async function joins(c: GeneratorConfig) {
+  const times: number[] = [];
+  const peers: BenchPeer[] = [];
+  const cpu0 = serverCpu(c);
+  const t0 = performance.now();
+  let next = 0;
+  const run = serial++;
+  await Promise.all(Array.from({ length: c.concurrency }, async () => {
+    while (next < c.joins) {
+      const i = next++;
+      const peer = await connect(c, `j${i}-${run}`, `join-${run}-${Math.floor(i / 20)}`, i);
+      times.push(peer.joinMs);
+      peers.push(peer);
+    }
+  }));
+  const elapsed = (performance.now() - t0) / 1000;
+  const cpu = serverCpu(c) - cpu0;
+  for (const p of peers) p.close();
+  return { joinsPerSecond: c.joins / elapsed, p50Ms: quantile(times, 0.5), p99Ms: quantile(times, 0.99), serverCpuMicrosPerJoin: cpu / c.joins };
+}
+
+/** Marginal resident memory per idle connected participant. */
+async function idle(c: GeneratorConfig) {
+  const pid = c.serverPids[0] as number;
+  await sleep(1000);
+  const before = rssBytes(pid);
+  const peers: BenchPeer[] = [];
+  const run = serial++;
+  for (let i = 0; i < c.idle; i += c.concurrency) {
+    const batch = await Promise.all(Array.from({ length: Math.min(c.concurrency, c.idle - i) }, (_, k) =>
+      connect(c, `i${i + k}-${run}`, `idle-${run}-${Math.floor((i + k) / 50)}`, 0)));
+    peers.push(...batch);
+  }
+  await sleep(3000);
+  const after = rssBytes(pid);
+  for (const p of peers) p.close();
+  return { connections: c.idle, rssBeforeBytes: before, rssAfterBytes: after, bytesPerParticipant: (after - before) / c.idle };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+const config = JSON.parse(process.argv[2] ?? "{}") as GeneratorConfig;
+const scenarios = { throughput, latency, join: joins, idle };
+scenarios[config.scenario](config).then(
+  (result) => {
+    console.log(JSON.stringify(result));
+    process.exit(0);
+  },
+  (e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  },
+);

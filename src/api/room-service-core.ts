@@ -1,0 +1,218 @@
+import { randomUUID } from "node:crypto";
+import { clone, create } from "@bufbuild/protobuf";
+import type { StoredParticipant } from "../../gen/volly/signaling/v1/internal_pb.js";
+import {
+  DisconnectReason,
+  LeaveAction,
+  ParticipantInfoSchema,
+  ParticipantState,
+  type ParticipantInfo,
+  type Room,
+} from "../../gen/volly/signaling/v1/models_pb.js";
+import * as api from "../../gen/volly/signaling/v1/room_service_pb.js";
+import { DataMessageSchema, SignalResponseSchema, type SignalResponse } from "../../gen/volly/signaling/v1/signal_pb.js";
+import { errors } from "../errors.js";
+import type { NodeServices } from "../session/node-services.js";
+import { ApiCaller } from "./api-caller.js";
+
+/** Largest request body either RoomService transport reads. */
+export const API_READ_MAX_BYTES = 1 << 20;
+
+// The limits a participant's own update_metadata and data messages have (session/participant-requests.ts,
+// room/relay.ts), so an admin cannot create state a participant could not.
+const MAX_NAME = 256;
+const MAX_METADATA = 64 * 1024;
+const MAX_ATTRIBUTES = 64;
+const MAX_TOPIC = 128;
+const MAX_DATA_ID = 64;
+// Room names follow the rule for a joining token's room (session/authorize-connection.ts).
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/**
+ * The one implementation of room administration. The Connect service (`volly.signaling.v1.RoomService`)
+ * and the LiveKit Twirp adapter both call it with the caller's Authorization header value and Volly's
+ * request messages; it authenticates, checks LiveKit's grants, validates, and acts through the store,
+ * `Rooms` and `Delivery`, so it works the same on one node or a cluster. Throws catalogue errors only.
+ */
+export class RoomServiceCore {
+  constructor(private readonly svc: NodeServices) {}
+
+  async createRoom(authorization: string | undefined, req: api.CreateRoomRequest): Promise<api.CreateRoomResponse> {
+    (await this.caller(authorization)).requireCreate();
+    checkRoomName(req.name);
+    checkSize("metadata", req.metadata, MAX_METADATA);
+    const room = this.svc.rooms.newRoom(req.name, {
+      emptyTimeout: req.emptyTimeout > 0 ? req.emptyTimeout : undefined,
+      maxParticipants: req.maxParticipants,
+      metadata: req.metadata,
+    });
+    const result = await this.svc.store.createRoom(room, this.svc.config.rooms.maxRooms, Date.now());
+    if (result.created) this.svc.log.info({ room: req.name }, "room created by api");
+    return create(api.CreateRoomResponseSchema, result);
+  }
+
+  async listRooms(authorization: string | undefined, req: api.ListRoomsRequest): Promise<api.ListRoomsResponse> {
+    (await this.caller(authorization)).requireList();
+    return create(api.ListRoomsResponseSchema, { rooms: await this.svc.store.listRooms(req.names) });
+  }
+
+  /** Deletes the room; each participant's connection, wherever it is, gets `leave` ROOM_DELETED. */
+  async deleteRoom(authorization: string | undefined, req: api.DeleteRoomRequest): Promise<api.DeleteRoomResponse> {
+    (await this.caller(authorization)).requireCreate();
+    await this.existingRoom(req.room);
+    const removed = await this.svc.store.deleteRoom(req.room);
+    await Promise.all(removed.map((p) => this.svc.delivery.disconnect(p, DisconnectReason.ROOM_DELETED, LeaveAction.DISCONNECT, true)));
+    this.svc.log.info({ room: req.room, participants: removed.length }, "room deleted by api");
+    return create(api.DeleteRoomResponseSchema, { removedParticipants: removed.length });
+  }
+
+  async listParticipants(authorization: string | undefined, req: api.ListParticipantsRequest): Promise<api.ListParticipantsResponse> {
+    (await this.caller(authorization)).requireAdmin(req.room);
+    await this.existingRoom(req.room);
+    const participants = await this.svc.store.listParticipants(req.room);
+    return create(api.ListParticipantsResponseSchema, { participants: participants.map(participantView) });
+  }
+
+  async getParticipant(authorization: string | undefined, req: api.GetParticipantRequest): Promise<api.GetParticipantResponse> {
+    (await this.caller(authorization)).requireAdmin(req.room);
+    const p = await this.existingParticipant(req.room, req.identity);
+    return create(api.GetParticipantResponseSchema, { participant: participantView(p) });
+  }
+
+  /** Removes the participant: the room sees it leave, its connection gets `leave` PARTICIPANT_REMOVED. */
+  async removeParticipant(authorization: string | undefined, req: api.RemoveParticipantRequest): Promise<api.RemoveParticipantResponse> {
+    (await this.caller(authorization)).requireAdmin(req.room);
+    const p = await this.existingParticipant(req.room, req.identity);
+    const sid = p.info?.sid ?? "";
+    if (!(await this.svc.rooms.leave(req.room, req.identity, sid, DisconnectReason.PARTICIPANT_REMOVED))) {
+      throw errors.participantNotFound();
+    }
+    await this.svc.delivery.disconnect(p, DisconnectReason.PARTICIPANT_REMOVED, LeaveAction.DISCONNECT, true);
+    this.svc.log.info({ room: req.room, identity: req.identity, sid }, "participant removed by api");
+    return create(api.RemoveParticipantResponseSchema);
+  }
+
+  /** Changes metadata, name or attributes; the room and the participant itself get a `participant_update`. */
+  async updateParticipant(authorization: string | undefined, req: api.UpdateParticipantRequest): Promise<api.UpdateParticipantResponse> {
+    (await this.caller(authorization)).requireAdmin(req.room);
+    if (req.metadata !== undefined) checkSize("metadata", req.metadata, MAX_METADATA);
+    if (req.name !== undefined) checkSize("name", req.name, MAX_NAME);
+    const p = await this.existingParticipant(req.room, req.identity);
+    const current = p.info ?? create(ParticipantInfoSchema);
+    const attributes = { ...current.attributes };
+    for (const [k, v] of Object.entries(req.attributes)) {
+      if (v === "") delete attributes[k];
+      else attributes[k] = v;
+    }
+    if (Object.keys(attributes).length > MAX_ATTRIBUTES) throw errors.fieldTooLarge("attributes", MAX_ATTRIBUTES);
+    const info = create(ParticipantInfoSchema, {
+      ...current,
+      metadata: req.metadata ?? current.metadata,
+      name: req.name ?? current.name,
+      attributes,
+      version: current.version + 1,
+    });
+    if (!(await this.svc.rooms.update(p, info))) throw errors.participantNotFound();
+    // Rooms.update tells the others; an admin change is news to the participant too (LiveKit does the same).
+    await this.svc.delivery.toParticipant(req.room, req.identity, participantUpdate(info));
+    return create(api.UpdateParticipantResponseSchema, { participant: participantView({ ...p, info }) });
+  }
+
+  /** Replaces the room's metadata; everyone in the room gets a `room_update`. */
+  async updateRoomMetadata(authorization: string | undefined, req: api.UpdateRoomMetadataRequest): Promise<api.UpdateRoomMetadataResponse> {
+    (await this.caller(authorization)).requireAdmin(req.room);
+    checkSize("metadata", req.metadata, MAX_METADATA);
+    const room = await this.svc.store.updateRoom(req.room, { metadata: req.metadata });
+    if (!room) throw errors.roomNotFound();
+    await this.svc.delivery.toRoom(req.room, create(SignalResponseSchema, { message: { case: "roomUpdate", value: { room } } }));
+    return create(api.UpdateRoomMetadataResponseSchema, { room });
+  }
+
+  /**
+   * Sends a `data` message from the server (empty `from`/`from_sid`) to the named identities and sids, or
+   * to everyone in the room when none are named. Recipients not in the room are skipped.
+   */
+  async sendData(authorization: string | undefined, req: api.SendDataRequest): Promise<api.SendDataResponse> {
+    (await this.caller(authorization)).requireAdmin(req.room);
+    const maxData = this.svc.config.limits.maxDataBytes;
+    if (req.payload.length > maxData) throw errors.fieldTooLarge("payload", maxData);
+    checkSize("topic", req.topic, MAX_TOPIC);
+    checkSize("id", req.id, MAX_DATA_ID);
+    await this.existingRoom(req.room);
+    const id = req.id !== "" ? req.id : randomUUID();
+    const message = create(SignalResponseSchema, {
+      message: { case: "data", value: create(DataMessageSchema, { topic: req.topic, payload: req.payload, id }) },
+    });
+    if (req.destinationIdentities.length === 0 && req.destinationSids.length === 0) {
+      const recipients = await this.svc.delivery.toRoom(req.room, message);
+      return create(api.SendDataResponseSchema, { recipients, id });
+    }
+    const targets = new Set(req.destinationIdentities);
+    if (req.destinationSids.length > 0) {
+      const sids = new Set(req.destinationSids);
+      for (const p of await this.svc.store.listParticipants(req.room)) {
+        if (p.info && sids.has(p.info.sid)) targets.add(p.info.identity);
+      }
+    }
+    let recipients = 0;
+    for (const identity of targets) {
+      if (await this.svc.delivery.toParticipant(req.room, identity, message)) recipients++;
+    }
+    return create(api.SendDataResponseSchema, { recipients, id });
+  }
+
+  /** The numbers of `GET /volly/sessions/stats`, from the same cluster-wide store counters. */
+  async getSessionStats(authorization: string | undefined): Promise<api.GetSessionStatsResponse> {
+    (await this.caller(authorization)).requireStats();
+    const stats = await this.svc.store.sessionStats();
+    const pq = this.svc.config.pq;
+    return create(api.GetSessionStatsResponseSchema, {
+      activeSessions: BigInt(stats.activeSessions),
+      expiredSessions: BigInt(stats.expiredSessions),
+      totalSessions: BigInt(stats.totalSessions),
+      algorithm: pq.enabled ? pq.algorithm : "none",
+      pqEnabled: pq.enabled,
+      rekeys: BigInt(stats.rekeys),
+      nodeId: this.svc.nodeId,
+    });
+  }
+
+  private caller(authorization: string | undefined): Promise<ApiCaller> {
+    return ApiCaller.authenticate(this.svc.tokens, authorization);
+  }
+
+  private async existingRoom(name: string): Promise<Room> {
+    if (name === "") throw errors.roomNameMissing();
+    const room = await this.svc.store.getRoom(name);
+    if (!room) throw errors.roomNotFound();
+    return room;
+  }
+
+  private async existingParticipant(room: string, identity: string): Promise<StoredParticipant> {
+    if (room === "") throw errors.roomNameMissing();
+    if (identity === "") throw errors.identityMissing();
+    const p = await this.svc.store.getParticipant(room, identity);
+    if (!p?.info) throw errors.participantNotFound();
+    return p;
+  }
+}
+
+/** A participant as the API shows it: RECONNECTING while its connection is down within the resume window. */
+function participantView(p: StoredParticipant): ParticipantInfo {
+  const info = p.info ? clone(ParticipantInfoSchema, p.info) : create(ParticipantInfoSchema);
+  if (p.awayUntil > 0n) info.state = ParticipantState.RECONNECTING;
+  return info;
+}
+
+function participantUpdate(info: ParticipantInfo): SignalResponse {
+  return create(SignalResponseSchema, { message: { case: "participantUpdate", value: { participants: [info] } } });
+}
+
+function checkRoomName(name: string): void {
+  if (name === "") throw errors.roomNameMissing();
+  if (name.length > MAX_NAME || CONTROL.test(name)) throw errors.roomNameInvalid(MAX_NAME);
+}
+
+function checkSize(field: string, value: string, max: number): void {
+  if (Buffer.byteLength(value) > max) throw errors.fieldTooLarge(field, max);
+}

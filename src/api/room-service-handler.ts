@@ -1,0 +1,30 @@
+import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
+import { RoomService } from "../../gen/volly/signaling/v1/room_service_pb.js";
+import type { NodeServices } from "../session/node-services.js";
+import { publicErrors } from "./public-errors.js";
+import { API_READ_MAX_BYTES, RoomServiceCore } from "./room-service-core.js";
+
+/**
+ * Registers `volly.signaling.v1.RoomService` (gRPC, Connect, gRPC-web) on a port's router. Each method
+ * hands the `authorization` header and the request to the shared `RoomServiceCore`.
+ */
+export function registerRoomService(router: ConnectRouter, svc: NodeServices): void {
+  const core = new RoomServiceCore(svc);
+  const auth = (ctx: HandlerContext) => ctx.requestHeader.get("authorization") ?? undefined;
+  router.service(
+    RoomService,
+    {
+      createRoom: (req, ctx) => core.createRoom(auth(ctx), req),
+      listRooms: (req, ctx) => core.listRooms(auth(ctx), req),
+      deleteRoom: (req, ctx) => core.deleteRoom(auth(ctx), req),
+      listParticipants: (req, ctx) => core.listParticipants(auth(ctx), req),
+      getParticipant: (req, ctx) => core.getParticipant(auth(ctx), req),
+      removeParticipant: (req, ctx) => core.removeParticipant(auth(ctx), req),
+      updateParticipant: (req, ctx) => core.updateParticipant(auth(ctx), req),
+      updateRoomMetadata: (req, ctx) => core.updateRoomMetadata(auth(ctx), req),
+      sendData: (req, ctx) => core.sendData(auth(ctx), req),
+      getSessionStats: (_req, ctx) => core.getSessionStats(auth(ctx)),
+    },
+    { interceptors: [publicErrors(svc.log)], readMaxBytes: API_READ_MAX_BYTES },
+  );
+}

@@ -1,0 +1,89 @@
+import { ConnectError, createConnectRouter, type ConnectRouter } from "@connectrpc/connect";
+import type { UniversalServerResponse } from "@connectrpc/connect/protocol";
+import { universalRequestFromNodeRequest, universalResponseToNodeResponse } from "@connectrpc/connect-node";
+import type { Logger } from "pino";
+import { codeFromName, errorIdOf, errors, toPublicError, twirpCodeOf } from "../errors.js";
+import type { ExtraRoute, Res } from "../http/rest-routes.js";
+
+/** Twirp's default path prefix (`/twirp/<package>.<Service>/<Method>`). */
+export const TWIRP_PREFIX = "/twirp";
+
+// Twirp's request content types and the names connect-es gives the same encodings.
+const CONNECT_TYPE: Readonly<Record<string, string>> = {
+  "application/json": "application/json",
+  "application/protobuf": "application/proto",
+};
+
+/**
+ * Serves Connect services to Twirp clients under `/twirp/<package>.<Service>/<Method>`, running them through
+ * connect-es's own unary handlers (decoding, size limits, interceptors); this adapter only translates the
+ * envelope. Requests: POST, `application/json` (proto3 JSON, either field-name style) or
+ * `application/protobuf`, answered in the same encoding; JSON answers use the `.proto` field names and
+ * emit default values, as Twirp's Go servers (and LiveKit) do. Errors: `{"code","msg"}` with Twirp's code
+ * and HTTP status from `twirpCodeOf`, `Content-Type: application/json` exactly (what LiveKit's SDK checks).
+ * Unknown methods, other HTTP methods and other content types get `bad_route` (code not_found, 404).
+ */
+export function twirpRoute(register: (router: ConnectRouter) => void, log: Logger): ExtraRoute {
+  const router = createConnectRouter({
+    grpc: false,
+    grpcWeb: false,
+    jsonOptions: { useProtoFieldName: true, alwaysEmitImplicit: true, ignoreUnknownFields: true },
+  });
+  register(router);
+  const handlers = new Map(router.handlers.map((h) => [TWIRP_PREFIX + h.requestPath, h]));
+  return async (req, res, url) => {
+    if (!url.pathname.startsWith(`${TWIRP_PREFIX}/`)) return false;
+    try {
+      const handler = handlers.get(url.pathname);
+      if (!handler) throw errors.badRoute(`no method ${JSON.stringify(url.pathname.slice(0, 200))}`);
+      if (req.method !== "POST") throw errors.badRoute(`unsupported method ${String(req.method).slice(0, 16)}, use POST`);
+      const contentType = String(req.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
+      const connectType = CONNECT_TYPE[contentType];
+      if (connectType === undefined) {
+        throw errors.badRoute(`unexpected Content-Type ${JSON.stringify(contentType.slice(0, 64))}, use application/json or application/protobuf`);
+      }
+      const uReq = universalRequestFromNodeRequest(req, res, undefined, undefined);
+      uReq.header.set("content-type", connectType);
+      const uRes = await handler(uReq);
+      if (uRes.status === 200) {
+        uRes.header?.set("content-type", contentType);
+        await universalResponseToNodeResponse(uRes, res);
+      } else {
+        const { code, message } = await connectErrorBody(uRes);
+        writeError(res, code, message);
+      }
+    } catch (e) {
+      const error = toPublicError(e);
+      if (errorIdOf(e) === undefined) log.error({ err: e, path: url.pathname }, "twirp request failed");
+      if (res.headersSent) res.destroy();
+      else writeError(res, error.code, error.rawMessage);
+    }
+    return true;
+  };
+}
+
+/** The code and message of a Connect unary error response (`{"code","message"}`). */
+async function connectErrorBody(uRes: UniversalServerResponse): Promise<{ code: ConnectError["code"]; message: string }> {
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of uRes.body ?? []) chunks.push(chunk);
+  try {
+    const body: unknown = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+    if (typeof body === "object" && body !== null && "code" in body && typeof body.code === "string") {
+      const message = "message" in body && typeof body.message === "string" ? body.message : "";
+      return { code: codeFromName(body.code), message };
+    }
+  } catch {
+    // Not a Connect error body; answered as internal below.
+  }
+  const internal = errors.internal();
+  return { code: internal.code, message: internal.rawMessage };
+}
+
+function writeError(res: Res, code: ConnectError["code"], message: string): void {
+  const twirp = twirpCodeOf(code);
+  const body = JSON.stringify({ code: twirp.code, msg: message });
+  res.setHeader("Content-Type", "application/json");
+  res.setHeader("Content-Length", Buffer.byteLength(body));
+  res.writeHead(twirp.status);
+  res.end(body);
+}

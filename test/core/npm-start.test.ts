@@ -1,0 +1,43 @@
+import assert from "node:assert/strict";
+import { execFile, spawn } from "node:child_process";
+import { once } from "node:events";
+import { test } from "node:test";
+import { promisify } from "node:util";
+
+const run = promisify(execFile);
+
+// The README's promise: on a fresh clone, `npm start` serves on 7880/7881 with embedded defaults and
+// `curl http://localhost:7880/healthz` prints {"status":"ok"}; SIGTERM stops it cleanly.
+test("npm start serves /healthz on 7880 and stops cleanly on SIGTERM", async () => {
+  const child = spawn("npm", ["start"], { env: { ...process.env, LOG_LEVEL: "info" }, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  let output = "";
+  child.stdout.on("data", (d: Buffer) => (output += d.toString()));
+  child.stderr.on("data", (d: Buffer) => (output += d.toString()));
+  try {
+    const deadline = Date.now() + 30_000;
+    while (!output.includes('"msg":"listening"')) {
+      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`server did not start:\n${output}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const { stdout } = await run("curl", ["-s", "http://localhost:7880/healthz"]);
+    assert.equal(stdout, '{"status":"ok"}');
+    const api = await run("curl", ["-s", "http://localhost:7881/healthz"]);
+    assert.equal(api.stdout, '{"status":"ok"}');
+    const stats = JSON.parse((await run("curl", ["-s", "http://localhost:7881/volly/sessions/stats"])).stdout);
+    assert.deepEqual(
+      [stats.active_sessions, stats.expired_sessions, stats.total_sessions, stats.algorithm],
+      [0, 0, 0, "ML-KEM-768"],
+    );
+    assert.match(output, /"backend":"memory"/);
+  } finally {
+    // npm runs the server in a child shell: signal the whole process group, as a terminal's Ctrl-C would.
+    if (child.pid !== undefined && child.exitCode === null) process.kill(-child.pid, "SIGTERM");
+  }
+  // The pipes close when every process of the group (npm, tsx, the server) has exited.
+  const exited = once(child, "exit") as Promise<[number | null]>;
+  await Promise.all([once(child.stdout, "close"), once(child.stderr, "close")]);
+  const [code] = await exited;
+  assert.match(output, /"msg":"shutting down"/);
+  assert.match(output, /"msg":"closed"/);
+  assert.ok(code === 0 || code === null, `exit code ${code}`);
+});
