@@ -2,6 +2,8 @@ import type { Logger } from "pino";
 import { livekitTwirpRoute } from "./api/livekit-room-service.js";
 import { registerRoomService } from "./api/room-service-handler.js";
 import type { Config } from "./config.js";
+import { demoRoutes } from "./demo/demo-routes.js";
+import { devTokenRoute } from "./demo/dev-token-route.js";
 import { createPqChannelFactory } from "./pq/server-pq-channel.js";
 import { registerReflection } from "./reflection/reflection-service.js";
 import { createVollyServer, type VollyServer } from "./server.js";
@@ -9,13 +11,15 @@ import { createVollyServer, type VollyServer } from "./server.js";
 /**
  * A node with every built-in service (what `npm start` runs and what tests start): the signal service,
  * the RoomService (Connect/gRPC/gRPC-web, and LiveKit's Twirp under `/twirp`), gRPC server reflection,
- * and the post-quantum channel unless VOLLY_PQ_ENABLED=false.
+ * the development demo page and dev token endpoint (signal port; see src/demo/), and the post-quantum channel
+ * unless VOLLY_PQ_ENABLED=false.
  */
 export async function createDefaultServer(config: Config, logger: Logger): Promise<VollyServer> {
   return createVollyServer(config, {
     logger,
     routes: [registerRoomService, registerReflection],
     httpRoutes: [livekitTwirpRoute],
+    signalRoutes: [devTokenRoute, demoRoutes],
     pq: config.pq.enabled ? (store, metrics) => createPqChannelFactory(config.pq, store, metrics, config.nodeId) : undefined,
   });
 }

@@ -1,19 +1,28 @@
 import type { Logger } from "pino";
-import type { Rooms } from "./room/membership.js";
+import { errorIdOf } from "./errors.js";
 import type { NodeServices, SessionRegistry, TickingSession } from "./session/node-services.js";
 
 const TICK_MS = 1000;
 const SWEEP_LOCK_MS = 5000;
 
+/** What the clock drives besides sessions: the node's cluster membership (see `ClusterNode`). */
+export interface ClockedCluster {
+  /** Every tick (heartbeats keep their own schedule). */
+  tick(now: number): void;
+  /** The cluster-wide pass (dead nodes, expired participants, empty rooms): one node at a time. */
+  maintain(now: number): Promise<void>;
+}
+
 /**
  * The node's one timer: once a second every open session checks its deadlines (handshake, ping, session
- * expiry, rekey, token refresh), and one node of the cluster sweeps expired participants and empty
- * rooms. One interval for thousands of sessions instead of a timer per session.
+ * expiry, rekey, token refresh), the node heartbeats, and one node of the cluster (whichever takes the
+ * lock) runs the maintenance pass. One interval for thousands of sessions instead of a timer per session.
  */
 export class NodeClock implements SessionRegistry {
   private readonly sessions = new Set<TickingSession>();
   private timer: NodeJS.Timeout | undefined;
   private sweeping = false;
+  private sweepFailing = false;
 
   constructor(private readonly log: Logger) {}
 
@@ -29,7 +38,7 @@ export class NodeClock implements SessionRegistry {
     return this.sessions.size;
   }
 
-  start(svc: NodeServices, rooms: Rooms): void {
+  start(svc: NodeServices, cluster: ClockedCluster): void {
     this.timer = setInterval(() => {
       const now = Date.now();
       for (const s of [...this.sessions]) {
@@ -39,7 +48,8 @@ export class NodeClock implements SessionRegistry {
           this.log.error({ err: e }, "session tick failed");
         }
       }
-      void this.sweep(svc, rooms, now);
+      cluster.tick(now);
+      void this.sweep(svc, cluster, now);
     }, TICK_MS);
     this.timer.unref();
   }
@@ -49,20 +59,29 @@ export class NodeClock implements SessionRegistry {
     this.timer = undefined;
   }
 
-  /** Ends every session because the node is going away. */
-  drainAll(): void {
-    for (const s of [...this.sessions]) s.drain();
+  /**
+   * Ends every session because the node is going away; resolves when each has been disposed of in the
+   * store, or after `graceMs`.
+   */
+  async drainAll(graceMs: number): Promise<void> {
+    const done = Promise.allSettled([...this.sessions].map((s) => s.drain()));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([done, new Promise((r) => (timer = setTimeout(r, graceMs)))]);
+    clearTimeout(timer);
   }
 
-  private async sweep(svc: NodeServices, rooms: Rooms, now: number): Promise<void> {
+  private async sweep(svc: NodeServices, cluster: ClockedCluster, now: number): Promise<void> {
     if (this.sweeping) return;
     this.sweeping = true;
     let token: string | undefined;
     try {
       token = await svc.store.tryLock("sweep", SWEEP_LOCK_MS);
-      if (token !== undefined) await rooms.sweep(now);
+      if (token !== undefined) await cluster.maintain(now);
+      this.sweepFailing = false;
     } catch (e) {
-      this.log.warn({ err: e }, "sweep failed");
+      // Logged once per failure streak: while the store is down this fails every second.
+      if (!this.sweepFailing) this.log.warn(errorIdOf(e) ? { error: errorIdOf(e) } : { err: e }, "sweep failed");
+      this.sweepFailing = true;
     } finally {
       if (token !== undefined) await svc.store.unlock("sweep", token).catch(() => {});
       this.sweeping = false;

@@ -4,6 +4,8 @@ import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Logger } from "pino";
 import { DisconnectReason, ServerInfoSchema } from "../gen/volly/signaling/v1/models_pb.js";
 import { TokenVerifier } from "./auth/access-token.js";
+import { ClusterNode } from "./cluster/cluster-node.js";
+import { SessionLedger } from "./cluster/session-ledger.js";
 import type { Config } from "./config.js";
 import { HealthCheck } from "./http/health.js";
 import { Listener } from "./http/listener.js";
@@ -29,8 +31,9 @@ export interface VollyServer {
   /** Listens on the configured ports (0 = any); resolves with the ports bound. */
   listen(): Promise<{ port: number; apiPort: number }>;
   /**
-   * Drains: tells every client `leave` (reconnect elsewhere), stops listening, closes the backend.
-   * Resolves when done; connections still open after `graceMs` are destroyed.
+   * Drains: tells every client `leave` (in a cluster: resume on another node, the participants are kept
+   * for the resume window; alone: reconnect later), leaves the cluster, stops listening, closes the
+   * backend. Resolves when done; connections still open after `graceMs` are destroyed.
    */
   close(graceMs?: number): Promise<void>;
 }
@@ -50,9 +53,13 @@ export interface ServerOptions {
 /** Builds a node from its config: backend, services, both listeners. Nothing listens until `listen()`. */
 export async function createVollyServer(config: Config, options: ServerOptions): Promise<VollyServer> {
   const log = options.logger.child({ nodeId: config.nodeId });
-  const backend = await createBackend(config.redis, log);
-  const { store, bus } = backend;
   const metrics = new Metrics();
+  const backend = await createBackend(config.redis, log, {
+    command: (name, seconds) => metrics.redisLatency.observe({ command: name }, seconds),
+    up: (isUp) => metrics.redisUp.set(isUp ? 1 : 0),
+  });
+  const { store, bus } = backend;
+  const ledger = new SessionLedger();
   const local = new LocalParticipants();
   const delivery = new Delivery(store, bus, config.nodeId, local, config.resume.queueLimit, log);
   const rooms = new Rooms(config, store, delivery, log);
@@ -68,10 +75,13 @@ export async function createVollyServer(config: Config, options: ServerOptions):
     delivery,
     local,
     nodeId: config.nodeId,
+    shared: backend.shared,
     serverInfo: create(ServerInfoSchema, { version: VERSION, protocol: PROTOCOL_VERSION, nodeId: config.nodeId, region: config.region }),
     sessions: clock,
-    pq: options.pq?.(store, metrics),
+    // Sessions are recorded through the ledger, so the node can re-register them (see ClusterNode).
+    pq: options.pq?.(ledger.track(store), metrics),
   };
+  const cluster = new ClusterNode(services, rooms, ledger, log);
   delivery.onOverflow = (sid) => {
     void store.getParticipantBySid(sid).then((p) => {
       if (p?.info && p.awayUntil > 0n) void rooms.leave(p.room, p.info.identity, sid, DisconnectReason.RESUME_FAILED);
@@ -102,7 +112,8 @@ export async function createVollyServer(config: Config, options: ServerOptions):
     backend,
     async listen() {
       await delivery.start();
-      clock.start(services, rooms);
+      await cluster.join();
+      clock.start(services, cluster);
       const port = await signalListener.listen(config.port, config.host);
       const apiPort = await apiListener.listen(config.apiPort, config.host);
       log.info({ port, apiPort, pq: config.pq.enabled ? config.pq.algorithm : "off", backend: backend.kind }, "listening");
@@ -111,8 +122,9 @@ export async function createVollyServer(config: Config, options: ServerOptions):
     close(graceMs = 5000) {
       closing ??= (async () => {
         health.draining = true;
-        clock.drainAll();
+        await clock.drainAll(graceMs);
         clock.stop();
+        await cluster.leave().catch((e: unknown) => log.warn({ err: e }, "leaving the cluster failed"));
         await new Promise((r) => setTimeout(r, 50));
         bridge.close();
         await Promise.all([signalListener.close(graceMs), apiListener.close(graceMs)]);

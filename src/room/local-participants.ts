@@ -1,4 +1,17 @@
-import type { DisconnectReason, LeaveAction } from "../../gen/volly/signaling/v1/models_pb.js";
+import type { StoredParticipant } from "../../gen/volly/signaling/v1/internal_pb.js";
+import type { DisconnectReason, LeaveAction, Room } from "../../gen/volly/signaling/v1/models_pb.js";
+
+/** What a node re-registers for a connection it holds, when the store lost it (see `HeldState`). */
+export interface HeldParticipant {
+  /** The room as the participant joined it (re-created from this if it is gone). */
+  readonly room: Room;
+  /** The participant's current record (info, room, this node). */
+  readonly participant: StoredParticipant;
+  /** The lowest id the next message may get: above every id the connection has delivered or holds. */
+  readonly nextMessageId: bigint;
+  /** The key its presence is kept under. */
+  readonly presenceKey: string;
+}
 
 /** What the node needs from a participant connection it holds. */
 export interface LocalParticipant {
@@ -12,6 +25,8 @@ export interface LocalParticipant {
    * longer lists the participant, so it must not be removed or announced again.
    */
   disconnect(reason: DisconnectReason, action: LeaveAction, alreadyRemoved: boolean): void;
+  /** What the node holds for this connection; undefined until it has joined (or resumed). */
+  held(): HeldParticipant | undefined;
 }
 
 /** The participant connections this node holds, by participant sid. */

@@ -113,11 +113,11 @@ export class Rooms {
 
   /**
    * Removes a participant for good: hangs up its calls, tells the room, drops its mailbox. Safe to call
-   * twice (the second call finds nothing).
+   * twice (the second call finds nothing). `condition` is the store's (see `removeParticipant`).
    */
-  async leave(room: string, identity: string, sid: string, reason: DisconnectReason): Promise<boolean> {
+  async leave(room: string, identity: string, sid: string, reason: DisconnectReason, condition?: { awayExpiredBy?: number }): Promise<boolean> {
     const calls = await this.store.listCallsOf(room, identity);
-    const removed = await this.store.removeParticipant(room, identity, sid, Date.now());
+    const removed = await this.store.removeParticipant(room, identity, sid, Date.now(), condition);
     if (!removed?.info) return false;
     for (const call of calls) {
       const peer = call.caller === identity ? call.callee : call.caller;
@@ -146,14 +146,23 @@ export class Rooms {
 
   /**
    * The connection of a participant dropped without a leave: keep it for the resume window, or remove
-   * it at once when resume is off.
+   * it at once when resume is off. Only while this node still holds it: if it already resumed on
+   * another node, that node owns it now.
    */
   async dropped(room: string, identity: string, sid: string): Promise<void> {
     if (this.config.resume.windowMs === 0) {
       await this.leave(room, identity, sid, DisconnectReason.SIGNAL_CLOSE);
       return;
     }
-    await this.store.markAway(room, identity, sid, Date.now() + this.config.resume.windowMs);
+    await this.store.markAway(room, identity, sid, Date.now() + this.config.resume.windowMs, this.config.nodeId);
+  }
+
+  /**
+   * A participant the store had lost is back (this node re-registered its connection after Redis lost
+   * its data, or after being taken for dead): the room is told it is there.
+   */
+  async returned(p: StoredParticipant): Promise<void> {
+    if (p.info && !p.info.permission?.hidden) await this.announce(p.room, p.info, p.info.sid);
   }
 
   /** Replaces a participant's info (metadata, name, attributes) and tells the room. */
@@ -164,10 +173,13 @@ export class Rooms {
     return true;
   }
 
-  /** Ends participants past their resume window and closes rooms past their empty timeout. */
+  /**
+   * Ends participants past their resume window (unless they resumed meanwhile) and closes rooms past
+   * their empty timeout.
+   */
   async sweep(now: number): Promise<void> {
     for (const p of await this.store.listExpiredAway(now)) {
-      await this.leave(p.room, p.info?.identity ?? "", p.info?.sid ?? "", DisconnectReason.CONNECTION_TIMEOUT);
+      await this.leave(p.room, p.info?.identity ?? "", p.info?.sid ?? "", DisconnectReason.CONNECTION_TIMEOUT, { awayExpiredBy: now });
     }
     for (const name of await this.store.deleteExpiredEmptyRooms(now)) {
       this.log.info({ room: name }, "room closed after empty timeout");

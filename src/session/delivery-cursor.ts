@@ -26,6 +26,13 @@ export class DeliveryCursor {
     return this.last;
   }
 
+  /** The highest id sent or waiting to be sent (new messages must get higher ids). */
+  get highestSeen(): bigint {
+    let high = this.last;
+    for (const id of this.held.keys()) if (id > high) high = id;
+    return high;
+  }
+
   /** Starts sending (after `join`/`reconnect` went out); until then deliveries are held. */
   start(): void {
     this.open = true;

@@ -22,6 +22,8 @@ export interface NodeServices {
   readonly delivery: Delivery;
   readonly local: LocalParticipants;
   readonly nodeId: string;
+  /** True when other nodes share the store (a cluster): a draining node hands its participants over. */
+  readonly shared: boolean;
   readonly serverInfo: ServerInfo;
   readonly sessions: SessionRegistry;
   /** Builds the post-quantum layer of a connection; undefined when VOLLY_PQ_ENABLED=false. */
@@ -37,6 +39,6 @@ export interface SessionRegistry {
 /** A session the node's clock visits once a second. */
 export interface TickingSession {
   tick(now: number): void;
-  /** Ends the session because the node is going away. */
-  drain(): void;
+  /** Ends the session because the node is going away; resolves once the store knows. */
+  drain(): Promise<void>;
 }

@@ -122,8 +122,13 @@ export class ParticipantRequests {
     const delivered = this.s.cursor?.lastDelivered ?? 0n;
     const upTo = lastMessageId > delivered ? delivered : lastMessageId;
     if (upTo <= this.lastAck) return;
-    this.lastAck = upTo;
-    await this.s.svc.store.ackMailbox(this.s.sid, upTo);
+    try {
+      await this.s.svc.store.ackMailbox(this.s.sid, upTo);
+      this.lastAck = upTo;
+    } catch (e) {
+      // Best effort: unacknowledged messages are only kept longer (and a ping must not fail on it).
+      this.s.log.debug({ err: e }, "ack not stored");
+    }
   }
 
   private async leave(): Promise<void> {

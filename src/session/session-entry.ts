@@ -31,7 +31,7 @@ export async function enterRoom(s: SignalSession): Promise<void> {
     await join(s);
   }
   cursor.start();
-  await svc.store.setOnline(s.identity, s.sid, 30_000, Date.now());
+  await svc.store.setOnline(s.identity, s.connId, 30_000, Date.now());
 }
 
 async function join(s: SignalSession): Promise<void> {
@@ -57,7 +57,7 @@ async function join(s: SignalSession): Promise<void> {
     resumeWindow: Math.floor(config.resume.windowMs / 1000),
   });
   s.send(create(SignalResponseSchema, { message: { case: "join", value: join } }));
-  s.joined(self);
+  s.joined(self, room);
   s.log.info({ sid: s.sid, pqSession: join.pqSession?.sessionId }, "participant joined");
 }
 
@@ -103,7 +103,7 @@ async function resume(s: SignalSession, cursor: DeliveryCursor): Promise<void> {
   });
   s.send(create(SignalResponseSchema, { message: { case: "reconnect", value: reconnect } }));
   cursor.replay(mailbox.messages);
-  s.joined(self);
+  s.joined(self, room);
   s.log.info({ sid: s.sid, replayed: mailbox.messages.length, from: previousNode }, "participant resumed");
 }
 

@@ -3,7 +3,7 @@ import { create, fromBinary } from "@bufbuild/protobuf";
 import { Code, type ConnectError } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import type { StoredParticipant } from "../../gen/volly/signaling/v1/internal_pb.js";
-import { DisconnectReason, LeaveAction, type PqSessionInfo } from "../../gen/volly/signaling/v1/models_pb.js";
+import { DisconnectReason, LeaveAction, type PqSessionInfo, type Room } from "../../gen/volly/signaling/v1/models_pb.js";
 import {
   ErrorResponseSchema,
   LeaveRequestSchema,
@@ -16,7 +16,7 @@ import type { AccessClaims } from "../auth/access-token.js";
 import { closeCodeOf, codeName, errorIdOf, errors, toPublicError } from "../errors.js";
 import { appendMessageId } from "../protocol/message-id.js";
 import { CodecError, decodePlaintext, encodePlaintext } from "../protocol/signal-codec.js";
-import type { LocalParticipant } from "../room/local-participants.js";
+import type { HeldParticipant, LocalParticipant } from "../room/local-participants.js";
 import { newSid } from "../room/membership.js";
 import type { AuthorizedConnection } from "./authorize-connection.js";
 import type { ConnectParams } from "./connect-params.js";
@@ -48,6 +48,8 @@ export class SignalSession implements LocalParticipant, TickingSession {
   readonly claims: AccessClaims;
   self: StoredParticipant | undefined;
   cursor: DeliveryCursor | undefined;
+  /** The room as joined (or resumed); re-created from this if the store lost it. */
+  roomInfo: Room | undefined;
   private phase: Phase = "handshake";
   private readonly pq: PqChannel | undefined;
   private readonly queue: SignalRequest[] = [];
@@ -60,6 +62,7 @@ export class SignalSession implements LocalParticipant, TickingSession {
   private dropped = 0;
   private inputDone = false;
   private readonly requests: ParticipantRequests;
+  private disposal: Promise<void> = Promise.resolve();
 
   constructor(
     readonly svc: NodeServices,
@@ -190,18 +193,24 @@ export class SignalSession implements LocalParticipant, TickingSession {
     }
     if (now >= this.nextPresenceAt) {
       this.nextPresenceAt = now + PRESENCE_TTL_MS / 3;
-      this.svc.store.setOnline(this.identity, this.sid, PRESENCE_TTL_MS, now).catch(() => {});
+      this.svc.store.setOnline(this.identity, this.connId, PRESENCE_TTL_MS, now).catch(() => {});
     }
   }
 
-  drain(): void {
-    const shared = this.svc.config.redis !== undefined && this.svc.config.resume.windowMs > 0;
+  /**
+   * Ends the session because the node is going away: in a cluster the participant is kept (away) and the
+   * client told to resume on another node; alone, it leaves and the client reconnects later. Resolves
+   * when the participant has been disposed of in the store.
+   */
+  drain(): Promise<void> {
+    const handOver = this.svc.shared && this.svc.config.resume.windowMs > 0;
     this.end({
       reason: DisconnectReason.SERVER_SHUTDOWN,
-      action: shared ? LeaveAction.RESUME : LeaveAction.RECONNECT,
-      dispose: shared ? "away" : "leave",
+      action: handOver ? LeaveAction.RESUME : LeaveAction.RECONNECT,
+      dispose: handOver ? "away" : "leave",
       closeCode: 1001,
     });
+    return this.disposal;
   }
 
   deliver(messageId: bigint, response: Uint8Array): void {
@@ -213,14 +222,25 @@ export class SignalSession implements LocalParticipant, TickingSession {
     this.end({ reason, action, dispose });
   }
 
+  held(): HeldParticipant | undefined {
+    if (this.phase !== "joined" || !this.self || !this.roomInfo) return undefined;
+    return {
+      room: this.roomInfo,
+      participant: this.self,
+      nextMessageId: (this.cursor?.highestSeen ?? 0n) + 1n,
+      presenceKey: this.connId,
+    };
+  }
+
   /** The post-quantum session facts for `join`, when PQ is on. */
   pqInfo(): PqSessionInfo | undefined {
     return this.pq?.info();
   }
 
   /** Marks the participant as joined (after `join`/`reconnect` went out). */
-  joined(self: StoredParticipant): void {
+  joined(self: StoredParticipant, room: Room): void {
     this.self = self;
+    this.roomInfo = room;
     this.phase = "joined";
     this.nextRefreshAt = Date.now() + Math.min(
       this.svc.config.liveness.tokenRefreshSeconds * 1000,
@@ -348,7 +368,12 @@ export class SignalSession implements LocalParticipant, TickingSession {
       throw errors.unexpectedMessage(request.message.case ?? "");
     }
     if (this.phase !== "joined") throw errors.unexpectedMessage(inner.message.case ?? "empty");
-    await this.requests.handle(inner);
+    try {
+      await this.requests.handle(inner);
+    } catch (e) {
+      // Answered with the inner request's id: with PQ on, the outer record's id is always 0.
+      this.fail(e, inner.requestId);
+    }
   }
 
   private openRecord(record: Parameters<PqChannel["open"]>[0]): SignalRequest {
@@ -395,16 +420,25 @@ export class SignalSession implements LocalParticipant, TickingSession {
     this.svc.local.remove(this);
     this.svc.metrics.connections.dec({ transport: this.transport.kind });
     if (wasJoined) this.svc.metrics.participants.dec();
-    void this.dispose(dispose, expired, reason);
+    this.disposal = this.dispose(dispose, expired, reason);
   }
 
   private async dispose(dispose: Disposal, expired: boolean, reason: DisconnectReason): Promise<void> {
+    // Each step is tried even when an earlier one fails (the store is down): what is not written now is
+    // reconciled by the node later (see ClusterNode), but a step skipped here would never be retried.
     try {
       await this.pq?.end(expired);
-      if (this.self) await this.svc.store.setOffline(this.identity, this.sid, Date.now());
+    } catch (e) {
+      this.log.warn({ error: errorIdOf(e) ?? String(e) }, "session end not recorded");
+    }
+    try {
+      // Presence is best effort: it expires by itself.
+      if (this.self) await this.svc.store.setOffline(this.identity, this.connId, Date.now()).catch(() => {});
       if (!this.self || dispose === "none") return;
       if (dispose === "leave") await this.svc.rooms.leave(this.room, this.identity, this.sid, reason);
-      else await this.svc.rooms.dropped(this.room, this.identity, this.sid);
+      // A newer connection of this participant on this node (a resume) owns it now. Checked right before
+      // the write, and both go over the same store connection, so its claim cannot be overtaken.
+      else if (this.svc.local.get(this.sid) === undefined) await this.svc.rooms.dropped(this.room, this.identity, this.sid);
     } catch (e) {
       this.log.error({ err: e }, "cleanup after close failed");
     }

@@ -10,20 +10,31 @@ export interface Backend {
   readonly store: Store;
   readonly bus: Bus;
   readonly kind: "memory" | "redis";
+  /**
+   * True when other nodes share this state (a cluster): a node that goes away then hands its
+   * participants over (they resume elsewhere) instead of removing them.
+   */
+  readonly shared: boolean;
   close(): Promise<void>;
+}
+
+/** What a backend reports for metrics (command latency, connection up/down). */
+export interface BackendObserver {
+  command(name: string, seconds: number): void;
+  up(isUp: boolean): void;
 }
 
 /**
  * The one place that chooses the backend: memory unless Redis is configured. A configured Redis that does
  * not answer fails start-up (never a silent fallback to memory). The Redis code is loaded only when used.
  */
-export async function createBackend(redis: RedisConfig | undefined, log: Logger): Promise<Backend> {
+export async function createBackend(redis: RedisConfig | undefined, log: Logger, observer?: BackendObserver): Promise<Backend> {
   if (redis === undefined) {
     const store = createMemoryStore();
     const bus = new MemoryBus();
     log.info({ backend: "memory" }, "backend ready");
-    return { store, bus, kind: "memory", close: async () => { await bus.close(); await store.close(); } };
+    return { store, bus, kind: "memory", shared: false, close: async () => { await bus.close(); await store.close(); } };
   }
-  // The Redis backend lands with issue #4; until then a configured Redis must not silently run in memory.
-  throw new Error(`REDIS_URL is set (${redis.url.replace(/\/\/[^@]*@/, "//***@")}) but this build has no Redis backend yet`);
+  const { createRedisBackend } = await import("../redis/redis-backend.js");
+  return createRedisBackend(redis, log, observer);
 }

@@ -2,7 +2,7 @@ import { clone, create } from "@bufbuild/protobuf";
 import { RoomSchema, type Room } from "../../gen/volly/signaling/v1/models_pb.js";
 import { StoredCallSchema, StoredParticipantSchema, type StoredCall, type StoredParticipant } from "../../gen/volly/signaling/v1/internal_pb.js";
 import { errors } from "../errors.js";
-import type { CallStore, JoinOutcome, MailboxStore, ParticipantStore, QueuedMessage, RoomPatch, RoomStore } from "./store.js";
+import type { CallStore, JoinOutcome, MailboxStore, ParticipantStore, QueuedMessage, RestoreOutcome, RoomPatch, RoomStore } from "./store.js";
 
 interface RoomEntry {
   room: Room;
@@ -115,14 +115,18 @@ export class MemoryRooms implements RoomStore, ParticipantStore, MailboxStore, C
     const current = this.current(participant.room, participant.info?.identity ?? "", participant.info?.sid ?? "");
     if (!current) return false;
     const stored = clone(StoredParticipantSchema, participant);
+    stored.nodeId = current.nodeId;
+    stored.awayUntil = current.awayUntil;
     this.rooms.get(participant.room)?.participants.set(stored.info?.identity ?? "", stored);
     this.bySid.set(stored.info?.sid ?? "", stored);
     return true;
   }
 
-  async removeParticipant(room: string, identity: string, sid: string, now: number): Promise<StoredParticipant | undefined> {
+  async removeParticipant(room: string, identity: string, sid: string, now: number, condition: { awayExpiredBy?: number } = {}): Promise<StoredParticipant | undefined> {
     const current = this.current(room, identity, sid);
     if (!current) return undefined;
+    const by = condition.awayExpiredBy;
+    if (by !== undefined && (current.awayUntil === 0n || current.awayUntil > BigInt(by))) return undefined;
     const entry = this.rooms.get(room);
     entry?.participants.delete(identity);
     this.forget(current);
@@ -133,9 +137,9 @@ export class MemoryRooms implements RoomStore, ParticipantStore, MailboxStore, C
     return clone(StoredParticipantSchema, current);
   }
 
-  async markAway(room: string, identity: string, sid: string, awayUntil: number): Promise<boolean> {
+  async markAway(room: string, identity: string, sid: string, awayUntil: number, heldBy?: string): Promise<boolean> {
     const current = this.current(room, identity, sid);
-    if (!current) return false;
+    if (!current || (heldBy !== undefined && current.nodeId !== heldBy)) return false;
     current.awayUntil = BigInt(awayUntil);
     return true;
   }
@@ -157,6 +161,33 @@ export class MemoryRooms implements RoomStore, ParticipantStore, MailboxStore, C
 
   async listParticipantsOnNode(nodeId: string): Promise<StoredParticipant[]> {
     return [...this.bySid.values()].filter((p) => p.nodeId === nodeId).map((p) => clone(StoredParticipantSchema, p));
+  }
+
+  async restoreParticipant(room: Room, participant: StoredParticipant, nextMessageId: bigint, recreate: boolean): Promise<RestoreOutcome> {
+    const identity = participant.info?.identity ?? "";
+    const sid = participant.info?.sid ?? "";
+    let entry = this.rooms.get(room.name);
+    const current = entry?.participants.get(identity);
+    if (current) {
+      if (current.info?.sid !== sid) return "replaced";
+      if (current.nodeId !== participant.nodeId) return "moved";
+      this.raiseNextId(sid, nextMessageId);
+      if (current.awayUntil === 0n) return "kept";
+      current.awayUntil = 0n;
+      return "reclaimed";
+    }
+    if (!recreate) return "missing";
+    if (!entry) {
+      entry = { room: clone(RoomSchema, room), participants: new Map(), calls: new Map(), emptySince: 0 };
+      this.rooms.set(room.name, entry);
+    }
+    const stored = clone(StoredParticipantSchema, participant);
+    stored.awayUntil = 0n;
+    entry.participants.set(identity, stored);
+    entry.emptySince = 0;
+    this.bySid.set(sid, stored);
+    this.raiseNextId(sid, nextMessageId);
+    return "restored";
   }
 
   async enqueue(room: string, identity: string, response: Uint8Array, limit: number): Promise<(QueuedMessage & { overflow: boolean }) | undefined> {
@@ -231,6 +262,14 @@ export class MemoryRooms implements RoomStore, ParticipantStore, MailboxStore, C
       box.entries.splice(0, box.entries.length - limit);
     }
     return { sid, nodeId: p.nodeId, messageId: id, overflow };
+  }
+
+  /** Makes the next id at least `next`; older messages go (the client has them all, see `restoreParticipant`). */
+  private raiseNextId(sid: string, next: bigint): void {
+    const box = this.mailboxes.get(sid);
+    if (box && box.nextId >= next) return;
+    const floor = next > 1n ? next : 1n;
+    this.mailboxes.set(sid, { nextId: floor, acked: floor - 1n, entries: [] });
   }
 
   private current(room: string, identity: string, sid: string): StoredParticipant | undefined {

@@ -3,8 +3,9 @@ import type { NodeInfo, StoredCall, StoredParticipant, StoredSession } from "../
 
 /**
  * Shared state of the deployment. One memory implementation (single node, the default) and one Redis
- * implementation (a cluster); `createStore` picks one at start-up and nothing else knows which. Every
- * method is async. "Atomic" means no other node can interleave (Redis: one Lua script).
+ * implementation (a cluster); `createBackend` picks one at start-up and nothing else knows which. Every
+ * method is async. "Atomic" means no other node can interleave (Redis: one Lua script). Methods reject
+ * with `store_unavailable` while the backend cannot be reached.
  */
 export interface Store extends RoomStore, ParticipantStore, MailboxStore, CallStore, SessionStore, PresenceStore, NodeStore {
   /** Resolves when the backend answers; rejects otherwise (health checks). */
@@ -52,15 +53,23 @@ export interface ParticipantStore {
   /** The participant with this sid, wherever it is. */
   getParticipantBySid(sid: string): Promise<StoredParticipant | undefined>;
   listParticipants(room: string): Promise<StoredParticipant[]>;
-  /** Replaces the stored record if the stored sid equals `participant.info.sid`; false otherwise. */
+  /**
+   * Replaces the stored info if the stored sid equals `participant.info.sid`; false otherwise. The
+   * routing facts (`node_id`, `away_until`) are the store's and stay as they are.
+   */
   updateParticipant(participant: StoredParticipant): Promise<boolean>;
   /**
    * Removes the participant if its sid still matches (atomic), with its mailbox and calls; the room
-   * starts its empty timeout when it becomes empty. Undefined when it was not there.
+   * starts its empty timeout when it becomes empty. Undefined when it was not there. With
+   * `awayExpiredBy`, only a participant that is away with a deadline at or before it is removed (so a
+   * participant that resumed in the meantime stays).
    */
-  removeParticipant(room: string, identity: string, sid: string, now: number): Promise<StoredParticipant | undefined>;
-  /** Marks a participant as dropped until `awayUntil`; false if the sid no longer matches. */
-  markAway(room: string, identity: string, sid: string, awayUntil: number): Promise<boolean>;
+  removeParticipant(room: string, identity: string, sid: string, now: number, condition?: { awayExpiredBy?: number }): Promise<StoredParticipant | undefined>;
+  /**
+   * Marks a participant as dropped until `awayUntil` (atomic); false if the sid no longer matches, or,
+   * with `heldBy`, if its connection is no longer on that node (it resumed elsewhere).
+   */
+  markAway(room: string, identity: string, sid: string, awayUntil: number, heldBy?: string): Promise<boolean>;
   /**
    * Takes over a participant for `nodeId` on resume (atomic): it must exist with this sid; clears
    * `away_until` and sets `node_id`. Returns the record as it was before the claim.
@@ -70,7 +79,20 @@ export interface ParticipantStore {
   listExpiredAway(now: number): Promise<StoredParticipant[]>;
   /** Participants whose connection is (or was last) on `nodeId`. */
   listParticipantsOnNode(nodeId: string): Promise<StoredParticipant[]>;
+  /**
+   * Re-asserts a participant whose connection this node (`participant.node_id`) holds (atomic), and
+   * keeps its records alive. `kept`: stored as held. `reclaimed`: it was marked away while held here
+   * (this node was taken for dead); it is connected again. `moved`: it resumed on another node.
+   * `replaced`: another sid has the identity now. `missing`: not stored; with `recreate` (the backend
+   * lost its data, or the participant was removed while this node was taken for dead) it is added back
+   * (creating `room` if needed) and the outcome is `restored`. The mailbox's next id is raised to at
+   * least `nextMessageId`, so ids keep increasing for the connected client.
+   */
+  restoreParticipant(room: Room, participant: StoredParticipant, nextMessageId: bigint, recreate: boolean): Promise<RestoreOutcome>;
 }
+
+/** What `restoreParticipant` found and did. */
+export type RestoreOutcome = "kept" | "reclaimed" | "restored" | "moved" | "replaced" | "missing";
 
 /** Where a message for a participant was queued. */
 export interface QueuedMessage {
@@ -108,6 +130,7 @@ export interface CallStore {
 
 /** Session statistics, cluster-wide. */
 export interface SessionStats {
+  /** Live sessions of nodes that are not dead (a dead node's stop counting before they are reaped). */
   readonly activeSessions: number;
   readonly expiredSessions: number;
   readonly totalSessions: number;
@@ -119,7 +142,14 @@ export interface SessionStore {
   createSession(session: StoredSession): Promise<void>;
   updateSession(session: StoredSession): Promise<void>;
   getSession(id: string): Promise<StoredSession | undefined>;
-  listSessions(): Promise<StoredSession[]>;
+  /** Live sessions (of one node when `nodeId` is given). */
+  listSessions(nodeId?: string): Promise<StoredSession[]>;
+  /**
+   * Re-creates the record of a session this node holds when it is missing (the backend lost its data,
+   * or another node ended it while this one was taken for dead), counting it in `total_sessions`; a
+   * present record is left as it is.
+   */
+  restoreSession(session: StoredSession): Promise<void>;
   /** Ends a session: deletes its record; counts it in `expired_sessions` when `expired`. */
   endSession(id: string, expired: boolean): Promise<void>;
   countRekey(): Promise<void>;
@@ -135,18 +165,37 @@ export interface Presence {
 }
 
 export interface PresenceStore {
-  /** Marks a connection of `identity` online (refreshed by heartbeats; expires after `ttlMs`). */
-  setOnline(identity: string, sid: string, ttlMs: number, now: number): Promise<void>;
+  /**
+   * Marks a connection of `identity` online (refreshed by heartbeats; expires after `ttlMs`).
+   * `connection` names the connection (not the participant: a resumed participant has a new one).
+   */
+  setOnline(identity: string, connection: string, ttlMs: number, now: number): Promise<void>;
   /** Marks that connection offline and records the time as last seen. */
-  setOffline(identity: string, sid: string, now: number): Promise<void>;
+  setOffline(identity: string, connection: string, now: number): Promise<void>;
   getPresence(identities: readonly string[], now: number): Promise<Presence[]>;
 }
 
 export interface NodeStore {
-  /** Registers or refreshes a node; it counts as alive for `ttlMs`. */
-  heartbeatNode(node: NodeInfo, ttlMs: number): Promise<void>;
+  /**
+   * Registers or refreshes a node; it counts as alive for `ttlMs` after `node.updated_at`. Returns true
+   * when the node was registered and alive before, false when it is new or was lost (its heartbeat
+   * lapsed, it was removed as dead, or the backend lost its data): the node must then re-register what
+   * it holds.
+   */
+  heartbeatNode(node: NodeInfo, ttlMs: number): Promise<boolean>;
+  /** Nodes whose heartbeat is current. */
   listNodes(now: number): Promise<NodeInfo[]>;
+  /** Registered nodes whose heartbeat lapsed and that nobody removed yet, as they last registered. */
+  listDeadNodes(now: number): Promise<NodeInfo[]>;
+  /** Ends a node's heartbeat now (a graceful exit): it counts as dead, so `reapNode` can take it. */
   removeNode(nodeId: string): Promise<void>;
+  /**
+   * Takes over a dead node (atomic, so it cannot undo a heartbeat that revived it): its participants
+   * that were still connected count as dropped until `awayUntil` (they may resume elsewhere; the sweeper
+   * removes them after), its sessions end (not counted as expired) and it is forgotten. Undefined when
+   * the node is not dead (alive again, never registered, or already reaped).
+   */
+  reapNode(nodeId: string, awayUntil: number): Promise<{ participants: number; sessions: number } | undefined>;
   /** Takes a named lock for `ttlMs` if free; returns a token to release it with, or undefined. */
   tryLock(name: string, ttlMs: number): Promise<string | undefined>;
   unlock(name: string, token: string): Promise<void>;

@@ -1,0 +1,30 @@
+# Volly Signaling server image. Build: docker build -t volly-signaling .
+# Runs the TypeScript sources through tsx (a runtime dependency), so there is no compile step and the image
+# holds exactly what `npm ci --omit=dev` installs plus src/ and the generated protobuf code.
+
+FROM node:20-bookworm-slim AS deps
+WORKDIR /app
+COPY package.json package-lock.json .npmrc ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+
+FROM node:20-bookworm-slim AS runtime
+# Production by default: the server then refuses the development key pair (docker-compose.signaling.yml
+# sets NODE_ENV=development for local use with the dev keys).
+ENV NODE_ENV=production \
+    VOLLY_HOST=0.0.0.0 \
+    VOLLY_PORT=7880 \
+    VOLLY_API_PORT=7881
+WORKDIR /app
+# Files stay owned by root and read-only for the runtime user; tsx caches compiled files under /tmp.
+COPY --from=deps /app/node_modules ./node_modules
+COPY package.json tsconfig.json ./
+COPY bin ./bin
+COPY gen ./gen
+COPY src ./src
+USER node
+EXPOSE 7880 7881
+HEALTHCHECK --interval=10s --timeout=3s --start-period=15s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.VOLLY_API_PORT||7881)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+# Node is PID 1 and handles SIGTERM itself (graceful drain, exit 0); no init wrapper needed.
+ENTRYPOINT ["node", "bin/volly-signaling.mjs"]
+CMD ["start"]

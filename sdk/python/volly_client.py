@@ -1,0 +1,160 @@
+#!/usr/bin/env python3
+"""A small Volly Signaling client over gRPC, built on stubs generated from proto/ (see generate.sh).
+
+It joins a room on ``SignalService.Signal`` (token in ``authorization: Bearer`` metadata), can send an SDP
+offer to another participant, and prints every message it receives as one JSON line. It speaks plaintext
+signaling only: run the server with ``VOLLY_PQ_ENABLED=false``. A post-quantum client must first run the
+ML-KEM-768 handshake and the record layer of docs/protocol.md (see docs/sdks.md).
+
+    /usr/bin/python3 sdk/python/volly_client.py --server 127.0.0.1:7880 --room demo --identity py-alice \\
+        --offer-to bob --sdp "v=0 ..." --wait-for answer
+"""
+
+import argparse
+import json
+import os
+import queue
+import sys
+import threading
+from typing import Iterator, Optional
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.environ.get("VOLLY_PYTHON_STUBS", os.path.join(HERE, "gen")))
+sys.path.insert(0, HERE)
+
+import grpc  # noqa: E402  (Debian: python3-grpcio)
+from google.protobuf import json_format  # noqa: E402  (Debian: python3-protobuf)
+from volly.signaling.v1 import signal_pb2, signal_pb2_grpc  # noqa: E402  (generated)
+from volly_token import DEV_API_KEY, DEV_API_SECRET, make_access_token  # noqa: E402
+
+_END = object()
+
+
+class VollySignalClient:
+    """One participant connection: a bidirectional ``Signal`` stream with a send queue and a reader thread."""
+
+    def __init__(self, server: str, token: str, deadline_seconds: float = 60.0) -> None:
+        self._channel = grpc.insecure_channel(server)
+        self._outbox: "queue.Queue[object]" = queue.Queue()
+        self._inbox: "queue.Queue[object]" = queue.Queue()
+        stub = signal_pb2_grpc.SignalServiceStub(self._channel)
+        self._call = stub.Signal(
+            self._requests(),
+            metadata=[("authorization", f"Bearer {token}")],
+            timeout=deadline_seconds,
+        )
+        self.join: Optional[signal_pb2.JoinResponse] = None
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _requests(self) -> Iterator[signal_pb2.SignalRequest]:
+        while True:
+            item = self._outbox.get()
+            if item is _END:
+                return
+            yield item  # type: ignore[misc]
+
+    def _read(self) -> None:
+        try:
+            for response in self._call:
+                self._inbox.put(response)
+        except grpc.RpcError as e:  # the stream ended with a status
+            self._inbox.put(e)
+        self._inbox.put(_END)
+
+    def receive(self, timeout: float) -> signal_pb2.SignalResponse:
+        """The next message; raises TimeoutError, or RuntimeError when the stream ended."""
+        try:
+            item = self._inbox.get(timeout=timeout)
+        except queue.Empty:
+            raise TimeoutError(f"nothing received in {timeout} s") from None
+        if item is _END:
+            raise RuntimeError("the server ended the stream")
+        if isinstance(item, grpc.RpcError):
+            raise RuntimeError(f"the stream failed: {item.code().name}: {item.details()}")
+        return item  # type: ignore[return-value]
+
+    def wait_join(self, timeout: float) -> signal_pb2.JoinResponse:
+        """Waits for ``join`` (sent at once when PQ is off); explains the usual cause when it does not come."""
+        try:
+            first = self.receive(timeout)
+        except TimeoutError:
+            raise RuntimeError(
+                "no join: the server probably runs with VOLLY_PQ_ENABLED=true and waits for a post-quantum "
+                "handshake, which this client does not implement (see docs/sdks.md)"
+            ) from None
+        kind = first.WhichOneof("message")
+        if kind == "error":
+            raise RuntimeError(f"refused: {first.error.code}: {first.error.message}")
+        if kind != "join":
+            raise RuntimeError(f"expected join, got {kind}")
+        self.join = first.join
+        return first.join
+
+    def send(self, request: signal_pb2.SignalRequest) -> None:
+        self._outbox.put(request)
+
+    def send_offer(self, target: str, sdp: str, call_id: str = "") -> None:
+        self.send(signal_pb2.SignalRequest(offer=signal_pb2.SessionDescription(sdp=sdp, target=target, call_id=call_id)))
+
+    def send_answer(self, target: str, sdp: str, call_id: str = "") -> None:
+        self.send(signal_pb2.SignalRequest(answer=signal_pb2.SessionDescription(sdp=sdp, target=target, call_id=call_id)))
+
+    def send_candidate(self, target: str, candidate_json: str, call_id: str = "") -> None:
+        self.send(signal_pb2.SignalRequest(trickle=signal_pb2.Trickle(candidate=candidate_json, target=target, call_id=call_id)))
+
+    def close(self) -> None:
+        """Leaves the room and closes the stream."""
+        self.send(signal_pb2.SignalRequest(leave=signal_pb2.LeaveRequest()))
+        self._outbox.put(_END)
+        self._channel.close()
+
+
+def message_json(response: signal_pb2.SignalResponse) -> str:
+    """One line of output: {"type": <oneof case>, "message": <the case as protobuf JSON>}."""
+    kind = response.WhichOneof("message") or "none"
+    body = json_format.MessageToDict(getattr(response, kind), preserving_proto_field_name=True) if kind != "none" else {}
+    return json.dumps({"type": kind, "message": body}, sort_keys=True)
+
+
+def main(argv: Optional[list] = None) -> int:
+    p = argparse.ArgumentParser(description="Join a Volly Signaling room over gRPC and print what arrives.")
+    p.add_argument("--server", default="127.0.0.1:7880", help="host:port of the signaling port (default 127.0.0.1:7880)")
+    p.add_argument("--token", help="access token; default: mint one from --api-key/--api-secret")
+    p.add_argument("--room", help="room to join (with --identity, when minting the token)")
+    p.add_argument("--identity", help="this participant's identity (when minting the token)")
+    p.add_argument("--api-key", default=os.environ.get("LIVEKIT_API_KEY", DEV_API_KEY))
+    p.add_argument("--api-secret", default=os.environ.get("LIVEKIT_API_SECRET", DEV_API_SECRET))
+    p.add_argument("--offer-to", metavar="IDENTITY", help="send an SDP offer to this participant after joining")
+    p.add_argument("--sdp", default="v=0\r\n", help="the offer's SDP")
+    p.add_argument("--wait-for", metavar="TYPE", help="exit 0 once a message of this type arrives (e.g. answer)")
+    p.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for join and for --wait-for")
+    args = p.parse_args(argv)
+
+    token = args.token
+    if token is None:
+        if not args.room or not args.identity:
+            p.error("give --token, or --room and --identity to mint one")
+        token = make_access_token(args.api_key, args.api_secret, args.identity, args.room)
+
+    client = VollySignalClient(args.server, token, deadline_seconds=args.timeout * 3)
+    try:
+        join = client.wait_join(args.timeout)
+        print(message_json(signal_pb2.SignalResponse(join=join)), flush=True)
+        if args.offer_to:
+            client.send_offer(args.offer_to, args.sdp)
+        if not args.wait_for:
+            return 0
+        while True:
+            response = client.receive(args.timeout)
+            print(message_json(response), flush=True)
+            if response.WhichOneof("message") == args.wait_for:
+                return 0
+    except (RuntimeError, TimeoutError) as e:
+        print(f"volly_client: {e}", file=sys.stderr)
+        return 1
+    finally:
+        client.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,94 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import { SignJWT } from "jose";
+import { DEFAULT_PQ_ALGORITHM, parsePqAlgorithm, publicKeyLength, type PqAlgorithm } from "../protocol/pq/algorithms.js";
+import { base64ToBytes, bytesToBase64 } from "./base64.js";
+
+/** LiveKit's video grant (the `video` claim). */
+export interface VollyVideoGrant {
+  roomJoin?: boolean;
+  room?: string;
+  canPublish?: boolean;
+  canSubscribe?: boolean;
+  canPublishData?: boolean;
+  canUpdateOwnMetadata?: boolean;
+  hidden?: boolean;
+  roomCreate?: boolean;
+  roomList?: boolean;
+  roomAdmin?: boolean;
+}
+
+/** What a token grants and carries. */
+export interface VollyTokenOptions {
+  room: string;
+  identity: string;
+  name?: string;
+  metadata?: string;
+  attributes?: Record<string, string>;
+  /** Lifetime: seconds, or a jose time span such as "2h" (default 6 hours, LiveKit's). */
+  ttl?: number | string;
+  /** The client's encapsulation key (bytes or standard base64): binds the handshake to it (way (a)). */
+  pqPublicKey?: Uint8Array | string;
+  /** Default "ML-KEM-768"; only meaningful with `pqPublicKey`. */
+  pqAlgorithm?: PqAlgorithm;
+  /** Milliseconds since the epoch after which the key is refused (default: 24 hours from now, as in the seed). */
+  pqKeyExpiry?: number;
+  /** Grants on top of the defaults (roomJoin, room, canPublish, canSubscribe, canPublishData, canUpdateOwnMetadata). */
+  grants?: VollyVideoGrant;
+}
+
+const DEFAULT_TTL_SECONDS = 6 * 3600;
+const DEFAULT_PQ_KEY_LIFETIME_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Signs an access token in LiveKit's layout (HS256, `iss` = API key, `sub` = identity, `nbf`, `exp`, `video`
+ * grant) plus Volly's `pqPublicKey`/`pqAlgorithm`/`pqKeyExpiry` claims. For application backends and development:
+ * the API secret must never reach a browser in production. Throws `ConnectError` (`InvalidArgument`) for a
+ * malformed key or options.
+ */
+export async function generateVollyAccessToken(apiKey: string, apiSecret: string, options: VollyTokenOptions): Promise<string> {
+  if (!options.identity) throw invalid("identity is required");
+  if (!options.room && !options.grants?.room) throw invalid("room is required");
+  const claims: Record<string, unknown> = {
+    video: {
+      roomJoin: true, room: options.room, canPublish: true, canSubscribe: true, canPublishData: true, canUpdateOwnMetadata: true,
+      ...options.grants,
+    },
+  };
+  if (options.name !== undefined) claims.name = options.name;
+  if (options.metadata !== undefined) claims.metadata = options.metadata;
+  if (options.attributes !== undefined) claims.attributes = options.attributes;
+  if (options.pqPublicKey !== undefined) Object.assign(claims, pqClaims(options));
+  const now = Math.floor(Date.now() / 1000);
+  const ttl = options.ttl ?? DEFAULT_TTL_SECONDS;
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: "HS256" })
+    .setIssuer(apiKey)
+    .setSubject(options.identity)
+    .setNotBefore(now)
+    .setExpirationTime(typeof ttl === "number" ? now + ttl : ttl)
+    .sign(new TextEncoder().encode(apiSecret));
+}
+
+function pqClaims(options: VollyTokenOptions): Record<string, unknown> {
+  const algorithm = parsePqAlgorithm(options.pqAlgorithm ?? DEFAULT_PQ_ALGORITHM);
+  if (algorithm === undefined) throw invalid(`unsupported pqAlgorithm ${JSON.stringify(options.pqAlgorithm)}`);
+  const key = options.pqPublicKey as Uint8Array | string;
+  let bytes: Uint8Array;
+  try {
+    bytes = typeof key === "string" ? base64ToBytes(key) : key;
+  } catch {
+    throw invalid("pqPublicKey is not standard base64");
+  }
+  if (bytes.length !== publicKeyLength(algorithm)) {
+    throw invalid(`pqPublicKey must be ${publicKeyLength(algorithm)} bytes for ${algorithm}, got ${bytes.length}`);
+  }
+  return {
+    pqPublicKey: bytesToBase64(bytes),
+    pqAlgorithm: algorithm,
+    pqKeyExpiry: options.pqKeyExpiry ?? Date.now() + DEFAULT_PQ_KEY_LIFETIME_MS,
+  };
+}
+
+function invalid(message: string): ConnectError {
+  return new ConnectError(message, Code.InvalidArgument);
+}

@@ -1,0 +1,46 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+
+/**
+ * How the SDK reports failures: always a `ConnectError` whose `code` is the Connect code the server named
+ * (`error {code: "not_found"}` → `Code.NotFound`), the code behind a close (4000 + code), or the HTTP status of a
+ * refused upgrade (401 → `Code.Unauthenticated`).
+ */
+
+/** The Connect code for its wire name (`"permission_denied"` → `Code.PermissionDenied`); unknown names are `Code.Unknown`. */
+export function codeFromName(name: string): Code {
+  for (const value of Object.values(Code)) {
+    if (typeof value === "number" && codeNameOf(value) === name) return value;
+  }
+  return Code.Unknown;
+}
+
+/** The wire name of a Connect code (`Code.PermissionDenied` → `"permission_denied"`). */
+export function codeNameOf(code: Code): string {
+  return Code[code].replace(/([a-z])([A-Z])/g, "$1_$2").toLowerCase();
+}
+
+/** The error a server `error {code, message}` stands for. */
+export function errorFromResponse(error: { code: string; message: string }): ConnectError {
+  return new ConnectError(error.message, codeFromName(error.code));
+}
+
+/** The error a WebSocket close stands for: 4000 + Connect code for fatal errors, `Unavailable` otherwise. */
+export function errorFromClose(code: number, reason: string): ConnectError {
+  if (code > 4000 && code <= 4016) return new ConnectError(reason || "connection closed", code - 4000);
+  return new ConnectError(reason || `connection closed (${code})`, Code.Unavailable);
+}
+
+/** The error for a refused upgrade, from the HTTP status and plain-text reason (`/rtc/validate`). */
+export function errorFromHttpStatus(status: number, body: string): ConnectError {
+  const byStatus: Record<number, Code> = {
+    400: Code.InvalidArgument, 401: Code.Unauthenticated, 403: Code.PermissionDenied, 404: Code.NotFound,
+    409: Code.AlreadyExists, 429: Code.ResourceExhausted, 499: Code.Canceled, 501: Code.Unimplemented,
+    503: Code.Unavailable, 504: Code.DeadlineExceeded,
+  };
+  return new ConnectError(body.trim() || `HTTP ${status}`, byStatus[status] ?? Code.Unknown);
+}
+
+/** `e` as a `ConnectError` (other errors become `Code.Internal`, keeping their message). */
+export function asConnectError(e: unknown): ConnectError {
+  return ConnectError.from(e, Code.Internal);
+}

@@ -1,0 +1,143 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import { decodeJwt } from "jose";
+import { DEFAULT_PQ_ALGORITHM, parsePqAlgorithm, type PqAlgorithm } from "../protocol/pq/algorithms.js";
+import type { KemKeyPair } from "../protocol/pq/kem.js";
+import type { WireFormat } from "../protocol/signal-codec.js";
+import { bytesToBase64 } from "./base64.js";
+import type { CandidateFilter } from "./negotiator.js";
+import type { VollyPqKeyPair } from "./pq-key-pair.js";
+import { resolveReconnectPolicy, type ReconnectPolicy, type ResolvedReconnectPolicy } from "./reconnect-policy.js";
+import type { GetUserMedia, IceServerLike, PeerConnectionConstructor } from "./webrtc-types.js";
+import type { WebSocketConstructor } from "./websocket-types.js";
+
+/** Where the SDK writes diagnostics (`console` fits). Silent by default. */
+export interface VollyLogger {
+  debug?(message: string, details?: Record<string, unknown>): void;
+  info?(message: string, details?: Record<string, unknown>): void;
+  warn?(message: string, details?: Record<string, unknown>): void;
+  error?(message: string, details?: Record<string, unknown>): void;
+}
+
+/** Options of `VollySignalingClient`. */
+export interface VollySignalingClientOptions {
+  /** `ws://localhost:7880` (the path defaults to `/rtc`). In a browser, defaults to the page's host. */
+  url?: string;
+  /** The access token (from `generateVollyAccessToken` on the app's backend). */
+  token: string;
+  /** WebSocket constructor: the global one by default (browsers, Node 22+); in Node 20 pass `ws`. */
+  webSocket?: WebSocketConstructor;
+  /** Peer connection constructor: the global one by default (browsers); in Node pass e.g. werift's. */
+  RTCPeerConnection?: PeerConnectionConstructor;
+  /** ICE servers for calls; default: those the server sent in `join` (STUN/TURN with ephemeral credentials). */
+  iceServers?: IceServerLike[];
+  /** Only local candidates it accepts are signaled (tests keep ICE on loopback with it). */
+  candidateFilter?: CandidateFilter;
+  /** Local capture; default `navigator.mediaDevices.getUserMedia` where it exists. */
+  getUserMedia?: GetUserMedia;
+  /** The ephemeral key's algorithm (default "ML-KEM-768"; "X25519MLKEM768" for the hybrid). */
+  pqAlgorithm?: PqAlgorithm;
+  /** The key pair whose public key the token carries (`pqPublicKey`): the handshake then uses it (way (a)). */
+  tokenKeyPair?: VollyPqKeyPair;
+  /** Only `false` for a server run with VOLLY_PQ_ENABLED=false (plaintext signaling). Default true. */
+  postQuantum?: boolean;
+  /** Encoding on the wire (default "protobuf"). */
+  format?: WireFormat;
+  /** Automatic resume/rejoin after a drop (default on), or `false`. */
+  reconnect?: ReconnectPolicy | false;
+  /** Rekey interval in ms (default: the server's `rekey_interval`). */
+  rekeyIntervalMs?: number;
+  /** How long a request may wait for its answer (default 20000 ms). */
+  requestTimeoutMs?: number;
+  /** How long opening and joining may take (default 10000 ms). */
+  connectTimeoutMs?: number;
+  logger?: VollyLogger;
+}
+
+/** The connection's part of the options, checked and completed. */
+export interface ConnectionSettings {
+  readonly url: string;
+  readonly format: WireFormat;
+  readonly postQuantum: boolean;
+  readonly algorithm: PqAlgorithm;
+  readonly tokenKeyPair?: KemKeyPair & { readonly algorithm: PqAlgorithm };
+  readonly WebSocket: WebSocketConstructor;
+  /** Overrides the server's `rekey_interval` (ms). */
+  readonly rekeyIntervalMs?: number;
+  readonly requestTimeoutMs: number;
+  readonly connectTimeoutMs: number;
+}
+
+/** Options checked and completed. */
+export interface ResolvedClientOptions {
+  readonly identity: string;
+  readonly token: string;
+  readonly settings: ConnectionSettings;
+  readonly reconnect: ResolvedReconnectPolicy | false;
+  readonly RTCPeerConnection: PeerConnectionConstructor | undefined;
+  readonly iceServers: IceServerLike[] | undefined;
+  readonly candidateFilter: CandidateFilter | undefined;
+  readonly getUserMedia: GetUserMedia | undefined;
+  readonly requestTimeoutMs: number;
+  readonly logger: VollyLogger;
+}
+
+/** Checks the options (throws `ConnectError` `InvalidArgument`/`FailedPrecondition`) and fills in defaults. */
+export function resolveClientOptions(o: VollySignalingClientOptions): ResolvedClientOptions {
+  if (typeof o.token !== "string" || o.token === "") throw new ConnectError("token is required", Code.InvalidArgument);
+  let claims: Record<string, unknown>;
+  try {
+    claims = decodeJwt(o.token);
+  } catch {
+    throw new ConnectError("token is not a JWT", Code.InvalidArgument);
+  }
+  const identity = typeof claims.sub === "string" ? claims.sub : "";
+  const tokenKeyPair = tokenBoundKeyPair(claims, o.tokenKeyPair);
+  const WebSocketImpl = o.webSocket ?? (globalThis.WebSocket as WebSocketConstructor | undefined);
+  if (WebSocketImpl === undefined) {
+    throw new ConnectError("no WebSocket implementation: pass `webSocket` (e.g. the `ws` package in Node 20)", Code.FailedPrecondition);
+  }
+  const algorithm = parsePqAlgorithm(o.pqAlgorithm ?? DEFAULT_PQ_ALGORITHM);
+  if (algorithm === undefined) throw new ConnectError(`unsupported pqAlgorithm ${JSON.stringify(o.pqAlgorithm)}`, Code.InvalidArgument);
+  const requestTimeoutMs = o.requestTimeoutMs ?? 20_000;
+  return {
+    identity,
+    token: o.token,
+    settings: {
+      url: o.url ?? defaultUrl(),
+      format: o.format ?? "protobuf",
+      postQuantum: o.postQuantum ?? true,
+      algorithm,
+      tokenKeyPair,
+      WebSocket: WebSocketImpl,
+      rekeyIntervalMs: o.rekeyIntervalMs,
+      requestTimeoutMs,
+      connectTimeoutMs: o.connectTimeoutMs ?? 10_000,
+    },
+    reconnect: o.reconnect === false ? false : resolveReconnectPolicy(o.reconnect),
+    RTCPeerConnection: o.RTCPeerConnection ?? (globalThis.RTCPeerConnection as PeerConnectionConstructor | undefined),
+    iceServers: o.iceServers,
+    candidateFilter: o.candidateFilter,
+    getUserMedia: o.getUserMedia,
+    requestTimeoutMs,
+    logger: o.logger ?? {},
+  };
+}
+
+/** The key pair for way (a) when the token binds a key (it must be that key's pair); else undefined (way (b)). */
+function tokenBoundKeyPair(claims: Record<string, unknown>, pair: VollyPqKeyPair | undefined): VollyPqKeyPair | undefined {
+  const claimed = claims.pqPublicKey;
+  if (typeof claimed !== "string" || claimed === "") return undefined;
+  if (pair === undefined) {
+    throw new ConnectError("the token binds a post-quantum key (pqPublicKey): pass its key pair as `tokenKeyPair`", Code.FailedPrecondition);
+  }
+  if (bytesToBase64(pair.publicKey) !== claimed) {
+    throw new ConnectError("tokenKeyPair is not the key pair of the token's pqPublicKey", Code.InvalidArgument);
+  }
+  return pair;
+}
+
+function defaultUrl(): string {
+  const location = globalThis.location;
+  if (location === undefined) throw new ConnectError("url is required", Code.InvalidArgument);
+  return `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}/rtc`;
+}

@@ -1,0 +1,99 @@
+import { toHex } from "../protocol/pq/bytes.js";
+import type { VollyDataMessage } from "./client-events.js";
+import { messagingTransportOf, type MessagingTransport, type VollyPostQuantumSession } from "./post-quantum-session.js";
+import { TypedEmitter } from "./typed-emitter.js";
+
+/** Options of `VollyMessagingClient`. */
+export interface VollyMessagingClientOptions {
+  /** From `VollySignalingClient.getPostQuantumSession()`: messages ride that client's post-quantum channel. */
+  postQuantumSession: VollyPostQuantumSession;
+  /** The `data` topic reserved for these messages (default "volly.messaging.v1"). */
+  topic?: string;
+  /** How many recent message keys are remembered to drop repeats (default 10000). */
+  dedupeWindow?: number;
+}
+
+/** A received message. */
+export interface VollyMessage {
+  /** The sender's message id (unique per sender). */
+  readonly id: string;
+  readonly from: string;
+  /** True when it was sent to the whole room. */
+  readonly toRoom: boolean;
+  /** A string when a string was sent, bytes when bytes were. */
+  readonly body: string | Uint8Array;
+}
+
+/** The server's acknowledgement: the message is queued for `recipients` participants (kept across their resumes). */
+export interface VollyMessageReceipt {
+  readonly id: string;
+  readonly recipients: number;
+}
+
+/** Events of `VollyMessagingClient`. */
+export type VollyMessagingEvents = { message: [message: VollyMessage] };
+
+const TEXT = 1;
+const BYTES = 2;
+
+/**
+ * App messages to one identity or the whole room over the signaling client's post-quantum channel (server-relayed
+ * `data` on a dedicated topic). `send` resolves with the server's delivery acknowledgement; messages sent while the
+ * connection is resuming are queued and sent after it; a message whose acknowledgement was lost in a drop is sent
+ * again with the same id, and receivers drop repeats by sender and id, so each message is delivered exactly once.
+ */
+export class VollyMessagingClient extends TypedEmitter<VollyMessagingEvents> {
+  private readonly transport: MessagingTransport;
+  private readonly topic: string;
+  private readonly window: number;
+  private readonly seen = new Set<string>();
+  private readonly prefix = toHex(crypto.getRandomValues(new Uint8Array(8)));
+  private counter = 0;
+  private readonly unsubscribe: () => void;
+
+  constructor(options: VollyMessagingClientOptions) {
+    super();
+    this.transport = messagingTransportOf(options.postQuantumSession);
+    this.topic = options.topic ?? "volly.messaging.v1";
+    this.window = options.dedupeWindow ?? 10_000;
+    this.unsubscribe = this.transport.onData((m) => this.receive(m));
+  }
+
+  /** Sends `body` to `options.to` (an identity in the room) or, without it, to everyone else in the room. */
+  async send(body: string | Uint8Array, options: { to?: string } = {}): Promise<VollyMessageReceipt> {
+    const id = `${this.prefix}-${++this.counter}`;
+    const content = typeof body === "string" ? new TextEncoder().encode(body) : body;
+    const payload = new Uint8Array(content.length + 1);
+    payload[0] = typeof body === "string" ? TEXT : BYTES;
+    payload.set(content, 1);
+    const ack = await this.transport.sendData(payload, { target: options.to ?? "", topic: this.topic, id });
+    return { id, recipients: ack.recipients };
+  }
+
+  /** Stops receiving (sending still works). */
+  close(): void {
+    this.unsubscribe();
+  }
+
+  private receive(m: VollyDataMessage): void {
+    if (m.topic !== this.topic || m.payload.length === 0) return;
+    const key = `${m.from}\u0000${m.id}`;
+    if (this.seen.has(key)) return;
+    this.remember(key);
+    const kind = m.payload[0];
+    const content = m.payload.subarray(1);
+    let body: string | Uint8Array;
+    if (kind === TEXT) body = new TextDecoder().decode(content);
+    else if (kind === BYTES) body = content.slice();
+    else return;
+    this.emit("message", { id: m.id, from: m.from, toRoom: m.target === "", body });
+  }
+
+  private remember(key: string): void {
+    this.seen.add(key);
+    if (this.seen.size <= this.window) return;
+    const oldest = this.seen.values().next().value;
+    if (oldest !== undefined) this.seen.delete(oldest);
+  }
+}
+

@@ -1,0 +1,135 @@
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { SignalRequestSchema, type SignalRequest, type SignalResponse } from "../../gen/volly/signaling/v1/signal_pb.js";
+import { errorFromResponse } from "./client-errors.js";
+
+/** The inner message of a request (the `oneof`, in protobuf-es init form). */
+export type OutboundMessage = NonNullable<MessageInitShape<typeof SignalRequestSchema>["message"]>;
+
+/** Where the outbox writes: one connection (a new `generation` per socket). */
+export interface OutboxTransport {
+  readonly generation: number;
+  send(request: SignalRequest): void;
+}
+
+interface Entry {
+  readonly requestId: number;
+  readonly message: OutboundMessage;
+  readonly expectsAnswer: boolean;
+  /** Position of its last transmission among everything sent, and on which socket; -1 = not sent yet. */
+  sentIndex: number;
+  sentGeneration: number;
+  readonly resolve: (answer: SignalResponse | undefined) => void;
+  readonly reject: (error: ConnectError) => void;
+  readonly timer: ReturnType<typeof setTimeout>;
+}
+
+/**
+ * Requests on their way to the server, kept until the server has provably handled them, so that nothing is lost
+ * across a resume (docs/protocol.md §5: direct answers are not replayed, the client repeats what was not
+ * answered). A request with a direct answer (`discover` → `discover`, `data` → `data_ack`) settles with it; any
+ * other (offer, answer, trickle, call) settles when a later `ping`'s `pong` arrives on the same socket, since the
+ * server handles one connection's requests in order. An `error` naming the request rejects it. After a resume
+ * every unsettled request is sent again in its original order, with its original request id; receivers de-duplicate.
+ */
+export class Outbox {
+  private nextRequestId = 1;
+  private sendIndex = 0;
+  private readonly entries = new Map<number, Entry>();
+  private readonly pings = new Map<number, { index: number; generation: number }>();
+  private transport: OutboxTransport | undefined;
+
+  constructor(private readonly timeoutMs: number) {}
+
+  /** True while some request waits for a `pong` to be confirmed. */
+  get awaitingConfirmation(): boolean {
+    for (const e of this.entries.values()) if (!e.expectsAnswer && e.sentIndex >= 0) return true;
+    return false;
+  }
+
+  /**
+   * Queues a request and sends it now if connected. Resolves with its direct answer (`expectsAnswer`), or with
+   * `undefined` once confirmed; rejects with the server's error, or `DeadlineExceeded` after the timeout.
+   */
+  submit(message: OutboundMessage, expectsAnswer: boolean): Promise<SignalResponse | undefined> {
+    const requestId = this.takeRequestId();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.entries.delete(requestId);
+        reject(new ConnectError(`no answer to ${message.case ?? "request"} within ${this.timeoutMs} ms`, Code.DeadlineExceeded));
+      }, this.timeoutMs);
+      const entry: Entry = { requestId, message, expectsAnswer, sentIndex: -1, sentGeneration: -1, resolve, reject, timer };
+      this.entries.set(requestId, entry);
+      if (this.transport !== undefined) this.transmit(entry, this.transport);
+    });
+  }
+
+  /** Sends a message that is not kept (ack, leave, ping); returns its request id, or undefined when offline. */
+  sendUntracked(message: OutboundMessage): number | undefined {
+    const transport = this.transport;
+    if (transport === undefined) return undefined;
+    const requestId = this.takeRequestId();
+    if (message.case === "ping") this.pings.set(requestId, { index: this.sendIndex, generation: transport.generation });
+    this.sendIndex++;
+    transport.send(create(SignalRequestSchema, { message, requestId }));
+    return requestId;
+  }
+
+  /** Connected (joined or resumed): sends every unsettled request, oldest first. */
+  attach(transport: OutboxTransport): void {
+    this.transport = transport;
+    this.pings.clear();
+    for (const entry of this.entries.values()) this.transmit(entry, transport);
+  }
+
+  /** Offline: requests queue until the next `attach`. */
+  detach(): void {
+    this.transport = undefined;
+  }
+
+  /** Settles the request a direct answer names; false when no request waits for it. */
+  settle(requestId: number, response: SignalResponse): boolean {
+    const entry = this.entries.get(requestId);
+    if (entry === undefined) return false;
+    this.entries.delete(requestId);
+    clearTimeout(entry.timer);
+    if (response.message.case === "error") entry.reject(errorFromResponse(response.message.value));
+    else entry.resolve(response);
+    return true;
+  }
+
+  /** A `pong`: confirms every answerless request sent before that ping on the same socket. */
+  confirm(pingRequestId: number): void {
+    const ping = this.pings.get(pingRequestId);
+    if (ping === undefined) return;
+    this.pings.delete(pingRequestId);
+    for (const entry of [...this.entries.values()]) {
+      if (entry.expectsAnswer || entry.sentGeneration !== ping.generation || entry.sentIndex < 0 || entry.sentIndex >= ping.index) continue;
+      this.entries.delete(entry.requestId);
+      clearTimeout(entry.timer);
+      entry.resolve(undefined);
+    }
+  }
+
+  /** Rejects the requests `which` selects (e.g. call signaling after a rejoin, where the calls are gone). */
+  reject(which: (message: OutboundMessage) => boolean, error: ConnectError): void {
+    for (const entry of [...this.entries.values()]) {
+      if (!which(entry.message)) continue;
+      this.entries.delete(entry.requestId);
+      clearTimeout(entry.timer);
+      entry.reject(error);
+    }
+  }
+
+  private transmit(entry: Entry, transport: OutboxTransport): void {
+    entry.sentIndex = this.sendIndex++;
+    entry.sentGeneration = transport.generation;
+    transport.send(create(SignalRequestSchema, { message: entry.message, requestId: entry.requestId }));
+  }
+
+  private takeRequestId(): number {
+    const id = this.nextRequestId;
+    this.nextRequestId = id >= 0xffffffff ? 1 : id + 1;
+    return id;
+  }
+}

@@ -1,0 +1,82 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import { backoffDelay, type ResolvedReconnectPolicy } from "./reconnect-policy.js";
+import { LeaveRefusal, leaveOutcome, type LeaveOutcome } from "./server-leave.js";
+import type { EntryKind, SignalConnection } from "./signal-connection.js";
+
+/** What recovery reports. */
+export interface ReconnectorHooks {
+  reconnecting(reason: string, error: ConnectError | undefined): void;
+  reconnected(how: EntryKind): void;
+  disconnected(reason: string, error: ConnectError | undefined): void;
+}
+
+/** Past the resume window plus this, resuming is pointless; within it the server decides (clocks and sweeps differ). */
+const RESUME_GRACE_MS = 2000;
+
+/** Codes that another attempt cannot fix (a bad or expired token, a refused grant). */
+const FATAL = new Set([Code.Unauthenticated, Code.PermissionDenied, Code.InvalidArgument, Code.FailedPrecondition]);
+
+/**
+ * Recovery after a lost connection: resume the same participant (`reconnect=1&sid=...`) with backoff while the
+ * server's resume window lasts, else (or when the server answers `leave {RECONNECT}`) join again as a new
+ * participant; give up after the policy's attempts or on an error no retry can fix.
+ */
+export class Reconnector {
+  private run = 0;
+
+  constructor(
+    private readonly connection: SignalConnection,
+    private readonly policy: ResolvedReconnectPolicy | false,
+    private readonly resumeWindowMs: () => number,
+    private readonly hooks: ReconnectorHooks,
+  ) {}
+
+  /** Starts recovering from a loss the connection reported. */
+  async recover(reason: string, action: LeaveOutcome, error: ConnectError | undefined): Promise<void> {
+    const run = ++this.run;
+    const policy = this.policy;
+    if (action === "disconnect" || policy === false) {
+      this.finish(reason, error);
+      return;
+    }
+    const droppedAt = Date.now();
+    let how: EntryKind = action === "resume" && this.connection.sid !== undefined && this.resumeWindowMs() > 0 ? "resume" : "rejoin";
+    let lastError = error;
+    this.hooks.reconnecting(reason, error);
+    let immediate = false;
+    for (let attempt = 1; attempt <= policy.maxAttempts; attempt++) {
+      if (!immediate) await new Promise((r) => setTimeout(r, backoffDelay(policy, attempt)));
+      immediate = false;
+      if (run !== this.run) return;
+      if (how === "resume" && Date.now() - droppedAt >= this.resumeWindowMs() + RESUME_GRACE_MS) how = "rejoin";
+      try {
+        await this.connection.enter(how);
+        if (run !== this.run) return;
+        this.hooks.reconnected(how);
+        return;
+      } catch (e) {
+        if (run !== this.run) return;
+        const err = ConnectError.from(e, Code.Unavailable);
+        lastError = err;
+        if (e instanceof LeaveRefusal && leaveOutcome(e.leave.action) === "rejoin") {
+          // The server said exactly what to do: join again, now.
+          how = "rejoin";
+          immediate = true;
+        }
+        else if (FATAL.has(err.code)) break;
+      }
+    }
+    this.finish("reconnect_failed", lastError);
+  }
+
+  /** Stops any recovery in progress (the client disconnects). */
+  cancel(): void {
+    this.run++;
+  }
+
+  private finish(reason: string, error: ConnectError | undefined): void {
+    this.connection.close();
+    this.connection.state = "disconnected";
+    this.hooks.disconnected(reason, error);
+  }
+}

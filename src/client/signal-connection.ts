@@ -1,0 +1,271 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { JoinResponse, LeaveRequest, ReconnectResponse, SignalResponse } from "../../gen/volly/signaling/v1/signal_pb.js";
+import { errorFromClose, errorFromResponse } from "./client-errors.js";
+import type { ConnectionSettings } from "./client-options.js";
+import { Heartbeat } from "./heartbeat.js";
+import { Outbox, type OutboundMessage } from "./outbox.js";
+import type { ClientPqSession } from "./pq/client-session.js";
+import { RekeySchedule } from "./rekey-schedule.js";
+import { SecureChannel } from "./secure-channel.js";
+import { LeaveRefusal, leaveOutcome, reasonName, type LeaveOutcome } from "./server-leave.js";
+import { SignalSocket } from "./signal-socket.js";
+
+/** Where the connection stands. */
+export type ConnectionState = "idle" | "connecting" | "connected" | "reconnecting" | "disconnected";
+
+/** How a connection was (re)established: a first join, a resume of the same participant, or a new participant. */
+export type EntryKind = "join" | "resume" | "rejoin";
+
+/** What the connection tells its owner. */
+export interface ConnectionEvents {
+  /** `join` or `reconnect` arrived; called before any message that follows it. */
+  entered(response: JoinResponse | ReconnectResponse, how: EntryKind): void;
+  /** A stream message (de-duplicated by message id) or an unsolicited `error`. */
+  message(response: SignalResponse): void;
+  /** The socket is gone; `recover` decides what comes next. */
+  lost(reason: string, action: LeaveOutcome, error: ConnectError | undefined): void;
+  rekeyed(epoch: number): void;
+}
+
+interface Attempt {
+  readonly generation: number;
+  readonly how: EntryKind;
+  readonly resolve: (response: JoinResponse | ReconnectResponse) => void;
+  readonly reject: (error: ConnectError) => void;
+}
+
+/**
+ * One participant's signal connection across sockets: attempts (socket, PQ handshake, `join` or resume), the
+ * inbound stream (message ids de-duplicated, acknowledged), the outbox of requests (kept until handled, replayed
+ * after a resume), pings, scheduled rekeys and refreshed tokens. Losing a socket is reported through `lost`; the
+ * owner's recovery calls `enter` again.
+ */
+export class SignalConnection {
+  state: ConnectionState = "idle";
+  /** The participant sid (after the first join). */
+  sid: string | undefined;
+  /** The last stream message id processed. */
+  lastMessageId = 0n;
+  /** The current token: the original, or the latest `refresh_token`. */
+  token: string;
+  readonly outbox: Outbox;
+  private generation = 0;
+  private socket: SignalSocket | undefined;
+  private channel: SecureChannel | undefined;
+  private attempt: Attempt | undefined;
+  /** The last `error` no request claimed (the cause of a `leave` that follows it). */
+  private lastError: ConnectError | undefined;
+  private readonly heartbeat: Heartbeat;
+  private readonly rekeys: RekeySchedule;
+
+  constructor(private readonly settings: ConnectionSettings, token: string, private readonly events: ConnectionEvents) {
+    this.token = token;
+    this.outbox = new Outbox(settings.requestTimeoutMs);
+    this.heartbeat = new Heartbeat(
+      {
+        ping: (timestamp, rtt) => void this.outbox.sendUntracked({
+          case: "ping", value: { timestamp: BigInt(timestamp), rtt: BigInt(rtt), lastMessageId: this.lastMessageId },
+        }),
+        ack: () => void this.outbox.sendUntracked({ case: "ack", value: { lastMessageId: this.lastMessageId } }),
+        dead: () => this.drop(new ConnectError("no message within the ping timeout", Code.DeadlineExceeded)),
+      },
+      32,
+      20,
+    );
+    this.rekeys = new RekeySchedule(
+      () => this.rekey(),
+      (e) => this.drop(ConnectError.from(e, Code.DataLoss)),
+    );
+  }
+
+  /** The current post-quantum session, if established. */
+  get pqSession(): ClientPqSession | undefined {
+    return this.channel?.pqSession;
+  }
+
+  /**
+   * One attempt: socket, handshake, then `join` (`how` = join/rejoin) or `reconnect` (resume). Resolves once the
+   * participant is in; rejects with a `ConnectError` (a `LeaveRefusal` when the server refused with `leave`).
+   */
+  async enter(how: EntryKind): Promise<JoinResponse | ReconnectResponse> {
+    this.close();
+    this.lastError = undefined;
+    const generation = ++this.generation;
+    const channel = new SecureChannel(
+      { ...this.settings, token: this.token, handshakeTimeoutMs: this.settings.connectTimeoutMs },
+      {
+        message: (r) => this.onInner(generation, r),
+        failed: (e) => this.onBroken(generation, e),
+        closed: (code, reason) => this.onClosed(generation, code, reason),
+      },
+    );
+    const entered = new Promise<JoinResponse | ReconnectResponse>((resolve, reject) => {
+      this.attempt = { generation, how, resolve, reject };
+    });
+    entered.catch(() => undefined);
+    const resume = how === "resume" && this.sid !== undefined ? { sid: this.sid, lastMessageId: this.lastMessageId } : undefined;
+    const timer = setTimeout(() => this.attempt?.reject(new ConnectError("timed out joining", Code.DeadlineExceeded)), this.settings.connectTimeoutMs * 2);
+    try {
+      const socket = await SignalSocket.open(
+        { url: this.settings.url, token: this.token, format: this.settings.format, resume, WebSocket: this.settings.WebSocket, openTimeoutMs: this.settings.connectTimeoutMs },
+        channel.socketHandlers,
+      );
+      if (generation !== this.generation) {
+        socket.close();
+        throw new ConnectError("connection attempt superseded", Code.Canceled);
+      }
+      this.socket = socket;
+      this.channel = channel;
+      await Promise.race([channel.establish(socket), entered]);
+      return await entered;
+    } catch (e) {
+      if (generation === this.generation) this.close();
+      throw ConnectError.from(e, Code.Unavailable);
+    } finally {
+      clearTimeout(timer);
+      if (this.attempt?.generation === generation) this.attempt = undefined;
+    }
+  }
+
+  /** Sends a request through the outbox (queued while offline); see `Outbox.submit`. */
+  request(message: OutboundMessage, expectsAnswer: boolean): Promise<SignalResponse | undefined> {
+    const result = this.outbox.submit(message, expectsAnswer);
+    if (!expectsAnswer) this.heartbeat.confirmSoon();
+    return result;
+  }
+
+  /** Sends `leave` and waits (briefly) for the server to close. */
+  async leave(timeoutMs: number): Promise<void> {
+    const socket = this.socket;
+    if (socket === undefined || this.state !== "connected") return;
+    const generation = this.generation;
+    this.outbox.sendUntracked({ case: "leave", value: {} });
+    const deadline = Date.now() + timeoutMs;
+    while (generation === this.generation && socket.isOpen && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  }
+
+  /** Rekeys the post-quantum channel now. */
+  async rekey(): Promise<void> {
+    const channel = this.channel;
+    if (channel === undefined) throw new ConnectError("not connected", Code.FailedPrecondition);
+    await channel.rekey(this.settings.requestTimeoutMs);
+    this.events.rekeyed(channel.pqSession?.epoch ?? 0);
+  }
+
+  /** Cuts the current socket as if the network dropped it (the owner then recovers). */
+  drop(error: ConnectError): void {
+    this.close();
+    this.lostNow("connection lost", "resume", error);
+  }
+
+  /** Closes the socket and stops the timers (an attempt in progress fails); later events of it are ignored. */
+  close(): void {
+    const attempt = this.attempt;
+    this.attempt = undefined;
+    attempt?.reject(new ConnectError("connection closed", Code.Canceled));
+    this.generation++;
+    this.heartbeat.stop();
+    this.rekeys.stop();
+    this.outbox.detach();
+    this.socket?.close();
+    this.channel?.destroy();
+    this.socket = this.channel = undefined;
+  }
+
+  private lostNow(reason: string, action: LeaveOutcome, error: ConnectError | undefined): void {
+    if (this.state !== "connected") return;
+    this.state = "reconnecting";
+    this.events.lost(reason, action, error);
+  }
+
+  private onInner(generation: number, inner: SignalResponse): void {
+    if (generation !== this.generation) return;
+    this.heartbeat.received();
+    if (inner.messageId > 0n) {
+      if (inner.messageId <= this.lastMessageId) return; // already processed (replay after a resume)
+      this.lastMessageId = inner.messageId;
+      this.heartbeat.counted();
+    }
+    const m = inner.message;
+    switch (m.case) {
+      case "join":
+      case "reconnect":
+        return this.onEntered(generation, m.value, m.case);
+      case "pong":
+        this.heartbeat.pong(Number(m.value.lastPingTimestamp));
+        this.outbox.confirm(inner.requestId);
+        return;
+      case "dataAck":
+      case "discover":
+        this.outbox.settle(inner.requestId, inner);
+        return;
+      case "refreshToken":
+        this.token = m.value.token;
+        return;
+      case "error":
+        if (inner.requestId !== 0 && this.outbox.settle(inner.requestId, inner)) return;
+        this.lastError = errorFromResponse(m.value);
+        if (this.attempt?.generation !== generation) this.events.message(inner);
+        return;
+      case "leave":
+        return this.onLeave(generation, m.value);
+      default:
+        this.events.message(inner);
+    }
+  }
+
+  private onEntered(generation: number, response: JoinResponse | ReconnectResponse, kind: "join" | "reconnect"): void {
+    const attempt = this.attempt;
+    if (attempt === undefined || attempt.generation !== generation) return;
+    if ((kind === "reconnect") !== (attempt.how === "resume")) {
+      attempt.reject(new ConnectError(`unexpected ${kind}`, Code.Internal));
+      return;
+    }
+    if (kind === "join") {
+      this.sid = response.participant?.sid;
+      this.lastMessageId = 0n;
+    }
+    this.state = "connected";
+    this.attempt = undefined;
+    // The owner learns about the (new) participant before anything that follows `join`/`reconnect`.
+    this.events.entered(response, attempt.how);
+    const channel = this.channel as SecureChannel;
+    this.outbox.attach({ generation, send: (r) => channel.send(r) });
+    this.heartbeat.start(Math.max(1, response.pingInterval) * 1000, Math.max(2, response.pingTimeout) * 1000);
+    if (this.outbox.awaitingConfirmation) this.heartbeat.confirmSoon(); // requests re-sent just now
+    const rekeyMs = this.settings.rekeyIntervalMs ?? (response.pqSession?.rekeyInterval ?? 0) * 1000;
+    if (channel.pqSession !== undefined) this.rekeys.start(rekeyMs);
+    attempt.resolve(response);
+  }
+
+  private onLeave(generation: number, leave: LeaveRequest): void {
+    const attempt = this.attempt;
+    // The server sends the `error` behind a `leave` right before it, with the same message.
+    const cause = this.lastError?.rawMessage === leave.message ? this.lastError : undefined;
+    if (attempt?.generation === generation) {
+      attempt.reject(new LeaveRefusal(leave, cause));
+      return;
+    }
+    const error = cause ?? (leave.message ? new ConnectError(leave.message, Code.Unavailable) : undefined);
+    this.close();
+    this.lostNow(reasonName(leave.reason), leaveOutcome(leave.action), error);
+  }
+
+  /** The channel broke (bad record, undecodable frame): fails the attempt, or drops a joined connection. */
+  private onBroken(generation: number, error: ConnectError): void {
+    if (generation !== this.generation) return;
+    if (this.attempt?.generation === generation) this.attempt.reject(error);
+    else this.drop(error);
+  }
+
+  private onClosed(generation: number, code: number, reason: string): void {
+    if (generation !== this.generation) return;
+    const error = errorFromClose(code, reason);
+    if (this.attempt?.generation === generation) {
+      this.attempt.reject(error);
+      return;
+    }
+    this.close();
+    this.lostNow("connection lost", "resume", error);
+  }
+}

@@ -1,0 +1,252 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { JoinResponse, ReconnectResponse, SignalResponse } from "../../gen/volly/signaling/v1/signal_pb.js";
+import type { VollyCall } from "./call.js";
+import { CallRouter, type VollyCallOptions } from "./call-router.js";
+import type { VollyDataAck, VollyDataMessage, VollyJoinInfo, VollySignalingEvents, VollyUserPresence } from "./client-events.js";
+import { errorFromResponse } from "./client-errors.js";
+import { resolveClientOptions, type ResolvedClientOptions, type VollySignalingClientOptions } from "./client-options.js";
+import { platformGetUserMedia } from "./local-media.js";
+import { ParticipantRoster, toParticipant, type RosterChange, type VollyParticipant } from "./participant-roster.js";
+import { VollyPostQuantumSession } from "./post-quantum-session.js";
+import { Reconnector } from "./reconnector.js";
+import { SignalConnection, type ConnectionState, type EntryKind } from "./signal-connection.js";
+import { TypedEmitter } from "./typed-emitter.js";
+import type { PeerConnectionLike } from "./webrtc-types.js";
+
+const CALL_SIGNALS: ReadonlySet<string | undefined> = new Set(["offer", "answer", "trickle", "call"]);
+
+/**
+ * A participant's signaling connection, in browsers and Node: post-quantum handshake and `join` on `connect()`
+ * (other methods connect on first use), room presence as events, calls (`createCall`, `incomingCall`), discovery,
+ * server-relayed data, and automatic recovery: a dropped connection resumes the same participant (nothing lost:
+ * missed messages are replayed and de-duplicated, unanswered requests re-sent), or joins again when it cannot.
+ */
+export class VollySignalingClient extends TypedEmitter<VollySignalingEvents> {
+  private readonly options: ResolvedClientOptions;
+  private readonly connection: SignalConnection;
+  private readonly reconnector: Reconnector;
+  private readonly roster = new ParticipantRoster();
+  private readonly router: CallRouter;
+  private readonly session: VollyPostQuantumSession;
+  private readonly dataListeners = new Set<(message: VollyDataMessage) => void>();
+  private joinInfo: VollyJoinInfo | undefined;
+  private connecting: Promise<VollyJoinInfo> | undefined;
+  private rekeyCount = 0;
+
+  /** Throws `ConnectError` for unusable options (no token, no WebSocket, a token key without its pair...). */
+  constructor(options: VollySignalingClientOptions) {
+    super();
+    this.options = resolveClientOptions(options);
+    const log = this.options.logger;
+    this.onListenerError = (e, event) => log.error?.("event listener threw", { event: String(event), error: String(e) });
+    this.connection = new SignalConnection(this.options.settings, this.options.token, {
+      entered: (response, how) => this.onEntered(response, how),
+      message: (response) => this.onMessage(response),
+      lost: (reason, action, error) => void this.reconnector.recover(reason, action, error),
+      rekeyed: (epoch) => this.emit("rekeyed", { epoch, rekeys: ++this.rekeyCount }),
+    });
+    this.reconnector = new Reconnector(this.connection, this.options.reconnect, () => (this.joinInfo?.resumeWindowSeconds ?? 0) * 1000, {
+      reconnecting: (reason, error) => this.emit("reconnecting", { reason, error }),
+      reconnected: (how) => this.emit("reconnected", { resumed: how === "resume" }),
+      disconnected: (reason, error) => this.ended(reason, error),
+    });
+    this.router = new CallRouter((forget) => ({
+      localIdentity: this.options.identity,
+      send: (message) => this.connection.request(message, false),
+      createPeerConnection: () => this.createPeerConnection(),
+      getUserMedia: this.options.getUserMedia ?? platformGetUserMedia(),
+      candidateFilter: this.options.candidateFilter,
+      renegotiationTimeoutMs: this.options.requestTimeoutMs,
+      log: (message, details) => log.debug?.(message, details),
+      forget,
+    }), (call) => this.emit("incomingCall", call));
+    this.session = new VollyPostQuantumSession(
+      { current: () => this.connection.pqSession, rekeys: () => this.rekeyCount, ensureConnected: () => this.ready() },
+      {
+        localIdentity: this.options.identity,
+        sendData: (payload, o) => this.sendData(payload, o),
+        onData: (listener) => (this.dataListeners.add(listener), () => void this.dataListeners.delete(listener)),
+      },
+    );
+  }
+
+  get state(): ConnectionState {
+    return this.connection.state;
+  }
+
+  /** This participant's identity (the token's `sub`). */
+  get identity(): string {
+    return this.options.identity;
+  }
+
+  /** This participant's sid (after joining). */
+  get sid(): string | undefined {
+    return this.connection.sid;
+  }
+
+  /** What the last `join` said (undefined before). */
+  get joined(): VollyJoinInfo | undefined {
+    return this.joinInfo;
+  }
+
+  /** Everyone else in the room now. */
+  get participants(): VollyParticipant[] {
+    return this.roster.list();
+  }
+
+  /** Calls in progress. */
+  get calls(): VollyCall[] {
+    return this.router.list();
+  }
+
+  /** Connects and joins (idempotent). Rejects with a `ConnectError` carrying the server's code. */
+  connect(): Promise<VollyJoinInfo> {
+    if (this.connection.state === "connected" && this.joinInfo !== undefined) return Promise.resolve(this.joinInfo);
+    this.connecting ??= (async () => {
+      this.reconnector.cancel();
+      this.connection.state = "connecting";
+      try {
+        await this.connection.enter("join");
+        return this.joinInfo as VollyJoinInfo;
+      } catch (e) {
+        this.connection.state = "disconnected";
+        throw ConnectError.from(e, Code.Unavailable);
+      } finally {
+        this.connecting = undefined;
+      }
+    })();
+    return this.connecting;
+  }
+
+  /** Leaves the room and closes the connection; calls end. */
+  async disconnect(): Promise<void> {
+    this.reconnector.cancel();
+    await this.connection.leave(1000);
+    this.connection.close();
+    if (this.connection.state !== "disconnected") {
+      this.connection.state = "disconnected";
+      this.ended("client_initiated", undefined);
+    }
+  }
+
+  /** The live post-quantum session handle (usable before connecting; see `VollyPostQuantumSession`). */
+  getPostQuantumSession(): VollyPostQuantumSession {
+    return this.session;
+  }
+
+  /** Presence of up to 100 identities anywhere in the deployment, in the order asked. */
+  async discoverUsers(identities: string[]): Promise<VollyUserPresence[]> {
+    await this.ready();
+    const answer = await this.connection.request({ case: "discover", value: { identities } }, true);
+    const users = answer?.message.case === "discover" ? answer.message.value.users : [];
+    return users.map((u) => ({ identity: u.identity, online: u.online, lastSeen: Number(u.lastSeen) }));
+  }
+
+  /** Calls `recipient`; resolves once the invitation is relayed (then watch the call's `state`). */
+  async createCall(options: VollyCallOptions): Promise<VollyCall> {
+    await this.ready();
+    return this.router.create(options);
+  }
+
+  /** Sends a small payload through the server to `target` (or the whole room); resolves with the delivery ack. */
+  async sendData(payload: Uint8Array | string, options: { target?: string; topic?: string; id?: string } = {}): Promise<VollyDataAck> {
+    await this.ready();
+    const bytes = typeof payload === "string" ? new TextEncoder().encode(payload) : payload;
+    const id = options.id ?? crypto.randomUUID();
+    const answer = await this.connection.request({ case: "data", value: { target: options.target ?? "", topic: options.topic ?? "", payload: bytes, id } }, true);
+    const ack = answer?.message.case === "dataAck" ? answer.message.value : undefined;
+    return { id: ack?.id ?? id, recipients: ack?.recipients ?? 0 };
+  }
+
+  /** Changes this participant's metadata, name or attributes (needs `canUpdateOwnMetadata`). */
+  async updateMetadata(update: { metadata?: string; name?: string; attributes?: Record<string, string> }): Promise<void> {
+    await this.ready();
+    await this.connection.request({ case: "updateMetadata", value: update }, false);
+  }
+
+  /** Rekeys the post-quantum channel now (it also happens on schedule). */
+  async rekey(): Promise<void> {
+    await this.ready();
+    await this.connection.rekey();
+  }
+
+  /** Connected or recovering (requests queue); connects from idle or disconnected. */
+  private async ready(): Promise<void> {
+    const state = this.connection.state;
+    if (state === "connected" || state === "reconnecting") return;
+    await this.connect();
+  }
+
+  private createPeerConnection(): PeerConnectionLike {
+    const Peer = this.options.RTCPeerConnection;
+    if (Peer === undefined) throw new ConnectError("no RTCPeerConnection: pass `RTCPeerConnection` (e.g. werift's in Node)", Code.FailedPrecondition);
+    return new Peer({ iceServers: this.options.iceServers ?? [...(this.joinInfo?.iceServers ?? [])] });
+  }
+
+  private onEntered(response: JoinResponse | ReconnectResponse, how: EntryKind): void {
+    if (how === "rejoin") {
+      // A new participant: the server hung up the old one's calls, and their pending signals are moot.
+      this.router.endAll("signaling_lost", "joined again as a new participant");
+      this.connection.outbox.reject((m) => CALL_SIGNALS.has(m.case), new ConnectError("call ended: joined again", Code.Aborted));
+    }
+    this.joinInfo = joinInfoOf(response);
+    if (how === "resume") return;
+    this.emitRoster(this.roster.reset(response.otherParticipants));
+    this.emit("connected", this.joinInfo);
+  }
+
+  private onMessage(response: SignalResponse): void {
+    if (this.router.route(response)) return;
+    const m = response.message;
+    switch (m.case) {
+      case "participantUpdate":
+        this.emitRoster(this.roster.apply(m.value.participants));
+        return;
+      case "data": {
+        const d = m.value;
+        const message: VollyDataMessage = { from: d.from, target: d.target, fromSid: d.fromSid, topic: d.topic, payload: d.payload, id: d.id };
+        for (const listener of this.dataListeners) listener(message);
+        this.emit("data", message);
+        return;
+      }
+      case "roomUpdate": {
+        const room = m.value.room;
+        if (room) this.emit("roomUpdated", { name: room.name, sid: room.sid, metadata: room.metadata, numParticipants: room.numParticipants });
+        return;
+      }
+      case "error":
+        this.emit("error", errorFromResponse(m.value));
+        return;
+      default:
+        this.options.logger.debug?.("message ignored", { type: m.case });
+    }
+  }
+
+  private emitRoster(changes: RosterChange[]): void {
+    const events = { joined: "participantJoined", updated: "participantUpdated", left: "participantLeft" } as const;
+    for (const change of changes) this.emit(events[change.kind], change.participant);
+  }
+
+  private ended(reason: string, error: ConnectError | undefined): void {
+    this.router.endAll(reason === "client_initiated" ? "hangup" : "signaling_lost", reason);
+    this.connection.outbox.reject(() => true, error ?? new ConnectError(`disconnected: ${reason}`, Code.Unavailable));
+    this.roster.clear();
+    this.emit("disconnected", error === undefined ? { reason } : { reason, error });
+  }
+}
+
+function joinInfoOf(r: JoinResponse | ReconnectResponse): VollyJoinInfo {
+  const self = r.participant;
+  return {
+    room: { name: r.room?.name ?? "", sid: r.room?.sid ?? "" },
+    participant: self ? toParticipant(self) : toParticipantFallback(),
+    participants: r.otherParticipants.map(toParticipant),
+    iceServers: r.iceServers.map((s) => ({ urls: s.urls, ...(s.username ? { username: s.username, credential: s.credential } : {}) })),
+    server: { version: r.serverInfo?.version ?? "", nodeId: r.serverInfo?.nodeId ?? "", region: r.serverInfo?.region ?? "" },
+    resumeWindowSeconds: r.resumeWindow,
+  };
+}
+
+function toParticipantFallback(): VollyParticipant {
+  return { sid: "", identity: "", name: "", metadata: "", attributes: {}, state: "joined", joinedAt: 0, version: 0 };
+}

@@ -1,0 +1,145 @@
+import { create } from "@bufbuild/protobuf";
+import type { Logger } from "pino";
+import { NodeInfoSchema, type NodeInfo } from "../../gen/volly/signaling/v1/internal_pb.js";
+import { errorIdOf } from "../errors.js";
+import type { Rooms } from "../room/membership.js";
+import type { NodeServices } from "../session/node-services.js";
+import { VERSION } from "../version.js";
+import { DeadNodeReaper } from "./dead-node-reaper.js";
+import { HeldState } from "./held-state.js";
+import type { SessionLedger } from "./session-ledger.js";
+
+/** How often a node proves it is alive. */
+export const HEARTBEAT_MS = 2000;
+/** A node whose last heartbeat is older than this is dead (so it is found within ~7 s). */
+export const NODE_TTL_MS = 6000;
+/** How often a node re-asserts what it holds (also keeps its records' TTLs fresh). */
+export const SYNC_MS = 30_000;
+
+/**
+ * This node as a member of the cluster (a cluster of one in memory mode): heartbeats, re-registration
+ * after the store lost the node, the cluster-wide maintenance pass (reaping dead nodes, sweeping
+ * expired participants and empty rooms) and the hand-over on a graceful exit. Every step survives store
+ * failures and is retried on the next beat: no worker can die and leave the node wedged.
+ */
+export class ClusterNode {
+  private readonly startedAt = Date.now();
+  private readonly held: HeldState;
+  private readonly reaper: DeadNodeReaper;
+  private beating = false;
+  private syncing = false;
+  private registered = false;
+  /** The store lost this node and the re-registration has not completed yet. */
+  private lost = false;
+  /** The last heartbeat or sync failed: reconcile as soon as the store answers again. */
+  private troubled = false;
+  private stopped = false;
+  private nextBeatAt = 0;
+  private nextSyncAt = 0;
+  private failing = false;
+
+  constructor(
+    private readonly svc: NodeServices,
+    private readonly rooms: Rooms,
+    private readonly ledger: SessionLedger,
+    private readonly log: Logger,
+  ) {
+    this.held = new HeldState(svc, rooms, ledger, log);
+    this.reaper = new DeadNodeReaper(svc.store, svc.nodeId, log);
+  }
+
+  /** Registers the node (first heartbeat, first sync) before it accepts connections; rejects if the store fails. */
+  async join(): Promise<void> {
+    await this.beat(Date.now(), true);
+    await this.sync(Date.now(), true);
+  }
+
+  /** Called by the node's clock every second: heartbeats on their own schedule, never overlapping. */
+  tick(now: number): void {
+    if (this.stopped || this.beating || now < this.nextBeatAt) return;
+    void this.beat(now, false);
+  }
+
+  /** The cluster-wide maintenance pass; the clock runs it on one node at a time (under a lock). */
+  async maintain(now: number): Promise<void> {
+    await this.reaper.reap(now);
+    await this.rooms.sweep(now);
+  }
+
+  /**
+   * Leaves the cluster after the node's connections were drained: the heartbeat ends and whatever the
+   * store still has on this node is handed over like a dead node's (resumable elsewhere, then swept).
+   */
+  async leave(): Promise<void> {
+    this.stopped = true;
+    const { store, nodeId, config } = this.svc;
+    await store.removeNode(nodeId);
+    const taken = await store.reapNode(nodeId, Date.now() + config.resume.windowMs);
+    if (taken && (taken.participants > 0 || taken.sessions > 0)) this.log.info(taken, "handed over on exit");
+  }
+
+  /** One heartbeat; a sync is started (not awaited: a long sync must never delay the heartbeats). */
+  private async beat(now: number, rethrow: boolean): Promise<void> {
+    this.beating = true;
+    this.nextBeatAt = now + HEARTBEAT_MS;
+    try {
+      const alive = await this.svc.store.heartbeatNode(this.info(now), NODE_TTL_MS);
+      if (!alive && this.registered) {
+        if (!this.lost) this.log.warn("the store lost this node (Redis restarted, or the node was taken for dead): re-registering what it holds");
+        this.lost = true;
+      }
+      this.registered = true;
+      if (this.failing) this.log.warn("cluster heartbeat works again");
+      this.failing = false;
+      // After any store trouble reconcile at once: drops that could not be written meanwhile are
+      // recorded now rather than at the next periodic sync.
+      if (!rethrow && (this.lost || this.troubled || now >= this.nextSyncAt)) void this.sync(now, false);
+    } catch (e) {
+      if (rethrow) throw e;
+      if (!this.failing) this.log.warn(logged(e), "cluster heartbeat failed; retrying");
+      this.failing = true;
+      this.troubled = true;
+    } finally {
+      this.beating = false;
+    }
+  }
+
+  private async sync(now: number, rethrow: boolean): Promise<void> {
+    if (this.syncing) return;
+    this.syncing = true;
+    // Taken now: if a heartbeat finds the node lost again meanwhile, that needs a sync of its own.
+    const lost = this.lost;
+    this.lost = false;
+    try {
+      const report = await this.held.sync(lost, now);
+      if (lost) this.log.warn(report, "re-registered with the store");
+      this.troubled = false;
+      this.nextSyncAt = now + SYNC_MS;
+    } catch (e) {
+      if (lost) this.lost = true;
+      this.troubled = true;
+      if (rethrow) throw e;
+      this.log.warn(logged(e), "re-asserting what this node holds failed; retrying");
+    } finally {
+      this.syncing = false;
+    }
+  }
+
+  private info(now: number): NodeInfo {
+    return create(NodeInfoSchema, {
+      nodeId: this.svc.nodeId,
+      startedAt: BigInt(this.startedAt),
+      updatedAt: BigInt(now),
+      connections: this.svc.local.size,
+      activeSessions: this.ledger.size,
+      version: VERSION,
+      resumeWindowMs: this.svc.config.resume.windowMs,
+    });
+  }
+}
+
+/** A failure as logged: catalogue errors by id (expected while the store is down), others with their stack. */
+function logged(e: unknown): Record<string, unknown> {
+  const id = errorIdOf(e);
+  return id !== undefined ? { error: id } : { err: e };
+}

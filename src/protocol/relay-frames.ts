@@ -1,0 +1,170 @@
+import { WIRE_LEN, WIRE_VARINT, WireReader, lenFieldSize, varintSize, writeLenField, writeVarint } from "./wire-bytes.js";
+
+/**
+ * The relay fast path, on encoded bytes: offer, answer and trickle are most of the traffic, and relaying
+ * them needs only the target, a few lengths, and the sender stamped on. Parsing them here and splicing the
+ * response from the request's own bytes avoids a reflective decode, a UTF-8 round trip of the SDP and a
+ * re-encode per message. Anything unusual returns undefined and takes the normal (protobuf-es) path, which
+ * has the same semantics: client-sent `from`/`from_sid` are dropped, unknown fields are kept.
+ *
+ * SessionDescription and Trickle share their layout: 1 sdp|candidate, 2 target, 3 call_id, 4 from,
+ * 5 from_sid (proto/volly/signaling/v1/signal.proto).
+ */
+export type RelayKind = "offer" | "answer" | "trickle";
+
+/** A relayable request, parsed. */
+export interface RelayRequest {
+  readonly kind: RelayKind;
+  readonly requestId: number;
+  readonly target: string;
+  readonly callIdLength: number;
+  /** Length of the sdp or candidate. */
+  readonly payloadLength: number;
+  /** The message's fields minus from/from_sid: [start, end) ranges into `source`. */
+  readonly ranges: readonly number[];
+  readonly source: Uint8Array;
+}
+
+const REQUEST_FIELDS: Record<number, RelayKind> = { 1: "offer", 2: "answer", 3: "trickle" };
+const RESPONSE_FIELD: Record<RelayKind, number> = { offer: 3, answer: 2, trickle: 4 };
+const REQUEST_ID_FIELD = 100;
+const SECURE_REQUEST_FIELD = 22;
+const SECURE_RESPONSE_FIELD = 41;
+const utf8 = new TextDecoder();
+
+/** Parses an encoded SignalRequest if it is an offer, answer or trickle the fast path can take. */
+export function parseRelayRequest(bytes: Uint8Array): RelayRequest | undefined {
+  const r = new WireReader(bytes);
+  let kind: RelayKind | undefined;
+  let start = 0;
+  let end = 0;
+  let requestId = 0;
+  while (!r.done) {
+    const tag = r.varint();
+    if (tag < 0) return undefined;
+    const field = Math.floor(tag / 8);
+    const wire = tag & 7;
+    const k = REQUEST_FIELDS[field];
+    if (k !== undefined && wire === WIRE_LEN) {
+      if (kind !== undefined) return undefined; // several oneof values: leave protobuf's merge rules to the slow path
+      const n = r.varint();
+      if (n < 0 || r.pos + n > r.end) return undefined;
+      kind = k;
+      start = r.pos;
+      end = r.pos + n;
+      r.pos = end;
+    } else if (field === REQUEST_ID_FIELD && wire === WIRE_VARINT) {
+      requestId = r.varint();
+      if (requestId < 0 || requestId > 0xffffffff) return undefined;
+    } else {
+      return undefined;
+    }
+  }
+  if (kind === undefined) return undefined;
+  return parseBody(kind, bytes, start, end, requestId);
+}
+
+function parseBody(kind: RelayKind, bytes: Uint8Array, start: number, end: number, requestId: number): RelayRequest | undefined {
+  const r = new WireReader(bytes, end);
+  r.pos = start;
+  const ranges: number[] = [];
+  let target = "";
+  let callIdLength = 0;
+  let payloadLength = 0;
+  while (!r.done) {
+    const fieldStart = r.pos;
+    const tag = r.varint();
+    if (tag < 0) return undefined;
+    const field = Math.floor(tag / 8);
+    const wire = tag & 7;
+    if (field >= 1 && field <= 5) {
+      if (wire !== WIRE_LEN) return undefined;
+      const n = r.varint();
+      if (n < 0 || r.pos + n > end) return undefined;
+      if (field === 1) payloadLength = n;
+      else if (field === 2) target = utf8.decode(bytes.subarray(r.pos, r.pos + n));
+      else if (field === 3) callIdLength = n;
+      r.pos += n;
+      if (field >= 4) continue; // client-sent from/from_sid are ignored
+    } else if (!r.skip(wire)) {
+      return undefined;
+    }
+    const last = ranges.length - 1;
+    if (last >= 0 && ranges[last] === fieldStart) ranges[last] = r.pos;
+    else ranges.push(fieldStart, r.pos);
+  }
+  return { kind, requestId, target, callIdLength, payloadLength, ranges, source: bytes };
+}
+
+/** The encoded SignalResponse relaying `request`, stamped with the sender (no message_id yet). */
+export function buildRelayResponse(request: RelayRequest, from: Uint8Array, fromSid: Uint8Array): Uint8Array {
+  let bodyLength = 0;
+  for (let i = 0; i < request.ranges.length; i += 2) bodyLength += (request.ranges[i + 1] as number) - (request.ranges[i] as number);
+  bodyLength += lenFieldSize(4, from.length) + lenFieldSize(5, fromSid.length);
+  const outer = RESPONSE_FIELD[request.kind];
+  const out = new Uint8Array(varintSize(outer * 8 + WIRE_LEN) + varintSize(bodyLength) + bodyLength);
+  let pos = writeVarint(out, 0, outer * 8 + WIRE_LEN);
+  pos = writeVarint(out, pos, bodyLength);
+  for (let i = 0; i < request.ranges.length; i += 2) {
+    const s = request.ranges[i] as number;
+    const e = request.ranges[i + 1] as number;
+    out.set(request.source.subarray(s, e), pos);
+    pos += e - s;
+  }
+  pos = writeLenField(out, pos, 4, from);
+  writeLenField(out, pos, 5, fromSid);
+  return out;
+}
+
+/** A `secure` record sent by a client, parsed from an encoded SignalRequest. */
+export interface SecureRequest {
+  readonly epoch: number;
+  readonly seq: bigint;
+  readonly ciphertext: Uint8Array;
+}
+
+/** Parses an encoded SignalRequest that is exactly a `secure` record; undefined for anything else. */
+export function parseSecureRequest(bytes: Uint8Array): SecureRequest | undefined {
+  const r = new WireReader(bytes);
+  const tag = r.varint();
+  if (tag !== SECURE_REQUEST_FIELD * 8 + WIRE_LEN) return undefined;
+  const n = r.varint();
+  if (n < 0 || r.pos + n !== bytes.length) return undefined;
+  const inner = new WireReader(bytes, bytes.length);
+  inner.pos = r.pos;
+  let epoch = 0;
+  let seq = 0;
+  let ciphertext: Uint8Array | undefined;
+  while (!inner.done) {
+    const t = inner.varint();
+    if (t === 1 * 8 + WIRE_VARINT) epoch = inner.varint();
+    else if (t === 2 * 8 + WIRE_VARINT) seq = inner.varint();
+    else if (t === 3 * 8 + WIRE_LEN) {
+      const len = inner.varint();
+      if (len < 0 || inner.pos + len > bytes.length) return undefined;
+      ciphertext = bytes.subarray(inner.pos, inner.pos + len);
+      inner.pos += len;
+    } else return undefined;
+    if (epoch < 0 || seq < 0 || epoch > 0xffffffff) return undefined;
+  }
+  return ciphertext === undefined ? undefined : { epoch, seq: BigInt(seq), ciphertext };
+}
+
+/** Encodes `SignalResponse{secure{epoch, seq, ciphertext}}`. */
+export function encodeSecureResponse(epoch: number, seq: bigint, ciphertext: Uint8Array): Uint8Array {
+  const s = Number(seq);
+  const innerLength = (epoch > 0 ? 1 + varintSize(epoch) : 0) + (s > 0 ? 1 + varintSize(s) : 0) + lenFieldSize(3, ciphertext.length);
+  const out = new Uint8Array(varintSize(SECURE_RESPONSE_FIELD * 8 + WIRE_LEN) + varintSize(innerLength) + innerLength);
+  let pos = writeVarint(out, 0, SECURE_RESPONSE_FIELD * 8 + WIRE_LEN);
+  pos = writeVarint(out, pos, innerLength);
+  if (epoch > 0) {
+    out[pos++] = 1 * 8 + WIRE_VARINT;
+    pos = writeVarint(out, pos, epoch);
+  }
+  if (s > 0) {
+    out[pos++] = 2 * 8 + WIRE_VARINT;
+    pos = writeVarint(out, pos, s);
+  }
+  writeLenField(out, pos, 3, ciphertext);
+  return out;
+}

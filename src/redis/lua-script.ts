@@ -1,0 +1,67 @@
+import { createHash } from "node:crypto";
+import type { Redis } from "ioredis";
+import { LUA_PRELUDE } from "./redis-keys.js";
+import { LUA_HELPERS } from "./lua/helpers.js";
+
+export type ScriptArg = string | number | Uint8Array;
+
+/**
+ * One atomic operation as a Lua script (prelude and shared helpers prepended). Runs by EVALSHA and falls
+ * back to EVAL when Redis does not know the script (first use, or after a Redis restart).
+ */
+export class LuaScript {
+  readonly source: string;
+  readonly sha: string;
+
+  constructor(readonly name: string, body: string) {
+    this.source = `${LUA_PRELUDE}\n${LUA_HELPERS}\n${body}`;
+    this.sha = createHash("sha1").update(this.source).digest("hex");
+  }
+
+  /** Runs with ARGV = [prefix, now, ...args]; replies keep binary strings as Buffers. */
+  async run(redis: Redis, prefix: string, now: number, args: readonly ScriptArg[]): Promise<unknown> {
+    const argv: Array<string | number | Buffer> = [prefix, now, ...args.map(toArg)];
+    try {
+      return await redis.callBuffer("EVALSHA", this.sha, 0, ...argv);
+    } catch (e) {
+      if (!(e instanceof Error) || !e.message.startsWith("NOSCRIPT")) throw e;
+      return redis.callBuffer("EVAL", this.source, 0, ...argv);
+    }
+  }
+}
+
+function toArg(a: ScriptArg): string | number | Buffer {
+  if (typeof a === "string" || typeof a === "number") return a;
+  return Buffer.isBuffer(a) ? a : Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+}
+
+/** Reply readers: Lua tables arrive as arrays, strings as Buffers, integers as numbers, false as null. */
+export const reply = {
+  array(x: unknown): unknown[] {
+    if (!Array.isArray(x)) throw new Error(`redis: expected an array reply, got ${typeof x}`);
+    return x;
+  },
+  bytes(x: unknown): Uint8Array {
+    if (Buffer.isBuffer(x)) return new Uint8Array(x.buffer, x.byteOffset, x.byteLength);
+    if (typeof x === "string") return new TextEncoder().encode(x);
+    throw new Error(`redis: expected a string reply, got ${typeof x}`);
+  },
+  string(x: unknown): string {
+    if (Buffer.isBuffer(x)) return x.toString("utf8");
+    if (typeof x === "string") return x;
+    if (typeof x === "number") return String(x);
+    throw new Error(`redis: expected a string reply, got ${typeof x}`);
+  },
+  number(x: unknown): number {
+    const n = typeof x === "number" ? x : Number(reply.string(x));
+    if (!Number.isFinite(n)) throw new Error("redis: expected a number reply");
+    return n;
+  },
+  /** A flat [field, value, ...] reply as a map of strings. */
+  fields(x: unknown): Map<string, string> {
+    const flat = reply.array(x);
+    const out = new Map<string, string>();
+    for (let i = 0; i + 1 < flat.length; i += 2) out.set(reply.string(flat[i]), reply.string(flat[i + 1]));
+    return out;
+  },
+};

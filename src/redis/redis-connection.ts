@@ -1,0 +1,118 @@
+import { Redis, type RedisOptions } from "ioredis";
+import type { Logger } from "pino";
+import type { RedisConfig } from "../config.js";
+import { errors } from "../errors.js";
+import type { BackendObserver } from "../store/create-backend.js";
+
+const CONNECT_TIMEOUT_MS = 5000;
+/** A command that gets no answer in this time fails (a stalled Redis must not stall the node). */
+const COMMAND_TIMEOUT_MS = 3000;
+/** Reconnect delays grow to this cap and never stop: a node must come back whenever Redis does. */
+const MAX_RETRY_DELAY_MS = 1000;
+
+/**
+ * ioredis options for the node's connections. Commands fail fast while Redis is unreachable (no offline
+ * queue, no retries of a lost command, a timeout on each), because a node keeps serving its local
+ * connections and must not pile up work; reconnection never gives up. `rediss://` turns TLS on.
+ */
+export function redisOptions(config: RedisConfig, role: string): RedisOptions {
+  return {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    commandTimeout: COMMAND_TIMEOUT_MS,
+    connectTimeout: CONNECT_TIMEOUT_MS,
+    retryStrategy: (times) => Math.min(100 * times, MAX_RETRY_DELAY_MS),
+    autoResubscribe: true,
+    connectionName: `volly-${role}`,
+    ...(/^rediss:\/\//i.test(config.url) ? { tls: {} } : {}),
+  };
+}
+
+/** The URL without credentials, for messages and logs. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, "//***@");
+}
+
+/**
+ * Opens a connection and waits until Redis answers. Rejects with a message naming the (redacted) URL
+ * and the cause when it does not; the connection is closed then.
+ */
+export async function connectRedis(config: RedisConfig, role: string, log: Logger, observer?: BackendObserver): Promise<Redis> {
+  const redis = new Redis(config.url, redisOptions(config, role));
+  await openConnection(redis, config, log, role, observer);
+  return redis;
+}
+
+/** A second connection with the same options (the bus's subscriber). */
+export async function duplicateConnection(redis: Redis, config: RedisConfig, role: string, log: Logger, observer?: BackendObserver): Promise<Redis> {
+  const copy = redis.duplicate({ connectionName: `volly-${role}` });
+  await openConnection(copy, config, log, role, observer);
+  return copy;
+}
+
+async function openConnection(redis: Redis, config: RedisConfig, log: Logger, role: string, observer: BackendObserver | undefined): Promise<void> {
+  let lastError: Error | undefined;
+  const onStartupError = (e: Error) => {
+    lastError = e;
+  };
+  redis.on("error", onStartupError);
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      redis.connect(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS);
+      }),
+    ]);
+  } catch (e) {
+    redis.disconnect();
+    const cause = lastError?.message ?? (e instanceof Error ? e.message : String(e));
+    throw new Error(`Redis at ${redactUrl(config.url)} did not answer (${cause}); check REDIS_URL or REDIS_HOST/REDIS_PORT/REDIS_PASSWORD`);
+  } finally {
+    clearTimeout(timer);
+    redis.off("error", onStartupError);
+  }
+  watchConnection(redis, log.child({ redis: role }), observer);
+}
+
+/** Logs state changes once each (not every retry) and reports up/down to the observer. */
+function watchConnection(redis: Redis, log: Logger, observer: BackendObserver | undefined): void {
+  let up = true;
+  observer?.up(true);
+  redis.on("error", (e: Error) => {
+    if (up) log.warn({ err: e.message }, "redis connection error");
+    else log.debug({ err: e.message }, "redis still unreachable");
+  });
+  redis.on("close", () => {
+    if (up) log.warn("redis connection lost; commands fail until it is back");
+    up = false;
+    observer?.up(false);
+  });
+  redis.on("ready", () => {
+    if (!up) log.warn("redis connection restored");
+    up = true;
+    observer?.up(true);
+  });
+}
+
+/** Closes a connection on purpose: waits for pending replies, and logs nothing about it. */
+export async function closeQuietly(redis: Redis): Promise<void> {
+  redis.removeAllListeners("close");
+  redis.removeAllListeners("ready");
+  redis.removeAllListeners("error");
+  redis.on("error", () => {});
+  await redis.quit().catch(() => redis.disconnect());
+}
+
+/**
+ * The error a store call rethrows: connection problems (down, timeout, loading, failover) become the
+ * catalogue's `store_unavailable`, so clients get `unavailable` and can retry; anything else (a script
+ * bug) passes unchanged.
+ */
+export function toStoreError(e: unknown): unknown {
+  if (!(e instanceof Error)) return e;
+  const transient = /^(LOADING|BUSY|MASTERDOWN|READONLY|TRYAGAIN|CLUSTERDOWN)/.test(e.message);
+  if (e.name === "ReplyError" && !transient) return e;
+  return errors.storeUnavailable();
+}

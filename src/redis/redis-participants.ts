@@ -1,0 +1,129 @@
+import type { StoredParticipant } from "../../gen/volly/signaling/v1/internal_pb.js";
+import type { Room } from "../../gen/volly/signaling/v1/models_pb.js";
+import type { CallStore, JoinOutcome, MailboxStore, ParticipantStore, QueuedMessage, RestoreOutcome } from "../store/store.js";
+import { mailboxScripts } from "./lua/mailbox-scripts.js";
+import { participantScripts } from "./lua/participant-scripts.js";
+import { reply } from "./lua-script.js";
+import { decodeParticipantRow, decodeParticipantRows, decodeRoomRow, encodeParticipant, roomArgs } from "./redis-codec.js";
+import type { RedisContext } from "./redis-context.js";
+
+// Lua numbers are doubles: ids above this cannot occur, so a larger "after" means "after everything".
+const MAX_LUA_ID = BigInt(Number.MAX_SAFE_INTEGER);
+const RESTORE_OUTCOMES: readonly RestoreOutcome[] = ["kept", "reclaimed", "restored", "moved", "replaced", "missing"];
+
+/**
+ * Participants and their mailboxes in Redis (`room:<name>:participants`, `room:<name>:sids`,
+ * `participant:<sid>`, `away`, `node:<id>:participants`, `mailbox:<sid>`, `mailbox:<sid>:ids`).
+ * Every method is one script, so each is atomic across the cluster.
+ */
+export class RedisParticipants implements ParticipantStore, MailboxStore {
+  constructor(private readonly ctx: RedisContext, private readonly calls: Pick<CallStore, "listCallsOf">) {}
+
+  async joinParticipant(participant: StoredParticipant, maxParticipants: number): Promise<JoinOutcome> {
+    const r = reply.array(await this.ctx.run(participantScripts.join, [
+      participant.room, identityOf(participant), sidOf(participant), participant.nodeId, encodeParticipant(participant), maxParticipants,
+    ]));
+    const status = reply.string(r[0]);
+    if (status === "room_missing" || status === "room_full") return { ok: false, reason: status };
+    return {
+      ok: true,
+      room: decodeRoomRow(r[1]),
+      replaced: r[2] ? decodeParticipantRow(r[2]) : undefined,
+      others: decodeParticipantRows(r[3]),
+    };
+  }
+
+  async getParticipant(room: string, identity: string): Promise<StoredParticipant | undefined> {
+    return optionalRow(await this.ctx.run(participantScripts.get, [room, identity]));
+  }
+
+  async getParticipantBySid(sid: string): Promise<StoredParticipant | undefined> {
+    return optionalRow(await this.ctx.run(participantScripts.bySid, [sid]));
+  }
+
+  async listParticipants(room: string): Promise<StoredParticipant[]> {
+    return decodeParticipantRows(await this.ctx.run(participantScripts.list, [room]));
+  }
+
+  async updateParticipant(participant: StoredParticipant): Promise<boolean> {
+    const args = [participant.room, identityOf(participant), sidOf(participant), encodeParticipant(participant)];
+    return reply.number(await this.ctx.run(participantScripts.update, args)) === 1;
+  }
+
+  async removeParticipant(room: string, identity: string, sid: string, now: number, condition: { awayExpiredBy?: number } = {}): Promise<StoredParticipant | undefined> {
+    // Calls are protobufs the script cannot read: their ids are looked up first (a call created in
+    // between is dropped with the room, as in the memory store).
+    const callIds = (await this.calls.listCallsOf(room, identity)).map((c) => c.callId);
+    const by = condition.awayExpiredBy === undefined ? "" : String(condition.awayExpiredBy);
+    return optionalRow(await this.ctx.run(participantScripts.remove, [room, identity, sid, by, ...callIds], now));
+  }
+
+  async markAway(room: string, identity: string, sid: string, awayUntil: number, heldBy?: string): Promise<boolean> {
+    const args = [room, identity, sid, String(awayUntil), heldBy ?? ""];
+    return reply.number(await this.ctx.run(participantScripts.markAway, args)) === 1;
+  }
+
+  async claimParticipant(room: string, identity: string, sid: string, nodeId: string): Promise<StoredParticipant | undefined> {
+    return optionalRow(await this.ctx.run(participantScripts.claim, [room, identity, sid, nodeId]));
+  }
+
+  async listExpiredAway(now: number): Promise<StoredParticipant[]> {
+    return decodeParticipantRows(await this.ctx.run(participantScripts.expiredAway, [], now));
+  }
+
+  async listParticipantsOnNode(nodeId: string): Promise<StoredParticipant[]> {
+    return decodeParticipantRows(await this.ctx.run(participantScripts.onNode, [nodeId]));
+  }
+
+  async restoreParticipant(room: Room, participant: StoredParticipant, nextMessageId: bigint, recreate: boolean): Promise<RestoreOutcome> {
+    const outcome = reply.string(await this.ctx.run(participantScripts.restore, [
+      ...roomArgs(room), identityOf(participant), sidOf(participant), participant.nodeId, encodeParticipant(participant),
+      String(nextMessageId), recreate ? "1" : "0",
+    ]));
+    const known = RESTORE_OUTCOMES.find((o) => o === outcome);
+    if (!known) throw new Error(`redis: unexpected restore outcome ${outcome}`);
+    return known;
+  }
+
+  async enqueue(room: string, identity: string, response: Uint8Array, limit: number): Promise<(QueuedMessage & { overflow: boolean }) | undefined> {
+    const r = await this.ctx.run(mailboxScripts.enqueue, [room, identity, limit, response]);
+    return r === null ? undefined : queued(r);
+  }
+
+  async enqueueRoom(room: string, response: Uint8Array, limit: number, exceptSid?: string): Promise<Array<QueuedMessage & { overflow: boolean }>> {
+    return reply.array(await this.ctx.run(mailboxScripts.enqueueRoom, [room, limit, exceptSid ?? "", response])).map(queued);
+  }
+
+  async readMailbox(sid: string, afterId: bigint): Promise<{ messages: Array<{ id: bigint; response: Uint8Array }>; firstId: bigint; nextId: bigint }> {
+    const after = afterId > MAX_LUA_ID ? MAX_LUA_ID : afterId;
+    const [first, next, start, messages] = reply.array(await this.ctx.run(mailboxScripts.read, [sid, String(after)]));
+    const startId = BigInt(reply.number(start));
+    return {
+      messages: reply.array(messages).map((m, i) => ({ id: startId + BigInt(i), response: reply.bytes(m) })),
+      firstId: BigInt(reply.number(first)),
+      nextId: BigInt(reply.number(next)),
+    };
+  }
+
+  async ackMailbox(sid: string, upToId: bigint): Promise<bigint> {
+    const upTo = upToId > MAX_LUA_ID ? MAX_LUA_ID : upToId;
+    return BigInt(reply.number(await this.ctx.run(mailboxScripts.ack, [sid, String(upTo)])));
+  }
+}
+
+function queued(r: unknown): QueuedMessage & { overflow: boolean } {
+  const [sid, node, id, overflow] = reply.array(r);
+  return { sid: reply.string(sid), nodeId: reply.string(node), messageId: BigInt(reply.number(id)), overflow: reply.number(overflow) === 1 };
+}
+
+function optionalRow(row: unknown): StoredParticipant | undefined {
+  return row === null ? undefined : decodeParticipantRow(row);
+}
+
+function identityOf(p: StoredParticipant): string {
+  return p.info?.identity ?? "";
+}
+
+function sidOf(p: StoredParticipant): string {
+  return p.info?.sid ?? "";
+}

@@ -1,0 +1,27 @@
+import type { Redis } from "ioredis";
+import type { BackendObserver } from "../store/create-backend.js";
+import { composeStore } from "../store/compose-store.js";
+import type { Store } from "../store/store.js";
+import { closeQuietly } from "./redis-connection.js";
+import { RedisContext } from "./redis-context.js";
+import type { RedisKeys } from "./redis-keys.js";
+import { RedisNodes } from "./redis-nodes.js";
+import { RedisParticipants } from "./redis-participants.js";
+import { RedisRooms } from "./redis-rooms.js";
+import { RedisSessions } from "./redis-sessions.js";
+
+/**
+ * The cluster's store: every `Store` method on one Redis connection (key layout in `redis-keys.ts`).
+ * Atomic methods are single Lua scripts. Commands fail fast with `store_unavailable` while Redis is
+ * unreachable; the connection reconnects by itself.
+ */
+export function createRedisStore(redis: Redis, keys: RedisKeys, observer?: BackendObserver): Store {
+  const ctx = new RedisContext(redis, keys, observer);
+  const rooms = new RedisRooms(ctx);
+  return composeStore([rooms, new RedisParticipants(ctx, rooms), new RedisSessions(ctx), new RedisNodes(ctx)], {
+    ping: async () => {
+      await ctx.timed("ping", () => redis.ping());
+    },
+    close: () => closeQuietly(redis),
+  });
+}

@@ -1,0 +1,150 @@
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { create } from "@bufbuild/protobuf";
+import { ParticipantState } from "../../gen/volly/signaling/v1/models_pb.js";
+import { SignalRequestSchema, SignalResponseSchema, type JoinResponse } from "../../gen/volly/signaling/v1/signal_pb.js";
+import { SESSION_FIELDS } from "../../src/redis/redis-codec.js";
+import { decodePlaintext } from "../../src/protocol/signal-codec.js";
+import { openChannel } from "../helpers/channels.js";
+import { createIndependentClient } from "../helpers/independent-pq-client.js";
+import { eventually, type NodeProcess } from "../helpers/node-process.js";
+import { keysUnder, redisSkip, requireRedis, withRedis } from "../helpers/redis.js";
+import type { TestClient } from "../helpers/signal-client.js";
+import { makeToken } from "../helpers/tokens.js";
+import { Cluster, join, text } from "./cluster-fixture.js";
+
+const skip = await redisSkip();
+const te = new TextEncoder();
+
+describe("three server processes on one Redis", { skip }, () => {
+  const cluster = new Cluster();
+  let a: NodeProcess;
+  let b: NodeProcess;
+  let c: NodeProcess;
+
+  before(async () => {
+    await requireRedis(cluster.redisUrl);
+    [a, b, c] = await Promise.all([cluster.add("a"), cluster.add("b"), cluster.add("c")]);
+  });
+  after(() => cluster.destroy());
+
+  const joined = (client: TestClient, identity: string) =>
+    client.waitFor("participantUpdate", (u) => u.participants[0]?.identity === identity && u.participants[0].state === ParticipantState.JOINED, 10_000);
+
+  test("participants spread over the nodes see each other and relay offer/answer/trickle/data in order", async () => {
+    const alice = await join(a, "ws-protobuf", "alice", "mesh");
+    const bob = await join(b, "ws-flat", "bob", "mesh");
+    const carol = await join(c, "grpc-js", "carol", "mesh");
+    assert.deepEqual(carol.join?.otherParticipants.map((p) => p.identity).sort(), ["alice", "bob"]);
+    await joined(alice, "bob");
+    await joined(alice, "carol");
+    await joined(bob, "carol");
+    const sid = (client: TestClient) => client.join?.participant?.sid ?? "";
+
+    alice.send({ case: "offer", value: { sdp: "v=0 offer from alice", target: "bob", callId: "call-1" } });
+    const offer = await bob.waitFor("offer", () => true, 10_000);
+    assert.deepEqual([offer.sdp, offer.from, offer.fromSid, offer.callId], ["v=0 offer from alice", "alice", sid(alice), "call-1"]);
+    bob.send({ case: "answer", value: { sdp: "v=0 answer from bob", target: "alice", callId: "call-1" } });
+    const answer = await alice.waitFor("answer", () => true, 10_000);
+    assert.deepEqual([answer.sdp, answer.from, answer.fromSid], ["v=0 answer from bob", "bob", sid(bob)]);
+    carol.send({ case: "trickle", value: { candidate: '{"candidate":"candidate:1 1 udp 1 10.0.0.3 9 typ host"}', target: "alice", callId: "call-2" } });
+    const trickle = await alice.waitFor("trickle", () => true, 10_000);
+    assert.deepEqual([trickle.from, trickle.fromSid, trickle.callId], ["carol", sid(carol), "call-2"]);
+    bob.send({ case: "trickle", value: { candidate: "", target: "carol", callId: "call-3" } });
+    assert.equal((await carol.waitFor("trickle", () => true, 10_000)).from, "bob");
+
+    const id = bob.send({ case: "data", value: { topic: "room", payload: te.encode("hello all"), id: "d1" } });
+    const ack = await bob.waitFor("dataAck", (_v, r) => r.requestId === id, 10_000);
+    assert.equal(ack.recipients, 2);
+    for (const peer of [alice, carol]) {
+      const d = await peer.waitFor("data", (v) => v.id === "d1", 10_000);
+      assert.deepEqual([text(d.payload), d.from], ["hello all", "bob"]);
+    }
+
+    // Per-sender order across nodes: 60 messages from alice (node a) to carol (node c).
+    for (let i = 0; i < 60; i++) alice.send({ case: "data", value: { target: "carol", topic: "seq", payload: te.encode(String(i)), id: `s${i}` } });
+    const seen: number[] = [];
+    while (seen.length < 60) seen.push(Number(text((await carol.waitFor("data", (v) => v.topic === "seq", 10_000)).payload)));
+    assert.deepEqual(seen, Array.from({ length: 60 }, (_, i) => i));
+    const ids = carol.messageIds;
+    assert.deepEqual(ids, [...ids].sort((x, y) => (x < y ? -1 : 1)), "message ids increase");
+    assert.equal(new Set(ids).size, ids.length, "no message id twice");
+
+    // Every node answers the same cluster-wide stats and presence.
+    await eventually("stats to agree on every node", async () => {
+      const all = await Promise.all([a, b, c].map((n) => n.stats()));
+      return all.every((s) => s.active_sessions === 3 && s.total_sessions === all[0]?.total_sessions && s.expired_sessions === all[0]?.expired_sessions);
+    });
+    assert.deepEqual(new Set((await Promise.all([a, b, c].map((n) => n.stats()))).map((s) => s.node_id)).size, 3);
+    const views: string[] = [];
+    for (const client of [alice, bob, carol]) {
+      const rid = client.send({ case: "discover", value: { identities: ["alice", "bob", "carol", "nobody"] } });
+      const users = (await client.waitFor("discover", (_v, r) => r.requestId === rid, 10_000)).users;
+      views.push(JSON.stringify(users.map((u) => [u.identity, u.online, u.online ? 0n : u.lastSeen].map(String))));
+    }
+    assert.deepEqual(views, Array(3).fill(JSON.stringify([["alice", "true", "0"], ["bob", "true", "0"], ["carol", "true", "0"], ["nobody", "false", "0"]])));
+
+    await carol.leave();
+    const left = await alice.waitFor("participantUpdate", (u) => u.participants[0]?.identity === "carol" && u.participants[0].state === ParticipantState.DISCONNECTED, 10_000);
+    assert.ok(left);
+    await alice.leave();
+    await bob.leave();
+    await eventually("sessions to end everywhere", async () => (await Promise.all([a, b, c].map((n) => n.stats()))).every((s) => s.active_sessions === 0));
+  });
+
+  test("session:<id> holds the documented metadata and Redis holds no key material", async () => {
+    const token = await makeToken({ identity: "dora", room: "keys" });
+    const channel = await openChannel("ws-protobuf", b.port, { token });
+    const pq = createIndependentClient({ accessToken: token, algorithm: "ML-KEM-768" });
+    const hello = await pq.handshakeMessage("capture");
+    channel.send(create(SignalRequestSchema, { message: { case: "pqHandshake", value: hello } }));
+    const response = await channel.responses.take(10_000, "pq_handshake_response");
+    assert.equal(response.message.case, "pqHandshakeResponse");
+    if (response.message.case !== "pqHandshakeResponse") return;
+    const { kemCiphertext, sessionId } = response.message.value;
+    const { clientFinished } = await pq.onHandshakeResponse(response.message.value);
+    channel.send(create(SignalRequestSchema, { message: { case: "pqFinished", value: { clientFinished } } }));
+    const record = await channel.responses.take(10_000, "join");
+    assert.equal(record.message.case, "secure");
+    if (record.message.case !== "secure") return;
+    const inner = decodePlaintext(SignalResponseSchema, await pq.open(record.message.value), "protobuf");
+    assert.equal(inner.message.case, "join");
+    const joinResponse = inner.message.value as JoinResponse;
+
+    await withRedis(cluster.redisUrl, async (redis) => {
+      const sessionKeys = await redis.keys(`${cluster.prefix}session:*`);
+      assert.deepEqual(sessionKeys, [`${cluster.prefix}session:${sessionId}`]);
+      const fields = await redis.hgetall(sessionKeys[0] ?? "");
+      assert.deepEqual(Object.keys(fields).sort(), [...SESSION_FIELDS].sort(), "no field besides the documented ones");
+      assert.deepEqual(
+        [fields.identity, fields.room, fields.participant_sid, fields.algorithm, fields.node_id, fields.state, fields.rekeys],
+        ["dora", "keys", joinResponse.participant?.sid, "ML-KEM-768", b.nodeId, "active", "0"],
+      );
+      assert.ok(Number(fields.expires_at) > Date.now() && Number(fields.created_at) <= Date.now());
+      for (const [k, v] of Object.entries(fields)) assert.ok(v.length <= 64, `${k} is short metadata (${v.length} chars)`);
+
+      // Nothing under the prefix (any key, field, member or value) carries the public key or the ciphertext.
+      const needles = [hello.clientPublicKey, kemCiphertext, hello.clientPublicKey.subarray(0, 32), kemCiphertext.subarray(0, 32)].flatMap((x) => {
+        const buf = Buffer.from(x);
+        return [buf, Buffer.from(buf.toString("base64")), Buffer.from(buf.toString("hex"))];
+      });
+      const keys = await keysUnder(cluster.redisUrl, cluster.prefix);
+      assert.ok(keys.length > 5);
+      for (const key of keys) {
+        const blobs: Buffer[] = [Buffer.from(key)];
+        const type = await redis.type(key);
+        if (type === "string") blobs.push((await redis.getBuffer(key)) ?? Buffer.alloc(0));
+        else if (type === "hash") blobs.push(...Object.entries(await redis.hgetallBuffer(key)).flatMap(([f, v]) => [Buffer.from(f), v]));
+        else if (type === "list") blobs.push(...(await redis.lrangeBuffer(key, 0, -1)));
+        else if (type === "set") blobs.push(...(await redis.smembersBuffer(key)));
+        else if (type === "zset") blobs.push(...(await redis.zrangeBuffer(key, "0", "-1")));
+        for (const blob of blobs) for (const needle of needles) assert.ok(!blob.includes(needle), `key material found under ${key}`);
+      }
+    });
+
+    channel.kill();
+    await withRedis(cluster.redisUrl, (redis) =>
+      eventually("the session record to go with the connection", async () => (await redis.keys(`${cluster.prefix}session:*`)).length === 0),
+    );
+  });
+});

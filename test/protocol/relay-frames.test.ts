@@ -1,0 +1,95 @@
+import assert from "node:assert/strict";
+import { randomBytes, randomInt } from "node:crypto";
+import { test } from "node:test";
+import { create, equals, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { SignalRequestSchema, SignalResponseSchema, type SignalRequest } from "../../gen/volly/signaling/v1/signal_pb.js";
+import { buildRelayResponse, encodeSecureResponse, parseRelayRequest, parseSecureRequest } from "../../src/protocol/relay-frames.js";
+
+const te = new TextEncoder();
+const words = ["", "bob", "Zoë", "🦊 fox", "x".repeat(300), "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n".repeat(40), "{\"candidate\":\"candidate:1 1 udp\"}"];
+const pick = () => words[randomInt(words.length)] as string;
+
+function randomRelayRequest(): SignalRequest {
+  const kind = (["offer", "answer", "trickle"] as const)[randomInt(3)];
+  const common = { target: pick(), callId: pick().slice(0, 64), from: pick(), fromSid: pick() };
+  const message = kind === "trickle"
+    ? { case: kind, value: { candidate: pick(), ...common } }
+    : { case: kind, value: { sdp: pick(), ...common } };
+  return create(SignalRequestSchema, { message, requestId: randomInt(3) === 0 ? 0 : randomInt(2 ** 31) } as Parameters<typeof create<typeof SignalRequestSchema>>[1]);
+}
+
+test("the fast path relays exactly what the protobuf-es path does (1,000 random messages)", () => {
+  for (let i = 0; i < 1000; i++) {
+    const request = randomRelayRequest();
+    const bytes = toBinary(SignalRequestSchema, request);
+    const parsed = parseRelayRequest(bytes);
+    assert.ok(parsed, "fast path takes plain offer/answer/trickle");
+    const m = request.message;
+    if (m.case !== "offer" && m.case !== "answer" && m.case !== "trickle") throw new Error("unreachable");
+    assert.equal(parsed.kind, m.case);
+    assert.equal(parsed.target, m.value.target);
+    assert.equal(parsed.requestId, request.requestId);
+    assert.equal(parsed.callIdLength, te.encode(m.value.callId).length);
+    const fast = fromBinary(SignalResponseSchema, buildRelayResponse(parsed, te.encode("alice"), te.encode("PA_alice")));
+    // The slow path: decode, stamp the sender (client values ignored), encode as the response case.
+    const slowValue = { ...m.value, from: "alice", fromSid: "PA_alice" };
+    const slow = create(SignalResponseSchema, { message: { case: m.case, value: slowValue } as never });
+    assert.ok(equals(SignalResponseSchema, fast, slow), `message ${i} differs`);
+  }
+});
+
+test("unknown fields inside the message are kept, client from/from_sid dropped", () => {
+  const request = create(SignalRequestSchema, { message: { case: "offer", value: { sdp: "v=0", target: "bob", from: "mallory" } } });
+  const inner = toBinary(SignalRequestSchema, request);
+  // Append unknown field 9 (varint 7) inside the offer: rebuild the offer bytes by hand.
+  const offerBytes = inner.subarray(2, 2 + (inner[1] as number));
+  const withUnknown = new Uint8Array([...offerBytes, 9 << 3, 7]);
+  const bytes = new Uint8Array([0x0a, withUnknown.length, ...withUnknown]);
+  const parsed = parseRelayRequest(bytes);
+  assert.ok(parsed);
+  const out = buildRelayResponse(parsed, te.encode("alice"), te.encode("PA_1"));
+  const decoded = fromBinary(SignalResponseSchema, out);
+  assert.equal(decoded.message.case, "offer");
+  if (decoded.message.case !== "offer") return;
+  assert.equal(decoded.message.value.from, "alice");
+  assert.equal(decoded.message.value.sdp, "v=0");
+  assert.ok(decoded.message.value.$unknown?.some((u) => u.no === 9));
+});
+
+test("other messages and malformed bytes are left to the slow path, never throw", () => {
+  const others = [
+    create(SignalRequestSchema, { message: { case: "ping", value: { timestamp: 5n } } }),
+    create(SignalRequestSchema, { message: { case: "data", value: { target: "x", payload: new Uint8Array([1]) } } }),
+    create(SignalRequestSchema, { message: { case: "call", value: { target: "x", callId: "c" } } }),
+    create(SignalRequestSchema, {}),
+  ];
+  for (const o of others) assert.equal(parseRelayRequest(toBinary(SignalRequestSchema, o)), undefined);
+  for (let i = 0; i < 5000; i++) {
+    const junk = randomBytes(randomInt(1, 200));
+    parseRelayRequest(junk);
+    parseSecureRequest(junk);
+  }
+  // Truncations of a valid message never parse into something wrong.
+  const valid = toBinary(SignalRequestSchema, randomRelayRequest());
+  for (let n = 0; n < valid.length; n++) {
+    const p = parseRelayRequest(valid.subarray(0, n));
+    if (p) assert.doesNotThrow(() => fromBinary(SignalRequestSchema, valid.subarray(0, n)));
+  }
+});
+
+test("secure records: parse and encode agree with protobuf-es", () => {
+  for (let i = 0; i < 500; i++) {
+    const record = { epoch: randomInt(3) === 0 ? 0 : randomInt(2 ** 31), seq: BigInt(randomInt(3) === 0 ? 0 : randomInt(2 ** 40)), ciphertext: randomBytes(randomInt(16, 4000)) };
+    const req = toBinary(SignalRequestSchema, create(SignalRequestSchema, { message: { case: "secure", value: record } }));
+    const parsed = parseSecureRequest(req);
+    assert.ok(parsed);
+    assert.deepEqual([parsed.epoch, parsed.seq, Buffer.from(parsed.ciphertext)], [record.epoch, record.seq, record.ciphertext]);
+    const res = fromBinary(SignalResponseSchema, encodeSecureResponse(record.epoch, record.seq, record.ciphertext));
+    assert.equal(res.message.case, "secure");
+    if (res.message.case !== "secure") return;
+    assert.deepEqual([res.message.value.epoch, res.message.value.seq, Buffer.from(res.message.value.ciphertext)], [record.epoch, record.seq, record.ciphertext]);
+  }
+  // A secure record with a request_id or anything else around it is not "exactly a record".
+  const withId = toBinary(SignalRequestSchema, create(SignalRequestSchema, { requestId: 3, message: { case: "secure", value: { ciphertext: new Uint8Array(20) } } }));
+  assert.equal(parseSecureRequest(withId), undefined);
+});

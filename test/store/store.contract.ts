@@ -1,0 +1,398 @@
+import assert from "node:assert/strict";
+import { afterEach, beforeEach, describe, test } from "node:test";
+import { create } from "@bufbuild/protobuf";
+import { NodeInfoSchema, StoredCallSchema, StoredSessionSchema, type StoredParticipant } from "../../gen/volly/signaling/v1/internal_pb.js";
+import { RoomSchema } from "../../gen/volly/signaling/v1/models_pb.js";
+import type { Store } from "../../src/store/store.js";
+import { participant, room, session, until, type StoreFixture } from "./contract-fixtures.js";
+
+export type { StoreFixture } from "./contract-fixtures.js";
+
+const te = new TextEncoder();
+
+/**
+ * The `Store` contract: every documented behaviour, run against each implementation (memory always,
+ * Redis when reachable). `makeStore` gives a fresh, empty store per test.
+ */
+export function storeContract(name: string, makeStore: () => Promise<StoreFixture>, options: { skip?: string | false } = {}): void {
+  describe(`Store contract: ${name}`, { skip: options.skip }, () => {
+    let fx: StoreFixture;
+    let s: Store;
+    beforeEach(async () => {
+      fx = await makeStore();
+      s = fx.store;
+    });
+    afterEach(() => fx.close());
+
+    const join = async (p: StoredParticipant, max = 100) => {
+      const out = await s.joinParticipant(p, max);
+      assert.ok(out.ok, `join of ${p.info?.identity} failed`);
+      return out;
+    };
+
+    test("ping answers", async () => {
+      await s.ping();
+    });
+
+    test("createRoom creates once and reports an existing room", async () => {
+      const first = await s.createRoom(room("r1", { metadata: "m" }), 10, 1000);
+      assert.equal(first.created, true);
+      assert.deepEqual([first.room.name, first.room.sid, first.room.metadata, first.room.numParticipants, first.room.emptyTimeout], ["r1", "RM_r1", "m", 0, 300]);
+      const again = await s.createRoom(create(RoomSchema, { ...room("r1"), sid: "RM_other" }), 10, 2000);
+      assert.equal(again.created, false);
+      assert.equal(again.room.sid, "RM_r1");
+      assert.equal((await s.getRoom("r1"))?.creationTime, 1000n);
+      assert.equal(await s.getRoom("nope"), undefined);
+    });
+
+    test("createRoom refuses past maxRooms with too_many_rooms, but still answers for an existing name", async () => {
+      await s.createRoom(room("a"), 2, 1);
+      await s.createRoom(room("b"), 2, 1);
+      await assert.rejects(s.createRoom(room("c"), 2, 1), /room limit/);
+      assert.equal((await s.createRoom(room("a"), 2, 1)).created, false);
+    });
+
+    test("listRooms lists all (sorted) or the named ones that exist", async () => {
+      for (const n of ["zeta", "alpha", "mid"]) await s.createRoom(room(n), 10, 1);
+      assert.deepEqual((await s.listRooms()).map((r) => r.name), ["alpha", "mid", "zeta"]);
+      assert.deepEqual((await s.listRooms(["zeta", "ghost", "alpha"])).map((r) => r.name), ["alpha", "zeta"]);
+      await join(participant("mid", "u1", "PA_u1"));
+      assert.equal((await s.listRooms(["mid"]))[0]?.numParticipants, 1);
+    });
+
+    test("updateRoom patches an existing room only", async () => {
+      await s.createRoom(room("up"), 10, 1);
+      const updated = await s.updateRoom("up", { metadata: "new", maxParticipants: 7, emptyTimeout: 9 });
+      assert.deepEqual([updated?.metadata, updated?.maxParticipants, updated?.emptyTimeout], ["new", 7, 9]);
+      assert.equal((await s.getRoom("up"))?.metadata, "new");
+      assert.equal(await s.updateRoom("ghost", { metadata: "x" }), undefined);
+    });
+
+    test("deleteRoom returns its participants and removes them, their mailboxes and calls", async () => {
+      await s.createRoom(room("del"), 10, 1);
+      await join(participant("del", "a", "PA_a"));
+      await join(participant("del", "b", "PA_b", "node-b"));
+      await s.enqueue("del", "a", te.encode("x"), 10);
+      await s.putCall(create(StoredCallSchema, { callId: "c1", room: "del", caller: "a", callee: "b" }));
+      const removed = await s.deleteRoom("del");
+      assert.deepEqual(removed.map((p) => p.info?.identity).sort(), ["a", "b"]);
+      assert.equal(removed.find((p) => p.info?.identity === "b")?.nodeId, "node-b");
+      assert.equal(await s.getRoom("del"), undefined);
+      assert.equal(await s.getParticipantBySid("PA_a"), undefined);
+      assert.deepEqual((await s.readMailbox("PA_a", 0n)).messages, []);
+      assert.equal(await s.getCall("del", "c1"), undefined);
+      assert.deepEqual(await s.deleteRoom("del"), []);
+    });
+
+    test("empty rooms close after their empty timeout, counted from when they became empty", async () => {
+      await s.createRoom(room("e1", { emptyTimeout: 1 }), 10, 10_000);
+      await s.createRoom(room("e2", { emptyTimeout: 1 }), 10, 10_000);
+      await join(participant("e2", "x", "PA_x"));
+      assert.deepEqual(await s.deleteExpiredEmptyRooms(10_500), []);
+      assert.deepEqual(await s.deleteExpiredEmptyRooms(11_000), ["e1"]);
+      assert.equal(await s.getRoom("e1"), undefined);
+      await s.removeParticipant("e2", "x", "PA_x", 20_000);
+      assert.deepEqual(await s.deleteExpiredEmptyRooms(20_900), []);
+      assert.ok(await s.getRoom("e2"));
+      assert.deepEqual(await s.deleteExpiredEmptyRooms(21_000), ["e2"]);
+      assert.deepEqual(await s.listRooms(), []);
+    });
+
+    test("join needs the room, honours the limits (the room's own wins) and lists the others", async () => {
+      assert.deepEqual(await s.joinParticipant(participant("none", "a", "PA_a"), 10), { ok: false, reason: "room_missing" });
+      await s.createRoom(room("lim"), 10, 1);
+      await join(participant("lim", "a", "PA_a"), 2);
+      const second = await join(participant("lim", "b", "PA_b", "node-b"), 2);
+      assert.deepEqual(second.others.map((p) => [p.info?.identity, p.nodeId, p.info?.name]), [["a", "node-a", "A"]]);
+      assert.equal(second.room.numParticipants, 2);
+      assert.deepEqual(await s.joinParticipant(participant("lim", "c", "PA_c"), 2), { ok: false, reason: "room_full" });
+      await s.createRoom(room("own", { maxParticipants: 1 }), 10, 1);
+      await join(participant("own", "a", "PA_a2"), 50);
+      assert.deepEqual(await s.joinParticipant(participant("own", "b", "PA_b2"), 50), { ok: false, reason: "room_full" });
+    });
+
+    test("joining with a taken identity replaces the old participant and drops its mailbox", async () => {
+      await s.createRoom(room("dup"), 10, 1);
+      await join(participant("dup", "a", "PA_old"), 1);
+      await s.enqueue("dup", "a", te.encode("old"), 10);
+      const out = await join(participant("dup", "a", "PA_new", "node-b"), 1);
+      assert.equal(out.replaced?.info?.sid, "PA_old");
+      assert.equal(out.replaced?.nodeId, "node-a");
+      assert.deepEqual(out.others, []);
+      assert.equal(await s.getParticipantBySid("PA_old"), undefined);
+      assert.equal((await s.getParticipant("dup", "a"))?.info?.sid, "PA_new");
+      assert.equal((await s.readMailbox("PA_old", 0n)).nextId, 1n);
+      assert.equal((await s.enqueue("dup", "a", te.encode("n"), 10))?.messageId, 1n);
+    });
+
+    test("participants read back with info and routing facts", async () => {
+      await s.createRoom(room("rd"), 10, 1);
+      await join(participant("rd", "a", "PA_a", "node-x"));
+      const byIdentity = await s.getParticipant("rd", "a");
+      const bySid = await s.getParticipantBySid("PA_a");
+      for (const p of [byIdentity, bySid]) {
+        assert.deepEqual([p?.room, p?.nodeId, p?.awayUntil, p?.info?.metadata, p?.info?.version], ["rd", "node-x", 0n, '{"who":"a"}', 1]);
+      }
+      assert.equal(await s.getParticipant("rd", "ghost"), undefined);
+      assert.equal(await s.getParticipantBySid("PA_ghost"), undefined);
+      assert.deepEqual((await s.listParticipants("rd")).map((p) => p.info?.sid), ["PA_a"]);
+      assert.deepEqual(await s.listParticipants("ghost-room"), []);
+    });
+
+    test("updateParticipant replaces the info when the sid matches and keeps the routing facts", async () => {
+      await s.createRoom(room("upd"), 10, 1);
+      await join(participant("upd", "a", "PA_a"));
+      await s.markAway("upd", "a", "PA_a", 99_000);
+      const next = participant("upd", "a", "PA_a", "somewhere-else");
+      if (next.info) next.info.metadata = "changed";
+      assert.equal(await s.updateParticipant(next), true);
+      const got = await s.getParticipant("upd", "a");
+      assert.deepEqual([got?.info?.metadata, got?.nodeId, got?.awayUntil], ["changed", "node-a", 99_000n]);
+      assert.equal(await s.updateParticipant(participant("upd", "a", "PA_wrong")), false);
+      assert.equal(await s.updateParticipant(participant("upd", "ghost", "PA_g")), false);
+    });
+
+    test("removeParticipant needs the current sid and takes the mailbox and the calls along", async () => {
+      await s.createRoom(room("rm"), 10, 1);
+      await join(participant("rm", "a", "PA_a"));
+      await join(participant("rm", "b", "PA_b"));
+      await s.putCall(create(StoredCallSchema, { callId: "ab", room: "rm", caller: "a", callee: "b" }));
+      await s.putCall(create(StoredCallSchema, { callId: "bx", room: "rm", caller: "b", callee: "x" }));
+      await s.enqueue("rm", "a", te.encode("1"), 10);
+      assert.equal(await s.removeParticipant("rm", "a", "PA_wrong", 5), undefined);
+      const removed = await s.removeParticipant("rm", "a", "PA_a", 5);
+      assert.equal(removed?.info?.identity, "a");
+      assert.equal(await s.getParticipant("rm", "a"), undefined);
+      assert.equal((await s.readMailbox("PA_a", 0n)).nextId, 1n);
+      assert.equal(await s.getCall("rm", "ab"), undefined);
+      assert.ok(await s.getCall("rm", "bx"));
+      assert.equal(await s.removeParticipant("rm", "a", "PA_a", 6), undefined);
+    });
+
+    test("removeParticipant with awayExpiredBy removes only a participant still away past its deadline", async () => {
+      await s.createRoom(room("sw"), 10, 1);
+      await join(participant("sw", "a", "PA_a"));
+      assert.equal(await s.removeParticipant("sw", "a", "PA_a", 1, { awayExpiredBy: 10_000 }), undefined);
+      await s.markAway("sw", "a", "PA_a", 20_000);
+      assert.equal(await s.removeParticipant("sw", "a", "PA_a", 1, { awayExpiredBy: 10_000 }), undefined);
+      assert.equal((await s.removeParticipant("sw", "a", "PA_a", 1, { awayExpiredBy: 20_000 }))?.info?.sid, "PA_a");
+    });
+
+    test("markAway (optionally only if still held by a node), claim, expired and per-node listings", async () => {
+      await s.createRoom(room("aw"), 10, 1);
+      await join(participant("aw", "a", "PA_a", "node-a"));
+      await join(participant("aw", "b", "PA_b", "node-b"));
+      assert.equal(await s.markAway("aw", "a", "PA_a", 5000, "node-b"), false);
+      assert.equal(await s.markAway("aw", "a", "PA_wrong", 5000), false);
+      assert.equal(await s.markAway("aw", "a", "PA_a", 5000, "node-a"), true);
+      assert.equal((await s.getParticipant("aw", "a"))?.awayUntil, 5000n);
+      assert.deepEqual(await s.listExpiredAway(4999), []);
+      assert.deepEqual((await s.listExpiredAway(5000)).map((p) => p.info?.sid), ["PA_a"]);
+      assert.deepEqual((await s.listParticipantsOnNode("node-a")).map((p) => p.info?.sid), ["PA_a"]);
+      assert.equal(await s.claimParticipant("aw", "a", "PA_wrong", "node-c"), undefined);
+      const before = await s.claimParticipant("aw", "a", "PA_a", "node-c");
+      assert.deepEqual([before?.nodeId, before?.awayUntil], ["node-a", 5000n]);
+      const after = await s.getParticipantBySid("PA_a");
+      assert.deepEqual([after?.nodeId, after?.awayUntil], ["node-c", 0n]);
+      assert.deepEqual(await s.listExpiredAway(9999), []);
+      assert.deepEqual(await s.listParticipantsOnNode("node-a"), []);
+      assert.deepEqual((await s.listParticipantsOnNode("node-c")).map((p) => p.info?.sid), ["PA_a"]);
+      assert.equal(await s.markAway("aw", "a", "PA_a", 6000, "node-a"), false);
+    });
+
+    test("enqueue gives per-participant ids from 1 and says where the participant is", async () => {
+      await s.createRoom(room("mq"), 10, 1);
+      await join(participant("mq", "a", "PA_a", "node-a"));
+      await join(participant("mq", "b", "PA_b", "node-b"));
+      assert.equal(await s.enqueue("mq", "ghost", te.encode("x"), 10), undefined);
+      assert.equal(await s.enqueue("nowhere", "a", te.encode("x"), 10), undefined);
+      const q1 = await s.enqueue("mq", "a", te.encode("1"), 10);
+      const q2 = await s.enqueue("mq", "a", te.encode("2"), 10);
+      const qb = await s.enqueue("mq", "b", te.encode("b1"), 10);
+      assert.deepEqual([q1?.sid, q1?.nodeId, q1?.messageId, q1?.overflow], ["PA_a", "node-a", 1n, false]);
+      assert.equal(q2?.messageId, 2n);
+      assert.deepEqual([qb?.sid, qb?.nodeId, qb?.messageId], ["PA_b", "node-b", 1n]);
+      const room2 = await s.enqueueRoom("mq", te.encode("all"), 10, "PA_b");
+      assert.deepEqual(room2.map((q) => [q.sid, q.messageId]), [["PA_a", 3n]]);
+      const everyone = await s.enqueueRoom("mq", te.encode("all2"), 10);
+      assert.deepEqual(everyone.map((q) => `${q.sid}:${q.messageId}`).sort(), ["PA_a:4", "PA_b:2"]);
+      assert.deepEqual(await s.enqueueRoom("nowhere", te.encode("x"), 10), []);
+    });
+
+    test("readMailbox returns what follows an id; ackMailbox drops up to an id", async () => {
+      await s.createRoom(room("rb"), 10, 1);
+      await join(participant("rb", "a", "PA_a"));
+      for (let i = 1; i <= 5; i++) await s.enqueue("rb", "a", te.encode(`m${i}`), 100);
+      const all = await s.readMailbox("PA_a", 0n);
+      assert.deepEqual(all.messages.map((m) => [m.id, new TextDecoder().decode(m.response)]), [[1n, "m1"], [2n, "m2"], [3n, "m3"], [4n, "m4"], [5n, "m5"]]);
+      assert.deepEqual([all.firstId, all.nextId], [1n, 6n]);
+      assert.deepEqual((await s.readMailbox("PA_a", 3n)).messages.map((m) => m.id), [4n, 5n]);
+      assert.deepEqual((await s.readMailbox("PA_a", 99n)).messages, []);
+      assert.deepEqual((await s.readMailbox("PA_a", 2n ** 63n)).messages, []);
+      assert.equal(await s.ackMailbox("PA_a", 2n), 2n);
+      const rest = await s.readMailbox("PA_a", 0n);
+      assert.deepEqual([rest.firstId, rest.messages.map((m) => m.id)], [3n, [3n, 4n, 5n]]);
+      assert.equal(await s.ackMailbox("PA_a", 1n), 2n);
+      assert.equal(await s.ackMailbox("PA_a", 50n), 5n);
+      const empty = await s.readMailbox("PA_a", 0n);
+      assert.deepEqual([empty.firstId, empty.nextId, empty.messages.length], [6n, 6n, 0]);
+      assert.equal((await s.enqueue("rb", "a", te.encode("m6"), 100))?.messageId, 6n);
+      assert.equal(await s.ackMailbox("PA_ghost", 3n), 0n);
+      assert.deepEqual(await s.readMailbox("PA_ghost", 0n), { messages: [], firstId: 1n, nextId: 1n });
+    });
+
+    test("a full mailbox drops the oldest while connected and reports overflow while away", async () => {
+      await s.createRoom(room("ov"), 10, 1);
+      await join(participant("ov", "a", "PA_a"));
+      for (let i = 0; i < 5; i++) assert.equal((await s.enqueue("ov", "a", te.encode(`${i}`), 3))?.overflow, false);
+      const box = await s.readMailbox("PA_a", 0n);
+      assert.deepEqual([box.firstId, box.messages.map((m) => m.id)], [3n, [3n, 4n, 5n]]);
+      await s.markAway("ov", "a", "PA_a", Date.now() + 60_000);
+      assert.equal((await s.enqueue("ov", "a", te.encode("x"), 3))?.overflow, true);
+      assert.equal((await s.enqueueRoom("ov", te.encode("y"), 3))[0]?.overflow, true);
+    });
+
+    test("restoreParticipant: kept, reclaimed, moved, replaced, missing and restored", async () => {
+      const r = room("rs", { metadata: "meta" });
+      await s.createRoom(r, 10, 1);
+      const a = participant("rs", "a", "PA_a", "node-a");
+      await join(a);
+      await s.enqueue("rs", "a", te.encode("1"), 10);
+      assert.equal(await s.restoreParticipant(r, a, 1n, false), "kept");
+      assert.equal((await s.enqueue("rs", "a", te.encode("2"), 10))?.messageId, 2n, "a lower next id changes nothing");
+      assert.equal(await s.restoreParticipant(r, a, 10n, false), "kept");
+      assert.equal((await s.enqueue("rs", "a", te.encode("3"), 10))?.messageId, 10n, "ids continue from the raised next id");
+      await s.markAway("rs", "a", "PA_a", Date.now() + 60_000);
+      assert.equal(await s.restoreParticipant(r, a, 1n, false), "reclaimed");
+      assert.equal((await s.getParticipant("rs", "a"))?.awayUntil, 0n);
+      await s.claimParticipant("rs", "a", "PA_a", "node-b");
+      assert.equal(await s.restoreParticipant(r, a, 1n, true), "moved");
+      await join(participant("rs", "a", "PA_a2", "node-b"));
+      assert.equal(await s.restoreParticipant(r, a, 1n, true), "replaced");
+      await s.deleteRoom("rs");
+      assert.equal(await s.restoreParticipant(r, a, 7n, false), "missing");
+      assert.equal(await s.getRoom("rs"), undefined);
+      assert.equal(await s.restoreParticipant(r, a, 7n, true), "restored");
+      const back = await s.getParticipant("rs", "a");
+      assert.deepEqual([back?.info?.sid, back?.nodeId, back?.awayUntil], ["PA_a", "node-a", 0n]);
+      assert.deepEqual([(await s.getRoom("rs"))?.metadata, (await s.getRoom("rs"))?.numParticipants], ["meta", 1]);
+      assert.equal((await s.enqueue("rs", "a", te.encode("x"), 10))?.messageId, 7n);
+      assert.deepEqual((await s.listParticipantsOnNode("node-a")).map((p) => p.info?.sid), ["PA_a"]);
+      assert.deepEqual(await s.deleteExpiredEmptyRooms(Date.now() + 10_000_000), [], "a restored room is occupied");
+    });
+
+    test("calls: put, get, list by party, delete; a call in a missing room is not kept", async () => {
+      await s.createRoom(room("cl"), 10, 1);
+      await s.putCall(create(StoredCallSchema, { callId: "1", room: "cl", caller: "a", callee: "b", audio: true, invitedAt: 5n }));
+      await s.putCall(create(StoredCallSchema, { callId: "2", room: "cl", caller: "c", callee: "a" }));
+      await s.putCall(create(StoredCallSchema, { callId: "3", room: "cl", caller: "c", callee: "d" }));
+      await s.putCall(create(StoredCallSchema, { callId: "9", room: "ghost", caller: "a", callee: "b" }));
+      const one = await s.getCall("cl", "1");
+      assert.deepEqual([one?.caller, one?.callee, one?.audio, one?.invitedAt], ["a", "b", true, 5n]);
+      assert.deepEqual((await s.listCallsOf("cl", "a")).map((c) => c.callId).sort(), ["1", "2"]);
+      assert.equal(await s.getCall("ghost", "9"), undefined);
+      await s.deleteCall("cl", "1");
+      assert.equal(await s.getCall("cl", "1"), undefined);
+      assert.deepEqual(await s.listCallsOf("ghost", "a"), []);
+    });
+
+    test("sessions: create, update, list (per node), end, restore, and the counters", async () => {
+      await s.heartbeatNode(create(NodeInfoSchema, { nodeId: "node-a", updatedAt: BigInt(Date.now()) }), 60_000);
+      await s.heartbeatNode(create(NodeInfoSchema, { nodeId: "node-b", updatedAt: BigInt(Date.now()) }), 60_000);
+      const base = await s.sessionStats();
+      await s.createSession(session("s1"));
+      await s.createSession(session("s2", "node-b"));
+      await s.createSession(session("s3"));
+      const got = await s.getSession("s1");
+      assert.deepEqual([got?.identity, got?.algorithm, got?.nodeId, got?.state, got?.participantSid], ["alice", "ML-KEM-768", "node-a", "active", "PA_alice"]);
+      assert.equal(await s.getSession("ghost"), undefined);
+      await s.updateSession(create(StoredSessionSchema, { ...session("s1"), rekeys: 3 }));
+      assert.equal((await s.getSession("s1"))?.rekeys, 3);
+      await s.updateSession(session("ghost"));
+      assert.equal(await s.getSession("ghost"), undefined);
+      assert.deepEqual((await s.listSessions()).map((x) => x.sessionId).sort(), ["s1", "s2", "s3"]);
+      assert.deepEqual((await s.listSessions("node-b")).map((x) => x.sessionId), ["s2"]);
+      await s.endSession("s1", true);
+      await s.endSession("s2", false);
+      await s.endSession("s1", true);
+      await s.countRekey();
+      await s.restoreSession(session("s3"));
+      await s.restoreSession(session("s4"));
+      const stats = await s.sessionStats();
+      assert.deepEqual(
+        [stats.activeSessions, stats.totalSessions - base.totalSessions, stats.expiredSessions - base.expiredSessions, stats.rekeys - base.rekeys],
+        [2, 4, 1, 1],
+      );
+      assert.deepEqual((await s.listSessions()).map((x) => x.sessionId).sort(), ["s3", "s4"]);
+    });
+
+    test("presence: online while any connection is, last seen after, expiry by ttl", async () => {
+      const now = Date.now();
+      assert.deepEqual(await s.getPresence([], now), []);
+      await s.setOnline("alice", "CO_1", 60_000, now);
+      await s.setOnline("alice", "CO_2", 60_000, now);
+      await s.setOffline("alice", "CO_1", now + 10);
+      let [p] = await s.getPresence(["alice"], now + 20);
+      assert.deepEqual([p?.online, p?.lastSeen], [true, now + 20]);
+      await s.setOffline("alice", "CO_2", now + 30);
+      [p] = await s.getPresence(["alice"], now + 40);
+      assert.deepEqual([p?.online, p?.lastSeen], [false, now + 30]);
+      await s.setOnline("bob", "CO_3", 100, now);
+      const [bob, nobody] = await s.getPresence(["bob", "nobody"], now + 1000);
+      assert.deepEqual([bob?.identity, bob?.online, bob?.lastSeen], ["bob", false, now]);
+      assert.deepEqual([nobody?.identity, nobody?.online, nobody?.lastSeen], ["nobody", false, 0]);
+    });
+
+    test("nodes: heartbeat says whether the node was alive; a lapsed or removed node is dead", async () => {
+      const beat = (id: string, ttl: number) => s.heartbeatNode(create(NodeInfoSchema, { nodeId: id, updatedAt: BigInt(Date.now()), resumeWindowMs: 2000, version: "v" }), ttl);
+      assert.equal(await beat("n1", 60_000), false);
+      assert.equal(await beat("n1", 60_000), true);
+      assert.equal(await beat("n2", 150), false);
+      assert.deepEqual((await s.listNodes(Date.now())).map((n) => n.nodeId).sort(), ["n1", "n2"]);
+      assert.equal((await s.listNodes(Date.now())).find((n) => n.nodeId === "n1")?.resumeWindowMs, 2000);
+      await until("n2 to lapse", async () => (await s.listDeadNodes(Date.now())).some((n) => n.nodeId === "n2"));
+      assert.deepEqual((await s.listNodes(Date.now())).map((n) => n.nodeId), ["n1"]);
+      assert.equal(await beat("n2", 60_000), false, "a lapsed node comes back as new");
+      await s.removeNode("n1");
+      assert.deepEqual((await s.listDeadNodes(Date.now())).map((n) => n.nodeId), ["n1"]);
+      assert.deepEqual((await s.listNodes(Date.now())).map((n) => n.nodeId), ["n2"]);
+    });
+
+    test("reapNode takes a dead node's participants (away) and sessions, once; never a live node's", async () => {
+      const now = Date.now();
+      await s.heartbeatNode(create(NodeInfoSchema, { nodeId: "dead", updatedAt: BigInt(now) }), 60_000);
+      await s.heartbeatNode(create(NodeInfoSchema, { nodeId: "live", updatedAt: BigInt(now) }), 60_000);
+      await s.createRoom(room("rp"), 10, 1);
+      await join(participant("rp", "a", "PA_a", "dead"));
+      await join(participant("rp", "b", "PA_b", "dead"));
+      await join(participant("rp", "c", "PA_c", "live"));
+      await s.markAway("rp", "b", "PA_b", now + 1000);
+      await s.createSession(session("sd", "dead"));
+      await s.createSession(session("sl", "live"));
+      assert.equal(await s.reapNode("dead", now + 5000), undefined, "alive: not reaped");
+      await s.removeNode("dead");
+      assert.equal((await s.sessionStats()).activeSessions, 1, "a dead node's sessions do not count");
+      assert.deepEqual(await s.reapNode("dead", now + 5000), { participants: 1, sessions: 1 });
+      assert.equal(await s.reapNode("dead", now + 5000), undefined, "reaped once");
+      assert.deepEqual((await s.listDeadNodes(Date.now())).map((n) => n.nodeId), []);
+      assert.equal((await s.getParticipant("rp", "a"))?.awayUntil, BigInt(now + 5000));
+      assert.equal((await s.getParticipant("rp", "b"))?.awayUntil, BigInt(now + 1000), "already away: its deadline stays");
+      assert.equal((await s.getParticipant("rp", "c"))?.awayUntil, 0n);
+      assert.equal(await s.getSession("sd"), undefined);
+      assert.deepEqual((await s.listSessions()).map((x) => x.sessionId), ["sl"]);
+      assert.equal(await s.heartbeatNode(create(NodeInfoSchema, { nodeId: "dead", updatedAt: BigInt(Date.now()) }), 60_000), false);
+    });
+
+    test("locks are exclusive until released by their token or expired", async () => {
+      const t1 = await s.tryLock("L", 60_000);
+      assert.ok(t1);
+      assert.equal(await s.tryLock("L", 60_000), undefined);
+      await s.unlock("L", "not-the-token");
+      assert.equal(await s.tryLock("L", 60_000), undefined);
+      await s.unlock("L", t1);
+      const t2 = await s.tryLock("L", 100);
+      assert.ok(t2);
+      await until("the lock to expire", async () => (await s.tryLock("L", 60_000)) !== undefined);
+    });
+  });
+}
