@@ -2,12 +2,12 @@ import { create } from "@bufbuild/protobuf";
 import type { Logger } from "pino";
 import { StoredSessionSchema } from "../../gen/volly/signaling/v1/internal_pb.js";
 import { PqSessionInfoSchema, type PqSessionInfo } from "../../gen/volly/signaling/v1/models_pb.js";
-import { SecureRecordSchema, type RekeyRequest, type SecureRecord } from "../../gen/volly/signaling/v1/pq_pb.js";
+import type { RekeyRequest } from "../../gen/volly/signaling/v1/pq_pb.js";
 import { SignalResponseSchema, type SignalRequest, type SignalResponse } from "../../gen/volly/signaling/v1/signal_pb.js";
 import type { PqConfig } from "../config.js";
 import { errorIdOf, errors } from "../errors.js";
 import type { Metrics } from "../metrics.js";
-import type { PqChannel, PqChannelContext, PqChannelFactory } from "../session/pq-channel.js";
+import type { PqChannel, PqChannelContext, PqChannelFactory, RecordFields } from "../session/pq-channel.js";
 import type { Store } from "../store/store.js";
 import type { PqSession } from "./pq-session.js";
 import { ServerHandshake, type PqHandshakeResponseFields } from "./server-handshake.js";
@@ -84,12 +84,12 @@ class ServerPqChannel implements PqChannel {
     throw errors.pqRequired();
   }
 
-  open(record: SecureRecord): Uint8Array {
+  open(record: RecordFields): Uint8Array {
     return this.requireSession().open(record);
   }
 
-  seal(plaintext: Uint8Array): SecureRecord {
-    return create(SecureRecordSchema, this.requireSession().seal(plaintext));
+  seal(plaintext: Uint8Array): RecordFields {
+    return this.requireSession().seal(plaintext);
   }
 
   async rekey(request: RekeyRequest, send: (response: SignalResponse) => void): Promise<void> {

@@ -15,6 +15,7 @@ import type { Config } from "../config.js";
 import { errors } from "../errors.js";
 import type { Metrics } from "../metrics.js";
 import type { Store } from "../store/store.js";
+import { buildRelayResponse, type RelayRequest } from "../protocol/relay-frames.js";
 import type { Delivery } from "./delivery.js";
 
 /** Who is sending: stamped on every relayed message (never taken from the client). */
@@ -24,6 +25,12 @@ export interface Sender {
   readonly sid: string;
   readonly canSignal: boolean;
   readonly canPublishData: boolean;
+}
+
+/** The sender's identity and sid, UTF-8 encoded once per connection for the fast path. */
+export interface SenderStamp {
+  readonly from: Uint8Array;
+  readonly fromSid: Uint8Array;
 }
 
 type Relayable = Extract<SignalRequest["message"], { case: "offer" | "answer" | "trickle" | "call" | "data" }>;
@@ -60,6 +67,19 @@ export class Relay {
     }
   }
 
+  /**
+   * The fast path for an offer, answer or trickle parsed straight from its bytes (relay-frames.ts): the
+   * same checks as the decoded path, and the response spliced from the request's bytes.
+   */
+  async relayFrame(sender: Sender, request: RelayRequest, stamp: SenderStamp): Promise<void> {
+    this.requireSignal(sender);
+    checkTarget(request.target);
+    if (request.callIdLength > MAX_ID) throw errors.callIdMissing();
+    if (request.kind === "trickle" && request.payloadLength > MAX_CANDIDATE) throw errors.fieldTooLarge("candidate", MAX_CANDIDATE);
+    const response = buildRelayResponse(request, stamp.from, stamp.fromSid);
+    if (!(await this.delivery.toParticipant(sender.room, request.target, response))) throw errors.targetNotFound();
+  }
+
   private async sessionDescription(sender: Sender, kind: "offer" | "answer", sd: SessionDescription): Promise<undefined> {
     this.requireSignal(sender);
     checkTarget(sd.target);
@@ -75,7 +95,7 @@ export class Relay {
     this.requireSignal(sender);
     checkTarget(t.target);
     checkCallId(t.callId, false);
-    if (t.candidate.length > MAX_CANDIDATE) throw errors.fieldTooLarge("candidate", MAX_CANDIDATE);
+    if (Buffer.byteLength(t.candidate) > MAX_CANDIDATE) throw errors.fieldTooLarge("candidate", MAX_CANDIDATE);
     t.from = sender.identity;
     t.fromSid = sender.sid;
     await this.to(sender, t.target, create(SignalResponseSchema, { message: { case: "trickle", value: t } }));
@@ -152,5 +172,5 @@ function checkTarget(target: string): void {
 }
 
 function checkCallId(callId: string, required: boolean): void {
-  if (callId.length > MAX_ID || (required && callId === "")) throw errors.callIdMissing();
+  if (Buffer.byteLength(callId) > MAX_ID || (required && callId === "")) throw errors.callIdMissing();
 }

@@ -46,6 +46,7 @@ export class WsTransport implements SignalTransport {
 
   sendEncoded(response: Uint8Array): void {
     if (this.closed) return;
+    this.fixed ??= "protobuf";
     this.ws.send(response);
   }
 
@@ -73,12 +74,18 @@ export class WsTransport implements SignalTransport {
       session.receiveOversized(bytes.length);
       return;
     }
+    if (isBinary) {
+      // Binary frames go to the session as bytes: the hot path parses records and relays by hand.
+      this.fixed ??= "protobuf";
+      session.receive(bytes);
+      return;
+    }
     let decoded;
     try {
-      decoded = decodeFrame(SignalRequestSchema, isBinary ? bytes : new TextDecoder().decode(bytes));
+      decoded = decodeFrame(SignalRequestSchema, new TextDecoder().decode(bytes));
     } catch (e) {
       if (e instanceof CodecError) {
-        this.fixed ??= isBinary ? "protobuf" : "flat";
+        this.fixed ??= "flat";
         session.receiveMalformed(e);
         return;
       }

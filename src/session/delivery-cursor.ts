@@ -47,6 +47,12 @@ export class DeliveryCursor {
 
   deliver(id: bigint, response: Uint8Array): void {
     if (id <= this.last) return;
+    if (id === this.last + 1n && this.open && !this.filling && this.held.size === 0) {
+      // The common case, in order with nothing waiting: straight through, no map.
+      this.last = id;
+      this.send(id, response);
+      return;
+    }
     this.held.set(id, response);
     this.drain();
   }

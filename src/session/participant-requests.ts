@@ -31,7 +31,9 @@ export class ParticipantRequests {
       case "trickle":
       case "call":
       case "data": {
+        const started = performance.now();
         const reply = await this.s.svc.relay.relay(this.sender(), m);
+        this.s.svc.metrics.relayLatency.observe((performance.now() - started) / 1000);
         if (reply) this.reply(reply, request.requestId);
         return;
       }

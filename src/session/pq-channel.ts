@@ -1,5 +1,5 @@
 import type { PqSessionInfo } from "../../gen/volly/signaling/v1/models_pb.js";
-import type { RekeyRequest, SecureRecord } from "../../gen/volly/signaling/v1/pq_pb.js";
+import type { RekeyRequest } from "../../gen/volly/signaling/v1/pq_pb.js";
 import type { SignalRequest, SignalResponse } from "../../gen/volly/signaling/v1/signal_pb.js";
 import type { Logger } from "pino";
 import type { AccessClaims } from "../auth/access-token.js";
@@ -18,9 +18,9 @@ export interface PqChannel {
   /** A plaintext message before establishment: `pq_handshake` or `pq_finished`; anything else throws. */
   handshake(request: SignalRequest): Promise<{ reply: SignalResponse | undefined; established: boolean }>;
   /** Decrypts a record (strict epoch and sequence). */
-  open(record: SecureRecord): Uint8Array;
+  open(record: RecordFields): Uint8Array;
   /** Encrypts a plaintext into the next record. */
-  seal(plaintext: Uint8Array): SecureRecord;
+  seal(plaintext: Uint8Array): RecordFields;
   /**
    * Handles a client `rekey`: `send` is called with the `rekey` answer, which must go out as the last
    * record of the old epoch; the send side switches right after it.
@@ -30,6 +30,13 @@ export interface PqChannel {
   check(now: number): "expired" | "rekey_overdue" | undefined;
   /** Forgets the keys and ends the session record (counted as expired when `expired`). */
   end(expired: boolean): Promise<void>;
+}
+
+/** A `secure` record's fields (a plain object: the hot path builds no protobuf message for it). */
+export interface RecordFields {
+  readonly epoch: number;
+  readonly seq: bigint;
+  readonly ciphertext: Uint8Array;
 }
 
 /** What a channel needs to know about its connection. */

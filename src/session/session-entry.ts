@@ -57,7 +57,7 @@ async function join(s: SignalSession): Promise<void> {
     resumeWindow: Math.floor(config.resume.windowMs / 1000),
   });
   s.send(create(SignalResponseSchema, { message: { case: "join", value: join } }));
-  s.joined(self, room);
+  s.markJoined(self, room);
   s.log.info({ sid: s.sid, pqSession: join.pqSession?.sessionId }, "participant joined");
 }
 
@@ -103,7 +103,7 @@ async function resume(s: SignalSession, cursor: DeliveryCursor): Promise<void> {
   });
   s.send(create(SignalResponseSchema, { message: { case: "reconnect", value: reconnect } }));
   cursor.replay(mailbox.messages);
-  s.joined(self, room);
+  s.markJoined(self, room);
   s.log.info({ sid: s.sid, replayed: mailbox.messages.length, from: previousNode }, "participant resumed");
 }
 

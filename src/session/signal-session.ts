@@ -1,21 +1,13 @@
 import { randomBytes } from "node:crypto";
-import { create, fromBinary } from "@bufbuild/protobuf";
+import { create } from "@bufbuild/protobuf";
 import { Code, type ConnectError } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import type { StoredParticipant } from "../../gen/volly/signaling/v1/internal_pb.js";
 import { DisconnectReason, LeaveAction, type PqSessionInfo, type Room } from "../../gen/volly/signaling/v1/models_pb.js";
-import {
-  ErrorResponseSchema,
-  LeaveRequestSchema,
-  SignalRequestSchema,
-  SignalResponseSchema,
-  type SignalRequest,
-  type SignalResponse,
-} from "../../gen/volly/signaling/v1/signal_pb.js";
+import { LeaveRequestSchema, SignalResponseSchema, type SignalRequest, type SignalResponse } from "../../gen/volly/signaling/v1/signal_pb.js";
 import type { AccessClaims } from "../auth/access-token.js";
-import { closeCodeOf, codeName, errorIdOf, errors, toPublicError } from "../errors.js";
-import { appendMessageId } from "../protocol/message-id.js";
-import { CodecError, decodePlaintext, encodePlaintext } from "../protocol/signal-codec.js";
+import { closeCodeOf, errorIdOf, errors, toPublicError } from "../errors.js";
+import type { CodecError } from "../protocol/signal-codec.js";
 import type { HeldParticipant, LocalParticipant } from "../room/local-participants.js";
 import { newSid } from "../room/membership.js";
 import type { AuthorizedConnection } from "./authorize-connection.js";
@@ -25,19 +17,21 @@ import type { NodeServices, TickingSession } from "./node-services.js";
 import { ParticipantRequests } from "./participant-requests.js";
 import type { PqChannel } from "./pq-channel.js";
 import { enterRoom } from "./session-entry.js";
+import { SessionInbound } from "./session-inbound.js";
+import { SessionOutbound } from "./session-outbound.js";
 import type { SignalTransport } from "./signal-transport.js";
-import { TokenBucket } from "./token-bucket.js";
 
 type Phase = "handshake" | "joining" | "joined" | "closed";
 /** What happens to the participant when the connection ends. */
 type Disposal = "leave" | "away" | "none";
 
-const MAX_INBOUND_QUEUE = 256;
 const PRESENCE_TTL_MS = 30_000;
 
 /**
  * One client connection, whatever its transport: post-quantum handshake, join or resume, then requests
- * and deliveries until it ends. Requests are processed one at a time, in order.
+ * and deliveries until it ends. This class is the lifecycle (phases, deadlines, the end); what comes in is
+ * `SessionInbound`, what goes out is `SessionOutbound`, requests of a joined participant are
+ * `ParticipantRequests`.
  */
 export class SignalSession implements LocalParticipant, TickingSession {
   readonly connId = `CO_${randomBytes(6).toString("hex")}`;
@@ -51,17 +45,15 @@ export class SignalSession implements LocalParticipant, TickingSession {
   /** The room as joined (or resumed); re-created from this if the store lost it. */
   roomInfo: Room | undefined;
   private phase: Phase = "handshake";
+  readonly requests: ParticipantRequests;
   private readonly pq: PqChannel | undefined;
-  private readonly queue: SignalRequest[] = [];
-  private processing = false;
+  private readonly inbound: SessionInbound;
+  private readonly outbound: SessionOutbound;
   private readonly startedAt = Date.now();
   private lastReceivedAt = Date.now();
   private nextRefreshAt = 0;
   private nextPresenceAt = 0;
-  private readonly bucket: TokenBucket;
-  private dropped = 0;
-  private inputDone = false;
-  private readonly requests: ParticipantRequests;
+  private malformed = 0;
   private disposal: Promise<void> = Promise.resolve();
 
   constructor(
@@ -76,7 +68,6 @@ export class SignalSession implements LocalParticipant, TickingSession {
     this.identity = claims.identity;
     this.room = claims.video.room;
     this.log = svc.log.child({ connId: this.connId, room: this.room, identity: this.identity, transport: transport.kind });
-    this.bucket = new TokenBucket(svc.config.limits.messagesPerSecond, svc.config.limits.messageBurst);
     this.pq = svc.pq?.({
       claims,
       pqKey: auth.pqKey,
@@ -85,6 +76,17 @@ export class SignalSession implements LocalParticipant, TickingSession {
       participant: () => ({ sid: this.sid, room: this.room, identity: this.identity }),
     });
     this.requests = new ParticipantRequests(this);
+    this.inbound = new SessionInbound(this, this.pq);
+    this.outbound = new SessionOutbound(transport, this.pq, svc.metrics);
+  }
+
+  get closed(): boolean {
+    return this.phase === "closed";
+  }
+
+  /** True once `join`/`reconnect` went out. */
+  get joined(): boolean {
+    return this.phase === "joined";
   }
 
   /** Begins the connection: the server-first handshake response, or `join` when PQ is off. */
@@ -95,7 +97,7 @@ export class SignalSession implements LocalParticipant, TickingSession {
     try {
       if (this.pq) {
         const first = await this.pq.start();
-        if (first) this.sendClear(first);
+        if (first) this.send(first);
       } else {
         await this.enter();
       }
@@ -104,16 +106,14 @@ export class SignalSession implements LocalParticipant, TickingSession {
     }
   }
 
-  /** A request from the transport; processed after the ones before it. */
-  receive(request: SignalRequest): void {
+  /** A request from the transport (gRPC, JSON frames); processed after the ones before it. */
+  receive(request: SignalRequest | Uint8Array): void {
     if (this.phase === "closed") return;
     this.lastReceivedAt = Date.now();
-    if (this.queue.length >= MAX_INBOUND_QUEUE) {
+    if (!this.inbound.push(request)) {
+      this.svc.metrics.limitsHit.inc({ limit: "inbound_queue" });
       this.end({ reason: DisconnectReason.LIMIT_EXCEEDED, action: LeaveAction.DISCONNECT, error: errors.rateLimited(), dispose: "leave" });
-      return;
     }
-    this.queue.push(request);
-    if (!this.processing) void this.pump();
   }
 
   /** A frame the transport could not decode. */
@@ -128,7 +128,7 @@ export class SignalSession implements LocalParticipant, TickingSession {
       return;
     }
     this.sendError(error, 0);
-    if (++this.dropped > 32) {
+    if (++this.malformed > 32) {
       this.end({ reason: DisconnectReason.PROTOCOL_ERROR, action: LeaveAction.DISCONNECT, error, dispose: "leave" });
     }
   }
@@ -152,8 +152,12 @@ export class SignalSession implements LocalParticipant, TickingSession {
    * `leave` and can no longer ping.
    */
   inputEnded(): void {
-    this.inputDone = true;
-    if (!this.processing) this.endAfterInput();
+    this.inbound.end();
+  }
+
+  /** Everything the client sent before half-closing has been processed. */
+  inputDrained(): void {
+    this.end({ reason: DisconnectReason.SIGNAL_CLOSE, action: LeaveAction.RESUME, dispose: this.self ? "away" : "none" });
   }
 
   /** The transport closed underneath us (network drop, client went away without `leave`). */
@@ -238,10 +242,18 @@ export class SignalSession implements LocalParticipant, TickingSession {
   }
 
   /** Marks the participant as joined (after `join`/`reconnect` went out). */
-  joined(self: StoredParticipant, room: Room): void {
+  markJoined(self: StoredParticipant, room: Room): void {
     this.self = self;
     this.roomInfo = room;
     this.phase = "joined";
+    const permission = self.info?.permission;
+    this.inbound.joined({
+      room: this.room,
+      identity: this.identity,
+      sid: this.sid,
+      canSignal: (permission?.canPublish ?? false) || (permission?.canSubscribe ?? false),
+      canPublishData: permission?.canPublishData ?? false,
+    });
     this.nextRefreshAt = Date.now() + Math.min(
       this.svc.config.liveness.tokenRefreshSeconds * 1000,
       Math.max(0, this.claims.expiresAt * 1000 - Date.now() - 60_000),
@@ -252,50 +264,20 @@ export class SignalSession implements LocalParticipant, TickingSession {
   /** Sends a message the session produced itself (not a mailbox delivery), encrypted when PQ is on. */
   send(response: SignalResponse): void {
     if (this.phase === "closed") return;
-    this.svc.metrics.countMessage(response.message.case ?? "none", "out");
-    if (this.pq) {
-      if (!this.pq.established) {
-        // Before the channel exists only handshake messages, `error` and `leave` may go out, in clear.
-        this.transport.send(response);
-        return;
-      }
-      const plaintext = encodePlaintext(SignalResponseSchema, response, this.transport.format());
-      this.transport.send(create(SignalResponseSchema, { message: { case: "secure", value: this.pq.seal(plaintext) } }));
-    } else {
-      this.transport.send(response);
-    }
+    this.outbound.send(response);
     this.checkBackpressure();
   }
 
   /** Sends a mailbox message with its id. Binary connections get it without a decode. */
   sendDelivered(messageId: bigint, response: Uint8Array): void {
     if (this.phase === "closed") return;
-    this.svc.metrics.countMessage("delivery", "out");
-    const format = this.transport.format();
-    if (format !== "protobuf") {
-      const decoded = fromBinary(SignalResponseSchema, response);
-      decoded.messageId = messageId;
-      this.send(decoded);
-      return;
-    }
-    const plaintext = appendMessageId(response, messageId);
-    if (this.pq?.established) {
-      const secure = create(SignalResponseSchema, { message: { case: "secure", value: this.pq.seal(plaintext) } });
-      this.transport.send(secure);
-    } else if (this.transport.sendEncoded) {
-      this.transport.sendEncoded(plaintext);
-    } else {
-      this.transport.send(fromBinary(SignalResponseSchema, plaintext));
-    }
+    this.outbound.sendDelivered(messageId, response);
     this.checkBackpressure();
   }
 
   sendError(error: ConnectError, requestId: number): void {
-    this.svc.metrics.errorsSent.inc({ code: codeName(error.code) });
-    this.send(create(SignalResponseSchema, {
-      requestId,
-      message: { case: "error", value: create(ErrorResponseSchema, { code: codeName(error.code), message: error.rawMessage }) },
-    }));
+    if (this.phase === "closed") return;
+    this.outbound.sendError(error, requestId);
   }
 
   /** Ends the connection: optional `error`, then `leave`, then close; then the participant is disposed of. */
@@ -311,11 +293,6 @@ export class SignalSession implements LocalParticipant, TickingSession {
     this.finish(opts.dispose, opts.expired ?? false, opts.reason);
   }
 
-  private sendClear(response: SignalResponse): void {
-    this.svc.metrics.countMessage(response.message.case ?? "none", "out");
-    this.transport.send(response);
-  }
-
   private checkBackpressure(): void {
     if (this.transport.bufferedBytes() > this.svc.config.limits.maxSendBufferBytes) {
       this.svc.metrics.limitsHit.inc({ limit: "send_buffer" });
@@ -323,79 +300,15 @@ export class SignalSession implements LocalParticipant, TickingSession {
     }
   }
 
-  private async pump(): Promise<void> {
-    this.processing = true;
-    while (this.queue.length > 0 && this.phase !== "closed") {
-      const request = this.queue.shift() as SignalRequest;
-      try {
-        await this.process(request);
-      } catch (e) {
-        this.fail(e, request.requestId);
-      }
-    }
-    this.processing = false;
-    if (this.inputDone) this.endAfterInput();
-  }
-
-  private endAfterInput(): void {
-    this.end({ reason: DisconnectReason.SIGNAL_CLOSE, action: LeaveAction.RESUME, dispose: this.self ? "away" : "none" });
-  }
-
-  private async process(request: SignalRequest): Promise<void> {
-    this.svc.metrics.countMessage(request.message.case ?? "none", "in");
-    if (!this.bucket.take()) {
-      this.svc.metrics.limitsHit.inc({ limit: "messages_per_second" });
-      if (++this.dropped > this.svc.config.limits.messageBurst) {
-        this.end({ reason: DisconnectReason.LIMIT_EXCEEDED, action: LeaveAction.DISCONNECT, error: errors.rateLimited(), dispose: "leave" });
-      } else this.sendError(errors.rateLimited(), request.requestId);
-      return;
-    }
-    let inner = request;
-    if (this.pq) {
-      if (!this.pq.established) {
-        const { reply, established } = await this.pq.handshake(request);
-        if (reply) this.sendClear(reply);
-        if (established) await this.enter();
-        return;
-      }
-      if (request.message.case !== "secure") throw errors.pqRequired();
-      inner = this.openRecord(request.message.value);
-      if (inner.message.case === "rekey") {
-        await this.pq.rekey(inner.message.value, (r) => this.send(r));
-        return;
-      }
-    } else if (isPqMessage(request)) {
-      throw errors.unexpectedMessage(request.message.case ?? "");
-    }
-    if (this.phase !== "joined") throw errors.unexpectedMessage(inner.message.case ?? "empty");
-    try {
-      await this.requests.handle(inner);
-    } catch (e) {
-      // Answered with the inner request's id: with PQ on, the outer record's id is always 0.
-      this.fail(e, inner.requestId);
-    }
-  }
-
-  private openRecord(record: Parameters<PqChannel["open"]>[0]): SignalRequest {
-    const plaintext = (this.pq as PqChannel).open(record);
-    let inner: SignalRequest;
-    try {
-      inner = decodePlaintext(SignalRequestSchema, plaintext, this.transport.format());
-    } catch (e) {
-      if (e instanceof CodecError) throw errors.pqRecordInvalid();
-      throw e;
-    }
-    if (isPqMessage(inner) && inner.message.case !== "rekey") throw errors.pqRecordInvalid();
-    return inner;
-  }
-
-  private async enter(): Promise<void> {
+  /** Joins or resumes, once the PQ channel exists (or at once without PQ). */
+  async enter(): Promise<void> {
     this.phase = "joining";
     await enterRoom(this);
   }
 
   /** Turns an error from processing into the right answer: a recoverable `error`, or the end. */
-  private fail(e: unknown, requestId = 0): void {
+  fail(e: unknown, requestId = 0): void {
+    if (this.phase === "closed") return;
     const error = toPublicError(e);
     if (error.code === Code.Internal) this.log.error({ err: e }, "request failed");
     const id = errorIdOf(error);
@@ -415,7 +328,7 @@ export class SignalSession implements LocalParticipant, TickingSession {
   private finish(dispose: Disposal, expired: boolean, reason: DisconnectReason): void {
     const wasJoined = this.phase === "joined";
     this.phase = "closed";
-    this.queue.length = 0;
+    this.inbound.clear();
     this.svc.sessions.remove(this);
     this.svc.local.remove(this);
     this.svc.metrics.connections.dec({ transport: this.transport.kind });
@@ -443,9 +356,4 @@ export class SignalSession implements LocalParticipant, TickingSession {
       this.log.error({ err: e }, "cleanup after close failed");
     }
   }
-}
-
-function isPqMessage(r: SignalRequest): boolean {
-  const c = r.message.case;
-  return c === "pqHandshake" || c === "pqFinished" || c === "secure" || c === "rekey";
 }

@@ -153,10 +153,9 @@ test("plaintext signaling (PQ off) counts messages by type", async () => {
   }
 });
 
-// Known gaps in src/ (reported to the lead): under PQ every inbound message is counted as its outer `secure`
-// record and relayed messages go out as `delivery`, so the dashboard's "by type" panel cannot tell offers
-// from candidates; and nothing observes volly_relay_latency_seconds yet.
-test("PQ signaling counts inner message types and observes relay latency", { todo: "src/session/signal-session.ts counts outer records; relay latency not observed" }, async () => {
+// Under PQ the server counts the inner message of each record (not `secure`), and relayed messages by
+// their own type on the way out, so the dashboard's "by type" panel tells offers from candidates.
+test("PQ signaling counts inner message types and observes relay latency", async () => {
   const m0 = (await scrape()).families;
   const a = await TestClient.connect({ kind: "ws-protobuf", port: server.port, identity: "todo-a", room: "todo", pq: "ML-KEM-768" });
   const b = await TestClient.connect({ kind: "ws-protobuf", port: server.port, identity: "todo-b", room: "todo", pq: "ML-KEM-768" });
@@ -167,5 +166,7 @@ test("PQ signaling counts inner message types and observes relay latency", { tod
   b.kill();
   const d = (name: string, labels: Record<string, string> = {}): number => sumOf(m1, name, labels) - sumOf(m0, name, labels);
   assert.equal(d("volly_signal_messages_total", { type: "offer", direction: "in" }), 1);
+  assert.equal(d("volly_signal_messages_total", { type: "offer", direction: "out" }), 1);
+  assert.equal(d("volly_signal_messages_total", { type: "secure", direction: "in" }), 0);
   assert.equal(d("volly_relay_latency_seconds_count"), 1);
 });

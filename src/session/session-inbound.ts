@@ -1,0 +1,175 @@
+import { fromBinary } from "@bufbuild/protobuf";
+import { DisconnectReason, LeaveAction } from "../../gen/volly/signaling/v1/models_pb.js";
+import { SignalRequestSchema, type SignalRequest } from "../../gen/volly/signaling/v1/signal_pb.js";
+import { errors } from "../errors.js";
+import { parseRelayRequest, parseSecureRequest } from "../protocol/relay-frames.js";
+import { CodecError, decodePlaintext } from "../protocol/signal-codec.js";
+import type { Sender, SenderStamp } from "../room/relay.js";
+import type { PqChannel, RecordFields } from "./pq-channel.js";
+import type { SignalSession } from "./signal-session.js";
+import { TokenBucket } from "./token-bucket.js";
+
+const MAX_QUEUE = 256;
+
+/** A request as it arrived: decoded (gRPC, JSON frames), or the bytes of a binary WebSocket frame. */
+type Inbound = SignalRequest | Uint8Array;
+
+/**
+ * The session's way in: a queue processed one request at a time, in order (ordering per sender is a
+ * protocol guarantee), the rate limit, the PQ handshake, record decryption, and dispatch. Binary frames take
+ * a fast path: a `secure` record is parsed by hand, and an offer/answer/trickle inside it is relayed from
+ * its bytes without ever being decoded.
+ */
+export class SessionInbound {
+  private readonly queue: Inbound[] = [];
+  private processing = false;
+  private inputDone = false;
+  private dropped = 0;
+  private readonly bucket: TokenBucket;
+  private sender: Sender | undefined;
+  private stamp: SenderStamp | undefined;
+
+  constructor(private readonly s: SignalSession, private readonly pq: PqChannel | undefined) {
+    const { limits } = s.svc.config;
+    this.bucket = new TokenBucket(limits.messagesPerSecond, limits.messageBurst);
+  }
+
+  /** Queues a request; returns false when the queue is full (the client floods faster than we process). */
+  push(request: Inbound): boolean {
+    if (this.queue.length >= MAX_QUEUE) return false;
+    this.queue.push(request);
+    if (!this.processing) void this.pump();
+    return true;
+  }
+
+  /** The client will send nothing more: finish the queue, then `onInputDone`. */
+  end(): void {
+    this.inputDone = true;
+    if (!this.processing) this.s.inputDrained();
+  }
+
+  clear(): void {
+    this.queue.length = 0;
+  }
+
+  /** Who sends, for relays; set once the participant joined (its permissions come from its token). */
+  joined(sender: Sender): void {
+    this.sender = sender;
+    const te = new TextEncoder();
+    this.stamp = { from: te.encode(sender.identity), fromSid: te.encode(sender.sid) };
+  }
+
+  private async pump(): Promise<void> {
+    this.processing = true;
+    while (this.queue.length > 0 && !this.s.closed) {
+      const request = this.queue.shift() as Inbound;
+      try {
+        await this.process(request);
+      } catch (e) {
+        this.s.fail(e, request instanceof Uint8Array ? 0 : request.requestId);
+      }
+    }
+    this.processing = false;
+    if (this.inputDone && !this.s.closed) this.s.inputDrained();
+  }
+
+  private async process(request: Inbound): Promise<void> {
+    if (!this.bucket.take()) return this.limited();
+    const pq = this.pq;
+    if (pq && !pq.established) {
+      const decoded = request instanceof Uint8Array ? decodeOuter(request) : request;
+      this.s.svc.metrics.countMessage(decoded.message.case ?? "none", "in");
+      const { reply, established } = await pq.handshake(decoded);
+      if (reply) this.s.send(reply);
+      if (established) await this.s.enter();
+      return;
+    }
+    let plaintext: Uint8Array | undefined;
+    let decoded: SignalRequest | undefined;
+    if (pq) {
+      const record = request instanceof Uint8Array ? recordOfBytes(request) : recordOf(request);
+      plaintext = pq.open(record);
+    } else if (request instanceof Uint8Array) plaintext = request;
+    else decoded = request;
+    if (plaintext !== undefined && this.s.transport.format() === "protobuf" && this.sender && this.stamp) {
+      const relay = parseRelayRequest(plaintext);
+      if (relay) {
+        this.s.svc.metrics.countMessage(relay.kind, "in");
+        const started = performance.now();
+        try {
+          await this.s.svc.relay.relayFrame(this.sender, relay, this.stamp);
+        } catch (e) {
+          this.s.fail(e, relay.requestId);
+          return;
+        }
+        this.s.svc.metrics.relayLatency.observe((performance.now() - started) / 1000);
+        return;
+      }
+    }
+    if (decoded === undefined) decoded = this.decodeInner(plaintext as Uint8Array, pq !== undefined);
+    this.s.svc.metrics.countMessage(decoded.message.case ?? "none", "in");
+    if (pq && decoded.message.case === "rekey") return pq.rekey(decoded.message.value, (r) => this.s.send(r));
+    if (!pq && isPqMessage(decoded)) throw errors.unexpectedMessage(decoded.message.case ?? "");
+    if (!this.s.joined) throw errors.unexpectedMessage(decoded.message.case ?? "empty");
+    try {
+      await this.s.requests.handle(decoded);
+    } catch (e) {
+      // Answered with the inner request's id: with PQ on, the outer record's id is always 0.
+      this.s.fail(e, decoded.requestId);
+    }
+  }
+
+  /** The inner request of a record (or a plain binary frame); undecodable content in a record is fatal. */
+  private decodeInner(bytes: Uint8Array, inRecord: boolean): SignalRequest {
+    let inner: SignalRequest;
+    try {
+      inner = inRecord ? decodePlaintext(SignalRequestSchema, bytes, this.s.transport.format()) : decodeOuter(bytes);
+    } catch (e) {
+      if (inRecord && e instanceof CodecError) throw errors.pqRecordInvalid();
+      throw e;
+    }
+    if (inRecord && isPqMessage(inner) && inner.message.case !== "rekey") throw errors.pqRecordInvalid();
+    return inner;
+  }
+
+  private limited(): void {
+    const { svc } = this.s;
+    svc.metrics.limitsHit.inc({ limit: "messages_per_second" });
+    if (++this.dropped > svc.config.limits.messageBurst) {
+      this.s.end({ reason: DisconnectReason.LIMIT_EXCEEDED, action: LeaveAction.DISCONNECT, error: errors.rateLimited(), dispose: "leave" });
+    } else this.s.sendError(errors.rateLimited(), 0);
+  }
+}
+
+function decodeOuter(bytes: Uint8Array): SignalRequest {
+  try {
+    return fromBinary(SignalRequestSchema, bytes);
+  } catch {
+    throw errors.malformedMessage("not a valid protobuf frame");
+  }
+}
+
+/** A binary frame on an established channel: a record, or (refused) a plaintext signal or junk. */
+function recordOfBytes(bytes: Uint8Array): RecordFields {
+  const record = parseSecureRequest(bytes);
+  if (record) return record;
+  let decoded: SignalRequest;
+  try {
+    decoded = fromBinary(SignalRequestSchema, bytes);
+  } catch {
+    // After the handshake every frame is a record; one that does not even decode is a broken channel.
+    throw errors.pqRecordInvalid();
+  }
+  return recordOf(decoded);
+}
+
+/** The record of a request on an established channel; anything else is a plaintext signal, refused. */
+function recordOf(request: SignalRequest): RecordFields {
+  if (request.message.case !== "secure") throw errors.pqRequired();
+  return request.message.value;
+}
+
+function isPqMessage(r: SignalRequest): boolean {
+  const c = r.message.case;
+  return c === "pqHandshake" || c === "pqFinished" || c === "secure" || c === "rekey";
+}

@@ -1,0 +1,67 @@
+import { create, fromBinary } from "@bufbuild/protobuf";
+import type { ConnectError } from "@connectrpc/connect";
+import { ErrorResponseSchema, SignalResponseSchema, type SignalResponse } from "../../gen/volly/signaling/v1/signal_pb.js";
+import { codeName } from "../errors.js";
+import type { Metrics } from "../metrics.js";
+import { responseCaseOf } from "../protocol/message-case.js";
+import { appendMessageId } from "../protocol/message-id.js";
+import { encodeSecureResponse } from "../protocol/relay-frames.js";
+import { encodePlaintext } from "../protocol/signal-codec.js";
+import type { PqChannel, RecordFields } from "./pq-channel.js";
+import type { SignalTransport } from "./signal-transport.js";
+
+/**
+ * Everything a session sends, encoded for its connection: encrypted as a `secure` record once the PQ
+ * channel exists, in the connection's format. On binary connections the hot path (mailbox deliveries)
+ * never decodes: the relayed bytes get their message id appended, are sealed, and the record is framed by
+ * hand.
+ */
+export class SessionOutbound {
+  constructor(
+    private readonly transport: SignalTransport,
+    private readonly pq: PqChannel | undefined,
+    private readonly metrics: Metrics,
+  ) {}
+
+  /** A message the session produced itself; encrypted when the channel is established. */
+  send(response: SignalResponse): void {
+    this.metrics.countMessage(response.message.case ?? "none", "out");
+    if (!this.pq?.established) {
+      // Without PQ, or before the channel exists (handshake messages, `error`, `leave`): in the clear.
+      this.transport.send(response);
+      return;
+    }
+    this.sendRecord(this.pq.seal(encodePlaintext(SignalResponseSchema, response, this.transport.format())));
+  }
+
+  /** A mailbox message (binary SignalResponse without message_id) with its id. */
+  sendDelivered(messageId: bigint, response: Uint8Array): void {
+    if (this.transport.format() !== "protobuf") {
+      const decoded = fromBinary(SignalResponseSchema, response);
+      decoded.messageId = messageId;
+      this.send(decoded);
+      return;
+    }
+    this.metrics.countMessage(responseCaseOf(response), "out");
+    const plaintext = appendMessageId(response, messageId);
+    if (this.pq?.established) this.sendRecord(this.pq.seal(plaintext));
+    else if (this.transport.sendEncoded) this.transport.sendEncoded(plaintext);
+    else this.transport.send(fromBinary(SignalResponseSchema, plaintext));
+  }
+
+  sendError(error: ConnectError, requestId: number): void {
+    this.metrics.errorsSent.inc({ code: codeName(error.code) });
+    this.send(create(SignalResponseSchema, {
+      requestId,
+      message: { case: "error", value: create(ErrorResponseSchema, { code: codeName(error.code), message: error.rawMessage }) },
+    }));
+  }
+
+  private sendRecord(record: RecordFields): void {
+    if (this.transport.sendEncoded && this.transport.format() === "protobuf") {
+      this.transport.sendEncoded(encodeSecureResponse(record.epoch, record.seq, record.ciphertext));
+    } else {
+      this.transport.send(create(SignalResponseSchema, { message: { case: "secure", value: record } }));
+    }
+  }
+}
