@@ -31,7 +31,7 @@ async function generate(t: RunningTarget, scenario: Scenario): Promise<Record<st
     pairs: scenario === "latency" ? 10 : 20,
     window: 16,
     rate: 1000,
-    joins: quick ? 150 : 300,
+    joins: quick ? 500 : 1000,
     concurrency: 10,
     idle: scenario === "idle-5k" ? 5000 : 1000,
   };

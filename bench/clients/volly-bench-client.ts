@@ -7,7 +7,40 @@ import { SignalRequestSchema, SignalResponseSchema, type SignalRequest, type Sig
 import { decapsulate, generateKeyPair } from "../../src/protocol/pq/kem.js";
 import { deriveHandshakeKeys, finishedMac, recordAad, recordNonce, transcriptHash } from "../../src/protocol/pq/key-schedule.js";
 import { aesGcmOpenSync, aesGcmSealSync, nodePrimitives } from "../../src/pq/node-primitives.js";
+import { encodeSecureRequest, parseSecureResponse } from "../../src/protocol/relay-frames.js";
+import { WIRE_LEN, WireReader } from "../../src/protocol/wire-bytes.js";
 import type { BenchPeer, MessageHandler } from "./bench-peer.js";
+
+const utf8 = new TextDecoder();
+
+/** A relayed offer (field 3) or trickle (field 4), read by hand: kind, from, payload, message id. */
+function parseRelayed(bytes: Uint8Array): { kind: "offer" | "candidate"; from: string; payload: string; messageId: bigint } | undefined {
+  const r = new WireReader(bytes);
+  const tag = r.varint();
+  if (tag !== 3 * 8 + WIRE_LEN && tag !== 4 * 8 + WIRE_LEN) return undefined;
+  const kind = tag === 3 * 8 + WIRE_LEN ? "offer" : "candidate";
+  const length = r.varint();
+  const end = r.pos + length;
+  const inner = new WireReader(bytes, end);
+  inner.pos = r.pos;
+  let from = "";
+  let payload = "";
+  while (!inner.done) {
+    const t = inner.varint();
+    const n = inner.varint();
+    if (t === 1 * 8 + WIRE_LEN) payload = utf8.decode(bytes.subarray(inner.pos, inner.pos + n));
+    else if (t === 4 * 8 + WIRE_LEN) from = utf8.decode(bytes.subarray(inner.pos, inner.pos + n));
+    inner.pos += n;
+  }
+  r.pos = end;
+  let messageId = 0n;
+  while (!r.done) {
+    const t = r.varint();
+    const v = r.varint();
+    if (t === 101 * 8) messageId = BigInt(v);
+  }
+  return { kind, from, payload, messageId };
+}
 
 interface Keys {
   sessionId: string;
@@ -27,22 +60,24 @@ export async function connectVolly(port: number, token: string, pq: boolean): Pr
   let lastId = 0n;
   let sinceAck = 0;
 
-  const sendRequest = (request: SignalRequest) => {
-    let bytes = toBinary(SignalRequestSchema, request);
+  // Like a real client's hot path, and so the generator does no more work per message than the server:
+  // requests are encoded once per (kind, target, payload) and records framed by hand.
+  const sendBytes = (bytes: Uint8Array) => {
     if (keys) {
       const seq = keys.sendSeq++;
       const ciphertext = aesGcmSealSync(keys.c2s, recordNonce(0, seq), recordAad(keys.sessionId, "c2s", 0, seq), bytes);
-      bytes = toBinary(SignalRequestSchema, create(SignalRequestSchema, { message: { case: "secure", value: { epoch: 0, seq, ciphertext } } }));
-    }
-    ws.send(bytes);
+      ws.send(encodeSecureRequest(0, seq, ciphertext));
+    } else ws.send(bytes);
   };
-  const unwrap = (frame: Buffer): SignalResponse => {
-    const outer = fromBinary(SignalResponseSchema, frame);
-    if (!keys || outer.message.case !== "secure") return outer;
-    const r = outer.message.value;
+  const sendRequest = (request: SignalRequest) => sendBytes(toBinary(SignalRequestSchema, request));
+  const encoded = new Map<string, { payload: string; bytes: Uint8Array }>();
+  const plaintextOf = (frame: Buffer): Uint8Array => {
+    if (!keys) return frame;
+    const r = parseSecureResponse(frame);
+    if (!r) throw new Error("expected a record");
     if (r.seq !== keys.recvSeq) throw new Error("record out of order");
     keys.recvSeq++;
-    return fromBinary(SignalResponseSchema, aesGcmOpenSync(keys.s2c, recordNonce(r.epoch, r.seq), recordAad(keys.sessionId, "s2c", r.epoch, r.seq), r.ciphertext));
+    return aesGcmOpenSync(keys.s2c, recordNonce(r.epoch, r.seq), recordAad(keys.sessionId, "s2c", r.epoch, r.seq), r.ciphertext);
   };
 
   // The server may send `join` in the same packet as the upgrade answer: listen before 'open'.
@@ -58,25 +93,30 @@ export async function connectVolly(port: number, token: string, pq: boolean): Pr
         pending.push(data);
         return;
       }
-      let inner: SignalResponse;
+      let plaintext: Uint8Array;
       try {
-        inner = unwrap(data);
+        plaintext = plaintextOf(data);
       } catch (e) {
         reject(e);
         return;
       }
-      if (inner.message.case === "join") return resolve(inner);
-      if (inner.messageId > 0n) {
-        lastId = inner.messageId;
+      const relayed = parseRelayed(plaintext);
+      const id = relayed ? relayed.messageId : undefined;
+      let inner: SignalResponse | undefined;
+      if (!relayed) {
+        inner = fromBinary(SignalResponseSchema, plaintext);
+        if (inner.message.case === "join") return resolve(inner);
+      }
+      const messageId = id ?? inner?.messageId ?? 0n;
+      if (messageId > 0n) {
+        lastId = messageId;
         if (++sinceAck >= 32) {
           sinceAck = 0;
           sendRequest(create(SignalRequestSchema, { message: { case: "ack", value: { lastMessageId: lastId } } }));
         }
       }
-      const m = inner.message;
-      if (m.case === "offer") onMessage(m.value.from, "offer", m.value.sdp);
-      else if (m.case === "trickle") onMessage(m.value.from, "candidate", m.value.candidate);
-      else if (m.case === "error") reject(new Error(`${m.value.code}: ${m.value.message}`));
+      if (relayed) onMessage(relayed.from, relayed.kind, relayed.payload);
+      else if (inner?.message.case === "error") reject(new Error(`${inner.message.value.code}: ${inner.message.value.message}`));
     });
     if (!pq) return;
     void (async () => {
@@ -109,11 +149,18 @@ export async function connectVolly(port: number, token: string, pq: boolean): Pr
   return {
     joinMs,
     send(to, kind, payload) {
-      sendRequest(create(SignalRequestSchema, {
-        message: kind === "offer"
-          ? { case: "offer", value: { sdp: payload, target: to } }
-          : { case: "trickle", value: { candidate: payload, target: to } },
-      }));
+      const key = `${kind}|${to}`;
+      let cached = encoded.get(key);
+      if (cached?.payload !== payload) {
+        cached = {
+          payload,
+          bytes: toBinary(SignalRequestSchema, create(SignalRequestSchema, {
+            message: kind === "offer" ? { case: "offer", value: { sdp: payload, target: to } } : { case: "trickle", value: { candidate: payload, target: to } },
+          })),
+        };
+        encoded.set(key, cached);
+      }
+      sendBytes(cached.bytes);
     },
     onMessage(handler) {
       onMessage = handler;

@@ -1,5 +1,4 @@
 import { create } from "@bufbuild/protobuf";
-import type { Logger } from "pino";
 import { StoredSessionSchema } from "../../gen/volly/signaling/v1/internal_pb.js";
 import { PqSessionInfoSchema, type PqSessionInfo } from "../../gen/volly/signaling/v1/models_pb.js";
 import type { RekeyRequest } from "../../gen/volly/signaling/v1/pq_pb.js";
@@ -7,6 +6,7 @@ import { SignalResponseSchema, type SignalRequest, type SignalResponse } from ".
 import type { PqConfig } from "../config.js";
 import { errorIdOf, errors } from "../errors.js";
 import type { Metrics } from "../metrics.js";
+import type { ConnectionLog } from "../session/connection-log.js";
 import type { PqChannel, PqChannelContext, PqChannelFactory, RecordFields } from "../session/pq-channel.js";
 import type { Store } from "../store/store.js";
 import type { PqSession } from "./pq-session.js";
@@ -26,7 +26,6 @@ class ServerPqChannel implements PqChannel {
   private readonly handshakeState: ServerHandshake;
   private session: PqSession | undefined;
   private readonly startedAt = performance.now();
-  private readonly log: Logger;
 
   constructor(
     private readonly config: PqConfig,
@@ -35,7 +34,6 @@ class ServerPqChannel implements PqChannel {
     private readonly nodeId: string,
     private readonly context: PqChannelContext,
   ) {
-    this.log = context.log;
     const key = context.pqKey;
     this.handshakeState = new ServerHandshake({
       policy: { defaultAlgorithm: config.algorithm, requireHybrid: config.requireHybrid, sessionTimeoutMs: config.sessionTimeoutMs },
@@ -45,6 +43,10 @@ class ServerPqChannel implements PqChannel {
         ...(key?.keyExpiry !== undefined ? { keyExpiry: key.keyExpiry } : {}),
       },
     });
+  }
+
+  private get log(): ConnectionLog {
+    return this.context.log;
   }
 
   get established(): boolean {

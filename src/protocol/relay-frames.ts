@@ -125,9 +125,18 @@ export interface SecureRequest {
 
 /** Parses an encoded SignalRequest that is exactly a `secure` record; undefined for anything else. */
 export function parseSecureRequest(bytes: Uint8Array): SecureRequest | undefined {
+  return parseSecureRecord(bytes, SECURE_REQUEST_FIELD);
+}
+
+/** Parses an encoded SignalResponse that is exactly a `secure` record (the SDK side of the fast path). */
+export function parseSecureResponse(bytes: Uint8Array): SecureRequest | undefined {
+  return parseSecureRecord(bytes, SECURE_RESPONSE_FIELD);
+}
+
+function parseSecureRecord(bytes: Uint8Array, field: number): SecureRequest | undefined {
   const r = new WireReader(bytes);
   const tag = r.varint();
-  if (tag !== SECURE_REQUEST_FIELD * 8 + WIRE_LEN) return undefined;
+  if (tag !== field * 8 + WIRE_LEN) return undefined;
   const n = r.varint();
   if (n < 0 || r.pos + n !== bytes.length) return undefined;
   const inner = new WireReader(bytes, bytes.length);
@@ -152,10 +161,19 @@ export function parseSecureRequest(bytes: Uint8Array): SecureRequest | undefined
 
 /** Encodes `SignalResponse{secure{epoch, seq, ciphertext}}`. */
 export function encodeSecureResponse(epoch: number, seq: bigint, ciphertext: Uint8Array): Uint8Array {
+  return encodeSecureRecord(SECURE_RESPONSE_FIELD, epoch, seq, ciphertext);
+}
+
+/** Encodes `SignalRequest{secure{epoch, seq, ciphertext}}` (the SDK side of the fast path). */
+export function encodeSecureRequest(epoch: number, seq: bigint, ciphertext: Uint8Array): Uint8Array {
+  return encodeSecureRecord(SECURE_REQUEST_FIELD, epoch, seq, ciphertext);
+}
+
+function encodeSecureRecord(field: number, epoch: number, seq: bigint, ciphertext: Uint8Array): Uint8Array {
   const s = Number(seq);
   const innerLength = (epoch > 0 ? 1 + varintSize(epoch) : 0) + (s > 0 ? 1 + varintSize(s) : 0) + lenFieldSize(3, ciphertext.length);
-  const out = new Uint8Array(varintSize(SECURE_RESPONSE_FIELD * 8 + WIRE_LEN) + varintSize(innerLength) + innerLength);
-  let pos = writeVarint(out, 0, SECURE_RESPONSE_FIELD * 8 + WIRE_LEN);
+  const out = new Uint8Array(varintSize(field * 8 + WIRE_LEN) + varintSize(innerLength) + innerLength);
+  let pos = writeVarint(out, 0, field * 8 + WIRE_LEN);
   pos = writeVarint(out, pos, innerLength);
   if (epoch > 0) {
     out[pos++] = 1 * 8 + WIRE_VARINT;

@@ -44,7 +44,7 @@ export class WsBridge {
     }
     if (socket.destroyed) return release();
     this.wss.handleUpgrade(req, socket, head, (ws) => {
-      const transport = new WsTransport(ws, ip, params.format ?? "flat", this.svc.config.limits.maxFrameBytes);
+      const transport = new WsTransport(ws, socket, ip, params.format ?? "flat", this.svc.config.limits.maxFrameBytes);
       const session = new SignalSession(this.svc, transport, auth, params);
       ws.once("close", release);
       transport.attach(session);

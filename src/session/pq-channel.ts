@@ -1,9 +1,9 @@
 import type { PqSessionInfo } from "../../gen/volly/signaling/v1/models_pb.js";
 import type { RekeyRequest } from "../../gen/volly/signaling/v1/pq_pb.js";
 import type { SignalRequest, SignalResponse } from "../../gen/volly/signaling/v1/signal_pb.js";
-import type { Logger } from "pino";
 import type { AccessClaims } from "../auth/access-token.js";
 import type { TokenPqKey } from "../pq/token-pq-claims.js";
+import type { ConnectionLog } from "./connection-log.js";
 
 /**
  * The post-quantum layer of one connection, as the session uses it: the handshake before `join`, then
@@ -45,8 +45,8 @@ export interface PqChannelContext {
   /** The token's validated PQ key (way a), if it binds one. */
   readonly pqKey: TokenPqKey | undefined;
   readonly connId: string;
-  /** The connection's logger. */
-  readonly log: Logger;
+  /** The connection's log. */
+  readonly log: ConnectionLog;
   /** Called when the session is established, to record it (`session:<id>`). */
   readonly participant: () => { sid: string; room: string; identity: string };
 }

@@ -1,7 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
 import { Code, type ConnectError } from "@connectrpc/connect";
-import type { Logger } from "pino";
 import type { StoredParticipant } from "../../gen/volly/signaling/v1/internal_pb.js";
 import { DisconnectReason, LeaveAction, type PqSessionInfo, type Room } from "../../gen/volly/signaling/v1/models_pb.js";
 import { LeaveRequestSchema, SignalResponseSchema, type SignalRequest, type SignalResponse } from "../../gen/volly/signaling/v1/signal_pb.js";
@@ -11,6 +10,7 @@ import type { CodecError } from "../protocol/signal-codec.js";
 import type { HeldParticipant, LocalParticipant } from "../room/local-participants.js";
 import { newSid } from "../room/membership.js";
 import type { AuthorizedConnection } from "./authorize-connection.js";
+import { lazyConnectionLog, type ConnectionLog } from "./connection-log.js";
 import type { ConnectParams } from "./connect-params.js";
 import type { DeliveryCursor } from "./delivery-cursor.js";
 import type { NodeServices, TickingSession } from "./node-services.js";
@@ -38,8 +38,9 @@ export class SignalSession implements LocalParticipant, TickingSession {
   readonly sid: string;
   readonly identity: string;
   readonly room: string;
-  readonly log: Logger;
   readonly claims: AccessClaims;
+  /** The connection's log lines carry its id, room and identity. */
+  readonly log: ConnectionLog;
   self: StoredParticipant | undefined;
   cursor: DeliveryCursor | undefined;
   /** The room as joined (or resumed); re-created from this if the store lost it. */
@@ -67,7 +68,7 @@ export class SignalSession implements LocalParticipant, TickingSession {
     this.sid = params.reconnect && params.sid !== undefined ? params.sid : newSid("PA_");
     this.identity = claims.identity;
     this.room = claims.video.room;
-    this.log = svc.log.child({ connId: this.connId, room: this.room, identity: this.identity, transport: transport.kind });
+    this.log = lazyConnectionLog(svc.log, () => ({ connId: this.connId, room: this.room, identity: this.identity, transport: transport.kind }));
     this.pq = svc.pq?.({
       claims,
       pqKey: auth.pqKey,
@@ -163,7 +164,7 @@ export class SignalSession implements LocalParticipant, TickingSession {
   /** The transport closed underneath us (network drop, client went away without `leave`). */
   transportClosed(): void {
     if (this.phase === "closed") return;
-    this.log.debug("connection dropped");
+    this.log.debug({}, "connection dropped");
     this.transport.close(1000, "");
     this.finish(this.self ? "away" : "none", false, DisconnectReason.SIGNAL_CLOSE);
   }
