@@ -1,9 +1,9 @@
-import { ConnectError, createConnectRouter, type ConnectRouter } from "@connectrpc/connect";
+import { Code, ConnectError, createConnectRouter, type ConnectRouter } from "@connectrpc/connect";
 import type { UniversalServerResponse } from "@connectrpc/connect/protocol";
 import { universalRequestFromNodeRequest, universalResponseToNodeResponse } from "@connectrpc/connect-node";
 import type { Logger } from "pino";
 import { codeFromName, errorIdOf, errors, toPublicError, twirpCodeOf } from "../errors.js";
-import type { ExtraRoute, Res } from "../http/rest-routes.js";
+import { discardRequestBody, type ExtraRoute, type Res } from "../http/rest-routes.js";
 
 /** Twirp's default path prefix (`/twirp/<package>.<Service>/<Method>`). */
 export const TWIRP_PREFIX = "/twirp";
@@ -50,13 +50,21 @@ export function twirpRoute(register: (router: ConnectRouter) => void, log: Logge
         await universalResponseToNodeResponse(uRes, res);
       } else {
         const { code, message } = await connectErrorBody(uRes);
-        writeError(res, code, message);
+        // connect-es reports a body that does not decode as `internal` ("parse binary: ..."), the gRPC
+        // convention; for a Twirp client it is a malformed request, its own mistake.
+        if (code === Code.Internal && message.startsWith("parse binary")) {
+          const malformed = errors.malformedMessage("request body does not decode");
+          writeError(res, malformed.code, malformed.rawMessage);
+        } else writeError(res, code, message);
       }
     } catch (e) {
       const error = toPublicError(e);
       if (errorIdOf(e) === undefined) log.error({ err: e, path: url.pathname }, "twirp request failed");
       if (res.headersSent) res.destroy();
-      else writeError(res, error.code, error.rawMessage);
+      else {
+        discardRequestBody(req, res);
+        writeError(res, error.code, error.rawMessage);
+      }
     }
     return true;
   };

@@ -6,8 +6,11 @@ import { parseVideoGrant, type VideoGrant } from "./video-grant.js";
 
 /** LiveKit's leeway for clock skew (exp, nbf). */
 const CLOCK_TOLERANCE_SECONDS = 60;
-/** Tokens are sent in URLs; anything this long is an attack, not a token. */
-export const MAX_TOKEN_LENGTH = 16_384;
+/**
+ * Tokens are sent in URLs. A real one is ~300 characters, ~2,600 with a hybrid `pqPublicKey`; anything
+ * past this is an attack, refused before any parsing.
+ */
+export const MAX_TOKEN_LENGTH = 8192;
 
 /** The claims of a verified access token (LiveKit layout plus Volly's PQ claims). */
 export interface AccessClaims {

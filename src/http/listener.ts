@@ -51,18 +51,25 @@ export class Listener {
     });
   }
 
-  /** Stops accepting; ends idle HTTP connections and h2 sessions; destroys what remains after `graceMs`. */
+  /**
+   * Stops accepting; ends idle HTTP connections and h2 sessions; destroys what remains after `graceMs`.
+   * Resolves when the port is closed, and at the latest a second after the grace period: a stop must
+   * never hang on a connection Node still counts but can no longer close.
+   */
   async close(graceMs: number): Promise<void> {
     const closed = new Promise<void>((resolve) => this.net.close(() => resolve()));
     this.h1.closeIdleConnections();
     for (const s of this.h2Sessions) s.close();
-    const timer = setTimeout(() => {
-      for (const s of this.h2Sessions) s.destroy();
-      for (const s of this.sockets) s.destroy();
-    }, graceMs);
-    timer.unref();
-    await closed;
-    clearTimeout(timer);
+    const timers: NodeJS.Timeout[] = [];
+    const late = new Promise<void>((resolve) => {
+      timers.push(setTimeout(() => {
+        for (const s of this.h2Sessions) s.destroy();
+        for (const s of this.sockets) s.destroy();
+      }, graceMs));
+      timers.push(setTimeout(resolve, graceMs + 1000));
+    });
+    await Promise.race([closed, late]);
+    for (const t of timers) clearTimeout(t);
   }
 
   private sniff(socket: net.Socket): void {

@@ -37,6 +37,7 @@ async function route(svc: NodeServices, health: HealthCheck, extra: ExtraRoute[]
     return;
   }
   for (const handle of extra) if (await handle(req, res, url)) return;
+  discardRequestBody(req, res);
   if (req.method !== "GET" && req.method !== "HEAD") return text(res, 405, "method not allowed");
   switch (url.pathname) {
     case "/healthz": {
@@ -89,6 +90,17 @@ export async function sessionStats(svc: NodeServices): Promise<Record<string, un
     rekeys: stats.rekeys,
     node_id: svc.nodeId,
   };
+}
+
+/**
+ * Answers before the request body was read (a POST to /healthz, a bad Twirp route): Node would otherwise
+ * drop the keep-alive connection under the client's next request. The body is discarded and the
+ * connection announced as closing.
+ */
+export function discardRequestBody(req: Req, res: Res): void {
+  if (req.readableEnded) return;
+  res.setHeader("Connection", "close");
+  req.resume();
 }
 
 function text(res: Res, status: number, body: string): void {

@@ -149,9 +149,9 @@ export class Rooms {
    * it at once when resume is off. Only while this node still holds it: if it already resumed on
    * another node, that node owns it now.
    */
-  async dropped(room: string, identity: string, sid: string): Promise<void> {
+  async dropped(room: string, identity: string, sid: string, reason = DisconnectReason.SIGNAL_CLOSE): Promise<void> {
     if (this.config.resume.windowMs === 0) {
-      await this.leave(room, identity, sid, DisconnectReason.SIGNAL_CLOSE);
+      await this.leave(room, identity, sid, reason);
       return;
     }
     await this.store.markAway(room, identity, sid, Date.now() + this.config.resume.windowMs, this.config.nodeId);

@@ -77,7 +77,7 @@ export class SessionInbound {
     if (!this.bucket.take()) return this.limited();
     const pq = this.pq;
     if (pq && !pq.established) {
-      const decoded = request instanceof Uint8Array ? decodeOuter(request) : request;
+      const decoded = request instanceof Uint8Array ? this.decodeFrame(request) : request;
       this.s.svc.metrics.countMessage(decoded.message.case ?? "none", "in");
       const { reply, established } = await pq.handshake(decoded);
       if (reply) this.s.send(reply);
@@ -87,8 +87,12 @@ export class SessionInbound {
     let plaintext: Uint8Array | undefined;
     let decoded: SignalRequest | undefined;
     if (pq) {
-      const record = request instanceof Uint8Array ? recordOfBytes(request) : recordOf(request);
-      plaintext = pq.open(record);
+      try {
+        plaintext = pq.open(request instanceof Uint8Array ? recordOfBytes(request) : recordOf(request));
+      } catch (e) {
+        this.s.svc.metrics.countMessage("refused", "in");
+        throw e;
+      }
     } else if (request instanceof Uint8Array) plaintext = request;
     else decoded = request;
     if (plaintext !== undefined && this.s.transport.format() === "protobuf" && this.sender && this.stamp) {
@@ -123,13 +127,23 @@ export class SessionInbound {
   private decodeInner(bytes: Uint8Array, inRecord: boolean): SignalRequest {
     let inner: SignalRequest;
     try {
-      inner = inRecord ? decodePlaintext(SignalRequestSchema, bytes, this.s.transport.format()) : decodeOuter(bytes);
+      inner = inRecord ? decodePlaintext(SignalRequestSchema, bytes, this.s.transport.format()) : this.decodeFrame(bytes);
     } catch (e) {
       if (inRecord && e instanceof CodecError) throw errors.pqRecordInvalid();
       throw e;
     }
     if (inRecord && isPqMessage(inner) && inner.message.case !== "rekey") throw errors.pqRecordInvalid();
     return inner;
+  }
+
+  /** A binary frame that must be a whole SignalRequest; counted as `malformed` when it is not. */
+  private decodeFrame(bytes: Uint8Array): SignalRequest {
+    try {
+      return decodeOuter(bytes);
+    } catch (e) {
+      this.s.svc.metrics.countMessage("malformed", "in");
+      throw e;
+    }
   }
 
   private limited(): void {

@@ -1,7 +1,7 @@
 import { create, fromBinary } from "@bufbuild/protobuf";
 import type { ConnectError } from "@connectrpc/connect";
 import { ErrorResponseSchema, SignalResponseSchema, type SignalResponse } from "../../gen/volly/signaling/v1/signal_pb.js";
-import { codeName } from "../errors.js";
+import { codeName, errorIdOf } from "../errors.js";
 import type { Metrics } from "../metrics.js";
 import { responseCaseOf } from "../protocol/message-case.js";
 import { appendMessageId } from "../protocol/message-id.js";
@@ -9,6 +9,9 @@ import { encodeSecureResponse } from "../protocol/relay-frames.js";
 import { encodePlaintext } from "../protocol/signal-codec.js";
 import type { PqChannel, RecordFields } from "./pq-channel.js";
 import type { SignalTransport } from "./signal-transport.js";
+
+/** Limits whose refusals are counted where they are answered (the others are counted where they trip). */
+const LIMIT_ERRORS = new Set(["room_full", "too_many_rooms", "field_too_large", "discover_too_many"]);
 
 /**
  * Everything a session sends, encoded for its connection: encrypted as a `secure` record once the PQ
@@ -51,6 +54,8 @@ export class SessionOutbound {
 
   sendError(error: ConnectError, requestId: number): void {
     this.metrics.errorsSent.inc({ code: codeName(error.code) });
+    const id = errorIdOf(error);
+    if (id !== undefined && LIMIT_ERRORS.has(id)) this.metrics.limitsHit.inc({ limit: id });
     this.send(create(SignalResponseSchema, {
       requestId,
       message: { case: "error", value: create(ErrorResponseSchema, { code: codeName(error.code), message: error.rawMessage }) },

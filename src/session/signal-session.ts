@@ -55,6 +55,7 @@ export class SignalSession implements LocalParticipant, TickingSession {
   private nextRefreshAt = 0;
   private nextPresenceAt = 0;
   private malformed = 0;
+  private ending = false;
   private disposal: Promise<void> = Promise.resolve();
 
   constructor(
@@ -283,7 +284,9 @@ export class SignalSession implements LocalParticipant, TickingSession {
 
   /** Ends the connection: optional `error`, then `leave`, then close; then the participant is disposed of. */
   end(opts: { reason: DisconnectReason; action: LeaveAction; error?: ConnectError; dispose: Disposal; closeCode?: number; expired?: boolean }): void {
-    if (this.phase === "closed") return;
+    if (this.phase === "closed" || this.ending) return;
+    // The goodbye below goes through send(), whose backpressure check would end the session again.
+    this.ending = true;
     if (opts.error) this.sendError(opts.error, 0);
     this.send(create(SignalResponseSchema, {
       message: { case: "leave", value: create(LeaveRequestSchema, { reason: opts.reason, action: opts.action, message: opts.error?.rawMessage ?? "" }) },
@@ -295,6 +298,7 @@ export class SignalSession implements LocalParticipant, TickingSession {
   }
 
   private checkBackpressure(): void {
+    if (this.ending) return;
     if (this.transport.bufferedBytes() > this.svc.config.limits.maxSendBufferBytes) {
       this.svc.metrics.limitsHit.inc({ limit: "send_buffer" });
       this.end({ reason: DisconnectReason.SLOW_CONSUMER, action: LeaveAction.RESUME, error: errors.slowConsumer(), dispose: "away" });
@@ -352,7 +356,7 @@ export class SignalSession implements LocalParticipant, TickingSession {
       if (dispose === "leave") await this.svc.rooms.leave(this.room, this.identity, this.sid, reason);
       // A newer connection of this participant on this node (a resume) owns it now. Checked right before
       // the write, and both go over the same store connection, so its claim cannot be overtaken.
-      else if (this.svc.local.get(this.sid) === undefined) await this.svc.rooms.dropped(this.room, this.identity, this.sid);
+      else if (this.svc.local.get(this.sid) === undefined) await this.svc.rooms.dropped(this.room, this.identity, this.sid, reason);
     } catch (e) {
       this.log.error({ err: e }, "cleanup after close failed");
     }

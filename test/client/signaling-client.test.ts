@@ -58,7 +58,10 @@ test("connect, presence events and disconnect", async () => {
   const carol = await nodeClient(server.wsUrl, "carol", room, { format: "json" });
   const carolInfo = await carol.client.connect();
   assert.deepEqual(carolInfo.participants.map((p) => p.identity).sort(), ["alice", "bob"]);
+  // Alice hears carol leave before bob's turn, so the next participantLeft below can only be bob's.
+  const carolLeft = nextEvent(alice.client, "participantLeft");
   await carol.client.disconnect();
+  assert.equal((await carolLeft)[0].identity, "carol");
 
   const left = nextEvent(alice.client, "participantLeft");
   const bobGone = nextEvent(bob.client, "disconnected");

@@ -32,6 +32,11 @@ export interface Channel {
   readonly closed: Promise<{ code: number; reason: string }>;
   /** Drops the connection without a goodbye. */
   kill(): void;
+  /**
+   * WebSocket only: stops reading from the socket without closing it, like a peer whose network went
+   * away (a half-open TCP connection: no FIN, no more reads, no pongs).
+   */
+  freeze?(): void;
 }
 
 export interface OpenOptions {
@@ -42,6 +47,8 @@ export interface OpenOptions {
   path?: string;
   /** WebSocket only: answer control pings (default true, like browsers). */
   autoPong?: boolean;
+  /** WebSocket only: the loopback address to connect from (another "client IP"). */
+  localAddress?: string;
 }
 
 /** Error raised when the server refuses the WebSocket upgrade: the HTTP status and plain-text body. */
@@ -60,7 +67,7 @@ export async function openChannel(kind: ChannelKind, port: number, o: OpenOption
 function openWs(kind: ChannelKind, port: number, o: OpenOptions): Promise<Channel> {
   const format = kind === "ws-protobuf" ? "protobuf" : kind === "ws-json" ? "json" : "flat";
   const query = new URLSearchParams({ access_token: o.token, format, ...o.query });
-  const ws = new WebSocket(`ws://127.0.0.1:${port}${o.path ?? "/rtc"}?${query}`, { autoPong: o.autoPong ?? true });
+  const ws = new WebSocket(`ws://127.0.0.1:${port}${o.path ?? "/rtc"}?${query}`, { autoPong: o.autoPong ?? true, ...(o.localAddress ? { localAddress: o.localAddress } : {}) });
   const responses = new AsyncQueue<SignalResponse>();
   const frameFormats: WireFormat[] = [];
   const closed = new Promise<{ code: number; reason: string }>((resolve) => {
@@ -94,6 +101,7 @@ function openWs(kind: ChannelKind, port: number, o: OpenOptions): Promise<Channe
         frameFormats,
         closed,
         kill: () => ws.terminate(),
+        freeze: () => (ws as unknown as { _socket: { pause(): void } })._socket.pause(),
       });
     });
   });

@@ -29,6 +29,8 @@ export interface TestClientOptions {
   headers?: Record<string, string>;
   /** Wait for `join`/`reconnect` (default true). */
   awaitJoin?: boolean;
+  /** WebSocket only: answer control pings (default true). */
+  autoPong?: boolean;
 }
 
 /**
@@ -59,7 +61,7 @@ export class TestClient {
         ...o.token?.claims,
       },
     });
-    const channel = await openChannel(o.kind, o.port, { token, query: o.query, headers: o.headers });
+    const channel = await openChannel(o.kind, o.port, { token, query: o.query, headers: o.headers, autoPong: o.autoPong });
     const pq = o.pq ? createIndependentClient({ accessToken: token, algorithm: o.pq, tokenKeyPair: pqKey }) : undefined;
     const client = new TestClient(channel, pq, token);
     if (pq) await client.handshake(pqKey !== undefined);

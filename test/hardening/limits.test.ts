@@ -1,0 +1,151 @@
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import WebSocket from "ws";
+import { DisconnectReason, ParticipantState } from "../../gen/volly/signaling/v1/models_pb.js";
+import { openChannel, UpgradeRefused } from "../helpers/channels.js";
+import { TestClient } from "../helpers/signal-client.js";
+import { makeToken } from "../helpers/tokens.js";
+import { startTestServer, type TestServer } from "../helpers/test-server.js";
+
+/** The value of volly_limit_exceeded_total{limit} on a server. */
+async function limitCount(srv: TestServer, limit: string): Promise<number> {
+  const metric = await srv.server.services.metrics.limitsHit.get();
+  return metric.values.find((v) => v.labels.limit === limit)?.value ?? 0;
+}
+
+describe("limits: each is enforced with a clear answer and counted", () => {
+  let srv: TestServer;
+  before(async () => {
+    srv = await startTestServer({
+      VOLLY_PQ_ENABLED: "false",
+      VOLLY_MAX_FRAME_BYTES: "4096",
+      VOLLY_MAX_DATA_BYTES: "100",
+      VOLLY_MAX_ROOMS: "3",
+      VOLLY_MAX_PARTICIPANTS: "2",
+      VOLLY_MAX_MESSAGES_PER_SECOND: "5",
+      VOLLY_MESSAGE_BURST: "10",
+      VOLLY_EMPTY_TIMEOUT: "0",
+    });
+  });
+  after(() => srv.close());
+
+  test("frame size: an oversized frame gets resource_exhausted and the connection carries on", async () => {
+    const c = await TestClient.connect({ kind: "ws-protobuf", port: srv.port, identity: "frames", room: "lim-a", pq: false });
+    c.channel.sendRaw(new Uint8Array(5000));
+    const error = await c.waitFor("error");
+    assert.deepEqual([error.code, error.message], ["resource_exhausted", "frame larger than 4096 bytes"]);
+    assert.equal(await limitCount(srv, "frame_size"), 1);
+    await c.leave();
+  });
+
+  test("messages per second: over the burst requests are refused, and a client that keeps on is closed", async () => {
+    const c = await TestClient.connect({ kind: "ws-protobuf", port: srv.port, identity: "flood", room: "lim-a", pq: false });
+    for (let i = 0; i < 10; i++) c.send({ case: "ping", value: { timestamp: BigInt(i) } });
+    for (let i = 0; i < 10; i++) c.send({ case: "ping", value: { timestamp: BigInt(100 + i) } });
+    const error = await c.waitFor("error");
+    assert.deepEqual([error.code, error.message], ["resource_exhausted", "too many messages, slow down"]);
+    for (let i = 0; i < 40; i++) c.send({ case: "ping", value: { timestamp: 1n } });
+    const leave = await c.waitFor("leave", () => true, 5000);
+    assert.equal(leave.reason, DisconnectReason.LIMIT_EXCEEDED);
+    assert.equal((await c.channel.closed).code, 4008);
+    assert.ok((await limitCount(srv, "messages_per_second")) >= 10);
+  });
+
+  test("participants per room: the next one gets resource_exhausted", async () => {
+    const a = await TestClient.connect({ kind: "ws-protobuf", port: srv.port, identity: "p1", room: "lim-full", pq: false });
+    const b = await TestClient.connect({ kind: "ws-protobuf", port: srv.port, identity: "p2", room: "lim-full", pq: false });
+    const c = await TestClient.connect({ kind: "ws-flat", port: srv.port, identity: "p3", room: "lim-full", pq: false, awaitJoin: false });
+    assert.deepEqual([(await c.waitFor("error")).code, (await c.channel.closed).code], ["resource_exhausted", 4008]);
+    assert.equal(await limitCount(srv, "room_full"), 1);
+    await a.leave();
+    await b.leave();
+  });
+
+  test("rooms: past VOLLY_MAX_ROOMS a new room is refused", async () => {
+    // Rooms of the tests before close on the next sweep (empty timeout 0).
+    const deadline = Date.now() + 5000;
+    while ((await srv.server.services.store.listRooms()).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const held = [];
+    for (let i = 0; i < 3; i++) held.push(await TestClient.connect({ kind: "ws-protobuf", port: srv.port, identity: `r${i}`, room: `lim-room-${i}`, pq: false }));
+    const extra = await TestClient.connect({ kind: "ws-protobuf", port: srv.port, identity: "r-extra", room: "lim-room-x", pq: false, awaitJoin: false });
+    const error = await extra.waitFor("error");
+    assert.deepEqual([error.code, error.message], ["resource_exhausted", "the server has reached its room limit"]);
+    assert.equal(await limitCount(srv, "too_many_rooms"), 1);
+    for (const c of held) await c.leave();
+  });
+
+  test("discover batch and data payload size", async () => {
+    const deadline = Date.now() + 5000;
+    while ((await srv.server.services.store.listRooms()).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const a = await TestClient.connect({ kind: "ws-protobuf", port: srv.port, identity: "d1", room: "lim-d", pq: false });
+    const b = await TestClient.connect({ kind: "ws-protobuf", port: srv.port, identity: "d2", room: "lim-d", pq: false });
+    a.send({ case: "discover", value: { identities: Array.from({ length: 101 }, (_, i) => `x${i}`) } });
+    assert.equal((await a.waitFor("error")).message, "discover accepts at most 100 identities");
+    a.send({ case: "data", value: { target: "d2", payload: new Uint8Array(101), id: "big" } });
+    assert.equal((await a.waitFor("error")).message, "payload is larger than 100 bytes");
+    a.send({ case: "data", value: { target: "d2", payload: new Uint8Array(100), id: "ok" } });
+    assert.equal((await b.waitFor("data")).id, "ok");
+    assert.equal(await limitCount(srv, "discover_too_many"), 1);
+    assert.equal(await limitCount(srv, "field_too_large"), 1);
+    await a.leave();
+    await b.leave();
+  });
+});
+
+describe("connection limits", () => {
+  let srv: TestServer;
+  before(async () => {
+    srv = await startTestServer({ VOLLY_PQ_ENABLED: "false", VOLLY_MAX_CONNECTIONS: "3", VOLLY_MAX_CONNECTIONS_PER_IP: "2" });
+  });
+  after(() => srv.close());
+
+  test("per IP and in total, answered with 429 before the upgrade", async () => {
+    const token = await makeToken({ identity: "conn", room: "lim-c" });
+    const a = await openChannel("ws-protobuf", srv.port, { token });
+    const b = await openChannel("ws-protobuf", srv.port, { token: await makeToken({ identity: "conn2", room: "lim-c" }) });
+    await assert.rejects(openChannel("ws-protobuf", srv.port, { token }), (e: unknown) => e instanceof UpgradeRefused && e.status === 429);
+    assert.equal(await limitCount(srv, "connections_per_ip"), 1);
+    // Other loopback addresses are other clients: the total limit (3) stops the fourth.
+    const c = await openChannel("ws-protobuf", srv.port, { token: await makeToken({ identity: "conn3", room: "lim-c" }), localAddress: "127.0.0.2" });
+    await assert.rejects(
+      openChannel("ws-protobuf", srv.port, { token: await makeToken({ identity: "conn4", room: "lim-c" }), localAddress: "127.0.0.3" }),
+      (e: unknown) => e instanceof UpgradeRefused && e.status === 429 && e.body === "too many connections",
+    );
+    assert.equal(await limitCount(srv, "connections"), 1);
+    c.kill();
+    a.kill();
+    b.kill();
+    // Slots are given back when connections close.
+    await new Promise((r) => setTimeout(r, 200));
+    const again = await openChannel("ws-protobuf", srv.port, { token });
+    again.kill();
+  });
+});
+
+describe("slow consumers", () => {
+  let srv: TestServer;
+  before(async () => {
+    srv = await startTestServer({
+      VOLLY_PQ_ENABLED: "false", VOLLY_MAX_SEND_BUFFER_BYTES: "65536", VOLLY_RESUME_WINDOW: "0",
+      VOLLY_MAX_MESSAGES_PER_SECOND: "100000", VOLLY_MESSAGE_BURST: "100000",
+    });
+  });
+  after(() => srv.close());
+
+  test("a client that stops reading is cut off with SLOW_CONSUMER before it costs unbounded memory", async () => {
+    const sender = await TestClient.connect({ kind: "ws-protobuf", port: srv.port, identity: "fast", room: "slow", pq: false });
+    const token = await makeToken({ identity: "stuck", room: "slow" });
+    const stuck = new WebSocket(`${srv.wsUrl}/rtc?access_token=${token}&format=protobuf`);
+    await new Promise((r) => stuck.once("message", r));
+    // Stop reading: the kernel buffers fill, then the server's send buffer grows.
+    (stuck as unknown as { _socket: { pause(): void } })._socket.pause();
+    const sdp = "v=0 ".repeat(1000);
+    const gone = sender.waitFor("participantUpdate", (u) => u.participants[0]?.identity === "stuck" && u.participants[0].state === ParticipantState.DISCONNECTED, 20_000);
+    for (let i = 0; i < 6000; i++) sender.send({ case: "offer", value: { sdp, target: "stuck" } });
+    const update = await gone;
+    assert.equal(update.participants[0]?.disconnectReason, DisconnectReason.SLOW_CONSUMER);
+    assert.ok((await limitCount(srv, "send_buffer")) >= 1);
+    stuck.terminate();
+    await sender.leave();
+  });
+});

@@ -1,0 +1,116 @@
+import assert from "node:assert/strict";
+import { createHmac, generateKeyPairSync, sign } from "node:crypto";
+import { after, before, describe, test } from "node:test";
+import { openChannel, UpgradeRefused } from "../helpers/channels.js";
+import { TestClient } from "../helpers/signal-client.js";
+import { DEV_KEY, DEV_SECRET, makeToken } from "../helpers/tokens.js";
+import { startTestServer, type TestServer } from "../helpers/test-server.js";
+
+const b64u = (v: string | Buffer) => Buffer.from(v).toString("base64url");
+const now = () => Math.floor(Date.now() / 1000);
+const claims = (extra: Record<string, unknown> = {}) => ({
+  iss: DEV_KEY, sub: "mallory", nbf: now() - 10, exp: now() + 600, video: { roomJoin: true, room: "vault" }, ...extra,
+});
+
+/** A compact JWT with any header, signed with HMAC-SHA256 over the secret (or unsigned). */
+function forge(header: Record<string, unknown>, payload: Record<string, unknown>, secret: string | undefined = DEV_SECRET, hash = "sha256"): string {
+  const input = `${b64u(JSON.stringify(header))}.${b64u(JSON.stringify(payload))}`;
+  if (secret === undefined) return `${input}.`;
+  return `${input}.${createHmac(hash, secret).update(input).digest("base64url")}`;
+}
+
+describe("token attacks", () => {
+  let srv: TestServer;
+  before(async () => {
+    srv = await startTestServer({ VOLLY_PQ_ENABLED: "false" });
+  });
+  after(() => srv.close());
+
+  const validate = async (token: string) => {
+    const res = await fetch(`${srv.httpUrl}/rtc/validate?access_token=${encodeURIComponent(token)}`);
+    return { status: res.status, body: await res.text() };
+  };
+
+  test("algorithm confusion: none (any case), HS384, HS512, RS256 and RS256 with the secret as HMAC key", async () => {
+    const rsa = generateKeyPairSync("rsa", { modulusLength: 2048 });
+    const rsInput = `${b64u(JSON.stringify({ alg: "RS256", typ: "JWT" }))}.${b64u(JSON.stringify(claims()))}`;
+    const rs256 = `${rsInput}.${sign("sha256", Buffer.from(rsInput), rsa.privateKey).toString("base64url")}`;
+    const attacks = {
+      none: forge({ alg: "none" }, claims(), undefined),
+      None: forge({ alg: "None" }, claims(), undefined),
+      NONE: forge({ alg: "NONE" }, claims(), undefined),
+      "none with a signature": forge({ alg: "none" }, claims()),
+      HS384: forge({ alg: "HS384" }, claims(), DEV_SECRET, "sha384"),
+      HS512: forge({ alg: "HS512" }, claims(), DEV_SECRET, "sha512"),
+      RS256: rs256,
+      "RS256 header, HMAC with the secret": forge({ alg: "RS256" }, claims()),
+      "hs256 lower case": forge({ alg: "hs256" }, claims()),
+      "crit extension": forge({ alg: "HS256", crit: ["exp"] }, claims()),
+    };
+    for (const [name, token] of Object.entries(attacks)) {
+      const { status, body } = await validate(token);
+      assert.equal(status, 401, name);
+      assert.match(body, /invalid authorization token/, name);
+    }
+    // The same claims, honestly signed, pass: the refusals above are about the algorithm.
+    assert.equal((await validate(forge({ alg: "HS256" }, claims()))).status, 200);
+  });
+
+  test("time and issuer: missing exp, expired beyond the leeway, nbf in the future, unknown iss, wrong secret", async () => {
+    const cases: Record<string, [string, number, RegExp]> = {
+      "missing exp": [forge({ alg: "HS256" }, claims({ exp: undefined })), 401, /exp is required/],
+      "string exp": [forge({ alg: "HS256" }, claims({ exp: String(now() + 600) })), 401, /exp is required/],
+      expired: [forge({ alg: "HS256" }, claims({ exp: now() - 61 })), 401, /expired/],
+      "nbf in the future": [forge({ alg: "HS256" }, claims({ nbf: now() + 61 })), 401, /not valid yet/],
+      "unknown iss": [forge({ alg: "HS256" }, claims({ iss: "attacker" })), 401, /invalid API key/],
+      "no iss": [forge({ alg: "HS256" }, claims({ iss: undefined })), 401, /invalid API key/],
+      "wrong secret": [forge({ alg: "HS256" }, claims(), "guessed-secret-guessed-secret-00"), 401, /signature is invalid/],
+    };
+    for (const [name, [token, status, reason]] of Object.entries(cases)) {
+      const r = await validate(token);
+      assert.equal(r.status, status, name);
+      assert.match(r.body, reason, name);
+    }
+    // Within the 60 s leeway both ways, clock skew is tolerated (LiveKit's rule).
+    assert.equal((await validate(forge({ alg: "HS256" }, claims({ exp: now() - 30, nbf: now() + 30 })))).status, 200);
+  });
+
+  test("oversized tokens are refused without being parsed", async () => {
+    const big = forge({ alg: "HS256" }, claims({ padding: "x".repeat(7000) }));
+    const r = await validate(big);
+    assert.equal(r.status, 401);
+    assert.match(r.body, /token too long/);
+    // A URL past Node's 16 KiB header limit never reaches the server's code.
+    const huge = await fetch(`${srv.httpUrl}/rtc/validate?access_token=${"a".repeat(70_000)}`).catch(() => undefined);
+    assert.ok(huge === undefined || huge.status === 431);
+  });
+
+  test("the room and identity come from the token only", async () => {
+    const a = await TestClient.connect({ kind: "ws-protobuf", port: srv.port, identity: "owner", room: "vault", pq: false, query: { room: "lobby", identity: "admin" } });
+    assert.deepEqual([a.join?.room?.name, a.join?.participant?.identity], ["vault", "owner"]);
+    const b = await TestClient.connect({ kind: "ws-protobuf", port: srv.port, identity: "bob", room: "lobby", pq: false });
+    a.send({ case: "offer", value: { sdp: "x", target: "bob", from: "bob", fromSid: b.join?.participant?.sid ?? "" } });
+    assert.equal((await a.waitFor("error")).code, "not_found");
+    await a.leave();
+    await b.leave();
+  });
+
+  test("replaying a token after leave: allowed while it is valid (a bearer token, as in LiveKit); refused once expired", async () => {
+    const token = await makeToken({ identity: "again", room: "replay", ttlSeconds: 600 });
+    const first = await openChannel("ws-protobuf", srv.port, { token });
+    const join1 = await first.responses.take();
+    first.send({ $typeName: "volly.signaling.v1.SignalRequest", requestId: 0, message: { case: "leave", value: { $typeName: "volly.signaling.v1.LeaveRequest", reason: 1, action: 0, message: "" } } });
+    await first.closed;
+    const second = await openChannel("ws-protobuf", srv.port, { token });
+    const join2 = await second.responses.take();
+    assert.equal(join1.message.case, "join");
+    assert.equal(join2.message.case, "join");
+    if (join1.message.case === "join" && join2.message.case === "join") {
+      // A new participant, not the old one: leave was final.
+      assert.notEqual(join1.message.value.participant?.sid, join2.message.value.participant?.sid);
+    }
+    second.kill();
+    const expired = await makeToken({ identity: "again", room: "replay", nbf: now() - 7200, ttlSeconds: -3600 });
+    await assert.rejects(openChannel("ws-protobuf", srv.port, { token: expired }), (e: unknown) => e instanceof UpgradeRefused && e.status === 401);
+  });
+});
