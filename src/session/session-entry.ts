@@ -1,6 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import type { StoredParticipant } from "../../gen/volly/signaling/v1/internal_pb.js";
-import { DisconnectReason, LeaveAction, ParticipantState, type ParticipantInfo } from "../../gen/volly/signaling/v1/models_pb.js";
+import { DisconnectReason, LeaveAction, ParticipantState, type ParticipantInfo, type Room } from "../../gen/volly/signaling/v1/models_pb.js";
 import { JoinResponseSchema, ReconnectResponseSchema, SignalResponseSchema } from "../../gen/volly/signaling/v1/signal_pb.js";
 import { errors } from "../errors.js";
 import { iceServersFor } from "../room/ice-servers.js";
@@ -43,19 +43,8 @@ async function join(s: SignalSession): Promise<void> {
     svc.local.remove(s);
     throw e;
   }
-  const { room, self, others } = membership;
-  const { config } = svc;
-  const join = create(JoinResponseSchema, {
-    room,
-    participant: self.info,
-    otherParticipants: visible(others),
-    iceServers: iceServersFor(s.identity, config.ice),
-    pingInterval: config.liveness.pingIntervalSeconds,
-    pingTimeout: config.liveness.pingTimeoutSeconds,
-    serverInfo: svc.serverInfo,
-    pqSession: s.pqInfo(),
-    resumeWindow: Math.floor(config.resume.windowMs / 1000),
-  });
+  const { room, self } = membership;
+  const join = create(JoinResponseSchema, startFields(s, membership));
   s.send(create(SignalResponseSchema, { message: { case: "join", value: join } }));
   s.markJoined(self, room);
   s.log.info({ sid: s.sid, pqSession: join.pqSession?.sessionId }, "participant joined");
@@ -70,7 +59,7 @@ async function resume(s: SignalSession, cursor: DeliveryCursor): Promise<void> {
     svc.local.remove(s);
     throw e;
   }
-  const { room, self, others, previousNode } = membership;
+  const { room, self, previousNode } = membership;
   if (previousNode !== svc.nodeId) {
     // The old connection may still be open on its node (half-open socket): it must go quietly.
     await svc.delivery.disconnect(
@@ -88,23 +77,27 @@ async function resume(s: SignalSession, cursor: DeliveryCursor): Promise<void> {
     throw errors.resumeGap();
   }
   if (after > 0n) await svc.store.ackMailbox(s.sid, after);
-  const { config } = svc;
-  const reconnect = create(ReconnectResponseSchema, {
-    room,
-    participant: self.info,
-    otherParticipants: visible(others),
-    iceServers: iceServersFor(s.identity, config.ice),
-    pingInterval: config.liveness.pingIntervalSeconds,
-    pingTimeout: config.liveness.pingTimeoutSeconds,
-    serverInfo: svc.serverInfo,
-    pqSession: s.pqInfo(),
-    resumeWindow: Math.floor(config.resume.windowMs / 1000),
-    lastMessageId: after,
-  });
+  const reconnect = create(ReconnectResponseSchema, { ...startFields(s, membership), lastMessageId: after });
   s.send(create(SignalResponseSchema, { message: { case: "reconnect", value: reconnect } }));
   cursor.replay(mailbox.messages);
   s.markJoined(self, room);
   s.log.info({ sid: s.sid, replayed: mailbox.messages.length, from: previousNode }, "participant resumed");
+}
+
+/** What `join` and `reconnect` both tell a participant: its room, itself, the others, ICE and timings. */
+function startFields(s: SignalSession, m: { room: Room; self: StoredParticipant; others: StoredParticipant[] }) {
+  const { config } = s.svc;
+  return {
+    room: m.room,
+    participant: m.self.info,
+    otherParticipants: visible(m.others),
+    iceServers: iceServersFor(s.identity, config.ice),
+    pingInterval: config.liveness.pingIntervalSeconds,
+    pingTimeout: config.liveness.pingTimeoutSeconds,
+    serverInfo: s.svc.serverInfo,
+    pqSession: s.pqInfo(),
+    resumeWindow: Math.floor(config.resume.windowMs / 1000),
+  };
 }
 
 /** Others as a joining participant sees them: hidden ones left out, dropped ones as RECONNECTING. */

@@ -323,3 +323,35 @@ function ping(timestamp: bigint) {
 function secure(record: { epoch: number; seq: bigint; ciphertext: Uint8Array }) {
   return create(SignalRequestSchema, { message: { case: "secure", value: record } });
 }
+
+describe("post-quantum policy: the hybrid required", () => {
+  let srv: TestServer;
+  before(async () => {
+    srv = await startTestServer({ VOLLY_PQ_ALGORITHM: "X25519MLKEM768", VOLLY_PQ_REQUIRE_HYBRID: "true" });
+  });
+  after(() => srv.close());
+
+  test("ML-KEM-768 alone is refused, in the handshake and in a token; the hybrid works", async () => {
+    const refused = await TestClient.connect({ kind: "ws-protobuf", port: srv.port, identity: "pure", room: "hy", pq: "ML-KEM-768", awaitJoin: false }).catch((e: unknown) => e);
+    assert.match(String(refused), /"code":"failed_precondition","message":"this server requires the X25519MLKEM768 hybrid"/);
+    const kp = await generateTokenKeyPair("ML-KEM-768");
+    const token = await makeToken({ identity: "pure-token", room: "hy", claims: { pqPublicKey: b64(kp.publicKey), pqAlgorithm: "ML-KEM-768" } });
+    const res = await fetch(`${srv.httpUrl}/rtc/validate?access_token=${token}`);
+    assert.equal(res.status, 400);
+    assert.match(await res.text(), /requires the X25519MLKEM768 hybrid/);
+    const ok = await TestClient.connect({ kind: "ws-protobuf", port: srv.port, identity: "hybrid", room: "hy", pq: "X25519MLKEM768" });
+    assert.equal(ok.join?.pqSession?.algorithm, "X25519MLKEM768");
+    await ok.leave();
+  });
+
+  test("a pq_handshake without an algorithm gets the server's default", async () => {
+    const token = await makeToken({ identity: "noalg", room: "hy" });
+    const ch = await openChannel("ws-protobuf", srv.port, { token });
+    const kp = await generateTokenKeyPair("X25519MLKEM768");
+    ch.send(create(SignalRequestSchema, { message: { case: "pqHandshake", value: { algorithm: "", clientPublicKey: kp.publicKey, sessionId: "", clientNonce: new Uint8Array(32) } } }));
+    const r = await ch.responses.take();
+    assert.equal(r.message.case, "pqHandshakeResponse");
+    if (r.message.case === "pqHandshakeResponse") assert.equal(r.message.value.algorithm, "X25519MLKEM768");
+    ch.kill();
+  });
+});
