@@ -181,9 +181,11 @@ async function idle(c: GeneratorConfig) {
   const run = serial++;
   for (let i = 0; i < c.idle; i += c.concurrency) {
     const batch = await Promise.all(Array.from({ length: Math.min(c.concurrency, c.idle - i) }, (_, k) =>
-      connect(c, `i${i + k}-${run}`, `idle-${run}-${Math.floor((i + k) / 50)}`, 0)));
+      connect(c, `i${i + k}-${run}`, `idle-${run}-${Math.floor((i + k) / 10)}`, 0)));
     peers.push(...batch);
   }
+  await sleep(1000);
+  for (const p of peers) p.settle?.();
   await sleep(3000);
   const after = rssBytes(pid);
   for (const p of peers) p.close();

@@ -5,6 +5,8 @@ export interface BenchPeer {
   /** Sets the function called for every message relayed to this peer. */
   onMessage(handler: MessageHandler): void;
   close(): void;
+  /** Does what an idle client of this server does periodically (Volly: ping, acknowledging its messages). */
+  settle?(): void;
 }
 
 export type MessageHandler = (from: string, kind: "offer" | "candidate", payload: string) => void;

@@ -22,12 +22,22 @@ export class LuaScript {
   async run(redis: Redis, prefix: string, now: number, args: readonly ScriptArg[]): Promise<unknown> {
     const argv: Array<string | number | Buffer> = [prefix, now, ...args.map(toArg)];
     try {
-      return await redis.callBuffer("EVALSHA", this.sha, 0, ...argv);
+      return await (redis as unknown as BufferEval).evalshaBuffer(this.sha, 0, ...argv);
     } catch (e) {
       if (!(e instanceof Error) || !e.message.startsWith("NOSCRIPT")) throw e;
-      return redis.callBuffer("EVAL", this.source, 0, ...argv);
+      return (redis as unknown as BufferEval).evalBuffer(this.source, 0, ...argv);
     }
   }
+}
+
+/**
+ * ioredis defines a `*Buffer` variant of every command at run time (replies keep binary strings as Buffers),
+ * but its typings leave out these two. They are used rather than `callBuffer("EVALSHA", ...)` because that
+ * form breaks under auto-pipelining (the script's SHA is sent as the command name).
+ */
+interface BufferEval {
+  evalshaBuffer(sha: string, numkeys: number, ...args: Array<string | number | Buffer>): Promise<unknown>;
+  evalBuffer(source: string, numkeys: number, ...args: Array<string | number | Buffer>): Promise<unknown>;
 }
 
 function toArg(a: ScriptArg): string | number | Buffer {

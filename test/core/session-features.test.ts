@@ -151,7 +151,8 @@ describe("liveness and limits", () => {
     srv = await startTestServer({
       VOLLY_PQ_ENABLED: "false",
       VOLLY_PING_INTERVAL: "1",
-      VOLLY_PING_TIMEOUT: "2",
+      // Short, but with room for a loaded CI machine to answer a control ping in time.
+      VOLLY_PING_TIMEOUT: "4",
       VOLLY_MAX_PARTICIPANTS: "2",
       VOLLY_TOKEN_REFRESH_INTERVAL: "1",
       VOLLY_RESUME_WINDOW: "0",
@@ -162,10 +163,10 @@ describe("liveness and limits", () => {
   test("a client that stops pinging gets leave{CONNECTION_TIMEOUT} and is closed (gRPC, and WebSocket without pongs)", async () => {
     const observer = await TestClient.connect({ kind: "ws-protobuf", port: srv.port, identity: "watcher", room: "timeouts", pq: false });
     const silent = await TestClient.connect({ kind: "grpc-js", port: srv.port, identity: "silent", room: "timeouts", pq: false });
-    const leave = await silent.waitFor("leave", () => true, 6000);
+    const leave = await silent.waitFor("leave", () => true, 12_000);
     assert.equal(leave.reason, DisconnectReason.CONNECTION_TIMEOUT);
     assert.equal((await silent.channel.closed).code, 4004);
-    const gone = await observer.waitFor("participantUpdate", (u) => u.participants[0]?.identity === "silent" && u.participants[0].state === ParticipantState.DISCONNECTED, 6000);
+    const gone = await observer.waitFor("participantUpdate", (u) => u.participants[0]?.identity === "silent" && u.participants[0].state === ParticipantState.DISCONNECTED, 12_000);
     assert.ok(gone);
     // The observer never sent a ping either, but its ws answers control pings, so it is still there.
     observer.send({ case: "ping", value: { timestamp: 1n } });
