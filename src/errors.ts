@@ -85,8 +85,6 @@ export const errors = {
 
   // Operations.
   storeUnavailable: () => err("store_unavailable", Code.Unavailable, "storage is unavailable, try again"),
-  shuttingDown: () => err("shutting_down", Code.Unavailable, "server is shutting down"),
-  notFound: () => err("not_found", Code.NotFound, "not found"),
   internal: () => err("internal", Code.Internal, "internal error"),
 } as const;
 

@@ -106,7 +106,7 @@ export class WsTransport implements SignalTransport {
     }
     let decoded;
     try {
-      decoded = decodeFrame(SignalRequestSchema, new TextDecoder().decode(bytes));
+      decoded = decodeFrame(SignalRequestSchema, utf8.decode(bytes));
     } catch (e) {
       if (e instanceof CodecError) {
         this.fixed ??= "flat";
@@ -119,6 +119,8 @@ export class WsTransport implements SignalTransport {
     session.receive(decoded.message);
   }
 }
+
+const utf8 = new TextDecoder();
 
 function toBytes(data: unknown): Uint8Array {
   if (data instanceof Uint8Array) return data;
