@@ -2,10 +2,14 @@
 # Runs the TypeScript sources through tsx (a runtime dependency), so there is no compile step and the image
 # holds exactly what `npm ci --omit=dev` installs plus src/ and the generated protobuf code.
 
-FROM node:20-bookworm-slim AS deps
+# The full image has python3, make and g++ for the record-layer addon (native/record-aead), which npm ci builds
+# against the Node headers and OpenSSL that ship with Node; the runtime image gets only the built .node file.
+FROM node:20-bookworm AS deps
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+COPY scripts/build-native.mjs ./scripts/
+COPY native ./native
+RUN VOLLY_REQUIRE_NATIVE=1 npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
 FROM node:20-bookworm-slim AS runtime
 # Production by default: the server then refuses the development key pair (docker-compose.signaling.yml
@@ -17,6 +21,7 @@ ENV NODE_ENV=production \
 WORKDIR /app
 # Files stay owned by root and read-only for the runtime user; tsx caches compiled files under /tmp.
 COPY --from=deps /app/node_modules ./node_modules
+COPY --from=deps /app/native/record-aead/build/Release/record_aead.node ./native/record-aead/build/Release/
 COPY package.json tsconfig.json ./
 COPY bin ./bin
 COPY gen ./gen

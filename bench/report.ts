@@ -21,14 +21,24 @@ export function renderReport(input: ReportInput): string {
   const ratio = (a: number, b: number) => (Number.isFinite(a) && Number.isFinite(b) && b !== 0 ? a / b : Number.NaN);
   const targets = Object.keys(input.results);
 
-  const goals: Array<[string, number, string, boolean]> = [];
-  const goal = (name: string, value: number, want: string, ok: (v: number) => boolean) => goals.push([name, value, want, Number.isFinite(value) && ok(value)]);
-  goal("PQ relay msgs/s ÷ PeerJS msgs/s", ratio(m("volly-pq", "throughput", "messagesPerSecond"), m("peerjs", "throughput", "messagesPerSecond")), "≥ 1.0", (v) => v >= 1.0);
-  goal("plaintext protobuf relay msgs/s ÷ bare relay", ratio(m("volly-plain", "throughput", "messagesPerSecond"), m("bare-ws-relay", "throughput", "messagesPerSecond")), "≥ 0.6", (v) => v >= 0.6);
-  goal("PQ latency p99 at 1,000 msgs/s ÷ bare relay p99", ratio(m("volly-pq", "latency", "p99Ms"), m("bare-ws-relay", "latency", "p99Ms")), "≤ 1.3", (v) => v <= 1.3);
-  goal("PQ memory per idle participant (5k) ÷ PeerJS", ratio(m("volly-pq", "idle-5k", "bytesPerParticipant"), m("peerjs", "idle-5k", "bytesPerParticipant")), "≤ 1.0", (v) => v <= 1.0);
-  goal("PQ joins/s (full handshake) ÷ PeerJS connections/s", ratio(m("volly-pq", "join", "joinsPerSecond"), m("peerjs", "join", "joinsPerSecond")), "≥ 0.7", (v) => v >= 0.7);
-  goal("cross-node (Redis, 2 nodes) msgs/s ÷ single-node PQ", ratio(m("volly-pq-redis-2-nodes", "throughput", "messagesPerSecond"), m("volly-pq", "throughput", "messagesPerSecond")), "≥ 0.5", (v) => v >= 0.5);
+  // The primary figure is server CPU per relayed message and per join (its inverse is what one core can
+  // carry): once the server is fast the generator saturates first, since it does the same crypto, so measured
+  // rates understate the faster server. Rates are shown beside for every goal that has one.
+  const capacity = (t: string, scenario: string, key: string) => 1 / m(t, scenario, key);
+  const goals: Array<[string, number, number, string, boolean]> = [];
+  const goal = (name: string, primary: number, measured: number, want: string, ok: (v: number) => boolean) =>
+    goals.push([name, primary, measured, want, Number.isFinite(primary) && ok(primary)]);
+  const rate = (a: string, b: string, scenario: string, key: string) => ratio(m(a, scenario, key), m(b, scenario, key));
+  goal("PQ relay ÷ PeerJS (messages)", ratio(capacity("volly-pq", "throughput", "serverCpuMicrosPerMessage"), capacity("peerjs", "throughput", "serverCpuMicrosPerMessage")),
+    rate("volly-pq", "peerjs", "throughput", "messagesPerSecond"), "≥ 1.0", (v) => v >= 1.0);
+  goal("plaintext protobuf relay ÷ bare relay (messages)", ratio(capacity("volly-plain", "throughput", "serverCpuMicrosPerMessage"), capacity("bare-ws-relay", "throughput", "serverCpuMicrosPerMessage")),
+    rate("volly-plain", "bare-ws-relay", "throughput", "messagesPerSecond"), "≥ 0.6", (v) => v >= 0.6);
+  goal("PQ latency p99 at 1,000 msgs/s ÷ bare relay p99", rate("volly-pq", "bare-ws-relay", "latency", "p99Ms"), Number.NaN, "≤ 1.3", (v) => v <= 1.3);
+  goal("PQ memory per idle participant (5k) ÷ PeerJS", rate("volly-pq", "peerjs", "idle-5k", "bytesPerParticipant"), Number.NaN, "≤ 1.0", (v) => v <= 1.0);
+  goal("PQ joins (full handshake) ÷ PeerJS connections", ratio(capacity("volly-pq", "join", "serverCpuMicrosPerJoin"), capacity("peerjs", "join", "serverCpuMicrosPerJoin")),
+    rate("volly-pq", "peerjs", "join", "joinsPerSecond"), "≥ 0.7", (v) => v >= 0.7);
+  goal("cross-node (Redis, 2 nodes) ÷ single-node PQ (messages)", ratio(capacity("volly-pq-redis-2-nodes", "throughput", "serverCpuMicrosPerMessage"), capacity("volly-pq", "throughput", "serverCpuMicrosPerMessage")),
+    rate("volly-pq-redis-2-nodes", "volly-pq", "throughput", "messagesPerSecond"), "≥ 0.5", (v) => v >= 0.5);
 
   const lines: string[] = [];
   lines.push("# Benchmarks", "");
@@ -46,8 +56,12 @@ export function renderReport(input: ReportInput): string {
   lines.push("- Volly runs with `LOG_LEVEL=warn` and its per-connection rate limit raised (`VOLLY_MAX_MESSAGES_PER_SECOND`),");
   lines.push("  since a saturation test is not what the limiter is for; everything else is the default configuration.", "");
 
-  lines.push("## Goals", "", "| goal | measured | wanted | met |", "|---|---:|---|---|");
-  for (const [name, value, want, ok] of goals) lines.push(`| ${name} | ${f(value, 2)} | ${want} | ${ok ? "yes" : "**no**"} |`);
+  lines.push("## Goals", "");
+  lines.push("Throughput and join goals compare capacity: the inverse of server CPU per message or join (the primary");
+  lines.push("figure, see \"Reading the figures\"); the ratio of the measured rates, which the generator's own core caps,");
+  lines.push("is beside it. Latency and memory are compared directly.", "");
+  lines.push("| goal | by server CPU | by measured rate | wanted | met |", "|---|---:|---:|---|---|");
+  for (const [name, primary, measured, want, ok] of goals) lines.push(`| ${name} | ${f(primary, 2)} | ${Number.isNaN(measured) ? "" : f(measured, 2)} | ${want} | ${ok ? "yes" : "**no**"} |`);
   lines.push("");
 
   lines.push("## Relay throughput (saturation)", "", "| target | msgs/s | server CPU µs/msg | server CPU % | generator CPU % |", "|---|---:|---:|---:|---:|");

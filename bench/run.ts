@@ -1,6 +1,7 @@
 // `npm run bench`: starts each target as its own process pinned to core 0, runs the load generator pinned to
 // core 1, interleaves the targets (A B C A B C ...), and writes the medians of the runs to docs/benchmarks.md.
-// Options: --runs=N (default 3), --quick (1 run, shorter windows), --targets=a,b, --scenarios=x,y.
+// Options: --runs=N (default 3), --quick (1 run, shorter windows), --targets=a,b, --scenarios=x,y,
+// --out=FILE (default docs/benchmarks.md; exploratory runs write elsewhere so the committed report stays whole).
 import { execFile } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { promisify } from "node:util";
@@ -23,6 +24,7 @@ const runs = Number(args.get("runs") ?? (quick ? 1 : 3));
 const targets = (args.get("targets")?.split(",") as TargetName[] | undefined) ?? TARGETS;
 const scenarios = (args.get("scenarios")?.split(",") as Scenario[] | undefined) ?? SCENARIOS;
 const seconds = quick ? 3 : 5;
+const out = args.get("out") ?? "docs/benchmarks.md";
 
 async function generate(t: RunningTarget, scenario: Scenario): Promise<Record<string, number>> {
   const config = {
@@ -63,8 +65,8 @@ async function main(): Promise<void> {
   const handshakes = await measureHandshakes(SERVER_CORE, quick ? 200 : 1000);
   const machine = await describeMachine();
   const report = renderReport({ results, handshakes, machine, command: `npm run bench -- ${process.argv.slice(2).join(" ")}`.trim(), runs });
-  writeFileSync("docs/benchmarks.md", report);
-  console.log("wrote docs/benchmarks.md");
+  writeFileSync(out, report);
+  console.log(`wrote ${out}`);
 }
 
 async function describeMachine(): Promise<string> {

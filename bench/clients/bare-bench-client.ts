@@ -1,10 +1,12 @@
 // Client of the bare relay (bench/targets/bare-relay.ts): `len(dst) ‖ dst ‖ kind ‖ payload` binary frames.
 import WebSocket from "ws";
 import type { BenchPeer, MessageHandler } from "./bench-peer.js";
+import { turnBatchedSender } from "./turn-batch.js";
 
 export async function connectBare(port: number, id: string): Promise<BenchPeer & { joinMs: number }> {
   const started = performance.now();
   const ws = new WebSocket(`ws://127.0.0.1:${port}/?id=${encodeURIComponent(id)}`, { perMessageDeflate: false });
+  const send = turnBatchedSender(ws);
   await new Promise<void>((resolve, reject) => {
     ws.once("open", () => resolve());
     ws.once("error", reject);
@@ -20,7 +22,7 @@ export async function connectBare(port: number, id: string): Promise<BenchPeer &
     joinMs: performance.now() - started,
     send(to, kind, payload) {
       const dst = Buffer.from(to);
-      ws.send(Buffer.concat([Buffer.of(dst.length), dst, Buffer.of(kind === "offer" ? 1 : 2), Buffer.from(payload)]));
+      send(Buffer.concat([Buffer.of(dst.length), dst, Buffer.of(kind === "offer" ? 1 : 2), Buffer.from(payload)]));
     },
     onMessage(handler) {
       onMessage = handler;

@@ -2,10 +2,12 @@
 // {type: OFFER|CANDIDATE, dst, payload}; the server adds `src` and forwards; it greets with {type: OPEN}.
 import WebSocket from "ws";
 import type { BenchPeer, MessageHandler } from "./bench-peer.js";
+import { turnBatchedSender } from "./turn-batch.js";
 
 export async function connectPeerJs(port: number, id: string): Promise<BenchPeer & { joinMs: number }> {
   const started = performance.now();
   const ws = new WebSocket(`ws://127.0.0.1:${port}/peerjs?key=peerjs&id=${encodeURIComponent(id)}&token=t${id}`, { perMessageDeflate: false });
+  const send = turnBatchedSender(ws);
   let onMessage: MessageHandler = () => {};
   const encoded = new Map<string, { payload: string; text: string }>();
   await new Promise<void>((resolve, reject) => {
@@ -34,7 +36,7 @@ export async function connectPeerJs(port: number, id: string): Promise<BenchPeer
         };
         encoded.set(key, cached);
       }
-      ws.send(cached.text);
+      send(cached.text);
     },
     onMessage(handler) {
       onMessage = handler;

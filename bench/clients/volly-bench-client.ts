@@ -1,15 +1,17 @@
 // A load-generator client for Volly: binary protobuf frames over `/rtc`, and when PQ is on the handshake
-// (way b, ML-KEM-768) plus a synchronous node:crypto record layer, so the generator spends as little CPU as
+// (way b, ML-KEM-768) plus a synchronous in-place record layer (the server's AEAD backend), so the generator spends as little CPU as
 // it can on crypto the server also does.
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import WebSocket from "ws";
 import { SignalRequestSchema, SignalResponseSchema, type SignalRequest, type SignalResponse } from "../../gen/volly/signaling/v1/signal_pb.js";
 import { decapsulate, generateKeyPair } from "../../src/protocol/pq/kem.js";
-import { deriveHandshakeKeys, finishedMac, recordAad, recordNonce, transcriptHash } from "../../src/protocol/pq/key-schedule.js";
-import { aesGcmOpenSync, aesGcmSealSync, nodePrimitives } from "../../src/pq/node-primitives.js";
-import { encodeSecureRequest, parseSecureResponse } from "../../src/protocol/relay-frames.js";
+import { deriveHandshakeKeys, finishedMac, recordAadPrefix, transcriptHash } from "../../src/protocol/pq/key-schedule.js";
+import { nodePrimitives } from "../../src/pq/node-primitives.js";
+import { recordAead } from "../../src/pq/record-aead.js";
+import { parseSecureResponse, secureRequestFrame } from "../../src/protocol/relay-frames.js";
 import { WIRE_LEN, WireReader } from "../../src/protocol/wire-bytes.js";
 import type { BenchPeer, MessageHandler } from "./bench-peer.js";
+import { turnBatchedSender } from "./turn-batch.js";
 
 const utf8 = new TextDecoder();
 
@@ -42,18 +44,50 @@ function parseRelayed(bytes: Uint8Array): { kind: "offer" | "candidate"; from: s
   return { kind, from, payload, messageId };
 }
 
+/** Nonce and AAD of one direction (DESIGN §5), rewritten in place per record: the generator allocates nothing for them. */
+class RecordPosition {
+  readonly nonce = new Uint8Array(12);
+  readonly aad: Uint8Array;
+  private readonly nonceView = new DataView(this.nonce.buffer);
+  private readonly aadView: DataView;
+  private readonly at: number;
+
+  constructor(sessionId: string, direction: "c2s" | "s2c") {
+    const prefix = recordAadPrefix(sessionId, direction);
+    this.at = prefix.length;
+    this.aad = new Uint8Array(prefix.length + 12);
+    this.aad.set(prefix);
+    this.aadView = new DataView(this.aad.buffer);
+  }
+
+  set(epoch: number, seq: number): this {
+    this.nonceView.setUint32(0, epoch);
+    this.nonceView.setUint32(8, seq);
+    this.aadView.setUint32(this.at, epoch);
+    this.aadView.setUint32(this.at + 8, seq);
+    return this;
+  }
+}
+
 interface Keys {
   sessionId: string;
   c2s: Uint8Array;
   s2c: Uint8Array;
   sendSeq: bigint;
   recvSeq: bigint;
+  send: RecordPosition;
+  receive: RecordPosition;
 }
 
 /** Connects, completes the handshake (if `pq`) and waits for `join`; resolves with a ready peer. */
 export async function connectVolly(port: number, token: string, pq: boolean): Promise<BenchPeer & { joinMs: number }> {
+  // The ephemeral key (way b) is made before the socket opens, as the SDK can do while the upgrade is in
+  // flight: it is the client's work either way, but here it does not hold the connection open idle.
+  const kp = pq ? await generateKeyPair("ML-KEM-768", nodePrimitives) : undefined;
+  const clientNonce = pq ? nodePrimitives.randomBytes(32) : new Uint8Array(0);
   const started = performance.now();
   const ws = new WebSocket(`ws://127.0.0.1:${port}/rtc?access_token=${token}&format=protobuf`, { perMessageDeflate: false });
+  const send = turnBatchedSender(ws);
   ws.binaryType = "nodebuffer";
   let keys: Keys | undefined;
   let onMessage: MessageHandler = () => {};
@@ -65,9 +99,14 @@ export async function connectVolly(port: number, token: string, pq: boolean): Pr
   const sendBytes = (bytes: Uint8Array) => {
     if (keys) {
       const seq = keys.sendSeq++;
-      const ciphertext = aesGcmSealSync(keys.c2s, recordNonce(0, seq), recordAad(keys.sessionId, "c2s", 0, seq), bytes);
-      ws.send(encodeSecureRequest(0, seq, ciphertext));
-    } else ws.send(bytes);
+      // Framed once and sealed in place, with the same AEAD backend as the server.
+      const frame = secureRequestFrame(0, Number(seq), bytes.length + 16);
+      const at = frame.length - bytes.length - 16;
+      frame.set(bytes, at);
+      const p = keys.send.set(0, Number(seq));
+      recordAead.seal(keys.c2s, p.nonce, p.aad, frame.subarray(at));
+      send(frame);
+    } else send(bytes);
   };
   const sendRequest = (request: SignalRequest) => sendBytes(toBinary(SignalRequestSchema, request));
   const encoded = new Map<string, { payload: string; bytes: Uint8Array }>();
@@ -77,7 +116,9 @@ export async function connectVolly(port: number, token: string, pq: boolean): Pr
     if (!r) throw new Error("expected a record");
     if (r.seq !== keys.recvSeq) throw new Error("record out of order");
     keys.recvSeq++;
-    return aesGcmOpenSync(keys.s2c, recordNonce(r.epoch, r.seq), recordAad(keys.sessionId, "s2c", r.epoch, r.seq), r.ciphertext);
+    const p = keys.receive.set(r.epoch, Number(r.seq));
+    if (!recordAead.open(keys.s2c, p.nonce, p.aad, r.ciphertext)) throw new Error("record refused");
+    return r.ciphertext.subarray(0, r.ciphertext.length - 16);
   };
 
   // The server may send `join` in the same packet as the upgrade answer: listen before 'open'.
@@ -88,9 +129,11 @@ export async function connectVolly(port: number, token: string, pq: boolean): Pr
   const first = new Promise<SignalResponse>((resolve, reject) => {
     const pending: Buffer[] = [];
     let handshaking = pq;
+    let frameArrived: (() => void) | undefined;
     ws.on("message", (data: Buffer) => {
       if (handshaking) {
         pending.push(data);
+        frameArrived?.();
         return;
       }
       let plaintext: Uint8Array;
@@ -118,15 +161,14 @@ export async function connectVolly(port: number, token: string, pq: boolean): Pr
       if (relayed) onMessage(relayed.from, relayed.kind, relayed.payload);
       else if (inner?.message.case === "error") reject(new Error(`${inner.message.value.code}: ${inner.message.value.message}`));
     });
-    if (!pq) return;
+    if (!kp) return;
     void (async () => {
       await opened;
-      const kp = await generateKeyPair("ML-KEM-768", nodePrimitives);
-      const clientNonce = nodePrimitives.randomBytes(32);
       ws.send(toBinary(SignalRequestSchema, create(SignalRequestSchema, {
         message: { case: "pqHandshake", value: { algorithm: "ML-KEM-768", clientPublicKey: kp.publicKey, sessionId: "", clientNonce } },
       })));
-      while (pending.length === 0) await new Promise((r) => setTimeout(r, 1));
+      if (pending.length === 0) await new Promise<void>((r) => (frameArrived = r));
+      frameArrived = undefined;
       const r = fromBinary(SignalResponseSchema, pending.shift() as Buffer);
       if (r.message.case !== "pqHandshakeResponse") throw new Error(`expected handshake response, got ${r.message.case}`);
       const h = r.message.value;
@@ -138,7 +180,7 @@ export async function connectVolly(port: number, token: string, pq: boolean): Pr
       const k = await deriveHandshakeKeys(nodePrimitives, ss, th);
       const clientFinished = await finishedMac(nodePrimitives, k.confirm, "client", th);
       ws.send(toBinary(SignalRequestSchema, create(SignalRequestSchema, { message: { case: "pqFinished", value: { clientFinished } } })));
-      keys = { sessionId: h.sessionId, c2s: k.c2s, s2c: k.s2c, sendSeq: 0n, recvSeq: 0n };
+      keys = { sessionId: h.sessionId, c2s: k.c2s, s2c: k.s2c, sendSeq: 0n, recvSeq: 0n, send: new RecordPosition(h.sessionId, "c2s"), receive: new RecordPosition(h.sessionId, "s2c") };
       handshaking = false;
       for (const f of pending.splice(0)) ws.emit("message", f);
     })().catch(reject);

@@ -86,12 +86,14 @@ export class TokenVerifier {
   }
 }
 
+/** A string claim; absent or null reads as "". */
+function str(v: unknown, claim: string): string {
+  if (v === undefined || v === null) return "";
+  if (typeof v !== "string") throw errors.tokenInvalid(`claim ${claim} must be a string`);
+  return v;
+}
+
 function toClaims(token: string, apiKey: string, p: JwtPayload): AccessClaims {
-  const str = (v: unknown, claim: string): string => {
-    if (v === undefined || v === null) return "";
-    if (typeof v !== "string") throw errors.tokenInvalid(`claim ${claim} must be a string`);
-    return v;
-  };
   const attributes: Record<string, string> = {};
   if (p.attributes !== undefined) {
     if (typeof p.attributes !== "object" || p.attributes === null || Array.isArray(p.attributes)) {

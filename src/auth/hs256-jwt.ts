@@ -24,16 +24,15 @@ export function verifyHs256(
   const parts = token.split(".");
   if (parts.length !== 3) throw errors.tokenInvalid("malformed token");
   const [h, p, s] = parts as [string, string, string];
-  const header = decodeJson(h);
-  if (header.alg !== "HS256") throw errors.tokenInvalid(`algorithm ${String(header.alg).slice(0, 16)} not allowed`);
-  if (header.crit !== undefined) throw errors.tokenInvalid("unsupported crit header");
+  checkHeader(h);
   const payload = decodeJson(p);
   const iss = payload.iss;
   const secret = typeof iss === "string" ? secretOf(iss) : undefined;
   if (typeof iss !== "string" || secret === undefined) throw errors.apiKeyUnknown();
   if (!BASE64URL.test(s)) throw errors.tokenInvalid("signature is invalid");
   const signature = Buffer.from(s, "base64url");
-  const expected = createHmac("sha256", secret).update(`${h}.${p}`).digest();
+  // The signing input is the token up to its last dot (`h.p`), taken as a slice rather than rebuilt.
+  const expected = createHmac("sha256", secret).update(token.slice(0, h.length + 1 + p.length)).digest();
   if (signature.length !== expected.length || !timingSafeEqual(signature, expected)) throw errors.tokenInvalid("signature is invalid");
   if (typeof payload.exp !== "number" || !Number.isFinite(payload.exp)) throw errors.tokenInvalid("claim exp is required");
   if (nowSeconds - leewaySeconds >= payload.exp) throw errors.tokenInvalid("token is expired");
@@ -42,6 +41,24 @@ export function verifyHs256(
     if (nowSeconds + leewaySeconds < payload.nbf) throw errors.tokenInvalid("token is not valid yet");
   }
   return { apiKey: iss, payload };
+}
+
+/**
+ * Headers that passed the checks below. Every token of a deployment carries one of a handful of headers
+ * (`{"alg":"HS256"}`, maybe with `typ`), so decoding and checking it again for every connection is waste;
+ * only accepted headers are remembered (a refused one is refused again, in full, every time), and the set
+ * is bounded so a flood of distinct valid headers cannot grow it.
+ */
+const acceptedHeaders = new Set<string>();
+const MAX_ACCEPTED_HEADERS = 64;
+
+/** Accepts exactly `alg: "HS256"` without `crit`; throws `token_invalid` otherwise. */
+function checkHeader(h: string): void {
+  if (acceptedHeaders.has(h)) return;
+  const header = decodeJson(h);
+  if (header.alg !== "HS256") throw errors.tokenInvalid(`algorithm ${String(header.alg).slice(0, 16)} not allowed`);
+  if (header.crit !== undefined) throw errors.tokenInvalid("unsupported crit header");
+  if (acceptedHeaders.size < MAX_ACCEPTED_HEADERS) acceptedHeaders.add(h);
 }
 
 function decodeJson(part: string): Record<string, unknown> {

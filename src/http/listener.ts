@@ -75,19 +75,8 @@ export class Listener {
   private sniff(socket: net.Socket): void {
     this.sockets.add(socket);
     socket.on("close", () => this.sockets.delete(socket));
-    socket.on("error", () => socket.destroy());
-    // A silent socket never reaches the h1/h2 timeouts; give it 10 s to say something.
-    socket.setTimeout(10_000, () => socket.destroy());
-    let buffered: Buffer = Buffer.alloc(0);
-    const onData = (chunk: Buffer) => {
-      buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
-      const n = Math.min(buffered.length, PREFACE.length);
-      const isH2 = buffered.subarray(0, n).equals(PREFACE.subarray(0, n));
-      if (isH2 && n < PREFACE.length) return;
-      socket.off("data", onData);
-      socket.setTimeout(0);
-      socket.pause();
-      socket.unshift(buffered);
+    socket.on("error", destroySocket);
+    sniffPreface(socket, (isH2) => {
       if (isH2) {
         // http2 reads socket.readableLength itself; resuming here breaks the session (RST_STREAM).
         this.h2.emit("connection", socket);
@@ -95,8 +84,7 @@ export class Listener {
         this.h1.emit("connection", socket);
         socket.resume();
       }
-    };
-    socket.on("data", onData);
+    });
   }
 
   /**
@@ -115,4 +103,36 @@ export class Listener {
     this.h1.emit("connection", socket);
     (socket as net.Socket).resume();
   }
+}
+
+/** Shared by every socket: an error listener that closes over nothing costs no memory per connection. */
+function destroySocket(this: net.Socket): void {
+  this.destroy();
+}
+
+/**
+ * Reads until the HTTP/2 preface is recognised or ruled out, puts the bytes back and calls `done`. Its own
+ * function so that the buffered bytes (the request line, with the token in the query) and the listener
+ * live in a scope nothing long-lived closes over: they become garbage once the socket is handed over.
+ */
+function sniffPreface(socket: net.Socket, done: (isH2: boolean) => void): void {
+  // A silent socket never reaches the h1/h2 timeouts; give it 10 s to say something. A plain timer, not
+  // socket.setTimeout(), which would leave its cleared Timeout and listener on the socket for its life.
+  const timer = setTimeout(() => socket.destroy(), 10_000).unref();
+  let buffered: Buffer = Buffer.alloc(0);
+  const onData = (chunk: Buffer) => {
+    buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
+    const n = Math.min(buffered.length, PREFACE.length);
+    const isH2 = buffered.subarray(0, n).equals(PREFACE.subarray(0, n));
+    if (isH2 && n < PREFACE.length) return;
+    socket.off("data", onData);
+    socket.off("close", onClose);
+    clearTimeout(timer);
+    socket.pause();
+    socket.unshift(buffered);
+    done(isH2);
+  };
+  const onClose = () => clearTimeout(timer);
+  socket.on("data", onData);
+  socket.on("close", onClose);
 }

@@ -1,5 +1,5 @@
-import { createHash } from "node:crypto";
-import { getMlKem768 } from "../protocol/pq/kem.js";
+import { createHash, hash } from "node:crypto";
+import { getMlKem768, setSha3_256 } from "../protocol/pq/kem.js";
 
 /**
  * The hash functions `mlkem` calls (FIPS 202: SHA3-256, SHA3-512, SHAKE128, SHAKE256), as `mlkem` 2.7.0
@@ -44,13 +44,21 @@ export async function useNativeKeccak(): Promise<void> {
   const nonce = new Uint8Array(1);
   // Plain Uint8Array views: callers `slice()` what they keep, and must get Uint8Arrays as from the originals.
   const view = (b: Buffer) => new Uint8Array(b.buffer, b.byteOffset, b.length);
+  // One-shot `hash()` where the input is one array: it skips the Hash object's JavaScript set-up.
+  const g = new Uint8Array(64);
   kem._g = (a, b) => {
-    const h = createHash("sha3-512").update(a);
-    if (b !== undefined) h.update(b);
-    const out = view(h.digest());
+    let out: Uint8Array;
+    if (b === undefined) out = view(hash("sha3-512", a, "buffer"));
+    else if (a.length + b.length === 64) {
+      g.set(a, 0);
+      g.set(b, a.length);
+      out = view(hash("sha3-512", g, "buffer"));
+      // Holds m or the seed: not left behind.
+      g.fill(0);
+    } else out = view(createHash("sha3-512").update(a).update(b).digest());
     return [out.subarray(0, 32), out.subarray(32, 64)];
   };
-  kem._h = (msg) => view(createHash("sha3-256").update(msg).digest());
+  kem._h = (msg) => view(hash("sha3-256", msg, "buffer"));
   kem._kdf = (a, b) => {
     const h = createHash("shake256", { outputLength: kdfLength }).update(a);
     if (b !== undefined) h.update(b);
@@ -65,5 +73,8 @@ export async function useNativeKeccak(): Promise<void> {
     nonce[0] = n;
     return view(createHash("shake256", { outputLength: prf2Length }).update(sigma).update(nonce).digest());
   };
+  // The client's decapsulation key check (FIPS 203 §7.3) hashes 1184 bytes: natively too.
+  setSha3_256((data) => view(hash("sha3-256", data, "buffer")));
   installed = true;
 }
+

@@ -2,9 +2,9 @@ import {
   KeyObject,
   createCipheriv,
   createDecipheriv,
-  createHash,
   createHmac,
   createPublicKey,
+  hash,
   diffieHellman,
   generateKeyPairSync,
   randomFillSync,
@@ -13,14 +13,45 @@ import { isAllZero, zeroize } from "../protocol/pq/bytes.js";
 import { PqError } from "../protocol/pq/pq-error.js";
 import type { PqPrimitives, X25519KeyPair, X25519PrivateKey } from "../protocol/pq/primitives.js";
 
+/**
+ * Random bytes drawn from a pool that is refilled 4 KiB at a time. A join draws random bytes five times
+ * (connection id, participant sid, room sid, session id, server nonce, the ML-KEM message) and each
+ * `randomFillSync` call costs ~5 µs of fixed overhead whatever its size, so a pool takes ~25 µs off every
+ * join. The bytes are the same OpenSSL CSPRNG output; each byte is handed out once and wiped from the pool
+ * as it is, so no copy of a secret (the ML-KEM message) stays behind. Node's `randomUUID` pools the same way.
+ */
+const POOL_BYTES = 4096;
+const pool = new Uint8Array(POOL_BYTES);
+let poolOffset = POOL_BYTES;
+
+/** Fills `out` with CSPRNG bytes; returns `out`. */
+export function randomFill(out: Uint8Array): Uint8Array {
+  const n = out.length;
+  if (n > POOL_BYTES / 4) return randomFillSync(out);
+  if (poolOffset + n > POOL_BYTES) {
+    randomFillSync(pool);
+    poolOffset = 0;
+  }
+  const taken = pool.subarray(poolOffset, poolOffset + n);
+  out.set(taken);
+  taken.fill(0);
+  poolOffset += n;
+  return out;
+}
+
+/** `n` fresh CSPRNG bytes from the pool. */
+export function randomBytesPooled(n: number): Uint8Array {
+  return randomFill(new Uint8Array(n));
+}
+
 /** A plain Uint8Array view over a Buffer's bytes (no copy), so callers and tests see one type. */
 function bytes(buf: Buffer): Uint8Array {
   return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
 }
 
-/** SHA-256(data), synchronously. */
+/** SHA-256(data), synchronously (one-shot: no Hash object). */
 export function sha256Sync(data: Uint8Array): Uint8Array {
-  return bytes(createHash("sha256").update(data).digest());
+  return bytes(hash("sha256", data, "buffer"));
 }
 
 /** HMAC-SHA256(key, data), synchronously. */
@@ -31,6 +62,13 @@ export function hmacSha256Sync(key: Uint8Array, data: Uint8Array): Uint8Array {
 /** HKDF-Expand (RFC 5869 §2.3) with SHA-256, synchronously. */
 export function hkdfExpandSync(prk: Uint8Array, info: Uint8Array, length: number): Uint8Array {
   if (!Number.isInteger(length) || length < 0 || length > 255 * 32) throw new RangeError("HKDF length");
+  if (length === 32) {
+    // Every key of the schedule: one block, T(1) = HMAC(prk, info ‖ 0x01), in one update.
+    const input = new Uint8Array(info.length + 1);
+    input.set(info, 0);
+    input[info.length] = 1;
+    return bytes(createHmac("sha256", prk).update(input).digest());
+  }
   const out = new Uint8Array(length);
   let previous: Uint8Array = new Uint8Array(0);
   const counter = new Uint8Array(1);
@@ -134,7 +172,7 @@ export function createNodePrimitives(): PqPrimitives {
     aesGcmOpen: async (key, nonce, aad, ct) => aesGcmOpenSync(key, nonce, aad, ct),
     x25519Generate: async () => x25519GenerateSync(),
     x25519Derive: async (privateKey, peer) => x25519DeriveSync(privateKey, peer),
-    randomBytes: (n) => randomFillSync(new Uint8Array(n)),
+    randomBytes: randomBytesPooled,
   };
 }
 

@@ -1,5 +1,5 @@
 import { errors } from "../errors.js";
-import type { PqAlgorithm } from "../protocol/pq/algorithms.js";
+import { KEY_BYTES, type PqAlgorithm } from "../protocol/pq/algorithms.js";
 import { zeroize } from "../protocol/pq/bytes.js";
 import { checkPublicKey, encapsulate } from "../protocol/pq/kem.js";
 import { deriveRekeyKeys, exportKey, rekeyTranscript } from "../protocol/pq/key-schedule.js";
@@ -57,8 +57,8 @@ export class PqSession {
   private readonly records: ServerRecordLayer;
   private readonly primitives: PqPrimitives;
   private readonly now: () => number;
-  private chain: Uint8Array;
-  private readonly exporter: Uint8Array;
+  /** chain ‖ exporter (32 bytes each) in one buffer: one object per session instead of two. */
+  private readonly secrets = new Uint8Array(2 * KEY_BYTES);
   private rekeyCount = 0;
   private lastKeyedAt: number;
   private rekeyBusy = false;
@@ -73,8 +73,9 @@ export class PqSession {
     this.expiresAt = init.expiresAt;
     this.primitives = init.primitives;
     this.now = init.now;
-    this.chain = init.keys.chain;
-    this.exporter = init.keys.exporter;
+    this.secrets.set(init.keys.chain, 0);
+    this.secrets.set(init.keys.exporter, KEY_BYTES);
+    zeroize(init.keys.chain, init.keys.exporter);
     this.records = new ServerRecordLayer(init.sessionId, { c2s: init.keys.c2s, s2c: init.keys.s2c });
     this.lastKeyedAt = init.createdAt;
   }
@@ -114,6 +115,25 @@ export class PqSession {
     return this.records.open(record);
   }
 
+  /** The epoch and seq the next sealed record takes (to frame it before sealing in place). */
+  get sendEpoch(): number {
+    return this.records.sendEpoch;
+  }
+
+  get sendSeq(): number {
+    return this.records.sendSeq;
+  }
+
+  /** Encrypts plaintext ‖ 16 spare bytes in place (see `ServerRecordLayer.sealInPlace`). */
+  sealInPlace(view: Uint8Array): void {
+    this.records.sealInPlace(view);
+  }
+
+  /** Decrypts a received record's ciphertext where it lies (see `ServerRecordLayer.openInPlace`). */
+  openInPlace(epoch: number, seq: number, view: Uint8Array): Uint8Array {
+    return this.records.openInPlace(epoch, seq, view);
+  }
+
   /**
    * Answers a client rekey: checks the algorithm (must be the session's) and the fresh key, encapsulates to it and
    * derives epoch e+1 (rekey_transcript, HKDF-Extract(salt = chain, ikm = new_ss ‖ rekey_transcript)). The receive
@@ -143,7 +163,7 @@ export class PqSession {
         clientPublicKey: req.clientPublicKey,
         kemCiphertext: ciphertext,
       });
-      const keys = await deriveRekeyKeys(this.primitives, this.chain, sharedSecret, th);
+      const keys = await deriveRekeyKeys(this.primitives, this.chain(), sharedSecret, th);
       if (this.isDestroyed) {
         zeroize(keys.c2s, keys.s2c, keys.chain);
         throw errors.pqRekeyInvalid("the session has ended");
@@ -156,8 +176,8 @@ export class PqSession {
           if (committed) return;
           committed = true;
           this.records.switchSend();
-          zeroize(this.chain);
-          this.chain = keys.chain;
+          this.secrets.set(keys.chain, 0);
+          zeroize(keys.chain);
           this.rekeyCount++;
           this.lastKeyedAt = this.now();
           this.rekeyBusy = false;
@@ -180,7 +200,11 @@ export class PqSession {
     if (!Number.isInteger(length) || length < 1 || length > 255 * 32) {
       return Promise.reject(new RangeError("exportKey length must be 1..8160"));
     }
-    return exportKey(this.primitives, this.exporter, label, length);
+    return exportKey(this.primitives, this.secrets.subarray(KEY_BYTES), label, length);
+  }
+
+  private chain(): Uint8Array {
+    return this.secrets.subarray(0, KEY_BYTES);
   }
 
   /** Zeroizes every key of the session; all later calls fail. Idempotent. */
@@ -188,6 +212,6 @@ export class PqSession {
     if (this.isDestroyed) return;
     this.isDestroyed = true;
     this.records.destroy();
-    zeroize(this.chain, this.exporter);
+    zeroize(this.secrets);
   }
 }

@@ -1,7 +1,7 @@
-import { createCipheriv, createDecipheriv } from "node:crypto";
 import { errors } from "../errors.js";
 import { GCM_TAG_BYTES, KEY_BYTES } from "../protocol/pq/algorithms.js";
 import { recordAadPrefix } from "../protocol/pq/key-schedule.js";
+import { recordAead, type RecordAead } from "./record-aead.js";
 
 /** A `secure` record as on the wire. */
 export interface SecureRecordFields {
@@ -10,54 +10,83 @@ export interface SecureRecordFields {
   ciphertext: Uint8Array;
 }
 
-/** The traffic keys of one epoch (32 bytes each). The record layer takes ownership and zeroizes them. */
+/** The traffic keys of one epoch (32 bytes each). The record layer copies them and zeroizes the originals. */
 export interface EpochKeys {
   readonly c2s: Uint8Array;
   readonly s2c: Uint8Array;
 }
 
 /** Records per direction and epoch; a rekey long precedes it in practice, but the nonce space must never wrap. */
-export const MAX_RECORDS_PER_EPOCH = 2n ** 32n;
+export const MAX_RECORDS_PER_EPOCH = 2 ** 32;
 const MAX_EPOCH = 0xffffffff;
+const C2S = 0x01;
+const S2C = 0x02;
 
-/** One direction of one epoch: its key, the next seq, and reusable nonce/AAD buffers. */
-class DirectionState {
-  readonly nonce = Buffer.alloc(12);
-  readonly aad: Buffer;
-  private readonly view: DataView;
-  private readonly aadView: DataView;
-  private readonly tailOffset: number;
-  nextSeq = 0n;
+/**
+ * Nonce and AAD are rebuilt for every record in one process-wide scratch buffer: the AEAD calls are
+ * synchronous, so nothing can interleave, and a session then holds no per-direction buffers at all (an idle
+ * participant costs the server its keys and a prefix, not four small ArrayBuffers).
+ */
+const nonce = new Uint8Array(12);
+const nonceView = new DataView(nonce.buffer);
+let aad = new Uint8Array(64);
+let aadView = new DataView(aad.buffer);
+
+function position(prefix: Uint8Array, direction: number, epoch: number, seq: number): Uint8Array {
+  const length = prefix.length + 12;
+  if (aad.length < length) {
+    aad = new Uint8Array(length);
+    aadView = new DataView(aad.buffer);
+  }
+  aad.set(prefix, 0);
+  aad[prefix.length - 1] = direction;
+  aadView.setUint32(prefix.length, epoch, false);
+  // seq < 2^32 (MAX_RECORDS_PER_EPOCH), so its high word is always 0.
+  aadView.setUint32(prefix.length + 4, 0, false);
+  aadView.setUint32(prefix.length + 8, seq, false);
+  nonceView.setUint32(0, epoch, false);
+  nonceView.setUint32(4, 0, false);
+  nonceView.setUint32(8, seq, false);
+  return aad.subarray(0, length);
+}
+
+/** One epoch's keys (c2s ‖ s2c in one allocation) and the next seq of each direction. */
+class Epoch {
+  readonly keys = new Uint8Array(2 * KEY_BYTES);
+  sendSeq = 0;
+  recvSeq = 0;
 
   constructor(
     readonly epoch: number,
-    readonly key: Uint8Array,
-    prefix: Uint8Array,
+    source: EpochKeys,
   ) {
-    if (key.length !== KEY_BYTES) throw new RangeError("record key must be 32 bytes");
-    this.aad = Buffer.alloc(prefix.length + 12);
-    this.aad.set(prefix, 0);
-    this.tailOffset = prefix.length;
-    this.view = new DataView(this.nonce.buffer, this.nonce.byteOffset, 12);
-    this.aadView = new DataView(this.aad.buffer, this.aad.byteOffset, this.aad.byteLength);
-    this.view.setUint32(0, epoch, false);
-    this.aadView.setUint32(this.tailOffset, epoch, false);
+    if (source.c2s.length !== KEY_BYTES || source.s2c.length !== KEY_BYTES) throw new RangeError("record keys must be 32 bytes");
+    this.keys.set(source.c2s, 0);
+    this.keys.set(source.s2c, KEY_BYTES);
+    source.c2s.fill(0);
+    source.s2c.fill(0);
   }
 
-  /** Writes seq into the nonce and the AAD tail (epoch is fixed per state). */
-  position(seq: bigint): void {
-    this.view.setBigUint64(4, seq, false);
-    this.aadView.setBigUint64(this.tailOffset + 4, seq, false);
+  get c2s(): Uint8Array {
+    return this.keys.subarray(0, KEY_BYTES);
+  }
+
+  get s2c(): Uint8Array {
+    return this.keys.subarray(KEY_BYTES);
+  }
+
+  wipeSend(): void {
+    this.keys.fill(0, KEY_BYTES);
   }
 
   wipe(): void {
-    this.key.fill(0);
+    this.keys.fill(0);
   }
 }
 
 /**
- * The server's record layer for one session: synchronous AES-256-GCM (`node:crypto`), the hot path of every relayed
- * message. Sends with the s2c key and receives with the c2s key; nonce = uint32_be(epoch) ‖ uint64_be(seq), AAD =
+ * The server's record layer for one session: synchronous AES-256-GCM, the hot path of every relayed message.
+ * Sends with the s2c key and receives with the c2s key; nonce = uint32_be(epoch) ‖ uint64_be(seq), AAD =
  * "volly-record-v1" ‖ lp(session_id) ‖ direction ‖ uint32_be(epoch) ‖ uint64_be(seq) (DESIGN §5). The receiver
  * accepts exactly the next seq of its epoch. Any refusal throws `errors.pqRecordInvalid()` and is fatal: every
  * later record is refused (sealing still works, so the encrypted `error` and `leave` can go out).
@@ -67,26 +96,28 @@ class DirectionState {
  * drops the old key.
  */
 export class ServerRecordLayer {
-  private send: DirectionState;
-  private recv: DirectionState;
-  private nextSend: DirectionState | undefined;
-  private nextRecv: DirectionState | undefined;
-  private readonly sendPrefix: Uint8Array;
-  private readonly recvPrefix: Uint8Array;
+  private send: Epoch;
+  private recv: Epoch;
+  private next: Epoch | undefined;
+  /** "volly-record-v1" ‖ lp(session_id) ‖ direction byte (overwritten per call). */
+  private readonly prefix: Uint8Array;
   private failed = false;
   private destroyed = false;
 
-  /** Takes ownership of the epoch-`epoch` keys (zeroized when replaced or destroyed). */
-  constructor(sessionId: string, keys: EpochKeys, epoch = 0) {
-    this.sendPrefix = recordAadPrefix(sessionId, "s2c");
-    this.recvPrefix = recordAadPrefix(sessionId, "c2s");
-    this.send = new DirectionState(epoch, keys.s2c, this.sendPrefix);
-    this.recv = new DirectionState(epoch, keys.c2s, this.recvPrefix);
+  /** Copies the epoch-`epoch` keys and zeroizes the originals. */
+  constructor(sessionId: string, keys: EpochKeys, epoch = 0, private readonly aead: RecordAead = recordAead) {
+    this.prefix = recordAadPrefix(sessionId, "c2s");
+    this.send = this.recv = new Epoch(epoch, keys);
   }
 
   /** The epoch the server sends in. */
   get sendEpoch(): number {
     return this.send.epoch;
+  }
+
+  /** The seq the next sealed record gets. */
+  get sendSeq(): number {
+    return this.send.sendSeq;
   }
 
   /** The epoch the server currently receives in (lags `sendEpoch` until the client's first new-epoch record). */
@@ -96,93 +127,83 @@ export class ServerRecordLayer {
 
   /** True between `installNextEpoch` and the receive side's switch to that epoch. */
   get rekeyPending(): boolean {
-    return this.nextSend !== undefined || this.nextRecv !== undefined;
+    return this.next !== undefined;
+  }
+
+  /** Encrypts one server → client record into a new buffer (see `sealInPlace`). */
+  seal(plaintext: Uint8Array): SecureRecordFields {
+    const epoch = this.send.epoch;
+    const seq = this.send.sendSeq;
+    const ciphertext = new Uint8Array(plaintext.length + GCM_TAG_BYTES);
+    ciphertext.set(plaintext, 0);
+    this.sealInPlace(ciphertext);
+    return { epoch, seq: BigInt(seq), ciphertext };
   }
 
   /**
-   * Encrypts one server → client record under the current send epoch and the next seq. Still works after a refused
-   * record, so the server can send the encrypted `error` and `leave` before closing.
+   * Encrypts `view` = plaintext ‖ 16 spare bytes in place as record (`sendEpoch`, `sendSeq`), then advances the
+   * seq. Still works after a refused record, so the server can send the encrypted `error` and `leave` before
+   * closing.
    */
-  seal(plaintext: Uint8Array): SecureRecordFields {
+  sealInPlace(view: Uint8Array): void {
     if (this.destroyed) throw errors.pqRecordInvalid();
     const s = this.send;
-    const seq = s.nextSeq;
-    if (seq >= MAX_RECORDS_PER_EPOCH) throw errors.pqRekeyOverdue();
-    s.position(seq);
-    const cipher = createCipheriv("aes-256-gcm", s.key, s.nonce, { authTagLength: GCM_TAG_BYTES });
-    cipher.setAAD(s.aad);
-    const body = cipher.update(plaintext);
-    cipher.final(); // GCM is a stream mode: final() emits nothing but computes the tag
-    const out = new Uint8Array(body.length + GCM_TAG_BYTES);
-    out.set(body, 0);
-    out.set(cipher.getAuthTag(), body.length);
-    s.nextSeq = seq + 1n;
-    return { epoch: s.epoch, seq, ciphertext: out };
+    if (s.sendSeq >= MAX_RECORDS_PER_EPOCH) throw errors.pqRekeyOverdue();
+    const ad = position(this.prefix, S2C, s.epoch, s.sendSeq);
+    this.aead.seal(s.s2c, nonce, ad, view);
+    s.sendSeq++;
   }
 
-  /** Decrypts one client → server record; refuses anything but the next seq of the receive epoch (or seq 0 of e+1). */
+  /** Decrypts one client → server record from a copy of its ciphertext (the record's bytes stay intact). */
   open(record: SecureRecordFields): Uint8Array {
-    if (this.destroyed || this.failed) throw errors.pqRecordInvalid();
-    try {
-      let state = this.recv;
-      let switching = false;
-      if (record.epoch !== state.epoch) {
-        const next = this.nextRecv;
-        if (next === undefined || record.epoch !== next.epoch || this.nextSend !== undefined) throw refused();
-        state = next;
-        switching = true;
-      }
-      if (record.seq !== state.nextSeq || state.nextSeq >= MAX_RECORDS_PER_EPOCH) throw refused();
-      const ct = record.ciphertext;
-      if (ct.length < GCM_TAG_BYTES) throw refused();
-      state.position(record.seq);
-      const split = ct.length - GCM_TAG_BYTES;
-      const decipher = createDecipheriv("aes-256-gcm", state.key, state.nonce, { authTagLength: GCM_TAG_BYTES });
-      decipher.setAAD(state.aad);
-      decipher.setAuthTag(ct.subarray(split));
-      const body = decipher.update(ct.subarray(0, split));
-      try {
-        decipher.final();
-      } catch {
-        body.fill(0);
-        throw refused();
-      }
-      state.nextSeq = record.seq + 1n;
-      if (switching) {
-        this.recv.wipe();
-        this.recv = state;
-        this.nextRecv = undefined;
-      }
-      return new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
-    } catch (e) {
-      this.failed = true;
-      throw e;
-    }
+    if (record.seq > BigInt(MAX_RECORDS_PER_EPOCH)) return this.refuse();
+    return this.openInPlace(record.epoch, Number(record.seq), record.ciphertext.slice());
   }
 
   /**
-   * Prepares epoch `receiveEpoch + 1` with fresh keys (ownership taken). Refused while a rekey is still pending
-   * on either side or when the epoch counter would overflow.
+   * Decrypts `view` = ciphertext ‖ tag where it lies and returns the plaintext (a prefix of `view`). Refuses
+   * anything but the next seq of the receive epoch (or seq 0 of e+1); a refusal is fatal for the layer.
+   */
+  openInPlace(epoch: number, seq: number, view: Uint8Array): Uint8Array {
+    if (this.destroyed || this.failed) throw errors.pqRecordInvalid();
+    let state = this.recv;
+    if (epoch !== state.epoch) {
+      const next = this.next;
+      // e+1 is accepted only once the send side switched (the rekey answer went out).
+      if (next === undefined || epoch !== next.epoch || this.send !== next) return this.refuse();
+      state = next;
+    }
+    if (seq !== state.recvSeq || seq >= MAX_RECORDS_PER_EPOCH || view.length < GCM_TAG_BYTES) return this.refuse();
+    const ad = position(this.prefix, C2S, epoch, seq);
+    if (!this.aead.open(state.c2s, nonce, ad, view)) return this.refuse();
+    state.recvSeq = seq + 1;
+    if (state !== this.recv) {
+      this.recv.wipe();
+      this.recv = state;
+      this.next = undefined;
+    }
+    return view.subarray(0, view.length - GCM_TAG_BYTES);
+  }
+
+  /**
+   * Prepares epoch `receiveEpoch + 1` with fresh keys (copied, originals zeroized). Refused while a rekey is
+   * still pending or when the epoch counter would overflow.
    */
   installNextEpoch(keys: EpochKeys): void {
     this.usable();
-    if (this.rekeyPending || this.send.epoch !== this.recv.epoch) {
-      throw errors.pqRekeyInvalid("a rekey is already in progress");
-    }
+    if (this.next !== undefined || this.send !== this.recv) throw errors.pqRekeyInvalid("a rekey is already in progress");
     if (this.send.epoch >= MAX_EPOCH) throw errors.pqRekeyInvalid("epoch counter exhausted");
-    const epoch = this.send.epoch + 1;
-    this.nextSend = new DirectionState(epoch, keys.s2c, this.sendPrefix);
-    this.nextRecv = new DirectionState(epoch, keys.c2s, this.recvPrefix);
+    this.next = new Epoch(this.send.epoch + 1, keys);
   }
 
-  /** Switches the send side to the installed epoch (after sealing the rekey answer) and zeroizes the old send key. */
+  /** Switches the send side to the installed epoch (after sealing the rekey answer). */
   switchSend(): void {
     this.usable();
-    const next = this.nextSend;
-    if (next === undefined) throw errors.pqRekeyInvalid("no rekey in progress");
-    this.send.wipe();
+    const next = this.next;
+    if (next === undefined || this.send === next) throw errors.pqRekeyInvalid("no rekey in progress");
+    // The old c2s key still opens records until the client's first new-epoch one; its s2c key is done.
+    this.send.wipeSend();
     this.send = next;
-    this.nextSend = undefined;
   }
 
   /** Zeroizes every key; the layer refuses all calls afterwards. */
@@ -190,17 +211,16 @@ export class ServerRecordLayer {
     this.destroyed = true;
     this.send.wipe();
     this.recv.wipe();
-    this.nextSend?.wipe();
-    this.nextRecv?.wipe();
-    this.nextSend = undefined;
-    this.nextRecv = undefined;
+    this.next?.wipe();
+    this.next = undefined;
+  }
+
+  private refuse(): never {
+    this.failed = true;
+    throw errors.pqRecordInvalid();
   }
 
   private usable(): void {
     if (this.destroyed || this.failed) throw errors.pqRekeyInvalid("the record layer is closed");
   }
-}
-
-function refused(): Error {
-  return errors.pqRecordInvalid();
 }

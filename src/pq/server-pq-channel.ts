@@ -10,11 +10,13 @@ import type { ConnectionLog } from "../session/connection-log.js";
 import type { PqChannel, PqChannelContext, PqChannelFactory, RecordFields } from "../session/pq-channel.js";
 import type { Store } from "../store/store.js";
 import type { PqSession } from "./pq-session.js";
-import { ServerHandshake, type PqHandshakeResponseFields } from "./server-handshake.js";
+import { ServerHandshake, type PqHandshakeResponseFields, type PqPolicy } from "./server-handshake.js";
 
 /** Builds the server's post-quantum channel for each connection (VOLLY_PQ_* settings). */
 export function createPqChannelFactory(pq: PqConfig, store: Store, metrics: Metrics, nodeId: string): PqChannelFactory {
-  return (context) => new ServerPqChannel(pq, store, metrics, nodeId, context);
+  // One policy object for the node, not one per connection.
+  const policy: PqPolicy = { defaultAlgorithm: pq.algorithm, requireHybrid: pq.requireHybrid, sessionTimeoutMs: pq.sessionTimeoutMs };
+  return (context) => new ServerPqChannel(pq, policy, store, metrics, nodeId, context);
 }
 
 /**
@@ -23,30 +25,32 @@ export function createPqChannelFactory(pq: PqConfig, store: Store, metrics: Metr
  * records through the established `PqSession`. Keys never leave `PqSession`.
  */
 class ServerPqChannel implements PqChannel {
-  private readonly handshakeState: ServerHandshake;
+  /** Until the session is established: it holds the token and the client's key, which an idle session must not. */
+  private handshakeState: ServerHandshake | undefined;
   private session: PqSession | undefined;
   private readonly startedAt = performance.now();
+  private readonly log: ConnectionLog;
+  private readonly participant: PqChannelContext["participant"];
 
   constructor(
     private readonly config: PqConfig,
+    policy: PqPolicy,
     private readonly store: Store,
     private readonly metrics: Metrics,
     private readonly nodeId: string,
-    private readonly context: PqChannelContext,
+    context: PqChannelContext,
   ) {
+    this.log = context.log;
+    this.participant = context.participant;
     const key = context.pqKey;
     this.handshakeState = new ServerHandshake({
-      policy: { defaultAlgorithm: config.algorithm, requireHybrid: config.requireHybrid, sessionTimeoutMs: config.sessionTimeoutMs },
+      policy,
       token: {
         accessToken: context.claims.token,
         ...(key ? { publicKey: key.publicKey, algorithm: key.algorithm } : {}),
         ...(key?.keyExpiry !== undefined ? { keyExpiry: key.keyExpiry } : {}),
       },
     });
-  }
-
-  private get log(): ConnectionLog {
-    return this.context.log;
   }
 
   get established(): boolean {
@@ -66,20 +70,26 @@ class ServerPqChannel implements PqChannel {
   }
 
   async start(): Promise<SignalResponse | undefined> {
-    const response = await this.attempt(() => this.handshakeState.start());
+    const response = await this.attempt(() => this.handshaking("start").start());
     return response ? this.response(response) : undefined;
   }
 
   async handshake(request: SignalRequest): Promise<{ reply: SignalResponse | undefined; established: boolean }> {
     const m = request.message;
     if (m.case === "pqHandshake") {
-      const response = await this.attempt(() => this.handshakeState.onHandshake(m.value));
+      const response = await this.attempt(() => this.handshaking("pqHandshake").onHandshake(m.value));
       return { reply: response ? this.response(response) : undefined, established: false };
     }
     if (m.case === "pqFinished") {
-      const session = await this.attempt(() => this.handshakeState.onFinished(m.value));
+      let way: ServerHandshake["way"] = "message";
+      const session = await this.attempt(() => {
+        const handshake = this.handshaking("pqFinished");
+        way = handshake.way;
+        return handshake.onFinished(m.value);
+      });
       this.session = session;
-      await this.recordSession(session);
+      this.handshakeState = undefined;
+      await this.recordSession(session, way);
       return { reply: undefined, established: true };
     }
     this.count(errors.pqRequired());
@@ -92,6 +102,22 @@ class ServerPqChannel implements PqChannel {
 
   seal(plaintext: Uint8Array): RecordFields {
     return this.requireSession().seal(plaintext);
+  }
+
+  get sendEpoch(): number {
+    return this.requireSession().sendEpoch;
+  }
+
+  get sendSeq(): number {
+    return this.requireSession().sendSeq;
+  }
+
+  sealInPlace(view: Uint8Array): void {
+    this.requireSession().sealInPlace(view);
+  }
+
+  openInPlace(epoch: number, seq: number, view: Uint8Array): Uint8Array {
+    return this.requireSession().openInPlace(epoch, seq, view);
   }
 
   async rekey(request: RekeyRequest, send: (response: SignalResponse) => void): Promise<void> {
@@ -115,7 +141,7 @@ class ServerPqChannel implements PqChannel {
   }
 
   async end(expired: boolean): Promise<void> {
-    this.handshakeState.destroy();
+    this.handshakeState?.destroy();
     const s = this.session;
     if (!s) return;
     s.destroy();
@@ -124,6 +150,15 @@ class ServerPqChannel implements PqChannel {
     if (expired) this.metrics.sessionsExpired.inc();
     this.log.info({ event: "pq_session_end", sessionId: s.sessionId, expired }, "pq session ended");
     await this.store.endSession(s.sessionId, expired);
+  }
+
+  /**
+   * The handshake while it runs. Once the session exists the session routes records, not handshake
+   * messages, here; should one come anyway it gets the answer the finished handshake would have given.
+   */
+  private handshaking(step: "start" | "pqHandshake" | "pqFinished"): ServerHandshake {
+    if (this.handshakeState) return this.handshakeState;
+    throw step === "pqFinished" ? errors.unexpectedMessage("pq_finished") : errors.pqHandshakeDuplicate();
   }
 
   private async attempt<T>(step: () => Promise<T>): Promise<T> {
@@ -141,21 +176,21 @@ class ServerPqChannel implements PqChannel {
     this.log.warn({ event: "pq_handshake", result }, "pq_handshake failed");
   }
 
-  private async recordSession(session: PqSession): Promise<void> {
+  private async recordSession(session: PqSession, way: ServerHandshake["way"]): Promise<void> {
     const seconds = (performance.now() - this.startedAt) / 1000;
     this.metrics.handshakes.inc({ result: "success", algorithm: session.algorithm });
     this.metrics.handshakeDuration.observe({ algorithm: session.algorithm }, seconds);
     this.metrics.sessionsCreated.inc();
     this.metrics.sessionsActive.inc();
     this.log.info(
-      { event: "pq_handshake", result: "success", sessionId: session.sessionId, algorithm: session.algorithm, way: this.handshakeState.way, ms: Math.round(seconds * 1000) },
+      { event: "pq_handshake", result: "success", sessionId: session.sessionId, algorithm: session.algorithm, way, ms: Math.round(seconds * 1000) },
       "pq_handshake established",
     );
     await this.store.createSession(this.stored(session, "active"));
   }
 
   private stored(session: PqSession, state: string) {
-    const p = this.context.participant();
+    const p = this.participant;
     return create(StoredSessionSchema, {
       sessionId: session.sessionId,
       identity: p.identity,

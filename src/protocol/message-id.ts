@@ -10,10 +10,21 @@ const MESSAGE_ID_TAG = [0xa8, 0x06] as const;
  */
 export function appendMessageId(response: Uint8Array, messageId: bigint): Uint8Array {
   if (messageId === 0n) return response;
-  const id = Number(messageId);
-  const out = new Uint8Array(response.length + MESSAGE_ID_TAG.length + varintSize(id));
+  const out = new Uint8Array(response.length + messageIdFieldSize(messageId));
   out.set(response, 0);
-  out.set(MESSAGE_ID_TAG, response.length);
-  writeVarint(out, response.length + MESSAGE_ID_TAG.length, id);
+  writeMessageIdField(out, response.length, messageId);
   return out;
+}
+
+/** Bytes the message_id field takes (0 for id 0, which is not written). */
+export function messageIdFieldSize(messageId: bigint): number {
+  return messageId === 0n ? 0 : MESSAGE_ID_TAG.length + varintSize(Number(messageId));
+}
+
+/** Writes the message_id field at `pos` (nothing for id 0); returns the position after it. */
+export function writeMessageIdField(out: Uint8Array, pos: number, messageId: bigint): number {
+  if (messageId === 0n) return pos;
+  out[pos] = MESSAGE_ID_TAG[0];
+  out[pos + 1] = MESSAGE_ID_TAG[1];
+  return writeVarint(out, pos + MESSAGE_ID_TAG.length, Number(messageId));
 }

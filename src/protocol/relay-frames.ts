@@ -170,8 +170,27 @@ export function encodeSecureRequest(epoch: number, seq: bigint, ciphertext: Uint
 }
 
 function encodeSecureRecord(field: number, epoch: number, seq: bigint, ciphertext: Uint8Array): Uint8Array {
-  const s = Number(seq);
-  const innerLength = (epoch > 0 ? 1 + varintSize(epoch) : 0) + (s > 0 ? 1 + varintSize(s) : 0) + lenFieldSize(3, ciphertext.length);
+  const out = secureFrame(field, epoch, Number(seq), ciphertext.length);
+  out.set(ciphertext, out.length - ciphertext.length);
+  return out;
+}
+
+/**
+ * `SignalResponse{secure{epoch, seq, ciphertext}}` with room for a ciphertext of `ciphertextLength` bytes as
+ * its last bytes, left to fill: the sender writes the plaintext there and seals it in place, so a record is
+ * built with one allocation and no copy of the ciphertext.
+ */
+export function secureResponseFrame(epoch: number, seq: number, ciphertextLength: number): Uint8Array {
+  return secureFrame(SECURE_RESPONSE_FIELD, epoch, seq, ciphertextLength);
+}
+
+/** The request-side twin of `secureResponseFrame` (the SDK side of the fast path). */
+export function secureRequestFrame(epoch: number, seq: number, ciphertextLength: number): Uint8Array {
+  return secureFrame(SECURE_REQUEST_FIELD, epoch, seq, ciphertextLength);
+}
+
+function secureFrame(field: number, epoch: number, seq: number, ciphertextLength: number): Uint8Array {
+  const innerLength = (epoch > 0 ? 1 + varintSize(epoch) : 0) + (seq > 0 ? 1 + varintSize(seq) : 0) + lenFieldSize(3, ciphertextLength);
   const out = new Uint8Array(varintSize(field * 8 + WIRE_LEN) + varintSize(innerLength) + innerLength);
   let pos = writeVarint(out, 0, field * 8 + WIRE_LEN);
   pos = writeVarint(out, pos, innerLength);
@@ -179,10 +198,11 @@ function encodeSecureRecord(field: number, epoch: number, seq: bigint, ciphertex
     out[pos++] = 1 * 8 + WIRE_VARINT;
     pos = writeVarint(out, pos, epoch);
   }
-  if (s > 0) {
+  if (seq > 0) {
     out[pos++] = 2 * 8 + WIRE_VARINT;
-    pos = writeVarint(out, pos, s);
+    pos = writeVarint(out, pos, seq);
   }
-  writeLenField(out, pos, 3, ciphertext);
+  out[pos++] = 3 * 8 + WIRE_LEN;
+  writeVarint(out, pos, ciphertextLength);
   return out;
 }

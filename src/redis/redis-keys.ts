@@ -28,10 +28,14 @@
  * node:<id>:participants    SET    sids whose connection is (or was last) on the node. TTL GLOBAL_TTL_MS.
  * node:<id>:sessions        SET    the node's live session ids (active_sessions sums these over live nodes).
  * lock:<name>               STRING lock token. TTL = the lock's time.
- * bus:<topic>               pub/sub channel (not a key): BusEnvelope protobufs for `node:<id>` topics.
+ * bus:<topic>               pub/sub channel (not a key): BusEnvelope protobufs for `node:<id>` topics,
+ *                                  published by nodes and by the mailbox scripts (forwarded deliveries).
  */
 
-/** TTL of a participant's and its room's records, refreshed by every write and by the holding node. */
+/**
+ * TTL of a participant's and its room's records, refreshed by every write (a message's enqueue only sets
+ * it on a mailbox key it creates) and by the holding node.
+ */
 export const LEASE_MS = 10 * 60_000;
 /** TTL of the cluster-wide indexes (rooms, away, rooms:empty, nodes, per-node sets). */
 export const GLOBAL_TTL_MS = 7 * 24 * 3_600_000;
@@ -105,6 +109,8 @@ local function k_node_parts(id) return P .. 'node:' .. id .. ':participants' end
 local function k_node_sessions(id) return P .. 'node:' .. id .. ':sessions' end
 local function k_node(id) return P .. 'node:' .. id end
 local function k_session(id) return P .. 'session:' .. id end
+-- The bus channel of node id's topic (RedisKeys.channel(nodeTopic(id))).
+local function k_bus_node(id) return P .. 'bus:node:' .. id end
 local K_ROOMS = P .. 'rooms'
 local K_EMPTY = P .. 'rooms:empty'
 local K_AWAY = P .. 'away'

@@ -2,6 +2,7 @@ import type { StoredParticipant } from "../../gen/volly/signaling/v1/internal_pb
 import type { Room } from "../../gen/volly/signaling/v1/models_pb.js";
 import type { CallStore, JoinOutcome, MailboxStore, ParticipantStore, QueuedMessage, RestoreOutcome } from "../store/store.js";
 import { mailboxScripts } from "./lua/mailbox-scripts.js";
+import { MailboxBatcher, queuedOf } from "./mailbox-batcher.js";
 import { participantScripts } from "./lua/participant-scripts.js";
 import { reply } from "./lua-script.js";
 import { decodeParticipantRow, decodeParticipantRows, decodeRoomRow, encodeParticipant, roomArgs } from "./redis-codec.js";
@@ -14,10 +15,15 @@ const RESTORE_OUTCOMES: readonly RestoreOutcome[] = ["kept", "reclaimed", "resto
 /**
  * Participants and their mailboxes in Redis (`room:<name>:participants`, `room:<name>:sids`,
  * `participant:<sid>`, `away`, `node:<id>:participants`, `mailbox:<sid>`, `mailbox:<sid>:ids`).
- * Every method is one script, so each is atomic across the cluster.
+ * Every method is one script, so each is atomic across the cluster (enqueues of one event-loop turn
+ * share one, see mailbox-batcher.ts).
  */
 export class RedisParticipants implements ParticipantStore, MailboxStore {
-  constructor(private readonly ctx: RedisContext, private readonly calls: Pick<CallStore, "listCallsOf">) {}
+  private readonly batcher: MailboxBatcher;
+
+  constructor(private readonly ctx: RedisContext, private readonly calls: Pick<CallStore, "listCallsOf">) {
+    this.batcher = new MailboxBatcher(ctx);
+  }
 
   async joinParticipant(participant: StoredParticipant, maxParticipants: number): Promise<JoinOutcome> {
     const r = reply.array(await this.ctx.run(participantScripts.join, [
@@ -85,13 +91,14 @@ export class RedisParticipants implements ParticipantStore, MailboxStore {
     return known;
   }
 
-  async enqueue(room: string, identity: string, response: Uint8Array, limit: number): Promise<(QueuedMessage & { overflow: boolean }) | undefined> {
-    const r = await this.ctx.run(mailboxScripts.enqueue, [room, identity, limit, response]);
-    return r === null ? undefined : queued(r);
+  /** Batched with the other enqueues of this event-loop turn (mailbox-batcher.ts). */
+  enqueue(room: string, identity: string, response: Uint8Array, limit: number, forwardFrom?: string): Promise<(QueuedMessage & { overflow: boolean }) | undefined> {
+    return this.batcher.enqueue(room, identity, response, limit, forwardFrom ?? "");
   }
 
-  async enqueueRoom(room: string, response: Uint8Array, limit: number, exceptSid?: string): Promise<Array<QueuedMessage & { overflow: boolean }>> {
-    return reply.array(await this.ctx.run(mailboxScripts.enqueueRoom, [room, limit, exceptSid ?? "", response])).map(queued);
+  async enqueueRoom(room: string, response: Uint8Array, limit: number, exceptSid?: string, forwardFrom?: string): Promise<Array<QueuedMessage & { overflow: boolean }>> {
+    const args = [room, limit, exceptSid ?? "", response, forwardFrom ?? ""];
+    return reply.array(await this.ctx.run(mailboxScripts.enqueueRoom, args)).map(queuedOf);
   }
 
   async readMailbox(sid: string, afterId: bigint): Promise<{ messages: Array<{ id: bigint; response: Uint8Array }>; firstId: bigint; nextId: bigint }> {
@@ -109,11 +116,6 @@ export class RedisParticipants implements ParticipantStore, MailboxStore {
     const upTo = upToId > MAX_LUA_ID ? MAX_LUA_ID : upToId;
     return BigInt(reply.number(await this.ctx.run(mailboxScripts.ack, [sid, String(upTo)])));
   }
-}
-
-function queued(r: unknown): QueuedMessage & { overflow: boolean } {
-  const [sid, node, id, overflow] = reply.array(r);
-  return { sid: reply.string(sid), nodeId: reply.string(node), messageId: BigInt(reply.number(id)), overflow: reply.number(overflow) === 1 };
 }
 
 function optionalRow(row: unknown): StoredParticipant | undefined {

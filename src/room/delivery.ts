@@ -18,7 +18,9 @@ export type OverflowHandler = (sid: string) => void;
 /**
  * Routes messages to participants wherever they are connected: every message first gets the recipient's
  * next message id in its mailbox (so it survives a drop), then goes to the node holding the recipient,
- * directly when that is this node, over the bus otherwise.
+ * directly when that is this node, over the bus otherwise. A store that shares its server with the bus
+ * (Redis) publishes to the other node itself, in the step that queues the message (`forwarded`), and
+ * batches the messages of one event-loop turn: one envelope per node carries them all, in id order.
  */
 export class Delivery {
   private unsubscribe: Unsubscribe | undefined;
@@ -46,7 +48,7 @@ export class Delivery {
   /** Queues `response` for `identity` in `room` and routes it; false when no such participant is there. */
   async toParticipant(room: string, identity: string, response: SignalResponse | Uint8Array): Promise<boolean> {
     const bytes = response instanceof Uint8Array ? response : toBinary(SignalResponseSchema, response);
-    const queued = await this.store.enqueue(room, identity, bytes, this.queueLimit);
+    const queued = await this.store.enqueue(room, identity, bytes, this.queueLimit, this.nodeId);
     if (queued === undefined) return false;
     this.route(queued, bytes);
     return true;
@@ -55,7 +57,7 @@ export class Delivery {
   /** Queues `response` for everyone in `room` but `exceptSid`; returns the number of recipients. */
   async toRoom(room: string, response: SignalResponse | Uint8Array, exceptSid?: string): Promise<number> {
     const bytes = response instanceof Uint8Array ? response : toBinary(SignalResponseSchema, response);
-    const queued = await this.store.enqueueRoom(room, bytes, this.queueLimit, exceptSid);
+    const queued = await this.store.enqueueRoom(room, bytes, this.queueLimit, exceptSid, this.nodeId);
     for (const q of queued) this.route(q, bytes);
     return queued.length;
   }
@@ -79,6 +81,7 @@ export class Delivery {
       this.local.get(q.sid)?.deliver(q.messageId, bytes);
       return;
     }
+    if (q.forwarded) return;
     const envelope = create(BusEnvelopeSchema, {
       message: { case: "delivery", value: create(DeliverySchema, { sid: q.sid, messageId: q.messageId, response: bytes }) },
     });
@@ -98,6 +101,15 @@ export class Delivery {
     }
     const m = envelope.message;
     if (m.case === "delivery") this.local.get(m.value.sid)?.deliver(m.value.messageId, m.value.response);
-    else if (m.case === "disconnect") this.local.get(m.value.sid)?.disconnect(m.value.reason, m.value.action, m.value.alreadyRemoved);
+    else if (m.case === "deliveries") {
+      for (const d of m.value.deliveries) {
+        try {
+          this.local.get(d.sid)?.deliver(d.messageId, d.response);
+        } catch (e) {
+          // One recipient's failure must not cost the others in the envelope their messages.
+          this.log.error({ err: e, sid: d.sid }, "bus delivery failed");
+        }
+      }
+    } else if (m.case === "disconnect") this.local.get(m.value.sid)?.disconnect(m.value.reason, m.value.action, m.value.alreadyRemoved);
   }
 }

@@ -10,7 +10,7 @@ import type { IceConfig } from "../config.js";
  */
 export function iceServersFor(identity: string, ice: IceConfig, now = Date.now()): IceServer[] {
   const servers: IceServer[] = [];
-  if (ice.stunUrls.length > 0) servers.push(create(IceServerSchema, { urls: [...ice.stunUrls] }));
+  if (ice.stunUrls.length > 0) servers.push(stunServer(ice));
   if (ice.turnSecret !== undefined && ice.turnUrls.length > 0) {
     const expiry = Math.floor(now / 1000) + ice.turnTtlSeconds;
     const username = `${expiry}:${identity}`;
@@ -18,4 +18,19 @@ export function iceServersFor(identity: string, ice: IceConfig, now = Date.now()
     servers.push(create(IceServerSchema, { urls: [...ice.turnUrls], username, credential }));
   }
   return servers;
+}
+
+/**
+ * The STUN entry is the same for every participant: built once per configuration, not per join. Shared
+ * between `join` messages, which are encoded and never modified.
+ */
+const stunEntries = new WeakMap<IceConfig, IceServer>();
+
+function stunServer(ice: IceConfig): IceServer {
+  let entry = stunEntries.get(ice);
+  if (entry === undefined) {
+    entry = create(IceServerSchema, { urls: [...ice.stunUrls] });
+    stunEntries.set(ice, entry);
+  }
+  return entry;
 }

@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
 import type { Logger } from "pino";
 import { StoredParticipantSchema, type StoredParticipant } from "../../gen/volly/signaling/v1/internal_pb.js";
@@ -14,6 +13,7 @@ import {
 } from "../../gen/volly/signaling/v1/models_pb.js";
 import { CallAction, CallSignalSchema, SignalResponseSchema } from "../../gen/volly/signaling/v1/signal_pb.js";
 import type { AccessClaims } from "../auth/access-token.js";
+import { randomBytesPooled } from "../pq/node-primitives.js";
 import type { TokenPqKey } from "../pq/token-pq-claims.js";
 import type { Config } from "../config.js";
 import { errors } from "../errors.js";
@@ -31,9 +31,18 @@ const ALPHANUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789
 
 /** A LiveKit-style id: prefix + 12 random alphanumerics. */
 export function newSid(prefix: "PA_" | "RM_"): string {
-  const bytes = randomBytes(12);
+  const bytes = randomBytesPooled(12);
   let out = prefix;
   for (const b of bytes) out += ALPHANUM[b % ALPHANUM.length];
+  return out;
+}
+
+const HEX = "0123456789abcdef";
+
+/** A connection id for logs and presence: `CO_` + 12 hex digits (48 random bits, from the pool). */
+export function newConnectionId(): string {
+  let out = "CO_";
+  for (const b of randomBytesPooled(6)) out += HEX[b >> 4]! + HEX[b & 15]!;
   return out;
 }
 
@@ -50,15 +59,12 @@ export class Rooms {
   ) {}
 
   /**
-   * The room a token may join, created when allowed (auto-create, or the `roomCreate` grant). Throws
-   * `room_not_found` when it does not exist and may not be created.
+   * Creates the token's room when allowed; `createRoom` returns the existing one if another join made
+   * it meanwhile. Throws `room_not_found` when the token may not create it.
    */
-  async ensureRoom(claims: AccessClaims): Promise<Room> {
-    const name = claims.video.room;
-    const existing = await this.store.getRoom(name);
-    if (existing) return existing;
+  private async createAllowedRoom(claims: AccessClaims): Promise<Room> {
     if (!this.config.rooms.autoCreate && !claims.video.roomCreate) throw errors.roomNotFound();
-    const { room } = await this.store.createRoom(this.newRoom(name), this.config.rooms.maxRooms, Date.now());
+    const { room } = await this.store.createRoom(this.newRoom(claims.video.room), this.config.rooms.maxRooms, Date.now());
     return room;
   }
 
@@ -83,8 +89,9 @@ export class Rooms {
     const record = create(StoredParticipantSchema, { info, room: claims.video.room, nodeId, awayUntil: 0n });
     let outcome = await this.store.joinParticipant(record, this.config.rooms.maxParticipants);
     if (!outcome.ok && outcome.reason === "room_missing") {
-      // The room closed between the upgrade check and the join (empty timeout): create it again if allowed.
-      await this.ensureRoom(claims);
+      // A new room (auto-created on its first join), or one that closed between the upgrade check and the
+      // join (empty timeout): create it if allowed. The store just said it is missing: no lookup first.
+      await this.createAllowedRoom(claims);
       outcome = await this.store.joinParticipant(record, this.config.rooms.maxParticipants);
     }
     if (!outcome.ok) throw outcome.reason === "room_full" ? errors.roomFull() : errors.roomNotFound();

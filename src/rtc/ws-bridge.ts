@@ -28,7 +28,8 @@ export class WsBridge {
   async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const url = new URL(req.url ?? "/", "http://localhost");
     const ip = req.socket.remoteAddress ?? "";
-    socket.on("error", () => socket.destroy());
+    // A closure here would keep this whole scope (the URL with the token, the params) alive with the socket.
+    socket.on("error", destroySocket);
     let params: ConnectParams;
     let auth;
     const release = this.limiter.acquire(ip);
@@ -43,6 +44,11 @@ export class WsBridge {
       return reject(socket, httpStatusOf(error.code), error.rawMessage);
     }
     if (socket.destroyed) return release();
+    // The 101 answer and what the session sends at once (`join` without PQ, the token-path handshake
+    // response) leave in one write instead of one each: the socket stays corked until the promise jobs
+    // of this turn (the join against an in-memory store) are done. With Redis the 101 simply goes first.
+    socket.cork();
+    setImmediate(() => socket.uncork());
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       const transport = new WsTransport(ws, socket, ip, params.format ?? "flat", this.svc.config.limits.maxFrameBytes);
       const session = new SignalSession(this.svc, transport, auth, params);
@@ -57,6 +63,10 @@ export class WsBridge {
     for (const ws of this.wss.clients) ws.terminate();
     this.wss.close();
   }
+}
+
+function destroySocket(this: Duplex): void {
+  this.destroy();
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {

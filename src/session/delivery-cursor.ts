@@ -5,7 +5,8 @@
  */
 export class DeliveryCursor {
   private last: bigint;
-  private held = new Map<bigint, Uint8Array>();
+  /** Out-of-order deliveries waiting for a gap to fill; made on first use (an idle cursor never needs it). */
+  private heldMap: Map<bigint, Uint8Array> | undefined;
   private filling = false;
   private open = false;
 
@@ -29,7 +30,7 @@ export class DeliveryCursor {
   /** The highest id sent or waiting to be sent (new messages must get higher ids). */
   get highestSeen(): bigint {
     let high = this.last;
-    for (const id of this.held.keys()) if (id > high) high = id;
+    if (this.heldMap) for (const id of this.heldMap.keys()) if (id > high) high = id;
     return high;
   }
 
@@ -47,7 +48,7 @@ export class DeliveryCursor {
 
   deliver(id: bigint, response: Uint8Array): void {
     if (id <= this.last) return;
-    if (id === this.last + 1n && this.open && !this.filling && this.held.size === 0) {
+    if (id === this.last + 1n && this.open && !this.filling && (this.heldMap?.size ?? 0) === 0) {
       // The common case, in order with nothing waiting: straight through, no map.
       this.last = id;
       this.send(id, response);
@@ -57,8 +58,12 @@ export class DeliveryCursor {
     this.drain();
   }
 
+  private get held(): Map<bigint, Uint8Array> {
+    return (this.heldMap ??= new Map());
+  }
+
   private drain(): void {
-    if (!this.open || this.filling) return;
+    if (!this.open || this.filling || (this.heldMap?.size ?? 0) === 0) return;
     for (;;) {
       const next = this.held.get(this.last + 1n);
       if (next === undefined) break;
@@ -67,6 +72,7 @@ export class DeliveryCursor {
       this.send(this.last, next);
     }
     if (this.held.size > 0) void this.fill();
+    else this.heldMap = undefined;
   }
 
   private async fill(): Promise<void> {

@@ -21,6 +21,13 @@ export interface PqChannel {
   open(record: RecordFields): Uint8Array;
   /** Encrypts a plaintext into the next record. */
   seal(plaintext: Uint8Array): RecordFields;
+  /** The epoch and seq the next record takes: the hot path frames a record before sealing it in place. */
+  readonly sendEpoch: number;
+  readonly sendSeq: number;
+  /** Encrypts `view` = plaintext ‖ 16 spare bytes in place as the next record. */
+  sealInPlace(view: Uint8Array): void;
+  /** Decrypts a received record's ciphertext ‖ tag where it lies (the caller owns the bytes); returns the plaintext. */
+  openInPlace(epoch: number, seq: number, view: Uint8Array): Uint8Array;
   /**
    * Handles a client `rekey`: `send` is called with the `rekey` answer, which must go out as the last
    * record of the old epoch; the send side switches right after it.
@@ -48,7 +55,7 @@ export interface PqChannelContext {
   /** The connection's log. */
   readonly log: ConnectionLog;
   /** Called when the session is established, to record it (`session:<id>`). */
-  readonly participant: () => { sid: string; room: string; identity: string };
+  readonly participant: { readonly sid: string; readonly room: string; readonly identity: string };
 }
 
 export type PqChannelFactory = (context: PqChannelContext) => PqChannel;

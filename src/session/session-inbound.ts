@@ -2,7 +2,7 @@ import { fromBinary } from "@bufbuild/protobuf";
 import { DisconnectReason, LeaveAction } from "../../gen/volly/signaling/v1/models_pb.js";
 import { SignalRequestSchema, type SignalRequest } from "../../gen/volly/signaling/v1/signal_pb.js";
 import { errors } from "../errors.js";
-import { parseRelayRequest, parseSecureRequest } from "../protocol/relay-frames.js";
+import { parseRelayRequest, parseSecureRequest, type RelayRequest } from "../protocol/relay-frames.js";
 import { CodecError, decodePlaintext } from "../protocol/signal-codec.js";
 import type { Sender, SenderStamp } from "../room/relay.js";
 import type { PqChannel, RecordFields } from "./pq-channel.js";
@@ -10,6 +10,8 @@ import type { SignalSession } from "./signal-session.js";
 import { TokenBucket } from "./token-bucket.js";
 
 const MAX_QUEUE = 256;
+/** Relays of one session queued in the store at once before the session waits for them. */
+const MAX_RELAYS_IN_FLIGHT = 32;
 
 /** A request as it arrived: decoded (gRPC, JSON frames), or the bytes of a binary WebSocket frame. */
 type Inbound = SignalRequest | Uint8Array;
@@ -25,6 +27,7 @@ export class SessionInbound {
   private processing = false;
   private inputDone = false;
   private dropped = 0;
+  private relaysInFlight = 0;
   private readonly bucket: TokenBucket;
   private sender: Sender | undefined;
   private stamp: SenderStamp | undefined;
@@ -88,7 +91,7 @@ export class SessionInbound {
     let decoded: SignalRequest | undefined;
     if (pq) {
       try {
-        plaintext = pq.open(request instanceof Uint8Array ? recordOfBytes(request) : recordOf(request));
+        plaintext = request instanceof Uint8Array ? openFrame(pq, request) : pq.open(recordOf(request));
       } catch (e) {
         this.s.svc.metrics.countMessage("refused", "in");
         throw e;
@@ -99,14 +102,11 @@ export class SessionInbound {
       const relay = parseRelayRequest(plaintext);
       if (relay) {
         this.s.svc.metrics.countMessage(relay.kind, "in");
-        const started = performance.now();
-        try {
-          await this.s.svc.relay.relayFrame(this.sender, relay, this.stamp);
-        } catch (e) {
-          this.s.fail(e, relay.requestId);
-          return;
-        }
-        this.s.svc.metrics.relayLatency.observe((performance.now() - started) / 1000);
+        // Pipelined: the next request is taken while this one is queued in the store (with Redis, a round
+        // trip). Order still holds: the store issues enqueues in call order (one connection, one batch), and
+        // anything else the session does after it reaches the store after it. Bounded per session.
+        const done = this.relayOne(this.sender, relay, this.stamp);
+        if (this.relaysInFlight >= MAX_RELAYS_IN_FLIGHT) await done;
         return;
       }
     }
@@ -120,6 +120,19 @@ export class SessionInbound {
     } catch (e) {
       // Answered with the inner request's id: with PQ on, the outer record's id is always 0.
       this.s.fail(e, decoded.requestId);
+    }
+  }
+
+  private async relayOne(sender: Sender, relay: RelayRequest, stamp: SenderStamp): Promise<void> {
+    const started = performance.now();
+    this.relaysInFlight++;
+    try {
+      await this.s.svc.relay.relayFrame(sender, relay, stamp);
+      this.s.svc.metrics.relayLatency.observe((performance.now() - started) / 1000);
+    } catch (e) {
+      this.s.fail(e, relay.requestId);
+    } finally {
+      this.relaysInFlight--;
     }
   }
 
@@ -163,10 +176,13 @@ function decodeOuter(bytes: Uint8Array): SignalRequest {
   }
 }
 
-/** A binary frame on an established channel: a record, or (refused) a plaintext signal or junk. */
-function recordOfBytes(bytes: Uint8Array): RecordFields {
+/**
+ * A binary frame on an established channel: a record, decrypted where it lies (the frame is the session's
+ * own, nothing else reads it), or (refused) a plaintext signal or junk.
+ */
+function openFrame(pq: PqChannel, bytes: Uint8Array): Uint8Array {
   const record = parseSecureRequest(bytes);
-  if (record) return record;
+  if (record) return pq.openInPlace(record.epoch, Number(record.seq), record.ciphertext);
   let decoded: SignalRequest;
   try {
     decoded = fromBinary(SignalRequestSchema, bytes);
@@ -174,7 +190,7 @@ function recordOfBytes(bytes: Uint8Array): RecordFields {
     // After the handshake every frame is a record; one that does not even decode is a broken channel.
     throw errors.pqRecordInvalid();
   }
-  return recordOf(decoded);
+  return pq.open(recordOf(decoded));
 }
 
 /** The record of a request on an established channel; anything else is a plaintext signal, refused. */

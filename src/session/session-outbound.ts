@@ -4,8 +4,9 @@ import { ErrorResponseSchema, SignalResponseSchema, type SignalResponse } from "
 import { codeName, errorIdOf } from "../errors.js";
 import type { Metrics } from "../metrics.js";
 import { responseCaseOf } from "../protocol/message-case.js";
-import { appendMessageId } from "../protocol/message-id.js";
-import { encodeSecureResponse } from "../protocol/relay-frames.js";
+import { GCM_TAG_BYTES } from "../protocol/pq/algorithms.js";
+import { appendMessageId, messageIdFieldSize, writeMessageIdField } from "../protocol/message-id.js";
+import { encodeSecureResponse, secureResponseFrame } from "../protocol/relay-frames.js";
 import { encodePlaintext } from "../protocol/signal-codec.js";
 import type { PqChannel, RecordFields } from "./pq-channel.js";
 import type { SignalTransport } from "./signal-transport.js";
@@ -46,9 +47,22 @@ export class SessionOutbound {
       return;
     }
     this.metrics.countMessage(responseCaseOf(response), "out");
+    const pq = this.pq;
+    const sendEncoded = this.transport.sendEncoded;
+    if (pq?.established && sendEncoded) {
+      // One buffer for the whole record: the frame's tail takes response ‖ message_id, sealed where it lies.
+      const plaintextLength = response.length + messageIdFieldSize(messageId);
+      const frame = secureResponseFrame(pq.sendEpoch, pq.sendSeq, plaintextLength + GCM_TAG_BYTES);
+      const at = frame.length - plaintextLength - GCM_TAG_BYTES;
+      frame.set(response, at);
+      writeMessageIdField(frame, at + response.length, messageId);
+      pq.sealInPlace(frame.subarray(at));
+      sendEncoded.call(this.transport, frame);
+      return;
+    }
     const plaintext = appendMessageId(response, messageId);
-    if (this.pq?.established) this.sendRecord(this.pq.seal(plaintext));
-    else if (this.transport.sendEncoded) this.transport.sendEncoded(plaintext);
+    if (pq?.established) this.sendRecord(pq.seal(plaintext));
+    else if (sendEncoded) sendEncoded.call(this.transport, plaintext);
     else this.transport.send(fromBinary(SignalResponseSchema, plaintext));
   }
 

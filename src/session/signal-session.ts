@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
 import { Code, type ConnectError } from "@connectrpc/connect";
 import type { StoredParticipant } from "../../gen/volly/signaling/v1/internal_pb.js";
@@ -8,7 +7,8 @@ import type { AccessClaims } from "../auth/access-token.js";
 import { closeCodeOf, errorIdOf, errors, toPublicError } from "../errors.js";
 import type { CodecError } from "../protocol/signal-codec.js";
 import type { HeldParticipant, LocalParticipant } from "../room/local-participants.js";
-import { newSid } from "../room/membership.js";
+import { newConnectionId, newSid } from "../room/membership.js";
+import { shareEmptyBytes } from "../store/compact-records.js";
 import type { AuthorizedConnection } from "./authorize-connection.js";
 import { lazyConnectionLog, type ConnectionLog } from "./connection-log.js";
 import type { ConnectParams } from "./connect-params.js";
@@ -26,6 +26,8 @@ type Phase = "handshake" | "joining" | "joined" | "closed";
 type Disposal = "leave" | "away" | "none";
 
 const PRESENCE_TTL_MS = 30_000;
+/** Shared by every session until it ends: one settled promise, not one per connection. */
+const NOTHING_TO_DISPOSE: Promise<void> = Promise.resolve();
 
 /**
  * One client connection, whatever its transport: post-quantum handshake, join or resume, then requests
@@ -34,7 +36,7 @@ const PRESENCE_TTL_MS = 30_000;
  * `ParticipantRequests`.
  */
 export class SignalSession implements LocalParticipant, TickingSession {
-  readonly connId = `CO_${randomBytes(6).toString("hex")}`;
+  readonly connId = newConnectionId();
   readonly sid: string;
   readonly identity: string;
   readonly room: string;
@@ -56,30 +58,44 @@ export class SignalSession implements LocalParticipant, TickingSession {
   private nextPresenceAt = 0;
   private malformed = 0;
   private ending = false;
-  private disposal: Promise<void> = Promise.resolve();
+  private disposal: Promise<void> = NOTHING_TO_DISPOSE;
+
+  /** The connection's claims and PQ key, without the token (only the handshake needs it). */
+  readonly auth: AuthorizedConnection;
+  /** The connect parameters, without the token. */
+  readonly params: ConnectParams;
 
   constructor(
     readonly svc: NodeServices,
     readonly transport: SignalTransport,
-    readonly auth: AuthorizedConnection,
-    readonly params: ConnectParams,
+    auth: AuthorizedConnection,
+    params: ConnectParams,
   ) {
-    const claims = auth.claims;
+    // The token is a slice of the upgrade URL (or the header) and would keep it alive for the connection's
+    // life: only the PQ channel, built below, keeps it, and only until its handshake is over.
+    const claims: AccessClaims = { ...auth.claims, token: "" };
     this.claims = claims;
+    this.auth = { claims, pqKey: auth.pqKey };
+    this.params = { ...params, token: undefined };
     this.sid = params.reconnect && params.sid !== undefined ? params.sid : newSid("PA_");
     this.identity = claims.identity;
     this.room = claims.video.room;
-    this.log = lazyConnectionLog(svc.log, () => ({ connId: this.connId, room: this.room, identity: this.identity, transport: transport.kind }));
+    this.log = lazyConnectionLog(svc.log, this);
     this.pq = svc.pq?.({
-      claims,
+      claims: auth.claims,
       pqKey: auth.pqKey,
       connId: this.connId,
       log: this.log,
-      participant: () => ({ sid: this.sid, room: this.room, identity: this.identity }),
+      participant: this,
     });
     this.requests = new ParticipantRequests(this);
     this.inbound = new SessionInbound(this, this.pq);
     this.outbound = new SessionOutbound(transport, this.pq, svc.metrics);
+  }
+
+  /** The fields of every log line of this connection. */
+  logBindings(): Record<string, unknown> {
+    return { connId: this.connId, room: this.room, identity: this.identity, transport: this.transport.kind };
   }
 
   get closed(): boolean {
@@ -245,6 +261,7 @@ export class SignalSession implements LocalParticipant, TickingSession {
 
   /** Marks the participant as joined (after `join`/`reconnect` went out). */
   markJoined(self: StoredParticipant, room: Room): void {
+    shareEmptyBytes(self);
     this.self = self;
     this.roomInfo = room;
     this.phase = "joined";

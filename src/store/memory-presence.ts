@@ -1,8 +1,15 @@
 import type { Presence, PresenceStore } from "./store.js";
 
+/**
+ * One identity's presence. Almost every identity has one connection, so that one is kept in two fields;
+ * a Map (about 200 bytes even when small) is made only for a second concurrent connection.
+ */
 interface Entry {
-  /** Connection sid → online until (ms). */
-  connections: Map<string, number>;
+  /** The first connection's sid and when it stops counting as online (ms); sid "" when none. */
+  sid: string;
+  until: number;
+  /** Further connections: sid → online until (ms). */
+  more: Map<string, number> | undefined;
   lastSeen: number;
 }
 
@@ -12,13 +19,25 @@ export class MemoryPresence implements PresenceStore {
 
   async setOnline(identity: string, sid: string, ttlMs: number, now: number): Promise<void> {
     const entry = this.entry(identity);
-    entry.connections.set(sid, now + ttlMs);
+    // A sid lives in exactly one place: the first slot, or the map.
+    if (entry.sid === sid || (entry.sid === "" && !entry.more?.has(sid))) {
+      entry.sid = sid;
+      entry.until = now + ttlMs;
+    } else {
+      (entry.more ??= new Map()).set(sid, now + ttlMs);
+    }
     entry.lastSeen = now;
   }
 
   async setOffline(identity: string, sid: string, now: number): Promise<void> {
     const entry = this.entry(identity);
-    entry.connections.delete(sid);
+    if (entry.sid === sid) {
+      entry.sid = "";
+      entry.until = 0;
+    } else {
+      entry.more?.delete(sid);
+    }
+    if (entry.more?.size === 0) entry.more = undefined;
     entry.lastSeen = now;
   }
 
@@ -27,9 +46,19 @@ export class MemoryPresence implements PresenceStore {
       const entry = this.entries.get(identity);
       if (!entry) return { identity, online: false, lastSeen: 0 };
       let online = false;
-      for (const [sid, until] of entry.connections) {
-        if (until > now) online = true;
-        else entry.connections.delete(sid);
+      if (entry.sid !== "") {
+        if (entry.until > now) online = true;
+        else {
+          entry.sid = "";
+          entry.until = 0;
+        }
+      }
+      if (entry.more) {
+        for (const [sid, until] of entry.more) {
+          if (until > now) online = true;
+          else entry.more.delete(sid);
+        }
+        if (entry.more.size === 0) entry.more = undefined;
       }
       return { identity, online, lastSeen: online ? now : entry.lastSeen };
     });
@@ -38,7 +67,7 @@ export class MemoryPresence implements PresenceStore {
   private entry(identity: string): Entry {
     let entry = this.entries.get(identity);
     if (!entry) {
-      entry = { connections: new Map(), lastSeen: 0 };
+      entry = { sid: "", until: 0, more: undefined, lastSeen: 0 };
       this.entries.set(identity, entry);
     }
     return entry;

@@ -2,6 +2,7 @@ import { clone, create } from "@bufbuild/protobuf";
 import { RoomSchema, type Room } from "../../gen/volly/signaling/v1/models_pb.js";
 import { StoredCallSchema, StoredParticipantSchema, type StoredCall, type StoredParticipant } from "../../gen/volly/signaling/v1/internal_pb.js";
 import { errors } from "../errors.js";
+import { shareEmptyBytes } from "./compact-records.js";
 import type { CallStore, JoinOutcome, MailboxStore, ParticipantStore, QueuedMessage, RestoreOutcome, RoomPatch, RoomStore } from "./store.js";
 
 interface RoomEntry {
@@ -87,7 +88,7 @@ export class MemoryRooms implements RoomStore, ParticipantStore, MailboxStore, C
     const limit = entry.room.maxParticipants > 0 ? entry.room.maxParticipants : maxParticipants;
     if (entry.participants.size - (replaced ? 1 : 0) >= limit) return { ok: false, reason: "room_full" };
     if (replaced) this.forget(replaced);
-    const stored = clone(StoredParticipantSchema, participant);
+    const stored = shareEmptyBytes(clone(StoredParticipantSchema, participant));
     entry.participants.set(identity, stored);
     this.bySid.set(stored.info?.sid ?? "", stored);
     this.mailboxes.set(stored.info?.sid ?? "", { nextId: 1n, acked: 0n, entries: [] });
@@ -114,7 +115,7 @@ export class MemoryRooms implements RoomStore, ParticipantStore, MailboxStore, C
   async updateParticipant(participant: StoredParticipant): Promise<boolean> {
     const current = this.current(participant.room, participant.info?.identity ?? "", participant.info?.sid ?? "");
     if (!current) return false;
-    const stored = clone(StoredParticipantSchema, participant);
+    const stored = shareEmptyBytes(clone(StoredParticipantSchema, participant));
     stored.nodeId = current.nodeId;
     stored.awayUntil = current.awayUntil;
     this.rooms.get(participant.room)?.participants.set(stored.info?.identity ?? "", stored);
@@ -181,7 +182,7 @@ export class MemoryRooms implements RoomStore, ParticipantStore, MailboxStore, C
       entry = { room: clone(RoomSchema, room), participants: new Map(), calls: new Map(), emptySince: 0 };
       this.rooms.set(room.name, entry);
     }
-    const stored = clone(StoredParticipantSchema, participant);
+    const stored = shareEmptyBytes(clone(StoredParticipantSchema, participant));
     stored.awayUntil = 0n;
     entry.participants.set(identity, stored);
     entry.emptySince = 0;

@@ -99,6 +99,8 @@ export interface QueuedMessage {
   readonly sid: string;
   readonly nodeId: string;
   readonly messageId: bigint;
+  /** The store already published it to `nodeId` (see `MailboxStore.enqueue`): the caller must not. */
+  readonly forwarded?: boolean;
 }
 
 export interface MailboxStore {
@@ -107,10 +109,15 @@ export interface MailboxStore {
    * `identity` in `room` and keeps it for replay (atomic). Undefined when there is no such participant.
    * The mailbox keeps at most `limit` messages: while the participant is connected the oldest are
    * dropped; while it is away an overflow is reported as `overflow` (the caller ends the participant).
+   * With `forwardFrom` (the calling node's id), a store that shares its server with the bus (Redis) may
+   * also publish the message, in the same atomic step, to the node holding the participant when that is
+   * not `forwardFrom`: on the bus topic `node:<id>`, as a `delivery` BusEnvelope (or one `deliveries`
+   * envelope for several messages queued together), and report it `forwarded`. Otherwise routing the
+   * message is the caller's.
    */
-  enqueue(room: string, identity: string, response: Uint8Array, limit: number): Promise<(QueuedMessage & { overflow: boolean }) | undefined>;
+  enqueue(room: string, identity: string, response: Uint8Array, limit: number, forwardFrom?: string): Promise<(QueuedMessage & { overflow: boolean }) | undefined>;
   /** `enqueue` for every participant of `room` except `exceptSid`. */
-  enqueueRoom(room: string, response: Uint8Array, limit: number, exceptSid?: string): Promise<Array<QueuedMessage & { overflow: boolean }>>;
+  enqueueRoom(room: string, response: Uint8Array, limit: number, exceptSid?: string, forwardFrom?: string): Promise<Array<QueuedMessage & { overflow: boolean }>>;
   /**
    * Messages of `sid` with ids greater than `afterId`, in order, and the lowest id still kept (so the
    * caller can tell whether a gap was trimmed away). `nextId` is the id the next message will get.

@@ -219,6 +219,20 @@ export function storeContract(name: string, makeStore: () => Promise<StoreFixtur
       assert.deepEqual(await s.enqueueRoom("nowhere", te.encode("x"), 10), []);
     });
 
+    test("enqueues issued together keep call order: ids per participant, a missing one fails alone", async () => {
+      await s.createRoom(room("mt"), 10, 1);
+      await join(participant("mt", "a", "PA_a", "node-a"));
+      await join(participant("mt", "b", "PA_b", "node-b"));
+      // Issued in one turn, not awaited one by one (a Redis store sends them as one batch).
+      const targets = ["a", "b", "ghost", "a", "a", "b", "a"];
+      const queued = await Promise.all(targets.map((t, i) => s.enqueue("mt", t, te.encode(`${t}${i}`), 100, "node-a")));
+      assert.deepEqual(queued.map((q) => (q ? `${q.sid}:${q.messageId}` : "none")), ["PA_a:1", "PA_b:1", "none", "PA_a:2", "PA_a:3", "PA_b:2", "PA_a:4"]);
+      for (const q of queued) if (q?.sid === "PA_a") assert.notEqual(q.forwarded, true, "never forwarded to the caller's own node");
+      const a = await s.readMailbox("PA_a", 0n);
+      assert.deepEqual(a.messages.map((m) => [m.id, new TextDecoder().decode(m.response)]), [[1n, "a0"], [2n, "a3"], [3n, "a4"], [4n, "a6"]]);
+      assert.equal((await s.enqueue("mt", "a", te.encode("next"), 100))?.messageId, 5n, "ids continue after the batch");
+    });
+
     test("readMailbox returns what follows an id; ackMailbox drops up to an id", async () => {
       await s.createRoom(room("rb"), 10, 1);
       await join(participant("rb", "a", "PA_a"));
@@ -341,6 +355,30 @@ export function storeContract(name: string, makeStore: () => Promise<StoreFixtur
       const [bob, nobody] = await s.getPresence(["bob", "nobody"], now + 1000);
       assert.deepEqual([bob?.identity, bob?.online, bob?.lastSeen], ["bob", false, now]);
       assert.deepEqual([nobody?.identity, nobody?.online, nobody?.lastSeen], ["nobody", false, 0]);
+    });
+
+    test("presence: connections come and go in any order, refreshed or expiring independently", async () => {
+      const now = Date.now();
+      await s.setOnline("carol", "CO_a", 60_000, now);
+      await s.setOnline("carol", "CO_b", 60_000, now);
+      await s.setOnline("carol", "CO_c", 100, now);
+      await s.setOffline("carol", "CO_a", now + 10);
+      // The second connection refreshes after the first left, then leaves too: only the third is left, and it lapses.
+      await s.setOnline("carol", "CO_b", 60_000, now + 20);
+      let [p] = await s.getPresence(["carol"], now + 30);
+      assert.deepEqual([p?.online, p?.lastSeen], [true, now + 30]);
+      await s.setOffline("carol", "CO_b", now + 40);
+      [p] = await s.getPresence(["carol"], now + 50);
+      assert.equal(p?.online, true, "CO_c is still within its ttl");
+      [p] = await s.getPresence(["carol"], now + 200);
+      assert.deepEqual([p?.online, p?.lastSeen], [false, now + 40]);
+      // A new connection after all that is online again, and offline once it leaves.
+      await s.setOnline("carol", "CO_d", 60_000, now + 300);
+      [p] = await s.getPresence(["carol"], now + 310);
+      assert.equal(p?.online, true);
+      await s.setOffline("carol", "CO_d", now + 320);
+      [p] = await s.getPresence(["carol"], now + 330);
+      assert.deepEqual([p?.online, p?.lastSeen], [false, now + 320]);
     });
 
     test("nodes: heartbeat says whether the node was alive; a lapsed or removed node is dead", async () => {

@@ -81,9 +81,20 @@ export function checkPublicKey(algorithm: PqAlgorithm, publicKey: Uint8Array): v
   checkEncapsulationKey(publicKey.subarray(0, MLKEM768_EK_BYTES));
 }
 
+/** SHA3-256 for the decapsulation key check: `mlkem`'s pure-JS one unless a runtime installs a native one. */
+let hashEk: (data: Uint8Array) => Uint8Array = sha3_256;
+
+/**
+ * Replaces the SHA3-256 used by `checkDecapsulationKey` (Node installs OpenSSL's, see `useNativeKeccak`;
+ * browsers keep `mlkem`'s). The function must compute exactly SHA3-256.
+ */
+export function setSha3_256(hash: (data: Uint8Array) => Uint8Array): void {
+  hashEk = hash;
+}
+
 /**
  * FIPS 203 §7.3 decapsulation key check, which `mlkem` skips: exact length (2400) and the hash check
- * H(dk[1152:2336]) = dk[2336:2368] with H = SHA3-256 (`mlkem`'s own pure-JS SHA3, so this stays browser-safe).
+ * H(dk[1152:2336]) = dk[2336:2368] with H = SHA3-256 (`mlkem`'s pure-JS SHA3 by default, so this stays browser-safe; see `setSha3_256`).
  * Throws `PqError("secret_key_invalid")`.
  */
 export function checkDecapsulationKey(dk: Uint8Array): void {
@@ -92,7 +103,7 @@ export function checkDecapsulationKey(dk: Uint8Array): void {
   }
   const ek = dk.subarray(1152, 1152 + MLKEM768_EK_BYTES);
   const h = dk.subarray(1152 + MLKEM768_EK_BYTES, 1152 + MLKEM768_EK_BYTES + 32);
-  if (!constantTimeEqual(sha3_256(ek), h)) {
+  if (!constantTimeEqual(hashEk(ek), h)) {
     throw new PqError("secret_key_invalid", "ML-KEM-768 decapsulation key fails the FIPS 203 hash check");
   }
 }
@@ -116,15 +127,26 @@ export async function encapsulate(
   publicKey: Uint8Array,
   primitives: PqPrimitives,
 ): Promise<KemEncapsulation> {
-  checkPublicKey(algorithm, publicKey);
+  const expected = publicKeyLength(algorithm);
+  if (publicKey.length !== expected) {
+    throw new PqError("key_length", `${algorithm} public key must be ${expected} bytes, got ${publicKey.length}`);
+  }
   const kem = await getMlKem768();
+  // FIPS 203 §6.2: m is 32 random bytes. Drawn through the primitives (the server pools its CSPRNG
+  // output) rather than by `mlkem`'s own getRandomValues call; wiped once used.
+  const m = primitives.randomBytes(32);
   let ct: Uint8Array;
   let ss: Uint8Array;
   try {
-    [ct, ss] = kem.encap(publicKey.subarray(0, MLKEM768_EK_BYTES));
+    // `mlkem`'s encap runs the FIPS 203 §7.2 modulus check itself (ByteEncode12(ByteDecode12(ek)) = ek,
+    // before anything else) and throws when it fails: running `checkEncapsulationKey` here as well would
+    // do that work twice per handshake. The known-answer and invalid-key tests cover both paths.
+    [ct, ss] = kem.encap(publicKey.subarray(0, MLKEM768_EK_BYTES), m);
   } catch {
-    // Only the modulus check can make it throw once the length is right (we ran the same check above).
+    // The length is right, so only the modulus check can make it throw.
     throw new PqError("key_modulus", "ML-KEM-768 encapsulation key fails the FIPS 203 modulus check");
+  } finally {
+    zeroize(m);
   }
   if (!isHybrid(algorithm)) return { ciphertext: ct, sharedSecret: ss };
   const eph = await primitives.x25519Generate();

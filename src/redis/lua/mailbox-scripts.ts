@@ -1,8 +1,58 @@
 import { LuaScript } from "../lua-script.js";
 
-// Appends one message to a participant's mailbox: {sid, node_id, id, overflow}.
+/*
+ * Forwarding: a message for a participant held by another node than the caller (`from`) is published to
+ * that node's bus channel by the same script that queues it, so a relay costs one command, not two. The
+ * envelopes are the protobufs of internal.proto, written by hand: Delivery {1: sid, 2: message_id,
+ * 3: response}; BusEnvelope {1: delivery} for one message, BusEnvelope {3: DeliveryBatch {1: delivery...}}
+ * for several to the same node. A node's messages go out in id order, one PUBLISH per node per script.
+ */
+const FORWARD = `
+local fwd, fwd_nodes = {}, {}
+local function varint(x)
+  local b = {}
+  while x >= 128 do
+    b[#b + 1] = string.char(x % 128 + 128)
+    x = math.floor(x / 128)
+  end
+  b[#b + 1] = string.char(x)
+  return table.concat(b)
+end
+-- 1 when the message was queued for publishing to node, 0 when routing it is the caller's. Each message
+-- is kept as the pieces of "field 1: Delivery", which is both BusEnvelope.delivery and one element of
+-- DeliveryBatch.deliveries; an envelope is joined once, so a response is copied once.
+local function forward(from, node, sid, id, response)
+  if from == '' or node == '' or node == from then return 0 end
+  local e = fwd[node]
+  if not e then
+    e = {parts = {''}, len = 0, count = 0}
+    fwd[node] = e
+    fwd_nodes[#fwd_nodes + 1] = node
+  end
+  local v_sid, v_id, v_resp = varint(#sid), varint(id), varint(#response)
+  local len = 1 + #v_sid + #sid + 1 + #v_id + 1 + #v_resp + #response
+  local v_len = varint(len)
+  local p = e.parts
+  local n = #p
+  p[n + 1] = '\\10' .. v_len .. '\\10' .. v_sid .. sid .. '\\16' .. v_id .. '\\26' .. v_resp
+  p[n + 2] = response
+  e.len = e.len + 1 + #v_len + len
+  e.count = e.count + 1
+  return 1
+end
+local function publish_forwarded()
+  for _, node in ipairs(fwd_nodes) do
+    local e = fwd[node]
+    -- Several messages: BusEnvelope.deliveries (field 3), a DeliveryBatch of them.
+    if e.count > 1 then e.parts[1] = '\\26' .. varint(e.len) end
+    redis.call('PUBLISH', k_bus_node(node), table.concat(e.parts))
+  end
+end
+`;
+
+// Appends one message to a participant's mailbox: {sid, node_id, id, overflow, forwarded}.
 const PUSH = `
-local function push(sid, limit, response)
+local function push(sid, limit, response, from)
   local f = redis.call('HMGET', k_part(sid), 'node_id', 'away_until')
   local id = tonumber(redis.call('HGET', k_ids(sid), 'next') or '1')
   redis.call('HSET', k_ids(sid), 'next', id + 1)
@@ -13,7 +63,8 @@ local function push(sid, limit, response)
     redis.call('LTRIM', k_mail(sid), len - limit, -1)
   end
   touch_part(sid, LEASE)
-  return {sid, f[1] or '', id, overflow}
+  local node = f[1] or ''
+  return {sid, node, id, overflow, forward(from, node, sid, id, response)}
 end
 `;
 
@@ -22,19 +73,80 @@ end
  * message's id is its position: first = next - LLEN.
  */
 export const mailboxScripts = {
-  /** (room, identity, limit, response) → {sid, node, id, overflow} or nil (no such participant). */
-  enqueue: new LuaScript("mailbox_enqueue", `${PUSH}
-local sid = redis.call('HGET', k_sids(arg(1)), arg(2))
-if not sid then return false end
-return push(sid, tonumber(arg(3)), arg(4))
+  /**
+   * (n, then n × (room, identity, limit, response, from)) → n replies, each {sid, node, id, overflow,
+   * forwarded} or nil (no such participant), in order, as if each were enqueued on its own. A participant's
+   * routing facts and next id are read once per batch and its next id written once; messages for other
+   * nodes than `from` are published, one envelope per node.
+   */
+  enqueueBatch: new LuaScript("mailbox_enqueue_batch", `${FORWARD}
+-- The TTLs are not rewritten per message (six of the eleven calls a message cost): the node holding
+-- a participant re-asserts its records every sync, and an away participant's last past its deadline. Only
+-- a key this script creates (a mailbox emptied by acks, a first id) gets one, the participant record's.
+local function expire_like_part(sid, keys)
+  local t = redis.call('PTTL', k_part(sid))
+  if t < LEASE then t = LEASE end
+  for _, key in ipairs(keys) do redis.call('PEXPIRE', key, t) end
+end
+local n = tonumber(arg(1))
+local sids = {}
+local facts = {}
+local touched = {}
+local out = {}
+for i = 0, n - 1 do
+  local room, identity = arg(2 + i * 5), arg(3 + i * 5)
+  local limit, response, from = tonumber(arg(4 + i * 5)), arg(5 + i * 5), arg(6 + i * 5)
+  local by_identity = sids[room]
+  if not by_identity then
+    by_identity = {}
+    sids[room] = by_identity
+  end
+  local sid = by_identity[identity]
+  if sid == nil then
+    sid = redis.call('HGET', k_sids(room), identity)
+    by_identity[identity] = sid
+  end
+  if not sid then
+    out[i + 1] = false
+  else
+    local f = facts[sid]
+    if not f then
+      local h = redis.call('HMGET', k_part(sid), 'node_id', 'away_until')
+      local nxt = redis.call('HGET', k_ids(sid), 'next')
+      f = {h[1] or '', tonumber(h[2] or '0') > 0, tonumber(nxt or '1'), not nxt, false}
+      facts[sid] = f
+      touched[#touched + 1] = sid
+    end
+    local id = f[3]
+    f[3] = id + 1
+    local len = redis.call('RPUSH', k_mail(sid), response)
+    if len == 1 then f[5] = true end
+    local overflow = 0
+    if len > limit then
+      if f[2] then overflow = 1 end
+      redis.call('LTRIM', k_mail(sid), len - limit, -1)
+    end
+    out[i + 1] = {sid, f[1], id, overflow, forward(from, f[1], sid, id, response)}
+  end
+end
+for _, sid in ipairs(touched) do
+  local f = facts[sid]
+  redis.call('HSET', k_ids(sid), 'next', f[3])
+  if f[4] and f[5] then expire_like_part(sid, {k_ids(sid), k_mail(sid)})
+  elseif f[4] then expire_like_part(sid, {k_ids(sid)})
+  elseif f[5] then expire_like_part(sid, {k_mail(sid)}) end
+end
+publish_forwarded()
+return out
 `),
 
-  /** (room, limit, exceptSid, response) → list of {sid, node, id, overflow}. */
-  enqueueRoom: new LuaScript("mailbox_enqueue_room", `${PUSH}
+  /** (room, limit, exceptSid, response, from) → list of {sid, node, id, overflow, forwarded}. */
+  enqueueRoom: new LuaScript("mailbox_enqueue_room", `${FORWARD}${PUSH}
 local out = {}
 for _, sid in ipairs(redis.call('HVALS', k_sids(arg(1)))) do
-  if sid ~= arg(3) then out[#out + 1] = push(sid, tonumber(arg(2)), arg(4)) end
+  if sid ~= arg(3) then out[#out + 1] = push(sid, tonumber(arg(2)), arg(4), arg(5)) end
 end
+publish_forwarded()
 return out
 `),
 

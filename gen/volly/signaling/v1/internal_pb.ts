@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file volly/signaling/v1/internal.proto.
  */
 export const file_volly_signaling_v1_internal: GenFile = /*@__PURE__*/
-  fileDesc("CiF2b2xseS9zaWduYWxpbmcvdjEvaW50ZXJuYWwucHJvdG8SEnZvbGx5LnNpZ25hbGluZy52MSJ5ChFTdG9yZWRQYXJ0aWNpcGFudBIxCgRpbmZvGAEgASgLMiMudm9sbHkuc2lnbmFsaW5nLnYxLlBhcnRpY2lwYW50SW5mbxIMCgRyb29tGAIgASgJEg8KB25vZGVfaWQYAyABKAkSEgoKYXdheV91bnRpbBgEIAEoAyK4AQoKU3RvcmVkQ2FsbBIPCgdjYWxsX2lkGAEgASgJEgwKBHJvb20YAiABKAkSDgoGY2FsbGVyGAMgASgJEg4KBmNhbGxlZRgEIAEoCRINCgVhdWRpbxgFIAEoCBINCgV2aWRlbxgGIAEoCBISCgppbnZpdGVkX2F0GAcgASgDEhAKCGFjY2VwdGVkGAggASgIEhEKCWNvbm5lY3RlZBgJIAMoCRIUCgxjb25uZWN0ZWRfYXQYCiABKAMixwEKDVN0b3JlZFNlc3Npb24SEgoKc2Vzc2lvbl9pZBgBIAEoCRIQCghpZGVudGl0eRgCIAEoCRIMCgRyb29tGAMgASgJEhcKD3BhcnRpY2lwYW50X3NpZBgEIAEoCRIRCglhbGdvcml0aG0YBSABKAkSDwoHbm9kZV9pZBgGIAEoCRISCgpjcmVhdGVkX2F0GAcgASgDEhIKCmV4cGlyZXNfYXQYCCABKAMSDgoGcmVrZXlzGAkgASgNEg0KBXN0YXRlGAogASgJIj0KCERlbGl2ZXJ5EgsKA3NpZBgBIAEoCRISCgptZXNzYWdlX2lkGAIgASgEEhAKCHJlc3BvbnNlGAMgASgMIpkBCgpEaXNjb25uZWN0EgsKA3NpZBgBIAEoCRI0CgZyZWFzb24YAiABKA4yJC52b2xseS5zaWduYWxpbmcudjEuRGlzY29ubmVjdFJlYXNvbhIvCgZhY3Rpb24YAyABKA4yHy52b2xseS5zaWduYWxpbmcudjEuTGVhdmVBY3Rpb24SFwoPYWxyZWFkeV9yZW1vdmVkGAQgASgIIoABCgtCdXNFbnZlbG9wZRIwCghkZWxpdmVyeRgBIAEoCzIcLnZvbGx5LnNpZ25hbGluZy52MS5EZWxpdmVyeUgAEjQKCmRpc2Nvbm5lY3QYAiABKAsyHi52b2xseS5zaWduYWxpbmcudjEuRGlzY29ubmVjdEgAQgkKB21lc3NhZ2UinAEKCE5vZGVJbmZvEg8KB25vZGVfaWQYASABKAkSEgoKc3RhcnRlZF9hdBgCIAEoAxISCgp1cGRhdGVkX2F0GAMgASgDEhMKC2Nvbm5lY3Rpb25zGAQgASgNEhcKD2FjdGl2ZV9zZXNzaW9ucxgFIAEoDRIPCgd2ZXJzaW9uGAYgASgJEhgKEHJlc3VtZV93aW5kb3dfbXMYByABKA1iBnByb3RvMw", [file_volly_signaling_v1_models]);
+  fileDesc("CiF2b2xseS9zaWduYWxpbmcvdjEvaW50ZXJuYWwucHJvdG8SEnZvbGx5LnNpZ25hbGluZy52MSJ5ChFTdG9yZWRQYXJ0aWNpcGFudBIxCgRpbmZvGAEgASgLMiMudm9sbHkuc2lnbmFsaW5nLnYxLlBhcnRpY2lwYW50SW5mbxIMCgRyb29tGAIgASgJEg8KB25vZGVfaWQYAyABKAkSEgoKYXdheV91bnRpbBgEIAEoAyK4AQoKU3RvcmVkQ2FsbBIPCgdjYWxsX2lkGAEgASgJEgwKBHJvb20YAiABKAkSDgoGY2FsbGVyGAMgASgJEg4KBmNhbGxlZRgEIAEoCRINCgVhdWRpbxgFIAEoCBINCgV2aWRlbxgGIAEoCBISCgppbnZpdGVkX2F0GAcgASgDEhAKCGFjY2VwdGVkGAggASgIEhEKCWNvbm5lY3RlZBgJIAMoCRIUCgxjb25uZWN0ZWRfYXQYCiABKAMixwEKDVN0b3JlZFNlc3Npb24SEgoKc2Vzc2lvbl9pZBgBIAEoCRIQCghpZGVudGl0eRgCIAEoCRIMCgRyb29tGAMgASgJEhcKD3BhcnRpY2lwYW50X3NpZBgEIAEoCRIRCglhbGdvcml0aG0YBSABKAkSDwoHbm9kZV9pZBgGIAEoCRISCgpjcmVhdGVkX2F0GAcgASgDEhIKCmV4cGlyZXNfYXQYCCABKAMSDgoGcmVrZXlzGAkgASgNEg0KBXN0YXRlGAogASgJIj0KCERlbGl2ZXJ5EgsKA3NpZBgBIAEoCRISCgptZXNzYWdlX2lkGAIgASgEEhAKCHJlc3BvbnNlGAMgASgMIpkBCgpEaXNjb25uZWN0EgsKA3NpZBgBIAEoCRI0CgZyZWFzb24YAiABKA4yJC52b2xseS5zaWduYWxpbmcudjEuRGlzY29ubmVjdFJlYXNvbhIvCgZhY3Rpb24YAyABKA4yHy52b2xseS5zaWduYWxpbmcudjEuTGVhdmVBY3Rpb24SFwoPYWxyZWFkeV9yZW1vdmVkGAQgASgIIkEKDURlbGl2ZXJ5QmF0Y2gSMAoKZGVsaXZlcmllcxgBIAMoCzIcLnZvbGx5LnNpZ25hbGluZy52MS5EZWxpdmVyeSK5AQoLQnVzRW52ZWxvcGUSMAoIZGVsaXZlcnkYASABKAsyHC52b2xseS5zaWduYWxpbmcudjEuRGVsaXZlcnlIABI0CgpkaXNjb25uZWN0GAIgASgLMh4udm9sbHkuc2lnbmFsaW5nLnYxLkRpc2Nvbm5lY3RIABI3CgpkZWxpdmVyaWVzGAMgASgLMiEudm9sbHkuc2lnbmFsaW5nLnYxLkRlbGl2ZXJ5QmF0Y2hIAEIJCgdtZXNzYWdlIpwBCghOb2RlSW5mbxIPCgdub2RlX2lkGAEgASgJEhIKCnN0YXJ0ZWRfYXQYAiABKAMSEgoKdXBkYXRlZF9hdBgDIAEoAxITCgtjb25uZWN0aW9ucxgEIAEoDRIXCg9hY3RpdmVfc2Vzc2lvbnMYBSABKA0SDwoHdmVyc2lvbhgGIAEoCRIYChByZXN1bWVfd2luZG93X21zGAcgASgNYgZwcm90bzM", [file_volly_signaling_v1_models]);
 
 /**
  * A participant as the store keeps it: the public info plus routing facts.
@@ -254,6 +254,26 @@ export const DisconnectSchema: GenMessage<Disconnect> = /*@__PURE__*/
   messageDesc(file_volly_signaling_v1_internal, 4);
 
 /**
+ * Several deliveries to participants on one node, in the order their ids were given (a node sends
+ * the deliveries of one event-loop turn to each other node as one publish).
+ *
+ * @generated from message volly.signaling.v1.DeliveryBatch
+ */
+export type DeliveryBatch = Message<"volly.signaling.v1.DeliveryBatch"> & {
+  /**
+   * @generated from field: repeated volly.signaling.v1.Delivery deliveries = 1;
+   */
+  deliveries: Delivery[];
+};
+
+/**
+ * Describes the message volly.signaling.v1.DeliveryBatch.
+ * Use `create(DeliveryBatchSchema)` to create a new message.
+ */
+export const DeliveryBatchSchema: GenMessage<DeliveryBatch> = /*@__PURE__*/
+  messageDesc(file_volly_signaling_v1_internal, 5);
+
+/**
  * What nodes publish on each other's topics.
  *
  * @generated from message volly.signaling.v1.BusEnvelope
@@ -274,6 +294,12 @@ export type BusEnvelope = Message<"volly.signaling.v1.BusEnvelope"> & {
      */
     value: Disconnect;
     case: "disconnect";
+  } | {
+    /**
+     * @generated from field: volly.signaling.v1.DeliveryBatch deliveries = 3;
+     */
+    value: DeliveryBatch;
+    case: "deliveries";
   } | { case: undefined; value?: undefined };
 };
 
@@ -282,7 +308,7 @@ export type BusEnvelope = Message<"volly.signaling.v1.BusEnvelope"> & {
  * Use `create(BusEnvelopeSchema)` to create a new message.
  */
 export const BusEnvelopeSchema: GenMessage<BusEnvelope> = /*@__PURE__*/
-  messageDesc(file_volly_signaling_v1_internal, 5);
+  messageDesc(file_volly_signaling_v1_internal, 6);
 
 /**
  * A node of the cluster, as it registers itself.
@@ -334,5 +360,5 @@ export type NodeInfo = Message<"volly.signaling.v1.NodeInfo"> & {
  * Use `create(NodeInfoSchema)` to create a new message.
  */
 export const NodeInfoSchema: GenMessage<NodeInfo> = /*@__PURE__*/
-  messageDesc(file_volly_signaling_v1_internal, 6);
+  messageDesc(file_volly_signaling_v1_internal, 7);
 

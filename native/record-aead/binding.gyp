@@ -1,0 +1,10 @@
+{
+  "targets": [
+    {
+      "target_name": "record_aead",
+      "sources": ["record_aead.c"],
+      "cflags": ["-O2", "-Wall", "-Wextra"],
+      "defines": ["NAPI_VERSION=8"]
+    }
+  ]
+}

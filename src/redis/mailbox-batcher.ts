@@ -1,0 +1,87 @@
+import type { QueuedMessage } from "../store/store.js";
+import { mailboxScripts } from "./lua/mailbox-scripts.js";
+import { reply, type ScriptArg } from "./lua-script.js";
+import type { RedisContext } from "./redis-context.js";
+
+export type Queued = QueuedMessage & { overflow: boolean };
+
+/** A batch goes out as soon as it holds this many messages (one script must not hold Redis for long)... */
+export const MAX_BATCH_MESSAGES = 64;
+/** ...or this many bytes of responses (a few SDP offers are already a sizeable write). */
+export const MAX_BATCH_BYTES = 256 * 1024;
+
+interface Pending {
+  readonly args: ScriptArg[];
+  readonly waiters: Array<{ resolve: (q: Queued | undefined) => void; reject: (e: unknown) => void }>;
+  bytes: number;
+}
+
+/**
+ * Gives messages their mailbox ids in batches: the enqueues of one event-loop turn (every relay whose
+ * frame arrived in it) go to Redis as one script instead of one each, which is most of what a relayed
+ * message cost Redis and the node; the script also publishes the messages for other nodes, one envelope
+ * per node. The batch is sent at the end of the turn, or at once when full. `setImmediate` runs right
+ * after this loop iteration's I/O callbacks, so an idle node adds no wait, while a busy one collects the
+ * frames of every connection that was readable (a `process.nextTick` flush would only collect what one
+ * socket read produced). Messages keep their call order within and across batches (one connection, in
+ * order), and every other command first sends what is pending (`RedisContext.beforeCommand`), so Redis
+ * sees the mailbox operations in the order they were called, as without batching. A failed batch rejects
+ * each of its messages with the error a single enqueue would have had.
+ */
+export class MailboxBatcher {
+  private pending: Pending | undefined;
+  private scheduled = false;
+
+  constructor(private readonly ctx: RedisContext) {
+    ctx.beforeCommand(() => this.flush());
+  }
+
+  enqueue(room: string, identity: string, response: Uint8Array, limit: number, forwardFrom: string): Promise<Queued | undefined> {
+    let batch = this.pending;
+    if (!batch) {
+      batch = { args: [0], waiters: [], bytes: 0 };
+      this.pending = batch;
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => {
+          this.scheduled = false;
+          this.flush();
+        });
+      }
+    }
+    batch.args.push(room, identity, limit, response, forwardFrom);
+    batch.bytes += response.byteLength;
+    const queued = new Promise<Queued | undefined>((resolve, reject) => batch.waiters.push({ resolve, reject }));
+    if (batch.waiters.length >= MAX_BATCH_MESSAGES || batch.bytes >= MAX_BATCH_BYTES) this.flush();
+    return queued;
+  }
+
+  /** Sends the pending batch now (no-op when there is none). */
+  flush(): void {
+    const batch = this.pending;
+    if (!batch) return;
+    this.pending = undefined;
+    const { waiters } = batch;
+    batch.args[0] = waiters.length;
+    this.ctx.run(mailboxScripts.enqueueBatch, batch.args).then((r) => {
+      const replies = reply.array(r);
+      if (replies.length !== waiters.length) throw new Error(`redis: expected ${waiters.length} enqueue replies, got ${replies.length}`);
+      const results = replies.map((q) => (q === null ? undefined : queuedOf(q)));
+      waiters.forEach((w, i) => w.resolve(results[i]));
+    }).catch((e: unknown) => {
+      for (const w of waiters) w.reject(e);
+    });
+  }
+}
+
+/** A `{sid, node, id, overflow, forwarded}` reply of the mailbox scripts. */
+export function queuedOf(r: unknown): Queued {
+  const [sid, node, id, overflow, forwarded] = reply.array(r);
+  return {
+    sid: reply.string(sid),
+    nodeId: reply.string(node),
+    messageId: BigInt(reply.number(id)),
+    overflow: reply.number(overflow) === 1,
+    forwarded: reply.number(forwarded) === 1,
+  };
+}

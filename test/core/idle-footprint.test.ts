@@ -1,0 +1,72 @@
+import assert from "node:assert/strict";
+import { connect } from "node:net";
+import { after, before, describe, test } from "node:test";
+import type { SignalSession } from "../../src/session/signal-session.js";
+import { TestClient } from "../helpers/signal-client.js";
+import { startTestServer, type TestServer } from "../helpers/test-server.js";
+
+// What an idle participant keeps: the memory work dropped everything only the handshake needs. These
+// tests pin that down, and that nothing the session still does (token refresh, PQ records) lost its input.
+describe("what an established session keeps", () => {
+  let srv: TestServer;
+  before(async () => {
+    srv = await startTestServer({ VOLLY_TOKEN_REFRESH_INTERVAL: "1" });
+  });
+  after(() => srv.close());
+
+  test("no access token and no handshake state once the PQ session is established; refresh and records still work", async () => {
+    const a = await TestClient.connect({ kind: "ws-protobuf", port: srv.port, identity: "idle-a", room: "idle", pq: "ML-KEM-768" });
+    const b = await TestClient.connect({ kind: "ws-protobuf", port: srv.port, identity: "idle-b", room: "idle", pq: "ML-KEM-768" });
+    const sid = a.join?.participant?.sid ?? "";
+    const session = srv.server.services.local.get(sid) as SignalSession | undefined;
+    assert.ok(session, "the participant's session is held by the node");
+    assert.equal(session.claims.token, "", "the session's claims carry no token");
+    assert.equal(session.auth.claims.token, "");
+    assert.equal(session.params.token, undefined, "the connect params carry no token");
+    const channel = (session as unknown as { pq: Record<string, unknown> }).pq;
+    assert.equal(channel.handshakeState, undefined, "the finished handshake (token, client key) is released");
+    assert.equal(channel.established, true);
+
+    // The refresh re-signs the claims the session kept, and the result is a valid token.
+    a.send({ case: "ping", value: { timestamp: 1n } });
+    const refresh = await a.waitFor("refreshToken", () => true, 4000);
+    const res = await fetch(`${srv.httpUrl}/rtc/validate?access_token=${refresh.token}`);
+    assert.equal(res.status, 200);
+
+    // Records both ways still work on the session that dropped its handshake.
+    a.send({ case: "data", value: { target: "idle-b", payload: new TextEncoder().encode("hi"), id: "d1" } });
+    assert.equal((await b.waitFor("data")).id, "d1");
+    await a.waitFor("dataAck", (ack) => ack.id === "d1");
+    await a.leave();
+    await b.leave();
+  });
+
+  test("a socket that never says anything is closed after 10 s (the sniffing timer)", async () => {
+    const started = Date.now();
+    const socket = connect(srv.port, "127.0.0.1");
+    await new Promise<void>((resolve, reject) => {
+      socket.once("close", () => resolve());
+      socket.once("error", reject);
+    });
+    const waited = Date.now() - started;
+    assert.ok(waited >= 9_500 && waited < 14_000, `closed after ${waited} ms`);
+  });
+
+  test("a socket that has spoken is no longer subject to the sniffing timer", async () => {
+    const socket = connect(srv.port, "127.0.0.1");
+    await new Promise<void>((resolve) => socket.once("connect", () => resolve()));
+    // Part of a request: the sniffer hands it to the HTTP/1.1 server, whose own timeouts apply from here on.
+    socket.write("GET /healthz HTTP/1.1\r\n");
+    let closed = false;
+    socket.once("close", () => (closed = true));
+    await new Promise((r) => setTimeout(r, 11_000));
+    assert.equal(closed, false, "closed by the sniffing timer");
+    socket.write("Host: x\r\nConnection: close\r\n\r\n");
+    const body = await new Promise<string>((resolve) => {
+      let text = "";
+      socket.on("data", (d: Buffer) => (text += d.toString()));
+      socket.once("close", () => resolve(text));
+    });
+    assert.match(body, /^HTTP\/1\.1 200/);
+  });
+});

@@ -1,0 +1,198 @@
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { fromBinary } from "@bufbuild/protobuf";
+import { BusEnvelopeSchema, type BusEnvelope } from "../../gen/volly/signaling/v1/internal_pb.js";
+import { DisconnectReason, LeaveAction } from "../../gen/volly/signaling/v1/models_pb.js";
+import { createLogger } from "../../src/logger.js";
+import { MAX_BATCH_MESSAGES } from "../../src/redis/mailbox-batcher.js";
+import { Delivery } from "../../src/room/delivery.js";
+import { LocalParticipants, type LocalParticipant } from "../../src/room/local-participants.js";
+import { createBackend, type Backend, type BackendObserver } from "../../src/store/create-backend.js";
+import { deletePrefix, REDIS_URL, RedisServer, redisSkip, requireRedis, uniquePrefix } from "../helpers/redis.js";
+import { participant, room } from "./contract-fixtures.js";
+
+const log = createLogger("silent");
+const skip = await redisSkip();
+const te = new TextEncoder();
+const td = new TextDecoder();
+
+/** Counts the commands a backend sends, by name. */
+class CommandCounter implements BackendObserver {
+  readonly counts = new Map<string, number>();
+  command(name: string): void {
+    this.counts.set(name, (this.counts.get(name) ?? 0) + 1);
+  }
+  up(): void {}
+  of(name: string): number {
+    return this.counts.get(name) ?? 0;
+  }
+}
+
+async function until(check: () => boolean, what: string, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** A participant connection that records what it is given, in arrival order. */
+function recorder(sid: string, got: Array<[bigint, string]>): LocalParticipant {
+  return {
+    sid, identity: sid, room: "",
+    deliver: (id, response) => got.push([id, td.decode(response)]),
+    disconnect: () => {},
+    held: () => undefined,
+  };
+}
+
+describe("Redis mailbox batching and forwarding", { skip }, () => {
+  const prefix = uniquePrefix("batching");
+  const counter = new CommandCounter();
+  let one: Backend;
+  let two: Backend;
+
+  before(async () => {
+    await requireRedis();
+    one = await createBackend({ url: REDIS_URL, prefix }, log, counter);
+    two = await createBackend({ url: REDIS_URL, prefix }, log);
+  });
+
+  after(async () => {
+    await one?.close();
+    await two?.close();
+    await deletePrefix(REDIS_URL, prefix);
+  });
+
+  test("the enqueues of one turn go as few scripts as the batch bound allows, in call order", async () => {
+    const s = one.store;
+    await s.createRoom(room("big"), 10, Date.now());
+    for (const id of ["a", "b"]) assert.ok((await s.joinParticipant(participant("big", id, `PA_big_${id}`, "node-a"), 10)).ok);
+    const before = counter.of("mailbox_enqueue_batch");
+    const n = 2 * MAX_BATCH_MESSAGES + 10;
+    const queued = await Promise.all(Array.from({ length: n }, (_, i) => s.enqueue("big", i % 2 === 0 ? "a" : "b", te.encode(`m${i}`), 1000, "node-a")));
+    assert.equal(counter.of("mailbox_enqueue_batch") - before, 3, "bounded batches of at most MAX_BATCH_MESSAGES");
+    assert.deepEqual(queued.map((q) => q?.messageId), Array.from({ length: n }, (_, i) => BigInt(Math.floor(i / 2) + 1)));
+    const a = await s.readMailbox("PA_big_a", 0n);
+    assert.deepEqual(a.messages.map((m) => td.decode(m.response)), Array.from({ length: n / 2 }, (_, i) => `m${2 * i}`));
+  });
+
+  test("a batch for several nodes is one envelope per node, in id order; nothing for the caller's node", async () => {
+    const s = one.store;
+    await s.createRoom(room("multi"), 10, Date.now());
+    const nodes: Record<string, string> = { a: "node-a", b1: "node-b", b2: "node-b", c: "node-c" };
+    for (const [id, node] of Object.entries(nodes)) assert.ok((await s.joinParticipant(participant("multi", id, `PA_m_${id}`, node), 10)).ok);
+    const envelopes = new Map<string, BusEnvelope[]>();
+    const unsubscribe = await Promise.all(["node-a", "node-b", "node-c"].map((node) =>
+      two.bus.subscribe(`node:${node}`, (p) => envelopes.set(node, [...(envelopes.get(node) ?? []), fromBinary(BusEnvelopeSchema, p)]))));
+    try {
+      const targets = ["b1", "c", "b2", "a", "b1", "c"];
+      const queued = await Promise.all(targets.map((t, i) => s.enqueue("multi", t, te.encode(`${t}/${i}`), 100, "node-a")));
+      assert.deepEqual(queued.map((q) => q?.forwarded), [true, true, true, false, true, true]);
+      await until(() => envelopes.has("node-b") && envelopes.has("node-c"), "both envelopes");
+      await new Promise((r) => setTimeout(r, 100));
+      const b = envelopes.get("node-b") ?? [];
+      assert.equal(b.length, 1, "one publish for node-b");
+      const mb = b[0]?.message;
+      assert.equal(mb?.case, "deliveries");
+      if (mb?.case !== "deliveries") return;
+      assert.deepEqual(mb.value.deliveries.map((d) => [d.sid, d.messageId, td.decode(d.response)]), [
+        ["PA_m_b1", 1n, "b1/0"], ["PA_m_b2", 1n, "b2/2"], ["PA_m_b1", 2n, "b1/4"],
+      ]);
+      const c = envelopes.get("node-c") ?? [];
+      assert.equal(c.length, 1, "one publish for node-c");
+      const mc = c[0]?.message;
+      assert.equal(mc?.case, "deliveries");
+      if (mc?.case !== "deliveries") return;
+      assert.deepEqual(mc.value.deliveries.map((d) => [d.sid, d.messageId, td.decode(d.response)]), [["PA_m_c", 1n, "c/1"], ["PA_m_c", 2n, "c/5"]]);
+      assert.equal(envelopes.get("node-a"), undefined, "the caller routes its own node's messages");
+
+      // A lone message is a plain `delivery` envelope; without forwardFrom nothing is published.
+      const lone = await s.enqueue("multi", "c", te.encode("lone"), 100, "node-a");
+      assert.equal(lone?.forwarded, true);
+      await until(() => (envelopes.get("node-c") ?? []).length === 2, "the lone envelope");
+      const m = envelopes.get("node-c")?.[1]?.message;
+      assert.deepEqual(m?.case === "delivery" ? [m.value.sid, m.value.messageId, td.decode(m.value.response)] : m?.case, ["PA_m_c", 3n, "lone"]);
+      const plain = await s.enqueue("multi", "c", te.encode("plain"), 100);
+      assert.equal(plain?.forwarded, false);
+      const room2 = await s.enqueueRoom("multi", te.encode("all"), 100, "PA_m_a", "node-a");
+      assert.deepEqual(room2.map((q) => q.forwarded), [true, true, true]);
+      await until(() => (envelopes.get("node-b") ?? []).length === 2 && (envelopes.get("node-c") ?? []).length === 3, "the room's envelopes");
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal((envelopes.get("node-c") ?? []).length, 3, "the unforwarded message was not published");
+    } finally {
+      for (const u of unsubscribe) await u();
+    }
+  });
+
+  test("Delivery across two nodes: every message once, in id order, local ones directly", async () => {
+    const s = one.store;
+    await s.createRoom(room("dl"), 10, Date.now());
+    for (const [id, node] of [["x", "dl-a"], ["y", "dl-b"], ["z", "dl-b"]] as const) {
+      assert.ok((await s.joinParticipant(participant("dl", id, `PA_dl_${id}`, node), 10)).ok);
+    }
+    const localA = new LocalParticipants();
+    const localB = new LocalParticipants();
+    const got = { x: [] as Array<[bigint, string]>, y: [] as Array<[bigint, string]>, z: [] as Array<[bigint, string]> };
+    localA.add(recorder("PA_dl_x", got.x));
+    localB.add(recorder("PA_dl_y", got.y));
+    localB.add(recorder("PA_dl_z", got.z));
+    const da = new Delivery(one.store, one.bus, "dl-a", localA, 1000, log);
+    const db = new Delivery(two.store, two.bus, "dl-b", localB, 1000, log);
+    await da.start();
+    await db.start();
+    try {
+      // Bursts of concurrent sends (one batch each) and single sends, from both nodes.
+      let k = 0;
+      for (let burst = 0; burst < 5; burst++) {
+        await Promise.all(Array.from({ length: 30 }, () => {
+          const i = k++;
+          return da.toParticipant("dl", i % 3 === 0 ? "z" : "y", te.encode(`a${i}`));
+        }));
+        assert.equal(await db.toParticipant("dl", "x", te.encode(`b${burst}`)), true);
+        assert.equal(await db.toParticipant("dl", "y", te.encode(`local${burst}`)), true);
+      }
+      assert.equal(await da.toRoom("dl", te.encode("room"), "PA_dl_x"), 2);
+      const expectY = Array.from({ length: k }, (_, i) => i).filter((i) => i % 3 !== 0).length + 5 + 1;
+      const expectZ = Array.from({ length: k }, (_, i) => i).filter((i) => i % 3 === 0).length + 1;
+      await until(() => got.y.length >= expectY && got.z.length >= expectZ && got.x.length >= 5, "every delivery");
+      await new Promise((r) => setTimeout(r, 100));
+      for (const [name, list] of Object.entries(got)) {
+        assert.deepEqual(list.map(([id]) => id), list.map((_, i) => BigInt(i + 1)), `${name} gets ids 1.. once, in order`);
+      }
+      assert.deepEqual(got.x.map(([, t]) => t), ["b0", "b1", "b2", "b3", "b4"]);
+      assert.equal(got.z.at(-1)?.[1], "room");
+      const sentY = got.y.map(([, t]) => t).filter((t) => t.startsWith("a"));
+      assert.deepEqual(sentY, [...sentY].sort((p, q) => Number(p.slice(1)) - Number(q.slice(1))), "a sender's messages keep their order");
+      assert.equal(got.y.length, expectY);
+      assert.equal(got.z.length, expectZ);
+    } finally {
+      await da.stop();
+      await db.stop();
+    }
+  });
+});
+
+describe("Redis mailbox batching when Redis fails", { skip }, () => {
+  test("a failed batch rejects each of its messages with store_unavailable, like a single enqueue", async () => {
+    const server = await RedisServer.start();
+    const b = await createBackend({ url: server.url, prefix: uniquePrefix("batchfail") }, log);
+    try {
+      await b.store.createRoom(room("f"), 10, Date.now());
+      for (const id of ["a", "b"]) assert.ok((await b.store.joinParticipant(participant("f", id, `PA_f_${id}`, "node-b"), 10)).ok);
+      await server.stop();
+      const results = await Promise.allSettled(["a", "b", "a"].map((t) => b.store.enqueue("f", t, te.encode(t), 10, "node-a")));
+      for (const r of results) {
+        assert.equal(r.status, "rejected");
+        if (r.status === "rejected") assert.match(String(r.reason), /storage is unavailable/);
+      }
+      // Delivery surfaces it to the sender as before: the relay fails with the store's error.
+      const d = new Delivery(b.store, b.bus, "node-a", new LocalParticipants(), 10, log);
+      await assert.rejects(d.toParticipant("f", "a", te.encode("x")), /storage is unavailable/);
+      await assert.rejects(d.disconnect(participant("f", "b", "PA_f_b", "node-b"), DisconnectReason.SERVER_SHUTDOWN, LeaveAction.DISCONNECT, false), /storage is unavailable/);
+    } finally {
+      await b.close();
+      await server.stop();
+    }
+  });
+});
