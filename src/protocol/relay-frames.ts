@@ -159,22 +159,6 @@ function parseSecureRecord(bytes: Uint8Array, field: number): SecureRequest | un
   return ciphertext === undefined ? undefined : { epoch, seq: BigInt(seq), ciphertext };
 }
 
-/** Encodes `SignalResponse{secure{epoch, seq, ciphertext}}`. */
-export function encodeSecureResponse(epoch: number, seq: bigint, ciphertext: Uint8Array): Uint8Array {
-  return encodeSecureRecord(SECURE_RESPONSE_FIELD, epoch, seq, ciphertext);
-}
-
-/** Encodes `SignalRequest{secure{epoch, seq, ciphertext}}` (the SDK side of the fast path). */
-export function encodeSecureRequest(epoch: number, seq: bigint, ciphertext: Uint8Array): Uint8Array {
-  return encodeSecureRecord(SECURE_REQUEST_FIELD, epoch, seq, ciphertext);
-}
-
-function encodeSecureRecord(field: number, epoch: number, seq: bigint, ciphertext: Uint8Array): Uint8Array {
-  const out = secureFrame(field, epoch, Number(seq), ciphertext.length);
-  out.set(ciphertext, out.length - ciphertext.length);
-  return out;
-}
-
 /**
  * `SignalResponse{secure{epoch, seq, ciphertext}}` with room for a ciphertext of `ciphertextLength` bytes as
  * its last bytes, left to fill: the sender writes the plaintext there and seals it in place, so a record is

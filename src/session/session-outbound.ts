@@ -6,9 +6,9 @@ import type { Metrics } from "../metrics.js";
 import { responseCaseOf } from "../protocol/message-case.js";
 import { GCM_TAG_BYTES } from "../protocol/pq/algorithms.js";
 import { appendMessageId, messageIdFieldSize, writeMessageIdField } from "../protocol/message-id.js";
-import { encodeSecureResponse, secureResponseFrame } from "../protocol/relay-frames.js";
+import { secureResponseFrame } from "../protocol/relay-frames.js";
 import { encodePlaintext } from "../protocol/signal-codec.js";
-import type { PqChannel, RecordFields } from "./pq-channel.js";
+import type { PqChannel } from "./pq-channel.js";
 import type { SignalTransport } from "./signal-transport.js";
 
 /** Limits whose refusals are counted where they are answered (the others are counted where they trip). */
@@ -35,37 +35,24 @@ export class SessionOutbound {
       this.transport.send(response);
       return;
     }
-    this.sendRecord(this.pq.seal(encodePlaintext(SignalResponseSchema, response, this.transport.format())));
+    this.sendSealed(this.pq, encodePlaintext(SignalResponseSchema, response, this.transport.format()), 0n);
   }
 
   /** A mailbox message (binary SignalResponse without message_id) with its id. */
   sendDelivered(messageId: bigint, response: Uint8Array): void {
-    if (this.transport.format() !== "protobuf") {
+    const transport = this.transport;
+    if (transport.format() !== "protobuf") {
       const decoded = fromBinary(SignalResponseSchema, response);
       decoded.messageId = messageId;
       this.send(decoded);
       return;
     }
     this.metrics.countMessage(responseCaseOf(response), "out");
-    const pq = this.pq;
-    const sendEncoded = this.transport.sendEncoded;
-    if (pq?.established && sendEncoded) {
-      // One buffer for the whole record: the frame's tail takes response ‖ message_id, sealed where it lies.
-      const plaintextLength = response.length + messageIdFieldSize(messageId);
-      const frame = secureResponseFrame(pq.sendEpoch, pq.sendSeq, plaintextLength + GCM_TAG_BYTES);
-      const at = frame.length - plaintextLength - GCM_TAG_BYTES;
-      frame.set(response, at);
-      writeMessageIdField(frame, at + response.length, messageId);
-      pq.sealInPlace(frame.subarray(at));
-      sendEncoded.call(this.transport, frame);
-      return;
-    }
+    if (this.pq?.established) return this.sendSealed(this.pq, response, messageId);
     const plaintext = appendMessageId(response, messageId);
-    if (pq?.established) this.sendRecord(pq.seal(plaintext));
-    else if (sendEncoded) sendEncoded.call(this.transport, plaintext);
-    else this.transport.send(fromBinary(SignalResponseSchema, plaintext));
+    if (transport.sendEncoded) transport.sendEncoded(plaintext);
+    else transport.send(fromBinary(SignalResponseSchema, plaintext));
   }
-
   sendError(error: ConnectError, requestId: number): void {
     this.metrics.errorsSent.inc({ code: codeName(error.code) });
     const id = errorIdOf(error);
@@ -76,11 +63,23 @@ export class SessionOutbound {
     }));
   }
 
-  private sendRecord(record: RecordFields): void {
-    if (this.transport.sendEncoded && this.transport.format() === "protobuf") {
-      this.transport.sendEncoded(encodeSecureResponse(record.epoch, record.seq, record.ciphertext));
-    } else {
-      this.transport.send(create(SignalResponseSchema, { message: { case: "secure", value: record } }));
+  /**
+   * `plaintext` ‖ message_id as the next record. On binary connections the frame is laid out by hand and its
+   * tail filled and sealed where it lies (one buffer per record); elsewhere it becomes a decoded `secure`.
+   */
+  private sendSealed(pq: PqChannel, plaintext: Uint8Array, messageId: bigint): void {
+    const transport = this.transport;
+    if (transport.sendEncoded && transport.format() === "protobuf") {
+      const length = plaintext.length + messageIdFieldSize(messageId);
+      const frame = secureResponseFrame(pq.sendEpoch, pq.sendSeq, length + GCM_TAG_BYTES);
+      const at = frame.length - length - GCM_TAG_BYTES;
+      frame.set(plaintext, at);
+      writeMessageIdField(frame, at + plaintext.length, messageId);
+      pq.sealInPlace(frame.subarray(at));
+      transport.sendEncoded(frame);
+      return;
     }
+    const record = pq.seal(appendMessageId(plaintext, messageId));
+    transport.send(create(SignalResponseSchema, { message: { case: "secure", value: record } }));
   }
 }

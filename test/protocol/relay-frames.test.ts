@@ -3,7 +3,7 @@ import { randomBytes, randomInt } from "node:crypto";
 import { test } from "node:test";
 import { create, equals, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { SignalRequestSchema, SignalResponseSchema, type SignalRequest } from "../../gen/volly/signaling/v1/signal_pb.js";
-import { buildRelayResponse, encodeSecureResponse, parseRelayRequest, parseSecureRequest } from "../../src/protocol/relay-frames.js";
+import { buildRelayResponse, parseRelayRequest, parseSecureRequest, secureResponseFrame } from "../../src/protocol/relay-frames.js";
 
 const te = new TextEncoder();
 const words = ["", "bob", "Zoë", "🦊 fox", "x".repeat(300), "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n".repeat(40), "{\"candidate\":\"candidate:1 1 udp\"}"];
@@ -84,7 +84,9 @@ test("secure records: parse and encode agree with protobuf-es", () => {
     const parsed = parseSecureRequest(req);
     assert.ok(parsed);
     assert.deepEqual([parsed.epoch, parsed.seq, Buffer.from(parsed.ciphertext)], [record.epoch, record.seq, record.ciphertext]);
-    const res = fromBinary(SignalResponseSchema, encodeSecureResponse(record.epoch, record.seq, record.ciphertext));
+    const frame = secureResponseFrame(record.epoch, Number(record.seq), record.ciphertext.length);
+    frame.set(record.ciphertext, frame.length - record.ciphertext.length);
+    const res = fromBinary(SignalResponseSchema, frame);
     assert.equal(res.message.case, "secure");
     if (res.message.case !== "secure") return;
     assert.deepEqual([res.message.value.epoch, res.message.value.seq, Buffer.from(res.message.value.ciphertext)], [record.epoch, record.seq, record.ciphertext]);
