@@ -50,7 +50,7 @@ export function renderReport(input: ReportInput): string {
   lines.push(`  median of ${input.runs} run(s). Server CPU comes from \`/proc/<pid>/stat\` (user + system) over the measured`);
   lines.push("  window; for the Redis target it sums both nodes and the Redis server, all on core 0.");
   lines.push("- Workload: pairs of peers relaying 1 SDP offer (~3 KB) per 5 ICE candidates (~200 B), at most 16 messages");
-  lines.push("  in flight per pair (20 pairs); latency at a fixed 1,000 msgs/s over 10 pairs; joins are connect → `join`");
+  lines.push("  in flight per pair (20 pairs); latency at a fixed 1,000 msgs/s over 10 pairs, sampled after 2 s at that rate; joins are connect → `join`");
   lines.push("  (for Volly with PQ including the ML-KEM-768 handshake), 10 at a time; memory is the RSS growth of a fresh");
   lines.push("  server per idle connected participant. Loopback only.");
   lines.push("- Volly runs with `LOG_LEVEL=warn` and its per-connection rate limit raised (`VOLLY_MAX_MESSAGES_PER_SECOND`),");

@@ -10,7 +10,7 @@ import type { Config } from "./config.js";
 import { HealthCheck } from "./http/health.js";
 import { Listener } from "./http/listener.js";
 import { createRestHandler, type ExtraRoute } from "./http/rest-routes.js";
-import { Metrics } from "./metrics.js";
+import { Metrics } from "./metrics/metrics.js";
 import { NodeClock } from "./node-clock.js";
 import { Delivery } from "./room/delivery.js";
 import { LocalParticipants } from "./room/local-participants.js";

@@ -5,7 +5,7 @@ import type { RekeyRequest } from "../../gen/volly/signaling/v1/pq_pb.js";
 import { SignalResponseSchema, type SignalRequest, type SignalResponse } from "../../gen/volly/signaling/v1/signal_pb.js";
 import type { PqConfig } from "../config.js";
 import { errorIdOf, errors } from "../errors.js";
-import type { Metrics } from "../metrics.js";
+import type { Metrics } from "../metrics/metrics.js";
 import type { ConnectionLog } from "../session/connection-log.js";
 import type { PqChannel, PqChannelContext, PqChannelFactory, RecordFields } from "../session/pq-channel.js";
 import type { Store } from "../store/store.js";

@@ -13,7 +13,7 @@ import {
 } from "../../gen/volly/signaling/v1/signal_pb.js";
 import type { Config } from "../config.js";
 import { errors } from "../errors.js";
-import type { Metrics } from "../metrics.js";
+import type { Metrics } from "../metrics/metrics.js";
 import type { Store } from "../store/store.js";
 import { buildRelayResponse, type RelayRequest } from "../protocol/relay-frames.js";
 import type { Delivery } from "./delivery.js";

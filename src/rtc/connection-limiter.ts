@@ -1,4 +1,4 @@
-import type { Metrics } from "../metrics.js";
+import type { Metrics } from "../metrics/metrics.js";
 
 /** Caps open signal connections in total and per client IP. */
 export class ConnectionLimiter {

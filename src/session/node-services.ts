@@ -2,7 +2,7 @@ import type { Logger } from "pino";
 import type { ServerInfo } from "../../gen/volly/signaling/v1/models_pb.js";
 import type { TokenVerifier } from "../auth/access-token.js";
 import type { Config } from "../config.js";
-import type { Metrics } from "../metrics.js";
+import type { Metrics } from "../metrics/metrics.js";
 import type { Delivery } from "../room/delivery.js";
 import type { LocalParticipants } from "../room/local-participants.js";
 import type { Rooms } from "../room/membership.js";

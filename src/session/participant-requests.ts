@@ -33,7 +33,7 @@ export class ParticipantRequests {
       case "data": {
         const started = performance.now();
         const reply = await this.s.svc.relay.relay(this.sender(), m);
-        this.s.svc.metrics.relayLatency.observe((performance.now() - started) / 1000);
+        this.s.svc.metrics.relayLatency.record((performance.now() - started) / 1000);
         if (reply) this.reply(reply, request.requestId);
         return;
       }

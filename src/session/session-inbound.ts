@@ -128,7 +128,7 @@ export class SessionInbound {
     this.relaysInFlight++;
     try {
       await this.s.svc.relay.relayFrame(sender, relay, stamp);
-      this.s.svc.metrics.relayLatency.observe((performance.now() - started) / 1000);
+      this.s.svc.metrics.relayLatency.record((performance.now() - started) / 1000);
     } catch (e) {
       this.s.fail(e, relay.requestId);
     } finally {

@@ -2,7 +2,7 @@ import { create, fromBinary } from "@bufbuild/protobuf";
 import type { ConnectError } from "@connectrpc/connect";
 import { ErrorResponseSchema, SignalResponseSchema, type SignalResponse } from "../../gen/volly/signaling/v1/signal_pb.js";
 import { codeName, errorIdOf } from "../errors.js";
-import type { Metrics } from "../metrics.js";
+import type { Metrics } from "../metrics/metrics.js";
 import { responseCaseOf } from "../protocol/message-case.js";
 import { GCM_TAG_BYTES } from "../protocol/pq/algorithms.js";
 import { appendMessageId, messageIdFieldSize, writeMessageIdField } from "../protocol/message-id.js";
