@@ -91,6 +91,7 @@ async function throughput(c: GeneratorConfig) {
     pump();
   }
   await sleep(1000);
+  const perProcess0 = c.serverPids.map(cpuMicros);
   const cpu0 = serverCpu(c);
   const own0 = process.cpuUsage();
   const t0 = performance.now();
@@ -99,6 +100,8 @@ async function throughput(c: GeneratorConfig) {
   measuring = false;
   const elapsed = (performance.now() - t0) / 1000;
   const cpu = serverCpu(c) - cpu0;
+  // Per server process (for two nodes: the senders' node, the recipients' node, then Redis).
+  const perProcess = Object.fromEntries(c.serverPids.map((pid, i) => [`serverCpuMicrosPerMessage${i}`, (cpuMicros(pid) - (perProcess0[i] as number)) / Math.max(1, relayed)]));
   const own = process.cpuUsage(own0);
   stop = true;
   for (const [a, b] of pairs) {
@@ -108,6 +111,7 @@ async function throughput(c: GeneratorConfig) {
   return {
     messagesPerSecond: relayed / elapsed,
     serverCpuMicrosPerMessage: cpu / Math.max(1, relayed),
+    ...(c.serverPids.length > 1 ? perProcess : {}),
     serverCpuPercent: (cpu / 1e6 / elapsed) * 100,
     generatorCpuPercent: ((own.user + own.system) / 1e6 / elapsed) * 100,
   };

@@ -73,8 +73,8 @@ interface Keys {
   sessionId: string;
   c2s: Uint8Array;
   s2c: Uint8Array;
-  sendSeq: bigint;
-  recvSeq: bigint;
+  sendSeq: number;
+  recvSeq: number;
   send: RecordPosition;
   receive: RecordPosition;
 }
@@ -100,10 +100,10 @@ export async function connectVolly(port: number, token: string, pq: boolean): Pr
     if (keys) {
       const seq = keys.sendSeq++;
       // Framed once and sealed in place, with the same AEAD backend as the server.
-      const frame = secureRequestFrame(0, Number(seq), bytes.length + 16);
+      const frame = secureRequestFrame(0, seq, bytes.length + 16);
       const at = frame.length - bytes.length - 16;
       frame.set(bytes, at);
-      const p = keys.send.set(0, Number(seq));
+      const p = keys.send.set(0, seq);
       recordAead.seal(keys.c2s, p.nonce, p.aad, frame.subarray(at));
       send(frame);
     } else send(bytes);
@@ -116,7 +116,7 @@ export async function connectVolly(port: number, token: string, pq: boolean): Pr
     if (!r) throw new Error("expected a record");
     if (r.seq !== keys.recvSeq) throw new Error("record out of order");
     keys.recvSeq++;
-    const p = keys.receive.set(r.epoch, Number(r.seq));
+    const p = keys.receive.set(r.epoch, r.seq);
     if (!recordAead.open(keys.s2c, p.nonce, p.aad, r.ciphertext)) throw new Error("record refused");
     return r.ciphertext.subarray(0, r.ciphertext.length - 16);
   };
@@ -180,7 +180,7 @@ export async function connectVolly(port: number, token: string, pq: boolean): Pr
       const k = await deriveHandshakeKeys(nodePrimitives, ss, th);
       const clientFinished = await finishedMac(nodePrimitives, k.confirm, "client", th);
       ws.send(toBinary(SignalRequestSchema, create(SignalRequestSchema, { message: { case: "pqFinished", value: { clientFinished } } })));
-      keys = { sessionId: h.sessionId, c2s: k.c2s, s2c: k.s2c, sendSeq: 0n, recvSeq: 0n, send: new RecordPosition(h.sessionId, "c2s"), receive: new RecordPosition(h.sessionId, "s2c") };
+      keys = { sessionId: h.sessionId, c2s: k.c2s, s2c: k.s2c, sendSeq: 0, recvSeq: 0, send: new RecordPosition(h.sessionId, "c2s"), receive: new RecordPosition(h.sessionId, "s2c") };
       handshaking = false;
       for (const f of pending.splice(0)) ws.emit("message", f);
     })().catch(reject);

@@ -119,7 +119,8 @@ export function buildRelayResponse(request: RelayRequest, from: Uint8Array, from
 /** A `secure` record sent by a client, parsed from an encoded SignalRequest. */
 export interface SecureRequest {
   readonly epoch: number;
-  readonly seq: bigint;
+  /** A number: sequence numbers stay far below 2^53 (an epoch holds at most 2^32 records), and a BigInt per record was garbage. */
+  readonly seq: number;
   readonly ciphertext: Uint8Array;
 }
 
@@ -154,9 +155,9 @@ function parseSecureRecord(bytes: Uint8Array, field: number): SecureRequest | un
       ciphertext = bytes.subarray(inner.pos, inner.pos + len);
       inner.pos += len;
     } else return undefined;
-    if (epoch < 0 || seq < 0 || epoch > 0xffffffff) return undefined;
+    if (epoch < 0 || seq < 0 || epoch > 0xffffffff || seq > Number.MAX_SAFE_INTEGER) return undefined;
   }
-  return ciphertext === undefined ? undefined : { epoch, seq: BigInt(seq), ciphertext };
+  return ciphertext === undefined ? undefined : { epoch, seq, ciphertext };
 }
 
 /**

@@ -10,7 +10,15 @@ export const MAX_BATCH_MESSAGES = 64;
 /** ...or this many bytes of responses (a few SDP offers are already a sizeable write). */
 export const MAX_BATCH_BYTES = 256 * 1024;
 
+/** Per message in the batch script's reply: flags, recipient index, id (see `mailboxScripts.enqueueBatch`). */
+export const ENQUEUE_OUTCOME_BYTES = 10;
+const FOUND = 1;
+const FORWARDED = 2;
+const OVERFLOW = 4;
+
 interface Pending {
+  readonly limit: number;
+  readonly from: string;
   readonly args: ScriptArg[];
   readonly waiters: Array<{ resolve: (q: Queued | undefined) => void; reject: (e: unknown) => void }>;
   bytes: number;
@@ -38,8 +46,13 @@ export class MailboxBatcher {
 
   enqueue(room: string, identity: string, response: Uint8Array, limit: number, forwardFrom: string): Promise<Queued | undefined> {
     let batch = this.pending;
+    // A batch shares one limit and one calling node (a node always passes the same): another pair starts one.
+    if (batch && (batch.limit !== limit || batch.from !== forwardFrom)) {
+      this.flush();
+      batch = undefined;
+    }
     if (!batch) {
-      batch = { args: [0], waiters: [], bytes: 0 };
+      batch = { limit, from: forwardFrom, args: [0, limit, forwardFrom], waiters: [], bytes: 0 };
       this.pending = batch;
       if (!this.scheduled) {
         this.scheduled = true;
@@ -49,7 +62,7 @@ export class MailboxBatcher {
         });
       }
     }
-    batch.args.push(room, identity, limit, response, forwardFrom);
+    batch.args.push(room, identity, response);
     batch.bytes += response.byteLength;
     const queued = new Promise<Queued | undefined>((resolve, reject) => batch.waiters.push({ resolve, reject }));
     if (batch.waiters.length >= MAX_BATCH_MESSAGES || batch.bytes >= MAX_BATCH_BYTES) this.flush();
@@ -64,14 +77,41 @@ export class MailboxBatcher {
     const { waiters } = batch;
     batch.args[0] = waiters.length;
     this.ctx.run(mailboxScripts.enqueueBatch, batch.args).then((r) => {
-      const replies = reply.array(r);
-      if (replies.length !== waiters.length) throw new Error(`redis: expected ${waiters.length} enqueue replies, got ${replies.length}`);
-      const results = replies.map((q) => (q === null ? undefined : queuedOf(q)));
+      const results = outcomesOf(r, waiters.length);
       waiters.forEach((w, i) => w.resolve(results[i]));
     }).catch((e: unknown) => {
       for (const w of waiters) w.reject(e);
     });
   }
+}
+
+/** The batch script's packed reply: one outcome per message, recipients listed once. */
+function outcomesOf(r: unknown, count: number): Array<Queued | undefined> {
+  const [packed, ...recipients] = reply.array(r);
+  const outcomes = reply.bytes(packed);
+  if (outcomes.length !== count * ENQUEUE_OUTCOME_BYTES) throw new Error(`redis: expected ${count} enqueue outcomes, got ${outcomes.length} bytes`);
+  const view = new DataView(outcomes.buffer, outcomes.byteOffset, outcomes.byteLength);
+  const sids: string[] = [];
+  const nodes: string[] = [];
+  for (let i = 0; i + 1 < recipients.length; i += 2) {
+    sids.push(reply.string(recipients[i]));
+    nodes.push(reply.string(recipients[i + 1]));
+  }
+  const results: Array<Queued | undefined> = [];
+  for (let i = 0; i < count; i++) {
+    const at = i * ENQUEUE_OUTCOME_BYTES;
+    const flags = view.getUint8(at);
+    if ((flags & FOUND) === 0) {
+      results.push(undefined);
+      continue;
+    }
+    const k = view.getUint8(at + 1) - 1;
+    const sid = sids[k];
+    const nodeId = nodes[k];
+    if (sid === undefined || nodeId === undefined) throw new Error(`redis: enqueue outcome names recipient ${k + 1} of ${sids.length}`);
+    results.push({ sid, nodeId, messageId: BigInt(view.getFloat64(at + 2)), overflow: (flags & OVERFLOW) !== 0, forwarded: (flags & FORWARDED) !== 0 });
+  }
+  return results;
 }
 
 /** A `{sid, node, id, overflow, forwarded}` reply of the mailbox scripts. */

@@ -9,6 +9,7 @@ import {
 import type { DisconnectReason, LeaveAction } from "../../gen/volly/signaling/v1/models_pb.js";
 import { SignalResponseSchema, type SignalResponse } from "../../gen/volly/signaling/v1/signal_pb.js";
 import { nodeTopic, type Bus, type Unsubscribe } from "../bus/bus.js";
+import { forEachBusDelivery } from "../protocol/bus-deliveries.js";
 import type { QueuedMessage, Store } from "../store/store.js";
 import type { LocalParticipants } from "./local-participants.js";
 
@@ -75,6 +76,15 @@ export class Delivery {
     await this.bus.publish(nodeTopic(p.nodeId), toBinary(BusEnvelopeSchema, envelope));
   }
 
+  /** A message another node (or the store for it) routed here; one recipient's failure costs no other its messages. */
+  private readonly deliverForwarded = (sid: string, messageId: bigint, response: Uint8Array): void => {
+    try {
+      this.local.get(sid)?.deliver(messageId, response);
+    } catch (e) {
+      this.log.error({ err: e, sid }, "bus delivery failed");
+    }
+  };
+
   private route(q: QueuedMessage & { overflow: boolean }, bytes: Uint8Array): void {
     if (q.overflow) this.onOverflow(q.sid);
     if (q.nodeId === this.nodeId) {
@@ -92,6 +102,7 @@ export class Delivery {
   }
 
   private onBusMessage(payload: Uint8Array): void {
+    if (forEachBusDelivery(payload, this.deliverForwarded)) return;
     let envelope;
     try {
       envelope = fromBinary(BusEnvelopeSchema, payload);
@@ -100,16 +111,9 @@ export class Delivery {
       return;
     }
     const m = envelope.message;
-    if (m.case === "delivery") this.local.get(m.value.sid)?.deliver(m.value.messageId, m.value.response);
+    if (m.case === "delivery") this.deliverForwarded(m.value.sid, m.value.messageId, m.value.response);
     else if (m.case === "deliveries") {
-      for (const d of m.value.deliveries) {
-        try {
-          this.local.get(d.sid)?.deliver(d.messageId, d.response);
-        } catch (e) {
-          // One recipient's failure must not cost the others in the envelope their messages.
-          this.log.error({ err: e, sid: d.sid }, "bus delivery failed");
-        }
-      }
+      for (const d of m.value.deliveries) this.deliverForwarded(d.sid, d.messageId, d.response);
     } else if (m.case === "disconnect") this.local.get(m.value.sid)?.disconnect(m.value.reason, m.value.action, m.value.alreadyRemoved);
   }
 }

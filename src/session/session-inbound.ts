@@ -67,7 +67,10 @@ export class SessionInbound {
     while (this.queue.length > 0 && !this.s.closed) {
       const request = this.queue.shift() as Inbound;
       try {
-        await this.process(request);
+        // Most requests (relays on the fast path) are done, or handed to the store, synchronously: only
+        // the others are awaited, so a relay costs no promise or suspended frame of the pump.
+        const pending = this.process(request);
+        if (pending !== undefined) await pending;
       } catch (e) {
         this.s.fail(e, request instanceof Uint8Array ? 0 : request.requestId);
       }
@@ -76,17 +79,14 @@ export class SessionInbound {
     if (this.inputDone && !this.s.closed) this.s.inputDrained();
   }
 
-  private async process(request: Inbound): Promise<void> {
-    if (!this.bucket.take()) return this.limited();
-    const pq = this.pq;
-    if (pq && !pq.established) {
-      const decoded = request instanceof Uint8Array ? this.decodeFrame(request) : request;
-      this.s.svc.metrics.countMessage(decoded.message.case ?? "none", "in");
-      const { reply, established } = await pq.handshake(decoded);
-      if (reply) this.s.send(reply);
-      if (established) await this.s.enter();
-      return;
+  /** Handles one request; returns a promise when the next request must wait for this one. */
+  private process(request: Inbound): Promise<void> | undefined {
+    if (!this.bucket.take()) {
+      this.limited();
+      return undefined;
     }
+    const pq = this.pq;
+    if (pq && !pq.established) return this.handshake(pq, request);
     let plaintext: Uint8Array | undefined;
     let decoded: SignalRequest | undefined;
     if (pq) {
@@ -106,8 +106,7 @@ export class SessionInbound {
         // trip). Order still holds: the store issues enqueues in call order (one connection, one batch), and
         // anything else the session does after it reaches the store after it. Bounded per session.
         const done = this.relayOne(this.sender, relay, this.stamp);
-        if (this.relaysInFlight >= MAX_RELAYS_IN_FLIGHT) await done;
-        return;
+        return this.relaysInFlight >= MAX_RELAYS_IN_FLIGHT ? done : undefined;
       }
     }
     if (decoded === undefined) decoded = this.decodeInner(plaintext as Uint8Array, pq !== undefined);
@@ -115,6 +114,18 @@ export class SessionInbound {
     if (pq && decoded.message.case === "rekey") return pq.rekey(decoded.message.value, (r) => this.s.send(r));
     if (!pq && isPqMessage(decoded)) throw errors.unexpectedMessage(decoded.message.case ?? "");
     if (!this.s.joined) throw errors.unexpectedMessage(decoded.message.case ?? "empty");
+    return this.handle(decoded);
+  }
+
+  private async handshake(pq: PqChannel, request: Inbound): Promise<void> {
+    const decoded = request instanceof Uint8Array ? this.decodeFrame(request) : request;
+    this.s.svc.metrics.countMessage(decoded.message.case ?? "none", "in");
+    const { reply, established } = await pq.handshake(decoded);
+    if (reply) this.s.send(reply);
+    if (established) await this.s.enter();
+  }
+
+  private async handle(decoded: SignalRequest): Promise<void> {
     try {
       await this.s.requests.handle(decoded);
     } catch (e) {
@@ -182,7 +193,7 @@ function decodeOuter(bytes: Uint8Array): SignalRequest {
  */
 function openFrame(pq: PqChannel, bytes: Uint8Array): Uint8Array {
   const record = parseSecureRequest(bytes);
-  if (record) return pq.openInPlace(record.epoch, Number(record.seq), record.ciphertext);
+  if (record) return pq.openInPlace(record.epoch, record.seq, record.ciphertext);
   let decoded: SignalRequest;
   try {
     decoded = fromBinary(SignalRequestSchema, bytes);

@@ -83,7 +83,7 @@ test("secure records: parse and encode agree with protobuf-es", () => {
     const req = toBinary(SignalRequestSchema, create(SignalRequestSchema, { message: { case: "secure", value: record } }));
     const parsed = parseSecureRequest(req);
     assert.ok(parsed);
-    assert.deepEqual([parsed.epoch, parsed.seq, Buffer.from(parsed.ciphertext)], [record.epoch, record.seq, record.ciphertext]);
+    assert.deepEqual([parsed.epoch, BigInt(parsed.seq), Buffer.from(parsed.ciphertext)], [record.epoch, record.seq, record.ciphertext]);
     const frame = secureResponseFrame(record.epoch, Number(record.seq), record.ciphertext.length);
     frame.set(record.ciphertext, frame.length - record.ciphertext.length);
     const res = fromBinary(SignalResponseSchema, frame);

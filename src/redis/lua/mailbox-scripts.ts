@@ -74,10 +74,14 @@ end
  */
 export const mailboxScripts = {
   /**
-   * (n, then n × (room, identity, limit, response, from)) → n replies, each {sid, node, id, overflow,
-   * forwarded} or nil (no such participant), in order, as if each were enqueued on its own. A participant's
-   * routing facts and next id are read once per batch and its next id written once; messages for other
-   * nodes than `from` are published, one envelope per node.
+   * (n, limit, from, then n × (room, identity, response)) → {outcomes, sid1, node1, sid2, node2, ...}:
+   * the recipients once each, and `outcomes`, ENQUEUE_OUTCOME_BYTES per message in call order: a flags
+   * byte (0 no such participant, else 1 | 2 forwarded | 4 overflow), the 1-based index of its recipient in
+   * the list, and its id as a big-endian double. Each message is queued as if enqueued on its own. The
+   * reply is packed because a node decodes one per batch of relays: a table per message cost it more
+   * garbage (and GC time) than the rest of the relay. A participant's routing facts and next id are read
+   * once per batch and its next id written once; messages for other nodes than `from` are published, one
+   * envelope per node.
    */
   enqueueBatch: new LuaScript("mailbox_enqueue_batch", `${FORWARD}
 -- The TTLs are not rewritten per message (six of the eleven calls a message cost): the node holding
@@ -88,14 +92,13 @@ local function expire_like_part(sid, keys)
   if t < LEASE then t = LEASE end
   for _, key in ipairs(keys) do redis.call('PEXPIRE', key, t) end
 end
-local n = tonumber(arg(1))
+local n, limit, from = tonumber(arg(1)), tonumber(arg(2)), arg(3)
 local sids = {}
 local facts = {}
 local touched = {}
 local out = {}
 for i = 0, n - 1 do
-  local room, identity = arg(2 + i * 5), arg(3 + i * 5)
-  local limit, response, from = tonumber(arg(4 + i * 5)), arg(5 + i * 5), arg(6 + i * 5)
+  local room, identity, response = arg(4 + i * 3), arg(5 + i * 3), arg(6 + i * 3)
   local by_identity = sids[room]
   if not by_identity then
     by_identity = {}
@@ -107,15 +110,15 @@ for i = 0, n - 1 do
     by_identity[identity] = sid
   end
   if not sid then
-    out[i + 1] = false
+    out[i + 1] = '\0\0' .. struct.pack('>d', 0)
   else
     local f = facts[sid]
     if not f then
       local h = redis.call('HMGET', k_part(sid), 'node_id', 'away_until')
       local nxt = redis.call('HGET', k_ids(sid), 'next')
-      f = {h[1] or '', tonumber(h[2] or '0') > 0, tonumber(nxt or '1'), not nxt, false}
-      facts[sid] = f
       touched[#touched + 1] = sid
+      f = {h[1] or '', tonumber(h[2] or '0') > 0, tonumber(nxt or '1'), not nxt, false, #touched}
+      facts[sid] = f
     end
     local id = f[3]
     f[3] = id + 1
@@ -126,18 +129,22 @@ for i = 0, n - 1 do
       if f[2] then overflow = 1 end
       redis.call('LTRIM', k_mail(sid), len - limit, -1)
     end
-    out[i + 1] = {sid, f[1], id, overflow, forward(from, f[1], sid, id, response)}
+    local flags = 1 + 2 * forward(from, f[1], sid, id, response) + 4 * overflow
+    out[i + 1] = string.char(flags, f[6]) .. struct.pack('>d', id)
   end
 end
+local reply = {table.concat(out)}
 for _, sid in ipairs(touched) do
   local f = facts[sid]
   redis.call('HSET', k_ids(sid), 'next', f[3])
   if f[4] and f[5] then expire_like_part(sid, {k_ids(sid), k_mail(sid)})
   elseif f[4] then expire_like_part(sid, {k_ids(sid)})
   elseif f[5] then expire_like_part(sid, {k_mail(sid)}) end
+  reply[#reply + 1] = sid
+  reply[#reply + 1] = f[1]
 end
 publish_forwarded()
-return out
+return reply
 `),
 
   /** (room, limit, exceptSid, response, from) → list of {sid, node, id, overflow, forwarded}. */

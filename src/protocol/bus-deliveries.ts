@@ -1,0 +1,77 @@
+import { WIRE_LEN, WIRE_VARINT, WireReader } from "./wire-bytes.js";
+
+/**
+ * Reads the deliveries of a `BusEnvelope` (internal.proto) straight from its bytes: a node receiving relays
+ * from other nodes gets them as envelopes of dozens of `Delivery {1: sid, 2: message_id, 3: response}`, and
+ * a reflective decode built a message object, a zeroed copy of each field and a BigInt per delivery.
+ *
+ * Handles `delivery` (field 1) and `deliveries` (field 3, a DeliveryBatch of field-1 Deliveries) with exactly
+ * these fields; returns false, having called nothing, for anything else (a disconnect, unknown fields,
+ * an id past 2^53, a malformed envelope), which the caller then decodes with protobuf-es. The envelope is
+ * checked whole before the first delivery is handed out, so a bad tail cannot deliver half of it twice.
+ */
+export function forEachBusDelivery(payload: Uint8Array, deliver: (sid: string, messageId: bigint, response: Uint8Array) => void): boolean {
+  const r = new WireReader(payload);
+  const tag = r.varint();
+  const length = r.varint();
+  if (length < 0 || r.pos + length !== payload.length) return false;
+  if (tag === 1 * 8 + WIRE_LEN) {
+    if (!visitDelivery(payload, r.pos, payload.length, undefined)) return false;
+    visitDelivery(payload, r.pos, payload.length, deliver);
+    return true;
+  }
+  if (tag !== 3 * 8 + WIRE_LEN) return false;
+  const start = r.pos;
+  if (!visitBatch(payload, start, undefined)) return false;
+  visitBatch(payload, start, deliver);
+  return true;
+}
+
+type Deliver = (sid: string, messageId: bigint, response: Uint8Array) => void;
+
+function visitBatch(payload: Uint8Array, start: number, deliver: Deliver | undefined): boolean {
+  const r = new WireReader(payload);
+  r.pos = start;
+  while (!r.done) {
+    if (r.varint() !== 1 * 8 + WIRE_LEN) return false;
+    const n = r.varint();
+    if (n < 0 || r.pos + n > payload.length) return false;
+    if (!visitDelivery(payload, r.pos, r.pos + n, deliver)) return false;
+    r.pos += n;
+  }
+  return true;
+}
+
+// Sids are ASCII written by our own nodes; a broken one decodes to a sid no node holds, and is dropped.
+const utf8 = new TextDecoder();
+
+function visitDelivery(payload: Uint8Array, start: number, end: number, deliver: Deliver | undefined): boolean {
+  const r = new WireReader(payload, end);
+  r.pos = start;
+  let sidStart = 0;
+  let sidEnd = 0;
+  let messageId = 0;
+  let responseStart = 0;
+  let responseEnd = 0;
+  while (!r.done) {
+    const tag = r.varint();
+    if (tag === 2 * 8 + WIRE_VARINT) {
+      messageId = r.varint();
+      if (messageId < 0 || messageId > Number.MAX_SAFE_INTEGER) return false;
+      continue;
+    }
+    if (tag !== 1 * 8 + WIRE_LEN && tag !== 3 * 8 + WIRE_LEN) return false;
+    const n = r.varint();
+    if (n < 0 || r.pos + n > end) return false;
+    if (tag === 1 * 8 + WIRE_LEN) {
+      sidStart = r.pos;
+      sidEnd = r.pos + n;
+    } else {
+      responseStart = r.pos;
+      responseEnd = r.pos + n;
+    }
+    r.pos += n;
+  }
+  if (deliver !== undefined) deliver(utf8.decode(payload.subarray(sidStart, sidEnd)), BigInt(messageId), payload.subarray(responseStart, responseEnd));
+  return true;
+}

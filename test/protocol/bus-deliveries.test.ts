@@ -1,0 +1,78 @@
+// The hand-written reader of bus envelopes must hand out exactly what protobuf-es decodes, and refuse (so the
+// caller falls back to protobuf-es) everything else without delivering anything.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { BusEnvelopeSchema, DeliveryBatchSchema, DeliverySchema, DisconnectSchema, type BusEnvelope } from "../../gen/volly/signaling/v1/internal_pb.js";
+import { forEachBusDelivery } from "../../src/protocol/bus-deliveries.js";
+
+type Seen = Array<[string, bigint, string]>;
+const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
+
+function read(bytes: Uint8Array): { ok: boolean; seen: Seen } {
+  const seen: Seen = [];
+  const ok = forEachBusDelivery(bytes, (sid, id, response) => seen.push([sid, id, hex(response)]));
+  return { ok, seen };
+}
+
+function viaProtobuf(bytes: Uint8Array): Seen {
+  const m = fromBinary(BusEnvelopeSchema, bytes).message;
+  const list = m.case === "delivery" ? [m.value] : m.case === "deliveries" ? m.value.deliveries : [];
+  return list.map((d) => [d.sid, d.messageId, hex(d.response)]);
+}
+
+const delivery = (sid: string, messageId: bigint, response: number[]) => create(DeliverySchema, { sid, messageId, response: new Uint8Array(response) });
+const batchOf = (deliveries: ReturnType<typeof delivery>[]) => create(DeliveryBatchSchema, { deliveries });
+const encode = (message: BusEnvelope["message"]) => toBinary(BusEnvelopeSchema, create(BusEnvelopeSchema, { message }));
+
+test("delivery and deliveries envelopes read as protobuf-es decodes them", () => {
+  const cases = [
+    encode({ case: "delivery", value: delivery("PA_one", 1n, [0x1a, 0x02, 0x08, 0x01]) }),
+    encode({ case: "delivery", value: delivery("", 0n, []) }),
+    encode({ case: "deliveries", value: batchOf([]) }),
+    encode({ case: "deliveries", value: batchOf([delivery("PA_a", 7n, [1, 2, 3]), delivery("PA_b", 2n ** 40n, Array.from({ length: 3000 }, (_, i) => i & 0xff)), delivery("PA_a", 8n, [])]) }),
+    encode({ case: "deliveries", value: batchOf([delivery("PA_é", 2n ** 53n - 1n, [9])]) }),
+  ];
+  for (const bytes of cases) {
+    const { ok, seen } = read(bytes);
+    assert.equal(ok, true);
+    assert.deepEqual(seen, viaProtobuf(bytes));
+  }
+});
+
+test("anything else is refused without a single delivery, for protobuf-es to decode", () => {
+  const batch = encode({ case: "deliveries", value: batchOf([delivery("PA_a", 1n, [1, 2]), delivery("PA_b", 2n, [3])]) });
+  const refused: Array<[string, Uint8Array]> = [
+    ["disconnect", encode({ case: "disconnect", value: create(DisconnectSchema, { sid: "PA_a", alreadyRemoved: true }) })],
+    ["empty envelope", new Uint8Array(0)],
+    ["truncated batch", batch.subarray(0, batch.length - 1)],
+    ["trailing byte", Uint8Array.from([...batch, 0])],
+    ["id past 2^53", encode({ case: "delivery", value: delivery("PA_a", 2n ** 53n, [1]) })],
+    ["id past 2^56", encode({ case: "delivery", value: delivery("PA_a", 2n ** 60n, [1]) })],
+    // An unknown field (9, varint) inside the last delivery: the whole envelope goes to the slow path.
+    ["unknown field", (() => {
+      const inner = Uint8Array.from([...toBinary(DeliverySchema, delivery("PA_c", 3n, [4])), 9 * 8, 1]);
+      const tail = Uint8Array.from([1 * 8 + 2, inner.length, ...inner]);
+      const body = Uint8Array.from([...batch.subarray(2), ...tail]);
+      return Uint8Array.from([3 * 8 + 2, ...varint(body.length), ...body]);
+    })()],
+    ["wrong wire type for the id", Uint8Array.from([1 * 8 + 2, 2, 2 * 8 + 2, 0])],
+  ];
+  for (const [what, bytes] of refused) {
+    const { ok, seen } = read(bytes);
+    assert.equal(ok, false, what);
+    assert.deepEqual(seen, [], `${what}: nothing delivered`);
+  }
+  // The refused unknown-field envelope is still a valid envelope, and protobuf-es reads all three deliveries.
+  assert.equal(viaProtobuf(refused[6]![1]).length, 3);
+});
+
+function varint(n: number): number[] {
+  const out: number[] = [];
+  while (n >= 128) {
+    out.push((n % 128) | 0x80);
+    n = Math.floor(n / 128);
+  }
+  out.push(n);
+  return out;
+}
