@@ -266,6 +266,25 @@ export function storeContract(name: string, makeStore: () => Promise<StoreFixtur
       assert.equal((await s.enqueueRoom("ov", te.encode("y"), 3))[0]?.overflow, true);
     });
 
+    test("enqueues issued together fill, trim and overflow a mailbox exactly as one at a time", async () => {
+      await s.createRoom(room("ovb"), 10, 1);
+      await join(participant("ovb", "a", "PA_a", "node-a"));
+      await join(participant("ovb", "b", "PA_b", "node-b"));
+      // Connected: five at once into a mailbox of three keeps the last three, and nothing overflows.
+      const five = await Promise.all([0, 1, 2, 3, 4].map((i) => s.enqueue("ovb", i % 2 === 0 ? "a" : "b", te.encode(`m${i}`), 3, "node-a")));
+      assert.deepEqual(five.map((q) => [q?.sid, q?.messageId, q?.overflow]), [["PA_a", 1n, false], ["PA_b", 1n, false], ["PA_a", 2n, false], ["PA_b", 2n, false], ["PA_a", 3n, false]]);
+      for (let i = 0; i < 2; i++) await s.enqueue("ovb", "a", te.encode(`n${i}`), 3, "node-a");
+      const box = await s.readMailbox("PA_a", 0n);
+      assert.deepEqual([box.firstId, box.messages.map((m) => new TextDecoder().decode(m.response))], [3n, ["m4", "n0", "n1"]]);
+      // Away with two of three taken (acknowledged up to 3): the first of three more fits, the next two overflow.
+      await s.ackMailbox("PA_a", 3n);
+      await s.markAway("ovb", "a", "PA_a", Date.now() + 60_000);
+      const three = await Promise.all(["x", "y", "z"].map((t) => s.enqueue("ovb", "a", te.encode(t), 3, "node-a")));
+      assert.deepEqual(three.map((q) => [q?.messageId, q?.overflow]), [[6n, false], [7n, true], [8n, true]]);
+      const after = await s.readMailbox("PA_a", 0n);
+      assert.deepEqual(after.messages.map((m) => new TextDecoder().decode(m.response)), ["x", "y", "z"]);
+    });
+
     test("restoreParticipant: kept, reclaimed, moved, replaced, missing and restored", async () => {
       const r = room("rs", { metadata: "meta" });
       await s.createRoom(r, 10, 1);

@@ -10,6 +10,9 @@ import { LuaScript } from "../lua-script.js";
 const FORWARD = `
 local fwd, fwd_nodes = {}, {}
 local function varint(x)
+  -- Lengths and ids: one or two bytes almost always, without a table.
+  if x < 128 then return string.char(x) end
+  if x < 16384 then return string.char(x % 128 + 128, math.floor(x / 128)) end
   local b = {}
   while x >= 128 do
     b[#b + 1] = string.char(x % 128 + 128)
@@ -96,9 +99,11 @@ local n, limit, from = tonumber(arg(1)), tonumber(arg(2)), arg(3)
 local sids = {}
 local facts = {}
 local touched = {}
-local out = {}
-for i = 0, n - 1 do
-  local room, identity, response = arg(4 + i * 3), arg(5 + i * 3), arg(6 + i * 3)
+-- Per message: its recipient's facts, its place among that recipient's messages, its id, forwarded or not.
+local m_f, m_k, m_id, m_fwd = {}, {}, {}, {}
+for i = 1, n do
+  local at = 1 + i * 3
+  local room, identity, response = arg(at), arg(at + 1), arg(at + 2)
   local by_identity = sids[room]
   if not by_identity then
     by_identity = {}
@@ -109,33 +114,35 @@ for i = 0, n - 1 do
     sid = redis.call('HGET', k_sids(room), identity)
     by_identity[identity] = sid
   end
-  if not sid then
-    out[i + 1] = '\0\0' .. struct.pack('>d', 0)
-  else
+  if sid then
     local f = facts[sid]
     if not f then
       local h = redis.call('HMGET', k_part(sid), 'node_id', 'away_until')
       local nxt = redis.call('HGET', k_ids(sid), 'next')
       touched[#touched + 1] = sid
-      f = {h[1] or '', tonumber(h[2] or '0') > 0, tonumber(nxt or '1'), not nxt, false, #touched}
+      -- node, away, next id, ids key is new, mailbox is new, index in the reply, responses to push,
+      -- and (set when pushed) the mailbox's length before them
+      f = {h[1] or '', tonumber(h[2] or '0') > 0, tonumber(nxt or '1'), not nxt, false, #touched, {}}
       facts[sid] = f
     end
     local id = f[3]
     f[3] = id + 1
-    local len = redis.call('RPUSH', k_mail(sid), response)
-    if len == 1 then f[5] = true end
-    local overflow = 0
-    if len > limit then
-      if f[2] then overflow = 1 end
-      redis.call('LTRIM', k_mail(sid), len - limit, -1)
-    end
-    local flags = 1 + 2 * forward(from, f[1], sid, id, response) + 4 * overflow
-    out[i + 1] = string.char(flags, f[6]) .. struct.pack('>d', id)
+    local pending = f[7]
+    pending[#pending + 1] = response
+    m_f[i], m_k[i], m_id[i] = f, #pending, id
+    m_fwd[i] = forward(from, f[1], sid, id, response)
   end
 end
-local reply = {table.concat(out)}
+-- One RPUSH per recipient. Message k of a recipient would have found the mailbox at before + k - 1 had
+-- each been pushed (and trimmed to the limit) on its own, so it overflows when before + k > limit.
+local reply = {false}
 for _, sid in ipairs(touched) do
   local f = facts[sid]
+  local pending = f[7]
+  local len = redis.call('RPUSH', k_mail(sid), unpack(pending))
+  f[8] = len - #pending
+  if f[8] == 0 then f[5] = true end
+  if len > limit then redis.call('LTRIM', k_mail(sid), len - limit, -1) end
   redis.call('HSET', k_ids(sid), 'next', f[3])
   if f[4] and f[5] then expire_like_part(sid, {k_ids(sid), k_mail(sid)})
   elseif f[4] then expire_like_part(sid, {k_ids(sid)})
@@ -143,6 +150,18 @@ for _, sid in ipairs(touched) do
   reply[#reply + 1] = sid
   reply[#reply + 1] = f[1]
 end
+local out = {}
+for i = 1, n do
+  local f = m_f[i]
+  if not f then
+    out[i] = '\0\0' .. struct.pack('>d', 0)
+  else
+    local overflow = 0
+    if f[2] and f[8] + m_k[i] > limit then overflow = 1 end
+    out[i] = string.char(1 + 2 * m_fwd[i] + 4 * overflow, f[6]) .. struct.pack('>d', m_id[i])
+  end
+end
+reply[1] = table.concat(out)
 publish_forwarded()
 return reply
 `),
