@@ -54,7 +54,7 @@ async function main(): Promise<void> {
         const target = await startTarget(name);
         try {
           const figures = await generate(target, scenario);
-          ((results[name] ??= {})[scenario] ??= []).push(figures);
+          ((results[name] ??= {})[scenario] ??= []).push({ ...figures, run: r });
           console.log(`run ${r} ${scenario.padEnd(10)} ${name.padEnd(24)} ${JSON.stringify(figures)}`);
         } catch (e) {
           console.error(`run ${r} ${scenario} ${name} failed:`, e instanceof Error ? e.message : e);

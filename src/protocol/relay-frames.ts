@@ -96,11 +96,21 @@ function parseBody(kind: RelayKind, bytes: Uint8Array, start: number, end: numbe
   return { kind, requestId, target, callIdLength, payloadLength, ranges, source: bytes };
 }
 
-/** The encoded SignalResponse relaying `request`, stamped with the sender (no message_id yet). */
-export function buildRelayResponse(request: RelayRequest, from: Uint8Array, fromSid: Uint8Array): Uint8Array {
+/**
+ * The sender's stamp, `from` (field 4) and `from_sid` (field 5) as encoded fields: built once per
+ * participant, appended to each relayed message in one copy.
+ */
+export function senderFields(from: Uint8Array, fromSid: Uint8Array): Uint8Array {
+  const out = new Uint8Array(lenFieldSize(4, from.length) + lenFieldSize(5, fromSid.length));
+  writeLenField(out, writeLenField(out, 0, 4, from), 5, fromSid);
+  return out;
+}
+
+/** The encoded SignalResponse relaying `request`, stamped with the sender (`senderFields`; no message_id yet). */
+export function buildRelayResponse(request: RelayRequest, sender: Uint8Array): Uint8Array {
   let bodyLength = 0;
   for (let i = 0; i < request.ranges.length; i += 2) bodyLength += (request.ranges[i + 1] as number) - (request.ranges[i] as number);
-  bodyLength += lenFieldSize(4, from.length) + lenFieldSize(5, fromSid.length);
+  bodyLength += sender.length;
   const outer = RESPONSE_FIELD[request.kind];
   const out = new Uint8Array(varintSize(outer * 8 + WIRE_LEN) + varintSize(bodyLength) + bodyLength);
   let pos = writeVarint(out, 0, outer * 8 + WIRE_LEN);
@@ -111,8 +121,7 @@ export function buildRelayResponse(request: RelayRequest, from: Uint8Array, from
     out.set(request.source.subarray(s, e), pos);
     pos += e - s;
   }
-  pos = writeLenField(out, pos, 4, from);
-  writeLenField(out, pos, 5, fromSid);
+  out.set(sender, pos);
   return out;
 }
 

@@ -27,12 +27,6 @@ export interface Sender {
   readonly canPublishData: boolean;
 }
 
-/** The sender's identity and sid, UTF-8 encoded once per connection for the fast path. */
-export interface SenderStamp {
-  readonly from: Uint8Array;
-  readonly fromSid: Uint8Array;
-}
-
 type Relayable = Extract<SignalRequest["message"], { case: "offer" | "answer" | "trickle" | "call" | "data" }>;
 
 const MAX_ID = 64;
@@ -69,14 +63,15 @@ export class Relay {
 
   /**
    * The fast path for an offer, answer or trickle parsed straight from its bytes (relay-frames.ts): the
-   * same checks as the decoded path, and the response spliced from the request's bytes.
+   * same checks as the decoded path, and the response spliced from the request's bytes and the sender's
+   * `stamp` (`senderFields`).
    */
-  async relayFrame(sender: Sender, request: RelayRequest, stamp: SenderStamp): Promise<void> {
+  async relayFrame(sender: Sender, request: RelayRequest, stamp: Uint8Array): Promise<void> {
     this.requireSignal(sender);
     checkTarget(request.target);
     if (request.callIdLength > MAX_ID) throw errors.callIdMissing();
     if (request.kind === "trickle" && request.payloadLength > MAX_CANDIDATE) throw errors.fieldTooLarge("candidate", MAX_CANDIDATE);
-    const response = buildRelayResponse(request, stamp.from, stamp.fromSid);
+    const response = buildRelayResponse(request, stamp);
     if (!(await this.delivery.toParticipant(sender.room, request.target, response))) throw errors.targetNotFound();
   }
 

@@ -2,9 +2,9 @@ import { fromBinary } from "@bufbuild/protobuf";
 import { DisconnectReason, LeaveAction } from "../../gen/volly/signaling/v1/models_pb.js";
 import { SignalRequestSchema, type SignalRequest } from "../../gen/volly/signaling/v1/signal_pb.js";
 import { errors } from "../errors.js";
-import { parseRelayRequest, parseSecureRequest, type RelayRequest } from "../protocol/relay-frames.js";
+import { parseRelayRequest, parseSecureRequest, senderFields, type RelayRequest } from "../protocol/relay-frames.js";
 import { CodecError, decodePlaintext } from "../protocol/signal-codec.js";
-import type { Sender, SenderStamp } from "../room/relay.js";
+import type { Sender } from "../room/relay.js";
 import type { PqChannel, RecordFields } from "./pq-channel.js";
 import type { SignalSession } from "./signal-session.js";
 import { TokenBucket } from "./token-bucket.js";
@@ -30,7 +30,8 @@ export class SessionInbound {
   private relaysInFlight = 0;
   private readonly bucket: TokenBucket;
   private sender: Sender | undefined;
-  private stamp: SenderStamp | undefined;
+  /** The sender's from/from_sid, encoded once (see `senderFields`). */
+  private stamp: Uint8Array | undefined;
 
   constructor(private readonly s: SignalSession, private readonly pq: PqChannel | undefined) {
     const { limits } = s.svc.config;
@@ -59,7 +60,7 @@ export class SessionInbound {
   joined(sender: Sender): void {
     this.sender = sender;
     const te = new TextEncoder();
-    this.stamp = { from: te.encode(sender.identity), fromSid: te.encode(sender.sid) };
+    this.stamp = senderFields(te.encode(sender.identity), te.encode(sender.sid));
   }
 
   private async pump(): Promise<void> {
@@ -134,7 +135,7 @@ export class SessionInbound {
     }
   }
 
-  private async relayOne(sender: Sender, relay: RelayRequest, stamp: SenderStamp): Promise<void> {
+  private async relayOne(sender: Sender, relay: RelayRequest, stamp: Uint8Array): Promise<void> {
     const started = performance.now();
     this.relaysInFlight++;
     try {

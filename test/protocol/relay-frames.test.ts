@@ -3,7 +3,7 @@ import { randomBytes, randomInt } from "node:crypto";
 import { test } from "node:test";
 import { create, equals, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { SignalRequestSchema, SignalResponseSchema, type SignalRequest } from "../../gen/volly/signaling/v1/signal_pb.js";
-import { buildRelayResponse, parseRelayRequest, parseSecureRequest, secureResponseFrame } from "../../src/protocol/relay-frames.js";
+import { buildRelayResponse, parseRelayRequest, parseSecureRequest, secureResponseFrame, senderFields } from "../../src/protocol/relay-frames.js";
 
 const te = new TextEncoder();
 const words = ["", "bob", "Zoë", "🦊 fox", "x".repeat(300), "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n".repeat(40), "{\"candidate\":\"candidate:1 1 udp\"}"];
@@ -30,7 +30,7 @@ test("the fast path relays exactly what the protobuf-es path does (1,000 random 
     assert.equal(parsed.target, m.value.target);
     assert.equal(parsed.requestId, request.requestId);
     assert.equal(parsed.callIdLength, te.encode(m.value.callId).length);
-    const fast = fromBinary(SignalResponseSchema, buildRelayResponse(parsed, te.encode("alice"), te.encode("PA_alice")));
+    const fast = fromBinary(SignalResponseSchema, buildRelayResponse(parsed, senderFields(te.encode("alice"), te.encode("PA_alice"))));
     // The slow path: decode, stamp the sender (client values ignored), encode as the response case.
     const slowValue = { ...m.value, from: "alice", fromSid: "PA_alice" };
     const slow = create(SignalResponseSchema, { message: { case: m.case, value: slowValue } as never });
@@ -47,7 +47,7 @@ test("unknown fields inside the message are kept, client from/from_sid dropped",
   const bytes = new Uint8Array([0x0a, withUnknown.length, ...withUnknown]);
   const parsed = parseRelayRequest(bytes);
   assert.ok(parsed);
-  const out = buildRelayResponse(parsed, te.encode("alice"), te.encode("PA_1"));
+  const out = buildRelayResponse(parsed, senderFields(te.encode("alice"), te.encode("PA_1")));
   const decoded = fromBinary(SignalResponseSchema, out);
   assert.equal(decoded.message.case, "offer");
   if (decoded.message.case !== "offer") return;
