@@ -77,6 +77,20 @@ describe("Redis mailbox batching and forwarding", { skip }, () => {
     assert.deepEqual(a.messages.map((m) => td.decode(m.response)), Array.from({ length: n / 2 }, (_, i) => `m${2 * i}`));
   });
 
+  test("enqueues of one turn with another limit or calling node start a new batch and keep call order", async () => {
+    const s = one.store;
+    await s.createRoom(room("mixed"), 10, Date.now());
+    assert.ok((await s.joinParticipant(participant("mixed", "a", "PA_mixed_a", "node-a"), 10)).ok);
+    const before = counter.of("mailbox_enqueue_batch");
+    // limit/from: same, same, another limit, another node, back again: three changes, so four scripts.
+    const calls: Array<[number, string]> = [[100, "node-a"], [100, "node-a"], [50, "node-a"], [50, ""], [100, "node-a"], [100, "node-a"]];
+    const queued = await Promise.all(calls.map(([limit, from], i) => s.enqueue("mixed", "a", te.encode(`x${i}`), limit, from)));
+    assert.equal(counter.of("mailbox_enqueue_batch") - before, 4, "a new batch at each change of limit or calling node");
+    assert.deepEqual(queued.map((q) => q?.messageId), [1n, 2n, 3n, 4n, 5n, 6n]);
+    const box = await s.readMailbox("PA_mixed_a", 0n);
+    assert.deepEqual(box.messages.map((m) => td.decode(m.response)), ["x0", "x1", "x2", "x3", "x4", "x5"]);
+  });
+
   test("a batch for several nodes is one envelope per node, in id order; nothing for the caller's node", async () => {
     const s = one.store;
     await s.createRoom(room("multi"), 10, Date.now());
