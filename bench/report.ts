@@ -39,8 +39,9 @@ export function renderReport(input: ReportInput): string {
   const capacityAt = (scenario: string, key: string) => (t: string, run: number) => 1 / at(scenario, key)(t, run);
   // What one more idle participant adds: the growth from 1k to 5k participants, without what any first
   // thousand costs once (V8's young generation grown by the joins, code compiled for them).
-  const marginalAt = (t: string, run: number) => (5000 * at("idle-5k", "bytesPerParticipant")(t, run) - 1000 * at("idle-1k", "bytesPerParticipant")(t, run)) / 4000;
-  const marginal = (t: string) => (5000 * m(t, "idle-5k", "bytesPerParticipant") - 1000 * m(t, "idle-1k", "bytesPerParticipant")) / 4000;
+  const marginalOf = (per5k: number, per1k: number) => (5000 * per5k - 1000 * per1k) / 4000;
+  const marginalAt = (t: string, run: number) => marginalOf(at("idle-5k", "bytesPerParticipant")(t, run), at("idle-1k", "bytesPerParticipant")(t, run));
+  const marginal = (t: string) => marginalOf(m(t, "idle-5k", "bytesPerParticipant"), m(t, "idle-1k", "bytesPerParticipant"));
   const cpuPerMessage = capacityAt("throughput", "serverCpuMicrosPerMessage");
   const messages = at("throughput", "messagesPerSecond");
   goal("PQ relay ÷ PeerJS (messages)", perRun(cpuPerMessage, "volly-pq", "peerjs"), perRun(messages, "volly-pq", "peerjs"), "≥ 1.0", (v) => v >= 1.0);
