@@ -1,21 +1,22 @@
-import { clone } from "@bufbuild/protobuf";
 import { StoredSessionSchema, type StoredSession } from "../../gen/volly/signaling/v1/internal_pb.js";
+import { pack, unpack, type Packed } from "../store/compact-records.js";
 import type { Store } from "../store/store.js";
 
 /**
  * The session records this node holds (metadata only, as written to the store). The node re-registers
  * them when the store lost them, and ends any record of its own the store still lists but the ledger
- * does not (an end that failed while the store was down).
+ * does not (an end that failed while the store was down). Records are kept packed: they are read only by
+ * that periodic sync, and a node holds one per connection.
  */
 export class SessionLedger {
-  private readonly sessions = new Map<string, StoredSession>();
+  private readonly sessions = new Map<string, Packed<StoredSession>>();
 
   get size(): number {
     return this.sessions.size;
   }
 
   all(): StoredSession[] {
-    return [...this.sessions.values()].map((s) => clone(StoredSessionSchema, s));
+    return [...this.sessions.values()].map((s) => unpack(StoredSessionSchema, s));
   }
 
   has(id: string): boolean {
@@ -29,7 +30,7 @@ export class SessionLedger {
   track(store: Store): Store {
     const tracked = Object.create(store) as Store;
     tracked.createSession = async (session) => {
-      this.sessions.set(session.sessionId, clone(StoredSessionSchema, session));
+      this.sessions.set(session.sessionId, pack(StoredSessionSchema, session));
       try {
         await store.createSession(session);
       } catch (e) {
@@ -38,7 +39,7 @@ export class SessionLedger {
       }
     };
     tracked.updateSession = async (session) => {
-      if (this.sessions.has(session.sessionId)) this.sessions.set(session.sessionId, clone(StoredSessionSchema, session));
+      if (this.sessions.has(session.sessionId)) this.sessions.set(session.sessionId, pack(StoredSessionSchema, session));
       await store.updateSession(session);
     };
     tracked.endSession = async (id, expired) => {

@@ -28,8 +28,7 @@ export class WsBridge {
   async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const url = new URL(req.url ?? "/", "http://localhost");
     const ip = req.socket.remoteAddress ?? "";
-    // A closure here would keep this whole scope (the URL with the token, the params) alive with the socket.
-    socket.on("error", destroySocket);
+    // Socket errors are already handled: the listener gave every accepted socket its shared error listener.
     let params: ConnectParams;
     let auth;
     const release = this.limiter.acquire(ip);
@@ -50,9 +49,8 @@ export class WsBridge {
     socket.cork();
     setImmediate(() => socket.uncork());
     this.wss.handleUpgrade(req, socket, head, (ws) => {
-      const transport = new WsTransport(ws, socket, ip, params.format ?? "flat", this.svc.config.limits.maxFrameBytes);
+      const transport = new WsTransport(ws, socket, ip, params.format ?? "flat", this.svc.config.limits.maxFrameBytes, release);
       const session = new SignalSession(this.svc, transport, auth, params);
-      ws.once("close", release);
       transport.attach(session);
       void session.start();
     });
@@ -63,10 +61,6 @@ export class WsBridge {
     for (const ws of this.wss.clients) ws.terminate();
     this.wss.close();
   }
-}
-
-function destroySocket(this: Duplex): void {
-  this.destroy();
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {

@@ -26,6 +26,8 @@ export class WsTransport implements SignalTransport {
     readonly remoteAddress: string,
     private readonly serverFirstFormat: WireFormat,
     private readonly maxFrameBytes: number,
+    /** Called once when the socket has closed (releases the connection's slot in the limiter). */
+    private readonly onClosed: () => void,
   ) {}
 
   /** Connects the socket's events to `session`. */
@@ -35,6 +37,7 @@ export class WsTransport implements SignalTransport {
     this.ws.on("pong", () => session.alive());
     this.ws.on("close", () => {
       this.closed = true;
+      this.onClosed();
       session.transportClosed();
     });
     this.ws.on("error", () => this.ws.terminate());

@@ -1,3 +1,13 @@
+/** Where a cursor sends, reads and reports: the participant's session. */
+export interface CursorOwner {
+  /** Sends one message to the client. */
+  sendDelivered(id: bigint, response: Uint8Array): void;
+  /** Reads the mailbox after `afterId` (to fill a gap). */
+  readMailbox(afterId: bigint): Promise<{ messages: Array<{ id: bigint; response: Uint8Array }>; firstId: bigint }>;
+  /** Told when messages were trimmed from the mailbox before this client could get them. */
+  messagesLost(from: bigint, to: bigint): void;
+}
+
 /**
  * Keeps a participant's stream in message-id order. Deliveries normally arrive in order; across nodes two
  * senders' messages can arrive swapped, and a delivery can be lost on the bus. A gap is filled from the
@@ -10,15 +20,8 @@ export class DeliveryCursor {
   private filling = false;
   private open = false;
 
-  constructor(
-    lastDelivered: bigint,
-    /** Sends one message to the client. */
-    private readonly send: (id: bigint, response: Uint8Array) => void,
-    /** Reads the mailbox after `afterId` (to fill a gap). */
-    private readonly read: (afterId: bigint) => Promise<{ messages: Array<{ id: bigint; response: Uint8Array }>; firstId: bigint }>,
-    /** Told when messages were trimmed from the mailbox before this client could get them. */
-    private readonly onLost: (from: bigint, to: bigint) => void,
-  ) {
+  /** An owner rather than three callbacks: a cursor lives as long as its connection, closures cost each one. */
+  constructor(lastDelivered: bigint, private readonly owner: CursorOwner) {
     this.last = lastDelivered;
   }
 
@@ -51,7 +54,7 @@ export class DeliveryCursor {
     if (id === this.last + 1n && this.open && !this.filling && (this.heldMap?.size ?? 0) === 0) {
       // The common case, in order with nothing waiting: straight through, no map.
       this.last = id;
-      this.send(id, response);
+      this.owner.sendDelivered(id, response);
       return;
     }
     this.held.set(id, response);
@@ -69,7 +72,7 @@ export class DeliveryCursor {
       if (next === undefined) break;
       this.held.delete(this.last + 1n);
       this.last += 1n;
-      this.send(this.last, next);
+      this.owner.sendDelivered(this.last, next);
     }
     if (this.held.size > 0) void this.fill();
     else this.heldMap = undefined;
@@ -78,16 +81,16 @@ export class DeliveryCursor {
   private async fill(): Promise<void> {
     this.filling = true;
     try {
-      const { messages, firstId } = await this.read(this.last);
+      const { messages, firstId } = await this.owner.readMailbox(this.last);
       if (firstId > this.last + 1n && messages.length > 0) {
-        this.onLost(this.last + 1n, firstId - 1n);
+        this.owner.messagesLost(this.last + 1n, firstId - 1n);
         this.last = firstId - 1n;
       }
       for (const m of messages) if (m.id > this.last && !this.held.has(m.id)) this.held.set(m.id, m.response);
       // Ids the mailbox no longer has and no delivery will bring: skip to the lowest held id.
       const lowest = [...this.held.keys()].reduce((a, b) => (b < a ? b : a), this.last + 2n ** 62n);
       if (this.held.size > 0 && !this.held.has(this.last + 1n) && messages.every((m) => m.id !== this.last + 1n)) {
-        this.onLost(this.last + 1n, lowest - 1n);
+        this.owner.messagesLost(this.last + 1n, lowest - 1n);
         this.last = lowest - 1n;
       }
     } catch {

@@ -70,14 +70,7 @@ export class ParticipantRequests {
   }
 
   private sender(): Sender {
-    const permission = this.s.self?.info?.permission;
-    return {
-      room: this.s.room,
-      identity: this.s.identity,
-      sid: this.s.sid,
-      canSignal: (permission?.canPublish ?? false) || (permission?.canSubscribe ?? false),
-      canPublishData: permission?.canPublishData ?? false,
-    };
+    return this.s.sender ?? { room: this.s.room, identity: this.s.identity, sid: this.s.sid, canSignal: false, canPublishData: false };
   }
 
   private reply(response: ReturnType<typeof create<typeof SignalResponseSchema>>, requestId: number): void {
@@ -118,6 +111,7 @@ export class ParticipantRequests {
     });
     if (!(await this.s.svc.rooms.update(stored, info))) throw errors.resumeUnknown();
     self.info = info;
+    this.s.updateSelf(self);
   }
 
   private async ack(lastMessageId: bigint): Promise<void> {

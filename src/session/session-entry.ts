@@ -15,12 +15,7 @@ import type { SignalSession } from "./signal-session.js";
  */
 export async function enterRoom(s: SignalSession): Promise<void> {
   const { svc } = s;
-  const cursor = new DeliveryCursor(
-    s.params.reconnect ? (s.params.lastMessageId ?? 0n) : 0n,
-    (id, response) => s.sendDelivered(id, response),
-    (afterId) => svc.store.readMailbox(s.sid, afterId),
-    (from, to) => s.log.warn({ from: String(from), to: String(to) }, "messages trimmed before delivery"),
-  );
+  const cursor = new DeliveryCursor(s.params.reconnect ? (s.params.lastMessageId ?? 0n) : 0n, s);
   s.cursor = cursor;
   const previous = svc.local.add(s);
   if (s.params.reconnect) {

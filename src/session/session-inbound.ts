@@ -23,7 +23,11 @@ type Inbound = SignalRequest | Uint8Array;
  * its bytes without ever being decoded.
  */
 export class SessionInbound {
-  private readonly queue: Inbound[] = [];
+  /**
+   * Requests waiting their turn. Made when one arrives while another is processed and dropped once drained:
+   * a connection holds it for hours, and an array that once grew keeps its spare capacity.
+   */
+  private queue: Inbound[] | undefined;
   private processing = false;
   private inputDone = false;
   private dropped = 0;
@@ -40,9 +44,13 @@ export class SessionInbound {
 
   /** Queues a request; returns false when the queue is full (the client floods faster than we process). */
   push(request: Inbound): boolean {
-    if (this.queue.length >= MAX_QUEUE) return false;
-    this.queue.push(request);
-    if (!this.processing) void this.pump();
+    if (!this.processing) {
+      void this.pump(request);
+      return true;
+    }
+    const queue = (this.queue ??= []);
+    if (queue.length >= MAX_QUEUE) return false;
+    queue.push(request);
     return true;
   }
 
@@ -53,7 +61,7 @@ export class SessionInbound {
   }
 
   clear(): void {
-    this.queue.length = 0;
+    this.queue = undefined;
   }
 
   /** Who sends, for relays; set once the participant joined (its permissions come from its token). */
@@ -63,10 +71,9 @@ export class SessionInbound {
     this.stamp = senderFields(te.encode(sender.identity), te.encode(sender.sid));
   }
 
-  private async pump(): Promise<void> {
+  private async pump(first: Inbound): Promise<void> {
     this.processing = true;
-    while (this.queue.length > 0 && !this.s.closed) {
-      const request = this.queue.shift() as Inbound;
+    for (let request: Inbound | undefined = first; request !== undefined && !this.s.closed; request = this.queue?.shift()) {
       try {
         // Most requests (relays on the fast path) are done, or handed to the store, synchronously: only
         // the others are awaited, so a relay costs no promise or suspended frame of the pump.
@@ -76,6 +83,7 @@ export class SessionInbound {
         this.s.fail(e, request instanceof Uint8Array ? 0 : request.requestId);
       }
     }
+    this.queue = undefined;
     this.processing = false;
     if (this.inputDone && !this.s.closed) this.s.inputDrained();
   }

@@ -1,18 +1,19 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, type ConnectError } from "@connectrpc/connect";
-import type { StoredParticipant } from "../../gen/volly/signaling/v1/internal_pb.js";
-import { DisconnectReason, LeaveAction, type PqSessionInfo, type Room } from "../../gen/volly/signaling/v1/models_pb.js";
+import { StoredParticipantSchema, type StoredParticipant } from "../../gen/volly/signaling/v1/internal_pb.js";
+import { DisconnectReason, LeaveAction, RoomSchema, type PqSessionInfo, type Room } from "../../gen/volly/signaling/v1/models_pb.js";
 import { LeaveRequestSchema, SignalResponseSchema, type SignalRequest, type SignalResponse } from "../../gen/volly/signaling/v1/signal_pb.js";
 import type { AccessClaims } from "../auth/access-token.js";
 import { closeCodeOf, errorIdOf, errors, toPublicError } from "../errors.js";
 import type { CodecError } from "../protocol/signal-codec.js";
 import type { HeldParticipant, LocalParticipant } from "../room/local-participants.js";
+import type { Sender } from "../room/relay.js";
 import { newConnectionId, newSid } from "../room/membership.js";
-import { shareEmptyBytes } from "../store/compact-records.js";
+import { pack, unpack, type Packed } from "../store/compact-records.js";
 import type { AuthorizedConnection } from "./authorize-connection.js";
 import { lazyConnectionLog, type ConnectionLog } from "./connection-log.js";
 import type { ConnectParams } from "./connect-params.js";
-import type { DeliveryCursor } from "./delivery-cursor.js";
+import type { CursorOwner, DeliveryCursor } from "./delivery-cursor.js";
 import type { NodeServices, TickingSession } from "./node-services.js";
 import { ParticipantRequests } from "./participant-requests.js";
 import type { PqChannel } from "./pq-channel.js";
@@ -35,7 +36,7 @@ const NOTHING_TO_DISPOSE: Promise<void> = Promise.resolve();
  * `SessionInbound`, what goes out is `SessionOutbound`, requests of a joined participant are
  * `ParticipantRequests`.
  */
-export class SignalSession implements LocalParticipant, TickingSession {
+export class SignalSession implements LocalParticipant, TickingSession, CursorOwner {
   readonly connId = newConnectionId();
   readonly sid: string;
   readonly identity: string;
@@ -43,10 +44,15 @@ export class SignalSession implements LocalParticipant, TickingSession {
   readonly claims: AccessClaims;
   /** The connection's log lines carry its id, room and identity. */
   readonly log: ConnectionLog;
-  self: StoredParticipant | undefined;
   cursor: DeliveryCursor | undefined;
-  /** The room as joined (or resumed); re-created from this if the store lost it. */
-  roomInfo: Room | undefined;
+  /** Who relays from this connection, with its permissions; set by the join. */
+  sender: Sender | undefined;
+  /**
+   * The participant's record and the room as joined (or resumed), re-created from these if the store lost
+   * them. Packed: a connection keeps them for hours and reads them only then or on a metadata update.
+   */
+  private packedSelf: Packed<StoredParticipant> | undefined;
+  private packedRoom: Packed<Room> | undefined;
   private phase: Phase = "handshake";
   readonly requests: ParticipantRequests;
   private readonly pq: PqChannel | undefined;
@@ -175,7 +181,7 @@ export class SignalSession implements LocalParticipant, TickingSession {
 
   /** Everything the client sent before half-closing has been processed. */
   inputDrained(): void {
-    this.end({ reason: DisconnectReason.SIGNAL_CLOSE, action: LeaveAction.RESUME, dispose: this.self ? "away" : "none" });
+    this.end({ reason: DisconnectReason.SIGNAL_CLOSE, action: LeaveAction.RESUME, dispose: this.packedSelf ? "away" : "none" });
   }
 
   /** The transport closed underneath us (network drop, client went away without `leave`). */
@@ -183,7 +189,7 @@ export class SignalSession implements LocalParticipant, TickingSession {
     if (this.phase === "closed") return;
     this.log.debug({}, "connection dropped");
     this.transport.close(1000, "");
-    this.finish(this.self ? "away" : "none", false, DisconnectReason.SIGNAL_CLOSE);
+    this.finish(this.packedSelf ? "away" : "none", false, DisconnectReason.SIGNAL_CLOSE);
   }
 
   tick(now: number): void {
@@ -195,7 +201,7 @@ export class SignalSession implements LocalParticipant, TickingSession {
       return;
     }
     if (now - this.lastReceivedAt > config.liveness.pingTimeoutSeconds * 1000) {
-      this.end({ reason: DisconnectReason.CONNECTION_TIMEOUT, action: LeaveAction.RESUME, error: errors.pingTimeout(), dispose: this.self ? "away" : "none" });
+      this.end({ reason: DisconnectReason.CONNECTION_TIMEOUT, action: LeaveAction.RESUME, error: errors.pingTimeout(), dispose: this.packedSelf ? "away" : "none" });
       return;
     }
     if (now - this.lastReceivedAt > config.liveness.pingIntervalSeconds * 1000) this.transport.probe?.();
@@ -245,10 +251,10 @@ export class SignalSession implements LocalParticipant, TickingSession {
   }
 
   held(): HeldParticipant | undefined {
-    if (this.phase !== "joined" || !this.self || !this.roomInfo) return undefined;
+    if (this.phase !== "joined" || !this.packedSelf || !this.packedRoom) return undefined;
     return {
-      room: this.roomInfo,
-      participant: this.self,
+      room: unpack(RoomSchema, this.packedRoom),
+      participant: unpack(StoredParticipantSchema, this.packedSelf),
       nextMessageId: (this.cursor?.highestSeen ?? 0n) + 1n,
       presenceKey: this.connId,
     };
@@ -261,18 +267,18 @@ export class SignalSession implements LocalParticipant, TickingSession {
 
   /** Marks the participant as joined (after `join`/`reconnect` went out). */
   markJoined(self: StoredParticipant, room: Room): void {
-    shareEmptyBytes(self);
-    this.self = self;
-    this.roomInfo = room;
+    this.packedSelf = pack(StoredParticipantSchema, self);
+    this.packedRoom = pack(RoomSchema, room);
     this.phase = "joined";
     const permission = self.info?.permission;
-    this.inbound.joined({
+    this.sender = {
       room: this.room,
       identity: this.identity,
       sid: this.sid,
       canSignal: (permission?.canPublish ?? false) || (permission?.canSubscribe ?? false),
       canPublishData: permission?.canPublishData ?? false,
-    });
+    };
+    this.inbound.joined(this.sender);
     this.nextRefreshAt = Date.now() + Math.min(
       this.svc.config.liveness.tokenRefreshSeconds * 1000,
       Math.max(0, this.claims.expiresAt * 1000 - Date.now() - 60_000),
@@ -292,6 +298,25 @@ export class SignalSession implements LocalParticipant, TickingSession {
     if (this.phase === "closed") return;
     this.outbound.sendDelivered(messageId, response);
     this.checkBackpressure();
+  }
+
+  /** The participant's record as joined (a fresh copy); undefined before the join. */
+  get self(): StoredParticipant | undefined {
+    return this.packedSelf === undefined ? undefined : unpack(StoredParticipantSchema, this.packedSelf);
+  }
+
+  /** Keeps the participant's changed record (its own metadata update). */
+  updateSelf(self: StoredParticipant): void {
+    if (this.packedSelf !== undefined) this.packedSelf = pack(StoredParticipantSchema, self);
+  }
+
+  /** Mailbox reads for the delivery cursor (a gap to fill). */
+  readMailbox(afterId: bigint): ReturnType<CursorOwner["readMailbox"]> {
+    return this.svc.store.readMailbox(this.sid, afterId);
+  }
+
+  messagesLost(from: bigint, to: bigint): void {
+    this.log.warn({ from: String(from), to: String(to) }, "messages trimmed before delivery");
   }
 
   sendError(error: ConnectError, requestId: number): void {
@@ -335,13 +360,13 @@ export class SignalSession implements LocalParticipant, TickingSession {
     if (error.code === Code.Internal) this.log.error({ err: e }, "request failed");
     const id = errorIdOf(error);
     if (id?.startsWith("pq_") && id !== "pq_rekey_invalid") {
-      this.end({ reason: DisconnectReason.PROTOCOL_ERROR, action: LeaveAction.DISCONNECT, error, dispose: this.self ? "leave" : "none" });
+      this.end({ reason: DisconnectReason.PROTOCOL_ERROR, action: LeaveAction.DISCONNECT, error, dispose: this.packedSelf ? "leave" : "none" });
       return;
     }
     if (this.phase !== "joined") {
       const action = id === "resume_unknown" || id === "resume_gap" ? LeaveAction.RECONNECT : LeaveAction.DISCONNECT;
       const reason = action === LeaveAction.RECONNECT ? DisconnectReason.STATE_MISMATCH : DisconnectReason.JOIN_FAILURE;
-      this.end({ reason, action, error, dispose: this.self ? "leave" : "none" });
+      this.end({ reason, action, error, dispose: this.packedSelf ? "leave" : "none" });
       return;
     }
     this.sendError(error, requestId);
@@ -368,8 +393,8 @@ export class SignalSession implements LocalParticipant, TickingSession {
     }
     try {
       // Presence is best effort: it expires by itself.
-      if (this.self) await this.svc.store.setOffline(this.identity, this.connId, Date.now()).catch(() => {});
-      if (!this.self || dispose === "none") return;
+      if (this.packedSelf) await this.svc.store.setOffline(this.identity, this.connId, Date.now()).catch(() => {});
+      if (!this.packedSelf || dispose === "none") return;
       if (dispose === "leave") await this.svc.rooms.leave(this.room, this.identity, this.sid, reason);
       // A newer connection of this participant on this node (a resume) owns it now. Checked right before
       // the write, and both go over the same store connection, so its claim cannot be overtaken.

@@ -2,32 +2,65 @@ import { clone, create } from "@bufbuild/protobuf";
 import { RoomSchema, type Room } from "../../gen/volly/signaling/v1/models_pb.js";
 import { StoredCallSchema, StoredParticipantSchema, type StoredCall, type StoredParticipant } from "../../gen/volly/signaling/v1/internal_pb.js";
 import { errors } from "../errors.js";
-import { shareEmptyBytes } from "./compact-records.js";
+import { pack, unpack, type Packed } from "./compact-records.js";
 import type { CallStore, JoinOutcome, MailboxStore, ParticipantStore, QueuedMessage, RestoreOutcome, RoomPatch, RoomStore } from "./store.js";
 
 interface RoomEntry {
   room: Room;
-  participants: Map<string, StoredParticipant>;
+  /** By identity. */
+  participants: Map<string, Member>;
   calls: Map<string, StoredCall>;
   /** When the room became empty (ms); 0 while occupied. */
   emptySince: number;
 }
 
-interface Mailbox {
+/**
+ * A participant as kept here: the fields the operations read and change, the rest of its record packed (a
+ * node keeps one per participant for as long as it is in a room), and its mailbox, which lives and goes
+ * with it.
+ */
+interface Member {
+  readonly identity: string;
+  readonly sid: string;
+  nodeId: string;
+  awayUntil: bigint;
+  /** The record; its node and away fields are the ones above. */
+  record: Packed<StoredParticipant>;
   nextId: bigint;
   acked: bigint;
-  entries: Array<{ id: bigint; response: Uint8Array }>;
+  /** Messages not yet acknowledged, oldest first; none kept while everything is acknowledged. */
+  entries: Array<{ id: bigint; response: Uint8Array }> | undefined;
+}
+
+function memberOf(p: StoredParticipant, nextId = 1n): Member {
+  return {
+    identity: p.info?.identity ?? "",
+    sid: p.info?.sid ?? "",
+    nodeId: p.nodeId,
+    awayUntil: p.awayUntil,
+    record: pack(StoredParticipantSchema, p),
+    nextId,
+    acked: nextId - 1n,
+    entries: undefined,
+  };
+}
+
+/** A fresh copy of the member's record. */
+function recordOf(m: Member): StoredParticipant {
+  const p = unpack(StoredParticipantSchema, m.record);
+  p.nodeId = m.nodeId;
+  p.awayUntil = m.awayUntil;
+  return p;
 }
 
 /**
  * Rooms, participants, mailboxes and calls in process memory. Every method runs to completion without
- * awaiting, which is what makes each one atomic here. Records are cloned in and out so callers can never
+ * awaiting, which is what makes each one atomic here. Records are copied in and out so callers can never
  * mutate the stored state.
  */
 export class MemoryRooms implements RoomStore, ParticipantStore, MailboxStore, CallStore {
   private readonly rooms = new Map<string, RoomEntry>();
-  private readonly bySid = new Map<string, StoredParticipant>();
-  private readonly mailboxes = new Map<string, Mailbox>();
+  private readonly bySid = new Map<string, Member>();
 
   async getRoom(name: string): Promise<Room | undefined> {
     const entry = this.rooms.get(name);
@@ -65,8 +98,8 @@ export class MemoryRooms implements RoomStore, ParticipantStore, MailboxStore, C
     if (!entry) return [];
     this.rooms.delete(name);
     const removed = [...entry.participants.values()];
-    for (const p of removed) this.forget(p);
-    return removed.map((p) => clone(StoredParticipantSchema, p));
+    for (const m of removed) this.bySid.delete(m.sid);
+    return removed.map(recordOf);
   }
 
   async deleteExpiredEmptyRooms(now: number): Promise<string[]> {
@@ -87,39 +120,34 @@ export class MemoryRooms implements RoomStore, ParticipantStore, MailboxStore, C
     const replaced = entry.participants.get(identity);
     const limit = entry.room.maxParticipants > 0 ? entry.room.maxParticipants : maxParticipants;
     if (entry.participants.size - (replaced ? 1 : 0) >= limit) return { ok: false, reason: "room_full" };
-    if (replaced) this.forget(replaced);
-    const stored = shareEmptyBytes(clone(StoredParticipantSchema, participant));
-    entry.participants.set(identity, stored);
-    this.bySid.set(stored.info?.sid ?? "", stored);
-    this.mailboxes.set(stored.info?.sid ?? "", { nextId: 1n, acked: 0n, entries: [] });
+    if (replaced) this.bySid.delete(replaced.sid);
+    const member = memberOf(participant);
+    entry.participants.set(identity, member);
+    this.bySid.set(member.sid, member);
     entry.emptySince = 0;
-    const others = [...entry.participants.values()].filter((p) => p !== stored).map((p) => clone(StoredParticipantSchema, p));
-    return { ok: true, room: this.roomView(entry), others, replaced: replaced ? clone(StoredParticipantSchema, replaced) : undefined };
+    const others = [...entry.participants.values()].filter((m) => m !== member).map(recordOf);
+    return { ok: true, room: this.roomView(entry), others, replaced: replaced ? recordOf(replaced) : undefined };
   }
 
   async getParticipant(room: string, identity: string): Promise<StoredParticipant | undefined> {
-    const p = this.rooms.get(room)?.participants.get(identity);
-    return p ? clone(StoredParticipantSchema, p) : undefined;
+    const m = this.rooms.get(room)?.participants.get(identity);
+    return m ? recordOf(m) : undefined;
   }
 
   async getParticipantBySid(sid: string): Promise<StoredParticipant | undefined> {
-    const p = this.bySid.get(sid);
-    return p ? clone(StoredParticipantSchema, p) : undefined;
+    const m = this.bySid.get(sid);
+    return m ? recordOf(m) : undefined;
   }
 
   async listParticipants(room: string): Promise<StoredParticipant[]> {
     const entry = this.rooms.get(room);
-    return entry ? [...entry.participants.values()].map((p) => clone(StoredParticipantSchema, p)) : [];
+    return entry ? [...entry.participants.values()].map(recordOf) : [];
   }
 
   async updateParticipant(participant: StoredParticipant): Promise<boolean> {
     const current = this.current(participant.room, participant.info?.identity ?? "", participant.info?.sid ?? "");
     if (!current) return false;
-    const stored = shareEmptyBytes(clone(StoredParticipantSchema, participant));
-    stored.nodeId = current.nodeId;
-    stored.awayUntil = current.awayUntil;
-    this.rooms.get(participant.room)?.participants.set(stored.info?.identity ?? "", stored);
-    this.bySid.set(stored.info?.sid ?? "", stored);
+    current.record = pack(StoredParticipantSchema, participant);
     return true;
   }
 
@@ -130,12 +158,12 @@ export class MemoryRooms implements RoomStore, ParticipantStore, MailboxStore, C
     if (by !== undefined && (current.awayUntil === 0n || current.awayUntil > BigInt(by))) return undefined;
     const entry = this.rooms.get(room);
     entry?.participants.delete(identity);
-    this.forget(current);
+    this.bySid.delete(sid);
     if (entry) {
       for (const [id, call] of entry.calls) if (call.caller === identity || call.callee === identity) entry.calls.delete(id);
       if (entry.participants.size === 0) entry.emptySince = now;
     }
-    return clone(StoredParticipantSchema, current);
+    return recordOf(current);
   }
 
   async markAway(room: string, identity: string, sid: string, awayUntil: number, heldBy?: string): Promise<boolean> {
@@ -148,20 +176,18 @@ export class MemoryRooms implements RoomStore, ParticipantStore, MailboxStore, C
   async claimParticipant(room: string, identity: string, sid: string, nodeId: string): Promise<StoredParticipant | undefined> {
     const current = this.current(room, identity, sid);
     if (!current) return undefined;
-    const before = clone(StoredParticipantSchema, current);
+    const before = recordOf(current);
     current.awayUntil = 0n;
     current.nodeId = nodeId;
     return before;
   }
 
   async listExpiredAway(now: number): Promise<StoredParticipant[]> {
-    return [...this.bySid.values()]
-      .filter((p) => p.awayUntil > 0n && p.awayUntil <= BigInt(now))
-      .map((p) => clone(StoredParticipantSchema, p));
+    return [...this.bySid.values()].filter((m) => m.awayUntil > 0n && m.awayUntil <= BigInt(now)).map(recordOf);
   }
 
   async listParticipantsOnNode(nodeId: string): Promise<StoredParticipant[]> {
-    return [...this.bySid.values()].filter((p) => p.nodeId === nodeId).map((p) => clone(StoredParticipantSchema, p));
+    return [...this.bySid.values()].filter((m) => m.nodeId === nodeId).map(recordOf);
   }
 
   async restoreParticipant(room: Room, participant: StoredParticipant, nextMessageId: bigint, recreate: boolean): Promise<RestoreOutcome> {
@@ -170,9 +196,9 @@ export class MemoryRooms implements RoomStore, ParticipantStore, MailboxStore, C
     let entry = this.rooms.get(room.name);
     const current = entry?.participants.get(identity);
     if (current) {
-      if (current.info?.sid !== sid) return "replaced";
+      if (current.sid !== sid) return "replaced";
       if (current.nodeId !== participant.nodeId) return "moved";
-      this.raiseNextId(sid, nextMessageId);
+      raiseNextId(current, nextMessageId);
       if (current.awayUntil === 0n) return "kept";
       current.awayUntil = 0n;
       return "reclaimed";
@@ -182,44 +208,48 @@ export class MemoryRooms implements RoomStore, ParticipantStore, MailboxStore, C
       entry = { room: clone(RoomSchema, room), participants: new Map(), calls: new Map(), emptySince: 0 };
       this.rooms.set(room.name, entry);
     }
-    const stored = shareEmptyBytes(clone(StoredParticipantSchema, participant));
-    stored.awayUntil = 0n;
-    entry.participants.set(identity, stored);
+    // Older messages are gone with the store; the client has them all (see `Store.restoreParticipant`).
+    const member = memberOf(participant, nextMessageId > 1n ? nextMessageId : 1n);
+    member.awayUntil = 0n;
+    entry.participants.set(identity, member);
     entry.emptySince = 0;
-    this.bySid.set(sid, stored);
-    this.raiseNextId(sid, nextMessageId);
+    this.bySid.set(sid, member);
     return "restored";
   }
 
   async enqueue(room: string, identity: string, response: Uint8Array, limit: number): Promise<(QueuedMessage & { overflow: boolean }) | undefined> {
-    const p = this.rooms.get(room)?.participants.get(identity);
-    return p ? this.push(p, response, limit) : undefined;
+    const m = this.rooms.get(room)?.participants.get(identity);
+    return m ? push(m, response, limit) : undefined;
   }
 
   async enqueueRoom(room: string, response: Uint8Array, limit: number, exceptSid?: string): Promise<Array<QueuedMessage & { overflow: boolean }>> {
     const entry = this.rooms.get(room);
     if (!entry) return [];
     const out: Array<QueuedMessage & { overflow: boolean }> = [];
-    for (const p of entry.participants.values()) if (p.info?.sid !== exceptSid) out.push(this.push(p, response, limit));
+    for (const m of entry.participants.values()) if (m.sid !== exceptSid) out.push(push(m, response, limit));
     return out;
   }
 
   async readMailbox(sid: string, afterId: bigint): Promise<{ messages: Array<{ id: bigint; response: Uint8Array }>; firstId: bigint; nextId: bigint }> {
-    const box = this.mailboxes.get(sid);
-    if (!box) return { messages: [], firstId: 1n, nextId: 1n };
-    const firstId = box.entries[0]?.id ?? box.nextId;
-    return { messages: box.entries.filter((e) => e.id > afterId), firstId, nextId: box.nextId };
+    const m = this.bySid.get(sid);
+    if (!m) return { messages: [], firstId: 1n, nextId: 1n };
+    const entries = m.entries ?? [];
+    const firstId = entries[0]?.id ?? m.nextId;
+    return { messages: entries.filter((e) => e.id > afterId), firstId, nextId: m.nextId };
   }
 
   async ackMailbox(sid: string, upToId: bigint): Promise<bigint> {
-    const box = this.mailboxes.get(sid);
-    if (!box) return 0n;
-    if (upToId >= box.nextId) upToId = box.nextId - 1n;
-    if (upToId > box.acked) box.acked = upToId;
+    const m = this.bySid.get(sid);
+    if (!m) return 0n;
+    if (upToId >= m.nextId) upToId = m.nextId - 1n;
+    if (upToId > m.acked) m.acked = upToId;
+    const entries = m.entries;
+    if (!entries) return m.acked;
     let drop = 0;
-    while (drop < box.entries.length && (box.entries[drop]?.id ?? 0n) <= box.acked) drop++;
-    if (drop > 0) box.entries.splice(0, drop);
-    return box.acked;
+    while (drop < entries.length && (entries[drop]?.id ?? 0n) <= m.acked) drop++;
+    if (drop === entries.length) m.entries = undefined;
+    else if (drop > 0) entries.splice(0, drop);
+    return m.acked;
   }
 
   async putCall(call: StoredCall): Promise<void> {
@@ -243,48 +273,37 @@ export class MemoryRooms implements RoomStore, ParticipantStore, MailboxStore, C
       .map((c) => clone(StoredCallSchema, c));
   }
 
-  /** Number of mailboxes and rooms kept; tests use it to prove nothing leaks. */
-  sizes(): { rooms: number; participants: number; mailboxes: number } {
-    return { rooms: this.rooms.size, participants: this.bySid.size, mailboxes: this.mailboxes.size };
+  /** Rooms and participants kept (each participant's mailbox goes with it); tests use it to prove nothing leaks. */
+  sizes(): { rooms: number; participants: number } {
+    return { rooms: this.rooms.size, participants: this.bySid.size };
   }
 
-  private push(p: StoredParticipant, response: Uint8Array, limit: number): QueuedMessage & { overflow: boolean } {
-    const sid = p.info?.sid ?? "";
-    let box = this.mailboxes.get(sid);
-    if (!box) {
-      box = { nextId: 1n, acked: 0n, entries: [] };
-      this.mailboxes.set(sid, box);
-    }
-    const id = box.nextId++;
-    box.entries.push({ id, response });
-    let overflow = false;
-    if (box.entries.length > limit) {
-      if (p.awayUntil > 0n) overflow = true;
-      box.entries.splice(0, box.entries.length - limit);
-    }
-    return { sid, nodeId: p.nodeId, messageId: id, overflow };
-  }
-
-  /** Makes the next id at least `next`; older messages go (the client has them all, see `restoreParticipant`). */
-  private raiseNextId(sid: string, next: bigint): void {
-    const box = this.mailboxes.get(sid);
-    if (box && box.nextId >= next) return;
-    const floor = next > 1n ? next : 1n;
-    this.mailboxes.set(sid, { nextId: floor, acked: floor - 1n, entries: [] });
-  }
-
-  private current(room: string, identity: string, sid: string): StoredParticipant | undefined {
-    const p = this.rooms.get(room)?.participants.get(identity);
-    return p && p.info?.sid === sid ? p : undefined;
-  }
-
-  private forget(p: StoredParticipant): void {
-    const sid = p.info?.sid ?? "";
-    this.bySid.delete(sid);
-    this.mailboxes.delete(sid);
+  private current(room: string, identity: string, sid: string): Member | undefined {
+    const m = this.rooms.get(room)?.participants.get(identity);
+    return m && m.sid === sid ? m : undefined;
   }
 
   private roomView(entry: RoomEntry): Room {
     return create(RoomSchema, { ...entry.room, numParticipants: entry.participants.size });
   }
+}
+
+function push(m: Member, response: Uint8Array, limit: number): QueuedMessage & { overflow: boolean } {
+  const id = m.nextId++;
+  const entries = (m.entries ??= []);
+  entries.push({ id, response });
+  let overflow = false;
+  if (entries.length > limit) {
+    if (m.awayUntil > 0n) overflow = true;
+    entries.splice(0, entries.length - limit);
+  }
+  return { sid: m.sid, nodeId: m.nodeId, messageId: id, overflow };
+}
+
+/** Makes the next id at least `next`; older messages go (the client has them all, see `restoreParticipant`). */
+function raiseNextId(m: Member, next: bigint): void {
+  if (m.nextId >= next) return;
+  m.nextId = next;
+  m.acked = next - 1n;
+  m.entries = undefined;
 }

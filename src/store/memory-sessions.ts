@@ -1,13 +1,23 @@
-import { clone } from "@bufbuild/protobuf";
 import { StoredSessionSchema, type StoredSession } from "../../gen/volly/signaling/v1/internal_pb.js";
+import { pack, unpack, type Packed } from "./compact-records.js";
 import type { SessionStats, SessionStore } from "./store.js";
+
+/** A session as kept: packed (one per connection, read rarely), with the node the counts filter on. */
+interface Kept {
+  readonly nodeId: string;
+  readonly record: Packed<StoredSession>;
+}
+
+function keep(session: StoredSession): Kept {
+  return { nodeId: session.nodeId, record: pack(StoredSessionSchema, session) };
+}
 
 /**
  * Session records and counters in process memory. Sessions of a node that is known to be dead do not
  * count as active (as in Redis), until the node is reaped and they end.
  */
 export class MemorySessions implements SessionStore {
-  private readonly sessions = new Map<string, StoredSession>();
+  private readonly sessions = new Map<string, Kept>();
   private total = 0;
   private expired = 0;
   private rekeys = 0;
@@ -15,28 +25,28 @@ export class MemorySessions implements SessionStore {
   constructor(private readonly isDeadNode: (nodeId: string) => boolean = () => false) {}
 
   async createSession(session: StoredSession): Promise<void> {
-    this.sessions.set(session.sessionId, clone(StoredSessionSchema, session));
+    this.sessions.set(session.sessionId, keep(session));
     this.total++;
   }
 
   async updateSession(session: StoredSession): Promise<void> {
-    if (this.sessions.has(session.sessionId)) this.sessions.set(session.sessionId, clone(StoredSessionSchema, session));
+    if (this.sessions.has(session.sessionId)) this.sessions.set(session.sessionId, keep(session));
   }
 
   async getSession(id: string): Promise<StoredSession | undefined> {
     const s = this.sessions.get(id);
-    return s ? clone(StoredSessionSchema, s) : undefined;
+    return s ? unpack(StoredSessionSchema, s.record) : undefined;
   }
 
   async listSessions(nodeId?: string): Promise<StoredSession[]> {
     return [...this.sessions.values()]
       .filter((s) => (nodeId === undefined ? !this.isDeadNode(s.nodeId) : s.nodeId === nodeId))
-      .map((s) => clone(StoredSessionSchema, s));
+      .map((s) => unpack(StoredSessionSchema, s.record));
   }
 
   async restoreSession(session: StoredSession): Promise<void> {
     if (this.sessions.has(session.sessionId)) return;
-    this.sessions.set(session.sessionId, clone(StoredSessionSchema, session));
+    this.sessions.set(session.sessionId, keep(session));
     this.total++;
   }
 

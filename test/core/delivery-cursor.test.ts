@@ -10,15 +10,14 @@ function cursorOver(mailbox: Array<{ id: bigint; response: Uint8Array }>, last =
   const sent: bigint[] = [];
   const lost: Array<[bigint, bigint]> = [];
   const reads: bigint[] = [];
-  const cursor = new DeliveryCursor(
-    last,
-    (id) => sent.push(id),
-    async (afterId) => {
+  const cursor = new DeliveryCursor(last, {
+    sendDelivered: (id) => void sent.push(id),
+    readMailbox: async (afterId) => {
       reads.push(afterId);
       return { messages: mailbox.filter((m) => m.id > afterId), firstId: mailbox[0]?.id ?? afterId + 1n };
     },
-    (from, to) => lost.push([from, to]),
-  );
+    messagesLost: (from, to) => void lost.push([from, to]),
+  });
   const held = () => (cursor as unknown as { heldMap: Map<bigint, Uint8Array> | undefined }).heldMap;
   return { cursor, sent, lost, reads, held };
 }
