@@ -7,6 +7,9 @@ import { iceServersFor } from "../room/ice-servers.js";
 import { DeliveryCursor } from "./delivery-cursor.js";
 import type { SignalSession } from "./signal-session.js";
 
+/** What happens to the participant when the connection ends. */
+export type Disposal = "leave" | "away" | "none";
+
 /**
  * Puts a connection into its room once it may (after the PQ handshake, or at once without PQ): a new
  * participant gets `join`, a resuming one gets `reconnect` followed by every message it missed.
@@ -103,4 +106,23 @@ function visible(others: StoredParticipant[]): ParticipantInfo[] {
       const info = p.info as ParticipantInfo;
       return p.awayUntil > 0n ? { ...info, state: ParticipantState.RECONNECTING } : info;
     });
+}
+
+/**
+ * Takes a joined participant out after its connection ended: offline, then gone (`leave`) or kept for a
+ * resume (`away`). Never throws: what is not written now, because the store is down, the node reconciles
+ * later (see `ClusterNode`), and every step is tried even when an earlier one failed.
+ */
+export async function leaveRoom(s: SignalSession, dispose: Disposal, reason: DisconnectReason): Promise<void> {
+  const { svc } = s;
+  try {
+    // Presence is best effort: it expires by itself.
+    await svc.store.setOffline(s.identity, s.connId, Date.now()).catch(() => {});
+    if (dispose === "leave") await svc.rooms.leave(s.room, s.identity, s.sid, reason);
+    // A newer connection of this participant on this node (a resume) owns it now. Checked right before
+    // the write, and both go over the same store connection, so its claim cannot be overtaken.
+    else if (dispose === "away" && svc.local.get(s.sid) === undefined) await svc.rooms.dropped(s.room, s.identity, s.sid, reason);
+  } catch (e) {
+    s.log.error({ err: e }, "cleanup after close failed");
+  }
 }

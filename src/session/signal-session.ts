@@ -17,14 +17,12 @@ import type { CursorOwner, DeliveryCursor } from "./delivery-cursor.js";
 import type { NodeServices, TickingSession } from "./node-services.js";
 import { ParticipantRequests } from "./participant-requests.js";
 import type { PqChannel } from "./pq-channel.js";
-import { enterRoom } from "./session-entry.js";
+import { enterRoom, leaveRoom, type Disposal } from "./session-entry.js";
 import { SessionInbound } from "./session-inbound.js";
 import { SessionOutbound } from "./session-outbound.js";
 import type { SignalTransport } from "./signal-transport.js";
 
 type Phase = "handshake" | "joining" | "joined" | "closed";
-/** What happens to the participant when the connection ends. */
-type Disposal = "leave" | "away" | "none";
 
 const PRESENCE_TTL_MS = 30_000;
 /** Shared by every session until it ends: one settled promise, not one per connection. */
@@ -391,16 +389,6 @@ export class SignalSession implements LocalParticipant, TickingSession, CursorOw
     } catch (e) {
       this.log.warn({ error: errorIdOf(e) ?? String(e) }, "session end not recorded");
     }
-    try {
-      // Presence is best effort: it expires by itself.
-      if (this.packedSelf) await this.svc.store.setOffline(this.identity, this.connId, Date.now()).catch(() => {});
-      if (!this.packedSelf || dispose === "none") return;
-      if (dispose === "leave") await this.svc.rooms.leave(this.room, this.identity, this.sid, reason);
-      // A newer connection of this participant on this node (a resume) owns it now. Checked right before
-      // the write, and both go over the same store connection, so its claim cannot be overtaken.
-      else if (this.svc.local.get(this.sid) === undefined) await this.svc.rooms.dropped(this.room, this.identity, this.sid, reason);
-    } catch (e) {
-      this.log.error({ err: e }, "cleanup after close failed");
-    }
+    if (this.packedSelf) await leaveRoom(this, dispose, reason);
   }
 }
