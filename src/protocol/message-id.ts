@@ -8,9 +8,10 @@ const MESSAGE_ID_TAG = [0xa8, 0x06] as const;
  * merges concatenated encodings, so relayed messages are encoded once and stamped per recipient without a
  * decode. `response` must not already carry a message_id. Ids stay far below 2^53.
  */
-export function appendMessageId(response: Uint8Array, messageId: bigint): Uint8Array {
+export function appendMessageId(response: Uint8Array, messageId: bigint, alloc: (size: number) => Uint8Array = (n) => new Uint8Array(n)): Uint8Array {
   if (messageId === 0n) return response;
-  const out = new Uint8Array(response.length + messageIdFieldSize(messageId));
+  // Every byte of `out` is written below, so `alloc` need not zero it.
+  const out = alloc(response.length + messageIdFieldSize(messageId));
   out.set(response, 0);
   writeMessageIdField(out, response.length, messageId);
   return out;

@@ -169,23 +169,28 @@ function parseSecureRecord(bytes: Uint8Array, field: number): SecureRequest | un
   return ciphertext === undefined ? undefined : { epoch, seq, ciphertext };
 }
 
+/** Gives a frame its bytes. The default zeroes them; a caller that fills every byte may pass a pooled one. */
+export type FrameAllocator = (size: number) => Uint8Array;
+
+const zeroed: FrameAllocator = (size) => new Uint8Array(size);
+
 /**
  * `SignalResponse{secure{epoch, seq, ciphertext}}` with room for a ciphertext of `ciphertextLength` bytes as
  * its last bytes, left to fill: the sender writes the plaintext there and seals it in place, so a record is
- * built with one allocation and no copy of the ciphertext.
+ * built with one allocation and no copy of the ciphertext. Every byte before that room is written here.
  */
-export function secureResponseFrame(epoch: number, seq: number, ciphertextLength: number): Uint8Array {
-  return secureFrame(SECURE_RESPONSE_FIELD, epoch, seq, ciphertextLength);
+export function secureResponseFrame(epoch: number, seq: number, ciphertextLength: number, alloc: FrameAllocator = zeroed): Uint8Array {
+  return secureFrame(SECURE_RESPONSE_FIELD, epoch, seq, ciphertextLength, alloc);
 }
 
 /** The request-side twin of `secureResponseFrame` (the SDK side of the fast path). */
 export function secureRequestFrame(epoch: number, seq: number, ciphertextLength: number): Uint8Array {
-  return secureFrame(SECURE_REQUEST_FIELD, epoch, seq, ciphertextLength);
+  return secureFrame(SECURE_REQUEST_FIELD, epoch, seq, ciphertextLength, zeroed);
 }
 
-function secureFrame(field: number, epoch: number, seq: number, ciphertextLength: number): Uint8Array {
+function secureFrame(field: number, epoch: number, seq: number, ciphertextLength: number, alloc: FrameAllocator): Uint8Array {
   const innerLength = (epoch > 0 ? 1 + varintSize(epoch) : 0) + (seq > 0 ? 1 + varintSize(seq) : 0) + lenFieldSize(3, ciphertextLength);
-  const out = new Uint8Array(varintSize(field * 8 + WIRE_LEN) + varintSize(innerLength) + innerLength);
+  const out = alloc(varintSize(field * 8 + WIRE_LEN) + varintSize(innerLength) + innerLength);
   let pos = writeVarint(out, 0, field * 8 + WIRE_LEN);
   pos = writeVarint(out, pos, innerLength);
   if (epoch > 0) {

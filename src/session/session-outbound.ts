@@ -11,6 +11,15 @@ import { encodePlaintext } from "../protocol/signal-codec.js";
 import type { PqChannel } from "./pq-channel.js";
 import type { SignalTransport } from "./signal-transport.js";
 
+/**
+ * Frames of mailbox deliveries come from Node's buffer pool, not zeroed: a fresh zeroed backing store per
+ * relayed message cost the relay a few percent of its CPU. A frame lives only until it is written, and every
+ * byte of it is written before it leaves: a record's header by `secureResponseFrame`, then the plaintext, its
+ * message id and the tag (see `sendSealed`; a relay-frames test holds that against a frame from dirty
+ * memory); a plaintext frame is the message and its id (`appendMessageId`).
+ */
+const pooledFrame = (size: number): Uint8Array => Buffer.allocUnsafe(size);
+
 /** Limits whose refusals are counted where they are answered (the others are counted where they trip). */
 const LIMIT_ERRORS = new Set(["room_full", "too_many_rooms", "field_too_large", "discover_too_many"]);
 
@@ -49,7 +58,7 @@ export class SessionOutbound {
     }
     this.metrics.countMessage(responseCaseOf(response), "out");
     if (this.pq?.established) return this.sendSealed(this.pq, response, messageId);
-    const plaintext = appendMessageId(response, messageId);
+    const plaintext = appendMessageId(response, messageId, pooledFrame);
     if (transport.sendEncoded) transport.sendEncoded(plaintext);
     else transport.send(fromBinary(SignalResponseSchema, plaintext));
   }
@@ -71,7 +80,7 @@ export class SessionOutbound {
     const transport = this.transport;
     if (transport.sendEncoded && transport.format() === "protobuf") {
       const length = plaintext.length + messageIdFieldSize(messageId);
-      const frame = secureResponseFrame(pq.sendEpoch, pq.sendSeq, length + GCM_TAG_BYTES);
+      const frame = secureResponseFrame(pq.sendEpoch, pq.sendSeq, length + GCM_TAG_BYTES, pooledFrame);
       const at = frame.length - length - GCM_TAG_BYTES;
       frame.set(plaintext, at);
       writeMessageIdField(frame, at + plaintext.length, messageId);

@@ -3,6 +3,7 @@ import { randomBytes, randomInt } from "node:crypto";
 import { test } from "node:test";
 import { create, equals, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { SignalRequestSchema, SignalResponseSchema, type SignalRequest } from "../../gen/volly/signaling/v1/signal_pb.js";
+import { messageIdFieldSize, writeMessageIdField } from "../../src/protocol/message-id.js";
 import { buildRelayResponse, parseRelayRequest, parseSecureRequest, secureResponseFrame, senderFields } from "../../src/protocol/relay-frames.js";
 
 const te = new TextEncoder();
@@ -94,4 +95,27 @@ test("secure records: parse and encode agree with protobuf-es", () => {
   // A secure record with a request_id or anything else around it is not "exactly a record".
   const withId = toBinary(SignalRequestSchema, create(SignalRequestSchema, { requestId: 3, message: { case: "secure", value: { ciphertext: new Uint8Array(20) } } }));
   assert.equal(parseSecureRequest(withId), undefined);
+});
+
+test("a record frame from unzeroed memory: every byte is written, so it equals one from zeroed memory", () => {
+  // The server takes record frames from Node's buffer pool without zeroing them (SessionOutbound): stale
+  // bytes of an earlier frame must never survive into a new one (a stale byte in the sealed part would
+  // reach the recipient, encrypted for it). Frames are laid out as sendSealed does:
+  // header, plaintext, message id field, tag.
+  const dirty = (size: number) => new Uint8Array(size).fill(0xa5);
+  for (let i = 0; i < 300; i++) {
+    const epoch = randomInt(3) === 0 ? 0 : randomInt(2 ** 31);
+    const seq = randomInt(3) === 0 ? 0 : randomInt(2 ** 40);
+    const plaintext = randomBytes(randomInt(0, 4000));
+    const messageId = BigInt(randomInt(3) === 0 ? 0 : randomInt(2 ** 48 - 1));
+    const tag = randomBytes(16);
+    const frames = [secureResponseFrame(epoch, seq, plaintext.length + messageIdFieldSize(messageId) + 16), secureResponseFrame(epoch, seq, plaintext.length + messageIdFieldSize(messageId) + 16, dirty)];
+    for (const frame of frames) {
+      const at = frame.length - plaintext.length - messageIdFieldSize(messageId) - 16;
+      frame.set(plaintext, at);
+      assert.equal(writeMessageIdField(frame, at + plaintext.length, messageId), frame.length - 16, "the id field ends where the tag begins");
+      frame.set(tag, frame.length - 16);
+    }
+    assert.deepEqual(Buffer.from(frames[1] as Uint8Array), Buffer.from(frames[0] as Uint8Array));
+  }
 });
