@@ -27,19 +27,19 @@ export interface Membership {
   readonly others: StoredParticipant[];
 }
 
-const ALPHANUM = Buffer.from("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", "latin1");
-const HEX = Buffer.from("0123456789abcdef", "latin1");
+const ALPHANUM = Array.from("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", (c) => c.charCodeAt(0));
+const HEX = Array.from("0123456789abcdef", (c) => c.charCodeAt(0));
 
 /**
- * An id written into one small buffer and read out as one flat string: built with `+=`, past 12
+ * An id built from its character codes in one call, so it is one flat string: built with `+=`, past 12
  * characters V8 keeps a chain of rope nodes, which every connection would hold for its lifetime.
  */
 function randomId(prefix: string, digits: number, digit: (i: number, random: Uint8Array) => number): string {
   const random = randomBytesPooled(digits);
-  const out = Buffer.allocUnsafe(prefix.length + digits);
-  out.write(prefix, "latin1");
-  for (let i = 0; i < digits; i++) out[prefix.length + i] = digit(i, random);
-  return out.toString("latin1");
+  const codes = new Array<number>(prefix.length + digits);
+  for (let i = 0; i < prefix.length; i++) codes[i] = prefix.charCodeAt(i);
+  for (let i = 0; i < digits; i++) codes[prefix.length + i] = digit(i, random);
+  return String.fromCharCode(...codes);
 }
 
 /** A LiveKit-style id: prefix + 12 random alphanumerics. */
