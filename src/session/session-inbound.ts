@@ -33,7 +33,6 @@ export class SessionInbound {
   private dropped = 0;
   private relaysInFlight = 0;
   private readonly bucket: TokenBucket;
-  private sender: Sender | undefined;
   /** The sender's from/from_sid, encoded once (see `senderFields`). */
   private stamp: Uint8Array | undefined;
 
@@ -64,9 +63,8 @@ export class SessionInbound {
     this.queue = undefined;
   }
 
-  /** Who sends, for relays; set once the participant joined (its permissions come from its token). */
+  /** The participant joined as `sender` (the session keeps it): its from/from_sid are encoded once. */
   joined(sender: Sender): void {
-    this.sender = sender;
     const te = new TextEncoder();
     this.stamp = senderFields(te.encode(sender.identity), te.encode(sender.sid));
   }
@@ -107,14 +105,14 @@ export class SessionInbound {
       }
     } else if (request instanceof Uint8Array) plaintext = request;
     else decoded = request;
-    if (plaintext !== undefined && this.s.transport.format() === "protobuf" && this.sender && this.stamp) {
+    if (plaintext !== undefined && this.s.transport.format() === "protobuf" && this.s.sender && this.stamp) {
       const relay = parseRelayRequest(plaintext);
       if (relay) {
         this.s.svc.metrics.countMessage(relay.kind, "in");
         // Pipelined: the next request is taken while this one is queued in the store (with Redis, a round
         // trip). Order still holds: the store issues enqueues in call order (one connection, one batch), and
         // anything else the session does after it reaches the store after it. Bounded per session.
-        const done = this.relayOne(this.sender, relay, this.stamp);
+        const done = this.relayOne(this.s.sender, relay, this.stamp);
         return this.relaysInFlight >= MAX_RELAYS_IN_FLIGHT ? done : undefined;
       }
     }

@@ -3,7 +3,7 @@ import { fromBinary, toBinary, type DescMessage, type MessageShape } from "@bufb
 /**
  * A record kept for a long time and read rarely, as its protobuf encoding in a one-byte string. A decoded
  * participant is a dozen objects (the message, its info, permission, attributes, property arrays, 64-bit
- * fields as BigInts), about 600 bytes of heap; the same record packed is one string of about 120. Strings
+ * fields as BigInts), about 600 bytes of heap; the same record packed is one string of about 70 to 120 bytes. Strings
  * rather than `Uint8Array`s because a byte array costs two objects and an off-heap allocation on top of
  * its bytes.
  */
