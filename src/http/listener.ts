@@ -18,9 +18,15 @@ export class Listener {
   private readonly h1: http.Server;
   private readonly h2: http2.Http2Server;
   private readonly sockets = new Set<net.Socket>();
+  /** One close listener for every socket (`this` is the socket), not a closure per connection. */
+  private readonly forget: (this: net.Socket) => void;
   private readonly h2Sessions = new Set<http2.ServerHttp2Session>();
 
   constructor(handler: RequestHandler, onUpgrade: UpgradeHandler | undefined) {
+    const sockets = this.sockets;
+    this.forget = function (this: net.Socket) {
+      sockets.delete(this);
+    };
     this.h1 = http.createServer(handler);
     this.h1.keepAliveTimeout = 5000;
     this.h2 = http2.createServer({}, handler);
@@ -74,7 +80,7 @@ export class Listener {
 
   private sniff(socket: net.Socket): void {
     this.sockets.add(socket);
-    socket.on("close", () => this.sockets.delete(socket));
+    socket.on("close", this.forget);
     socket.on("error", destroySocket);
     sniffPreface(socket, (isH2) => {
       if (isH2) {

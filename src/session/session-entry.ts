@@ -36,7 +36,7 @@ async function join(s: SignalSession): Promise<void> {
   const { svc } = s;
   let membership;
   try {
-    membership = await svc.rooms.join(s.claims, svc.nodeId, s.sid, s.auth.pqKey);
+    membership = await svc.rooms.join(s.claims, svc.nodeId, s.sid, s.pqKey);
   } catch (e) {
     svc.local.remove(s);
     throw e;

@@ -3,9 +3,10 @@ import { Code, type ConnectError } from "@connectrpc/connect";
 import { StoredParticipantSchema, type StoredParticipant } from "../../gen/volly/signaling/v1/internal_pb.js";
 import { DisconnectReason, LeaveAction, RoomSchema, type PqSessionInfo, type Room } from "../../gen/volly/signaling/v1/models_pb.js";
 import { LeaveRequestSchema, SignalResponseSchema, type SignalRequest, type SignalResponse } from "../../gen/volly/signaling/v1/signal_pb.js";
-import type { AccessClaims } from "../auth/access-token.js";
+import { keepClaims, restoreClaims, type AccessClaims, type KeptClaims } from "../auth/access-token.js";
 import { closeCodeOf, errorIdOf, errors, toPublicError } from "../errors.js";
 import type { CodecError } from "../protocol/signal-codec.js";
+import type { TokenPqKey } from "../pq/token-pq-claims.js";
 import type { HeldParticipant, LocalParticipant } from "../room/local-participants.js";
 import type { Sender } from "../room/relay.js";
 import { newConnectionId, newSid } from "../room/membership.js";
@@ -39,7 +40,9 @@ export class SignalSession implements LocalParticipant, TickingSession, CursorOw
   readonly sid: string;
   readonly identity: string;
   readonly room: string;
-  readonly claims: AccessClaims;
+  /** Decoded until the join, then kept as a string (`keepClaims`); the PQ key until the join records it. */
+  private kept: AccessClaims | KeptClaims;
+  pqKey: TokenPqKey | undefined;
   /** The connection's log lines carry its id, room and identity. */
   readonly log: ConnectionLog;
   cursor: DeliveryCursor | undefined;
@@ -64,8 +67,6 @@ export class SignalSession implements LocalParticipant, TickingSession, CursorOw
   private ending = false;
   private disposal: Promise<void> = NOTHING_TO_DISPOSE;
 
-  /** The connection's claims and PQ key, without the token (only the handshake needs it). */
-  readonly auth: AuthorizedConnection;
   /** The connect parameters, without the token. */
   readonly params: ConnectParams;
 
@@ -78,8 +79,8 @@ export class SignalSession implements LocalParticipant, TickingSession, CursorOw
     // The token is a slice of the upgrade URL (or the header) and would keep it alive for the connection's
     // life: only the PQ channel, built below, keeps it, and only until its handshake is over.
     const claims: AccessClaims = { ...auth.claims, token: "" };
-    this.claims = claims;
-    this.auth = { claims, pqKey: auth.pqKey };
+    this.kept = claims;
+    this.pqKey = auth.pqKey;
     this.params = { ...params, token: undefined };
     this.sid = params.reconnect && params.sid !== undefined ? params.sid : newSid("PA_");
     this.identity = claims.identity;
@@ -95,6 +96,11 @@ export class SignalSession implements LocalParticipant, TickingSession, CursorOw
     this.requests = new ParticipantRequests(this);
     this.inbound = new SessionInbound(this, this.pq);
     this.outbound = new SessionOutbound(transport, this.pq, svc.metrics);
+  }
+
+  /** The connection's claims, without the token (only the handshake needs it). */
+  get claims(): AccessClaims {
+    return typeof this.kept === "string" ? restoreClaims(this.kept) : this.kept;
   }
 
   /** The fields of every log line of this connection. */
@@ -281,6 +287,8 @@ export class SignalSession implements LocalParticipant, TickingSession, CursorOw
       this.svc.config.liveness.tokenRefreshSeconds * 1000,
       Math.max(0, this.claims.expiresAt * 1000 - Date.now() - 60_000),
     );
+    this.kept = keepClaims(this.claims);
+    this.pqKey = undefined;
     this.svc.metrics.participants.inc();
   }
 

@@ -21,7 +21,12 @@ describe("what an established session keeps", () => {
     const session = srv.server.services.local.get(sid) as SignalSession | undefined;
     assert.ok(session, "the participant's session is held by the node");
     assert.equal(session.claims.token, "", "the session's claims carry no token");
-    assert.equal(session.auth.claims.token, "");
+    const kept = (session as unknown as { kept: unknown }).kept;
+    assert.equal(typeof kept, "string", "a joined session keeps its claims as one string, not a tree of objects");
+    assert.doesNotMatch(kept as string, /eyJ/, "the kept claims hold no token");
+    assert.equal(session.claims.identity, "idle-a", "the kept claims decode to the claims the token carried");
+    assert.equal(session.claims.video.room, "idle");
+    assert.equal(session.pqKey, undefined, "the token's PQ key is released once it is in the participant's record");
     assert.equal(session.params.token, undefined, "the connect params carry no token");
     const channel = (session as unknown as { pq: Record<string, unknown> }).pq;
     assert.equal(channel.handshakeState, undefined, "the finished handshake (token, client key) is released");
