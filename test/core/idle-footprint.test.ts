@@ -46,6 +46,19 @@ describe("what an established session keeps", () => {
     await b.leave();
   });
 
+  test("a token-bound PQ key is released by the session once the join has recorded it", async () => {
+    const a = await TestClient.connect({ kind: "ws-protobuf", port: srv.port, identity: "bound-a", room: "bound", pq: "ML-KEM-768", tokenKey: true });
+    const recorded = a.join?.participant?.pqPublicKey ?? new Uint8Array(0);
+    assert.equal(recorded.length, 1184, "the participant's record carries the token's ML-KEM-768 key");
+    const session = srv.server.services.local.get(a.join?.participant?.sid ?? "") as SignalSession | undefined;
+    assert.ok(session);
+    assert.equal(session.pqKey, undefined, "the session no longer holds its own copy");
+    // The kept claims still carry the key's claims, so a refreshed token binds the same key.
+    assert.equal(typeof session.claims.payload.pqPublicKey, "string");
+    assert.deepEqual(Buffer.from(session.claims.payload.pqPublicKey as string, "base64"), Buffer.from(recorded));
+    await a.leave();
+  });
+
   test("a socket that never says anything is closed after 10 s (the sniffing timer)", async () => {
     const started = Date.now();
     const socket = connect(srv.port, "127.0.0.1");
