@@ -1,17 +1,14 @@
 // The load generator: one process (pinned to its own core by bench/run.ts) that connects peers to one
 // target and runs one scenario, then prints a JSON line with its figures. Server CPU is read from
 // /proc/<pid>/stat at the edges of the measurement window; the generator's own CPU from process.cpuUsage().
-import { createHmac } from "node:crypto";
-import { connectBare } from "./clients/bare-bench-client.js";
 import type { BenchPeer } from "./clients/bench-peer.js";
-import { connectPeerJs } from "./clients/peerjs-bench-client.js";
-import { connectVolly } from "./clients/volly-bench-client.js";
+import { connectPeer, type TargetKind } from "./clients/connect-peer.js";
 import { useNativeKeccak } from "../src/pq/native-keccak.js";
 import { cpuMicros, rssBytes } from "./lib/proc-stats.js";
 import { quantile } from "./lib/stats.js";
 
 export interface GeneratorConfig {
-  target: "bare" | "peerjs" | "volly";
+  target: TargetKind;
   /** Ports of the server nodes; peers alternate between them (cross-node pairs with two). */
   ports: number[];
   serverPids: number[];
@@ -30,25 +27,8 @@ const SDP = `v=0\r\n${"a=candidate:placeholder sdp line for a realistic offer si
 const CANDIDATE = JSON.stringify({ candidate: `candidate:842163049 1 udp 1677729535 127.0.0.1 ${"5".repeat(5)} typ srflx raddr 0.0.0.0 rport 0 generation 0 ufrag abcd network-cost 999`, sdpMid: "0", sdpMLineIndex: 0, usernameFragment: "abcd" }).padEnd(200, " ");
 let serial = 0;
 
-const TOKEN_HEADER = Buffer.from(JSON.stringify({ alg: "HS256" })).toString("base64url");
-
-/**
- * An access token as the application's backend would mint it (LiveKit layout, HS256). Signed with
- * node:crypto: minting is the app server's work, not the client's, and jose's WebCrypto signing cost the
- * one-core generator more than a whole handshake.
- */
-function token(identity: string, room: string): string {
-  const now = Math.floor(Date.now() / 1000);
-  const claims = { video: { roomJoin: true, room, canPublish: true, canSubscribe: true, canPublishData: true }, iss: "volly-dev-key", sub: identity, nbf: now - 5, exp: now + 3600 };
-  const input = `${TOKEN_HEADER}.${Buffer.from(JSON.stringify(claims)).toString("base64url")}`;
-  return `${input}.${createHmac("sha256", "volly-dev-secret-key-2024").update(input).digest("base64url")}`;
-}
-
-async function connect(c: GeneratorConfig, id: string, room: string, node: number): Promise<BenchPeer & { joinMs: number }> {
-  const port = c.ports[node % c.ports.length] as number;
-  if (c.target === "bare") return connectBare(port, id);
-  if (c.target === "peerjs") return connectPeerJs(port, id);
-  return connectVolly(port, token(id, room), c.pq);
+function connect(c: GeneratorConfig, id: string, room: string, node: number): Promise<BenchPeer & { joinMs: number }> {
+  return connectPeer(c.target, c.ports[node % c.ports.length] as number, id, room, c.pq);
 }
 
 function serverCpu(c: GeneratorConfig): number {
