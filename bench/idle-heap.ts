@@ -9,17 +9,22 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { BenchPeer } from "./clients/bench-peer.js";
 import { connectPeer, type TargetKind } from "./clients/connect-peer.js";
-import { startTarget, type TargetName } from "./targets.js";
+import { TARGETS, startTarget, type TargetName } from "./targets.js";
+import { parseFlags } from "../src/cli/cli-args.js";
 import { useNativeKeccak } from "../src/pq/native-keccak.js";
 
-const args = new Map(process.argv.slice(2).map((a) => {
-  const [k, v] = a.replace(/^--/, "").split("=");
-  return [k ?? "", v ?? "true"] as const;
-}));
-const name = (args.get("target") ?? "volly-pq") as TargetName;
-const participants = Number(args.get("participants") ?? 2000);
-const rows = Number(args.get("rows") ?? 30);
-if (name === "volly-pq-redis-2-nodes") throw new Error("one process per target: the two-node target has three");
+/** The command's flags, checked: a mistake ends the command with its message, before anything starts. */
+function flagsOf(): { name: TargetName; participants: number; rows: number } {
+  const flags = parseFlags(process.argv.slice(2), { target: { type: "string" }, participants: { type: "string" }, rows: { type: "string" } });
+  const name = String(flags.target ?? "volly-pq") as TargetName;
+  const participants = Number(flags.participants ?? 2000);
+  const rows = Number(flags.rows ?? 30);
+  if (!TARGETS.includes(name)) throw new Error(`--target must be one of ${TARGETS.join(", ")}`);
+  if (name === "volly-pq-redis-2-nodes") throw new Error("one process per target: the two-node target has three");
+  if (!Number.isInteger(participants) || participants < 10) throw new Error("--participants must be an integer of at least 10");
+  if (!Number.isInteger(rows) || rows < 1) throw new Error("--rows must be a positive integer");
+  return { name, participants, rows };
+}
 
 /** Connects `count` idle participants in rooms of 10, 10 at a time, and lets them acknowledge what they got. */
 async function connectIdle(kind: TargetKind, port: number, pq: boolean, count: number, tag: string): Promise<BenchPeer[]> {
@@ -82,6 +87,7 @@ function sleep(ms: number): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  const { name, participants, rows } = flagsOf();
   await useNativeKeccak();
   const dir = mkdtempSync(join(tmpdir(), "volly-idle-heap-"));
   const options = process.env.NODE_OPTIONS;

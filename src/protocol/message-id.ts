@@ -1,4 +1,4 @@
-import { varintSize, writeVarint } from "./wire-bytes.js";
+import { varintSize, writeVarint, zeroed, type FrameAllocator } from "./wire-bytes.js";
 
 // Tag of field 101 (message_id), wire type varint: (101 << 3) | 0 = 808, encoded 0xa8 0x06.
 const MESSAGE_ID_TAG = [0xa8, 0x06] as const;
@@ -8,7 +8,7 @@ const MESSAGE_ID_TAG = [0xa8, 0x06] as const;
  * merges concatenated encodings, so relayed messages are encoded once and stamped per recipient without a
  * decode. `response` must not already carry a message_id. Ids stay far below 2^53.
  */
-export function appendMessageId(response: Uint8Array, messageId: bigint, alloc: (size: number) => Uint8Array = (n) => new Uint8Array(n)): Uint8Array {
+export function appendMessageId(response: Uint8Array, messageId: bigint, alloc: FrameAllocator = zeroed): Uint8Array {
   if (messageId === 0n) return response;
   // Every byte of `out` is written below, so `alloc` need not zero it.
   const out = alloc(response.length + messageIdFieldSize(messageId));

@@ -1,4 +1,4 @@
-import { WIRE_LEN, WIRE_VARINT, WireReader, lenFieldSize, varintSize, writeLenField, writeVarint } from "./wire-bytes.js";
+import { WIRE_LEN, WIRE_VARINT, WireReader, lenFieldSize, varintSize, writeLenField, writeVarint, zeroed, type FrameAllocator } from "./wire-bytes.js";
 
 /**
  * The relay fast path, on encoded bytes: offer, answer and trickle are most of the traffic, and relaying
@@ -168,11 +168,6 @@ function parseSecureRecord(bytes: Uint8Array, field: number): SecureRequest | un
   }
   return ciphertext === undefined ? undefined : { epoch, seq, ciphertext };
 }
-
-/** Gives a frame its bytes. The default zeroes them; a caller that fills every byte may pass a pooled one. */
-export type FrameAllocator = (size: number) => Uint8Array;
-
-const zeroed: FrameAllocator = (size) => new Uint8Array(size);
 
 /**
  * `SignalResponse{secure{epoch, seq, ciphertext}}` with room for a ciphertext of `ciphertextLength` bytes as

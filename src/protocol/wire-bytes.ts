@@ -9,6 +9,11 @@ export const WIRE_I64 = 1;
 export const WIRE_LEN = 2;
 export const WIRE_I32 = 5;
 
+/** Gives a frame its bytes. The default zeroes them; a caller that fills every byte may pass a pooled one. */
+export type FrameAllocator = (size: number) => Uint8Array;
+
+export const zeroed: FrameAllocator = (size) => new Uint8Array(size);
+
 /** A cursor over an encoded message. Every read checks bounds and returns -1 (or false) on malformed input. */
 export class WireReader {
   pos = 0;

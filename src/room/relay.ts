@@ -1,5 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { StoredCallSchema } from "../../gen/volly/signaling/v1/internal_pb.js";
+import type { ParticipantPermission } from "../../gen/volly/signaling/v1/models_pb.js";
 import {
   CallAction,
   DataAckSchema,
@@ -25,6 +26,20 @@ export interface Sender {
   readonly sid: string;
   readonly canSignal: boolean;
   readonly canPublishData: boolean;
+}
+
+/**
+ * What `who` may relay with `permission`: signalling needs publish or subscribe, data publish-data. The
+ * names are `who`'s own strings (a session's), kept for the connection's life, not copies from a record.
+ */
+export function senderOf(who: Pick<Sender, "room" | "identity" | "sid">, permission: ParticipantPermission | undefined): Sender {
+  return {
+    room: who.room,
+    identity: who.identity,
+    sid: who.sid,
+    canSignal: (permission?.canPublish ?? false) || (permission?.canSubscribe ?? false),
+    canPublishData: permission?.canPublishData ?? false,
+  };
 }
 
 type Relayable = Extract<SignalRequest["message"], { case: "offer" | "answer" | "trickle" | "call" | "data" }>;

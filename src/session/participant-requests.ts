@@ -10,7 +10,7 @@ import {
   type UpdateMetadataRequest,
 } from "../../gen/volly/signaling/v1/signal_pb.js";
 import { errors } from "../errors.js";
-import type { Sender } from "../room/relay.js";
+import { senderOf, type Sender } from "../room/relay.js";
 import type { SignalSession } from "./signal-session.js";
 
 const MAX_METADATA = 64 * 1024;
@@ -70,7 +70,7 @@ export class ParticipantRequests {
   }
 
   private sender(): Sender {
-    return this.s.sender ?? { room: this.s.room, identity: this.s.identity, sid: this.s.sid, canSignal: false, canPublishData: false };
+    return this.s.sender ?? senderOf(this.s, undefined);
   }
 
   private reply(response: ReturnType<typeof create<typeof SignalResponseSchema>>, requestId: number): void {

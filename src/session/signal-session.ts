@@ -8,7 +8,7 @@ import { closeCodeOf, errorIdOf, errors, toPublicError } from "../errors.js";
 import type { CodecError } from "../protocol/signal-codec.js";
 import type { TokenPqKey } from "../pq/token-pq-claims.js";
 import type { HeldParticipant, LocalParticipant } from "../room/local-participants.js";
-import type { Sender } from "../room/relay.js";
+import { senderOf, type Sender } from "../room/relay.js";
 import { newConnectionId, newSid } from "../room/membership.js";
 import { pack, unpack, type Packed } from "../store/compact-records.js";
 import type { AuthorizedConnection } from "./authorize-connection.js";
@@ -274,14 +274,7 @@ export class SignalSession implements LocalParticipant, TickingSession, CursorOw
     this.packedSelf = pack(StoredParticipantSchema, self);
     this.packedRoom = pack(RoomSchema, room);
     this.phase = "joined";
-    const permission = self.info?.permission;
-    this.sender = {
-      room: this.room,
-      identity: this.identity,
-      sid: this.sid,
-      canSignal: (permission?.canPublish ?? false) || (permission?.canSubscribe ?? false),
-      canPublishData: permission?.canPublishData ?? false,
-    };
+    this.sender = senderOf(this, self.info?.permission);
     this.inbound.joined(this.sender);
     this.nextRefreshAt = Date.now() + Math.min(
       this.svc.config.liveness.tokenRefreshSeconds * 1000,
