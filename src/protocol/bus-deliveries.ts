@@ -1,3 +1,4 @@
+import { responseSpans } from "./enqueue-batch.js";
 import { WIRE_LEN, WIRE_VARINT, WireReader } from "./wire-bytes.js";
 
 /**
@@ -73,5 +74,74 @@ function visitDelivery(payload: Uint8Array, start: number, end: number, deliver:
     r.pos += n;
   }
   if (deliver !== undefined) deliver(utf8.decode(payload.subarray(sidStart, sidEnd)), BigInt(messageId), payload.subarray(responseStart, responseEnd));
+  return true;
+}
+
+/** A `BatchRouting` (internal.proto): the messages of the batch published next that are for this node. */
+export interface BatchRouting {
+  readonly count: number;
+  readonly bytes: number;
+  readonly index: number[];
+  readonly sid: string[];
+  readonly messageId: bigint[];
+}
+
+/** The routing of a `BusEnvelope {4: routing}`, read from its bytes; undefined for any other envelope or a malformed one. */
+export function readBatchRouting(payload: Uint8Array): BatchRouting | undefined {
+  const r = new WireReader(payload);
+  if (r.varint() !== 4 * 8 + WIRE_LEN) return undefined;
+  const length = r.varint();
+  if (length < 0 || r.pos + length !== payload.length) return undefined;
+  const routing = { count: 0, bytes: 0, index: [] as number[], sid: [] as string[], messageId: [] as bigint[] };
+  while (!r.done) {
+    const tag = r.varint();
+    if (tag === 2 * 8 + WIRE_VARINT) routing.count = r.varint();
+    else if (tag === 3 * 8 + WIRE_VARINT) routing.bytes = r.varint();
+    else if (tag === 1 * 8 + WIRE_LEN) {
+      const n = r.varint();
+      if (n < 0 || r.pos + n > payload.length || !readRoutedMessage(payload, r.pos, r.pos + n, routing)) return undefined;
+      r.pos += n;
+    } else return undefined;
+    if (routing.count < 0 || routing.bytes < 0) return undefined;
+  }
+  return routing;
+}
+
+function readRoutedMessage(payload: Uint8Array, start: number, end: number, into: BatchRouting): boolean {
+  const r = new WireReader(payload, end);
+  r.pos = start;
+  let index = 0;
+  let messageId = 0;
+  let sid = "";
+  while (!r.done) {
+    const tag = r.varint();
+    if (tag === 1 * 8 + WIRE_VARINT) index = r.varint();
+    else if (tag === 3 * 8 + WIRE_VARINT) messageId = r.varint();
+    else if (tag === 2 * 8 + WIRE_LEN) {
+      const n = r.varint();
+      if (n < 0 || r.pos + n > end) return false;
+      sid = utf8.decode(payload.subarray(r.pos, r.pos + n));
+      r.pos += n;
+    } else return false;
+    if (index < 0 || messageId < 0 || messageId > Number.MAX_SAFE_INTEGER) return false;
+  }
+  into.index.push(index);
+  into.sid.push(sid);
+  into.messageId.push(BigInt(messageId));
+  return true;
+}
+
+/**
+ * Hands out the routed messages of `batch`, the payload that followed `routing`; false, having called
+ * nothing, when `batch` is not the batch announced (its length, its message count, an index past it).
+ */
+export function forEachRoutedDelivery(routing: BatchRouting, batch: Uint8Array, deliver: Deliver): boolean {
+  if (batch.length !== routing.bytes) return false;
+  const spans = responseSpans(batch, routing.count);
+  if (spans === undefined || routing.index.some((i) => i >= routing.count)) return false;
+  for (let k = 0; k < routing.index.length; k++) {
+    const i = routing.index[k] as number;
+    deliver(routing.sid[k] as string, routing.messageId[k] as bigint, batch.subarray(spans[2 * i], spans[2 * i + 1]));
+  }
   return true;
 }

@@ -1,6 +1,7 @@
 import type { QueuedMessage } from "../store/store.js";
 import { mailboxScripts } from "./lua/mailbox-scripts.js";
-import { reply, type ScriptArg } from "./lua-script.js";
+import { EnqueueBatchWriter } from "../protocol/enqueue-batch.js";
+import { reply } from "./lua-script.js";
 import type { RedisContext } from "./redis-context.js";
 
 export type Queued = QueuedMessage & { overflow: boolean };
@@ -19,9 +20,7 @@ const OVERFLOW = 4;
 interface Pending {
   readonly limit: number;
   readonly from: string;
-  readonly args: ScriptArg[];
   readonly waiters: Array<{ resolve: (q: Queued | undefined) => void; reject: (e: unknown) => void }>;
-  bytes: number;
 }
 
 /**
@@ -39,6 +38,8 @@ interface Pending {
 export class MailboxBatcher {
   private pending: Pending | undefined;
   private scheduled = false;
+  /** The pending batch's messages, packed as the script reads them. */
+  private readonly writer = new EnqueueBatchWriter();
 
   constructor(private readonly ctx: RedisContext) {
     ctx.beforeCommand(() => this.flush());
@@ -52,7 +53,7 @@ export class MailboxBatcher {
       batch = undefined;
     }
     if (!batch) {
-      batch = { limit, from: forwardFrom, args: [0, limit, forwardFrom], waiters: [], bytes: 0 };
+      batch = { limit, from: forwardFrom, waiters: [] };
       this.pending = batch;
       if (!this.scheduled) {
         this.scheduled = true;
@@ -62,10 +63,13 @@ export class MailboxBatcher {
         });
       }
     }
-    batch.args.push(room, identity, response);
-    batch.bytes += response.byteLength;
+    try {
+      this.writer.append(room, identity, response);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     const queued = new Promise<Queued | undefined>((resolve, reject) => batch.waiters.push({ resolve, reject }));
-    if (batch.waiters.length >= MAX_BATCH_MESSAGES || batch.bytes >= MAX_BATCH_BYTES) this.flush();
+    if (batch.waiters.length >= MAX_BATCH_MESSAGES || this.writer.byteLength >= MAX_BATCH_BYTES) this.flush();
     return queued;
   }
 
@@ -75,8 +79,7 @@ export class MailboxBatcher {
     if (!batch) return;
     this.pending = undefined;
     const { waiters } = batch;
-    batch.args[0] = waiters.length;
-    this.ctx.run(mailboxScripts.enqueueBatch, batch.args).then((r) => {
+    this.ctx.run(mailboxScripts.enqueueBatch, [waiters.length, batch.limit, batch.from, this.writer.take()]).then((r) => {
       const results = outcomesOf(r, waiters.length);
       waiters.forEach((w, i) => w.resolve(results[i]));
     }).catch((e: unknown) => {

@@ -9,7 +9,7 @@ import {
 import type { DisconnectReason, LeaveAction } from "../../gen/volly/signaling/v1/models_pb.js";
 import { SignalResponseSchema, type SignalResponse } from "../../gen/volly/signaling/v1/signal_pb.js";
 import { nodeTopic, type Bus, type Unsubscribe } from "../bus/bus.js";
-import { forEachBusDelivery } from "../protocol/bus-deliveries.js";
+import { forEachBusDelivery, forEachRoutedDelivery, readBatchRouting, type BatchRouting } from "../protocol/bus-deliveries.js";
 import type { QueuedMessage, Store } from "../store/store.js";
 import type { LocalParticipants } from "./local-participants.js";
 
@@ -25,6 +25,8 @@ export type OverflowHandler = (sid: string) => void;
  */
 export class Delivery {
   private unsubscribe: Unsubscribe | undefined;
+  /** Announced by the previous bus message: the next one is a packed batch (`BatchRouting`, internal.proto). */
+  private routing: BatchRouting | undefined;
   onOverflow: OverflowHandler = () => {};
 
   constructor(
@@ -102,6 +104,16 @@ export class Delivery {
   }
 
   private onBusMessage(payload: Uint8Array): void {
+    const routing = this.routing;
+    if (routing !== undefined) {
+      this.routing = undefined;
+      if (forEachRoutedDelivery(routing, payload, this.deliverForwarded)) return;
+      // Its batch was lost (a reconnect between the two): the messages wait in their mailboxes, and are
+      // replayed on the recipients' next gap or resume. This payload is an envelope of its own.
+      this.log.warn({ messages: routing.index.length }, "a routed batch did not follow its routing");
+    }
+    this.routing = readBatchRouting(payload);
+    if (this.routing !== undefined) return;
     if (forEachBusDelivery(payload, this.deliverForwarded)) return;
     let envelope;
     try {

@@ -94,20 +94,4 @@ export function nextEvent<E extends EventMap, K extends keyof E>(emitter: TypedE
   });
 }
 
-/** Polls `condition` until it holds (rejects after `timeoutMs`). */
-export async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-/** Polls an async `condition` until it holds (rejects after `timeoutMs`). */
-export async function eventually(condition: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+export { eventually, until } from "./polling.js";

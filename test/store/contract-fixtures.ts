@@ -1,6 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { StoredParticipantSchema, StoredSessionSchema, type StoredParticipant, type StoredSession } from "../../gen/volly/signaling/v1/internal_pb.js";
 import { ParticipantInfoSchema, RoomSchema, type Room } from "../../gen/volly/signaling/v1/models_pb.js";
+import type { LocalParticipant } from "../../src/room/local-participants.js";
 import type { Store } from "../../src/store/store.js";
 
 /** A store under test and how to dispose of it (and of everything it wrote). */
@@ -39,4 +40,11 @@ export async function until(what: string, check: () => Promise<boolean>, timeout
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+const utf8 = new TextDecoder();
+
+/** A participant connection that records what it is given (id and text), in arrival order. */
+export function recorder(sid: string, got: Array<[bigint, string]>): LocalParticipant {
+  return { sid, identity: sid, room: "", deliver: (id, response) => got.push([id, utf8.decode(response)]), disconnect: () => {}, held: () => undefined };
 }

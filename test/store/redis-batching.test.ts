@@ -6,10 +6,11 @@ import { DisconnectReason, LeaveAction } from "../../gen/volly/signaling/v1/mode
 import { createLogger } from "../../src/logger.js";
 import { MAX_BATCH_MESSAGES } from "../../src/redis/mailbox-batcher.js";
 import { Delivery } from "../../src/room/delivery.js";
-import { LocalParticipants, type LocalParticipant } from "../../src/room/local-participants.js";
+import { LocalParticipants } from "../../src/room/local-participants.js";
 import { createBackend, type Backend, type BackendObserver } from "../../src/store/create-backend.js";
 import { deletePrefix, REDIS_URL, RedisServer, redisSkip, requireRedis, uniquePrefix } from "../helpers/redis.js";
-import { participant, room } from "./contract-fixtures.js";
+import { until } from "../helpers/polling.js";
+import { participant, recorder, room } from "./contract-fixtures.js";
 
 const log = createLogger("silent");
 const skip = await redisSkip();
@@ -28,23 +29,7 @@ class CommandCounter implements BackendObserver {
   }
 }
 
-async function until(check: () => boolean, what: string, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
-/** A participant connection that records what it is given, in arrival order. */
-function recorder(sid: string, got: Array<[bigint, string]>): LocalParticipant {
-  return {
-    sid, identity: sid, room: "",
-    deliver: (id, response) => got.push([id, td.decode(response)]),
-    disconnect: () => {},
-    held: () => undefined,
-  };
-}
 
 describe("Redis mailbox batching and forwarding", { skip }, () => {
   const prefix = uniquePrefix("batching");

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file volly/signaling/v1/internal.proto.
  */
 export const file_volly_signaling_v1_internal: GenFile = /*@__PURE__*/
-  fileDesc("CiF2b2xseS9zaWduYWxpbmcvdjEvaW50ZXJuYWwucHJvdG8SEnZvbGx5LnNpZ25hbGluZy52MSJ5ChFTdG9yZWRQYXJ0aWNpcGFudBIxCgRpbmZvGAEgASgLMiMudm9sbHkuc2lnbmFsaW5nLnYxLlBhcnRpY2lwYW50SW5mbxIMCgRyb29tGAIgASgJEg8KB25vZGVfaWQYAyABKAkSEgoKYXdheV91bnRpbBgEIAEoAyK4AQoKU3RvcmVkQ2FsbBIPCgdjYWxsX2lkGAEgASgJEgwKBHJvb20YAiABKAkSDgoGY2FsbGVyGAMgASgJEg4KBmNhbGxlZRgEIAEoCRINCgVhdWRpbxgFIAEoCBINCgV2aWRlbxgGIAEoCBISCgppbnZpdGVkX2F0GAcgASgDEhAKCGFjY2VwdGVkGAggASgIEhEKCWNvbm5lY3RlZBgJIAMoCRIUCgxjb25uZWN0ZWRfYXQYCiABKAMixwEKDVN0b3JlZFNlc3Npb24SEgoKc2Vzc2lvbl9pZBgBIAEoCRIQCghpZGVudGl0eRgCIAEoCRIMCgRyb29tGAMgASgJEhcKD3BhcnRpY2lwYW50X3NpZBgEIAEoCRIRCglhbGdvcml0aG0YBSABKAkSDwoHbm9kZV9pZBgGIAEoCRISCgpjcmVhdGVkX2F0GAcgASgDEhIKCmV4cGlyZXNfYXQYCCABKAMSDgoGcmVrZXlzGAkgASgNEg0KBXN0YXRlGAogASgJIj0KCERlbGl2ZXJ5EgsKA3NpZBgBIAEoCRISCgptZXNzYWdlX2lkGAIgASgEEhAKCHJlc3BvbnNlGAMgASgMIpkBCgpEaXNjb25uZWN0EgsKA3NpZBgBIAEoCRI0CgZyZWFzb24YAiABKA4yJC52b2xseS5zaWduYWxpbmcudjEuRGlzY29ubmVjdFJlYXNvbhIvCgZhY3Rpb24YAyABKA4yHy52b2xseS5zaWduYWxpbmcudjEuTGVhdmVBY3Rpb24SFwoPYWxyZWFkeV9yZW1vdmVkGAQgASgIIkEKDURlbGl2ZXJ5QmF0Y2gSMAoKZGVsaXZlcmllcxgBIAMoCzIcLnZvbGx5LnNpZ25hbGluZy52MS5EZWxpdmVyeSK5AQoLQnVzRW52ZWxvcGUSMAoIZGVsaXZlcnkYASABKAsyHC52b2xseS5zaWduYWxpbmcudjEuRGVsaXZlcnlIABI0CgpkaXNjb25uZWN0GAIgASgLMh4udm9sbHkuc2lnbmFsaW5nLnYxLkRpc2Nvbm5lY3RIABI3CgpkZWxpdmVyaWVzGAMgASgLMiEudm9sbHkuc2lnbmFsaW5nLnYxLkRlbGl2ZXJ5QmF0Y2hIAEIJCgdtZXNzYWdlIpwBCghOb2RlSW5mbxIPCgdub2RlX2lkGAEgASgJEhIKCnN0YXJ0ZWRfYXQYAiABKAMSEgoKdXBkYXRlZF9hdBgDIAEoAxITCgtjb25uZWN0aW9ucxgEIAEoDRIXCg9hY3RpdmVfc2Vzc2lvbnMYBSABKA0SDwoHdmVyc2lvbhgGIAEoCRIYChByZXN1bWVfd2luZG93X21zGAcgASgNYgZwcm90bzM", [file_volly_signaling_v1_models]);
+  fileDesc("CiF2b2xseS9zaWduYWxpbmcvdjEvaW50ZXJuYWwucHJvdG8SEnZvbGx5LnNpZ25hbGluZy52MSJ5ChFTdG9yZWRQYXJ0aWNpcGFudBIxCgRpbmZvGAEgASgLMiMudm9sbHkuc2lnbmFsaW5nLnYxLlBhcnRpY2lwYW50SW5mbxIMCgRyb29tGAIgASgJEg8KB25vZGVfaWQYAyABKAkSEgoKYXdheV91bnRpbBgEIAEoAyK4AQoKU3RvcmVkQ2FsbBIPCgdjYWxsX2lkGAEgASgJEgwKBHJvb20YAiABKAkSDgoGY2FsbGVyGAMgASgJEg4KBmNhbGxlZRgEIAEoCRINCgVhdWRpbxgFIAEoCBINCgV2aWRlbxgGIAEoCBISCgppbnZpdGVkX2F0GAcgASgDEhAKCGFjY2VwdGVkGAggASgIEhEKCWNvbm5lY3RlZBgJIAMoCRIUCgxjb25uZWN0ZWRfYXQYCiABKAMixwEKDVN0b3JlZFNlc3Npb24SEgoKc2Vzc2lvbl9pZBgBIAEoCRIQCghpZGVudGl0eRgCIAEoCRIMCgRyb29tGAMgASgJEhcKD3BhcnRpY2lwYW50X3NpZBgEIAEoCRIRCglhbGdvcml0aG0YBSABKAkSDwoHbm9kZV9pZBgGIAEoCRISCgpjcmVhdGVkX2F0GAcgASgDEhIKCmV4cGlyZXNfYXQYCCABKAMSDgoGcmVrZXlzGAkgASgNEg0KBXN0YXRlGAogASgJIj0KCERlbGl2ZXJ5EgsKA3NpZBgBIAEoCRISCgptZXNzYWdlX2lkGAIgASgEEhAKCHJlc3BvbnNlGAMgASgMIpkBCgpEaXNjb25uZWN0EgsKA3NpZBgBIAEoCRI0CgZyZWFzb24YAiABKA4yJC52b2xseS5zaWduYWxpbmcudjEuRGlzY29ubmVjdFJlYXNvbhIvCgZhY3Rpb24YAyABKA4yHy52b2xseS5zaWduYWxpbmcudjEuTGVhdmVBY3Rpb24SFwoPYWxyZWFkeV9yZW1vdmVkGAQgASgIIkEKDURlbGl2ZXJ5QmF0Y2gSMAoKZGVsaXZlcmllcxgBIAMoCzIcLnZvbGx5LnNpZ25hbGluZy52MS5EZWxpdmVyeSI/Cg1Sb3V0ZWRNZXNzYWdlEg0KBWluZGV4GAEgASgNEgsKA3NpZBgCIAEoCRISCgptZXNzYWdlX2lkGAMgASgEIm0KDEJhdGNoUm91dGluZxIzCghtZXNzYWdlcxgBIAMoCzIhLnZvbGx5LnNpZ25hbGluZy52MS5Sb3V0ZWRNZXNzYWdlEhMKC2JhdGNoX2NvdW50GAIgASgNEhMKC2JhdGNoX2J5dGVzGAMgASgNIu4BCgtCdXNFbnZlbG9wZRIwCghkZWxpdmVyeRgBIAEoCzIcLnZvbGx5LnNpZ25hbGluZy52MS5EZWxpdmVyeUgAEjQKCmRpc2Nvbm5lY3QYAiABKAsyHi52b2xseS5zaWduYWxpbmcudjEuRGlzY29ubmVjdEgAEjcKCmRlbGl2ZXJpZXMYAyABKAsyIS52b2xseS5zaWduYWxpbmcudjEuRGVsaXZlcnlCYXRjaEgAEjMKB3JvdXRpbmcYBCABKAsyIC52b2xseS5zaWduYWxpbmcudjEuQmF0Y2hSb3V0aW5nSABCCQoHbWVzc2FnZSKcAQoITm9kZUluZm8SDwoHbm9kZV9pZBgBIAEoCRISCgpzdGFydGVkX2F0GAIgASgDEhIKCnVwZGF0ZWRfYXQYAyABKAMSEwoLY29ubmVjdGlvbnMYBCABKA0SFwoPYWN0aXZlX3Nlc3Npb25zGAUgASgNEg8KB3ZlcnNpb24YBiABKAkSGAoQcmVzdW1lX3dpbmRvd19tcxgHIAEoDWIGcHJvdG8z", [file_volly_signaling_v1_models]);
 
 /**
  * A participant as the store keeps it: the public info plus routing facts.
@@ -274,6 +274,71 @@ export const DeliveryBatchSchema: GenMessage<DeliveryBatch> = /*@__PURE__*/
   messageDesc(file_volly_signaling_v1_internal, 5);
 
 /**
+ * One message of an enqueue batch that is for the receiving node.
+ *
+ * @generated from message volly.signaling.v1.RoutedMessage
+ */
+export type RoutedMessage = Message<"volly.signaling.v1.RoutedMessage"> & {
+  /**
+   * Its position in the batch, from 0.
+   *
+   * @generated from field: uint32 index = 1;
+   */
+  index: number;
+
+  /**
+   * @generated from field: string sid = 2;
+   */
+  sid: string;
+
+  /**
+   * @generated from field: uint64 message_id = 3;
+   */
+  messageId: bigint;
+};
+
+/**
+ * Describes the message volly.signaling.v1.RoutedMessage.
+ * Use `create(RoutedMessageSchema)` to create a new message.
+ */
+export const RoutedMessageSchema: GenMessage<RoutedMessage> = /*@__PURE__*/
+  messageDesc(file_volly_signaling_v1_internal, 6);
+
+/**
+ * Announces that the next message on this channel is a whole enqueue batch, as the sending node packed it
+ * for the Redis store's script (src/protocol/enqueue-batch.ts), and which of its messages are for this
+ * node. The script publishes the two back to back (nothing can come between them), so Redis passes the
+ * batch on without building a copy of it; it does so when most of the batch is for one node.
+ *
+ * @generated from message volly.signaling.v1.BatchRouting
+ */
+export type BatchRouting = Message<"volly.signaling.v1.BatchRouting"> & {
+  /**
+   * @generated from field: repeated volly.signaling.v1.RoutedMessage messages = 1;
+   */
+  messages: RoutedMessage[];
+
+  /**
+   * The batch that follows: how many messages it holds and its length in bytes.
+   *
+   * @generated from field: uint32 batch_count = 2;
+   */
+  batchCount: number;
+
+  /**
+   * @generated from field: uint32 batch_bytes = 3;
+   */
+  batchBytes: number;
+};
+
+/**
+ * Describes the message volly.signaling.v1.BatchRouting.
+ * Use `create(BatchRoutingSchema)` to create a new message.
+ */
+export const BatchRoutingSchema: GenMessage<BatchRouting> = /*@__PURE__*/
+  messageDesc(file_volly_signaling_v1_internal, 7);
+
+/**
  * What nodes publish on each other's topics.
  *
  * @generated from message volly.signaling.v1.BusEnvelope
@@ -300,6 +365,12 @@ export type BusEnvelope = Message<"volly.signaling.v1.BusEnvelope"> & {
      */
     value: DeliveryBatch;
     case: "deliveries";
+  } | {
+    /**
+     * @generated from field: volly.signaling.v1.BatchRouting routing = 4;
+     */
+    value: BatchRouting;
+    case: "routing";
   } | { case: undefined; value?: undefined };
 };
 
@@ -308,7 +379,7 @@ export type BusEnvelope = Message<"volly.signaling.v1.BusEnvelope"> & {
  * Use `create(BusEnvelopeSchema)` to create a new message.
  */
 export const BusEnvelopeSchema: GenMessage<BusEnvelope> = /*@__PURE__*/
-  messageDesc(file_volly_signaling_v1_internal, 6);
+  messageDesc(file_volly_signaling_v1_internal, 8);
 
 /**
  * A node of the cluster, as it registers itself.
@@ -360,5 +431,5 @@ export type NodeInfo = Message<"volly.signaling.v1.NodeInfo"> & {
  * Use `create(NodeInfoSchema)` to create a new message.
  */
 export const NodeInfoSchema: GenMessage<NodeInfo> = /*@__PURE__*/
-  messageDesc(file_volly_signaling_v1_internal, 7);
+  messageDesc(file_volly_signaling_v1_internal, 9);
 

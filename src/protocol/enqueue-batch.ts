@@ -1,0 +1,78 @@
+/**
+ * The messages of one enqueue batch as a single byte string: per message a big-endian u16 length and the
+ * room, a u16 length and the identity, a u32 length and the response. The Redis store's batch script takes
+ * it as one argument (it reads it with `struct.unpack('>Hc0Hc0I4c0', ...)`), which spares the node's client
+ * building and writing three bulk strings per message and Redis parsing them; and when most of a batch is
+ * for one other node, the script publishes it to that node unchanged (`BatchRouting` in internal.proto),
+ * which spares Redis's Lua building a copy of every response.
+ */
+export class EnqueueBatchWriter {
+  private buf: Buffer;
+  private used = 0;
+
+  constructor(initialBytes = 16 * 1024) {
+    this.buf = Buffer.allocUnsafe(initialBytes);
+  }
+
+  get byteLength(): number {
+    return this.used;
+  }
+
+  append(room: string, identity: string, response: Uint8Array): void {
+    // A UTF-16 code unit is at most three UTF-8 bytes: room enough before writing, exact lengths after.
+    this.reserve(8 + 3 * (room.length + identity.length) + response.byteLength);
+    const buf = this.buf;
+    let at = writeShortString(buf, this.used, room);
+    at = writeShortString(buf, at, identity);
+    buf.writeUInt32BE(response.byteLength, at);
+    buf.set(response, at + 4);
+    this.used = at + 4 + response.byteLength;
+  }
+
+  /** The batch as its own buffer (the client writes it later, after this writer has moved on), and the writer emptied. */
+  take(): Buffer {
+    const out = Buffer.allocUnsafe(this.used);
+    this.buf.copy(out, 0, 0, this.used);
+    this.used = 0;
+    return out;
+  }
+
+  private reserve(bytes: number): void {
+    if (this.used + bytes <= this.buf.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(2 * this.buf.length, this.used + bytes));
+    this.buf.copy(grown, 0, 0, this.used);
+    this.buf = grown;
+  }
+}
+
+function writeShortString(buf: Buffer, at: number, s: string): number {
+  const n = buf.write(s, at + 2, "utf8");
+  if (n > 0xffff) throw new RangeError(`a name of ${n} bytes does not fit an enqueue batch`);
+  buf.writeUInt16BE(n, at);
+  return at + 2 + n;
+}
+
+/**
+ * Where each response of a batch lies: `[start, end)` of message i at `2i`, `2i + 1`. Undefined unless
+ * `batch` is exactly `count` well-formed messages, so a payload that is not the announced batch (a lost
+ * message on a reconnect) is recognised instead of misread.
+ */
+export function responseSpans(batch: Uint8Array, count: number): Uint32Array | undefined {
+  const spans = new Uint32Array(2 * count);
+  const end = batch.length;
+  let at = 0;
+  for (let i = 0; i < count; i++) {
+    if (at + 2 > end) return undefined;
+    at += 2 + ((batch[at] as number) << 8 | (batch[at + 1] as number));
+    if (at + 2 > end) return undefined;
+    at += 2 + ((batch[at] as number) << 8 | (batch[at + 1] as number));
+    if (at + 4 > end) return undefined;
+    const n = ((batch[at] as number) * 0x1000000) + ((batch[at + 1] as number) << 16 | (batch[at + 2] as number) << 8 | (batch[at + 3] as number));
+    at += 4;
+    if (at + n > end) return undefined;
+    spans[2 * i] = at;
+    spans[2 * i + 1] = at + n;
+    at += n;
+  }
+  return at === end ? spans : undefined;
+}
