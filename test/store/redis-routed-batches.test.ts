@@ -18,7 +18,7 @@ const td = new TextDecoder();
 
 
 /** A message body of `n` bytes that names itself (`tag`), so a misplaced slice shows. */
-const body = (tag: string, n = 400) => tag + ".".repeat(n - tag.length);
+const body = (tag: string, n = 1500) => tag + ".".repeat(n - tag.length);
 
 /** Log records at warn and above, as pino writes them. */
 function capturingLogger(lines: string[]) {
@@ -42,7 +42,7 @@ describe("Redis forwarding of whole batches (BatchRouting)", { skip }, () => {
     await deletePrefix(REDIS_URL, prefix);
   });
 
-  test("a batch mostly for one node goes to it as its routing and then the batch unchanged; a node with little of it gets an envelope", async () => {
+  test("a batch mostly for one node (4 KiB or more) goes to it as its routing and then the batch unchanged; a node with little of it gets an envelope", async () => {
     const s = one.store;
     await s.createRoom(room("rb"), 10, Date.now());
     const nodes: Record<string, string> = { b1: "node-b", b2: "node-b", c: "node-c", a: "node-a" };
@@ -77,6 +77,14 @@ describe("Redis forwarding of whole batches (BatchRouting)", { skip }, () => {
       assert.equal(c.length, 1, "one envelope for node-c, whose share of the batch is small");
       const mc = fromBinary(BusEnvelopeSchema, c[0] as Uint8Array).message;
       assert.deepEqual(mc.case === "delivery" ? [mc.value.sid, mc.value.messageId, td.decode(mc.value.response)] : mc.case, ["PA_rb_c", 1n, "c/2"]);
+
+      // All of a batch for node-b but under 4 KiB: an envelope, as the copy costs less than a second message.
+      await Promise.all(["b1", "b2"].map((t) => s.enqueue("rb", t, te.encode(body(`small-${t}`, 1000)), 100, "node-a")));
+      await until(() => (raw.get("node-b") ?? []).length === 3, "the small batch's envelope");
+      const small = fromBinary(BusEnvelopeSchema, (raw.get("node-b") ?? [])[2] as Uint8Array).message;
+      assert.equal(small.case, "deliveries");
+      if (small.case !== "deliveries") return;
+      assert.deepEqual(small.value.deliveries.map((d) => [d.sid, d.messageId, td.decode(d.response).slice(0, 8)]), [["PA_rb_b1", 3n, "small-b1"], ["PA_rb_b2", 3n, "small-b2"]]);
     } finally {
       for (const u of unsubscribe) await u();
     }

@@ -7,7 +7,7 @@ import { LuaScript } from "../lua-script.js";
  * 3: response}; BusEnvelope {1: delivery} for one message, BusEnvelope {3: DeliveryBatch {1: delivery...}}
  * for several to the same node. A node's messages go out in id order, one envelope per node per script.
  *
- * When at least half of a packed batch's response bytes are for one node, that node gets instead
+ * When at least half of a packed batch's response bytes, and 4 KiB or more, are for one node, it gets instead
  * BusEnvelope {4: BatchRouting {1: RoutedMessage {1: index, 2: sid, 3: message_id}..., 2: count,
  * 3: bytes}} and then the packed batch itself, unchanged: building an envelope means copying every
  * response into a new Lua string, and Lua's allocator and collector charge about 4 ns per byte of it,
@@ -69,11 +69,13 @@ local function routing(e, batch, count)
   local body = table.concat(parts)
   return '\\34' .. varint(#body) .. body
 end
+-- Below this a copy costs less than the second message (another PUBLISH here, another reply to parse there).
+local ROUTE_WHOLE_BYTES = 4096
 local function publish_forwarded(batch, count)
   for _, node in ipairs(fwd_nodes) do
     local e = fwd[node]
     local channel = k_bus_node(node)
-    if batch and 2 * e.bytes >= #batch then
+    if batch and e.bytes >= ROUTE_WHOLE_BYTES and 2 * e.bytes >= #batch then
       redis.call('PUBLISH', channel, routing(e, batch, count))
       redis.call('PUBLISH', channel, batch)
     else
