@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { create } from "@bufbuild/protobuf";
+import { create, fromBinary } from "@bufbuild/protobuf";
+import { BusEnvelopeSchema } from "../../gen/volly/signaling/v1/internal_pb.js";
 import { ParticipantState } from "../../gen/volly/signaling/v1/models_pb.js";
 import { SignalRequestSchema, SignalResponseSchema, type JoinResponse } from "../../gen/volly/signaling/v1/signal_pb.js";
 import { SESSION_FIELDS } from "../../src/redis/redis-codec.js";
@@ -8,7 +9,7 @@ import { decodePlaintext } from "../../src/protocol/signal-codec.js";
 import { openChannel } from "../helpers/channels.js";
 import { createIndependentClient } from "../helpers/independent-pq-client.js";
 import { eventually, type NodeProcess } from "../helpers/node-process.js";
-import { keysUnder, redisSkip, requireRedis, withRedis } from "../helpers/redis.js";
+import { keysUnder, quietClient, redisSkip, requireRedis, withRedis } from "../helpers/redis.js";
 import type { TestClient } from "../helpers/signal-client.js";
 import { makeToken } from "../helpers/tokens.js";
 import { Cluster, join, text } from "./cluster-fixture.js";
@@ -90,6 +91,45 @@ describe("three server processes on one Redis", { skip }, () => {
     await alice.leave();
     await bob.leave();
     await eventually("sessions to end everywhere", async () => (await Promise.all([a, b, c].map((n) => n.stats()))).every((s) => s.active_sessions === 0));
+  });
+
+  test("a burst of offers to another node crosses as one routed batch (BatchRouting, then the batch) and arrives whole, in order", async () => {
+    // Listens on node b's bus channel as Redis publishes it, to see which form the burst took.
+    const seen: string[] = [];
+    const listener = quietClient(cluster.redisUrl);
+    listener.on("messageBuffer", (_channel: Buffer, message: Buffer) => {
+      try {
+        seen.push(fromBinary(BusEnvelopeSchema, message).message.case ?? "empty");
+      } catch {
+        seen.push("not an envelope");
+      }
+    });
+    await listener.subscribe(`${cluster.prefix}bus:node:${b.nodeId}`);
+    try {
+      const erin = await join(a, "ws-protobuf", "erin", "burst");
+      const fred = await join(b, "ws-protobuf", "fred", "burst");
+      const gina = await join(c, "ws-protobuf", "gina", "burst");
+      await joined(erin, "gina");
+      const sdp = (i: number) => `v=0 offer ${i} ` + "a=candidate:1 1 udp 2122260223 10.0.0.1 9 typ host\r\n".repeat(40);
+      for (let i = 0; i < 40; i++) {
+        erin.send({ case: "offer", value: { sdp: sdp(i), target: "fred", callId: `burst-${i}` } });
+        if (i % 8 === 0) erin.send({ case: "data", value: { target: "gina", topic: "side", payload: te.encode(String(i)), id: `g${i}` } });
+      }
+      const offers: string[] = [];
+      while (offers.length < 40) offers.push((await fred.waitFor("offer", (o) => o.callId.startsWith("burst-"), 10_000)).callId);
+      assert.deepEqual(offers, Array.from({ length: 40 }, (_, i) => `burst-${i}`), "every offer once, in order");
+      const side: string[] = [];
+      while (side.length < 5) side.push(text((await gina.waitFor("data", (d) => d.topic === "side", 10_000)).payload));
+      assert.deepEqual(side, ["0", "8", "16", "24", "32"]);
+      const ids = fred.messageIds;
+      assert.deepEqual(ids, [...ids].sort((x, y) => (x < y ? -1 : 1)), "message ids increase");
+      assert.equal(new Set(ids).size, ids.length, "no message id twice");
+      assert.ok(seen.includes("routing"), `the burst crossed as a routed batch (node b's channel carried: ${[...new Set(seen)].join(", ")})`);
+      assert.ok(seen.includes("not an envelope"), "the routed batch itself followed its routing");
+      await Promise.all([erin.leave(), fred.leave(), gina.leave()]);
+    } finally {
+      listener.disconnect();
+    }
   });
 
   test("session:<id> holds the documented metadata and Redis holds no key material", async () => {

@@ -93,7 +93,7 @@ export async function withRedis<T>(url: string, fn: (redis: Redis) => Promise<T>
 }
 
 /** A connection for test code: fails (rather than waits) when Redis is down, and never crashes on it. */
-function quietClient(url: string): Redis {
+export function quietClient(url: string): Redis {
   const redis = new Redis(url, { maxRetriesPerRequest: 1, connectTimeout: 2000, retryStrategy: (n) => (n > 3 ? null : 100) });
   redis.on("error", () => {});
   return redis;
