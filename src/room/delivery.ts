@@ -48,13 +48,22 @@ export class Delivery {
     this.unsubscribe = undefined;
   }
 
-  /** Queues `response` for `identity` in `room` and routes it; false when no such participant is there. */
-  async toParticipant(room: string, identity: string, response: SignalResponse | Uint8Array): Promise<boolean> {
-    const bytes = response instanceof Uint8Array ? response : toBinary(SignalResponseSchema, response);
-    const queued = await this.store.enqueue(room, identity, bytes, this.queueLimit, this.nodeId);
-    if (queued === undefined) return false;
-    this.route(queued, bytes);
-    return true;
+  /**
+   * Queues `response` for `identity` in `room` and routes it; false when no such participant is there.
+   * Not an async function: every relayed message comes this way (see SessionInbound.relayOne).
+   */
+  toParticipant(room: string, identity: string, response: SignalResponse | Uint8Array): Promise<boolean> {
+    let bytes: Uint8Array;
+    try {
+      bytes = response instanceof Uint8Array ? response : toBinary(SignalResponseSchema, response);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.store.enqueue(room, identity, bytes, this.queueLimit, this.nodeId).then((queued) => {
+      if (queued === undefined) return false;
+      this.route(queued, bytes);
+      return true;
+    });
   }
 
   /** Queues `response` for everyone in `room` but `exceptSid`; returns the number of recipients. */

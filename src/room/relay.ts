@@ -81,13 +81,17 @@ export class Relay {
    * same checks as the decoded path, and the response spliced from the request's bytes and the sender's
    * `stamp` (`senderFields`).
    */
-  async relayFrame(sender: Sender, request: RelayRequest, stamp: Uint8Array): Promise<void> {
-    this.requireSignal(sender);
-    checkTarget(request.target);
-    if (request.callIdLength > MAX_ID) throw errors.callIdMissing();
-    if (request.kind === "trickle" && request.payloadLength > MAX_CANDIDATE) throw errors.fieldTooLarge("candidate", MAX_CANDIDATE);
-    const response = buildRelayResponse(request, stamp);
-    if (!(await this.delivery.toParticipant(sender.room, request.target, response))) throw errors.targetNotFound();
+  relayFrame(sender: Sender, request: RelayRequest, stamp: Uint8Array): Promise<void> {
+    try {
+      this.requireSignal(sender);
+      checkTarget(request.target);
+      if (request.callIdLength > MAX_ID) throw errors.callIdMissing();
+      if (request.kind === "trickle" && request.payloadLength > MAX_CANDIDATE) throw errors.fieldTooLarge("candidate", MAX_CANDIDATE);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    // No async function on this path: see SessionInbound.relayOne.
+    return this.delivery.toParticipant(sender.room, request.target, buildRelayResponse(request, stamp)).then(requireFound);
   }
 
   private async sessionDescription(sender: Sender, kind: "offer" | "answer", sd: SessionDescription): Promise<undefined> {
@@ -174,6 +178,10 @@ export class Relay {
   private requireSignal(sender: Sender): void {
     if (!sender.canSignal) throw errors.permissionDenied("signal (needs canPublish or canSubscribe)");
   }
+}
+
+function requireFound(found: boolean): void {
+  if (!found) throw errors.targetNotFound();
 }
 
 function checkTarget(target: string): void {

@@ -141,17 +141,24 @@ export class SessionInbound {
     }
   }
 
-  private async relayOne(sender: Sender, relay: RelayRequest, stamp: Uint8Array): Promise<void> {
+  /**
+   * One relay of the fast path. Written with `then` rather than as an async function: a suspended async
+   * function keeps a generator and its registers, and with the relay's and the delivery's own async
+   * functions that was over 1 KB allocated per relayed message, all of it surviving a Redis round trip.
+   */
+  private relayOne(sender: Sender, relay: RelayRequest, stamp: Uint8Array): Promise<void> {
     const started = performance.now();
     this.relaysInFlight++;
-    try {
-      await this.s.svc.relay.relayFrame(sender, relay, stamp);
-      this.s.svc.metrics.relayLatency.record((performance.now() - started) / 1000);
-    } catch (e) {
-      this.s.fail(e, relay.requestId);
-    } finally {
-      this.relaysInFlight--;
-    }
+    return this.s.svc.relay.relayFrame(sender, relay, stamp).then(
+      () => {
+        this.relaysInFlight--;
+        this.s.svc.metrics.relayLatency.record((performance.now() - started) / 1000);
+      },
+      (e: unknown) => {
+        this.relaysInFlight--;
+        this.s.fail(e, relay.requestId);
+      },
+    );
   }
 
   /** The inner request of a record (or a plain binary frame); undecodable content in a record is fatal. */
