@@ -136,7 +136,8 @@ function readRoutedMessage(payload: Uint8Array, start: number, end: number, into
  * nothing, when `batch` is not the batch announced (its length, its message count, an index past it).
  */
 export function forEachRoutedDelivery(routing: BatchRouting, batch: Uint8Array, deliver: Deliver): boolean {
-  if (batch.length !== routing.bytes) return false;
+  // A message takes at least 8 bytes of its batch: a count past that is not this batch's (and must not size `spans`).
+  if (batch.length !== routing.bytes || routing.count * 8 > batch.length) return false;
   const spans = responseSpans(batch, routing.count);
   if (spans === undefined || routing.index.some((i) => i >= routing.count)) return false;
   for (let k = 0; k < routing.index.length; k++) {

@@ -4,7 +4,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { BusEnvelopeSchema, DeliveryBatchSchema, DeliverySchema, DisconnectSchema, type BusEnvelope } from "../../gen/volly/signaling/v1/internal_pb.js";
-import { forEachBusDelivery } from "../../src/protocol/bus-deliveries.js";
+import { forEachBusDelivery, forEachRoutedDelivery, readBatchRouting } from "../../src/protocol/bus-deliveries.js";
+import { EnqueueBatchWriter } from "../../src/protocol/enqueue-batch.js";
 
 type Seen = Array<[string, bigint, string]>;
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
@@ -76,3 +77,50 @@ function varint(n: number): number[] {
   out.push(n);
   return out;
 }
+
+test("a BatchRouting is read as protobuf-es decodes it; anything else or malformed is not a routing", () => {
+  const cases = [
+    { batchCount: 3, batchBytes: 90, messages: [{ index: 0, sid: "PA_a", messageId: 7n }, { index: 2, sid: "PA_ä", messageId: 2n ** 40n }] },
+    { batchCount: 1, batchBytes: 9, messages: [] },
+    { batchCount: 64, batchBytes: 262_144, messages: [{ index: 63, sid: "", messageId: 0n }] },
+  ];
+  for (const value of cases) {
+    const bytes = toBinary(BusEnvelopeSchema, create(BusEnvelopeSchema, { message: { case: "routing", value } }));
+    const decoded = fromBinary(BusEnvelopeSchema, bytes).message;
+    assert.equal(decoded.case, "routing");
+    if (decoded.case !== "routing") continue;
+    assert.deepEqual(readBatchRouting(bytes), {
+      count: decoded.value.batchCount,
+      bytes: decoded.value.batchBytes,
+      index: decoded.value.messages.map((m) => m.index),
+      sid: decoded.value.messages.map((m) => m.sid),
+      messageId: decoded.value.messages.map((m) => m.messageId),
+    });
+    assert.equal(readBatchRouting(bytes.subarray(0, bytes.length - 1)), undefined, "truncated");
+    assert.equal(readBatchRouting(Buffer.concat([bytes, Buffer.from([0x10, 1])])), undefined, "bytes after the envelope");
+  }
+  const delivery = toBinary(BusEnvelopeSchema, create(BusEnvelopeSchema, { message: { case: "delivery", value: { sid: "PA_a", messageId: 1n } } }));
+  assert.equal(readBatchRouting(delivery), undefined);
+  assert.equal(readBatchRouting(new Uint8Array(0)), undefined);
+  // An unknown field inside a routing: left to protobuf-es rather than half-read.
+  assert.equal(readBatchRouting(Uint8Array.from([0x22, 2, 0x28, 1])), undefined);
+});
+
+test("routed deliveries: only the named messages, or none when the routing does not fit the batch", () => {
+  const writer = new EnqueueBatchWriter();
+  for (const [identity, text] of [["a", "first"], ["b", "second"], ["a", "third"]]) writer.append("room", identity, new TextEncoder().encode(text));
+  const batch = writer.take();
+  const got: Seen = [];
+  const deliver = (sid: string, id: bigint, response: Uint8Array) => got.push([sid, id, new TextDecoder().decode(response)]);
+  const routing = { count: 3, bytes: batch.length, index: [0, 2], sid: ["PA_a", "PA_a"], messageId: [7n, 8n] };
+  assert.equal(forEachRoutedDelivery(routing, batch, deliver), true);
+  assert.deepEqual(got, [["PA_a", 7n, "first"], ["PA_a", 8n, "third"]]);
+  got.length = 0;
+  for (const bad of [
+    { ...routing, bytes: batch.length + 1 },
+    { ...routing, count: 2 },
+    { ...routing, index: [0, 3] },
+    { ...routing, count: 2 ** 31 },
+  ]) assert.equal(forEachRoutedDelivery(bad, batch, deliver), false);
+  assert.deepEqual(got, [], "nothing handed out from a refused batch");
+});

@@ -150,11 +150,18 @@ describe("Redis forwarding of whole batches (BatchRouting)", { skip }, () => {
       const bad = toBinary(BusEnvelopeSchema, create(BusEnvelopeSchema, {
         message: { case: "routing", value: { batchCount: 0, batchBytes: 0, messages: [{ index: 0, sid: "PA_lost_q", messageId: 2n }] } },
       }));
+      // Nor does a count no batch of that length can hold make it allocate for it.
+      const huge = toBinary(BusEnvelopeSchema, create(BusEnvelopeSchema, {
+        message: { case: "routing", value: { batchCount: 2 ** 31, batchBytes: 16, messages: [{ index: 0, sid: "PA_lost_q", messageId: 2n }] } },
+      }));
+      await one.bus.publish("node:lost-b", huge);
+      await one.bus.publish("node:lost-b", new Uint8Array(16));
       await one.bus.publish("node:lost-b", bad);
       await one.bus.publish("node:lost-b", new Uint8Array(0));
       await one.bus.publish("node:lost-b", envelope(2n, "still delivering"));
       await until(() => got.length === 2, "the next envelope");
       assert.deepEqual(got[1], [2n, "still delivering"]);
+      assert.equal(lines.filter((l) => l.includes("a routed batch did not follow its routing")).length, 3, "each refused batch is logged once, none thrown");
     } finally {
       await d.stop();
     }
