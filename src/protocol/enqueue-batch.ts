@@ -7,11 +7,11 @@
  * which spares Redis's Lua building a copy of every response.
  */
 export class EnqueueBatchWriter {
-  private buf: Buffer;
+  private buf: Uint8Array;
   private used = 0;
 
   constructor(initialBytes = 16 * 1024) {
-    this.buf = Buffer.allocUnsafe(initialBytes);
+    this.buf = new Uint8Array(initialBytes);
   }
 
   get byteLength(): number {
@@ -24,31 +24,44 @@ export class EnqueueBatchWriter {
     const buf = this.buf;
     let at = writeShortString(buf, this.used, room);
     at = writeShortString(buf, at, identity);
-    buf.writeUInt32BE(response.byteLength, at);
+    const n = response.byteLength;
+    buf[at] = n >>> 24;
+    buf[at + 1] = (n >>> 16) & 0xff;
+    buf[at + 2] = (n >>> 8) & 0xff;
+    buf[at + 3] = n & 0xff;
     buf.set(response, at + 4);
-    this.used = at + 4 + response.byteLength;
+    this.used = at + 4 + n;
   }
 
-  /** The batch as its own buffer (the client writes it later, after this writer has moved on), and the writer emptied. */
-  take(): Buffer {
-    const out = Buffer.allocUnsafe(this.used);
-    this.buf.copy(out, 0, 0, this.used);
+  /** The batch as its own bytes (the client writes them later, after this writer has moved on), and the writer emptied. */
+  take(): Uint8Array {
+    const out = this.buf.slice(0, this.used);
     this.used = 0;
     return out;
   }
 
   private reserve(bytes: number): void {
     if (this.used + bytes <= this.buf.length) return;
-    const grown = Buffer.allocUnsafe(Math.max(2 * this.buf.length, this.used + bytes));
-    this.buf.copy(grown, 0, 0, this.used);
+    const grown = new Uint8Array(Math.max(2 * this.buf.length, this.used + bytes));
+    grown.set(this.buf.subarray(0, this.used));
     this.buf = grown;
   }
 }
 
-function writeShortString(buf: Buffer, at: number, s: string): number {
-  const n = buf.write(s, at + 2, "utf8");
+const utf8 = new TextEncoder();
+
+/** A u16 length and the UTF-8 of `s`; names are nearly always ASCII, written without a view per call. */
+function writeShortString(buf: Uint8Array, at: number, s: string): number {
+  let n = 0;
+  for (; n < s.length; n++) {
+    const c = s.charCodeAt(n);
+    if (c >= 0x80) break;
+    buf[at + 2 + n] = c;
+  }
+  if (n < s.length) n += utf8.encodeInto(s.slice(n), buf.subarray(at + 2 + n)).written;
   if (n > 0xffff) throw new RangeError(`a name of ${n} bytes does not fit an enqueue batch`);
-  buf.writeUInt16BE(n, at);
+  buf[at] = n >>> 8;
+  buf[at + 1] = n & 0xff;
   return at + 2 + n;
 }
 

@@ -5,14 +5,14 @@ import { EnqueueBatchWriter, responseSpans } from "../../src/protocol/enqueue-ba
 const te = new TextEncoder();
 const td = new TextDecoder();
 
-function batchOf(messages: Array<[string, string, string]>, writer = new EnqueueBatchWriter(16)): Buffer {
+function batchOf(messages: Array<[string, string, string]>, writer = new EnqueueBatchWriter(16)): Uint8Array {
   for (const [room, identity, response] of messages) writer.append(room, identity, te.encode(response));
   return writer.take();
 }
 
 test("a packed batch gives back each response where it lies, across buffer growth and reuse", () => {
   const writer = new EnqueueBatchWriter(16);
-  const messages: Array<[string, string, string]> = [["rüm", "ïd", "x".repeat(100)], ["r", "", ""], ["room", "bob", "offer ☃"]];
+  const messages: Array<[string, string, string]> = [["rüm", "ïd😀x", "x".repeat(100)], ["r", "", ""], ["room", "bob", "offer ☃"]];
   const batch = batchOf(messages, writer);
   assert.equal(batch.length, messages.reduce((n, [r, i, m]) => n + 8 + te.encode(r).length + te.encode(i).length + te.encode(m).length, 0));
   const spans = responseSpans(batch, 3);

@@ -10,8 +10,8 @@ import { LuaScript } from "../lua-script.js";
  * When at least half of a packed batch's response bytes, and 4 KiB or more, are for one node, it gets instead
  * BusEnvelope {4: BatchRouting {1: RoutedMessage {1: index, 2: sid, 3: message_id}..., 2: count,
  * 3: bytes}} and then the packed batch itself, unchanged: building an envelope means copying every
- * response into a new Lua string, and Lua's allocator and collector charge about 4 ns per byte of it,
- * which had made that copy a third of the script's time.
+ * response into a new Lua string, which costs Redis's Lua 1.5–4.5 ns per byte (collector running or
+ * not), against a fraction of that for the C copy PUBLISH makes; it had been a third of the script's time.
  */
 const FORWARD = `
 local fwd, fwd_nodes = {}, {}
