@@ -52,6 +52,12 @@ export class MailboxBatcher {
       this.flush();
       batch = undefined;
     }
+    // Packed first: a message that cannot be packed is refused alone and starts no (empty) batch.
+    try {
+      this.writer.append(room, identity, response);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     if (!batch) {
       batch = { limit, from: forwardFrom, waiters: [] };
       this.pending = batch;
@@ -62,11 +68,6 @@ export class MailboxBatcher {
           this.flush();
         });
       }
-    }
-    try {
-      this.writer.append(room, identity, response);
-    } catch (e) {
-      return Promise.reject(e);
     }
     const queued = new Promise<Queued | undefined>((resolve, reject) => batch.waiters.push({ resolve, reject }));
     if (batch.waiters.length >= MAX_BATCH_MESSAGES || this.writer.byteLength >= MAX_BATCH_BYTES) this.flush();
