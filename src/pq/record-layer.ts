@@ -75,11 +75,15 @@ class Epoch {
     return this.keys.subarray(KEY_BYTES);
   }
 
-  wipeSend(): void {
+  /** Zeroizes the s2c key, after the AEAD backend forgot what it kept of it. */
+  wipeSend(aead: RecordAead): void {
+    aead.forget(this.s2c);
     this.keys.fill(0, KEY_BYTES);
   }
 
-  wipe(): void {
+  wipe(aead: RecordAead): void {
+    aead.forget(this.c2s);
+    this.wipeSend(aead);
     this.keys.fill(0);
   }
 }
@@ -178,7 +182,7 @@ export class ServerRecordLayer {
     if (!this.aead.open(state.c2s, nonce, ad, view)) return this.refuse();
     state.recvSeq = seq + 1;
     if (state !== this.recv) {
-      this.recv.wipe();
+      this.recv.wipe(this.aead);
       this.recv = state;
       this.next = undefined;
     }
@@ -202,16 +206,16 @@ export class ServerRecordLayer {
     const next = this.next;
     if (next === undefined || this.send === next) throw errors.pqRekeyInvalid("no rekey in progress");
     // The old c2s key still opens records until the client's first new-epoch one; its s2c key is done.
-    this.send.wipeSend();
+    this.send.wipeSend(this.aead);
     this.send = next;
   }
 
   /** Zeroizes every key; the layer refuses all calls afterwards. */
   destroy(): void {
     this.destroyed = true;
-    this.send.wipe();
-    this.recv.wipe();
-    this.next?.wipe();
+    this.send.wipe(this.aead);
+    this.recv.wipe(this.aead);
+    this.next?.wipe(this.aead);
     this.next = undefined;
   }
 

@@ -31,6 +31,47 @@ test("the native record AEAD is built where CI requires it", { skip: process.env
   assert.equal(recordAead.backend, "native");
 });
 
+describe("native record AEAD: the key cache", { skip: native ? false : notBuilt }, () => {
+  const a = native as RecordAead;
+
+  test("keeps what it set up for a key until forget() wipes it, in either direction", () => {
+    const sealKey = randomBytes(32);
+    const openKey = randomBytes(32);
+    const view = new Uint8Array(48);
+    a.seal(sealKey, randomBytes(12), new Uint8Array(0), view);
+    const nonce = randomBytes(12);
+    const sealed = reference(openKey, nonce, new Uint8Array(0), randomBytes(20));
+    assert.equal(a.open(openKey, nonce, new Uint8Array(0), Uint8Array.from(sealed)), true);
+    assert.equal(a.forget(sealKey), true);
+    assert.equal(a.forget(openKey), true);
+    assert.equal(a.forget(sealKey), false);
+    assert.equal(a.forget(randomBytes(32)), false, "a key never used is not there to forget");
+  });
+
+  test("a record layer's destroy() and epoch switches make the backend forget the keys they zero", () => {
+    const forgotten: Buffer[] = [];
+    const watched: RecordAead = { backend: a.backend, seal: a.seal, open: a.open, forget: (key) => (forgotten.push(Buffer.from(key)), a.forget(key)) };
+    const c2s = randomBytes(32);
+    const s2c = randomBytes(32);
+    const layer = new ServerRecordLayer("sid-forget", { c2s: Uint8Array.from(c2s), s2c: Uint8Array.from(s2c) }, 0, watched);
+    layer.seal(randomBytes(10));
+    layer.openInPlace(0, 0, reference(c2s, recordNonce(0, 0n), recordAad("sid-forget", "c2s", 0, 0n), randomBytes(10)));
+    const c2s1 = randomBytes(32);
+    const s2c1 = randomBytes(32);
+    layer.installNextEpoch({ c2s: Uint8Array.from(c2s1), s2c: Uint8Array.from(s2c1) });
+    layer.switchSend();
+    assert.ok(forgotten.some((k) => k.equals(s2c)), "the old send key is forgotten when the send side switches");
+    layer.seal(randomBytes(10));
+    layer.openInPlace(1, 0, reference(c2s1, recordNonce(1, 0n), recordAad("sid-forget", "c2s", 1, 0n), randomBytes(10)));
+    assert.ok(forgotten.some((k) => k.equals(c2s)), "the old receive key is forgotten once the new epoch's first record arrives");
+    layer.destroy();
+    for (const key of [c2s1, s2c1]) {
+      assert.ok(forgotten.some((k) => k.equals(key)));
+      assert.equal(a.forget(key), false, "nothing of a destroyed layer's keys is left in the cache");
+    }
+  });
+});
+
 for (const [name, aead] of backends) {
   describe(`record AEAD: ${name}`, { skip: aead ? false : notBuilt }, () => {
     const a = aead as RecordAead;
@@ -103,6 +144,43 @@ for (const [name, aead] of backends) {
         assert.throws(() => (a.seal as (...x: unknown[]) => void)(...args));
         assert.throws(() => (a.open as (...x: unknown[]) => void)(...args));
       }
+      for (const key of [randomBytes(31), new Uint16Array(16), "key", undefined]) {
+        assert.throws(() => (a.forget as (x: unknown) => boolean)(key), /forget\(key\[32\]\)/);
+      }
+    });
+
+    test("records under many interleaved keys, colliding ones included, all match AES-256-GCM", () => {
+      // More keys than the native cache has slots, used in turn, and pairs that share the bytes that pick a
+      // slot, used alternately: every record must come out as if its key had been set for it alone.
+      const many = Array.from({ length: 700 }, () => randomBytes(32));
+      const pairs = many.slice(0, 50).flatMap((k) => [k, Buffer.concat([k.subarray(0, 8), randomBytes(24)])]);
+      const check = (key: Buffer) => {
+        const nonce = randomBytes(12);
+        const plaintext = randomBytes(randomInt(0, 400));
+        const view = new Uint8Array(plaintext.length + 16);
+        view.set(plaintext);
+        a.seal(key, nonce, new Uint8Array(0), view);
+        assert.deepEqual(Buffer.from(view), reference(key, nonce, new Uint8Array(0), plaintext));
+        assert.equal(a.open(key, nonce, new Uint8Array(0), view), true);
+        assert.deepEqual(Buffer.from(view.subarray(0, plaintext.length)), plaintext);
+      };
+      for (let round = 0; round < 3; round++) {
+        for (const key of many) check(key);
+        for (const key of pairs) check(key);
+      }
+    });
+
+    test("a forgotten key still seals and opens correctly afterwards", () => {
+      const key = randomBytes(32);
+      const nonce = randomBytes(12);
+      const plaintext = randomBytes(64);
+      const view = new Uint8Array(80);
+      view.set(plaintext);
+      a.seal(key, nonce, new Uint8Array(0), view);
+      a.forget(key);
+      assert.equal(a.forget(key), false, "a key is forgotten once");
+      assert.equal(a.open(key, nonce, new Uint8Array(0), view), true);
+      assert.deepEqual(Buffer.from(view.subarray(0, 64)), plaintext);
     });
 
     test("a record layer on this backend interoperates with the DESIGN §5 record format", () => {
