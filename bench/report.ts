@@ -66,7 +66,9 @@ export function renderReport(input: ReportInput): string {
   lines.push("  (for Volly with PQ including the ML-KEM-768 handshake), 10 at a time; memory is the RSS growth of a fresh");
   lines.push("  server per idle connected participant. Loopback only.");
   lines.push("- Volly runs with `LOG_LEVEL=warn` and its per-connection rate limit raised (`VOLLY_MAX_MESSAGES_PER_SECOND`),");
-  lines.push("  since a saturation test is not what the limiter is for; everything else is the default configuration.", "");
+  lines.push("  since a saturation test is not what the limiter is for; everything else is the default configuration.");
+  lines.push("- Every target and the generator use the same `ws` from one `node_modules`, with `bufferutil` (native frame");
+  lines.push("  masking and unmasking) loaded.", "");
 
   lines.push("## Goals", "");
   lines.push("Throughput and join goals compare capacity: the inverse of server CPU per message or join (the primary");
