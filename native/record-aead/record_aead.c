@@ -48,6 +48,11 @@ static slot* slot_for(slot* table, const uint8_t* key) {
   return &table[h & (SLOTS - 1)];
 }
 
+/* Whether the slot holds key (compared in constant time). */
+static int holds(const slot* s, const uint8_t* key) {
+  return s->keyed && CRYPTO_memcmp(s->key, key, KEY_BYTES) == 0;
+}
+
 /* The slot's context set up for one record under key and nonce, or NULL when OpenSSL fails. */
 static EVP_CIPHER_CTX* ready(slot* table, int enc, const uint8_t* key, const uint8_t* nonce) {
   slot* s = slot_for(table, key);
@@ -60,7 +65,7 @@ static EVP_CIPHER_CTX* ready(slot* table, int enc, const uint8_t* key, const uin
       return NULL;
     }
   }
-  int hit = s->keyed && CRYPTO_memcmp(s->key, key, KEY_BYTES) == 0;
+  int hit = holds(s, key);
   if (EVP_CipherInit_ex(s->ctx, NULL, NULL, hit ? NULL : key, nonce, enc) != 1) {
     s->keyed = 0;
     OPENSSL_cleanse(s->key, KEY_BYTES);
@@ -178,11 +183,11 @@ static napi_value forget(napi_env env, napi_callback_info info) {
   int found = 0;
   slot* e = slot_for(st->enc, key);
   slot* d = slot_for(st->dec, key);
-  if (e->keyed && CRYPTO_memcmp(e->key, key, KEY_BYTES) == 0) {
+  if (holds(e, key)) {
     wipe_slot(e, 1);
     found = 1;
   }
-  if (d->keyed && CRYPTO_memcmp(d->key, key, KEY_BYTES) == 0) {
+  if (holds(d, key)) {
     wipe_slot(d, 0);
     found = 1;
   }

@@ -83,7 +83,7 @@ class Epoch {
 
   wipe(aead: RecordAead): void {
     aead.forget(this.c2s);
-    this.wipeSend(aead);
+    aead.forget(this.s2c);
     this.keys.fill(0);
   }
 }
