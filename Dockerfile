@@ -3,13 +3,14 @@
 # holds exactly what `npm ci --omit=dev` installs plus src/ and the generated protobuf code.
 
 # The full image has python3, make and g++ for the record-layer addon (native/record-aead), which npm ci builds
-# against the Node headers and OpenSSL that ship with Node; the runtime image gets only the built .node file.
+# against the Node headers and OpenSSL that ship with Node, and for pqclean's ML-KEM addon; the runtime image
+# gets only the built .node files and node_modules.
 FROM node:20-bookworm AS deps
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
 COPY scripts/build-native.mjs ./scripts/
 COPY native ./native
-RUN VOLLY_REQUIRE_NATIVE=1 npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+RUN VOLLY_REQUIRE_NATIVE=1 npm_config_pqclean_backend=native npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
 FROM node:20-bookworm-slim AS runtime
 # Production by default: the server then refuses the development key pair (docker-compose.signaling.yml

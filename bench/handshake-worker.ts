@@ -4,12 +4,14 @@ import { deriveHandshakeKeys, finishedMac, transcriptHash } from "../src/protoco
 import type { PqAlgorithm } from "../src/protocol/pq/algorithms.js";
 import { nodePrimitives } from "../src/pq/node-primitives.js";
 import { useNativeKeccak } from "../src/pq/native-keccak.js";
+import { useNativeMlKem } from "../src/pq/native-mlkem.js";
 import { ServerHandshake } from "../src/pq/server-handshake.js";
 import { median } from "./lib/stats.js";
 
 const n = Number(process.argv[2] ?? 500);
 // As the server runs it (src/default-server.ts).
 await useNativeKeccak();
+useNativeMlKem();
 const token = "bench.token.value";
 const out = [];
 for (const algorithm of ["ML-KEM-768", "X25519MLKEM768"] as PqAlgorithm[]) {

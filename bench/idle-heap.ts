@@ -12,6 +12,7 @@ import { connectPeer, type TargetKind } from "./clients/connect-peer.js";
 import { TARGETS, startTarget, type TargetName } from "./targets.js";
 import { parseFlags } from "../src/cli/cli-args.js";
 import { useNativeKeccak } from "../src/pq/native-keccak.js";
+import { useNativeMlKem } from "../src/pq/native-mlkem.js";
 
 /** The command's flags, checked: a mistake ends the command with its message, before anything starts. */
 function flagsOf(): { name: TargetName; participants: number; rows: number } {
@@ -89,6 +90,7 @@ function sleep(ms: number): Promise<void> {
 async function main(): Promise<void> {
   const { name, participants, rows } = flagsOf();
   await useNativeKeccak();
+  useNativeMlKem();
   const dir = mkdtempSync(join(tmpdir(), "volly-idle-heap-"));
   const options = process.env.NODE_OPTIONS;
   process.env.NODE_OPTIONS = `${options ?? ""} --heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${dir}`.trim();

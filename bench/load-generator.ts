@@ -4,6 +4,7 @@
 import type { BenchPeer } from "./clients/bench-peer.js";
 import { connectPeer, type TargetKind } from "./clients/connect-peer.js";
 import { useNativeKeccak } from "../src/pq/native-keccak.js";
+import { useNativeMlKem } from "../src/pq/native-mlkem.js";
 import { cpuMicros, rssBytes } from "./lib/proc-stats.js";
 import { quantile } from "./lib/stats.js";
 
@@ -200,8 +201,9 @@ function sleep(ms: number): Promise<void> {
 }
 
 const config = JSON.parse(process.argv[2] ?? "{}") as GeneratorConfig;
-// The generator does the client side of every handshake: give it the same native SHA-3 as the server.
+// The generator does the client side of every handshake: give it the same native ML-KEM and SHA-3 as the server.
 await useNativeKeccak();
+useNativeMlKem();
 const scenarios = { throughput, latency, join: joins, idle };
 scenarios[config.scenario](config).then(
   (result) => {

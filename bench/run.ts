@@ -1,7 +1,8 @@
 // `npm run bench`: starts each target as its own process pinned to core 0, runs the load generator pinned to
 // core 1, interleaves the targets (A B C A B C ...), and writes the medians of the runs to docs/benchmarks.md.
 // Options: --runs=N (default 3), --quick (1 run, shorter windows), --targets=a,b, --scenarios=x,y,
-// --out=FILE (default docs/benchmarks.md; exploratory runs write elsewhere so the committed report stays whole).
+// --out=FILE (default docs/benchmarks.md; exploratory runs write elsewhere so the committed report stays whole),
+// --joins=N (the measured join burst; default 1000).
 import { execFile } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { promisify } from "node:util";
@@ -35,7 +36,7 @@ async function generate(t: RunningTarget, scenario: Scenario): Promise<Record<st
     pairs: scenario === "latency" ? 10 : 20,
     window: 16,
     rate: 1000,
-    joins: quick ? 500 : 1000,
+    joins: Number(args.get("joins") ?? (quick ? 500 : 1000)),
     concurrency: 10,
     idle: scenario === "idle-5k" ? 5000 : 1000,
   };

@@ -8,6 +8,7 @@ import { spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { SignJWT } from "jose";
 import { useNativeKeccak } from "../src/pq/native-keccak.js";
+import { useNativeMlKem } from "../src/pq/native-mlkem.js";
 import type { BenchPeer } from "./clients/bench-peer.js";
 import { connectVolly } from "./clients/volly-bench-client.js";
 import { rssBytes } from "./lib/proc-stats.js";
@@ -41,6 +42,7 @@ async function startNode(redisUrl: string, id: string): Promise<ServerProcess> {
 
 async function main(): Promise<void> {
   await useNativeKeccak();
+  useNativeMlKem();
   const redisPort = await freePort();
   const redis = spawn("redis-server", ["--port", String(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
   await new Promise((r) => setTimeout(r, 300));

@@ -24,6 +24,7 @@ import { createBackend, type Backend } from "./store/create-backend.js";
 import type { Store } from "./store/store.js";
 import { VERSION, PROTOCOL_VERSION } from "./version.js";
 import { recordAead } from "./pq/record-aead.js";
+import { mlKem768BackendName } from "./protocol/pq/kem.js";
 
 /** A running (or ready to run) Volly Signaling node. */
 export interface VollyServer {
@@ -117,7 +118,7 @@ export async function createVollyServer(config: Config, options: ServerOptions):
       clock.start(services, cluster);
       const port = await signalListener.listen(config.port, config.host);
       const apiPort = await apiListener.listen(config.apiPort, config.host);
-      log.info({ port, apiPort, pq: config.pq.enabled ? config.pq.algorithm : "off", records: recordAead.backend, backend: backend.kind }, "listening");
+      log.info({ port, apiPort, pq: config.pq.enabled ? config.pq.algorithm : "off", records: recordAead.backend, mlkem: mlKem768BackendName(), backend: backend.kind }, "listening");
       if (config.pq.enabled && recordAead.backend !== "native") {
         log.warn("native/record-aead is not built (npm ci builds it; it needs a C compiler): records use node:crypto, several times slower per message");
       }

@@ -39,6 +39,32 @@ const Q = 3329;
 let instance: Promise<MlKemInterface> | undefined;
 
 /**
+ * An ML-KEM-768 that a runtime can put in place of `mlkem`'s JavaScript one (the server installs a native
+ * build, `src/pq/native-mlkem.ts`; browsers keep `mlkem`). The functions below run the FIPS 203 §7.2 and §7.3
+ * input checks before they call it, so it is only given keys that passed them; it draws its own randomness
+ * from the runtime's CSPRNG. Sizes: ek 1184, dk 2400, ct 1088, shared secret 32 bytes.
+ */
+export interface MlKem768Backend {
+  /** Named in the server's start-up log. */
+  readonly name: string;
+  generateKeyPair(): [ek: Uint8Array, dk: Uint8Array];
+  encapsulate(ek: Uint8Array): [ct: Uint8Array, ss: Uint8Array];
+  decapsulate(ct: Uint8Array, dk: Uint8Array): Uint8Array;
+}
+
+let backend: MlKem768Backend | undefined;
+
+/** Puts `b` in place of `mlkem` for key generation, encapsulation and decapsulation (undefined restores `mlkem`). */
+export function setMlKem768Backend(b: MlKem768Backend | undefined): void {
+  backend = b;
+}
+
+/** Which ML-KEM-768 the functions below use: a backend's name, or "mlkem". */
+export function mlKem768BackendName(): string {
+  return backend?.name ?? "mlkem";
+}
+
+/**
  * The process-wide `mlkem` ML-KEM-768 instance (created once; its operations are synchronous). Exposed for the
  * known-answer tests, which need `deriveKeyPair(d ‖ z)` and `encap(ek, m)`; protocol code uses the functions below.
  */
@@ -108,10 +134,9 @@ export function checkDecapsulationKey(dk: Uint8Array): void {
   }
 }
 
-/** A fresh key pair for the algorithm (ML-KEM-768 from `mlkem`, X25519 from the primitives). */
+/** A fresh key pair for the algorithm (ML-KEM-768 from the backend or `mlkem`, X25519 from the primitives). */
 export async function generateKeyPair(algorithm: PqAlgorithm, primitives: PqPrimitives): Promise<KemKeyPair> {
-  const kem = await getMlKem768();
-  const [ek, dk] = kem.generateKeyPair();
+  const [ek, dk] = backend ? backend.generateKeyPair() : (await getMlKem768()).generateKeyPair();
   if (!isHybrid(algorithm)) return { publicKey: ek, secretKey: { algorithm, mlkem: dk } };
   const x = await primitives.x25519Generate();
   return { publicKey: concat(ek, x.publicKey), secretKey: { algorithm, mlkem: dk, x25519: x.privateKey } };
@@ -131,22 +156,14 @@ export async function encapsulate(
   if (publicKey.length !== expected) {
     throw new PqError("key_length", `${algorithm} public key must be ${expected} bytes, got ${publicKey.length}`);
   }
-  const kem = await getMlKem768();
-  // FIPS 203 §6.2: m is 32 random bytes. Drawn through the primitives (the server pools its CSPRNG
-  // output) rather than by `mlkem`'s own getRandomValues call; wiped once used.
-  const m = primitives.randomBytes(32);
   let ct: Uint8Array;
   let ss: Uint8Array;
-  try {
-    // `mlkem`'s encap runs the FIPS 203 §7.2 modulus check itself (ByteEncode12(ByteDecode12(ek)) = ek,
-    // before anything else) and throws when it fails: running `checkEncapsulationKey` here as well would
-    // do that work twice per handshake. The known-answer and invalid-key tests cover both paths.
-    [ct, ss] = kem.encap(publicKey.subarray(0, MLKEM768_EK_BYTES), m);
-  } catch {
-    // The length is right, so only the modulus check can make it throw.
-    throw new PqError("key_modulus", "ML-KEM-768 encapsulation key fails the FIPS 203 modulus check");
-  } finally {
-    zeroize(m);
+  if (backend) {
+    const ek = publicKey.subarray(0, MLKEM768_EK_BYTES);
+    checkEncapsulationKey(ek);
+    [ct, ss] = backend.encapsulate(ek);
+  } else {
+    [ct, ss] = await encapsulateWithMlKem(publicKey, primitives);
   }
   if (!isHybrid(algorithm)) return { ciphertext: ct, sharedSecret: ss };
   const eph = await primitives.x25519Generate();
@@ -160,6 +177,25 @@ export async function encapsulate(
   const result = { ciphertext: concat(ct, eph.publicKey), sharedSecret: concat(ss, ssX) };
   zeroize(ss, ssX);
   return result;
+}
+
+/** `mlkem`'s encapsulation, for runtimes without a backend. */
+async function encapsulateWithMlKem(publicKey: Uint8Array, primitives: PqPrimitives): Promise<[Uint8Array, Uint8Array]> {
+  const kem = await getMlKem768();
+  // FIPS 203 §6.2: m is 32 random bytes. Drawn through the primitives (the server pools its CSPRNG
+  // output) rather than by `mlkem`'s own getRandomValues call; wiped once used.
+  const m = primitives.randomBytes(32);
+  try {
+    // `mlkem`'s encap runs the FIPS 203 §7.2 modulus check itself (ByteEncode12(ByteDecode12(ek)) = ek,
+    // before anything else) and throws when it fails: running `checkEncapsulationKey` here as well would
+    // do that work twice per handshake. The known-answer and invalid-key tests cover both paths.
+    return kem.encap(publicKey.subarray(0, MLKEM768_EK_BYTES), m);
+  } catch {
+    // The length is right, so only the modulus check can make it throw.
+    throw new PqError("key_modulus", "ML-KEM-768 encapsulation key fails the FIPS 203 modulus check");
+  } finally {
+    zeroize(m);
+  }
 }
 
 /**
@@ -180,12 +216,13 @@ export async function decapsulate(
     throw new PqError("ciphertext_length", `${algorithm} ciphertext must be ${expected} bytes, got ${ciphertext.length}`);
   }
   checkDecapsulationKey(secretKey.mlkem);
-  const kem = await getMlKem768();
   let ss: Uint8Array;
   try {
-    ss = kem.decap(ciphertext.subarray(0, MLKEM768_CT_BYTES), secretKey.mlkem);
+    const ct = ciphertext.subarray(0, MLKEM768_CT_BYTES);
+    ss = backend ? backend.decapsulate(ct, secretKey.mlkem) : (await getMlKem768()).decap(ct, secretKey.mlkem);
   } catch {
-    // Lengths were checked; mlkem re-encrypts with the embedded ek, which throws if that ek is not reduced.
+    // Lengths were checked; mlkem re-encrypts with the embedded ek, which throws if that ek is not reduced
+    // (a backend need not: FIPS 203 does not ask for that check, and it ends in implicit rejection anyway).
     throw new PqError("secret_key_invalid", "ML-KEM-768 decapsulation key embeds an invalid encapsulation key");
   }
   if (!isHybrid(algorithm)) return ss;
