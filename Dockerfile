@@ -10,7 +10,7 @@ WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
 COPY scripts/build-native.mjs ./scripts/
 COPY native ./native
-RUN VOLLY_REQUIRE_NATIVE=1 npm_config_pqclean_backend=native npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+RUN VOLLY_REQUIRE_NATIVE=1 npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
 FROM node:20-bookworm-slim AS runtime
 # Production by default: the server then refuses the development key pair (docker-compose.signaling.yml

@@ -1,7 +1,10 @@
 #!/usr/bin/env node
-// Builds the record-layer AES-GCM addon (native/record-aead) at `npm ci`. The server runs without it (it falls
-// back to node:crypto and says so in its start-up log), so a failed build is a warning, not an install
-// failure, unless VOLLY_REQUIRE_NATIVE=1 (CI), where it must be built.
+// Builds the record-layer AES-GCM addon (native/record-aead) at `npm ci`, and checks that the `pqclean`
+// dependency built its ML-KEM addon (npm installs dependencies before it runs this package's install script;
+// `pqclean` would otherwise fall back to WebAssembly, which the server does not use). The server runs
+// without either (it falls back to node:crypto and to mlkem's JavaScript, and says so in its start-up log),
+// so a missing addon is a warning, not an install failure, unless VOLLY_REQUIRE_NATIVE=1 (CI, the Docker
+// image), where both must be built.
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -38,6 +41,23 @@ if (result.status === 0) {
 } else {
   const why = result.error ? result.error.message : `node-gyp exited with ${result.status}`;
   const message = `volly: native/record-aead was not built (${why}); the server will use node:crypto for records, which is correct but slower`;
+  if (required) {
+    console.error(`${message}\nVOLLY_REQUIRE_NATIVE=1: failing the install`);
+    process.exit(1);
+  }
+  console.warn(`WARNING: ${message}`);
+}
+
+let pqcleanAddon;
+try {
+  pqcleanAddon = join(dirname(createRequire(import.meta.url).resolve("pqclean/package.json")), "build", "Release", "node_pqclean.node");
+} catch {
+  pqcleanAddon = undefined;
+}
+if (pqcleanAddon !== undefined && existsSync(pqcleanAddon)) {
+  console.log("volly: pqclean's native addon is built (ML-KEM-768 in C for the handshake)");
+} else {
+  const message = "volly: pqclean's native addon was not built (see its install log above); the server will use mlkem's JavaScript for ML-KEM-768, which is correct but slower";
   if (required) {
     console.error(`${message}\nVOLLY_REQUIRE_NATIVE=1: failing the install`);
     process.exit(1);
