@@ -33,16 +33,16 @@ function expectLength(what: string, b: Uint8Array, n: number): void {
  * this server does not test, so it keeps `mlkem` instead.
  */
 export function loadNativeMlKem(): MlKem768Backend | string {
-  let binding: PqcleanBinding;
+  let kem: PqcleanKem;
   try {
     const require = createRequire(import.meta.url);
     const addon = join(dirname(require.resolve("pqclean/package.json")), "build", "Release", "node_pqclean.node");
     if (!existsSync(addon)) return "pqclean's native addon was not built at install";
-    binding = require(addon) as PqcleanBinding;
+    // The constructor throws for an algorithm the build does not have: also a reason to keep mlkem.
+    kem = new (require(addon) as PqcleanBinding).KEM("ml-kem-768");
   } catch (e) {
     return `pqclean could not be loaded (${e instanceof Error ? e.message : String(e)})`;
   }
-  const kem = new binding.KEM("ml-kem-768");
   return {
     name: "pqclean (native)",
     generateKeyPair() {
@@ -68,8 +68,8 @@ let outcome: string | undefined;
 
 /**
  * Puts PQClean's native ML-KEM-768 under `kem.ts` (key generation, encapsulation, decapsulation), where it
- * loads; the server's handshake then encapsulates in C instead of `mlkem`'s JavaScript, about five times
- * faster. Returns the backend's name, or why it kept `mlkem`. Idempotent. Server and Node tools only:
+ * loads; the server's handshake then encapsulates in C, about 2.7 times faster than `mlkem`'s JavaScript on
+ * OpenSSL's SHA-3 (101–105 against 276–308 µs on a 2-core Xeon guest). Returns the backend's name, or why it kept `mlkem`. Idempotent. Server and Node tools only:
  * browsers keep `mlkem`.
  */
 export function useNativeMlKem(): { backend: string; reason?: string } {
