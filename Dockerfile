@@ -10,7 +10,9 @@ WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
 COPY scripts/build-native.mjs ./scripts/
 COPY native ./native
-RUN VOLLY_REQUIRE_NATIVE=1 npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+# pqclean's C sources and object files (about 14 MB) are only needed to build its addon.
+RUN VOLLY_REQUIRE_NATIVE=1 npm ci --omit=dev --no-audit --no-fund && npm cache clean --force \
+ && rm -rf node_modules/pqclean/deps node_modules/pqclean/build/Release/obj.target
 
 FROM node:20-bookworm-slim AS runtime
 # Production by default: the server then refuses the development key pair (docker-compose.signaling.yml
