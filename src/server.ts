@@ -25,6 +25,7 @@ import type { Store } from "./store/store.js";
 import { VERSION, PROTOCOL_VERSION } from "./version.js";
 import { recordAead } from "./pq/record-aead.js";
 import { mlKem768BackendName } from "./protocol/pq/kem.js";
+import { useFastProtobufUtf8 } from "./protocol/protobuf-utf8.js";
 
 /** A running (or ready to run) Volly Signaling node. */
 export interface VollyServer {
@@ -54,6 +55,9 @@ export interface ServerOptions {
 
 /** Builds a node from its config: backend, services, both listeners. Nothing listens until `listen()`. */
 export async function createVollyServer(config: Config, options: ServerOptions): Promise<VollyServer> {
+  // Process-wide and output-identical: every record, response and RPC message the node encodes has string
+  // fields, and a join encodes a few dozen of them.
+  useFastProtobufUtf8();
   const log = options.logger.child({ nodeId: config.nodeId });
   const metrics = new Metrics();
   const backend = await createBackend(config.redis, log, {
