@@ -1,5 +1,6 @@
 import { createHash, hash } from "node:crypto";
 import { getMlKem768, setSha3_256 } from "../protocol/pq/kem.js";
+import { bytes } from "./node-primitives.js";
 
 /**
  * The hash functions `mlkem` calls (FIPS 202: SHA3-256, SHA3-512, SHAKE128, SHAKE256), as `mlkem` 2.7.0
@@ -42,39 +43,38 @@ export async function useNativeKeccak(): Promise<void> {
   const prf2Length = kem._bufPrf2.length;
   const kdfLength = kem._bufKdf.length;
   const nonce = new Uint8Array(1);
-  // Plain Uint8Array views: callers `slice()` what they keep, and must get Uint8Arrays as from the originals.
-  const view = (b: Buffer) => new Uint8Array(b.buffer, b.byteOffset, b.length);
+  // Plain Uint8Array views (`bytes`): callers `slice()` what they keep, and must get Uint8Arrays as from the originals.
   // One-shot `hash()` where the input is one array: it skips the Hash object's JavaScript set-up.
   const g = new Uint8Array(64);
   kem._g = (a, b) => {
     let out: Uint8Array;
-    if (b === undefined) out = view(hash("sha3-512", a, "buffer"));
+    if (b === undefined) out = bytes(hash("sha3-512", a, "buffer"));
     else if (a.length + b.length === 64) {
       g.set(a, 0);
       g.set(b, a.length);
-      out = view(hash("sha3-512", g, "buffer"));
+      out = bytes(hash("sha3-512", g, "buffer"));
       // Holds m or the seed: not left behind.
       g.fill(0);
-    } else out = view(createHash("sha3-512").update(a).update(b).digest());
+    } else out = bytes(createHash("sha3-512").update(a).update(b).digest());
     return [out.subarray(0, 32), out.subarray(32, 64)];
   };
-  kem._h = (msg) => view(hash("sha3-256", msg, "buffer"));
+  kem._h = (msg) => bytes(hash("sha3-256", msg, "buffer"));
   kem._kdf = (a, b) => {
     const h = createHash("shake256", { outputLength: kdfLength }).update(a);
     if (b !== undefined) h.update(b);
-    return view(h.digest());
+    return bytes(h.digest());
   };
-  kem._xof = (seed) => view(createHash("shake128", { outputLength: xofLength }).update(seed).digest());
+  kem._xof = (seed) => bytes(createHash("shake128", { outputLength: xofLength }).update(seed).digest());
   kem._prf1 = (sigma, n) => {
     nonce[0] = n;
-    return view(createHash("shake256", { outputLength: prf1Length }).update(sigma).update(nonce).digest());
+    return bytes(createHash("shake256", { outputLength: prf1Length }).update(sigma).update(nonce).digest());
   };
   kem._prf2 = (sigma, n) => {
     nonce[0] = n;
-    return view(createHash("shake256", { outputLength: prf2Length }).update(sigma).update(nonce).digest());
+    return bytes(createHash("shake256", { outputLength: prf2Length }).update(sigma).update(nonce).digest());
   };
   // The client's decapsulation key check (FIPS 203 §7.3) hashes 1184 bytes: natively too.
-  setSha3_256((data) => view(hash("sha3-256", data, "buffer")));
+  setSha3_256((data) => bytes(hash("sha3-256", data, "buffer")));
   installed = true;
 }
 

@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { setMlKem768Backend, type MlKem768Backend } from "../protocol/pq/kem.js";
+import { bytes } from "./node-primitives.js";
 
 /** The part of `pqclean`'s native binding this module uses (its classic, synchronous `KEM` API). */
 interface PqcleanKem {
@@ -17,11 +18,6 @@ const EK = 1184;
 const DK = 2400;
 const CT = 1088;
 const SS = 32;
-
-/** A plain Uint8Array over a Buffer's bytes (no copy), so callers see the type `mlkem` returns. */
-function bytes(b: Buffer): Uint8Array {
-  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-}
 
 function expectLength(what: string, b: Uint8Array, n: number): void {
   if (!(b instanceof Uint8Array) || b.length !== n) throw new TypeError(`ML-KEM-768 ${what} must be a Uint8Array of ${n} bytes`);
@@ -64,7 +60,7 @@ export function loadNativeMlKem(): MlKem768Backend | string {
   };
 }
 
-let outcome: string | undefined;
+let outcome: { backend: string; reason?: string } | undefined;
 
 /**
  * Puts PQClean's native ML-KEM-768 under `kem.ts` (key generation, encapsulation, decapsulation), where it
@@ -75,11 +71,11 @@ let outcome: string | undefined;
 export function useNativeMlKem(): { backend: string; reason?: string } {
   if (outcome === undefined) {
     const loaded = loadNativeMlKem();
-    if (typeof loaded === "string") outcome = loaded;
+    if (typeof loaded === "string") outcome = { backend: "mlkem", reason: loaded };
     else {
       setMlKem768Backend(loaded);
-      outcome = "";
+      outcome = { backend: loaded.name };
     }
   }
-  return outcome === "" ? { backend: "pqclean (native)" } : { backend: "mlkem", reason: outcome };
+  return outcome;
 }

@@ -45,7 +45,7 @@ export function randomBytesPooled(n: number): Uint8Array {
 }
 
 /** A plain Uint8Array view over a Buffer's bytes (no copy), so callers and tests see one type. */
-function bytes(buf: Buffer): Uint8Array {
+export function bytes(buf: Buffer): Uint8Array {
   return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
 }
 
