@@ -14,22 +14,35 @@ export type Disposal = "leave" | "away" | "none";
  * Puts a connection into its room once it may (after the PQ handshake, or at once without PQ): a new
  * participant gets `join`, a resuming one gets `reconnect` followed by every message it missed.
  * The connection is registered as local *before* the store knows it, so nothing addressed to it in
- * between is lost: deliveries wait in the cursor until the first response is out.
+ * between is lost: deliveries wait in the cursor until the first response is out. Presence is written
+ * before the room or the client hears of the participant, so anyone told it joined finds it online
+ * (`discover`), whichever node they ask; a join that then fails takes it back.
  */
 export async function enterRoom(s: SignalSession): Promise<void> {
   const { svc } = s;
   const cursor = new DeliveryCursor(s.params.reconnect ? (s.params.lastMessageId ?? 0n) : 0n, s);
   s.cursor = cursor;
   const previous = svc.local.add(s);
-  if (s.params.reconnect) {
-    // A resume on the node that still holds the old (half-open) connection: close it quietly.
-    previous?.disconnect(DisconnectReason.SIGNAL_CLOSE, LeaveAction.RESUME, true);
-    await resume(s, cursor);
-  } else {
-    await join(s);
+  try {
+    await svc.store.setOnline(s.identity, s.connId, 30_000, Date.now());
+  } catch (e) {
+    svc.local.remove(s);
+    throw e;
+  }
+  try {
+    if (s.params.reconnect) {
+      // A resume on the node that still holds the old (half-open) connection: close it quietly.
+      previous?.disconnect(DisconnectReason.SIGNAL_CLOSE, LeaveAction.RESUME, true);
+      await resume(s, cursor);
+    } else {
+      await join(s);
+    }
+  } catch (e) {
+    // Best effort, as in leaveRoom: presence expires by itself.
+    await svc.store.setOffline(s.identity, s.connId, Date.now()).catch(() => {});
+    throw e;
   }
   cursor.start();
-  await svc.store.setOnline(s.identity, s.connId, 30_000, Date.now());
 }
 
 async function join(s: SignalSession): Promise<void> {

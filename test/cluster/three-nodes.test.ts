@@ -32,6 +32,22 @@ describe("three server processes on one Redis", { skip }, () => {
   const joined = (client: TestClient, identity: string) =>
     client.waitFor("participantUpdate", (u) => u.participants[0]?.identity === identity && u.participants[0].state === ParticipantState.JOINED, 10_000);
 
+  test("a participant the room has been told of is already online for discover, asked on another node", async () => {
+    const watcher = await join(a, "ws-protobuf", "watcher", "presence-order");
+    for (let i = 0; i < 10; i++) {
+      // Joins on b; the watcher on a asks the moment it hears of each one.
+      const identity = `newcomer-${i}`;
+      const heard = joined(watcher, identity);
+      const newcomer = await join(b, i % 2 === 0 ? "ws-flat" : "grpc-js", identity, "presence-order");
+      await heard;
+      const rid = watcher.send({ case: "discover", value: { identities: [identity] } });
+      const users = (await watcher.waitFor("discover", (_v, r) => r.requestId === rid, 10_000)).users;
+      assert.deepEqual(users.map((u) => [u.identity, u.online]), [[identity, true]]);
+      await newcomer.leave();
+    }
+    await watcher.leave();
+  });
+
   test("participants spread over the nodes see each other and relay offer/answer/trickle/data in order", async () => {
     const alice = await join(a, "ws-protobuf", "alice", "mesh");
     const bob = await join(b, "ws-flat", "bob", "mesh");

@@ -192,6 +192,9 @@ describe("liveness and limits", () => {
     assert.equal(leave.reason, DisconnectReason.JOIN_FAILURE);
     assert.equal(leave.action, LeaveAction.DISCONNECT);
     assert.equal((await c.channel.closed).code, 4008);
+    // Presence is written before the room is entered; the refused join took it back.
+    a.send({ case: "discover", value: { identities: ["f3", "f2"] } });
+    assert.deepEqual((await a.waitFor("discover")).users.map((u) => [u.identity, u.online]), [["f3", false], ["f2", true]]);
     await a.leave();
     await b.leave();
   });
