@@ -6,6 +6,7 @@ import { deriveRekeyKeys, exportKey, rekeyTranscript } from "../protocol/pq/key-
 import type { PqPrimitives } from "../protocol/pq/primitives.js";
 import { toCatalogueError } from "./pq-error-map.js";
 import { ServerRecordLayer } from "./record-layer.js";
+import { secretSlab } from "./secret-slab.js";
 import type { SecureRecordFields } from "./record-layer.js";
 
 /** The client's `rekey {algorithm, client_public_key}`. */
@@ -57,8 +58,8 @@ export class PqSession {
   private readonly records: ServerRecordLayer;
   private readonly primitives: PqPrimitives;
   private readonly now: () => number;
-  /** chain ‖ exporter (32 bytes each) in one buffer: one object per session instead of two. */
-  private readonly secrets = new Uint8Array(2 * KEY_BYTES);
+  /** chain ‖ exporter (32 bytes each) in one slot of the slab; given back by `destroy`. */
+  private readonly secrets: Uint8Array;
   private rekeyCount = 0;
   private lastKeyedAt: number;
   private rekeyBusy = false;
@@ -73,6 +74,7 @@ export class PqSession {
     this.expiresAt = init.expiresAt;
     this.primitives = init.primitives;
     this.now = init.now;
+    this.secrets = secretSlab.take(2 * KEY_BYTES);
     this.secrets.set(init.keys.chain, 0);
     this.secrets.set(init.keys.exporter, KEY_BYTES);
     zeroize(init.keys.chain, init.keys.exporter);
@@ -163,7 +165,10 @@ export class PqSession {
         clientPublicKey: req.clientPublicKey,
         kemCiphertext: ciphertext,
       });
-      const keys = await deriveRekeyKeys(this.primitives, this.chain(), sharedSecret, th);
+      if (this.isDestroyed) throw errors.pqRekeyInvalid("the session has ended");
+      // A copy: the slot goes back to the slab if the session ends while the derivation runs.
+      const chain = this.secrets.slice(0, KEY_BYTES);
+      const keys = await deriveRekeyKeys(this.primitives, chain, sharedSecret, th).finally(() => zeroize(chain));
       if (this.isDestroyed) {
         zeroize(keys.c2s, keys.s2c, keys.chain);
         throw errors.pqRekeyInvalid("the session has ended");
@@ -175,6 +180,10 @@ export class PqSession {
         commit: () => {
           if (committed) return;
           committed = true;
+          if (this.isDestroyed) {
+            zeroize(keys.chain);
+            return;
+          }
           this.records.switchSend();
           this.secrets.set(keys.chain, 0);
           zeroize(keys.chain);
@@ -200,11 +209,9 @@ export class PqSession {
     if (!Number.isInteger(length) || length < 1 || length > 255 * 32) {
       return Promise.reject(new RangeError("exportKey length must be 1..8160"));
     }
-    return exportKey(this.primitives, this.secrets.subarray(KEY_BYTES), label, length);
-  }
-
-  private chain(): Uint8Array {
-    return this.secrets.subarray(0, KEY_BYTES);
+    // A copy, for the same reason as the chain key's in `rekey`.
+    const exporter = this.secrets.slice(KEY_BYTES);
+    return exportKey(this.primitives, exporter, label, length).finally(() => zeroize(exporter));
   }
 
   /** Zeroizes every key of the session; all later calls fail. Idempotent. */
@@ -212,6 +219,6 @@ export class PqSession {
     if (this.isDestroyed) return;
     this.isDestroyed = true;
     this.records.destroy();
-    zeroize(this.secrets);
+    secretSlab.give(this.secrets);
   }
 }

@@ -2,6 +2,7 @@ import { errors } from "../errors.js";
 import { GCM_TAG_BYTES, KEY_BYTES } from "../protocol/pq/algorithms.js";
 import { recordAadPrefix } from "../protocol/pq/key-schedule.js";
 import { recordAead, type RecordAead } from "./record-aead.js";
+import { SLOT_BYTES, secretSlab, type SecretSlab } from "./secret-slab.js";
 
 /** A `secure` record as on the wire. */
 export interface SecureRecordFields {
@@ -25,7 +26,7 @@ const S2C = 0x02;
 /**
  * Nonce and AAD are rebuilt for every record in one process-wide scratch buffer: the AEAD calls are
  * synchronous, so nothing can interleave, and a session then holds no per-direction buffers at all (an idle
- * participant costs the server its keys and a prefix, not four small ArrayBuffers).
+ * participant costs the server its keys and a prefix, each a view of a `SecretSlab` slot).
  */
 const nonce = new Uint8Array(12);
 const nonceView = new DataView(nonce.buffer);
@@ -50,17 +51,21 @@ function position(prefix: Uint8Array, direction: number, epoch: number, seq: num
   return aad.subarray(0, length);
 }
 
-/** One epoch's keys (c2s ‖ s2c in one allocation) and the next seq of each direction. */
+/** One epoch's keys (c2s ‖ s2c in one slot of the slab) and the next seq of each direction. */
 class Epoch {
-  readonly keys = new Uint8Array(2 * KEY_BYTES);
+  readonly keys: Uint8Array;
   sendSeq = 0;
   recvSeq = 0;
+  private slab: SecretSlab | undefined;
 
   constructor(
     readonly epoch: number,
     source: EpochKeys,
+    slab: SecretSlab,
   ) {
     if (source.c2s.length !== KEY_BYTES || source.s2c.length !== KEY_BYTES) throw new RangeError("record keys must be 32 bytes");
+    this.keys = slab.take(2 * KEY_BYTES);
+    this.slab = slab;
     this.keys.set(source.c2s, 0);
     this.keys.set(source.s2c, KEY_BYTES);
     source.c2s.fill(0);
@@ -77,14 +82,19 @@ class Epoch {
 
   /** Zeroizes the s2c key, after the AEAD backend forgot what it kept of it. */
   wipeSend(aead: RecordAead): void {
+    if (this.slab === undefined) return;
     aead.forget(this.s2c);
     this.keys.fill(0, KEY_BYTES);
   }
 
+  /** Forgets and zeroizes both keys and gives the slot back; only the first call does anything. */
   wipe(aead: RecordAead): void {
+    const slab = this.slab;
+    if (slab === undefined) return;
+    this.slab = undefined;
     aead.forget(this.c2s);
     aead.forget(this.s2c);
-    this.keys.fill(0);
+    slab.give(this.keys);
   }
 }
 
@@ -105,13 +115,24 @@ export class ServerRecordLayer {
   private next: Epoch | undefined;
   /** "volly-record-v1" ‖ lp(session_id) ‖ direction byte (overwritten per call). */
   private readonly prefix: Uint8Array;
+  private readonly prefixSlotted: boolean;
   private failed = false;
   private destroyed = false;
 
   /** Copies the epoch-`epoch` keys and zeroizes the originals. */
-  constructor(sessionId: string, keys: EpochKeys, epoch = 0, private readonly aead: RecordAead = recordAead) {
-    this.prefix = recordAadPrefix(sessionId, "c2s");
-    this.send = this.recv = new Epoch(epoch, keys);
+  constructor(
+    sessionId: string,
+    keys: EpochKeys,
+    epoch = 0,
+    private readonly aead: RecordAead = recordAead,
+    private readonly slab: SecretSlab = secretSlab,
+  ) {
+    const prefix = recordAadPrefix(sessionId, "c2s");
+    // As long-lived as the keys; a session id of more than 47 bytes (never the server's own) gets its own array.
+    this.prefixSlotted = prefix.length <= SLOT_BYTES;
+    this.prefix = this.prefixSlotted ? slab.take(prefix.length) : prefix;
+    if (this.prefixSlotted) this.prefix.set(prefix);
+    this.send = this.recv = new Epoch(epoch, keys, slab);
   }
 
   /** The epoch the server sends in. */
@@ -197,7 +218,7 @@ export class ServerRecordLayer {
     this.usable();
     if (this.next !== undefined || this.send !== this.recv) throw errors.pqRekeyInvalid("a rekey is already in progress");
     if (this.send.epoch >= MAX_EPOCH) throw errors.pqRekeyInvalid("epoch counter exhausted");
-    this.next = new Epoch(this.send.epoch + 1, keys);
+    this.next = new Epoch(this.send.epoch + 1, keys, this.slab);
   }
 
   /** Switches the send side to the installed epoch (after sealing the rekey answer). */
@@ -210,13 +231,15 @@ export class ServerRecordLayer {
     this.send = next;
   }
 
-  /** Zeroizes every key; the layer refuses all calls afterwards. */
+  /** Zeroizes every key and gives the slots back; the layer refuses all calls afterwards. Idempotent. */
   destroy(): void {
+    if (this.destroyed) return;
     this.destroyed = true;
     this.send.wipe(this.aead);
     this.recv.wipe(this.aead);
     this.next?.wipe(this.aead);
     this.next = undefined;
+    if (this.prefixSlotted) this.slab.give(this.prefix);
   }
 
   private refuse(): never {
