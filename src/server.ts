@@ -98,7 +98,7 @@ export async function createVollyServer(config: Config, options: ServerOptions):
   const bridge = new WsBridge(services, limiter);
 
   const routes = (router: ConnectRouter) => {
-    registerSignalService(router, services, (ip) => limiter.acquire(ip));
+    registerSignalService(router, services, limiter);
     for (const add of options.routes ?? []) add(router, services);
   };
   const httpRoutes = (options.httpRoutes ?? []).map((make) => make(services));

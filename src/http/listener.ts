@@ -117,6 +117,15 @@ function destroySocket(this: net.Socket): void {
 }
 
 /**
+ * Takes the accept-time error listener off a socket that now has another one (ws's, once upgraded): two
+ * listeners would keep an array on the socket for the connection's life. Until then the socket must keep
+ * it, through the awaits between the upgrade request and the upgrade.
+ */
+export function dropAcceptErrorListener(socket: Duplex): void {
+  if (socket.listenerCount("error") > 1) socket.off("error", destroySocket);
+}
+
+/**
  * Reads until the HTTP/2 preface is recognised or ruled out, puts the bytes back and calls `done`. Its own
  * function so that the buffered bytes (the request line, with the token in the query) and the listener
  * live in a scope nothing long-lived closes over: they become garbage once the socket is handed over.

@@ -81,7 +81,7 @@ export class Relay {
    * same checks as the decoded path, and the response spliced from the request's bytes and the sender's
    * `stamp` (`senderFields`).
    */
-  relayFrame(sender: Sender, request: RelayRequest, stamp: Uint8Array): Promise<void> {
+  relayFrame(sender: Sender, request: RelayRequest, stamp: string): Promise<void> {
     try {
       this.requireSignal(sender);
       checkTarget(request.target);

@@ -1,12 +1,14 @@
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
-import { WebSocketServer } from "ws";
+import { WebSocketServer, type Server } from "ws";
 import { errorIdOf, httpStatusOf, toPublicError } from "../errors.js";
+import { dropAcceptErrorListener } from "../http/listener.js";
 import { authorizeConnection } from "../session/authorize-connection.js";
 import { parseConnectParams, type ConnectParams } from "../session/connect-params.js";
 import type { NodeServices } from "../session/node-services.js";
 import { SignalSession } from "../session/signal-session.js";
-import type { ConnectionLimiter } from "./connection-limiter.js";
+import type { ConnectionSlots } from "./connection-limiter.js";
+import { SignalWebSocket } from "./signal-web-socket.js";
 import { WsTransport } from "./ws-transport.js";
 
 /** Paths that upgrade to the signal WebSocket: `/rtc`, and `/` because the seed connects to `ws://host:7880?access_token=`. */
@@ -17,11 +19,16 @@ export const SIGNAL_PATHS = new Set(["/rtc", "/rtc/", "/"]);
  * plain-text reason, LiveKit style), then hands the socket to a `SignalSession` through `WsTransport`.
  */
 export class WsBridge {
-  private readonly wss: WebSocketServer;
-  constructor(private readonly svc: NodeServices, private readonly limiter: ConnectionLimiter) {
+  private readonly wss: Server<typeof SignalWebSocket>;
+  constructor(private readonly svc: NodeServices, private readonly limiter: ConnectionSlots) {
     // The hard cap is above the configured limit so that a moderately oversized frame gets a polite
     // `error` (the transport checks the limit) instead of an abrupt 1009 close.
-    this.wss = new WebSocketServer({ noServer: true, maxPayload: svc.config.limits.maxFrameBytes * 4, perMessageDeflate: false });
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: svc.config.limits.maxFrameBytes * 4,
+      perMessageDeflate: false,
+      WebSocket: SignalWebSocket,
+    });
   }
 
   /** Handles an HTTP upgrade request for a signal path. */
@@ -31,25 +38,25 @@ export class WsBridge {
     // Socket errors are already handled: the listener gave every accepted socket its shared error listener.
     let params: ConnectParams;
     let auth;
-    const release = this.limiter.acquire(ip);
-    if (release === undefined) return reject(socket, 429, "too many connections");
+    if (!this.limiter.acquire(ip)) return reject(socket, 429, "too many connections");
     try {
       params = parseConnectParams((n) => url.searchParams.get(n) ?? undefined, header(req, "authorization"));
       auth = await authorizeConnection(this.svc, params);
     } catch (e) {
-      release();
+      this.limiter.release(ip);
       const error = toPublicError(e);
       this.svc.log.info({ error: errorIdOf(error), ip }, "connection refused");
       return reject(socket, httpStatusOf(error.code), error.rawMessage);
     }
-    if (socket.destroyed) return release();
+    if (socket.destroyed) return this.limiter.release(ip);
     // The 101 answer and what the session sends at once (`join` without PQ, the token-path handshake
     // response) leave in one write instead of one each: the socket stays corked until the promise jobs
     // of this turn (the join against an in-memory store) are done. With Redis the 101 simply goes first.
     socket.cork();
     setImmediate(() => socket.uncork());
     this.wss.handleUpgrade(req, socket, head, (ws) => {
-      const transport = new WsTransport(ws, socket, ip, params.format ?? "flat", this.svc.config.limits.maxFrameBytes, release);
+      dropAcceptErrorListener(socket);
+      const transport = new WsTransport(ws, socket, ip, params.format ?? "flat", this.svc.config.limits.maxFrameBytes, this.limiter);
       const session = new SignalSession(this.svc, transport, auth, params);
       transport.attach(session);
       void session.start();

@@ -1,46 +1,53 @@
 import type { Duplex } from "node:stream";
-import type { WebSocket } from "ws";
 import { SignalRequestSchema, SignalResponseSchema, type SignalResponse } from "../../gen/volly/signaling/v1/signal_pb.js";
 import { CodecError, decodeFrame, encodeFrame, type WireFormat } from "../protocol/signal-codec.js";
 import type { SignalSession } from "../session/signal-session.js";
 import type { SignalTransport } from "../session/signal-transport.js";
+import type { ConnectionSlots } from "./connection-limiter.js";
+import type { SignalSocketEvents, SignalWebSocket } from "./signal-web-socket.js";
 
 /**
  * The `/rtc` WebSocket as a `SignalTransport`: binary frames are protobuf, text frames JSON (canonical or
  * flat). The connection keeps the format of its first frame, whoever sends it; until then the server
  * speaks the `?format=` form (flat JSON by default, what the seed's browser code reads).
  */
-export class WsTransport implements SignalTransport {
+export class WsTransport implements SignalTransport, SignalSocketEvents {
   readonly kind = "websocket" as const;
   private fixed: WireFormat | undefined;
   private session: SignalSession | undefined;
   private closed = false;
+  private released = false;
 
   /** Frames sent in the current event-loop turn. */
   private turn = 0;
 
   constructor(
-    private readonly ws: WebSocket,
+    private readonly ws: SignalWebSocket,
     /** The upgraded TCP socket under `ws`, corked while a burst of sends is being written. */
     private readonly socket: Duplex,
     readonly remoteAddress: string,
     private readonly serverFirstFormat: WireFormat,
     private readonly maxFrameBytes: number,
-    /** Called once when the socket has closed (releases the connection's slot in the limiter). */
-    private readonly onClosed: () => void,
+    /** Where the connection's slot (counted under `remoteAddress`) goes back once the socket has closed. */
+    private readonly slots: ConnectionSlots,
   ) {}
 
   /** Connects the socket's events to `session`. */
   attach(session: SignalSession): void {
     this.session = session;
-    this.ws.on("message", (data, isBinary) => this.onFrame(data, isBinary));
-    this.ws.on("pong", () => session.alive());
-    this.ws.on("close", () => {
-      this.closed = true;
-      this.onClosed();
-      session.transportClosed();
-    });
-    this.ws.on("error", terminate);
+    this.ws.listen(this);
+  }
+
+  pong(): void {
+    this.session?.alive();
+  }
+
+  socketClosed(): void {
+    if (this.released) return;
+    this.released = true;
+    this.closed = true;
+    this.slots.release(this.remoteAddress);
+    this.session?.transportClosed();
   }
 
   format(): WireFormat {
@@ -93,7 +100,7 @@ export class WsTransport implements SignalTransport {
     setTimeout(() => this.ws.terminate(), 5000).unref();
   }
 
-  private onFrame(data: unknown, isBinary: boolean): void {
+  frame(data: unknown, isBinary: boolean): void {
     const session = this.session;
     if (!session) return;
     const bytes = toBytes(data);
@@ -124,11 +131,6 @@ export class WsTransport implements SignalTransport {
 }
 
 const utf8 = new TextDecoder();
-
-/** Shared by every connection (`this` is the WebSocket): a listener that closes over nothing costs nothing per connection. */
-function terminate(this: WebSocket): void {
-  this.terminate();
-}
 
 function toBytes(data: unknown): Uint8Array {
   if (data instanceof Uint8Array) return data;

@@ -5,18 +5,18 @@ import { authorizeConnection } from "../session/authorize-connection.js";
 import { metadataNames, parseConnectParams } from "../session/connect-params.js";
 import type { NodeServices } from "../session/node-services.js";
 import { SignalSession } from "../session/signal-session.js";
+import type { ConnectionSlots } from "../rtc/connection-limiter.js";
 import { StreamTransport } from "./stream-transport.js";
 
 /**
  * `SignalService.Signal` over gRPC, Connect and gRPC-web: the same `SignalSession` as `/rtc`. The token
  * is `authorization: Bearer` metadata; resume is `volly-reconnect`, `volly-sid`, `volly-last-message-id`.
  */
-export function registerSignalService(router: ConnectRouter, svc: NodeServices, acquire: (ip: string) => (() => void) | undefined): void {
+export function registerSignalService(router: ConnectRouter, svc: NodeServices, slots: ConnectionSlots): void {
   router.service(SignalService, {
     async *signal(requests: AsyncIterable<SignalRequest>, ctx: HandlerContext): AsyncGenerator<SignalResponse> {
       const ip = ctx.requestHeader.get("x-forwarded-for") ?? "grpc";
-      const release = acquire(ip);
-      if (release === undefined) throw errors.tooManyConnections();
+      if (!slots.acquire(ip)) throw errors.tooManyConnections();
       let session: SignalSession;
       const transport = new StreamTransport(ip);
       try {
@@ -26,7 +26,7 @@ export function registerSignalService(router: ConnectRouter, svc: NodeServices, 
         );
         session = new SignalSession(svc, transport, await authorizeConnection(svc, params), params);
       } catch (e) {
-        release();
+        slots.release(ip);
         throw toPublicError(e);
       }
       const onAbort = () => session.transportClosed();
@@ -51,7 +51,7 @@ export function registerSignalService(router: ConnectRouter, svc: NodeServices, 
       } finally {
         ctx.signal.removeEventListener("abort", onAbort);
         session.transportClosed();
-        release();
+        slots.release(ip);
       }
     },
   });

@@ -42,7 +42,7 @@ export function parseConnectParams(get: (name: string) => string | undefined, au
     lastMessageId = BigInt(last);
   }
   if (reconnect && sid === undefined) throw errors.badQuery("reconnect needs sid");
-  return { token, format: format === "" ? undefined : (format as WireFormat | undefined), reconnect, sid, lastMessageId };
+  return { token, format: wireFormat(format), reconnect, sid, lastMessageId };
 }
 
 /** gRPC/Connect metadata names for the same parameters. */
@@ -51,6 +51,13 @@ export const metadataNames: Readonly<Record<string, string>> = {
   sid: "volly-sid",
   last_message_id: "volly-last-message-id",
 };
+
+/** The literal, not the query's string: a connection keeps its format for its whole life. */
+function wireFormat(format: string | undefined): WireFormat | undefined {
+  if (format === "json") return "json";
+  if (format === "flat") return "flat";
+  return format === "protobuf" ? "protobuf" : undefined;
+}
 
 function isTrue(v: string | undefined): boolean {
   return v === "1" || v === "true";

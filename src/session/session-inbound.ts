@@ -34,7 +34,7 @@ export class SessionInbound {
   private relaysInFlight = 0;
   private readonly bucket: TokenBucket;
   /** The sender's from/from_sid, encoded once (see `senderFields`). */
-  private stamp: Uint8Array | undefined;
+  private stamp: string | undefined;
 
   constructor(private readonly s: SignalSession, private readonly pq: PqChannel | undefined) {
     const { limits } = s.svc.config;
@@ -105,7 +105,7 @@ export class SessionInbound {
       }
     } else if (request instanceof Uint8Array) plaintext = request;
     else decoded = request;
-    if (plaintext !== undefined && this.s.transport.format() === "protobuf" && this.s.sender && this.stamp) {
+    if (plaintext !== undefined && this.s.transport.format() === "protobuf" && this.s.sender && this.stamp !== undefined) {
       const relay = parseRelayRequest(plaintext);
       if (relay) {
         this.s.svc.metrics.countMessage(relay.kind, "in");
@@ -146,7 +146,7 @@ export class SessionInbound {
    * function keeps a generator and its registers, and with the relay's and the delivery's own async
    * functions that was over 1 KB allocated per relayed message, all of it surviving a Redis round trip.
    */
-  private relayOne(sender: Sender, relay: RelayRequest, stamp: Uint8Array): Promise<void> {
+  private relayOne(sender: Sender, relay: RelayRequest, stamp: string): Promise<void> {
     const started = performance.now();
     this.relaysInFlight++;
     return this.s.svc.relay.relayFrame(sender, relay, stamp).then(

@@ -1,7 +1,10 @@
 import assert from "node:assert/strict";
-import { connect } from "node:net";
+import { connect, type Socket } from "node:net";
 import { after, before, describe, test } from "node:test";
+import type { WebSocket } from "ws";
+import { secretSlab } from "../../src/pq/secret-slab.js";
 import type { SignalSession } from "../../src/session/signal-session.js";
+import { until } from "../helpers/polling.js";
 import { TestClient } from "../helpers/signal-client.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
 
@@ -44,6 +47,33 @@ describe("what an established session keeps", () => {
     await a.waitFor("dataAck", (ack) => ack.id === "d1");
     await a.leave();
     await b.leave();
+  });
+
+  test("an idle connection keeps no closures for its socket and its keys in shared slab slots", async () => {
+    // The sessions of the tests before have ended (their slots are back); only this test's two hold slots.
+    await until(() => secretSlab.inUse === 0, "earlier sessions' slab slots given back");
+    const before = secretSlab.inUse;
+    const a = await TestClient.connect({ kind: "ws-protobuf", port: srv.port, identity: "shared-a", room: "shared", pq: "ML-KEM-768" });
+    const b = await TestClient.connect({ kind: "ws-protobuf", port: srv.port, identity: "shared-b", room: "shared", pq: "ML-KEM-768" });
+    const internals = (c: TestClient) => {
+      const session = srv.server.services.local.get(c.join?.participant?.sid ?? "") as SignalSession | undefined;
+      assert.ok(session);
+      const transport = session.transport as unknown as { ws: WebSocket; socket: Socket };
+      return { ws: transport.ws, socket: transport.socket };
+    };
+    const [x, y] = [internals(a), internals(b)];
+    const unshared = (event: string) => x.ws.listeners(event).filter((l) => !y.ws.listeners(event).includes(l)).length;
+    for (const event of ["message", "pong", "error"]) {
+      assert.equal(x.ws.listenerCount(event), 1, event);
+      assert.equal(unshared(event), 0, `the two sockets' ${event} listener is one shared function`);
+    }
+    // ws's server adds one closure of its own per socket, to track its clients.
+    assert.equal(unshared("close"), x.ws.listenerCount("close") - 1, "our close listener is shared");
+    assert.equal(x.socket.listenerCount("error"), 1, "once upgraded, the TCP socket keeps ws's error listener only");
+    assert.equal(secretSlab.inUse, before + 6, "each PQ session keeps its keys, secrets and record prefix in three slab slots");
+    await a.leave();
+    await b.leave();
+    await until(() => secretSlab.inUse === before, "the sessions' slab slots given back");
   });
 
   test("a token-bound PQ key is released by the session once the join has recorded it", async () => {

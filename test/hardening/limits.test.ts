@@ -120,6 +120,18 @@ describe("connection limits", () => {
     const again = await openChannel("ws-protobuf", srv.port, { token });
     again.kill();
   });
+
+  test("an upgrade refused for its token gives its slot back at once", async () => {
+    await new Promise((r) => setTimeout(r, 200));
+    const bad = await makeToken({ identity: "conn", room: "lim-c", secret: "not-the-server-secret".repeat(2) });
+    for (let i = 0; i < 5; i++) {
+      await assert.rejects(openChannel("ws-protobuf", srv.port, { token: bad }), (e: unknown) => e instanceof UpgradeRefused && e.status === 401);
+    }
+    const a = await openChannel("ws-protobuf", srv.port, { token: await makeToken({ identity: "after-a", room: "lim-c" }) });
+    const b = await openChannel("ws-protobuf", srv.port, { token: await makeToken({ identity: "after-b", room: "lim-c" }) });
+    a.kill();
+    b.kill();
+  });
 });
 
 describe("slow consumers", () => {

@@ -35,7 +35,9 @@ export const GCM_TAG_BYTES = 16;
  * `undefined` for anything else (other parameter sets, case variants, surrounding spaces, empty).
  */
 export function parsePqAlgorithm(value: unknown): PqAlgorithm | undefined {
-  return value === "ML-KEM-768" || value === "X25519MLKEM768" ? value : undefined;
+  // The literals, not `value`: a session keeps its algorithm, and a decoded string would be a copy per session.
+  if (value === "ML-KEM-768") return "ML-KEM-768";
+  return value === "X25519MLKEM768" ? "X25519MLKEM768" : undefined;
 }
 
 /** True for the X25519 + ML-KEM-768 hybrid. */
