@@ -15,7 +15,9 @@ export type TargetName = "bare-ws-relay" | "peerjs" | "volly-plain" | "volly-pq"
 export const TARGETS: TargetName[] = ["bare-ws-relay", "peerjs", "volly-plain", "volly-pq", "volly-pq-redis-2-nodes"];
 
 export const SERVER_CORE = 0;
-const TSX = ["node", "--import", "tsx"];
+// BENCH_NODE_FLAGS adds flags to every target's node (`--cpu-prof --cpu-prof-dir=/tmp/p` to profile them;
+// NODE_OPTIONS does not take --cpu-prof). A profiled run's figures are not comparable with others.
+const TSX = ["node", ...(process.env.BENCH_NODE_FLAGS ?? "").split(" ").filter((f) => f !== ""), "--import", "tsx"];
 
 /** Settings that take Volly's limits out of the way of a saturation test (documented in docs/benchmarks.md). */
 const VOLLY_BENCH_ENV = {
