@@ -45,6 +45,14 @@ function toArg(a: ScriptArg): string | number | Buffer {
   return Buffer.isBuffer(a) ? a : Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 }
 
+// Lua numbers are doubles: ids above this cannot occur, so a larger one means "after (or up to) everything".
+const MAX_LUA_ID = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** A message id as a script argument, clamped to what a Lua number holds exactly. */
+export function luaId(id: bigint): string {
+  return String(id > MAX_LUA_ID ? MAX_LUA_ID : id);
+}
+
 /** Reply readers: Lua tables arrive as arrays, strings as Buffers, integers as numbers, false as null. */
 export const reply = {
   array(x: unknown): unknown[] {

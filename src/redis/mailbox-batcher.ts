@@ -7,7 +7,7 @@ import type { RedisContext } from "./redis-context.js";
 export type Queued = QueuedMessage & { overflow: boolean };
 
 /** A batch goes out as soon as it holds this many messages (one script must not hold Redis for long)... */
-export const MAX_BATCH_MESSAGES = 64;
+export const MAX_BATCH_MESSAGES = 128;
 /** ...or this many bytes of responses (a few SDP offers are already a sizeable write). */
 export const MAX_BATCH_BYTES = 256 * 1024;
 
@@ -30,14 +30,24 @@ interface Pending {
  * per node. The batch is sent at the end of the turn, or at once when full. `setImmediate` runs right
  * after this loop iteration's I/O callbacks, so an idle node adds no wait, while a busy one collects the
  * frames of every connection that was readable (a `process.nextTick` flush would only collect what one
- * socket read produced). Messages keep their call order within and across batches (one connection, in
- * order), and every other command first sends what is pending (`RedisContext.beforeCommand`), so Redis
- * sees the mailbox operations in the order they were called, as without batching. A failed batch rejects
- * each of its messages with the error a single enqueue would have had.
+ * socket read produced).
+ *
+ * While a batch is on its way, the next one is not sent at the end of the turn but when that batch is
+ * answered (or at once when full): a busy node then sends fewer, larger batches, as many as Redis can
+ * answer, instead of one per turn. Each batch costs a write to Redis, a script run and a publish per
+ * node, whatever its size; on a shared core those writes were a large part of a cross-node message's
+ * cost. A quiet node has nothing in flight and waits for nothing; a busy one adds at most one round trip.
+ *
+ * Messages keep their call order within and across batches (one connection, in order), and every other
+ * command first sends what is pending (`RedisContext.beforeCommand`), so Redis sees the mailbox
+ * operations in the order they were called, as without batching. A failed batch rejects each of its
+ * messages with the error a single enqueue would have had.
  */
 export class MailboxBatcher {
   private pending: Pending | undefined;
   private scheduled = false;
+  /** Batches sent and not answered yet. */
+  private inFlight = 0;
   /** The pending batch's messages, packed as the script reads them. */
   private readonly writer = new EnqueueBatchWriter();
 
@@ -65,7 +75,8 @@ export class MailboxBatcher {
         this.scheduled = true;
         setImmediate(() => {
           this.scheduled = false;
-          this.flush();
+          // Otherwise it goes when the batch in flight is answered.
+          if (this.inFlight === 0) this.flush();
         });
       }
     }
@@ -80,12 +91,18 @@ export class MailboxBatcher {
     if (!batch) return;
     this.pending = undefined;
     const { waiters } = batch;
-    this.ctx.run(mailboxScripts.enqueueBatch, [waiters.length, batch.limit, batch.from, this.writer.take()]).then((r) => {
+    this.inFlight++;
+    this.ctx.run(mailboxScripts.enqueueBatch, [waiters.length, batch.limit, batch.from, this.writer.take()]).finally(() => this.answered()).then((r) => {
       const results = outcomesOf(r, waiters.length);
       waiters.forEach((w, i) => w.resolve(results[i]));
     }).catch((e: unknown) => {
       for (const w of waiters) w.reject(e);
     });
+  }
+
+  private answered(): void {
+    this.inFlight--;
+    if (this.inFlight === 0) this.flush();
   }
 }
 

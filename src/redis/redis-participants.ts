@@ -2,27 +2,28 @@ import type { StoredParticipant } from "../../gen/volly/signaling/v1/internal_pb
 import type { Room } from "../../gen/volly/signaling/v1/models_pb.js";
 import type { CallStore, JoinOutcome, MailboxStore, ParticipantStore, QueuedMessage, RestoreOutcome } from "../store/store.js";
 import { mailboxScripts } from "./lua/mailbox-scripts.js";
+import { AckBatcher } from "./ack-batcher.js";
 import { MailboxBatcher, queuedOf } from "./mailbox-batcher.js";
 import { participantScripts } from "./lua/participant-scripts.js";
-import { reply } from "./lua-script.js";
+import { luaId, reply } from "./lua-script.js";
 import { decodeParticipantRow, decodeParticipantRows, decodeRoomRow, encodeParticipant, roomArgs } from "./redis-codec.js";
 import type { RedisContext } from "./redis-context.js";
 
-// Lua numbers are doubles: ids above this cannot occur, so a larger "after" means "after everything".
-const MAX_LUA_ID = BigInt(Number.MAX_SAFE_INTEGER);
 const RESTORE_OUTCOMES: readonly RestoreOutcome[] = ["kept", "reclaimed", "restored", "moved", "replaced", "missing"];
 
 /**
  * Participants and their mailboxes in Redis (`room:<name>:participants`, `room:<name>:sids`,
  * `participant:<sid>`, `away`, `node:<id>:participants`, `mailbox:<sid>`, `mailbox:<sid>:ids`).
  * Every method is one script, so each is atomic across the cluster (enqueues of one event-loop turn
- * share one, see mailbox-batcher.ts).
+ * share one, see mailbox-batcher.ts, and so do acknowledgements, see ack-batcher.ts).
  */
 export class RedisParticipants implements ParticipantStore, MailboxStore {
   private readonly batcher: MailboxBatcher;
+  private readonly acks: AckBatcher;
 
   constructor(private readonly ctx: RedisContext, private readonly calls: Pick<CallStore, "listCallsOf">) {
     this.batcher = new MailboxBatcher(ctx);
+    this.acks = new AckBatcher(ctx);
   }
 
   async joinParticipant(participant: StoredParticipant, maxParticipants: number): Promise<JoinOutcome> {
@@ -102,8 +103,7 @@ export class RedisParticipants implements ParticipantStore, MailboxStore {
   }
 
   async readMailbox(sid: string, afterId: bigint): Promise<{ messages: Array<{ id: bigint; response: Uint8Array }>; firstId: bigint; nextId: bigint }> {
-    const after = afterId > MAX_LUA_ID ? MAX_LUA_ID : afterId;
-    const [first, next, start, messages] = reply.array(await this.ctx.run(mailboxScripts.read, [sid, String(after)]));
+    const [first, next, start, messages] = reply.array(await this.ctx.run(mailboxScripts.read, [sid, luaId(afterId)]));
     const startId = BigInt(reply.number(start));
     return {
       messages: reply.array(messages).map((m, i) => ({ id: startId + BigInt(i), response: reply.bytes(m) })),
@@ -112,9 +112,8 @@ export class RedisParticipants implements ParticipantStore, MailboxStore {
     };
   }
 
-  async ackMailbox(sid: string, upToId: bigint): Promise<bigint> {
-    const upTo = upToId > MAX_LUA_ID ? MAX_LUA_ID : upToId;
-    return BigInt(reply.number(await this.ctx.run(mailboxScripts.ack, [sid, String(upTo)])));
+  ackMailbox(sid: string, upToId: bigint): Promise<bigint> {
+    return this.acks.ack(sid, upToId);
   }
 }
 

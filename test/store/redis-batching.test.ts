@@ -8,7 +8,7 @@ import { MAX_BATCH_MESSAGES } from "../../src/redis/mailbox-batcher.js";
 import { Delivery } from "../../src/room/delivery.js";
 import { LocalParticipants } from "../../src/room/local-participants.js";
 import { createBackend, type Backend, type BackendObserver } from "../../src/store/create-backend.js";
-import { deletePrefix, REDIS_URL, RedisServer, redisSkip, requireRedis, uniquePrefix } from "../helpers/redis.js";
+import { deletePrefix, REDIS_URL, RedisServer, redisServerSkip, redisSkip, requireRedis, uniquePrefix } from "../helpers/redis.js";
 import { until } from "../helpers/polling.js";
 import { participant, recorder, room } from "./contract-fixtures.js";
 
@@ -190,6 +190,81 @@ describe("Redis mailbox batching when Redis fails", { skip }, () => {
       await assert.rejects(d.toParticipant("f", "a", te.encode("x")), /storage is unavailable/);
       await assert.rejects(d.disconnect(participant("f", "b", "PA_f_b", "node-b"), DisconnectReason.SERVER_SHUTDOWN, LeaveAction.DISCONNECT, false), /storage is unavailable/);
     } finally {
+      await b.close();
+      await server.stop();
+    }
+  });
+});
+
+describe("Redis acknowledgement batching", { skip }, () => {
+  const prefix = uniquePrefix("acks");
+  const counter = new CommandCounter();
+  let b: Backend;
+
+  before(async () => {
+    await requireRedis();
+    b = await createBackend({ url: REDIS_URL, prefix }, log, counter);
+  });
+
+  after(async () => {
+    await b?.close();
+    await deletePrefix(REDIS_URL, prefix);
+  });
+
+  test("the acknowledgements of one turn go as one script, each answered as if sent alone, in call order", async () => {
+    const s = b.store;
+    await s.createRoom(room("acks"), 10, Date.now());
+    for (const id of ["a", "b"]) assert.ok((await s.joinParticipant(participant("acks", id, `PA_ack_${id}`, "node-a"), 10)).ok);
+    for (let i = 1; i <= 5; i++) await s.enqueue("acks", "a", te.encode(`a${i}`), 100);
+    for (let i = 1; i <= 3; i++) await s.enqueue("acks", "b", te.encode(`b${i}`), 100);
+    const before = counter.of("mailbox_ack_batch");
+    const acked = await Promise.all([
+      s.ackMailbox("PA_ack_a", 2n),
+      s.ackMailbox("PA_ack_a", 1n),
+      s.ackMailbox("PA_ack_ghost", 3n),
+      s.ackMailbox("PA_ack_b", 2n ** 70n),
+      s.ackMailbox("PA_ack_a", 4n),
+    ]);
+    assert.equal(counter.of("mailbox_ack_batch") - before, 1, "one script for the turn");
+    assert.deepEqual(acked, [2n, 2n, 0n, 3n, 4n], "each as if alone: never lower than before, clamped to what was queued");
+    assert.deepEqual((await s.readMailbox("PA_ack_a", 0n)).messages.map((m) => td.decode(m.response)), ["a5"]);
+    assert.deepEqual((await s.readMailbox("PA_ack_b", 0n)).messages, []);
+  });
+});
+
+describe("Redis batching while a batch is on its way", { skip: redisServerSkip() }, () => {
+  test("the enqueues and acknowledgements of later turns wait for the batch in flight and then go as one", async () => {
+    const server = await RedisServer.start();
+    const counter = new CommandCounter();
+    const b = await createBackend({ url: server.url, prefix: uniquePrefix("inflight") }, log, counter);
+    const turn = () => new Promise((r) => setImmediate(r));
+    try {
+      const s = b.store;
+      await s.createRoom(room("f"), 10, Date.now());
+      assert.ok((await s.joinParticipant(participant("f", "a", "PA_fl_a", "node-a"), 10)).ok);
+      // Frozen, Redis answers nothing: the first batch stays on its way while later turns enqueue.
+      server.pause();
+      const queued = [s.enqueue("f", "a", te.encode("m0"), 100, "node-a")];
+      for (let i = 1; i <= 3; i++) {
+        await turn();
+        await turn();
+        queued.push(s.enqueue("f", "a", te.encode(`m${i}`), 100, "node-a"));
+      }
+      const acks = [s.ackMailbox("PA_fl_a", 0n)];
+      for (let i = 1; i <= 2; i++) {
+        await turn();
+        await turn();
+        acks.push(s.ackMailbox("PA_fl_a", BigInt(i)));
+      }
+      await turn();
+      server.unpause();
+      assert.deepEqual((await Promise.all(queued)).map((q) => q?.messageId), [1n, 2n, 3n, 4n]);
+      assert.deepEqual(await Promise.all(acks), [0n, 1n, 2n]);
+      assert.equal(counter.of("mailbox_enqueue_batch"), 2, "the first batch, then the three later turns' messages together");
+      assert.equal(counter.of("mailbox_ack_batch"), 2, "the first acknowledgement, then the two later ones together");
+      assert.deepEqual((await s.readMailbox("PA_fl_a", 0n)).messages.map((m) => td.decode(m.response)), ["m2", "m3"]);
+    } finally {
+      server.unpause();
       await b.close();
       await server.stop();
     }

@@ -223,25 +223,31 @@ if start < len then msgs = redis.call('LRANGE', k_mail(sid), start, -1) end
 return {first, nxt, first + start, msgs}
 `),
 
-  /** (sid, upToId) → the highest acknowledged id; acknowledged messages are dropped. */
-  ack: new LuaScript("mailbox_ack", `
-local sid = arg(1)
-if redis.call('EXISTS', k_ids(sid)) == 0 then return 0 end
-local nxt = tonumber(redis.call('HGET', k_ids(sid), 'next') or '1')
-local acked = tonumber(redis.call('HGET', k_ids(sid), 'acked') or '0')
-local up = tonumber(arg(2))
-if up >= nxt then up = nxt - 1 end
-if up > acked then
-  acked = up
-  redis.call('HSET', k_ids(sid), 'acked', acked)
+  /**
+   * (n, sid1, upToId1, ..., sidn, upToIdn) → the highest acknowledged id of each, in order; acknowledged
+   * messages are dropped. Each pair is applied as if acknowledged on its own (see ack-batcher.ts).
+   */
+  ackBatch: new LuaScript("mailbox_ack_batch", `
+local function ack(sid, up)
+  if redis.call('EXISTS', k_ids(sid)) == 0 then return 0 end
+  local nxt = tonumber(redis.call('HGET', k_ids(sid), 'next') or '1')
+  local acked = tonumber(redis.call('HGET', k_ids(sid), 'acked') or '0')
+  if up >= nxt then up = nxt - 1 end
+  if up > acked then
+    acked = up
+    redis.call('HSET', k_ids(sid), 'acked', acked)
+  end
+  local len = redis.call('LLEN', k_mail(sid))
+  local drop = acked - (nxt - len) + 1
+  if drop >= len then
+    redis.call('DEL', k_mail(sid))
+  elseif drop > 0 then
+    redis.call('LTRIM', k_mail(sid), drop, -1)
+  end
+  return acked
 end
-local len = redis.call('LLEN', k_mail(sid))
-local drop = acked - (nxt - len) + 1
-if drop >= len then
-  redis.call('DEL', k_mail(sid))
-elseif drop > 0 then
-  redis.call('LTRIM', k_mail(sid), drop, -1)
-end
-return acked
+local out = {}
+for i = 1, tonumber(arg(1)) do out[i] = ack(arg(2 * i), tonumber(arg(2 * i + 1))) end
+return out
 `),
 };
