@@ -107,8 +107,9 @@ export async function createVollyServer(config: Config, options: ServerOptions):
   const apiAdapter = connectNodeAdapter({ routes, fallback: createRestHandler(services, health, httpRoutes) });
   const signalListener = new Listener(signalAdapter, (req, socket, head) => {
     const path = new URL(req.url ?? "/", "http://localhost").pathname;
-    if (SIGNAL_PATHS.has(path)) void bridge.upgrade(req, socket, head);
-    else socket.end("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    if (SIGNAL_PATHS.has(path)) return bridge.upgrade(req, socket, head);
+    socket.end("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    return Promise.resolve(false);
   });
   const apiListener = new Listener(apiAdapter, undefined);
   let closing: Promise<void> | undefined;

@@ -6,7 +6,11 @@ import type { Duplex } from "node:stream";
 const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 
 export type RequestHandler = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => void;
-export type UpgradeHandler = (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void;
+/**
+ * Takes a WebSocket upgrade; resolves true once the socket belongs to a WebSocket server that tracks
+ * (and at shutdown closes) it itself, false when it was refused or lost.
+ */
+export type UpgradeHandler = (req: http.IncomingMessage, socket: Duplex, head: Buffer) => Promise<boolean>;
 
 /**
  * One port, every protocol: sniffs the HTTP/2 connection preface and hands the socket to an h2c server
@@ -39,7 +43,12 @@ export class Listener {
         this.serveUpgradeAsPlain(req, socket, head);
         return;
       }
-      onUpgrade(req, socket, head);
+      onUpgrade(req, socket, head).then(
+        (owned) => {
+          if (owned) this.handOver(socket as net.Socket);
+        },
+        () => socket.destroy(),
+      );
     });
     this.net = net.createServer((socket) => this.sniff(socket));
   }
@@ -76,6 +85,17 @@ export class Listener {
     });
     await Promise.race([closed, late]);
     for (const t of timers) clearTimeout(t);
+  }
+
+  /**
+   * Stops tracking a socket the WebSocket server now owns (it closes its sockets at shutdown, before the
+   * listeners close) and takes the accept-time error listener off it, as ws listens for its errors: a
+   * tracked socket costs an idle connection a set entry and two listener arrays for its whole life.
+   */
+  private handOver(socket: net.Socket): void {
+    this.sockets.delete(socket);
+    socket.off("close", this.forget);
+    if (socket.listenerCount("error") > 1) socket.off("error", destroySocket);
   }
 
   private sniff(socket: net.Socket): void {
@@ -116,14 +136,6 @@ function destroySocket(this: net.Socket): void {
   this.destroy();
 }
 
-/**
- * Takes the accept-time error listener off a socket that now has another one (ws's, once upgraded): two
- * listeners would keep an array on the socket for the connection's life. Until then the socket must keep
- * it, through the awaits between the upgrade request and the upgrade.
- */
-export function dropAcceptErrorListener(socket: Duplex): void {
-  if (socket.listenerCount("error") > 1) socket.off("error", destroySocket);
-}
 
 /**
  * Reads until the HTTP/2 preface is recognised or ruled out, puts the bytes back and calls `done`. Its own

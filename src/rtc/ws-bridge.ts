@@ -2,7 +2,6 @@ import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type Server } from "ws";
 import { errorIdOf, httpStatusOf, toPublicError } from "../errors.js";
-import { dropAcceptErrorListener } from "../http/listener.js";
 import { authorizeConnection } from "../session/authorize-connection.js";
 import { parseConnectParams, type ConnectParams } from "../session/connect-params.js";
 import type { NodeServices } from "../session/node-services.js";
@@ -31,8 +30,8 @@ export class WsBridge {
     });
   }
 
-  /** Handles an HTTP upgrade request for a signal path. */
-  async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+  /** Handles an HTTP upgrade request for a signal path; true once the socket is a signal WebSocket's. */
+  async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<boolean> {
     const url = new URL(req.url ?? "/", "http://localhost");
     const ip = req.socket.remoteAddress ?? "";
     // Socket errors are already handled: the listener gave every accepted socket its shared error listener.
@@ -48,19 +47,27 @@ export class WsBridge {
       this.svc.log.info({ error: errorIdOf(error), ip }, "connection refused");
       return reject(socket, httpStatusOf(error.code), error.rawMessage);
     }
-    if (socket.destroyed) return this.limiter.release(ip);
+    if (socket.destroyed) {
+      this.limiter.release(ip);
+      return false;
+    }
     // The 101 answer and what the session sends at once (`join` without PQ, the token-path handshake
     // response) leave in one write instead of one each: the socket stays corked until the promise jobs
     // of this turn (the join against an in-memory store) are done. With Redis the 101 simply goes first.
     socket.cork();
     setImmediate(() => socket.uncork());
+    let upgraded = false;
+    // ws completes a valid upgrade before handleUpgrade returns (there is no verifyClient); an invalid one it
+    // answers itself and destroys, without calling back.
     this.wss.handleUpgrade(req, socket, head, (ws) => {
-      dropAcceptErrorListener(socket);
+      upgraded = true;
       const transport = new WsTransport(ws, socket, ip, params.format ?? "flat", this.svc.config.limits.maxFrameBytes, this.limiter);
       const session = new SignalSession(this.svc, transport, auth, params);
       transport.attach(session);
       void session.start();
     });
+    if (!upgraded) this.limiter.release(ip);
+    return upgraded;
   }
 
   /** Closes every WebSocket still open (after sessions have been drained). */
@@ -75,13 +82,14 @@ function header(req: IncomingMessage, name: string): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
-function reject(socket: Duplex, status: number, reason: string): void {
-  if (socket.destroyed) return;
+function reject(socket: Duplex, status: number, reason: string): false {
+  if (socket.destroyed) return false;
   const body = Buffer.from(reason, "utf8");
   socket.end(
     `HTTP/1.1 ${status} ${statusText(status)}\r\nContent-Type: text/plain; charset=utf-8\r\n` +
       `Content-Length: ${body.length}\r\nAccess-Control-Allow-Origin: *\r\nConnection: close\r\n\r\n${reason}`,
   );
+  return false;
 }
 
 function statusText(status: number): string {

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { connect } from "node:net";
 import { after, before, describe, test } from "node:test";
 import WebSocket from "ws";
 import { DisconnectReason, ParticipantState } from "../../gen/volly/signaling/v1/models_pb.js";
@@ -119,6 +120,27 @@ describe("connection limits", () => {
     await new Promise((r) => setTimeout(r, 200));
     const again = await openChannel("ws-protobuf", srv.port, { token });
     again.kill();
+  });
+
+  test("an upgrade ws refuses after the token was accepted (a bad Sec-WebSocket-Version) gives its slot back", async () => {
+    await new Promise((r) => setTimeout(r, 200));
+    const token = await makeToken({ identity: "badver", room: "lim-c" });
+    for (let i = 0; i < 4; i++) {
+      const answer = await new Promise<string>((resolve, reject) => {
+        const socket = connect({ port: srv.port, host: "127.0.0.1", localAddress: "127.0.0.4" });
+        let got = "";
+        socket.on("data", (d) => (got += d.toString("latin1")));
+        socket.on("close", () => resolve(got));
+        socket.on("error", reject);
+        socket.write(`GET /rtc?access_token=${token} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 99\r\n\r\n");
+      });
+      assert.match(answer, /^HTTP\/1\.1 400 /, "ws refuses the version");
+    }
+    const a = await openChannel("ws-protobuf", srv.port, { token: await makeToken({ identity: "badver-a", room: "lim-c" }), localAddress: "127.0.0.4" });
+    const b = await openChannel("ws-protobuf", srv.port, { token: await makeToken({ identity: "badver-b", room: "lim-c" }), localAddress: "127.0.0.4" });
+    a.kill();
+    b.kill();
   });
 
   test("an upgrade refused for its token gives its slot back at once", async () => {
