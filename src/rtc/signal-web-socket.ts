@@ -8,37 +8,39 @@ export interface SignalSocketEvents {
 }
 
 /**
- * ws's WebSocket with a slot for whoever handles its events, so that its listeners can be functions
- * shared by every connection (`this` is the socket) instead of closures made per connection: three
- * closures and their scope cost an idle connection about 200 bytes, the slot 8.
+ * ws's WebSocket, handing its events straight to one handler instead of through listeners. Each listener
+ * an idle connection keeps costs it memory for its whole life (per-connection closures, and an `_events`
+ * table that grows with every event name), and `emit` finds them by name for every frame. ws emits these
+ * events on the socket itself, so intercepting them here is all it takes; other events, and `close` after
+ * the handler has it (ws's server tracks its clients through it), go through `emit` as usual.
  */
 export class SignalWebSocket extends WebSocket {
-  events: SignalSocketEvents | undefined = undefined;
+  private events: SignalSocketEvents | undefined = undefined;
 
   /** Hands the socket's events to `events` (once per socket). */
   listen(events: SignalSocketEvents): void {
     this.events = events;
-    this.on("message", onMessage);
-    this.on("pong", onPong);
-    this.on("close", onClose);
-    this.on("error", terminate);
   }
-}
 
-// ws types a listener's `this` as its own WebSocket; only `listen` adds these, so it is a SignalWebSocket.
-function onMessage(this: WebSocket, data: unknown, isBinary: boolean): void {
-  (this as SignalWebSocket).events?.frame(data, isBinary);
-}
-
-function onPong(this: WebSocket): void {
-  (this as SignalWebSocket).events?.pong();
-}
-
-function onClose(this: WebSocket): void {
-  (this as SignalWebSocket).events?.socketClosed();
-}
-
-/** An error ends the connection; its close event follows. */
-function terminate(this: WebSocket): void {
-  this.terminate();
+  override emit(event: string | symbol, ...args: unknown[]): boolean {
+    const events = this.events;
+    if (events !== undefined) {
+      switch (event) {
+        case "message":
+          events.frame(args[0], args[1] === true);
+          return true;
+        case "pong":
+          events.pong();
+          return true;
+        case "error":
+          // An error ends the connection; its close event follows.
+          this.terminate();
+          return true;
+        case "close":
+          events.socketClosed();
+          break;
+      }
+    }
+    return super.emit(event, ...args);
+  }
 }

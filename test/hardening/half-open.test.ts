@@ -52,3 +52,31 @@ describe("a client whose network goes away (half-open socket)", () => {
     await a.leave();
   });
 });
+
+describe("a client that breaks the WebSocket protocol", () => {
+  let srv: TestServer;
+  before(async () => {
+    srv = await startTestServer({ VOLLY_RESUME_WINDOW: "30" });
+  });
+  after(() => srv.close());
+
+  test("an unmasked frame ends its connection (and only it); the participant is away, the server unharmed", async () => {
+    const a = await TestClient.connect({ kind: "ws-protobuf", port: srv.port, identity: "calm", room: "proto-err", pq: "ML-KEM-768" });
+    const b = await TestClient.connect({ kind: "ws-protobuf", port: srv.port, identity: "rude", room: "proto-err", pq: "ML-KEM-768" });
+    const sid = b.join?.participant?.sid ?? "";
+    assert.ok(srv.server.services.local.get(sid));
+    // RFC 6455 §5.1: a client must mask every frame; ws refuses this one with a protocol error.
+    b.channel.writeRaw?.(Buffer.from([0x82, 0x02, 0x01, 0x02]));
+    await b.channel.closed;
+    const deadline = Date.now() + 10_000;
+    while (srv.server.services.local.get(sid) !== undefined) {
+      if (Date.now() > deadline) assert.fail("the broken connection's session was not ended");
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(((await srv.server.services.store.getParticipant("proto-err", "rude"))?.awayUntil ?? 0n) > 0n, "kept for the resume window");
+    a.send({ case: "data", value: { target: "rude", payload: new TextEncoder().encode("still here"), id: "d1" } });
+    await a.waitFor("dataAck", (ack) => ack.id === "d1");
+    assert.equal((await fetch(`${srv.httpUrl}/healthz`)).status, 200);
+    await a.leave();
+  });
+});

@@ -37,6 +37,8 @@ export interface Channel {
    * away (a half-open TCP connection: no FIN, no more reads, no pongs).
    */
   freeze?(): void;
+  /** WebSocket only: writes bytes to the TCP socket as they are, beneath the WebSocket framing. */
+  writeRaw?(bytes: Uint8Array): void;
 }
 
 export interface OpenOptions {
@@ -102,6 +104,7 @@ function openWs(kind: ChannelKind, port: number, o: OpenOptions): Promise<Channe
         closed,
         kill: () => ws.terminate(),
         freeze: () => (ws as unknown as { _socket: { pause(): void } })._socket.pause(),
+        writeRaw: (bytes) => (ws as unknown as { _socket: { write(b: Uint8Array): void } })._socket.write(bytes),
       });
     });
   });
