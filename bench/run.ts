@@ -2,7 +2,8 @@
 // core 1, interleaves the targets (A B C A B C ...), and writes the medians of the runs to docs/benchmarks.md.
 // Options: --runs=N (default 3), --quick (1 run, shorter windows), --targets=a,b, --scenarios=x,y,
 // --out=FILE (default docs/benchmarks.md; exploratory runs write elsewhere so the committed report stays whole),
-// --joins=N (the measured join burst; default 1000).
+// --joins=N (the measured join burst; default 1000). BENCH_NODE_FLAGS adds node flags to every target
+// (`BENCH_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/p"` profiles them; such a run's figures are not the report's).
 import { execFile } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { promisify } from "node:util";
