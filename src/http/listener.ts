@@ -136,7 +136,6 @@ function destroySocket(this: net.Socket): void {
   this.destroy();
 }
 
-
 /**
  * Reads until the HTTP/2 preface is recognised or ruled out, puts the bytes back and calls `done`. Its own
  * function so that the buffered bytes (the request line, with the token in the query) and the listener

@@ -30,12 +30,14 @@ export class WsTransport implements SignalTransport, SignalSocketEvents {
     private readonly maxFrameBytes: number,
     /** Where the connection's slot (counted under `remoteAddress`) goes back once the socket has closed. */
     private readonly slots: ConnectionSlots,
-  ) {}
+  ) {
+    // From the start, so that the slot goes back with the socket even if no session is ever attached.
+    ws.listen(this);
+  }
 
-  /** Connects the socket's events to `session`. */
+  /** Hands the socket's frames to `session` (frames before it have nobody to go to and are dropped). */
   attach(session: SignalSession): void {
     this.session = session;
-    this.ws.listen(this);
   }
 
   pong(): void {
