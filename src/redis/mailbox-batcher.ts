@@ -1,6 +1,7 @@
 import type { QueuedMessage } from "../store/store.js";
 import { mailboxScripts } from "./lua/mailbox-scripts.js";
 import { EnqueueBatchWriter } from "../protocol/enqueue-batch.js";
+import { BatchPacer } from "./batch-pacer.js";
 import { reply } from "./lua-script.js";
 import type { RedisContext } from "./redis-context.js";
 
@@ -33,7 +34,7 @@ interface Pending {
  * socket read produced).
  *
  * While a batch is on its way, the next one is not sent at the end of the turn but when that batch is
- * answered (or at once when full): a busy node then sends fewer, larger batches, as many as Redis can
+ * answered (or at once when full; `BatchPacer`): a busy node then sends fewer, larger batches, as many as Redis can
  * answer, instead of one per turn. Each batch costs a write to Redis, a script run and a publish per
  * node, whatever its size; on a shared core those writes were a large part of a cross-node message's
  * cost. A quiet node has nothing in flight and waits for nothing; a busy one adds at most one round trip.
@@ -45,9 +46,7 @@ interface Pending {
  */
 export class MailboxBatcher {
   private pending: Pending | undefined;
-  private scheduled = false;
-  /** Batches sent and not answered yet. */
-  private inFlight = 0;
+  private readonly pacer = new BatchPacer(() => this.flush());
   /** The pending batch's messages, packed as the script reads them. */
   private readonly writer = new EnqueueBatchWriter();
 
@@ -71,14 +70,7 @@ export class MailboxBatcher {
     if (!batch) {
       batch = { limit, from: forwardFrom, waiters: [] };
       this.pending = batch;
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => {
-          this.scheduled = false;
-          // Otherwise it goes when the batch in flight is answered.
-          if (this.inFlight === 0) this.flush();
-        });
-      }
+      this.pacer.schedule();
     }
     const queued = new Promise<Queued | undefined>((resolve, reject) => batch.waiters.push({ resolve, reject }));
     if (batch.waiters.length >= MAX_BATCH_MESSAGES || this.writer.byteLength >= MAX_BATCH_BYTES) this.flush();
@@ -91,18 +83,12 @@ export class MailboxBatcher {
     if (!batch) return;
     this.pending = undefined;
     const { waiters } = batch;
-    this.inFlight++;
-    this.ctx.run(mailboxScripts.enqueueBatch, [waiters.length, batch.limit, batch.from, this.writer.take()]).finally(() => this.answered()).then((r) => {
+    this.pacer.sent(this.ctx.run(mailboxScripts.enqueueBatch, [waiters.length, batch.limit, batch.from, this.writer.take()])).then((r) => {
       const results = outcomesOf(r, waiters.length);
       waiters.forEach((w, i) => w.resolve(results[i]));
     }).catch((e: unknown) => {
       for (const w of waiters) w.reject(e);
     });
-  }
-
-  private answered(): void {
-    this.inFlight--;
-    if (this.inFlight === 0) this.flush();
   }
 }
 
