@@ -20,12 +20,13 @@ export function verifyHs256(
   secretOf: (apiKey: string) => Uint8Array | undefined,
   nowSeconds: number,
   leewaySeconds: number,
-): { apiKey: string; payload: JwtPayload } {
+): { apiKey: string; payload: JwtPayload; payloadJson: string } {
   const parts = token.split(".");
   if (parts.length !== 3) throw errors.tokenInvalid("malformed token");
   const [h, p, s] = parts as [string, string, string];
   checkHeader(h);
-  const payload = decodeJson(p);
+  const payloadJson = decodeText(p);
+  const payload = parseObject(payloadJson);
   const iss = payload.iss;
   const secret = typeof iss === "string" ? secretOf(iss) : undefined;
   if (typeof iss !== "string" || secret === undefined) throw errors.apiKeyUnknown();
@@ -40,7 +41,7 @@ export function verifyHs256(
     if (typeof payload.nbf !== "number" || !Number.isFinite(payload.nbf)) throw errors.tokenInvalid("claim nbf failed validation");
     if (nowSeconds + leewaySeconds < payload.nbf) throw errors.tokenInvalid("token is not valid yet");
   }
-  return { apiKey: iss, payload };
+  return { apiKey: iss, payload, payloadJson };
 }
 
 /**
@@ -55,17 +56,22 @@ const MAX_ACCEPTED_HEADERS = 64;
 /** Accepts exactly `alg: "HS256"` without `crit`; throws `token_invalid` otherwise. */
 function checkHeader(h: string): void {
   if (acceptedHeaders.has(h)) return;
-  const header = decodeJson(h);
+  const header = parseObject(decodeText(h));
   if (header.alg !== "HS256") throw errors.tokenInvalid(`algorithm ${String(header.alg).slice(0, 16)} not allowed`);
   if (header.crit !== undefined) throw errors.tokenInvalid("unsupported crit header");
   if (acceptedHeaders.size < MAX_ACCEPTED_HEADERS) acceptedHeaders.add(h);
 }
 
-function decodeJson(part: string): Record<string, unknown> {
+/** The text of a base64url part (one flat string, which is what a joined connection keeps of its claims). */
+function decodeText(part: string): string {
   if (!BASE64URL.test(part)) throw errors.tokenInvalid("malformed token");
+  return Buffer.from(part, "base64url").toString("utf8");
+}
+
+function parseObject(json: string): Record<string, unknown> {
   let value: unknown;
   try {
-    value = JSON.parse(Buffer.from(part, "base64url").toString("utf8"));
+    value = JSON.parse(json);
   } catch {
     throw errors.tokenInvalid("malformed token");
   }

@@ -32,20 +32,24 @@ export function parseVideoGrant(value: unknown): VideoGrant {
     if (v[key] !== undefined && typeof v[key] !== "boolean") throw errors.tokenInvalid(`video.${key} must be a boolean`);
   }
   if (v.room !== undefined && typeof v.room !== "string") throw errors.tokenInvalid("video.room must be a string");
-  const flag = (k: string, fallback: boolean): boolean => (typeof v[k] === "boolean" ? (v[k] as boolean) : fallback);
-  const canPublish = flag("canPublish", true);
+  const canPublish = flag(v.canPublish, true);
   return {
-    roomJoin: flag("roomJoin", false),
+    roomJoin: flag(v.roomJoin, false),
     room: typeof v.room === "string" ? v.room : "",
-    roomCreate: flag("roomCreate", false),
-    roomList: flag("roomList", false),
-    roomAdmin: flag("roomAdmin", false),
-    hidden: flag("hidden", false),
+    roomCreate: flag(v.roomCreate, false),
+    roomList: flag(v.roomList, false),
+    roomAdmin: flag(v.roomAdmin, false),
+    hidden: flag(v.hidden, false),
     canPublish,
-    canSubscribe: flag("canSubscribe", true),
-    canPublishData: flag("canPublishData", canPublish),
-    canUpdateOwnMetadata: flag("canUpdateOwnMetadata", false),
+    canSubscribe: flag(v.canSubscribe, true),
+    canPublishData: flag(v.canPublishData, canPublish),
+    canUpdateOwnMetadata: flag(v.canUpdateOwnMetadata, false),
   };
+}
+
+/** A module function, not a closure per call: tsx renames every named closure as it is made (`keepNames`). */
+function flag(value: unknown, fallback: boolean): boolean {
+  return typeof value === "boolean" ? value : fallback;
 }
 
 const emptyGrant: VideoGrant = {

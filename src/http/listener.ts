@@ -21,6 +21,8 @@ export class Listener {
   private readonly net: net.Server;
   private readonly h1: http.Server;
   private readonly h2: http2.Http2Server;
+  /** Where a sniffed socket goes. */
+  private readonly servers: { readonly h1: http.Server; readonly h2: http2.Http2Server };
   private readonly sockets = new Set<net.Socket>();
   /** One close listener for every socket (`this` is the socket), not a closure per connection. */
   private readonly forget: (this: net.Socket) => void;
@@ -50,6 +52,7 @@ export class Listener {
         () => socket.destroy(),
       );
     });
+    this.servers = { h1: this.h1, h2: this.h2 };
     this.net = net.createServer((socket) => this.sniff(socket));
   }
 
@@ -102,15 +105,7 @@ export class Listener {
     this.sockets.add(socket);
     socket.on("close", this.forget);
     socket.on("error", destroySocket);
-    sniffPreface(socket, (isH2) => {
-      if (isH2) {
-        // http2 reads socket.readableLength itself; resuming here breaks the session (RST_STREAM).
-        this.h2.emit("connection", socket);
-      } else {
-        this.h1.emit("connection", socket);
-        socket.resume();
-      }
-    });
+    new PrefaceSniffer(socket, this.servers);
   }
 
   /**
@@ -137,28 +132,57 @@ function destroySocket(this: net.Socket): void {
 }
 
 /**
- * Reads until the HTTP/2 preface is recognised or ruled out, puts the bytes back and calls `done`. Its own
- * function so that the buffered bytes (the request line, with the token in the query) and the listener
- * live in a scope nothing long-lived closes over: they become garbage once the socket is handed over.
+ * Reads until the HTTP/2 preface is recognised or ruled out, puts the bytes back and hands the socket to
+ * the h2c or the HTTP/1.1 server. An object of its own so that the buffered bytes (the request line, with
+ * the token in the query) live in nothing long-lived: it is garbage once the socket is handed over. Its
+ * listeners are bound methods, not closures: under tsx every named closure is renamed when it is made
+ * (`keepNames`), a few microseconds per connection.
  */
-function sniffPreface(socket: net.Socket, done: (isH2: boolean) => void): void {
+class PrefaceSniffer {
+  private buffered: Buffer = EMPTY;
   // A silent socket never reaches the h1/h2 timeouts; give it 10 s to say something. A plain timer, not
   // socket.setTimeout(), which would leave its cleared Timeout and listener on the socket for its life.
-  const timer = setTimeout(() => socket.destroy(), 10_000).unref();
-  let buffered: Buffer = Buffer.alloc(0);
-  const onData = (chunk: Buffer) => {
-    buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
+  private readonly timer: NodeJS.Timeout;
+  private readonly onData = this.data.bind(this);
+  private readonly onClose = this.closed.bind(this);
+
+  constructor(
+    private readonly socket: net.Socket,
+    private readonly servers: { readonly h1: http.Server; readonly h2: http2.Http2Server },
+  ) {
+    this.timer = setTimeout(destroySocketOf, 10_000, socket).unref();
+    socket.on("data", this.onData);
+    socket.on("close", this.onClose);
+  }
+
+  private data(chunk: Buffer): void {
+    const buffered = this.buffered.length === 0 ? chunk : Buffer.concat([this.buffered, chunk]);
+    this.buffered = buffered;
     const n = Math.min(buffered.length, PREFACE.length);
     const isH2 = buffered.subarray(0, n).equals(PREFACE.subarray(0, n));
     if (isH2 && n < PREFACE.length) return;
-    socket.off("data", onData);
-    socket.off("close", onClose);
-    clearTimeout(timer);
+    const socket = this.socket;
+    socket.off("data", this.onData);
+    socket.off("close", this.onClose);
+    clearTimeout(this.timer);
     socket.pause();
     socket.unshift(buffered);
-    done(isH2);
-  };
-  const onClose = () => clearTimeout(timer);
-  socket.on("data", onData);
-  socket.on("close", onClose);
+    if (isH2) {
+      // http2 reads socket.readableLength itself; resuming here breaks the session (RST_STREAM).
+      this.servers.h2.emit("connection", socket);
+    } else {
+      this.servers.h1.emit("connection", socket);
+      socket.resume();
+    }
+  }
+
+  private closed(): void {
+    clearTimeout(this.timer);
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+function destroySocketOf(socket: net.Socket): void {
+  socket.destroy();
 }

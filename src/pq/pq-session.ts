@@ -6,7 +6,7 @@ import { deriveRekeyKeys, exportKey, rekeyTranscript } from "../protocol/pq/key-
 import type { PqPrimitives } from "../protocol/pq/primitives.js";
 import { toCatalogueError } from "./pq-error-map.js";
 import { ServerRecordLayer } from "./record-layer.js";
-import { secretSlab } from "./secret-slab.js";
+import { secretSlab, type Slot } from "./secret-slab.js";
 import type { SecureRecordFields } from "./record-layer.js";
 
 /** The client's `rekey {algorithm, client_public_key}`. */
@@ -59,7 +59,7 @@ export class PqSession {
   private readonly primitives: PqPrimitives;
   private readonly now: () => number;
   /** chain ‖ exporter (32 bytes each) in one slot of the slab; given back by `destroy`. */
-  private readonly secrets: Uint8Array;
+  private readonly secrets: Slot;
   private rekeyCount = 0;
   private lastKeyedAt: number;
   private rekeyBusy = false;
@@ -74,9 +74,10 @@ export class PqSession {
     this.expiresAt = init.expiresAt;
     this.primitives = init.primitives;
     this.now = init.now;
-    this.secrets = secretSlab.take(2 * KEY_BYTES);
-    this.secrets.set(init.keys.chain, 0);
-    this.secrets.set(init.keys.exporter, KEY_BYTES);
+    this.secrets = secretSlab.take();
+    const secrets = secretSlab.view(this.secrets, 0, 2 * KEY_BYTES);
+    secrets.set(init.keys.chain, 0);
+    secrets.set(init.keys.exporter, KEY_BYTES);
     zeroize(init.keys.chain, init.keys.exporter);
     this.records = new ServerRecordLayer(init.sessionId, { c2s: init.keys.c2s, s2c: init.keys.s2c });
     this.lastKeyedAt = init.createdAt;
@@ -167,7 +168,7 @@ export class PqSession {
       });
       if (this.isDestroyed) throw errors.pqRekeyInvalid("the session has ended");
       // A copy: the slot goes back to the slab if the session ends while the derivation runs.
-      const chain = this.secrets.slice(0, KEY_BYTES);
+      const chain = secretSlab.view(this.secrets, 0, KEY_BYTES).slice();
       const keys = await deriveRekeyKeys(this.primitives, chain, sharedSecret, th).finally(() => zeroize(chain));
       if (this.isDestroyed) {
         zeroize(keys.c2s, keys.s2c, keys.chain);
@@ -185,7 +186,7 @@ export class PqSession {
             return;
           }
           this.records.switchSend();
-          this.secrets.set(keys.chain, 0);
+          secretSlab.view(this.secrets, 0, KEY_BYTES).set(keys.chain);
           zeroize(keys.chain);
           this.rekeyCount++;
           this.lastKeyedAt = this.now();
@@ -210,7 +211,7 @@ export class PqSession {
       return Promise.reject(new RangeError("exportKey length must be 1..8160"));
     }
     // A copy, for the same reason as the chain key's in `rekey`.
-    const exporter = this.secrets.slice(KEY_BYTES);
+    const exporter = secretSlab.view(this.secrets, KEY_BYTES, KEY_BYTES).slice();
     return exportKey(this.primitives, exporter, label, length).finally(() => zeroize(exporter));
   }
 

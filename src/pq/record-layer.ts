@@ -2,7 +2,7 @@ import { errors } from "../errors.js";
 import { GCM_TAG_BYTES, KEY_BYTES } from "../protocol/pq/algorithms.js";
 import { recordAadPrefix } from "../protocol/pq/key-schedule.js";
 import { recordAead, type RecordAead } from "./record-aead.js";
-import { SLOT_BYTES, secretSlab, type SecretSlab } from "./secret-slab.js";
+import { SLOT_BYTES, secretSlab, type SecretSlab, type Slot } from "./secret-slab.js";
 
 /** A `secure` record as on the wire. */
 export interface SecureRecordFields {
@@ -26,75 +26,81 @@ const S2C = 0x02;
 /**
  * Nonce and AAD are rebuilt for every record in one process-wide scratch buffer: the AEAD calls are
  * synchronous, so nothing can interleave, and a session then holds no per-direction buffers at all (an idle
- * participant costs the server its keys and a prefix, each a view of a `SecretSlab` slot).
+ * participant costs the server two `SecretSlab` slots, its keys and its AAD prefix).
  */
 const nonce = new Uint8Array(12);
 const nonceView = new DataView(nonce.buffer);
 let aad = new Uint8Array(64);
 let aadView = new DataView(aad.buffer);
 
-function position(prefix: Uint8Array, direction: number, epoch: number, seq: number): Uint8Array {
-  const length = prefix.length + 12;
+/** The scratch AAD, at least `length` bytes long. */
+function aadOf(length: number): Uint8Array {
   if (aad.length < length) {
     aad = new Uint8Array(length);
     aadView = new DataView(aad.buffer);
   }
-  aad.set(prefix, 0);
-  aad[prefix.length - 1] = direction;
-  aadView.setUint32(prefix.length, epoch, false);
+  return aad;
+}
+
+/** Completes the AAD whose prefix (`prefixLength` bytes) is in place, and the nonce. */
+function position(prefixLength: number, direction: number, epoch: number, seq: number): Uint8Array {
+  aad[prefixLength - 1] = direction;
+  aadView.setUint32(prefixLength, epoch, false);
   // seq < 2^32 (MAX_RECORDS_PER_EPOCH), so its high word is always 0.
-  aadView.setUint32(prefix.length + 4, 0, false);
-  aadView.setUint32(prefix.length + 8, seq, false);
+  aadView.setUint32(prefixLength + 4, 0, false);
+  aadView.setUint32(prefixLength + 8, seq, false);
   nonceView.setUint32(0, epoch, false);
   nonceView.setUint32(4, 0, false);
   nonceView.setUint32(8, seq, false);
-  return aad.subarray(0, length);
+  return aad.subarray(0, prefixLength + 12);
 }
 
 /** One epoch's keys (c2s ‖ s2c in one slot of the slab) and the next seq of each direction. */
 class Epoch {
-  readonly keys: Uint8Array;
+  /** The keys' slot; -1 once wiped. */
+  private slot: Slot;
   sendSeq = 0;
   recvSeq = 0;
-  private slab: SecretSlab | undefined;
 
   constructor(
     readonly epoch: number,
     source: EpochKeys,
-    slab: SecretSlab,
+    private readonly slab: SecretSlab,
   ) {
     if (source.c2s.length !== KEY_BYTES || source.s2c.length !== KEY_BYTES) throw new RangeError("record keys must be 32 bytes");
-    this.keys = slab.take(2 * KEY_BYTES);
-    this.slab = slab;
-    this.keys.set(source.c2s, 0);
-    this.keys.set(source.s2c, KEY_BYTES);
+    this.slot = slab.take();
+    const keys = slab.view(this.slot, 0, 2 * KEY_BYTES);
+    keys.set(source.c2s, 0);
+    keys.set(source.s2c, KEY_BYTES);
     source.c2s.fill(0);
     source.s2c.fill(0);
   }
 
+  /** The c2s key, as a view for one call (see `SecretSlab.view`). */
   get c2s(): Uint8Array {
-    return this.keys.subarray(0, KEY_BYTES);
+    return this.slab.view(this.slot, 0, KEY_BYTES);
   }
 
   get s2c(): Uint8Array {
-    return this.keys.subarray(KEY_BYTES);
+    return this.slab.view(this.slot, KEY_BYTES, KEY_BYTES);
   }
 
   /** Zeroizes the s2c key, after the AEAD backend forgot what it kept of it. */
   wipeSend(aead: RecordAead): void {
-    if (this.slab === undefined) return;
-    aead.forget(this.s2c);
-    this.keys.fill(0, KEY_BYTES);
+    if (this.slot < 0) return;
+    const s2c = this.s2c;
+    aead.forget(s2c);
+    s2c.fill(0);
   }
 
   /** Forgets and zeroizes both keys and gives the slot back; only the first call does anything. */
   wipe(aead: RecordAead): void {
-    const slab = this.slab;
-    if (slab === undefined) return;
-    this.slab = undefined;
-    aead.forget(this.c2s);
-    aead.forget(this.s2c);
-    slab.give(this.keys);
+    const slot = this.slot;
+    if (slot < 0) return;
+    this.slot = -1;
+    aead.forget(this.slab.view(slot, 0, KEY_BYTES));
+    aead.forget(this.slab.view(slot, KEY_BYTES, KEY_BYTES));
+    this.slab.give(slot);
   }
 }
 
@@ -113,9 +119,13 @@ export class ServerRecordLayer {
   private send: Epoch;
   private recv: Epoch;
   private next: Epoch | undefined;
-  /** "volly-record-v1" ‖ lp(session_id) ‖ direction byte (overwritten per call). */
-  private readonly prefix: Uint8Array;
-  private readonly prefixSlotted: boolean;
+  /**
+   * "volly-record-v1" ‖ lp(session_id) ‖ direction byte (overwritten per call): in a slot of the slab, or
+   * its own array for a session id of more than 47 bytes (never the server's own).
+   */
+  private readonly prefixSlot: Slot;
+  private readonly prefixOwn: Uint8Array | undefined;
+  private readonly prefixLength: number;
   private failed = false;
   private destroyed = false;
 
@@ -128,10 +138,15 @@ export class ServerRecordLayer {
     private readonly slab: SecretSlab = secretSlab,
   ) {
     const prefix = recordAadPrefix(sessionId, "c2s");
-    // As long-lived as the keys; a session id of more than 47 bytes (never the server's own) gets its own array.
-    this.prefixSlotted = prefix.length <= SLOT_BYTES;
-    this.prefix = this.prefixSlotted ? slab.take(prefix.length) : prefix;
-    if (this.prefixSlotted) this.prefix.set(prefix);
+    this.prefixLength = prefix.length;
+    if (prefix.length <= SLOT_BYTES) {
+      this.prefixSlot = slab.take();
+      slab.view(this.prefixSlot, 0, prefix.length).set(prefix);
+      this.prefixOwn = undefined;
+    } else {
+      this.prefixSlot = -1;
+      this.prefixOwn = prefix;
+    }
     this.send = this.recv = new Epoch(epoch, keys, slab);
   }
 
@@ -174,7 +189,7 @@ export class ServerRecordLayer {
     if (this.destroyed) throw errors.pqRecordInvalid();
     const s = this.send;
     if (s.sendSeq >= MAX_RECORDS_PER_EPOCH) throw errors.pqRekeyOverdue();
-    const ad = position(this.prefix, S2C, s.epoch, s.sendSeq);
+    const ad = this.ad(S2C, s.epoch, s.sendSeq);
     this.aead.seal(s.s2c, nonce, ad, view);
     s.sendSeq++;
   }
@@ -199,7 +214,7 @@ export class ServerRecordLayer {
       state = next;
     }
     if (seq !== state.recvSeq || seq >= MAX_RECORDS_PER_EPOCH || view.length < GCM_TAG_BYTES) return this.refuse();
-    const ad = position(this.prefix, C2S, epoch, seq);
+    const ad = this.ad(C2S, epoch, seq);
     if (!this.aead.open(state.c2s, nonce, ad, view)) return this.refuse();
     state.recvSeq = seq + 1;
     if (state !== this.recv) {
@@ -239,7 +254,15 @@ export class ServerRecordLayer {
     this.recv.wipe(this.aead);
     this.next?.wipe(this.aead);
     this.next = undefined;
-    if (this.prefixSlotted) this.slab.give(this.prefix);
+    if (this.prefixOwn === undefined) this.slab.give(this.prefixSlot);
+  }
+
+  /** The record's AAD (and nonce) in the scratch buffers. */
+  private ad(direction: number, epoch: number, seq: number): Uint8Array {
+    const scratch = aadOf(this.prefixLength + 12);
+    if (this.prefixOwn === undefined) this.slab.copyOut(this.prefixSlot, this.prefixLength, scratch);
+    else scratch.set(this.prefixOwn, 0);
+    return position(this.prefixLength, direction, epoch, seq);
   }
 
   private refuse(): never {

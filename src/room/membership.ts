@@ -104,7 +104,9 @@ export class Rooms {
     if (outcome.replaced) {
       await this.delivery.disconnect(outcome.replaced, DisconnectReason.DUPLICATE_IDENTITY, LeaveAction.DISCONNECT, true);
     }
-    if (!info.permission?.hidden) {
+    // Alone in the room, there is no one to tell: whoever joins next finds this participant among its
+    // `others`, as the store adds participants one at a time.
+    if (!info.permission?.hidden && outcome.others.length > 0) {
       await this.announce(claims.video.room, info, info.sid);
     }
     return { room: outcome.room, self: record, others: outcome.others };

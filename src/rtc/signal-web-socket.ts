@@ -12,7 +12,7 @@ export interface SignalSocketEvents {
  * an idle connection keeps costs it memory for its whole life (per-connection closures, and an `_events`
  * table that grows with every event name), and `emit` finds them by name for every frame. ws emits these
  * events on the socket itself, so intercepting them here is all it takes; other events, and `close` after
- * the handler has it (ws's server tracks its clients through it), go through `emit` as usual.
+ * the handler has it, go through `emit` as usual.
  */
 export class SignalWebSocket extends WebSocket {
   private events: SignalSocketEvents | undefined = undefined;
@@ -20,6 +20,11 @@ export class SignalWebSocket extends WebSocket {
   /** Hands the socket's events to `events` (once per socket). */
   listen(events: SignalSocketEvents): void {
     this.events = events;
+    // EventEmitter starts every emitter with an empty null-prototype table, which V8 makes a dictionary of
+    // about 170 bytes, and nothing else listens on a signal socket. EventEmitter treats an absent table as
+    // empty and makes one on the first `on`, so an idle signal socket keeps none.
+    const emitter = this as unknown as { _events: object | undefined; _eventsCount: number };
+    if (emitter._eventsCount === 0) emitter._events = undefined;
   }
 
   override emit(event: string | symbol, ...args: unknown[]): boolean {

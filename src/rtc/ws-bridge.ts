@@ -19,6 +19,13 @@ export const SIGNAL_PATHS = new Set(["/rtc", "/rtc/", "/"]);
  */
 export class WsBridge {
   private readonly wss: Server<typeof SignalWebSocket>;
+  /**
+   * The open signal WebSockets, for `close()`. Kept here rather than by ws (`clientTracking`), which would
+   * give every connection a close listener closure for its whole life; each transport takes its socket out
+   * when it closes.
+   */
+  private readonly open = new Set<SignalWebSocket>();
+
   constructor(private readonly svc: NodeServices, private readonly limiter: ConnectionSlots) {
     // The hard cap is above the configured limit so that a moderately oversized frame gets a polite
     // `error` (the transport checks the limit) instead of an abrupt 1009 close.
@@ -26,6 +33,7 @@ export class WsBridge {
       noServer: true,
       maxPayload: svc.config.limits.maxFrameBytes * 4,
       perMessageDeflate: false,
+      clientTracking: false,
       WebSocket: SignalWebSocket,
     });
   }
@@ -61,7 +69,7 @@ export class WsBridge {
     // answers itself and destroys, without calling back.
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       upgraded = true;
-      const transport = new WsTransport(ws, socket, ip, params.format ?? "flat", this.svc.config.limits.maxFrameBytes, this.limiter);
+      const transport = new WsTransport(ws, socket, ip, params.format ?? "flat", this.svc.config.limits.maxFrameBytes, this.limiter, this.open);
       const session = new SignalSession(this.svc, transport, auth, params);
       transport.attach(session);
       void session.start();
@@ -72,7 +80,7 @@ export class WsBridge {
 
   /** Closes every WebSocket still open (after sessions have been drained). */
   close(): void {
-    for (const ws of this.wss.clients) ws.terminate();
+    for (const ws of this.open) ws.terminate();
     this.wss.close();
   }
 }

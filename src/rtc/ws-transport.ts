@@ -30,9 +30,12 @@ export class WsTransport implements SignalTransport, SignalSocketEvents {
     private readonly maxFrameBytes: number,
     /** Where the connection's slot (counted under `remoteAddress`) goes back once the socket has closed. */
     private readonly slots: ConnectionSlots,
+    /** The bridge's open sockets: this one is in it until it closes. */
+    private readonly open: Set<SignalWebSocket>,
   ) {
     // From the start, so that the slot goes back with the socket even if no session is ever attached.
     ws.listen(this);
+    open.add(ws);
   }
 
   /** Hands the socket's frames to `session` (frames before it have nobody to go to and are dropped). */
@@ -48,6 +51,7 @@ export class WsTransport implements SignalTransport, SignalSocketEvents {
     if (this.released) return;
     this.released = true;
     this.closed = true;
+    this.open.delete(this.ws);
     this.slots.release(this.remoteAddress);
     this.session?.transportClosed();
   }

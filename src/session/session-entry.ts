@@ -20,7 +20,7 @@ export type Disposal = "leave" | "away" | "none";
  */
 export async function enterRoom(s: SignalSession): Promise<void> {
   const { svc } = s;
-  const cursor = new DeliveryCursor(s.params.reconnect ? (s.params.lastMessageId ?? 0n) : 0n, s);
+  const cursor = new DeliveryCursor(s.reconnect ? (s.lastMessageId ?? 0n) : 0n, s);
   s.cursor = cursor;
   const previous = svc.local.add(s);
   try {
@@ -30,7 +30,7 @@ export async function enterRoom(s: SignalSession): Promise<void> {
     throw e;
   }
   try {
-    if (s.params.reconnect) {
+    if (s.reconnect) {
       // A resume on the node that still holds the old (half-open) connection: close it quietly.
       previous?.disconnect(DisconnectReason.SIGNAL_CLOSE, LeaveAction.RESUME, true);
       await resume(s, cursor);
@@ -80,7 +80,7 @@ async function resume(s: SignalSession, cursor: DeliveryCursor): Promise<void> {
       true,
     );
   }
-  const after = s.params.lastMessageId ?? 0n;
+  const after = s.lastMessageId ?? 0n;
   const mailbox = await svc.store.readMailbox(s.sid, after);
   if (mailbox.firstId > after + 1n && mailbox.nextId > after + 1n) {
     await svc.rooms.leave(s.room, s.identity, s.sid, DisconnectReason.STATE_MISMATCH);

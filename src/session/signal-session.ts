@@ -10,6 +10,7 @@ import type { TokenPqKey } from "../pq/token-pq-claims.js";
 import type { HeldParticipant, LocalParticipant } from "../room/local-participants.js";
 import { senderOf, type Sender } from "../room/relay.js";
 import { newConnectionId, newSid } from "../room/membership.js";
+import { intern } from "../intern-string.js";
 import { pack, unpack, type Packed } from "../store/compact-records.js";
 import type { AuthorizedConnection } from "./authorize-connection.js";
 import { lazyConnectionLog, type ConnectionLog } from "./connection-log.js";
@@ -67,8 +68,9 @@ export class SignalSession implements LocalParticipant, TickingSession, CursorOw
   private ending = false;
   private disposal: Promise<void> = NOTHING_TO_DISPOSE;
 
-  /** The connect parameters, without the token. */
-  readonly params: ConnectParams;
+  /** Whether the connection resumes its participant (`reconnect`), and from which message on. */
+  readonly reconnect: boolean;
+  readonly lastMessageId: bigint | undefined;
 
   constructor(
     readonly svc: NodeServices,
@@ -81,10 +83,13 @@ export class SignalSession implements LocalParticipant, TickingSession, CursorOw
     const claims: AccessClaims = { ...auth.claims, token: "" };
     this.kept = claims;
     this.pqKey = auth.pqKey;
-    this.params = { ...params, token: undefined };
+    // The two parameters the join needs, not the parameters object: it would hold the token.
+    this.reconnect = params.reconnect;
+    this.lastMessageId = params.lastMessageId;
     this.sid = params.reconnect && params.sid !== undefined ? params.sid : newSid("PA_");
     this.identity = claims.identity;
-    this.room = claims.video.room;
+    // The room's name, one string for everyone in it (each token's claims decode to a copy of their own).
+    this.room = intern(claims.video.room);
     this.log = lazyConnectionLog(svc.log, this);
     this.pq = svc.pq?.({
       claims: auth.claims,
@@ -121,7 +126,7 @@ export class SignalSession implements LocalParticipant, TickingSession, CursorOw
   async start(): Promise<void> {
     this.svc.sessions.add(this);
     this.svc.metrics.connections.inc({ transport: this.transport.kind });
-    this.log.debug({ reconnect: this.params.reconnect, pq: this.pq !== undefined }, "connection opened");
+    this.log.debug({ reconnect: this.reconnect, pq: this.pq !== undefined }, "connection opened");
     try {
       if (this.pq) {
         const first = await this.pq.start();
@@ -272,7 +277,8 @@ export class SignalSession implements LocalParticipant, TickingSession, CursorOw
   /** Marks the participant as joined (after `join`/`reconnect` went out). */
   markJoined(self: StoredParticipant, room: Room): void {
     this.packedSelf = pack(StoredParticipantSchema, self);
-    this.packedRoom = pack(RoomSchema, room);
+    // Without the participant count (a restore counts again): then everyone in the room keeps one string.
+    this.packedRoom = pack(RoomSchema, create(RoomSchema, { ...room, numParticipants: 0 }));
     this.phase = "joined";
     this.sender = senderOf(this, self.info?.permission);
     this.inbound.joined(this.sender);

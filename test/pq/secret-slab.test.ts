@@ -15,56 +15,68 @@ const id = (expected: string) => (e: unknown) => errorIdOf(e) === expected;
 /** Every slot the slab reserved, taken back and read: what a freed key leaves behind. */
 function drain(slab: SecretSlab): Uint8Array[] {
   const views: Uint8Array[] = [];
-  while (slab.inUse * SLOT_BYTES < slab.reservedBytes) views.push(slab.take());
+  while (slab.inUse * SLOT_BYTES < slab.reservedBytes) views.push(slab.view(slab.take()));
   return views;
 }
 
 describe("secret slab", () => {
-  it("hands out zeroed views of the asked length on distinct 64-byte slots, across chunks", () => {
+  it("hands out zeroed, distinct 64-byte slots by number, across chunks", () => {
     const slab = new SecretSlab(4);
-    const views = [1, 64, 52, 64, 7, 64, 33, 64, 64, 2].map((n) => slab.take(n));
-    assert.deepEqual(views.map((v) => v.length), [1, 64, 52, 64, 7, 64, 33, 64, 64, 2]);
+    const slots = Array.from({ length: 10 }, () => slab.take());
+    assert.equal(new Set(slots).size, 10);
     assert.equal(slab.inUse, 10);
     assert.equal(slab.reservedBytes, 3 * 4 * SLOT_BYTES);
+    const views = slots.map((s) => slab.view(s));
+    for (const v of views) assert.equal(v.length, SLOT_BYTES);
     for (const v of views) assert.ok(v.every((b) => b === 0));
     views.forEach((v, i) => v.fill(i + 1));
-    views.forEach((v, i) => assert.ok(v.every((b) => b === i + 1), `slot ${i} was written by another view`));
+    slots.forEach((s, i) => assert.ok(slab.view(s).every((b) => b === i + 1), `slot ${i} was written through another slot`));
     assert.equal(new Set(views.map((v) => v.buffer)).size, 3, "ten slots in chunks of four");
     for (const v of views) assert.equal(v.byteOffset % SLOT_BYTES, 0);
+    assert.deepEqual([...slab.view(slots[3] as number, 10, 4)], [4, 4, 4, 4], "a view at an offset");
+    const out = new Uint8Array(70).fill(9);
+    slab.copyOut(slots[5] as number, 7, out);
+    assert.deepEqual([...out.subarray(0, 8)], [6, 6, 6, 6, 6, 6, 6, 9], "copyOut copies exactly its length");
   });
 
-  it("give() zeroes the whole slot, not only the view, and the slot is reused", () => {
+  it("give() zeroes the whole slot and the slot is reused", () => {
     const slab = new SecretSlab(2);
-    const a = slab.take(10);
-    const whole = new Uint8Array(a.buffer, a.byteOffset, SLOT_BYTES);
+    const a = slab.take();
+    const whole = slab.view(a);
     whole.fill(0xaa);
     slab.give(a);
     assert.equal(slab.inUse, 0);
-    assert.ok(whole.every((b) => b === 0), "the slot's bytes beyond the view are zeroed too");
-    const b = slab.take(64);
-    assert.equal(b.buffer, a.buffer);
-    assert.equal(b.byteOffset, a.byteOffset);
-    assert.ok(b.every((x) => x === 0));
-    assert.equal(slab.reservedBytes, 2 * SLOT_BYTES, "a freed slot is reused before the slab grows");
+    assert.ok(whole.every((b) => b === 0), "every byte of the slot is zeroed");
+    const b = slab.take();
+    assert.equal(b, a, "a freed slot is reused before the slab grows");
+    assert.ok(slab.view(b).every((x) => x === 0));
+    assert.equal(slab.reservedBytes, 2 * SLOT_BYTES);
   });
 
-  it("refuses a view it did not hand out, a sub-view, a second give, and bad lengths, and stays intact", () => {
+  it("refuses slots it did not hand out or got back, a second give, and ranges outside a slot, and stays intact", () => {
     const slab = new SecretSlab(4);
     const a = slab.take();
     const b = slab.take();
-    b.fill(7);
-    assert.throws(() => slab.give(new Uint8Array(64)), /not a slot handed out/);
-    assert.throws(() => slab.give(new SecretSlab(4).take()), /not a slot handed out/);
-    assert.throws(() => slab.give(a.subarray(8)), /not a slot handed out/);
+    slab.view(b).fill(7);
+    for (const bad of [2, 3, 4, 1000, -1, 1.5, Number.NaN]) {
+      assert.throws(() => slab.give(bad), /not handed out/, `give(${bad})`);
+      assert.throws(() => slab.view(bad), /not handed out/, `view(${bad})`);
+      assert.throws(() => slab.copyOut(bad, 1, new Uint8Array(1)), /not handed out/, `copyOut(${bad})`);
+    }
     slab.give(a);
-    assert.throws(() => slab.give(a), /not a slot handed out/, "a slot given back twice could go to two owners");
-    for (const n of [0, -1, 65, 1.5, Number.NaN]) assert.throws(() => slab.take(n), RangeError);
+    assert.throws(() => slab.give(a), /not handed out/, "a slot given back twice could go to two owners");
+    assert.throws(() => slab.view(a), /not handed out/, "an owner that gave its slot back cannot read the next owner's bytes");
+    for (const [offset, length] of [[-1, 4], [0, 65], [60, 5], [1.5, 2]] as const) {
+      assert.throws(() => slab.view(b, offset, length), RangeError);
+    }
+    assert.throws(() => slab.copyOut(b, 65, new Uint8Array(80)), RangeError);
+    assert.throws(() => slab.copyOut(b, 8, new Uint8Array(4)), RangeError, "the target must hold what is copied");
     assert.throws(() => new SecretSlab(0), RangeError);
     assert.equal(slab.inUse, 1);
-    assert.ok(b.every((x) => x === 7), "the refusals touched no other slot");
+    assert.ok(slab.view(b).every((x) => x === 7), "the refusals touched no other slot");
     const c = slab.take();
-    assert.equal(c.byteOffset, a.byteOffset, "the slot given back once is handed out once");
-    assert.notEqual(slab.take().byteOffset, c.byteOffset);
+    assert.equal(c, a, "the slot given back once is handed out once");
+    assert.notEqual(slab.take(), c);
   });
 });
 
