@@ -1,3 +1,4 @@
+import { fromOffset, toOffset } from "../compact-time.js";
 import { errors } from "../errors.js";
 import { KEY_BYTES, type PqAlgorithm } from "../protocol/pq/algorithms.js";
 import { zeroize } from "../protocol/pq/bytes.js";
@@ -51,17 +52,16 @@ export class PqSession {
   readonly algorithm: PqAlgorithm;
   /** The session id the client proposed (a label only; may be empty). */
   readonly label: string;
-  /** Milliseconds since the epoch when client_finished verified. */
-  readonly createdAt: number;
-  /** Milliseconds since the epoch when the session ends (the handshake's `expires_at`). */
-  readonly expiresAt: number;
+  /** `createdAt`, `expiresAt` and when the keys were last established, as offsets (`compact-time.ts`). */
+  private readonly created: number;
+  private readonly expires: number;
   private readonly records: ServerRecordLayer;
   private readonly primitives: PqPrimitives;
   private readonly now: () => number;
   /** chain ‖ exporter (32 bytes each) in one slot of the slab; given back by `destroy`. */
   private readonly secrets: Slot;
   private rekeyCount = 0;
-  private lastKeyedAt: number;
+  private lastKeyed: number;
   private rekeyBusy = false;
   private isDestroyed = false;
 
@@ -70,8 +70,8 @@ export class PqSession {
     this.sessionId = init.sessionId;
     this.algorithm = init.algorithm;
     this.label = init.label;
-    this.createdAt = init.createdAt;
-    this.expiresAt = init.expiresAt;
+    this.created = toOffset(init.createdAt);
+    this.expires = toOffset(init.expiresAt);
     this.primitives = init.primitives;
     this.now = init.now;
     this.secrets = secretSlab.take();
@@ -80,7 +80,17 @@ export class PqSession {
     secrets.set(init.keys.exporter, KEY_BYTES);
     zeroize(init.keys.chain, init.keys.exporter);
     this.records = new ServerRecordLayer(init.sessionId, { c2s: init.keys.c2s, s2c: init.keys.s2c });
-    this.lastKeyedAt = init.createdAt;
+    this.lastKeyed = this.created;
+  }
+
+  /** Milliseconds since the epoch when client_finished verified. */
+  get createdAt(): number {
+    return fromOffset(this.created);
+  }
+
+  /** Milliseconds since the epoch when the session ends (the handshake's `expires_at`). */
+  get expiresAt(): number {
+    return fromOffset(this.expires);
   }
 
   /** The epoch the server sends in (0 after the handshake, +1 per committed rekey). */
@@ -95,7 +105,7 @@ export class PqSession {
 
   /** When the current traffic keys were established: `createdAt` until the first rekey commits. */
   get lastRekeyAt(): number {
-    return this.lastKeyedAt;
+    return fromOffset(this.lastKeyed);
   }
 
   /** True after `destroy()`. */
@@ -105,7 +115,7 @@ export class PqSession {
 
   /** True once `now` has reached `expiresAt`. */
   isExpired(now: number = this.now()): boolean {
-    return now >= this.expiresAt;
+    return toOffset(now) >= this.expires;
   }
 
   /** Encrypts a server → client record (synchronous; see `ServerRecordLayer.seal`). */
@@ -189,7 +199,7 @@ export class PqSession {
           secretSlab.view(this.secrets, 0, KEY_BYTES).set(keys.chain);
           zeroize(keys.chain);
           this.rekeyCount++;
-          this.lastKeyedAt = this.now();
+          this.lastKeyed = toOffset(this.now());
           this.rekeyBusy = false;
         },
       };

@@ -3,6 +3,8 @@ import { WebSocket } from "ws";
 /** What a signal WebSocket's events are handed to. */
 export interface SignalSocketEvents {
   frame(data: unknown, isBinary: boolean): void;
+  /** A ping from the peer, to be answered (ws's automatic pong is off: see `WsBridge`). */
+  ping(data: Buffer): void;
   pong(): void;
   socketClosed(): void;
 }
@@ -33,6 +35,9 @@ export class SignalWebSocket extends WebSocket {
       switch (event) {
         case "message":
           events.frame(args[0], args[1] === true);
+          return true;
+        case "ping":
+          events.ping(args[0] as Buffer);
           return true;
         case "pong":
           events.pong();

@@ -34,6 +34,9 @@ export class WsBridge {
       maxPayload: svc.config.limits.maxFrameBytes * 4,
       perMessageDeflate: false,
       clientTracking: false,
+      // ws answers pings itself through a closure it makes for every socket; the transport answers them
+      // instead, and a client's pings count against its message rate like its requests.
+      autoPong: false,
       WebSocket: SignalWebSocket,
     });
   }

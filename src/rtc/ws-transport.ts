@@ -43,6 +43,13 @@ export class WsTransport implements SignalTransport, SignalSocketEvents {
     this.session = session;
   }
 
+  ping(data: Buffer): void {
+    if (this.closed) return;
+    // Unanswered past the connection's message rate (the session ends a client that keeps flooding).
+    if (this.session && !this.session.pinged()) return;
+    this.ws.pong(data, false);
+  }
+
   pong(): void {
     this.session?.alive();
   }

@@ -53,6 +53,13 @@ export class SessionInbound {
     return true;
   }
 
+  /** A ping: true when it may be answered (it takes a token of the message rate; see `limited`). */
+  admitPing(): boolean {
+    if (this.bucket.take()) return true;
+    this.limited();
+    return false;
+  }
+
   /** The client will send nothing more: finish the queue, then `onInputDone`. */
   end(): void {
     this.inputDone = true;

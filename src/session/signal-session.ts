@@ -10,6 +10,7 @@ import type { TokenPqKey } from "../pq/token-pq-claims.js";
 import type { HeldParticipant, LocalParticipant } from "../room/local-participants.js";
 import { senderOf, type Sender } from "../room/relay.js";
 import { newConnectionId, newSid } from "../room/membership.js";
+import { toOffset } from "../compact-time.js";
 import { intern } from "../intern-string.js";
 import { pack, unpack, type Packed } from "../store/compact-records.js";
 import type { AuthorizedConnection } from "./authorize-connection.js";
@@ -27,6 +28,10 @@ import type { SignalTransport } from "./signal-transport.js";
 type Phase = "handshake" | "joining" | "joined" | "closed";
 
 const PRESENCE_TTL_MS = 30_000;
+/** Now, as the session keeps its times (`compact-time.ts`). */
+function sinceOrigin(now: number = Date.now()): number {
+  return toOffset(now);
+}
 /** Shared by every session until it ends: one settled promise, not one per connection. */
 const NOTHING_TO_DISPOSE: Promise<void> = Promise.resolve();
 
@@ -60,8 +65,9 @@ export class SignalSession implements LocalParticipant, TickingSession, CursorOw
   private readonly pq: PqChannel | undefined;
   private readonly inbound: SessionInbound;
   private readonly outbound: SessionOutbound;
-  private readonly startedAt = Date.now();
-  private lastReceivedAt = Date.now();
+  /** Deadlines and times below are offsets (`compact-time.ts`), not epoch milliseconds. */
+  private readonly startedAt = sinceOrigin();
+  private lastReceivedAt = sinceOrigin();
   private nextRefreshAt = 0;
   private nextPresenceAt = 0;
   private malformed = 0;
@@ -142,7 +148,7 @@ export class SignalSession implements LocalParticipant, TickingSession, CursorOw
   /** A request from the transport (gRPC, JSON frames); processed after the ones before it. */
   receive(request: SignalRequest | Uint8Array): void {
     if (this.phase === "closed") return;
-    this.lastReceivedAt = Date.now();
+    this.lastReceivedAt = sinceOrigin();
     if (!this.inbound.push(request)) {
       this.svc.metrics.limitsHit.inc({ limit: "inbound_queue" });
       this.end({ reason: DisconnectReason.LIMIT_EXCEEDED, action: LeaveAction.DISCONNECT, error: errors.rateLimited(), dispose: "leave" });
@@ -152,7 +158,7 @@ export class SignalSession implements LocalParticipant, TickingSession, CursorOw
   /** A frame the transport could not decode. */
   receiveMalformed(e: CodecError): void {
     if (this.phase === "closed") return;
-    this.lastReceivedAt = Date.now();
+    this.lastReceivedAt = sinceOrigin();
     const error = e.unknownType !== undefined ? errors.unknownMessageType(e.unknownType) : errors.malformedMessage(e.message);
     this.svc.metrics.countMessage("malformed", "in");
     if (this.pq?.established) {
@@ -168,13 +174,23 @@ export class SignalSession implements LocalParticipant, TickingSession, CursorOw
 
   /** The peer showed it is alive without sending a request (a WebSocket pong). */
   alive(): void {
-    this.lastReceivedAt = Date.now();
+    this.lastReceivedAt = sinceOrigin();
+  }
+
+  /**
+   * The peer pinged (a WebSocket ping): it is alive. True when the ping may be answered; a ping takes a
+   * token of the connection's message rate like a request, and one past it counts as a dropped request.
+   */
+  pinged(): boolean {
+    if (this.phase === "closed") return false;
+    this.lastReceivedAt = sinceOrigin();
+    return this.inbound.admitPing();
   }
 
   /** A frame over the size limit: refused with an error, the connection carries on. */
   receiveOversized(size: number): void {
     if (this.phase === "closed") return;
-    this.lastReceivedAt = Date.now();
+    this.lastReceivedAt = sinceOrigin();
     this.svc.metrics.limitsHit.inc({ limit: "frame_size" });
     this.log.warn({ size }, "oversized frame refused");
     this.sendError(errors.frameTooLarge(this.svc.config.limits.maxFrameBytes), 0);
@@ -204,16 +220,17 @@ export class SignalSession implements LocalParticipant, TickingSession, CursorOw
   tick(now: number): void {
     if (this.phase === "closed") return;
     const { config } = this.svc;
-    if (this.phase === "handshake" && now - this.startedAt > config.pq.handshakeTimeoutMs) {
+    const t = sinceOrigin(now);
+    if (this.phase === "handshake" && t - this.startedAt > config.pq.handshakeTimeoutMs) {
       this.svc.metrics.handshakes.inc({ result: "pq_handshake_timeout", algorithm: "" });
       this.end({ reason: DisconnectReason.JOIN_FAILURE, action: LeaveAction.DISCONNECT, error: errors.pqHandshakeTimeout(), dispose: "none" });
       return;
     }
-    if (now - this.lastReceivedAt > config.liveness.pingTimeoutSeconds * 1000) {
+    if (t - this.lastReceivedAt > config.liveness.pingTimeoutSeconds * 1000) {
       this.end({ reason: DisconnectReason.CONNECTION_TIMEOUT, action: LeaveAction.RESUME, error: errors.pingTimeout(), dispose: this.packedSelf ? "away" : "none" });
       return;
     }
-    if (now - this.lastReceivedAt > config.liveness.pingIntervalSeconds * 1000) this.transport.probe?.();
+    if (t - this.lastReceivedAt > config.liveness.pingIntervalSeconds * 1000) this.transport.probe?.();
     const pqState = this.pq?.established ? this.pq.check(now) : undefined;
     if (pqState === "expired") {
       this.end({ reason: DisconnectReason.SESSION_EXPIRED, action: LeaveAction.RESUME, error: errors.pqSessionExpired(), dispose: "away", expired: true });
@@ -224,12 +241,12 @@ export class SignalSession implements LocalParticipant, TickingSession, CursorOw
       return;
     }
     if (this.phase !== "joined") return;
-    if (now >= this.nextRefreshAt) {
-      this.nextRefreshAt = now + config.liveness.tokenRefreshSeconds * 1000;
+    if (t >= this.nextRefreshAt) {
+      this.nextRefreshAt = t + config.liveness.tokenRefreshSeconds * 1000;
       void this.requests.refreshToken();
     }
-    if (now >= this.nextPresenceAt) {
-      this.nextPresenceAt = now + PRESENCE_TTL_MS / 3;
+    if (t >= this.nextPresenceAt) {
+      this.nextPresenceAt = t + PRESENCE_TTL_MS / 3;
       this.svc.store.setOnline(this.identity, this.connId, PRESENCE_TTL_MS, now).catch(() => {});
     }
   }
@@ -282,7 +299,7 @@ export class SignalSession implements LocalParticipant, TickingSession, CursorOw
     this.phase = "joined";
     this.sender = senderOf(this, self.info?.permission);
     this.inbound.joined(this.sender);
-    this.nextRefreshAt = Date.now() + Math.min(
+    this.nextRefreshAt = sinceOrigin() + Math.min(
       this.svc.config.liveness.tokenRefreshSeconds * 1000,
       Math.max(0, this.claims.expiresAt * 1000 - Date.now() - 60_000),
     );

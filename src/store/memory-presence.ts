@@ -1,8 +1,10 @@
+import { fromOffset, toOffset } from "../compact-time.js";
 import type { Presence, PresenceStore } from "./store.js";
 
 /**
  * One identity's presence. Almost every identity has one connection, so that one is kept in two fields;
- * a Map (about 200 bytes even when small) is made only for a second concurrent connection.
+ * a Map (about 200 bytes even when small) is made only for a second concurrent connection. Times are
+ * offsets (`compact-time.ts`), not epoch milliseconds.
  */
 interface Entry {
   /** The first connection's sid and when it stops counting as online (ms); sid "" when none. */
@@ -22,11 +24,11 @@ export class MemoryPresence implements PresenceStore {
     // A sid lives in exactly one place: the first slot, or the map.
     if (entry.sid === sid || (entry.sid === "" && !entry.more?.has(sid))) {
       entry.sid = sid;
-      entry.until = now + ttlMs;
+      entry.until = toOffset(now + ttlMs);
     } else {
-      (entry.more ??= new Map()).set(sid, now + ttlMs);
+      (entry.more ??= new Map()).set(sid, toOffset(now + ttlMs));
     }
-    entry.lastSeen = now;
+    entry.lastSeen = toOffset(now);
   }
 
   async setOffline(identity: string, sid: string, now: number): Promise<void> {
@@ -38,16 +40,17 @@ export class MemoryPresence implements PresenceStore {
       entry.more?.delete(sid);
     }
     if (entry.more?.size === 0) entry.more = undefined;
-    entry.lastSeen = now;
+    entry.lastSeen = toOffset(now);
   }
 
   async getPresence(identities: readonly string[], now: number): Promise<Presence[]> {
+    const at = toOffset(now);
     return identities.map((identity) => {
       const entry = this.entries.get(identity);
       if (!entry) return { identity, online: false, lastSeen: 0 };
       let online = false;
       if (entry.sid !== "") {
-        if (entry.until > now) online = true;
+        if (entry.until > at) online = true;
         else {
           entry.sid = "";
           entry.until = 0;
@@ -55,12 +58,12 @@ export class MemoryPresence implements PresenceStore {
       }
       if (entry.more) {
         for (const [sid, until] of entry.more) {
-          if (until > now) online = true;
+          if (until > at) online = true;
           else entry.more.delete(sid);
         }
         if (entry.more.size === 0) entry.more = undefined;
       }
-      return { identity, online, lastSeen: online ? now : entry.lastSeen };
+      return { identity, online, lastSeen: online ? now : fromOffset(entry.lastSeen) };
     });
   }
 

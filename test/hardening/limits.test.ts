@@ -5,6 +5,7 @@ import WebSocket from "ws";
 import { DisconnectReason, ParticipantState } from "../../gen/volly/signaling/v1/models_pb.js";
 import { openChannel, UpgradeRefused } from "../helpers/channels.js";
 import { TestClient } from "../helpers/signal-client.js";
+import { until } from "../helpers/polling.js";
 import { makeToken } from "../helpers/tokens.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
 
@@ -49,6 +50,24 @@ describe("limits: each is enforced with a clear answer and counted", () => {
     const leave = await c.waitFor("leave", () => true, 5000);
     assert.equal(leave.reason, DisconnectReason.LIMIT_EXCEEDED);
     assert.equal((await c.channel.closed).code, 4008);
+    assert.ok((await limitCount(srv, "messages_per_second")) >= 10);
+  });
+
+  test("WebSocket pings are answered and count against the message rate: a ping flood is closed like a request flood", async () => {
+    const ws = new WebSocket(`ws://127.0.0.1:${srv.port}/rtc?access_token=${await makeToken({ identity: "pinger", room: "lim-p" })}`);
+    await new Promise<void>((resolve, reject) => {
+      ws.once("open", () => resolve());
+      ws.once("error", reject);
+    });
+    const pongs: string[] = [];
+    ws.on("pong", (data: Buffer) => pongs.push(data.toString()));
+    ws.ping("first");
+    await until(() => pongs.length === 1, "the first ping answered");
+    assert.deepEqual(pongs, ["first"], "the pong carries the ping's data");
+    const closed = new Promise<number>((resolve) => ws.once("close", resolve));
+    for (let i = 0; i < 60; i++) ws.ping(`flood-${i}`);
+    assert.equal(await closed, 4008, "closed for exceeding the message rate");
+    assert.ok(pongs.length <= 11, `at most the burst answered, not all 60 (${pongs.length})`);
     assert.ok((await limitCount(srv, "messages_per_second")) >= 10);
   });
 
