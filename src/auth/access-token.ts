@@ -1,6 +1,7 @@
 import { SignJWT } from "jose";
 import { errors } from "../errors.js";
 import type { ApiKeys } from "./api-keys.js";
+import { intern } from "../intern-string.js";
 import { verifyHs256, type JwtPayload } from "./hs256-jwt.js";
 import { parseVideoGrant, type VideoGrant } from "./video-grant.js";
 
@@ -26,8 +27,6 @@ export interface AccessClaims {
   readonly expiresAt: number;
   /** Every claim: for re-signing a refreshed token, and the PQ claims (validated at connect time). */
   readonly payload: JwtPayload;
-  /** The payload as the token carried it (JSON text): what a joined connection keeps (`keepClaims`). */
-  readonly payloadJson: string;
 }
 
 /** Verifies HS256 access tokens against the configured keys. */
@@ -43,8 +42,8 @@ export class TokenVerifier {
    */
   async verify(token: string): Promise<AccessClaims> {
     if (token.length > MAX_TOKEN_LENGTH) throw errors.tokenInvalid("token too long");
-    const { apiKey, payload, payloadJson } = verifyHs256(token, (key) => this.secret(key), Math.floor(Date.now() / 1000), CLOCK_TOLERANCE_SECONDS);
-    return toClaims(token, apiKey, payload, payloadJson);
+    const { apiKey, payload } = verifyHs256(token, (key) => this.secret(key), Math.floor(Date.now() / 1000), CLOCK_TOLERANCE_SECONDS);
+    return toClaims(token, apiKey, payload);
   }
 
   /**
@@ -96,24 +95,31 @@ function str(v: unknown, claim: string): string {
 }
 
 /**
- * Claims as one string: what a joined connection keeps for refreshing its token. The decoded claims are a
- * tree of objects (claims, payload, two video grants, attributes) of about 400 bytes held for hours and
- * read every ten minutes at most. The string is the payload's JSON text as decoded from the token: one
- * flat string, made once, with the API key in its `iss`.
+ * What a joined connection keeps of its claims for refreshing its token: the claims a refresh signs again,
+ * as one JSON string. The decoded claims are a tree of objects (claims, payload, two video grants,
+ * attributes) of about 400 bytes held for hours and read every ten minutes at most. Left out are the
+ * claims a refresh sets itself (`iss`, `iat`, `nbf`, `exp`; the expiry is kept as a number beside it) and
+ * `sub` when it is the identity, which the connection keeps anyway; what remains is often the same for
+ * everyone in a room (its grant), and equal strings are kept once (`intern`).
  */
 export type KeptClaims = string & { readonly __kept: true };
 
 export function keepClaims(claims: AccessClaims): KeptClaims {
-  return claims.payloadJson as KeptClaims;
+  const { iss: _iss, iat: _iat, nbf: _nbf, exp: _exp, sub, ...rest } = claims.payload;
+  return intern(JSON.stringify(sub === claims.identity ? rest : { ...rest, sub })) as KeptClaims;
 }
 
-/** The claims `keepClaims` kept, decoded again (without the token, which is never kept). */
-export function restoreClaims(kept: KeptClaims): AccessClaims {
-  const payload = JSON.parse(kept) as JwtPayload;
-  return toClaims("", typeof payload.iss === "string" ? payload.iss : "", payload, kept);
+/**
+ * The claims `keepClaims` kept, decoded again with the connection's identity (as `sub`, unless the kept
+ * claims name another) and expiry (seconds since the epoch). Without the token, which is never kept, and
+ * without the API key: a refresh signs with the node's own.
+ */
+export function restoreClaims(kept: KeptClaims, identity: string, expiresAt: number): AccessClaims {
+  const rest = JSON.parse(kept) as JwtPayload;
+  return toClaims("", "", { sub: identity, ...rest, exp: expiresAt });
 }
 
-function toClaims(token: string, apiKey: string, p: JwtPayload, payloadJson: string): AccessClaims {
+function toClaims(token: string, apiKey: string, p: JwtPayload): AccessClaims {
   const attributes: Record<string, string> = {};
   if (p.attributes !== undefined) {
     if (typeof p.attributes !== "object" || p.attributes === null || Array.isArray(p.attributes)) {
@@ -131,6 +137,5 @@ function toClaims(token: string, apiKey: string, p: JwtPayload, payloadJson: str
     video: parseVideoGrant(p.video),
     expiresAt: typeof p.exp === "number" ? p.exp : 0,
     payload: p,
-    payloadJson,
   };
 }

@@ -48,6 +48,8 @@ export class SignalSession implements LocalParticipant, TickingSession, CursorOw
   readonly room: string;
   /** Decoded until the join, then kept as a string (`keepClaims`); the PQ key until the join records it. */
   private kept: AccessClaims | KeptClaims;
+  /** The token's expiry (seconds since the epoch), beside the kept claims. */
+  private claimsExpireAt: number;
   pqKey: TokenPqKey | undefined;
   /** The connection's log lines carry its id, room and identity. */
   readonly log: ConnectionLog;
@@ -88,6 +90,7 @@ export class SignalSession implements LocalParticipant, TickingSession, CursorOw
     // life: only the PQ channel, built below, keeps it, and only until its handshake is over.
     const claims: AccessClaims = { ...auth.claims, token: "" };
     this.kept = claims;
+    this.claimsExpireAt = claims.expiresAt;
     this.pqKey = auth.pqKey;
     // The two parameters the join needs, not the parameters object: it would hold the token.
     this.reconnect = params.reconnect;
@@ -111,7 +114,7 @@ export class SignalSession implements LocalParticipant, TickingSession, CursorOw
 
   /** The connection's claims, without the token (only the handshake needs it). */
   get claims(): AccessClaims {
-    return typeof this.kept === "string" ? restoreClaims(this.kept) : this.kept;
+    return typeof this.kept === "string" ? restoreClaims(this.kept, this.identity, this.claimsExpireAt) : this.kept;
   }
 
   /** The fields of every log line of this connection. */

@@ -7,9 +7,9 @@ import { create } from "@bufbuild/protobuf";
 import { StoredSessionSchema } from "../../gen/volly/signaling/v1/internal_pb.js";
 import { DEV_KEY, DEV_SECRET, makeToken } from "../helpers/tokens.js";
 
-// What a joined connection keeps of its claims (the payload's JSON text, as the token carried it) must decode
-// to the claims it was verified with: the token refresh re-signs them.
-test("kept claims are the token's payload text and restore to the verified claims, without the token", async () => {
+// What a joined connection keeps of its claims must give back what the token refresh signs again: every
+// claim but the ones the refresh sets itself (iss, iat, nbf, exp), with the identity and the expiry.
+test("kept claims restore to the verified claims a refresh needs, hold no token, and are equal across a room's grant", async () => {
   const verifier = new TokenVerifier(new Map([[DEV_KEY, DEV_SECRET]]));
   const token = await makeToken({
     identity: "zoë",
@@ -20,17 +20,25 @@ test("kept claims are the token's payload text and restore to the verified claim
   });
   const claims = await verifier.verify(token);
   const kept = keepClaims(claims);
-  assert.equal(kept, Buffer.from(token.split(".")[1] ?? "", "base64url").toString("utf8"), "the payload's JSON text, nothing rebuilt");
   assert.doesNotMatch(kept, /eyJ/, "no token in what is kept");
-  const restored = restoreClaims(kept);
+  for (const claim of ["iss", "nbf", "exp", "sub"]) assert.equal(claim in JSON.parse(kept), false, `${claim} is not kept`);
+  const restored = restoreClaims(kept, claims.identity, claims.expiresAt);
   assert.equal(restored.token, "");
-  const { token: _t, ...expected } = claims;
-  const { token: _r, ...actual } = restored;
-  assert.deepEqual(actual, expected);
-  assert.equal(restored.apiKey, DEV_KEY, "the API key is the payload's iss");
-  assert.equal(restored.identity, "zoë");
+  const { token: _t, apiKey: _a, payload, ...expected } = claims;
+  const { token: _r, apiKey: _b, payload: restoredPayload, ...actual } = restored;
+  assert.deepEqual(actual, expected, "identity, name, metadata, attributes, grant and expiry");
+  const { iss: _i, nbf: _n, ...signedAgain } = payload;
+  assert.deepEqual(restoredPayload, signedAgain, "every claim a refresh signs again");
   assert.deepEqual(restored.attributes, { team: "blue", "ünï": "cödé" });
   assert.equal(restored.video.canPublishData, false, "canPublishData follows canPublish");
+
+  // Two participants with the same grant keep equal strings (kept once, see intern-string.ts).
+  const [a, b] = await Promise.all(["ann", "bob"].map(async (identity) => keepClaims(await verifier.verify(await makeToken({ identity, room: "same" })))));
+  assert.equal(a, b);
+  // An identity that is not the token's sub (it came from jti) keeps the sub it had.
+  const jti = await verifier.verify(await makeToken({ identity: "", claims: { jti: "from-jti" } }));
+  assert.equal(jti.identity, "from-jti");
+  assert.equal(restoreClaims(keepClaims(jti), jti.identity, jti.expiresAt).identity, "from-jti");
 });
 
 test("intern returns an equal string for any content, and packed records still decode", () => {
