@@ -25,7 +25,7 @@ export function verifyHs256(
   if (parts.length !== 3) throw errors.tokenInvalid("malformed token");
   const [h, p, s] = parts as [string, string, string];
   checkHeader(h);
-  const payload = parseObject(decodeText(p));
+  const payload = decodeJson(p);
   const iss = payload.iss;
   const secret = typeof iss === "string" ? secretOf(iss) : undefined;
   if (typeof iss !== "string" || secret === undefined) throw errors.apiKeyUnknown();
@@ -55,22 +55,17 @@ const MAX_ACCEPTED_HEADERS = 64;
 /** Accepts exactly `alg: "HS256"` without `crit`; throws `token_invalid` otherwise. */
 function checkHeader(h: string): void {
   if (acceptedHeaders.has(h)) return;
-  const header = parseObject(decodeText(h));
+  const header = decodeJson(h);
   if (header.alg !== "HS256") throw errors.tokenInvalid(`algorithm ${String(header.alg).slice(0, 16)} not allowed`);
   if (header.crit !== undefined) throw errors.tokenInvalid("unsupported crit header");
   if (acceptedHeaders.size < MAX_ACCEPTED_HEADERS) acceptedHeaders.add(h);
 }
 
-/** The text of a base64url part. */
-function decodeText(part: string): string {
+function decodeJson(part: string): Record<string, unknown> {
   if (!BASE64URL.test(part)) throw errors.tokenInvalid("malformed token");
-  return Buffer.from(part, "base64url").toString("utf8");
-}
-
-function parseObject(json: string): Record<string, unknown> {
   let value: unknown;
   try {
-    value = JSON.parse(json);
+    value = JSON.parse(Buffer.from(part, "base64url").toString("utf8"));
   } catch {
     throw errors.tokenInvalid("malformed token");
   }
