@@ -122,6 +122,18 @@ function visible(others: StoredParticipant[]): ParticipantInfo[] {
 }
 
 /**
+ * How a failed request ends its session, or undefined when it only gets an `error`: a PQ failure (but a
+ * refused rekey) is a protocol error; before the join every failure ends it, a resume that cannot be
+ * served with "join again from scratch".
+ */
+export function endingOnFailure(id: string | undefined, joined: boolean): { reason: DisconnectReason; action: LeaveAction } | undefined {
+  if (id?.startsWith("pq_") && id !== "pq_rekey_invalid") return { reason: DisconnectReason.PROTOCOL_ERROR, action: LeaveAction.DISCONNECT };
+  if (joined) return undefined;
+  if (id === "resume_unknown" || id === "resume_gap") return { reason: DisconnectReason.STATE_MISMATCH, action: LeaveAction.RECONNECT };
+  return { reason: DisconnectReason.JOIN_FAILURE, action: LeaveAction.DISCONNECT };
+}
+
+/**
  * Takes a joined participant out after its connection ended: offline, then gone (`leave`) or kept for a
  * resume (`away`). Never throws: what is not written now, because the store is down, the node reconciles
  * later (see `ClusterNode`), and every step is tried even when an earlier one failed.

@@ -31,6 +31,8 @@ export class SessionInbound {
   private processing = false;
   private inputDone = false;
   private dropped = 0;
+  /** Undecodable frames so far (before the PQ channel exists; after it, the first one ends the session). */
+  private undecodable = 0;
   private relaysInFlight = 0;
   private readonly bucket: TokenBucket;
   /** The sender's from/from_sid, encoded once (see `senderFields`). */
@@ -51,6 +53,29 @@ export class SessionInbound {
     if (queue.length >= MAX_QUEUE) return false;
     queue.push(request);
     return true;
+  }
+
+  /** A frame the transport could not decode: an `error`, and the end after too many or once PQ is up. */
+  malformed(e: CodecError): void {
+    const error = e.unknownType !== undefined ? errors.unknownMessageType(e.unknownType) : errors.malformedMessage(e.message);
+    this.s.svc.metrics.countMessage("malformed", "in");
+    if (this.pq?.established) {
+      // Everything after the handshake is a record; a frame that is not one is a protocol error.
+      this.s.end({ reason: DisconnectReason.PROTOCOL_ERROR, action: LeaveAction.DISCONNECT, error, dispose: "leave" });
+      return;
+    }
+    this.s.sendError(error, 0);
+    if (++this.undecodable > 32) {
+      this.s.end({ reason: DisconnectReason.PROTOCOL_ERROR, action: LeaveAction.DISCONNECT, error, dispose: "leave" });
+    }
+  }
+
+  /** A frame over the size limit: refused with an error, the connection carries on. */
+  oversized(size: number): void {
+    const { svc } = this.s;
+    svc.metrics.limitsHit.inc({ limit: "frame_size" });
+    this.s.log.warn({ size }, "oversized frame refused");
+    this.s.sendError(errors.frameTooLarge(svc.config.limits.maxFrameBytes), 0);
   }
 
   /** A ping: true when it may be answered (it takes a token of the message rate; see `limited`). */

@@ -20,7 +20,7 @@ import type { CursorOwner, DeliveryCursor } from "./delivery-cursor.js";
 import type { NodeServices, TickingSession } from "./node-services.js";
 import { ParticipantRequests } from "./participant-requests.js";
 import type { PqChannel } from "./pq-channel.js";
-import { enterRoom, leaveRoom, type Disposal } from "./session-entry.js";
+import { endingOnFailure, enterRoom, leaveRoom, type Disposal } from "./session-entry.js";
 import { SessionInbound } from "./session-inbound.js";
 import { SessionOutbound } from "./session-outbound.js";
 import type { SignalTransport } from "./signal-transport.js";
@@ -72,7 +72,6 @@ export class SignalSession implements LocalParticipant, TickingSession, CursorOw
   private lastReceivedAt = sinceOrigin();
   private nextRefreshAt = 0;
   private nextPresenceAt = 0;
-  private malformed = 0;
   private ending = false;
   private disposal: Promise<void> = NOTHING_TO_DISPOSE;
 
@@ -162,17 +161,7 @@ export class SignalSession implements LocalParticipant, TickingSession, CursorOw
   receiveMalformed(e: CodecError): void {
     if (this.phase === "closed") return;
     this.lastReceivedAt = sinceOrigin();
-    const error = e.unknownType !== undefined ? errors.unknownMessageType(e.unknownType) : errors.malformedMessage(e.message);
-    this.svc.metrics.countMessage("malformed", "in");
-    if (this.pq?.established) {
-      // Everything after the handshake is a record; a frame that is not one is a protocol error.
-      this.end({ reason: DisconnectReason.PROTOCOL_ERROR, action: LeaveAction.DISCONNECT, error, dispose: "leave" });
-      return;
-    }
-    this.sendError(error, 0);
-    if (++this.malformed > 32) {
-      this.end({ reason: DisconnectReason.PROTOCOL_ERROR, action: LeaveAction.DISCONNECT, error, dispose: "leave" });
-    }
+    this.inbound.malformed(e);
   }
 
   /** The peer showed it is alive without sending a request (a WebSocket pong). */
@@ -194,9 +183,7 @@ export class SignalSession implements LocalParticipant, TickingSession, CursorOw
   receiveOversized(size: number): void {
     if (this.phase === "closed") return;
     this.lastReceivedAt = sinceOrigin();
-    this.svc.metrics.limitsHit.inc({ limit: "frame_size" });
-    this.log.warn({ size }, "oversized frame refused");
-    this.sendError(errors.frameTooLarge(this.svc.config.limits.maxFrameBytes), 0);
+    this.inbound.oversized(size);
   }
 
   /**
@@ -383,18 +370,9 @@ export class SignalSession implements LocalParticipant, TickingSession, CursorOw
     if (this.phase === "closed") return;
     const error = toPublicError(e);
     if (error.code === Code.Internal) this.log.error({ err: e }, "request failed");
-    const id = errorIdOf(error);
-    if (id?.startsWith("pq_") && id !== "pq_rekey_invalid") {
-      this.end({ reason: DisconnectReason.PROTOCOL_ERROR, action: LeaveAction.DISCONNECT, error, dispose: this.packedSelf ? "leave" : "none" });
-      return;
-    }
-    if (this.phase !== "joined") {
-      const action = id === "resume_unknown" || id === "resume_gap" ? LeaveAction.RECONNECT : LeaveAction.DISCONNECT;
-      const reason = action === LeaveAction.RECONNECT ? DisconnectReason.STATE_MISMATCH : DisconnectReason.JOIN_FAILURE;
-      this.end({ reason, action, error, dispose: this.packedSelf ? "leave" : "none" });
-      return;
-    }
-    this.sendError(error, requestId);
+    const ending = endingOnFailure(errorIdOf(error), this.phase === "joined");
+    if (ending) this.end({ ...ending, error, dispose: this.packedSelf ? "leave" : "none" });
+    else this.sendError(error, requestId);
   }
 
   private finish(dispose: Disposal, expired: boolean, reason: DisconnectReason): void {
