@@ -1,0 +1,157 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { create } from "@bufbuild/protobuf";
+import { NodeInfoSchema, StoredCallSchema, StoredSessionSchema, type StoredParticipant } from "../../gen/volly/signaling/v1/internal_pb.js";
+import type { Store } from "../../src/store/store.js";
+import { participant, room, session, until } from "./contract-fixtures.js";
+
+/**
+ * The second half of the `Store` contract (`storeContract` in store.contract.ts registers it inside its
+ * suite): calls, PQ sessions, presence, nodes and locks. `current` is the test's fresh store, `join` a join
+ * that must succeed.
+ */
+export function storeRecordsContract(current: () => Store, join: (p: StoredParticipant, max?: number) => Promise<unknown>): void {
+  test("calls: put, get, list by party, delete; a call in a missing room is not kept", async () => {
+    const s = current();
+    await s.createRoom(room("cl"), 10, 1);
+    await s.putCall(create(StoredCallSchema, { callId: "1", room: "cl", caller: "a", callee: "b", audio: true, invitedAt: 5n }));
+    await s.putCall(create(StoredCallSchema, { callId: "2", room: "cl", caller: "c", callee: "a" }));
+    await s.putCall(create(StoredCallSchema, { callId: "3", room: "cl", caller: "c", callee: "d" }));
+    await s.putCall(create(StoredCallSchema, { callId: "9", room: "ghost", caller: "a", callee: "b" }));
+    const one = await s.getCall("cl", "1");
+    assert.deepEqual([one?.caller, one?.callee, one?.audio, one?.invitedAt], ["a", "b", true, 5n]);
+    assert.deepEqual((await s.listCallsOf("cl", "a")).map((c) => c.callId).sort(), ["1", "2"]);
+    assert.equal(await s.getCall("ghost", "9"), undefined);
+    await s.deleteCall("cl", "1");
+    assert.equal(await s.getCall("cl", "1"), undefined);
+    assert.deepEqual(await s.listCallsOf("ghost", "a"), []);
+  });
+
+  test("sessions: create, update, list (per node), end, restore, and the counters", async () => {
+    const s = current();
+    await s.heartbeatNode(create(NodeInfoSchema, { nodeId: "node-a", updatedAt: BigInt(Date.now()) }), 60_000);
+    await s.heartbeatNode(create(NodeInfoSchema, { nodeId: "node-b", updatedAt: BigInt(Date.now()) }), 60_000);
+    const base = await s.sessionStats();
+    await s.createSession(session("s1"));
+    await s.createSession(session("s2", "node-b"));
+    await s.createSession(session("s3"));
+    const got = await s.getSession("s1");
+    assert.deepEqual([got?.identity, got?.algorithm, got?.nodeId, got?.state, got?.participantSid], ["alice", "ML-KEM-768", "node-a", "active", "PA_alice"]);
+    assert.equal(await s.getSession("ghost"), undefined);
+    await s.updateSession(create(StoredSessionSchema, { ...session("s1"), rekeys: 3 }));
+    assert.equal((await s.getSession("s1"))?.rekeys, 3);
+    await s.updateSession(session("ghost"));
+    assert.equal(await s.getSession("ghost"), undefined);
+    assert.deepEqual((await s.listSessions()).map((x) => x.sessionId).sort(), ["s1", "s2", "s3"]);
+    assert.deepEqual((await s.listSessions("node-b")).map((x) => x.sessionId), ["s2"]);
+    await s.endSession("s1", true);
+    await s.endSession("s2", false);
+    await s.endSession("s1", true);
+    await s.countRekey();
+    await s.restoreSession(session("s3"));
+    await s.restoreSession(session("s4"));
+    const stats = await s.sessionStats();
+    assert.deepEqual(
+      [stats.activeSessions, stats.totalSessions - base.totalSessions, stats.expiredSessions - base.expiredSessions, stats.rekeys - base.rekeys],
+      [2, 4, 1, 1],
+    );
+    assert.deepEqual((await s.listSessions()).map((x) => x.sessionId).sort(), ["s3", "s4"]);
+  });
+
+  test("presence: online while any connection is, last seen after, expiry by ttl", async () => {
+    const s = current();
+    const now = Date.now();
+    assert.deepEqual(await s.getPresence([], now), []);
+    await s.setOnline("alice", "CO_1", 60_000, now);
+    await s.setOnline("alice", "CO_2", 60_000, now);
+    await s.setOffline("alice", "CO_1", now + 10);
+    let [p] = await s.getPresence(["alice"], now + 20);
+    assert.deepEqual([p?.online, p?.lastSeen], [true, now + 20]);
+    await s.setOffline("alice", "CO_2", now + 30);
+    [p] = await s.getPresence(["alice"], now + 40);
+    assert.deepEqual([p?.online, p?.lastSeen], [false, now + 30]);
+    await s.setOnline("bob", "CO_3", 100, now);
+    const [bob, nobody] = await s.getPresence(["bob", "nobody"], now + 1000);
+    assert.deepEqual([bob?.identity, bob?.online, bob?.lastSeen], ["bob", false, now]);
+    assert.deepEqual([nobody?.identity, nobody?.online, nobody?.lastSeen], ["nobody", false, 0]);
+  });
+
+  test("presence: connections come and go in any order, refreshed or expiring independently", async () => {
+    const s = current();
+    const now = Date.now();
+    await s.setOnline("carol", "CO_a", 60_000, now);
+    await s.setOnline("carol", "CO_b", 60_000, now);
+    await s.setOnline("carol", "CO_c", 100, now);
+    await s.setOffline("carol", "CO_a", now + 10);
+    // The second connection refreshes after the first left, then leaves too: only the third is left, and it lapses.
+    await s.setOnline("carol", "CO_b", 60_000, now + 20);
+    let [p] = await s.getPresence(["carol"], now + 30);
+    assert.deepEqual([p?.online, p?.lastSeen], [true, now + 30]);
+    await s.setOffline("carol", "CO_b", now + 40);
+    [p] = await s.getPresence(["carol"], now + 50);
+    assert.equal(p?.online, true, "CO_c is still within its ttl");
+    [p] = await s.getPresence(["carol"], now + 200);
+    assert.deepEqual([p?.online, p?.lastSeen], [false, now + 40]);
+    // A new connection after all that is online again, and offline once it leaves.
+    await s.setOnline("carol", "CO_d", 60_000, now + 300);
+    [p] = await s.getPresence(["carol"], now + 310);
+    assert.equal(p?.online, true);
+    await s.setOffline("carol", "CO_d", now + 320);
+    [p] = await s.getPresence(["carol"], now + 330);
+    assert.deepEqual([p?.online, p?.lastSeen], [false, now + 320]);
+  });
+
+  test("nodes: heartbeat says whether the node was alive; a lapsed or removed node is dead", async () => {
+    const s = current();
+    const beat = (id: string, ttl: number) => s.heartbeatNode(create(NodeInfoSchema, { nodeId: id, updatedAt: BigInt(Date.now()), resumeWindowMs: 2000, version: "v" }), ttl);
+    assert.equal(await beat("n1", 60_000), false);
+    assert.equal(await beat("n1", 60_000), true);
+    assert.equal(await beat("n2", 150), false);
+    assert.deepEqual((await s.listNodes(Date.now())).map((n) => n.nodeId).sort(), ["n1", "n2"]);
+    assert.equal((await s.listNodes(Date.now())).find((n) => n.nodeId === "n1")?.resumeWindowMs, 2000);
+    await until("n2 to lapse", async () => (await s.listDeadNodes(Date.now())).some((n) => n.nodeId === "n2"));
+    assert.deepEqual((await s.listNodes(Date.now())).map((n) => n.nodeId), ["n1"]);
+    assert.equal(await beat("n2", 60_000), false, "a lapsed node comes back as new");
+    await s.removeNode("n1");
+    assert.deepEqual((await s.listDeadNodes(Date.now())).map((n) => n.nodeId), ["n1"]);
+    assert.deepEqual((await s.listNodes(Date.now())).map((n) => n.nodeId), ["n2"]);
+  });
+
+  test("reapNode takes a dead node's participants (away) and sessions, once; never a live node's", async () => {
+    const s = current();
+    const now = Date.now();
+    await s.heartbeatNode(create(NodeInfoSchema, { nodeId: "dead", updatedAt: BigInt(now) }), 60_000);
+    await s.heartbeatNode(create(NodeInfoSchema, { nodeId: "live", updatedAt: BigInt(now) }), 60_000);
+    await s.createRoom(room("rp"), 10, 1);
+    await join(participant("rp", "a", "PA_a", "dead"));
+    await join(participant("rp", "b", "PA_b", "dead"));
+    await join(participant("rp", "c", "PA_c", "live"));
+    await s.markAway("rp", "b", "PA_b", now + 1000);
+    await s.createSession(session("sd", "dead"));
+    await s.createSession(session("sl", "live"));
+    assert.equal(await s.reapNode("dead", now + 5000), undefined, "alive: not reaped");
+    await s.removeNode("dead");
+    assert.equal((await s.sessionStats()).activeSessions, 1, "a dead node's sessions do not count");
+    assert.deepEqual(await s.reapNode("dead", now + 5000), { participants: 1, sessions: 1 });
+    assert.equal(await s.reapNode("dead", now + 5000), undefined, "reaped once");
+    assert.deepEqual((await s.listDeadNodes(Date.now())).map((n) => n.nodeId), []);
+    assert.equal((await s.getParticipant("rp", "a"))?.awayUntil, BigInt(now + 5000));
+    assert.equal((await s.getParticipant("rp", "b"))?.awayUntil, BigInt(now + 1000), "already away: its deadline stays");
+    assert.equal((await s.getParticipant("rp", "c"))?.awayUntil, 0n);
+    assert.equal(await s.getSession("sd"), undefined);
+    assert.deepEqual((await s.listSessions()).map((x) => x.sessionId), ["sl"]);
+    assert.equal(await s.heartbeatNode(create(NodeInfoSchema, { nodeId: "dead", updatedAt: BigInt(Date.now()) }), 60_000), false);
+  });
+
+  test("locks are exclusive until released by their token or expired", async () => {
+    const s = current();
+    const t1 = await s.tryLock("L", 60_000);
+    assert.ok(t1);
+    assert.equal(await s.tryLock("L", 60_000), undefined);
+    await s.unlock("L", "not-the-token");
+    assert.equal(await s.tryLock("L", 60_000), undefined);
+    await s.unlock("L", t1);
+    const t2 = await s.tryLock("L", 100);
+    assert.ok(t2);
+    await until("the lock to expire", async () => (await s.tryLock("L", 60_000)) !== undefined);
+  });}
