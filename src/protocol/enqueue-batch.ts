@@ -9,8 +9,10 @@
 export class EnqueueBatchWriter {
   private buf: Uint8Array;
   private used = 0;
+  /** Buffers of batches that were answered, for the next batches (see `recycle`). */
+  private readonly spare: Uint8Array[] = [];
 
-  constructor(initialBytes = 16 * 1024) {
+  constructor(private readonly initialBytes = 16 * 1024) {
     this.buf = new Uint8Array(initialBytes);
   }
 
@@ -33,11 +35,21 @@ export class EnqueueBatchWriter {
     this.used = at + 4 + n;
   }
 
-  /** The batch as its own bytes (the client writes them later, after this writer has moved on), and the writer emptied. */
+  /**
+   * The batch, and the writer emptied onto another buffer. The batch's bytes stay as they are until they
+   * are given back to `recycle`: a batch of a few hundred KiB in a fresh buffer each time cost more than
+   * the copy into it (a new backing store, its pages touched for the first time).
+   */
   take(): Uint8Array {
-    const out = this.buf.slice(0, this.used);
+    const out = this.buf.subarray(0, this.used);
+    this.buf = this.spare.pop() ?? new Uint8Array(Math.max(this.initialBytes, this.used));
     this.used = 0;
     return out;
+  }
+
+  /** Gives back a batch from `take` that nothing reads any more (Redis answered it), so its buffer is reused. */
+  recycle(batch: Uint8Array): void {
+    if (this.spare.length < MAX_SPARE_BUFFERS) this.spare.push(new Uint8Array(batch.buffer));
   }
 
   private reserve(bytes: number): void {
@@ -47,6 +59,9 @@ export class EnqueueBatchWriter {
     this.buf = grown;
   }
 }
+
+/** Batches in flight at once are few (the pacer sends the next when one is answered, or when one is full). */
+const MAX_SPARE_BUFFERS = 4;
 
 const utf8 = new TextEncoder();
 

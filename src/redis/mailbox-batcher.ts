@@ -83,7 +83,10 @@ export class MailboxBatcher {
     if (!batch) return;
     this.pending = undefined;
     const { waiters } = batch;
-    this.pacer.sent(this.ctx.run(mailboxScripts.enqueueBatch, [waiters.length, batch.limit, batch.from, this.writer.take()])).then((r) => {
+    const packed = this.writer.take();
+    this.pacer.sent(this.ctx.run(mailboxScripts.enqueueBatch, [waiters.length, batch.limit, batch.from, packed])).then((r) => {
+      // Answered, so written and read: the buffer can take a later batch. (A failed batch's is dropped.)
+      this.writer.recycle(packed);
       const results = outcomesOf(r, waiters.length);
       waiters.forEach((w, i) => w.resolve(results[i]));
     }).catch((e: unknown) => {

@@ -24,9 +24,11 @@ export function redisOptions(config: RedisConfig, role: string): RedisOptions {
     connectTimeout: CONNECT_TIMEOUT_MS,
     retryStrategy: (times) => Math.min(100 * times, MAX_RETRY_DELAY_MS),
     autoResubscribe: true,
-    // Commands issued in the same tick (many relays at once) go out as one write: fewer system calls here
-    // and in Redis. Order on the connection is unchanged, which per-sender ordering relies on.
-    enableAutoPipelining: true,
+    // Off: commands are written as they are issued, and `RedisContext` corks the socket for the rest of the
+    // tick, so a tick's commands still go out as one write. Auto-pipelining did that by copying every
+    // command of the tick into one new buffer, which for an enqueue batch (up to 256 KiB) was a large
+    // allocation and copy per batch on top of the one ioredis makes of the command itself.
+    enableAutoPipelining: false,
     connectionName: `volly-${role}`,
     ...(/^rediss:\/\//i.test(config.url) ? { tls: {} } : {}),
   };
