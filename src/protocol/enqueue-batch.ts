@@ -20,7 +20,8 @@ export class EnqueueBatchWriter {
     return this.used;
   }
 
-  append(room: string, identity: string, response: Uint8Array): void {
+  /** Appends a message; answers where its response starts in the batch. */
+  append(room: string, identity: string, response: Uint8Array): number {
     // A UTF-16 code unit is at most three UTF-8 bytes: room enough before writing, exact lengths after.
     this.reserve(8 + 3 * (room.length + identity.length) + response.byteLength);
     const buf = this.buf;
@@ -33,6 +34,7 @@ export class EnqueueBatchWriter {
     buf[at + 3] = n & 0xff;
     buf.set(response, at + 4);
     this.used = at + 4 + n;
+    return at + 4;
   }
 
   /**

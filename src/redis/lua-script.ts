@@ -13,8 +13,9 @@ export class LuaScript {
   readonly source: string;
   readonly sha: string;
 
-  constructor(readonly name: string, body: string) {
-    this.source = `${LUA_PRELUDE}\n${LUA_HELPERS}\n${body}`;
+  /** `helpers: false` leaves out the shared helpers (`LUA_HELPERS`) for a script that uses none of them. */
+  constructor(readonly name: string, body: string, options: { helpers?: boolean } = {}) {
+    this.source = compact(`${LUA_PRELUDE}\n${options.helpers === false ? "" : LUA_HELPERS}\n${body}`);
     this.sha = createHash("sha1").update(this.source).digest("hex");
   }
 
@@ -28,6 +29,11 @@ export class LuaScript {
       return (redis as unknown as BufferEval).evalBuffer(this.source, 0, ...argv);
     }
   }
+
+  /** The script's ARGV (`[prefix, now, ...args]`) as bulk strings, for a command written by hand. */
+  argv(prefix: string, now: number, args: readonly ScriptArg[]): Array<string | Uint8Array> {
+    return [prefix, String(now), ...args.map((a) => (typeof a === "number" ? String(a) : a))];
+  }
 }
 
 /**
@@ -38,6 +44,15 @@ export class LuaScript {
 interface BufferEval {
   evalshaBuffer(sha: string, numkeys: number, ...args: Array<string | number | Buffer>): Promise<unknown>;
   evalBuffer(source: string, numkeys: number, ...args: Array<string | number | Buffer>): Promise<unknown>;
+}
+
+/**
+ * The source without comment lines and indentation: a script sent by EVAL (`queue`) is sent, and hashed
+ * by Redis, with every batch, and the comments are for the TypeScript's readers. (No script has a long
+ * string, where this would change the text.)
+ */
+function compact(source: string): string {
+  return source.split("\n").map((line) => line.trim()).filter((line) => line !== "" && !line.startsWith("--")).join("\n");
 }
 
 function toArg(a: ScriptArg): string | number | Buffer {

@@ -2,6 +2,8 @@ import type { QueuedMessage } from "../store/store.js";
 import { mailboxScripts } from "./lua/mailbox-scripts.js";
 import { EnqueueBatchWriter } from "../protocol/enqueue-batch.js";
 import { BatchPacer } from "./batch-pacer.js";
+import { PUSH_MIN_BYTES, PushedBatchSender } from "./pushed-batch.js";
+import { RouteCache, type Route } from "./route-cache.js";
 import { reply } from "./lua-script.js";
 import type { RedisContext } from "./redis-context.js";
 
@@ -22,6 +24,15 @@ interface Pending {
   readonly limit: number;
   readonly from: string;
   readonly waiters: Array<{ resolve: (q: Queued | undefined) => void; reject: (e: unknown) => void }>;
+  /** Per message: its room and identity, and its recipient's route when known (see `RouteCache`). */
+  readonly rooms: string[];
+  readonly identities: string[];
+  readonly routes: Array<Route | undefined>;
+  /** Per message, where its response lies in the packed batch: `[start, end)` at `2i`, `2i + 1`. */
+  readonly spans: number[];
+  /** Whether every message has a route and they name at most one other node than `from`: `pub`. */
+  pushable: boolean;
+  pub: string;
 }
 
 /**
@@ -46,11 +57,15 @@ interface Pending {
  */
 export class MailboxBatcher {
   private pending: Pending | undefined;
+  /** Where recipients were, so that most batches can be pushed (`PushedBatchSender`). */
+  readonly routes = new RouteCache();
   private readonly pacer = new BatchPacer(() => this.flush());
   /** The pending batch's messages, packed as the script reads them. */
   private readonly writer = new EnqueueBatchWriter();
+  private readonly pushed: PushedBatchSender;
 
   constructor(private readonly ctx: RedisContext) {
+    this.pushed = new PushedBatchSender(ctx);
     ctx.beforeCommand(() => this.flush());
   }
 
@@ -62,15 +77,26 @@ export class MailboxBatcher {
       batch = undefined;
     }
     // Packed first: a message that cannot be packed is refused alone and starts no (empty) batch.
+    let start;
     try {
-      this.writer.append(room, identity, response);
+      start = this.writer.append(room, identity, response);
     } catch (e) {
       return Promise.reject(e);
     }
     if (!batch) {
-      batch = { limit, from: forwardFrom, waiters: [] };
+      batch = { limit, from: forwardFrom, waiters: [], rooms: [], identities: [], routes: [], spans: [], pushable: true, pub: "" };
       this.pending = batch;
       this.pacer.schedule();
+    }
+    const route = this.routes.get(room, identity);
+    batch.rooms.push(room);
+    batch.identities.push(identity);
+    batch.routes.push(route);
+    batch.spans.push(start, start + response.byteLength);
+    if (route === undefined) batch.pushable = false;
+    else if (forwardFrom !== "" && route.node !== "" && route.node !== forwardFrom) {
+      if (batch.pub === "") batch.pub = route.node;
+      else if (batch.pub !== route.node) batch.pushable = false;
     }
     const queued = new Promise<Queued | undefined>((resolve, reject) => batch.waiters.push({ resolve, reject }));
     if (batch.waiters.length >= MAX_BATCH_MESSAGES || this.writer.byteLength >= MAX_BATCH_BYTES) this.flush();
@@ -84,13 +110,25 @@ export class MailboxBatcher {
     this.pending = undefined;
     const { waiters } = batch;
     const packed = this.writer.take();
-    this.pacer.sent(this.ctx.run(mailboxScripts.enqueueBatch, [waiters.length, batch.limit, batch.from, packed])).then((r) => {
+    const sent = batch.pushable && packed.byteLength >= PUSH_MIN_BYTES
+      ? this.pushed.send({ packed, routes: batch.routes as Route[], spans: batch.spans, limit: batch.limit, from: batch.from, pub: batch.pub })
+      : this.ctx.run(mailboxScripts.enqueueBatch, [waiters.length, batch.limit, batch.from, packed]);
+    this.pacer.sent(sent).then((r) => {
       // Answered, so written and read: the buffer can take a later batch. (A failed batch's is dropped.)
       this.writer.recycle(packed);
       const results = outcomesOf(r, waiters.length);
+      this.learnRoutes(batch, results);
       waiters.forEach((w, i) => w.resolve(results[i]));
     }).catch((e: unknown) => {
       for (const w of waiters) w.reject(e);
+    });
+  }
+
+  private learnRoutes(batch: Pending, results: ReadonlyArray<Queued | undefined>): void {
+    results.forEach((q, i) => {
+      const known = batch.routes[i];
+      if (known !== undefined && q !== undefined && known.sid === q.sid && known.node === q.nodeId) return;
+      this.routes.learn(batch.rooms[i] as string, batch.identities[i] as string, q);
     });
   }
 }

@@ -81,6 +81,9 @@ export class RedisKeys {
   lock(name: string): string {
     return `${this.prefix}lock:${name}`;
   }
+  mailbox(sid: string): string {
+    return `${this.prefix}mailbox:${sid}`;
+  }
   /** The pub/sub channel of a bus topic. */
   channel(topic: string): string {
     return `${this.prefix}bus:${topic}`;

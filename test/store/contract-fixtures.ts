@@ -2,6 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { StoredParticipantSchema, StoredSessionSchema, type StoredParticipant, type StoredSession } from "../../gen/volly/signaling/v1/internal_pb.js";
 import { ParticipantInfoSchema, RoomSchema, type Room } from "../../gen/volly/signaling/v1/models_pb.js";
 import type { LocalParticipant } from "../../src/room/local-participants.js";
+import type { BackendObserver } from "../../src/store/create-backend.js";
 import type { Store } from "../../src/store/store.js";
 
 /** A store under test and how to dispose of it (and of everything it wrote). */
@@ -47,4 +48,16 @@ const utf8 = new TextDecoder();
 /** A participant connection that records what it is given (id and text), in arrival order. */
 export function recorder(sid: string, got: Array<[bigint, string]>): LocalParticipant {
   return { sid, identity: sid, room: "", deliver: (id, response) => got.push([id, utf8.decode(response)]), disconnect: () => {}, held: () => undefined };
+}
+
+/** Counts the commands a backend sends, by name. */
+export class CommandCounter implements BackendObserver {
+  readonly counts = new Map<string, number>();
+  command(name: string): void {
+    this.counts.set(name, (this.counts.get(name) ?? 0) + 1);
+  }
+  up(): void {}
+  of(name: string): number {
+    return this.counts.get(name) ?? 0;
+  }
 }

@@ -7,83 +7,58 @@ import { createLogger } from "../../src/logger.js";
 import { MAX_BATCH_MESSAGES } from "../../src/redis/mailbox-batcher.js";
 import { Delivery } from "../../src/room/delivery.js";
 import { LocalParticipants } from "../../src/room/local-participants.js";
-import { createBackend, type Backend, type BackendObserver } from "../../src/store/create-backend.js";
+import { createBackend, type Backend } from "../../src/store/create-backend.js";
 import { deletePrefix, REDIS_URL, RedisServer, redisServerSkip, redisSkip, requireRedis, uniquePrefix } from "../helpers/redis.js";
 import { until } from "../helpers/polling.js";
-import { participant, recorder, room } from "./contract-fixtures.js";
+import { useTwoBackends } from "./two-backends.js";
+import { CommandCounter, participant, recorder, room } from "./contract-fixtures.js";
 
 const log = createLogger("silent");
 const skip = await redisSkip();
 const te = new TextEncoder();
 const td = new TextDecoder();
 
-/** Counts the commands a backend sends, by name. */
-class CommandCounter implements BackendObserver {
-  readonly counts = new Map<string, number>();
-  command(name: string): void {
-    this.counts.set(name, (this.counts.get(name) ?? 0) + 1);
-  }
-  up(): void {}
-  of(name: string): number {
-    return this.counts.get(name) ?? 0;
-  }
-}
 
 
 
 describe("Redis mailbox batching and forwarding", { skip }, () => {
-  const prefix = uniquePrefix("batching");
-  const counter = new CommandCounter();
-  let one: Backend;
-  let two: Backend;
-
-  before(async () => {
-    await requireRedis();
-    one = await createBackend({ url: REDIS_URL, prefix }, log, counter);
-    two = await createBackend({ url: REDIS_URL, prefix }, log);
-  });
-
-  after(async () => {
-    await one?.close();
-    await two?.close();
-    await deletePrefix(REDIS_URL, prefix);
-  });
+  const pair = useTwoBackends("batching");
 
   test("the enqueues of one turn go as few scripts as the batch bound allows, in call order", async () => {
-    const s = one.store;
+    const s = pair.one.store;
     await s.createRoom(room("big"), 10, Date.now());
     for (const id of ["a", "b"]) assert.ok((await s.joinParticipant(participant("big", id, `PA_big_${id}`, "node-a"), 10)).ok);
-    const before = counter.of("mailbox_enqueue_batch");
+    const before = pair.counter.of("mailbox_enqueue_batch");
     const n = 2 * MAX_BATCH_MESSAGES + 10;
     const queued = await Promise.all(Array.from({ length: n }, (_, i) => s.enqueue("big", i % 2 === 0 ? "a" : "b", te.encode(`m${i}`), 1000, "node-a")));
-    assert.equal(counter.of("mailbox_enqueue_batch") - before, 3, "bounded batches of at most MAX_BATCH_MESSAGES");
+    assert.equal(pair.counter.of("mailbox_enqueue_batch") - before, 3, "bounded batches of at most MAX_BATCH_MESSAGES");
     assert.deepEqual(queued.map((q) => q?.messageId), Array.from({ length: n }, (_, i) => BigInt(Math.floor(i / 2) + 1)));
     const a = await s.readMailbox("PA_big_a", 0n);
     assert.deepEqual(a.messages.map((m) => td.decode(m.response)), Array.from({ length: n / 2 }, (_, i) => `m${2 * i}`));
   });
 
   test("enqueues of one turn with another limit or calling node start a new batch and keep call order", async () => {
-    const s = one.store;
+    const s = pair.one.store;
     await s.createRoom(room("mixed"), 10, Date.now());
     assert.ok((await s.joinParticipant(participant("mixed", "a", "PA_mixed_a", "node-a"), 10)).ok);
-    const before = counter.of("mailbox_enqueue_batch");
+    const before = pair.counter.of("mailbox_enqueue_batch");
     // limit/from: same, same, another limit, another node, back again: three changes, so four scripts.
     const calls: Array<[number, string]> = [[100, "node-a"], [100, "node-a"], [50, "node-a"], [50, ""], [100, "node-a"], [100, "node-a"]];
     const queued = await Promise.all(calls.map(([limit, from], i) => s.enqueue("mixed", "a", te.encode(`x${i}`), limit, from)));
-    assert.equal(counter.of("mailbox_enqueue_batch") - before, 4, "a new batch at each change of limit or calling node");
+    assert.equal(pair.counter.of("mailbox_enqueue_batch") - before, 4, "a new batch at each change of limit or calling node");
     assert.deepEqual(queued.map((q) => q?.messageId), [1n, 2n, 3n, 4n, 5n, 6n]);
     const box = await s.readMailbox("PA_mixed_a", 0n);
     assert.deepEqual(box.messages.map((m) => td.decode(m.response)), ["x0", "x1", "x2", "x3", "x4", "x5"]);
   });
 
   test("a batch for several nodes is one envelope per node, in id order; nothing for the caller's node", async () => {
-    const s = one.store;
+    const s = pair.one.store;
     await s.createRoom(room("multi"), 10, Date.now());
     const nodes: Record<string, string> = { a: "node-a", b1: "node-b", b2: "node-b", c: "node-c" };
     for (const [id, node] of Object.entries(nodes)) assert.ok((await s.joinParticipant(participant("multi", id, `PA_m_${id}`, node), 10)).ok);
     const envelopes = new Map<string, BusEnvelope[]>();
     const unsubscribe = await Promise.all(["node-a", "node-b", "node-c"].map((node) =>
-      two.bus.subscribe(`node:${node}`, (p) => envelopes.set(node, [...(envelopes.get(node) ?? []), fromBinary(BusEnvelopeSchema, p)]))));
+      pair.two.bus.subscribe(`node:${node}`, (p) => envelopes.set(node, [...(envelopes.get(node) ?? []), fromBinary(BusEnvelopeSchema, p)]))));
     try {
       const targets = ["b1", "c", "b2", "a", "b1", "c"];
       const queued = await Promise.all(targets.map((t, i) => s.enqueue("multi", t, te.encode(`${t}/${i}`), 100, "node-a")));
@@ -125,7 +100,7 @@ describe("Redis mailbox batching and forwarding", { skip }, () => {
   });
 
   test("Delivery across two nodes: every message once, in id order, local ones directly", async () => {
-    const s = one.store;
+    const s = pair.one.store;
     await s.createRoom(room("dl"), 10, Date.now());
     for (const [id, node] of [["x", "dl-a"], ["y", "dl-b"], ["z", "dl-b"]] as const) {
       assert.ok((await s.joinParticipant(participant("dl", id, `PA_dl_${id}`, node), 10)).ok);
@@ -136,8 +111,8 @@ describe("Redis mailbox batching and forwarding", { skip }, () => {
     localA.add(recorder("PA_dl_x", got.x));
     localB.add(recorder("PA_dl_y", got.y));
     localB.add(recorder("PA_dl_z", got.z));
-    const da = new Delivery(one.store, one.bus, "dl-a", localA, 1000, log);
-    const db = new Delivery(two.store, two.bus, "dl-b", localB, 1000, log);
+    const da = new Delivery(pair.one.store, pair.one.bus, "dl-a", localA, 1000, log);
+    const db = new Delivery(pair.two.store, pair.two.bus, "dl-b", localB, 1000, log);
     await da.start();
     await db.start();
     try {

@@ -1,14 +1,14 @@
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { BusEnvelopeSchema, DeliverySchema } from "../../gen/volly/signaling/v1/internal_pb.js";
 import { createLogger } from "../../src/logger.js";
 import { responseSpans } from "../../src/protocol/enqueue-batch.js";
 import { Delivery } from "../../src/room/delivery.js";
 import { LocalParticipants } from "../../src/room/local-participants.js";
-import { createBackend, type Backend } from "../../src/store/create-backend.js";
-import { deletePrefix, REDIS_URL, redisSkip, requireRedis, uniquePrefix } from "../helpers/redis.js";
+import { redisSkip } from "../helpers/redis.js";
 import { until } from "../helpers/polling.js";
+import { useTwoBackends } from "./two-backends.js";
 import { participant, recorder, room } from "./contract-fixtures.js";
 
 const skip = await redisSkip();
@@ -26,30 +26,16 @@ function capturingLogger(lines: string[]) {
 }
 
 describe("Redis forwarding of whole batches (BatchRouting)", { skip }, () => {
-  const prefix = uniquePrefix("routed");
-  let one: Backend;
-  let two: Backend;
-
-  before(async () => {
-    await requireRedis();
-    one = await createBackend({ url: REDIS_URL, prefix }, createLogger("silent"));
-    two = await createBackend({ url: REDIS_URL, prefix }, createLogger("silent"));
-  });
-
-  after(async () => {
-    await one?.close();
-    await two?.close();
-    await deletePrefix(REDIS_URL, prefix);
-  });
+  const pair = useTwoBackends("routed");
 
   test("a batch mostly for one node (4 KiB or more) goes to it as its routing and then the batch unchanged; a node with little of it gets an envelope", async () => {
-    const s = one.store;
+    const s = pair.one.store;
     await s.createRoom(room("rb"), 10, Date.now());
     const nodes: Record<string, string> = { b1: "node-b", b2: "node-b", c: "node-c", a: "node-a" };
     for (const [id, node] of Object.entries(nodes)) assert.ok((await s.joinParticipant(participant("rb", id, `PA_rb_${id}`, node), 10)).ok);
     const raw = new Map<string, Uint8Array[]>();
     const unsubscribe = await Promise.all(["node-b", "node-c"].map((node) =>
-      two.bus.subscribe(`node:${node}`, (p) => raw.set(node, [...(raw.get(node) ?? []), p.slice()]))));
+      pair.two.bus.subscribe(`node:${node}`, (p) => raw.set(node, [...(raw.get(node) ?? []), p.slice()]))));
     try {
       const targets = ["b1", "b2", "c", "b1", "a", "b2"];
       const texts = targets.map((t, i) => (t === "c" || t === "a" ? `${t}/${i}` : body(`${t}/${i}`)));
@@ -91,7 +77,7 @@ describe("Redis forwarding of whole batches (BatchRouting)", { skip }, () => {
   });
 
   test("Delivery hands out a routed batch's messages once each, in order, and only its own node's", async () => {
-    const s = one.store;
+    const s = pair.one.store;
     await s.createRoom(room("rd"), 10, Date.now());
     for (const [id, node] of [["x", "rd-a"], ["y", "rd-b"], ["z", "rd-b"], ["w", "rd-c"]] as const) {
       assert.ok((await s.joinParticipant(participant("rd", id, `PA_rd_${id}`, node), 10)).ok);
@@ -102,9 +88,9 @@ describe("Redis forwarding of whole batches (BatchRouting)", { skip }, () => {
     localB.add(recorder("PA_rd_y", got.y));
     localB.add(recorder("PA_rd_z", got.z));
     localC.add(recorder("PA_rd_w", got.w));
-    const da = new Delivery(one.store, one.bus, "rd-a", new LocalParticipants(), 1000, createLogger("silent"));
-    const db = new Delivery(two.store, two.bus, "rd-b", localB, 1000, createLogger("silent"));
-    const dc = new Delivery(two.store, two.bus, "rd-c", localC, 1000, createLogger("silent"));
+    const da = new Delivery(pair.one.store, pair.one.bus, "rd-a", new LocalParticipants(), 1000, createLogger("silent"));
+    const db = new Delivery(pair.two.store, pair.two.bus, "rd-b", localB, 1000, createLogger("silent"));
+    const dc = new Delivery(pair.two.store, pair.two.bus, "rd-c", localC, 1000, createLogger("silent"));
     await Promise.all([db.start(), dc.start()]);
     try {
       const sent = { y: [] as string[], z: [] as string[], w: [] as string[] };
@@ -132,7 +118,7 @@ describe("Redis forwarding of whole batches (BatchRouting)", { skip }, () => {
     const local = new LocalParticipants();
     const got: Array<[bigint, string]> = [];
     local.add(recorder("PA_lost_q", got));
-    const d = new Delivery(two.store, two.bus, "lost-b", local, 1000, capturingLogger(lines));
+    const d = new Delivery(pair.two.store, pair.two.bus, "lost-b", local, 1000, capturingLogger(lines));
     await d.start();
     try {
       const routing = toBinary(BusEnvelopeSchema, create(BusEnvelopeSchema, {
@@ -141,8 +127,8 @@ describe("Redis forwarding of whole batches (BatchRouting)", { skip }, () => {
       const envelope = (id: bigint, text: string) => toBinary(BusEnvelopeSchema, create(BusEnvelopeSchema, {
         message: { case: "delivery", value: create(DeliverySchema, { sid: "PA_lost_q", messageId: id, response: te.encode(text) }) },
       }));
-      await one.bus.publish("node:lost-b", routing);
-      await one.bus.publish("node:lost-b", envelope(1n, "after the lost batch"));
+      await pair.one.bus.publish("node:lost-b", routing);
+      await pair.one.bus.publish("node:lost-b", envelope(1n, "after the lost batch"));
       await until(() => got.length === 1, "the envelope after the routing");
       assert.deepEqual(got, [[1n, "after the lost batch"]]);
       assert.ok(lines.some((l) => l.includes("a routed batch did not follow its routing")), "the loss is logged");
@@ -154,11 +140,11 @@ describe("Redis forwarding of whole batches (BatchRouting)", { skip }, () => {
       const huge = toBinary(BusEnvelopeSchema, create(BusEnvelopeSchema, {
         message: { case: "routing", value: { batchCount: 2 ** 31, batchBytes: 16, messages: [{ index: 0, sid: "PA_lost_q", messageId: 2n }] } },
       }));
-      await one.bus.publish("node:lost-b", huge);
-      await one.bus.publish("node:lost-b", new Uint8Array(16));
-      await one.bus.publish("node:lost-b", bad);
-      await one.bus.publish("node:lost-b", new Uint8Array(0));
-      await one.bus.publish("node:lost-b", envelope(2n, "still delivering"));
+      await pair.one.bus.publish("node:lost-b", huge);
+      await pair.one.bus.publish("node:lost-b", new Uint8Array(16));
+      await pair.one.bus.publish("node:lost-b", bad);
+      await pair.one.bus.publish("node:lost-b", new Uint8Array(0));
+      await pair.one.bus.publish("node:lost-b", envelope(2n, "still delivering"));
       await until(() => got.length === 2, "the next envelope");
       assert.deepEqual(got[1], [2n, "still delivering"]);
       assert.equal(lines.filter((l) => l.includes("a routed batch did not follow its routing")).length, 3, "each refused batch is logged once, none thrown");

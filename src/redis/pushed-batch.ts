@@ -1,0 +1,123 @@
+import { Command } from "ioredis";
+import { nodeTopic } from "../bus/bus.js";
+import { pushedEnqueueScript } from "./lua/pushed-enqueue-script.js";
+import type { RedisContext } from "./redis-context.js";
+import { RespWriter } from "./resp-writer.js";
+import type { Route } from "./route-cache.js";
+
+/** Below this many bytes of responses a batch takes the script's path: one command costs less than a MULTI. */
+export const PUSH_MIN_BYTES = 4096;
+
+/** A packed enqueue batch (`EnqueueBatchWriter`) whose every message has a known route. */
+export interface RoutedBatch {
+  readonly packed: Uint8Array;
+  /** Per message, its recipient's route when the message was enqueued. */
+  readonly routes: readonly Route[];
+  /** Per message, `[start, end)` of its response in `packed`, at `2i` and `2i + 1`. */
+  readonly spans: readonly number[];
+  readonly limit: number;
+  readonly from: string;
+  /** The one other node the batch is published to whole ('' for none). */
+  readonly pub: string;
+}
+
+/**
+ * Sends batches whose recipients' sids the node knows, each as one MULTI: an RPUSH of each recipient's responses
+ * onto its mailbox, `pushedEnqueueScript` giving them their ids (it never sees their bytes), and the packed
+ * batch PUBLISHed to `pub`, the node holding its recipients. Answers the script's reply, which is
+ * `enqueueBatch`'s. The script is sent by EVAL, not EVALSHA: a MULTI does not stop at a failed command,
+ * so an unknown script (after a Redis restart) would leave the pushes without ids.
+ */
+export class PushedBatchSender {
+  private readonly resp = new RespWriter();
+
+  constructor(private readonly ctx: RedisContext) {}
+
+  send(b: RoutedBatch, now: number = Date.now()): Promise<unknown> {
+    const groupOf = new Map<Route, number>();
+    const members: number[][] = [];
+    const groupIndex = new Uint16Array(b.routes.length);
+    b.routes.forEach((route, i) => {
+      let g = groupOf.get(route);
+      if (g === undefined) {
+        g = members.length;
+        groupOf.set(route, g);
+        members.push([]);
+      }
+      members[g]?.push(i);
+      groupIndex[i] = g + 1;
+    });
+    const routes = [...groupOf.keys()];
+    const meta = packMeta(routes, members, groupIndex);
+    const { ctx, resp } = this;
+    return ctx.timed(pushedEnqueueScript.name, async () => {
+      const commands: RawCommand[] = [];
+      const send = (name: string, from: number) => {
+        const c = new RawCommand(name, resp.since(from));
+        commands.push(c);
+        ctx.redis.sendCommand(c);
+      };
+      let at = resp.length;
+      resp.command(1).bulk("MULTI");
+      send("multi", at);
+      routes.forEach((route, g) => {
+        const list = members[g] ?? [];
+        at = resp.length;
+        resp.command(2 + list.length).bulk("RPUSH").bulk(ctx.keys.mailbox(route.sid));
+        for (const i of list) resp.bulk(b.packed.subarray(b.spans[2 * i], b.spans[2 * i + 1]));
+        send("rpush", at);
+      });
+      at = resp.length;
+      const args = pushedEnqueueScript.argv(ctx.keys.prefix, now, [b.routes.length, b.limit, b.from, b.pub, b.packed.byteLength, meta]);
+      resp.command(3 + args.length).bulk("EVAL").bulk(pushedEnqueueScript.source).bulk("0");
+      for (const a of args) resp.bulk(a);
+      send("eval", at);
+      if (b.pub !== "") {
+        at = resp.length;
+        resp.command(3).bulk("PUBLISH").bulk(ctx.keys.channel(nodeTopic(b.pub))).bulk(b.packed);
+        send("publish", at);
+      }
+      at = resp.length;
+      resp.command(1).bulk("EXEC");
+      send("exec", at);
+      const written = resp.take();
+      // What the queued commands answer is in EXEC's reply; a failure to queue one makes EXEC fail too.
+      for (const c of commands.slice(0, -1)) c.promise.catch(() => {});
+      const results = await (commands.at(-1) as RawCommand).promise;
+      resp.recycle(written);
+      if (!Array.isArray(results)) throw new Error("redis: a pushed enqueue batch was discarded");
+      const answer: unknown = results[routes.length];
+      for (const r of results) if (r instanceof Error) throw r;
+      return answer;
+    });
+  }
+}
+
+/** A command whose RESP bytes were written beforehand (by `RespWriter`); ioredis sends them and reads the reply. */
+class RawCommand extends Command {
+  constructor(name: string, private readonly bytes: Buffer) {
+    super(name, [], { replyEncoding: null });
+  }
+
+  override toWritable(): Buffer {
+    return this.bytes;
+  }
+}
+
+/** The script's `meta`: groups (room, identity, sid, count), then each message's group, as it reads them. */
+function packMeta(routes: readonly Route[], members: readonly number[][], groupIndex: Uint16Array): Buffer {
+  let size = 2 + 2 * groupIndex.length;
+  for (const r of routes) size += 8 + Buffer.byteLength(r.room) + Buffer.byteLength(r.identity) + Buffer.byteLength(r.sid);
+  const out = Buffer.allocUnsafe(size);
+  let at = out.writeUInt16BE(routes.length, 0);
+  routes.forEach((r, g) => {
+    for (const s of [r.room, r.identity, r.sid]) {
+      const n = out.write(s, at + 2);
+      out.writeUInt16BE(n, at);
+      at += 2 + n;
+    }
+    at = out.writeUInt16BE(members[g]?.length ?? 0, at);
+  });
+  for (const g of groupIndex) at = out.writeUInt16BE(g, at);
+  return out;
+}
