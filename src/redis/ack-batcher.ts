@@ -5,6 +5,12 @@ import type { RedisContext } from "./redis-context.js";
 
 /** A batch goes out at once when it holds this many acknowledgements. */
 export const MAX_ACK_BATCH = 256;
+/**
+ * How long an acknowledgement waits for others before its batch goes. Nobody waits on one (a session
+ * sends it and goes on, see ParticipantRequests.ack), and each batch costs a write from the node and a
+ * script in Redis whatever its size; a busy recipient acknowledges every few dozen messages.
+ */
+export const ACK_HOLD_MS = 10;
 
 interface Waiter {
   resolve: (acked: bigint) => void;
@@ -12,7 +18,7 @@ interface Waiter {
 }
 
 /**
- * Sends the mailbox acknowledgements of one event-loop turn as one script, paced like enqueues
+ * Sends the mailbox acknowledgements of `ACK_HOLD_MS` as one script, paced like enqueues
  * (`BatchPacer`: while one batch is on its way, the next is collected until it is answered). Clients
  * acknowledge often (the SDK with every ping, busy clients every few dozen messages), and on a node with many
  * recipients one command per acknowledgement was most of what it sent Redis, each a write that wakes Redis.
@@ -26,7 +32,7 @@ export class AckBatcher {
   /** The pending batch's script arguments after its count: sid, upToId, sid, upToId, ... */
   private args: string[] = [];
   private waiters: Waiter[] = [];
-  private readonly pacer = new BatchPacer(() => this.flush());
+  private readonly pacer = new BatchPacer(() => this.flush(), ACK_HOLD_MS);
 
   constructor(private readonly ctx: RedisContext) {}
 

@@ -10,17 +10,22 @@ export class BatchPacer {
   /** Batches sent and not answered yet. */
   private inFlight = 0;
 
-  /** `send` sends the pending batch, if any (through `sent`). */
-  constructor(private readonly send: () => void) {}
+  /**
+   * `send` sends the pending batch, if any (through `sent`). With `holdMs`, a batch that started pending
+   * waits that long instead of to the end of the turn (for work nobody waits on, see AckBatcher).
+   */
+  constructor(private readonly send: () => void, private readonly holdMs = 0) {}
 
-  /** A batch has started pending: it goes at the end of this turn, or after the batch in flight. */
+  /** A batch has started pending: it goes at the end of this turn (or after `holdMs`), or after the batch in flight. */
   schedule(): void {
     if (this.scheduled) return;
     this.scheduled = true;
-    setImmediate(() => {
+    const due = () => {
       this.scheduled = false;
       if (this.inFlight === 0) this.send();
-    });
+    };
+    if (this.holdMs > 0) setTimeout(due, this.holdMs).unref();
+    else setImmediate(due);
   }
 
   /** A batch was sent with this reply; the next pending one goes once no batch is in flight. */

@@ -114,17 +114,22 @@ export class ParticipantRequests {
     this.s.updateSelf(self);
   }
 
-  private async ack(lastMessageId: bigint): Promise<void> {
+  /**
+   * Not awaited by the request that carries it: an acknowledgement only lets the store drop messages
+   * sooner, and the client's next request must not wait for the store (which may hold acknowledgements
+   * back to send them together, see ack-batcher.ts). Best effort: a failed one is retried by the next.
+   */
+  private ack(lastMessageId: bigint): void {
     const delivered = this.s.cursor?.lastDelivered ?? 0n;
     const upTo = lastMessageId > delivered ? delivered : lastMessageId;
     if (upTo <= this.lastAck) return;
-    try {
-      await this.s.svc.store.ackMailbox(this.s.sid, upTo);
-      this.lastAck = upTo;
-    } catch (e) {
-      // Best effort: unacknowledged messages are only kept longer (and a ping must not fail on it).
+    const previous = this.lastAck;
+    this.lastAck = upTo;
+    this.s.svc.store.ackMailbox(this.s.sid, upTo).catch((e: unknown) => {
+      if (this.lastAck === upTo) this.lastAck = previous;
+      // Unacknowledged messages are only kept longer (and a ping must not fail on it).
       this.s.log.debug({ err: e }, "ack not stored");
-    }
+    });
   }
 
   private async leave(): Promise<void> {

@@ -4,11 +4,12 @@ import { fromBinary } from "@bufbuild/protobuf";
 import { BusEnvelopeSchema, type BusEnvelope } from "../../gen/volly/signaling/v1/internal_pb.js";
 import { DisconnectReason, LeaveAction } from "../../gen/volly/signaling/v1/models_pb.js";
 import { createLogger } from "../../src/logger.js";
+import { ACK_HOLD_MS } from "../../src/redis/ack-batcher.js";
 import { MAX_BATCH_MESSAGES } from "../../src/redis/mailbox-batcher.js";
 import { Delivery } from "../../src/room/delivery.js";
 import { LocalParticipants } from "../../src/room/local-participants.js";
 import { createBackend, type Backend } from "../../src/store/create-backend.js";
-import { deletePrefix, REDIS_URL, RedisServer, redisServerSkip, redisSkip, requireRedis, uniquePrefix } from "../helpers/redis.js";
+import { deletePrefix, REDIS_URL, RedisServer, redisServerSkip, redisSkip, requireRedis, uniquePrefix, sleep } from "../helpers/redis.js";
 import { until } from "../helpers/polling.js";
 import { useTwoBackends } from "./two-backends.js";
 import { CommandCounter, participant, recorder, room } from "./contract-fixtures.js";
@@ -204,6 +205,15 @@ describe("Redis acknowledgement batching", { skip }, () => {
     assert.deepEqual(acked, [2n, 2n, 0n, 3n, 4n], "each as if alone: never lower than before, clamped to what was queued");
     assert.deepEqual((await s.readMailbox("PA_ack_a", 0n)).messages.map((m) => td.decode(m.response)), ["a5"]);
     assert.deepEqual((await s.readMailbox("PA_ack_b", 0n)).messages, []);
+    // Acknowledgements of several turns within ACK_HOLD_MS go together too: nobody waits on them.
+    const held = counter.of("mailbox_ack_batch");
+    const spread = [s.ackMailbox("PA_ack_a", 5n)];
+    for (let i = 0; i < 3; i++) {
+      await new Promise((r) => setImmediate(r));
+      spread.push(s.ackMailbox("PA_ack_b", 3n));
+    }
+    assert.deepEqual(await Promise.all(spread), [5n, 3n, 3n, 3n]);
+    assert.equal(counter.of("mailbox_ack_batch") - held, 1, "one script for the turns within the hold");
   });
 });
 
@@ -225,13 +235,15 @@ describe("Redis batching while a batch is on its way", { skip: redisServerSkip()
         await turn();
         queued.push(s.enqueue("f", "a", te.encode(`m${i}`), 100, "node-a"));
       }
+      // An acknowledgement waits ACK_HOLD_MS for others, then goes, and stays on its way (Redis is frozen).
       const acks = [s.ackMailbox("PA_fl_a", 0n)];
+      await sleep(3 * ACK_HOLD_MS);
+      // These two are further apart than the hold: only the batch in flight keeps them together.
       for (let i = 1; i <= 2; i++) {
-        await turn();
-        await turn();
+        await sleep(2 * ACK_HOLD_MS);
         acks.push(s.ackMailbox("PA_fl_a", BigInt(i)));
       }
-      await turn();
+      await sleep(2 * ACK_HOLD_MS);
       server.unpause();
       assert.deepEqual((await Promise.all(queued)).map((q) => q?.messageId), [1n, 2n, 3n, 4n]);
       assert.deepEqual(await Promise.all(acks), [0n, 1n, 2n]);
