@@ -288,6 +288,15 @@ export class MemoryRooms implements RoomStore, ParticipantStore, MailboxStore, C
   }
 }
 
+/**
+ * How many of a mailbox's newest messages may stay views into a larger buffer. A relayed response is a
+ * slice of Node's buffer pool (relay-frames.ts), which keeps its whole 8 KiB chunk alive. A connected
+ * client acknowledges every few dozen messages, so its mailbox holds a few such slices for a moment;
+ * a mailbox that keeps growing (its participant away, or a client that does not acknowledge) has its
+ * older messages copied out to their own size, so it pins at most this many chunks.
+ */
+export const MAX_SHARED_ENTRIES = 64;
+
 function push(m: Member, response: Uint8Array, limit: number): QueuedMessage & { overflow: boolean } {
   const id = m.nextId++;
   const entries = (m.entries ??= []);
@@ -297,6 +306,8 @@ function push(m: Member, response: Uint8Array, limit: number): QueuedMessage & {
     if (m.awayUntil > 0n) overflow = true;
     entries.splice(0, entries.length - limit);
   }
+  const older = entries[entries.length - 1 - MAX_SHARED_ENTRIES];
+  if (older !== undefined && older.response.byteLength !== older.response.buffer.byteLength) older.response = new Uint8Array(older.response);
   return { sid: m.sid, nodeId: m.nodeId, messageId: id, overflow };
 }
 

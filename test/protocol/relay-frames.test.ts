@@ -31,11 +31,15 @@ test("the fast path relays exactly what the protobuf-es path does (1,000 random 
     assert.equal(parsed.target, m.value.target);
     assert.equal(parsed.requestId, request.requestId);
     assert.equal(parsed.callIdLength, te.encode(m.value.callId).length);
-    const fast = fromBinary(SignalResponseSchema, buildRelayResponse(parsed, senderFields(te.encode("alice"), te.encode("PA_alice"))));
+    const fastBytes = buildRelayResponse(parsed, senderFields(te.encode("alice"), te.encode("PA_alice")));
+    const fast = fromBinary(SignalResponseSchema, fastBytes);
     // The slow path: decode, stamp the sender (client values ignored), encode as the response case.
     const slowValue = { ...m.value, from: "alice", fromSid: "PA_alice" };
     const slow = create(SignalResponseSchema, { message: { case: m.case, value: slowValue } as never });
     assert.ok(equals(SignalResponseSchema, fast, slow), `message ${i} differs`);
+    // Byte for byte (from and from_sid are the last fields): a response comes from the buffer pool
+    // without zeroing, so a byte it failed to write would show here as whatever the pool held.
+    assert.deepEqual(Buffer.from(fastBytes), Buffer.from(toBinary(SignalResponseSchema, slow)), `message ${i} bytes differ`);
   }
 });
 
