@@ -65,16 +65,29 @@ local function envelope(e)
   return table.concat(parts)
 end
 -- BusEnvelope {4: routing} for the packed batch (of batch_bytes bytes, count messages) that is published next.
+-- One new string per message: a recipient's sid field is built once, and Lua's garbage (every string is
+-- hashed, interned and later swept) was a large part of what a script cost Redis.
 local function routing(e, batch_bytes, count)
-  local parts = {}
+  local parts, sid_fields = {}, {}
   for k = 1, #e.sid do
     local sid = e.sid[k]
-    local body = '\\8' .. varint(e.index[k] - 1) .. '\\18' .. varint(#sid) .. sid .. '\\24' .. varint(e.id[k])
-    parts[k] = '\\10' .. varint(#body) .. body
+    local sf = sid_fields[sid]
+    if not sf then
+      sf = '\\18' .. varint(#sid) .. sid
+      sid_fields[sid] = sf
+    end
+    local vi, vd = varint(e.index[k] - 1), varint(e.id[k])
+    parts[k] = '\\10' .. varint(2 + #vi + #sf + #vd) .. '\\8' .. vi .. sf .. '\\24' .. vd
   end
   parts[#parts + 1] = '\\16' .. varint(count) .. '\\24' .. varint(batch_bytes)
   local body = table.concat(parts)
   return '\\34' .. varint(#body) .. body
+end
+-- The packed outcomes of n messages (ENQUEUE_OUTCOME_BYTES each) from vals: flags, recipient index and
+-- id of each, in order; one string for the batch rather than a few per message.
+local function pack_outcomes(vals, n)
+  if n == 0 then return '' end
+  return struct.pack('>' .. string.rep('BBd', n), unpack(vals, 1, 3 * n))
 end
 -- Below this a copy costs less than the second message (another PUBLISH here, another reply to parse there).
 local ROUTE_WHOLE_BYTES = 4096

@@ -95,18 +95,18 @@ for _, sid in ipairs(touched) do
   reply[#reply + 1] = sid
   reply[#reply + 1] = f[1]
 end
-local out = {}
+local vals = {}
 for i = 1, n do
   local f = m_f[i]
   if not f then
-    out[i] = '\0\0' .. struct.pack('>d', 0)
+    vals[3 * i - 2], vals[3 * i - 1], vals[3 * i] = 0, 0, 0
   else
     local overflow = 0
     if f[2] and f[8] + m_k[i] > limit then overflow = 1 end
-    out[i] = string.char(1 + 2 * m_fwd[i] + 4 * overflow, f[6]) .. struct.pack('>d', m_id[i])
+    vals[3 * i - 2], vals[3 * i - 1], vals[3 * i] = 1 + 2 * m_fwd[i] + 4 * overflow, f[6], m_id[i]
   end
 end
-reply[1] = table.concat(out)
+reply[1] = pack_outcomes(vals, n)
 publish_forwarded(packed, n)
 return reply
 `),

@@ -61,13 +61,13 @@ for g = 1, g_count do
   end
 end
 local routed = {sid = {}, id = {}, index = {}}
-local out = {}
+local vals = {}
 for i = 1, n do
   local g
   g, at = struct.unpack('>H', meta, at)
   local f = groups[g]
   if not f then
-    out[i] = '\\0\\0' .. struct.pack('>d', 0)
+    vals[3 * i - 2], vals[3 * i - 1], vals[3 * i] = 0, 0, 0
   else
     local k = f[8] + 1
     f[8] = k
@@ -82,10 +82,10 @@ for i = 1, n do
     end
     local overflow = 0
     if f[3] and f[5] + k > limit then overflow = 1 end
-    out[i] = string.char(1 + 2 * fwd + 4 * overflow, f[6]) .. struct.pack('>d', id)
+    vals[3 * i - 2], vals[3 * i - 1], vals[3 * i] = 1 + 2 * fwd + 4 * overflow, f[6], id
   end
 end
-reply[1] = table.concat(out)
+reply[1] = pack_outcomes(vals, n)
 if pub ~= '' then redis.call('PUBLISH', k_bus_node(pub), routing(routed, batch_bytes, n)) end
 publish_forwarded(nil, n)
 return reply
