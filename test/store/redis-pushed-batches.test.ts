@@ -9,10 +9,10 @@ import { Delivery } from "../../src/room/delivery.js";
 import { LocalParticipants } from "../../src/room/local-participants.js";
 import { createBackend } from "../../src/store/create-backend.js";
 import type { Store } from "../../src/store/store.js";
-import { REDIS_URL, RedisServer, redisServerSkip, redisSkip, uniquePrefix, withRedis } from "../helpers/redis.js";
+import { keysUnder, REDIS_URL, RedisServer, redisServerSkip, redisSkip, sleep, uniquePrefix, withRedis } from "../helpers/redis.js";
 import { until } from "../helpers/polling.js";
 import { useTwoBackends } from "./two-backends.js";
-import { participant, recorder, room } from "./contract-fixtures.js";
+import { CommandCounter, participant, recorder, room } from "./contract-fixtures.js";
 
 const skip = await redisSkip();
 const log = createLogger("silent");
@@ -193,6 +193,42 @@ describe("Redis enqueue batches pushed onto known mailboxes (MULTI, responses ou
 });
 
 describe("Redis pushed batches when Redis fails", { skip: redisServerSkip() }, () => {
+  test("after a Redis restart (its data and scripts gone), a pushed batch to a remembered sid finds nobody and leaves nothing behind", async () => {
+    const server = await RedisServer.start();
+    const counter = new CommandCounter();
+    const prefix = uniquePrefix("pushrestart");
+    const b = await createBackend({ url: server.url, prefix }, log, counter);
+    try {
+      const join = async () => {
+        await b.store.createRoom(room("r"), 10, Date.now());
+        assert.ok((await b.store.joinParticipant(participant("r", "a", "PA_pr_a", "node-b"), 10)).ok);
+      };
+      await join();
+      await send(b.store, "r", ["a"], ["learn"]);
+      await server.stop();
+      await server.start();
+      for (let tries = 0; !(await b.store.ping().then(() => true, () => false)); tries++) {
+        assert.ok(tries < 100, "the store reconnects");
+        await sleep(50);
+      }
+      const texts = ["a0", "a1", "a2"].map((t) => body(t, 2000));
+      const pushed = counter.of(PUSHED);
+      assert.deepEqual(await send(b.store, "r", ["a", "a", "a"], texts), [undefined, undefined, undefined]);
+      assert.equal(counter.of(PUSHED) - pushed, 1, "pushed by EVAL, which a restarted Redis runs without knowing the script");
+      assert.deepEqual(await keysUnder(server.url, prefix), [], "no mailbox left for the gone participant");
+      // Finding nobody, the node forgot the route: once the participant is back, the next batch goes by
+      // the script, and the one after is pushed again.
+      await join();
+      assert.deepEqual((await send(b.store, "r", ["a", "a", "a"], texts)).map((q) => q?.messageId), [1n, 2n, 3n]);
+      assert.equal(counter.of(PUSHED) - pushed, 1);
+      assert.deepEqual((await send(b.store, "r", ["a", "a", "a"], texts)).map((q) => q?.messageId), [4n, 5n, 6n]);
+      assert.equal(counter.of(PUSHED) - pushed, 2);
+    } finally {
+      await b.close();
+      await server.stop();
+    }
+  });
+
   test("a pushed batch that Redis does not answer rejects each of its messages with store_unavailable", async () => {
     const server = await RedisServer.start();
     const b = await createBackend({ url: server.url, prefix: uniquePrefix("pushfail") }, log);
