@@ -47,8 +47,8 @@ interface BufferEval {
 }
 
 /**
- * The source without comment lines and indentation: a script sent by EVAL (`queue`) is sent, and hashed
- * by Redis, with every batch, and the comments are for the TypeScript's readers. (No script has a long
+ * The source without comment lines and indentation: a script sent by EVAL (`PushedBatchSender`) is sent,
+ * and hashed by Redis, with every batch, and the comments are for the TypeScript's readers. (No script has a long
  * string, where this would change the text.)
  */
 function compact(source: string): string {

@@ -58,7 +58,7 @@ interface Pending {
 export class MailboxBatcher {
   private pending: Pending | undefined;
   /** Where recipients were, so that most batches can be pushed (`PushedBatchSender`). */
-  readonly routes = new RouteCache();
+  private readonly routes = new RouteCache();
   private readonly pacer = new BatchPacer(() => this.flush());
   /** The pending batch's messages, packed as the script reads them. */
   private readonly writer = new EnqueueBatchWriter();

@@ -52,34 +52,27 @@ export class PushedBatchSender {
     const { ctx, resp } = this;
     return ctx.timed(pushedEnqueueScript.name, async () => {
       const commands: RawCommand[] = [];
-      const send = (name: string, from: number) => {
+      // Each command is written into the reused buffer, then sent as the piece it was written to.
+      const send = (name: string, write: () => void) => {
+        const from = resp.length;
+        write();
         const c = new RawCommand(name, resp.since(from));
         commands.push(c);
         ctx.redis.sendCommand(c);
       };
-      let at = resp.length;
-      resp.command(1).bulk("MULTI");
-      send("multi", at);
-      routes.forEach((route, g) => {
+      send("multi", () => resp.command(1).bulk("MULTI"));
+      routes.forEach((route, g) => send("rpush", () => {
         const list = members[g] ?? [];
-        at = resp.length;
         resp.command(2 + list.length).bulk("RPUSH").bulk(ctx.keys.mailbox(route.sid));
         for (const i of list) resp.bulk(b.packed.subarray(b.spans[2 * i], b.spans[2 * i + 1]));
-        send("rpush", at);
+      }));
+      send("eval", () => {
+        const args = pushedEnqueueScript.argv(ctx.keys.prefix, now, [b.routes.length, b.limit, b.from, b.pub, b.packed.byteLength, meta]);
+        resp.command(3 + args.length).bulk("EVAL").bulk(pushedEnqueueScript.source).bulk("0");
+        for (const a of args) resp.bulk(a);
       });
-      at = resp.length;
-      const args = pushedEnqueueScript.argv(ctx.keys.prefix, now, [b.routes.length, b.limit, b.from, b.pub, b.packed.byteLength, meta]);
-      resp.command(3 + args.length).bulk("EVAL").bulk(pushedEnqueueScript.source).bulk("0");
-      for (const a of args) resp.bulk(a);
-      send("eval", at);
-      if (b.pub !== "") {
-        at = resp.length;
-        resp.command(3).bulk("PUBLISH").bulk(ctx.keys.channel(nodeTopic(b.pub))).bulk(b.packed);
-        send("publish", at);
-      }
-      at = resp.length;
-      resp.command(1).bulk("EXEC");
-      send("exec", at);
+      if (b.pub !== "") send("publish", () => resp.command(3).bulk("PUBLISH").bulk(ctx.keys.channel(nodeTopic(b.pub))).bulk(b.packed));
+      send("exec", () => resp.command(1).bulk("EXEC"));
       const written = resp.take();
       // What the queued commands answer is in EXEC's reply; a failure to queue one makes EXEC fail too.
       for (const c of commands.slice(0, -1)) c.promise.catch(() => {});

@@ -14,11 +14,14 @@
  * not), against a fraction of that for the C copy PUBLISH makes; it had been a third of the script's time.
  */
 export const ENQUEUE_SHARED = `
--- Gives the keys an enqueue creates (a first id, a mailbox emptied by acks) the TTL of its record (at least the lease).
-local function expire_like_part(sid, keys)
+-- Gives the keys an enqueue created (its first id, a mailbox emptied by acks) the TTL of the participant's
+-- record (at least the lease).
+local function expire_created(sid, ids_new, mailbox_new)
+  if not ids_new and not mailbox_new then return end
   local t = redis.call('PTTL', k_part(sid))
   if t < LEASE then t = LEASE end
-  for _, key in ipairs(keys) do redis.call('PEXPIRE', key, t) end
+  if ids_new then redis.call('PEXPIRE', k_ids(sid), t) end
+  if mailbox_new then redis.call('PEXPIRE', k_mail(sid), t) end
 end
 
 local fwd, fwd_nodes = {}, {}

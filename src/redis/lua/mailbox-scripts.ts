@@ -38,7 +38,7 @@ export const mailboxScripts = {
   enqueueBatch: new LuaScript("mailbox_enqueue_batch", `${ENQUEUE_SHARED}
 -- The TTLs are not rewritten per message (six of the eleven calls a message cost): the node holding
 -- a participant re-asserts its records every sync, and an away participant's last past its deadline. Only
--- a key this script creates (a mailbox emptied by acks, a first id) gets one (\`expire_like_part\`).
+-- a key this script creates (a mailbox emptied by acks, a first id) gets one (\`expire_created\`).
 local n, limit, from, packed = tonumber(arg(1)), tonumber(arg(2)), arg(3), arg(4)
 local at = 1
 local sids = {}
@@ -89,9 +89,7 @@ for _, sid in ipairs(touched) do
   if f[8] == 0 then f[5] = true end
   if len > limit then redis.call('LTRIM', k_mail(sid), len - limit, -1) end
   redis.call('HSET', k_ids(sid), 'next', f[3])
-  if f[4] and f[5] then expire_like_part(sid, {k_ids(sid), k_mail(sid)})
-  elseif f[4] then expire_like_part(sid, {k_ids(sid)})
-  elseif f[5] then expire_like_part(sid, {k_mail(sid)}) end
+  expire_created(sid, f[4], f[5])
   reply[#reply + 1] = sid
   reply[#reply + 1] = f[1]
 end

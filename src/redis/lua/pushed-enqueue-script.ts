@@ -2,7 +2,7 @@ import { LuaScript } from "../lua-script.js";
 import { ENQUEUE_SHARED } from "./enqueue-shared.js";
 
 /**
- * The second half of a pushed enqueue batch (`PushedBatch`, pushed-batch.ts): in one MULTI the node has
+ * The second half of a pushed enqueue batch (`PushedBatchSender`, pushed-batch.ts): in one MULTI the node has
  * just RPUSHed each recipient's responses onto the mailbox of the sid it last knew for that recipient, and
  * this script gives them their ids as `mailboxScripts.enqueueBatch` would have. The responses never pass
  * through Lua: Redis's Lua hashes every byte of every string it makes (Redis hashes whole strings against
@@ -49,9 +49,7 @@ for g = 1, g_count do
     end
     local before = len - count
     if len > limit then redis.call('LTRIM', k_mail(sid), len - limit, -1) end
-    if not nxt and before == 0 then expire_like_part(sid, {k_ids(sid), k_mail(sid)})
-    elseif not nxt then expire_like_part(sid, {k_ids(sid)})
-    elseif before == 0 then expire_like_part(sid, {k_mail(sid)}) end
+    expire_created(sid, not nxt, before == 0)
     reply[#reply + 1] = sid
     reply[#reply + 1] = node
     -- sid, node, away, first id, mailbox length before, index in the reply, bytes (when needed), messages seen
