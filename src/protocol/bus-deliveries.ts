@@ -86,49 +86,93 @@ export interface BatchRouting {
   readonly messageId: bigint[];
 }
 
-/** The routing of a `BusEnvelope {4: routing}`, read from its bytes; undefined for any other envelope or a malformed one. */
+/**
+ * The routing of a `BusEnvelope {4: routing}`, read from its bytes; undefined for any other envelope or a
+ * malformed one. Routing by recipient (`groups` and `message_groups`) is turned into the per-message form.
+ */
 export function readBatchRouting(payload: Uint8Array): BatchRouting | undefined {
   const r = new WireReader(payload);
   if (r.varint() !== 4 * 8 + WIRE_LEN) return undefined;
   const length = r.varint();
   if (length < 0 || r.pos + length !== payload.length) return undefined;
   const routing = { count: 0, bytes: 0, index: [] as number[], sid: [] as string[], messageId: [] as bigint[] };
+  const groups = new Map<number, RoutedGroup>();
+  let messageGroups: Uint8Array | undefined;
   while (!r.done) {
     const tag = r.varint();
     if (tag === 2 * 8 + WIRE_VARINT) routing.count = r.varint();
     else if (tag === 3 * 8 + WIRE_VARINT) routing.bytes = r.varint();
-    else if (tag === 1 * 8 + WIRE_LEN) {
+    else if (tag === 1 * 8 + WIRE_LEN || tag === 4 * 8 + WIRE_LEN || tag === 5 * 8 + WIRE_LEN) {
       const n = r.varint();
-      if (n < 0 || r.pos + n > payload.length || !readRoutedMessage(payload, r.pos, r.pos + n, routing)) return undefined;
+      if (n < 0 || r.pos + n > payload.length) return undefined;
+      if (tag === 5 * 8 + WIRE_LEN) messageGroups = payload.subarray(r.pos, r.pos + n);
+      else if (tag === 4 * 8 + WIRE_LEN ? !readRoutedGroup(payload, r.pos, r.pos + n, groups) : !readRoutedMessage(payload, r.pos, r.pos + n, routing)) return undefined;
       r.pos += n;
     } else return undefined;
     if (routing.count < 0 || routing.bytes < 0) return undefined;
   }
+  if (messageGroups === undefined) return groups.size === 0 ? routing : undefined;
+  // By recipient: the two forms are never mixed, and every message of the batch has its group.
+  if (routing.index.length > 0 || messageGroups.length !== 2 * routing.count) return undefined;
+  for (let i = 0; i < routing.count; i++) {
+    const group = groups.get(((messageGroups[2 * i] as number) << 8) | (messageGroups[2 * i + 1] as number));
+    if (group === undefined) continue;
+    routing.index.push(i);
+    routing.sid.push(group.sid);
+    routing.messageId.push(BigInt(group.next++));
+  }
   return routing;
 }
 
+interface RoutedGroup {
+  readonly sid: string;
+  /** The id of its next message in the batch. */
+  next: number;
+}
+
+function readRoutedGroup(payload: Uint8Array, start: number, end: number, into: Map<number, RoutedGroup>): boolean {
+  const entry = readRoutedEntry(payload, start, end);
+  if (entry === undefined) return false;
+  const [group, sid, first] = entry;
+  // A batch holds at most 65,535 messages, so ids stay exact past `first`.
+  if (group < 1 || group > 0xffff || into.has(group) || first > Number.MAX_SAFE_INTEGER - 0xffff) return false;
+  into.set(group, { sid, next: first });
+  return true;
+}
+
 function readRoutedMessage(payload: Uint8Array, start: number, end: number, into: BatchRouting): boolean {
-  const r = new WireReader(payload, end);
-  r.pos = start;
-  let index = 0;
-  let messageId = 0;
-  let sid = "";
-  while (!r.done) {
-    const tag = r.varint();
-    if (tag === 1 * 8 + WIRE_VARINT) index = r.varint();
-    else if (tag === 3 * 8 + WIRE_VARINT) messageId = r.varint();
-    else if (tag === 2 * 8 + WIRE_LEN) {
-      const n = r.varint();
-      if (n < 0 || r.pos + n > end) return false;
-      sid = utf8.decode(payload.subarray(r.pos, r.pos + n));
-      r.pos += n;
-    } else return false;
-    if (index < 0 || messageId < 0 || messageId > Number.MAX_SAFE_INTEGER) return false;
-  }
+  const entry = readRoutedEntry(payload, start, end);
+  if (entry === undefined) return false;
+  const [index, sid, messageId] = entry;
   into.index.push(index);
   into.sid.push(sid);
   into.messageId.push(BigInt(messageId));
   return true;
+}
+
+/**
+ * A `RoutedMessage {1: index, 2: sid, 3: message_id}` or a `RoutedGroup {1: group, 2: sid, 3: first_message_id}`,
+ * which have the same shape; undefined when malformed or a number is past 2^53.
+ */
+function readRoutedEntry(payload: Uint8Array, start: number, end: number): [number, string, number] | undefined {
+  const r = new WireReader(payload, end);
+  r.pos = start;
+  let first = 0;
+  let third = 0;
+  let sid = "";
+  while (!r.done) {
+    const tag = r.varint();
+    if (tag === 1 * 8 + WIRE_VARINT) first = r.varint();
+    else if (tag === 3 * 8 + WIRE_VARINT) third = r.varint();
+    else if (tag === 2 * 8 + WIRE_LEN) {
+      const n = r.varint();
+      if (n < 0 || r.pos + n > end) return undefined;
+      sid = utf8.decode(payload.subarray(r.pos, r.pos + n));
+      r.pos += n;
+    } else return undefined;
+    if (first < 0 || third < 0 || third > Number.MAX_SAFE_INTEGER) return undefined;
+  }
+  return [first, sid, third];
 }
 
 /**

@@ -112,11 +112,10 @@ export class MailboxBatcher {
     const packed = this.writer.take();
     const sent = batch.pushable && packed.byteLength >= PUSH_MIN_BYTES
       ? this.pushed.send({ packed, routes: batch.routes as Route[], spans: batch.spans, limit: batch.limit, from: batch.from, pub: batch.pub })
-      : this.ctx.run(mailboxScripts.enqueueBatch, [waiters.length, batch.limit, batch.from, packed]);
-    this.pacer.sent(sent).then((r) => {
+      : this.ctx.run(mailboxScripts.enqueueBatch, [waiters.length, batch.limit, batch.from, packed]).then((r) => outcomesOf(r, waiters.length));
+    this.pacer.sent(sent).then((results) => {
       // Answered, so written and read: the buffer can take a later batch. (A failed batch's is dropped.)
       this.writer.recycle(packed);
-      const results = outcomesOf(r, waiters.length);
       this.learnRoutes(batch, results);
       waiters.forEach((w, i) => w.resolve(results[i]));
     }).catch((e: unknown) => {

@@ -1,5 +1,7 @@
 import { Command } from "ioredis";
 import { nodeTopic } from "../bus/bus.js";
+import type { QueuedMessage } from "../store/store.js";
+import { reply } from "./lua-script.js";
 import { pushedEnqueueScript } from "./lua/pushed-enqueue-script.js";
 import type { RedisContext } from "./redis-context.js";
 import { RespWriter } from "./resp-writer.js";
@@ -7,6 +9,14 @@ import type { Route } from "./route-cache.js";
 
 /** Below this many bytes of responses a batch takes the script's path: one command costs less than a MULTI. */
 export const PUSH_MIN_BYTES = 4096;
+
+/** Per group in the pushed script's reply: flags, index in the sid/node list, first id, mailbox length before. */
+export const PUSHED_OUTCOME_BYTES = 14;
+const FOUND = 1;
+const FORWARDED = 2;
+const AWAY = 4;
+
+type Queued = QueuedMessage & { overflow: boolean };
 
 /** A packed enqueue batch (`EnqueueBatchWriter`) whose every message has a known route. */
 export interface RoutedBatch {
@@ -24,8 +34,8 @@ export interface RoutedBatch {
 /**
  * Sends batches whose recipients' sids the node knows, each as one MULTI: an RPUSH of each recipient's responses
  * onto its mailbox, `pushedEnqueueScript` giving them their ids (it never sees their bytes), and the packed
- * batch PUBLISHed to `pub`, the node holding its recipients. Answers the script's reply, which is
- * `enqueueBatch`'s. The script is sent by EVAL, not EVALSHA: a MULTI does not stop at a failed command,
+ * batch PUBLISHed to `pub`, the node holding its recipients. Answers each message's outcome, as
+ * `enqueueBatch` would have, worked out from the script's per-recipient reply. The script is sent by EVAL, not EVALSHA: a MULTI does not stop at a failed command,
  * so an unknown script (after a Redis restart) would leave the pushes without ids.
  */
 export class PushedBatchSender {
@@ -33,7 +43,7 @@ export class PushedBatchSender {
 
   constructor(private readonly ctx: RedisContext) {}
 
-  send(b: RoutedBatch, now: number = Date.now()): Promise<unknown> {
+  send(b: RoutedBatch, now: number = Date.now()): Promise<Array<Queued | undefined>> {
     const groupOf = new Map<Route, number>();
     const members: number[][] = [];
     const groupIndex = new Uint16Array(b.routes.length);
@@ -56,7 +66,7 @@ export class PushedBatchSender {
       const send = (name: string, write: () => void) => {
         const from = resp.length;
         write();
-        const c = new RawCommand(name, resp.since(from));
+        const c = new RawCommand(name, resp.since(from), name === "exec");
         commands.push(c);
         ctx.redis.sendCommand(c);
       };
@@ -67,7 +77,7 @@ export class PushedBatchSender {
         for (const i of list) resp.bulk(b.packed.subarray(b.spans[2 * i], b.spans[2 * i + 1]));
       }));
       send("eval", () => {
-        const args = pushedEnqueueScript.argv(ctx.keys.prefix, now, [b.routes.length, b.limit, b.from, b.pub, b.packed.byteLength, meta]);
+        const args = pushedEnqueueScript.argv(ctx.keys.prefix, now, [b.limit, b.from, b.pub, b.packed.byteLength, b.routes.length, meta]);
         resp.command(3 + args.length).bulk("EVAL").bulk(pushedEnqueueScript.source).bulk("0");
         for (const a of args) resp.bulk(a);
       });
@@ -81,19 +91,77 @@ export class PushedBatchSender {
       if (!Array.isArray(results)) throw new Error("redis: a pushed enqueue batch was discarded");
       const answer: unknown = results[routes.length];
       for (const r of results) if (r instanceof Error) throw r;
-      return answer;
+      return outcomesOf(answer, groupIndex, routes.length, b.limit);
     });
   }
 }
 
-/** A command whose RESP bytes were written beforehand (by `RespWriter`); ioredis sends them and reads the reply. */
+/**
+ * Each message's outcome from the script's per-group reply: the k-th message (from 1) of a group has id
+ * `first + k - 1`, and overflows when its recipient is away and the mailbox then held more than `limit`.
+ */
+function outcomesOf(r: unknown, groupIndex: Uint16Array, groups: number, limit: number): Array<Queued | undefined> {
+  const [packed, ...recipients] = reply.array(r);
+  const outcomes = reply.bytes(packed);
+  if (outcomes.length !== groups * PUSHED_OUTCOME_BYTES) throw new Error(`redis: expected ${groups} pushed outcomes, got ${outcomes.length} bytes`);
+  const view = new DataView(outcomes.buffer, outcomes.byteOffset, outcomes.byteLength);
+  const found: Array<{ sid: string; nodeId: string; first: number; before: number; away: boolean; forwarded: boolean } | undefined> = [];
+  for (let g = 0; g < groups; g++) {
+    const at = g * PUSHED_OUTCOME_BYTES;
+    const flags = view.getUint8(at);
+    if ((flags & FOUND) === 0) {
+      found.push(undefined);
+      continue;
+    }
+    const k = view.getUint8(at + 1) - 1;
+    if (k < 0 || 2 * k + 1 >= recipients.length) throw new Error(`redis: pushed outcome names recipient ${k + 1} of ${recipients.length / 2}`);
+    found.push({
+      sid: reply.string(recipients[2 * k]),
+      nodeId: reply.string(recipients[2 * k + 1]),
+      first: view.getFloat64(at + 2),
+      before: view.getUint32(at + 10),
+      away: (flags & AWAY) !== 0,
+      forwarded: (flags & FORWARDED) !== 0,
+    });
+  }
+  const seen = new Uint32Array(groups);
+  const results: Array<Queued | undefined> = [];
+  for (const g of groupIndex) {
+    const group = found[g - 1];
+    if (group === undefined) {
+      results.push(undefined);
+      continue;
+    }
+    const k = ++seen[g - 1]!;
+    results.push({
+      sid: group.sid,
+      nodeId: group.nodeId,
+      messageId: BigInt(group.first + k - 1),
+      overflow: group.away && group.before + k > limit,
+      forwarded: group.forwarded,
+    });
+  }
+  return results;
+}
+
+/**
+ * A command whose RESP bytes were written beforehand (by `RespWriter`); ioredis sends them and reads the
+ * reply. Only a batch's EXEC is `timed`: the commands before it are answered, in order, before it, so its
+ * timeout covers them all. ioredis otherwise gives every command its own timer (`commandTimeout`) and
+ * deletes it from the command on the reply, which costs a timer, and a command object V8 must then treat as
+ * a dictionary, for each of a batch's dozen or more commands.
+ */
 class RawCommand extends Command {
-  constructor(name: string, private readonly bytes: Buffer) {
+  constructor(name: string, private readonly bytes: Buffer, private readonly timed: boolean) {
     super(name, [], { replyEncoding: null });
   }
 
   override toWritable(): Buffer {
     return this.bytes;
+  }
+
+  override setTimeout(ms: number): void {
+    if (this.timed) super.setTimeout(ms);
   }
 }
 

@@ -2,8 +2,8 @@
 // caller falls back to protobuf-es) everything else without delivering anything.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { BusEnvelopeSchema, DeliveryBatchSchema, DeliverySchema, DisconnectSchema, type BusEnvelope } from "../../gen/volly/signaling/v1/internal_pb.js";
+import { create, fromBinary, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
+import { BatchRoutingSchema, BusEnvelopeSchema, DeliveryBatchSchema, DeliverySchema, DisconnectSchema, type BusEnvelope } from "../../gen/volly/signaling/v1/internal_pb.js";
 import { forEachBusDelivery, forEachRoutedDelivery, readBatchRouting } from "../../src/protocol/bus-deliveries.js";
 import { EnqueueBatchWriter } from "../../src/protocol/enqueue-batch.js";
 
@@ -104,6 +104,39 @@ test("a BatchRouting is read as protobuf-es decodes it; anything else or malform
   assert.equal(readBatchRouting(new Uint8Array(0)), undefined);
   // An unknown field inside a routing: left to protobuf-es rather than half-read.
   assert.equal(readBatchRouting(Uint8Array.from([0x22, 2, 0x28, 1])), undefined);
+});
+
+test("a BatchRouting by recipient names each message of its groups, ids counting up from the group's first", () => {
+  const u16s = (...gs: number[]) => Uint8Array.from(gs.flatMap((g) => [g >> 8, g & 0xff]));
+  const routingOf = (value: MessageInitShape<typeof BatchRoutingSchema>) =>
+    toBinary(BusEnvelopeSchema, create(BusEnvelopeSchema, { message: { case: "routing", value: create(BatchRoutingSchema, value) } }));
+  // Groups 1 and 3 are this node's; group 2 (say, a recipient on the sending node) is not.
+  const value = {
+    batchCount: 6, batchBytes: 500,
+    groups: [{ group: 3, sid: "PA_c", firstMessageId: 40n }, { group: 1, sid: "PA_ä", firstMessageId: 2n ** 40n }],
+    messageGroups: u16s(1, 2, 3, 1, 3, 3),
+  };
+  const bytes = routingOf(value);
+  assert.deepEqual(readBatchRouting(bytes), {
+    count: 6, bytes: 500,
+    index: [0, 2, 3, 4, 5],
+    sid: ["PA_ä", "PA_c", "PA_ä", "PA_c", "PA_c"],
+    messageId: [2n ** 40n, 40n, 2n ** 40n + 1n, 41n, 42n],
+  });
+  // A group number past 255 is two bytes in message_groups.
+  assert.deepEqual(readBatchRouting(routingOf({ batchCount: 2, batchBytes: 20, groups: [{ group: 300, sid: "PA_z", firstMessageId: 1n }], messageGroups: u16s(300, 44) }))?.index, [0]);
+  // None for this node (the routing is published even then): an empty routing, not a malformed one.
+  assert.deepEqual(readBatchRouting(routingOf({ batchCount: 2, batchBytes: 20, messageGroups: u16s(1, 2) }))?.index, []);
+  const malformed: Array<[string, MessageInitShape<typeof BatchRoutingSchema>]> = [
+    ["message_groups shorter than the batch", { ...value, messageGroups: u16s(1, 2, 3, 1, 3) }],
+    ["message_groups longer than the batch", { ...value, messageGroups: u16s(1, 2, 3, 1, 3, 3, 1) }],
+    ["groups without message_groups", { ...value, messageGroups: new Uint8Array(0) }],
+    ["group 0", { ...value, groups: [{ group: 0, sid: "PA_c", firstMessageId: 1n }] }],
+    ["a group named twice", { ...value, groups: [value.groups[0], { ...value.groups[0], sid: "PA_d" }] }],
+    ["ids past 2^53 within the batch", { ...value, groups: [{ group: 1, sid: "PA_c", firstMessageId: 2n ** 53n - 2n }] }],
+    ["both forms at once", { ...value, messages: [{ index: 1, sid: "PA_b", messageId: 1n }] }],
+  ];
+  for (const [why, bad] of malformed) assert.equal(readBatchRouting(routingOf(bad)), undefined, why);
 });
 
 test("routed deliveries: only the named messages, or none when the routing does not fit the batch", () => {

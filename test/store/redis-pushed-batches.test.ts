@@ -3,6 +3,7 @@ import { describe, test } from "node:test";
 import { fromBinary } from "@bufbuild/protobuf";
 import { BusEnvelopeSchema } from "../../gen/volly/signaling/v1/internal_pb.js";
 import { createLogger } from "../../src/logger.js";
+import { readBatchRouting } from "../../src/protocol/bus-deliveries.js";
 import { responseSpans } from "../../src/protocol/enqueue-batch.js";
 import { PUSH_MIN_BYTES } from "../../src/redis/pushed-batch.js";
 import { Delivery } from "../../src/room/delivery.js";
@@ -23,6 +24,13 @@ const td = new TextDecoder();
 const body = (tag: string, n = 1500) => tag + ".".repeat(n - tag.length);
 const PUSHED = "mailbox_enqueue_pushed";
 const SCRIPTED = "mailbox_enqueue_batch";
+
+/** The messages a routing names, as the receiving node reads them: [index in the batch, sid, id]. */
+function routedMessages(announce: Uint8Array): Array<[number, string, bigint]> {
+  const routing = readBatchRouting(announce);
+  assert.ok(routing, "a routing envelope");
+  return routing.index.map((index, k) => [index, routing.sid[k] as string, routing.messageId[k] as bigint]);
+}
 
 /** One turn of enqueues from node-a (one batch), answered. */
 function send(s: Store, roomName: string, targets: readonly string[], texts: readonly string[], limit = 100) {
@@ -68,11 +76,15 @@ describe("Redis enqueue batches pushed onto known mailboxes (MULTI, responses ou
       const routing = fromBinary(BusEnvelopeSchema, announce as Uint8Array).message;
       assert.equal(routing.case, "routing");
       if (routing.case !== "routing") return;
-      assert.deepEqual(routing.value.messages.map((m) => [m.index, m.sid, m.messageId]), [
-        [0, "PA_pb_b1", 2n], [1, "PA_pb_b2", 2n], [3, "PA_pb_b1", 3n], [4, "PA_pb_b2", 3n],
-      ]);
+      // By recipient, as the script saw them (groups numbered in order of first message): b1, b2, a.
+      assert.deepEqual(routing.value.messages, []);
+      assert.deepEqual(routing.value.groups.map((g) => [g.group, g.sid, g.firstMessageId]), [[1, "PA_pb_b1", 2n], [2, "PA_pb_b2", 2n]]);
+      assert.deepEqual([...routing.value.messageGroups], [0, 1, 0, 2, 0, 3, 0, 1, 0, 2]);
       assert.equal(routing.value.batchCount, 5);
       assert.equal(routing.value.batchBytes, batch?.length);
+      assert.deepEqual(routedMessages(announce as Uint8Array), [
+        [0, "PA_pb_b1", 2n], [1, "PA_pb_b2", 2n], [3, "PA_pb_b1", 3n], [4, "PA_pb_b2", 3n],
+      ]);
       const spans = responseSpans(batch as Uint8Array, 5);
       assert.ok(spans);
       assert.deepEqual(targets.map((_, i) => td.decode((batch as Uint8Array).subarray(spans[2 * i], spans[2 * i + 1]))), texts);
@@ -132,8 +144,7 @@ describe("Redis enqueue batches pushed onto known mailboxes (MULTI, responses ou
       await until(() => (raw.get("node-b") ?? []).length === 2 && (raw.get("node-c") ?? []).length === 1, "the publishes");
       const c = fromBinary(BusEnvelopeSchema, (raw.get("node-c") ?? [])[0] as Uint8Array).message;
       assert.deepEqual(c.case === "delivery" ? [c.value.sid, c.value.messageId, td.decode(c.value.response)] : c.case, ["PA_pm_z", 2n, texts[0]]);
-      const b = fromBinary(BusEnvelopeSchema, (raw.get("node-b") ?? [])[0] as Uint8Array).message;
-      assert.deepEqual(b.case === "routing" ? b.value.messages.map((m) => [m.index, m.sid, m.messageId]) : b.case, [[1, "PA_pm_w", 2n]]);
+      assert.deepEqual(routedMessages((raw.get("node-b") ?? [])[0] as Uint8Array), [[1, "PA_pm_w", 2n]]);
     } finally {
       for (const u of unsubscribe) await u();
     }
@@ -224,6 +235,34 @@ describe("Redis pushed batches when Redis fails", { skip: redisServerSkip() }, (
       assert.deepEqual((await send(b.store, "r", ["a", "a", "a"], texts)).map((q) => q?.messageId), [4n, 5n, 6n]);
       assert.equal(counter.of(PUSHED) - pushed, 2);
     } finally {
+      await b.close();
+      await server.stop();
+    }
+  });
+
+  test("a pushed batch that a stalled Redis does not answer fails within the command timeout, by its EXEC's timer", async () => {
+    const server = await RedisServer.start();
+    const b = await createBackend({ url: server.url, prefix: uniquePrefix("pushstall") }, log);
+    try {
+      await b.store.createRoom(room("st"), 10, Date.now());
+      for (const id of ["a", "c"]) assert.ok((await b.store.joinParticipant(participant("st", id, `PA_st_${id}`, "node-b"), 10)).ok);
+      await send(b.store, "st", ["a", "c"], ["learn-a", "learn-c"]);
+      server.pause();
+      const started = Date.now();
+      // Two recipients: a MULTI, two RPUSHes, the script, a PUBLISH and the EXEC, of which only the EXEC is timed.
+      const results = await Promise.allSettled(["a", "c", "a"].map((t, i) => b.store.enqueue("st", t, te.encode(body(`${t}${i}`, 2000)), 10, "node-a")));
+      const waited = Date.now() - started;
+      for (const r of results) {
+        assert.equal(r.status, "rejected");
+        if (r.status === "rejected") assert.match(String(r.reason), /storage is unavailable/);
+      }
+      assert.ok(waited >= 2500 && waited < 10_000, `failed after ${waited} ms, by the 3 s command timeout`);
+      server.unpause();
+      // Redis ran the late batch when it woke; the node carries on with the next one.
+      const after = await send(b.store, "st", ["a"], [body("after", 5000)]);
+      assert.equal(after[0]?.sid, "PA_st_a");
+    } finally {
+      server.unpause();
       await b.close();
       await server.stop();
     }

@@ -10,20 +10,27 @@ import { ENQUEUE_SHARED } from "./enqueue-shared.js";
  * argument and the piece `struct.unpack` cut from it, which was a third of what Redis spent on a
  * cross-node relay.
  *
- * (n, limit, from, pubNode, batchBytes, meta) → the reply of `enqueueBatch`. `meta` packs a u16 group
- * count, per group (recipient) its room, identity and the sid the node pushed to (u16 length + bytes
- * each) and its message count (u16), then per message its 1-based group (u16), in call order. When the
- * sid is no longer the identity's (the participant left or was replaced), the pushed responses are taken
- * back off that mailbox (which then disappears, as the gone participant's had) and queued for the current
- * participant, if any, from Lua. Messages for `pubNode` are routed (`BatchRouting`) in the batch the
- * caller publishes to it right after this script, in the same MULTI; the routing is published even when
- * empty, so the batch never arrives unannounced. Messages for any other node are published as envelopes,
- * their bytes read back from the mailbox.
+ * (limit, from, pubNode, batchBytes, n, meta) → {outcomes, sid1, node1, sid2, node2, ...}. `meta` packs a u16
+ * group count, per group (recipient) its room, identity and the sid the node pushed to (u16 length + bytes
+ * each) and its message count (u16), then per message its 1-based group (u16), in call order. The script
+ * works per group, never per message: a group's messages take consecutive ids, so `outcomes` packs per
+ * group its flags (found, forwarded, away), its index in the sid/node list, its first id and its
+ * mailbox's length before the push (`PUSHED_OUTCOME_BYTES`), from which the node works out each message's
+ * outcome, and the routing published to `pubNode` names the groups with the batch's per-message groups as
+ * they came (`BatchRouting.groups`, `message_groups`). Per message, Lua's work (unpacking, tables, a
+ * string or two each, all hashed) had been most of what the script cost Redis.
+ *
+ * When the sid is no longer the identity's (the participant left or was replaced), the pushed responses
+ * are taken back off that mailbox (which then disappears, as the gone participant's had) and queued for the
+ * current participant, if any, from Lua. Groups for `pubNode` are routed in the batch the caller
+ * publishes to it right after this script, in the same MULTI; the routing is published even when empty,
+ * so the batch never arrives unannounced. Messages for any other node are published as envelopes, their
+ * bytes read back from the mailbox.
  */
 export const pushedEnqueueScript = new LuaScript("mailbox_enqueue_pushed", `${ENQUEUE_SHARED}
-local n, limit, from, pub, batch_bytes, meta = tonumber(arg(1)), tonumber(arg(2)), arg(3), arg(4), tonumber(arg(5)), arg(6)
+local limit, from, pub, batch_bytes, n, meta = tonumber(arg(1)), arg(2), arg(3), tonumber(arg(4)), tonumber(arg(5)), arg(6)
 local reply = {false}
-local groups = {}
+local outcomes, routed = {}, {}
 local g_count, at = struct.unpack('>H', meta)
 for g = 1, g_count do
   local room, identity, pushed_sid, count
@@ -38,53 +45,40 @@ for g = 1, g_count do
     for k = 1, count do bytes[k] = popped[count + 1 - k] end
     if sid then len = redis.call('RPUSH', k_mail(sid), unpack(bytes)) end
   end
+  local flags, index, first, before = 0, 0, 0, 0
   if sid then
     local h = redis.call('HMGET', k_part(sid), 'node_id', 'away_until')
     local nxt = redis.call('HGET', k_ids(sid), 'next')
-    local first = tonumber(nxt or '1')
+    first = tonumber(nxt or '1')
     redis.call('HSET', k_ids(sid), 'next', first + count)
     local node = h[1] or ''
-    if not bytes and from ~= '' and node ~= '' and node ~= from and node ~= pub then
-      bytes = redis.call('LRANGE', k_mail(sid), -count, -1)
+    flags = 1
+    if tonumber(h[2] or '0') > 0 then flags = flags + 4 end
+    if pub ~= '' and node == pub then
+      local body = '\\8' .. varint(g) .. '\\18' .. varint(#sid) .. sid .. '\\24' .. varint(first)
+      routed[#routed + 1] = '\\34' .. varint(#body) .. body
+      flags = flags + 2
+    elseif from ~= '' and node ~= '' and node ~= from then
+      -- Read before the trim below, which may drop some of them.
+      if not bytes then bytes = redis.call('LRANGE', k_mail(sid), -count, -1) end
+      for k = 1, count do forward(from, node, sid, first + k - 1, bytes[k]) end
+      flags = flags + 2
     end
-    local before = len - count
+    before = len - count
     if len > limit then redis.call('LTRIM', k_mail(sid), len - limit, -1) end
     expire_created(sid, not nxt, before == 0)
     reply[#reply + 1] = sid
     reply[#reply + 1] = node
-    -- sid, node, away, first id, mailbox length before, index in the reply, bytes (when needed), messages seen
-    groups[g] = {sid, node, tonumber(h[2] or '0') > 0, first, before, (#reply - 1) / 2, bytes, 0}
-  else
-    groups[g] = false
+    index = (#reply - 1) / 2
   end
+  outcomes[g] = struct.pack('>BBdI4', flags, index, first, before)
 end
-local routed = {sid = {}, id = {}, index = {}}
-local vals = {}
-for i = 1, n do
-  local g
-  g, at = struct.unpack('>H', meta, at)
-  local f = groups[g]
-  if not f then
-    vals[3 * i - 2], vals[3 * i - 1], vals[3 * i] = 0, 0, 0
-  else
-    local k = f[8] + 1
-    f[8] = k
-    local id = f[4] + k - 1
-    local fwd = 0
-    if f[2] == pub and pub ~= '' then
-      local r = #routed.sid + 1
-      routed.sid[r], routed.id[r], routed.index[r] = f[1], id, i
-      fwd = 1
-    elseif f[7] then
-      fwd = forward(from, f[2], f[1], id, f[7][k], i)
-    end
-    local overflow = 0
-    if f[3] and f[5] + k > limit then overflow = 1 end
-    vals[3 * i - 2], vals[3 * i - 1], vals[3 * i] = 1 + 2 * fwd + 4 * overflow, f[6], id
-  end
+reply[1] = table.concat(outcomes)
+if pub ~= '' then
+  routed[#routed + 1] = '\\16' .. varint(n) .. '\\24' .. varint(batch_bytes) .. '\\42' .. varint(2 * n) .. string.sub(meta, at)
+  local body = table.concat(routed)
+  redis.call('PUBLISH', k_bus_node(pub), '\\34' .. varint(#body) .. body)
 end
-reply[1] = pack_outcomes(vals, n)
-if pub ~= '' then redis.call('PUBLISH', k_bus_node(pub), routing(routed, batch_bytes, n)) end
 publish_forwarded(nil, n)
 return reply
 `, { helpers: false });

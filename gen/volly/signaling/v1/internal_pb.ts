@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file volly/signaling/v1/internal.proto.
  */
 export const file_volly_signaling_v1_internal: GenFile = /*@__PURE__*/
-  fileDesc("CiF2b2xseS9zaWduYWxpbmcvdjEvaW50ZXJuYWwucHJvdG8SEnZvbGx5LnNpZ25hbGluZy52MSJ5ChFTdG9yZWRQYXJ0aWNpcGFudBIxCgRpbmZvGAEgASgLMiMudm9sbHkuc2lnbmFsaW5nLnYxLlBhcnRpY2lwYW50SW5mbxIMCgRyb29tGAIgASgJEg8KB25vZGVfaWQYAyABKAkSEgoKYXdheV91bnRpbBgEIAEoAyK4AQoKU3RvcmVkQ2FsbBIPCgdjYWxsX2lkGAEgASgJEgwKBHJvb20YAiABKAkSDgoGY2FsbGVyGAMgASgJEg4KBmNhbGxlZRgEIAEoCRINCgVhdWRpbxgFIAEoCBINCgV2aWRlbxgGIAEoCBISCgppbnZpdGVkX2F0GAcgASgDEhAKCGFjY2VwdGVkGAggASgIEhEKCWNvbm5lY3RlZBgJIAMoCRIUCgxjb25uZWN0ZWRfYXQYCiABKAMixwEKDVN0b3JlZFNlc3Npb24SEgoKc2Vzc2lvbl9pZBgBIAEoCRIQCghpZGVudGl0eRgCIAEoCRIMCgRyb29tGAMgASgJEhcKD3BhcnRpY2lwYW50X3NpZBgEIAEoCRIRCglhbGdvcml0aG0YBSABKAkSDwoHbm9kZV9pZBgGIAEoCRISCgpjcmVhdGVkX2F0GAcgASgDEhIKCmV4cGlyZXNfYXQYCCABKAMSDgoGcmVrZXlzGAkgASgNEg0KBXN0YXRlGAogASgJIj0KCERlbGl2ZXJ5EgsKA3NpZBgBIAEoCRISCgptZXNzYWdlX2lkGAIgASgEEhAKCHJlc3BvbnNlGAMgASgMIpkBCgpEaXNjb25uZWN0EgsKA3NpZBgBIAEoCRI0CgZyZWFzb24YAiABKA4yJC52b2xseS5zaWduYWxpbmcudjEuRGlzY29ubmVjdFJlYXNvbhIvCgZhY3Rpb24YAyABKA4yHy52b2xseS5zaWduYWxpbmcudjEuTGVhdmVBY3Rpb24SFwoPYWxyZWFkeV9yZW1vdmVkGAQgASgIIkEKDURlbGl2ZXJ5QmF0Y2gSMAoKZGVsaXZlcmllcxgBIAMoCzIcLnZvbGx5LnNpZ25hbGluZy52MS5EZWxpdmVyeSI/Cg1Sb3V0ZWRNZXNzYWdlEg0KBWluZGV4GAEgASgNEgsKA3NpZBgCIAEoCRISCgptZXNzYWdlX2lkGAMgASgEIm0KDEJhdGNoUm91dGluZxIzCghtZXNzYWdlcxgBIAMoCzIhLnZvbGx5LnNpZ25hbGluZy52MS5Sb3V0ZWRNZXNzYWdlEhMKC2JhdGNoX2NvdW50GAIgASgNEhMKC2JhdGNoX2J5dGVzGAMgASgNIu4BCgtCdXNFbnZlbG9wZRIwCghkZWxpdmVyeRgBIAEoCzIcLnZvbGx5LnNpZ25hbGluZy52MS5EZWxpdmVyeUgAEjQKCmRpc2Nvbm5lY3QYAiABKAsyHi52b2xseS5zaWduYWxpbmcudjEuRGlzY29ubmVjdEgAEjcKCmRlbGl2ZXJpZXMYAyABKAsyIS52b2xseS5zaWduYWxpbmcudjEuRGVsaXZlcnlCYXRjaEgAEjMKB3JvdXRpbmcYBCABKAsyIC52b2xseS5zaWduYWxpbmcudjEuQmF0Y2hSb3V0aW5nSABCCQoHbWVzc2FnZSKcAQoITm9kZUluZm8SDwoHbm9kZV9pZBgBIAEoCRISCgpzdGFydGVkX2F0GAIgASgDEhIKCnVwZGF0ZWRfYXQYAyABKAMSEwoLY29ubmVjdGlvbnMYBCABKA0SFwoPYWN0aXZlX3Nlc3Npb25zGAUgASgNEg8KB3ZlcnNpb24YBiABKAkSGAoQcmVzdW1lX3dpbmRvd19tcxgHIAEoDWIGcHJvdG8z", [file_volly_signaling_v1_models]);
+  fileDesc("CiF2b2xseS9zaWduYWxpbmcvdjEvaW50ZXJuYWwucHJvdG8SEnZvbGx5LnNpZ25hbGluZy52MSJ5ChFTdG9yZWRQYXJ0aWNpcGFudBIxCgRpbmZvGAEgASgLMiMudm9sbHkuc2lnbmFsaW5nLnYxLlBhcnRpY2lwYW50SW5mbxIMCgRyb29tGAIgASgJEg8KB25vZGVfaWQYAyABKAkSEgoKYXdheV91bnRpbBgEIAEoAyK4AQoKU3RvcmVkQ2FsbBIPCgdjYWxsX2lkGAEgASgJEgwKBHJvb20YAiABKAkSDgoGY2FsbGVyGAMgASgJEg4KBmNhbGxlZRgEIAEoCRINCgVhdWRpbxgFIAEoCBINCgV2aWRlbxgGIAEoCBISCgppbnZpdGVkX2F0GAcgASgDEhAKCGFjY2VwdGVkGAggASgIEhEKCWNvbm5lY3RlZBgJIAMoCRIUCgxjb25uZWN0ZWRfYXQYCiABKAMixwEKDVN0b3JlZFNlc3Npb24SEgoKc2Vzc2lvbl9pZBgBIAEoCRIQCghpZGVudGl0eRgCIAEoCRIMCgRyb29tGAMgASgJEhcKD3BhcnRpY2lwYW50X3NpZBgEIAEoCRIRCglhbGdvcml0aG0YBSABKAkSDwoHbm9kZV9pZBgGIAEoCRISCgpjcmVhdGVkX2F0GAcgASgDEhIKCmV4cGlyZXNfYXQYCCABKAMSDgoGcmVrZXlzGAkgASgNEg0KBXN0YXRlGAogASgJIj0KCERlbGl2ZXJ5EgsKA3NpZBgBIAEoCRISCgptZXNzYWdlX2lkGAIgASgEEhAKCHJlc3BvbnNlGAMgASgMIpkBCgpEaXNjb25uZWN0EgsKA3NpZBgBIAEoCRI0CgZyZWFzb24YAiABKA4yJC52b2xseS5zaWduYWxpbmcudjEuRGlzY29ubmVjdFJlYXNvbhIvCgZhY3Rpb24YAyABKA4yHy52b2xseS5zaWduYWxpbmcudjEuTGVhdmVBY3Rpb24SFwoPYWxyZWFkeV9yZW1vdmVkGAQgASgIIkEKDURlbGl2ZXJ5QmF0Y2gSMAoKZGVsaXZlcmllcxgBIAMoCzIcLnZvbGx5LnNpZ25hbGluZy52MS5EZWxpdmVyeSI/Cg1Sb3V0ZWRNZXNzYWdlEg0KBWluZGV4GAEgASgNEgsKA3NpZBgCIAEoCRISCgptZXNzYWdlX2lkGAMgASgEIkMKC1JvdXRlZEdyb3VwEg0KBWdyb3VwGAEgASgNEgsKA3NpZBgCIAEoCRIYChBmaXJzdF9tZXNzYWdlX2lkGAMgASgEIrYBCgxCYXRjaFJvdXRpbmcSMwoIbWVzc2FnZXMYASADKAsyIS52b2xseS5zaWduYWxpbmcudjEuUm91dGVkTWVzc2FnZRITCgtiYXRjaF9jb3VudBgCIAEoDRITCgtiYXRjaF9ieXRlcxgDIAEoDRIvCgZncm91cHMYBCADKAsyHy52b2xseS5zaWduYWxpbmcudjEuUm91dGVkR3JvdXASFgoObWVzc2FnZV9ncm91cHMYBSABKAwi7gEKC0J1c0VudmVsb3BlEjAKCGRlbGl2ZXJ5GAEgASgLMhwudm9sbHkuc2lnbmFsaW5nLnYxLkRlbGl2ZXJ5SAASNAoKZGlzY29ubmVjdBgCIAEoCzIeLnZvbGx5LnNpZ25hbGluZy52MS5EaXNjb25uZWN0SAASNwoKZGVsaXZlcmllcxgDIAEoCzIhLnZvbGx5LnNpZ25hbGluZy52MS5EZWxpdmVyeUJhdGNoSAASMwoHcm91dGluZxgEIAEoCzIgLnZvbGx5LnNpZ25hbGluZy52MS5CYXRjaFJvdXRpbmdIAEIJCgdtZXNzYWdlIpwBCghOb2RlSW5mbxIPCgdub2RlX2lkGAEgASgJEhIKCnN0YXJ0ZWRfYXQYAiABKAMSEgoKdXBkYXRlZF9hdBgDIAEoAxITCgtjb25uZWN0aW9ucxgEIAEoDRIXCg9hY3RpdmVfc2Vzc2lvbnMYBSABKA0SDwoHdmVyc2lvbhgGIAEoCRIYChByZXN1bWVfd2luZG93X21zGAcgASgNYgZwcm90bzM", [file_volly_signaling_v1_models]);
 
 /**
  * A participant as the store keeps it: the public info plus routing facts.
@@ -305,10 +305,46 @@ export const RoutedMessageSchema: GenMessage<RoutedMessage> = /*@__PURE__*/
   messageDesc(file_volly_signaling_v1_internal, 6);
 
 /**
+ * The messages of a pushed enqueue batch for one recipient on the receiving node: those whose entry in
+ * `BatchRouting.message_groups` is `group`, in batch order, have ids `first_message_id`, +1, +2, ...
+ *
+ * @generated from message volly.signaling.v1.RoutedGroup
+ */
+export type RoutedGroup = Message<"volly.signaling.v1.RoutedGroup"> & {
+  /**
+   * The recipient's group, from 1, as the sending node numbered them.
+   *
+   * @generated from field: uint32 group = 1;
+   */
+  group: number;
+
+  /**
+   * @generated from field: string sid = 2;
+   */
+  sid: string;
+
+  /**
+   * @generated from field: uint64 first_message_id = 3;
+   */
+  firstMessageId: bigint;
+};
+
+/**
+ * Describes the message volly.signaling.v1.RoutedGroup.
+ * Use `create(RoutedGroupSchema)` to create a new message.
+ */
+export const RoutedGroupSchema: GenMessage<RoutedGroup> = /*@__PURE__*/
+  messageDesc(file_volly_signaling_v1_internal, 7);
+
+/**
  * Announces that the next message on this channel is a whole enqueue batch, as the sending node packed it
  * for the Redis store's script (src/protocol/enqueue-batch.ts), and which of its messages are for this
  * node. The script publishes the two back to back (nothing can come between them), so Redis passes the
  * batch on without building a copy of it; it does so when most of the batch is for one node.
+ *
+ * The messages are named either one by one (`messages`, by the script that reads the batch) or by
+ * recipient (`groups` with `message_groups`, by the script of a pushed batch, which never sees the
+ * batch and so does nothing per message).
  *
  * @generated from message volly.signaling.v1.BatchRouting
  */
@@ -329,6 +365,18 @@ export type BatchRouting = Message<"volly.signaling.v1.BatchRouting"> & {
    * @generated from field: uint32 batch_bytes = 3;
    */
   batchBytes: number;
+
+  /**
+   * @generated from field: repeated volly.signaling.v1.RoutedGroup groups = 4;
+   */
+  groups: RoutedGroup[];
+
+  /**
+   * Each message's group (`RoutedGroup.group`), in batch order: batch_count big-endian uint16s.
+   *
+   * @generated from field: bytes message_groups = 5;
+   */
+  messageGroups: Uint8Array;
 };
 
 /**
@@ -336,7 +384,7 @@ export type BatchRouting = Message<"volly.signaling.v1.BatchRouting"> & {
  * Use `create(BatchRoutingSchema)` to create a new message.
  */
 export const BatchRoutingSchema: GenMessage<BatchRouting> = /*@__PURE__*/
-  messageDesc(file_volly_signaling_v1_internal, 7);
+  messageDesc(file_volly_signaling_v1_internal, 8);
 
 /**
  * What nodes publish on each other's topics.
@@ -379,7 +427,7 @@ export type BusEnvelope = Message<"volly.signaling.v1.BusEnvelope"> & {
  * Use `create(BusEnvelopeSchema)` to create a new message.
  */
 export const BusEnvelopeSchema: GenMessage<BusEnvelope> = /*@__PURE__*/
-  messageDesc(file_volly_signaling_v1_internal, 8);
+  messageDesc(file_volly_signaling_v1_internal, 9);
 
 /**
  * A node of the cluster, as it registers itself.
@@ -431,5 +479,5 @@ export type NodeInfo = Message<"volly.signaling.v1.NodeInfo"> & {
  * Use `create(NodeInfoSchema)` to create a new message.
  */
 export const NodeInfoSchema: GenMessage<NodeInfo> = /*@__PURE__*/
-  messageDesc(file_volly_signaling_v1_internal, 9);
+  messageDesc(file_volly_signaling_v1_internal, 10);
 
