@@ -1,5 +1,7 @@
 /*
- * What the two enqueue scripts share (mailbox-scripts.ts, pushed-enqueue-script.ts).
+ * What the two enqueue scripts share (mailbox-scripts.ts, pushed-enqueue-script.ts). `routing` and
+ * `pack_outcomes` are per message, for the script that reads the batch (`enqueueBatch`); the pushed
+ * script works per recipient and builds its own.
  *
  * Forwarding: a message for a participant held by another node than the caller (`from`) is published to
  * that node's bus channel by the same script that queues it, so a relay costs one command, not two. The
