@@ -11,7 +11,7 @@ import type { Route } from "./route-cache.js";
 export const PUSH_MIN_BYTES = 4096;
 
 /** Per group in the pushed script's reply: flags, index in the sid/node list, first id, mailbox length before. */
-export const PUSHED_OUTCOME_BYTES = 14;
+const PUSHED_OUTCOME_BYTES = 14;
 const FOUND = 1;
 const FORWARDED = 2;
 const AWAY = 4;
@@ -35,8 +35,9 @@ export interface RoutedBatch {
  * Sends batches whose recipients' sids the node knows, each as one MULTI: an RPUSH of each recipient's responses
  * onto its mailbox, `pushedEnqueueScript` giving them their ids (it never sees their bytes), and the packed
  * batch PUBLISHed to `pub`, the node holding its recipients. Answers each message's outcome, as
- * `enqueueBatch` would have, worked out from the script's per-recipient reply. The script is sent by EVAL, not EVALSHA: a MULTI does not stop at a failed command,
- * so an unknown script (after a Redis restart) would leave the pushes without ids.
+ * `enqueueBatch` would have, worked out from the script's per-recipient reply. The script is sent by EVAL,
+ * not EVALSHA: a MULTI does not stop at a failed command, so an unknown script (after a Redis restart)
+ * would leave the pushes without ids.
  */
 export class PushedBatchSender {
   private readonly resp = new RespWriter();
@@ -91,21 +92,32 @@ export class PushedBatchSender {
       if (!Array.isArray(results)) throw new Error("redis: a pushed enqueue batch was discarded");
       const answer: unknown = results[routes.length];
       for (const r of results) if (r instanceof Error) throw r;
-      return outcomesOf(answer, groupIndex, routes.length, b.limit);
+      return outcomesByRecipient(answer, groupIndex, routes.length, b.limit);
     });
   }
+}
+
+/** What the pushed script answered for one recipient (group) found in its room. */
+interface RecipientOutcome {
+  readonly sid: string;
+  readonly nodeId: string;
+  readonly first: number;
+  /** Its mailbox's length before the push. */
+  readonly before: number;
+  readonly away: boolean;
+  readonly forwarded: boolean;
 }
 
 /**
  * Each message's outcome from the script's per-group reply: the k-th message (from 1) of a group has id
  * `first + k - 1`, and overflows when its recipient is away and the mailbox then held more than `limit`.
  */
-function outcomesOf(r: unknown, groupIndex: Uint16Array, groups: number, limit: number): Array<Queued | undefined> {
+function outcomesByRecipient(r: unknown, groupIndex: Uint16Array, groups: number, limit: number): Array<Queued | undefined> {
   const [packed, ...recipients] = reply.array(r);
   const outcomes = reply.bytes(packed);
   if (outcomes.length !== groups * PUSHED_OUTCOME_BYTES) throw new Error(`redis: expected ${groups} pushed outcomes, got ${outcomes.length} bytes`);
   const view = new DataView(outcomes.buffer, outcomes.byteOffset, outcomes.byteLength);
-  const found: Array<{ sid: string; nodeId: string; first: number; before: number; away: boolean; forwarded: boolean } | undefined> = [];
+  const found: Array<RecipientOutcome | undefined> = [];
   for (let g = 0; g < groups; g++) {
     const at = g * PUSHED_OUTCOME_BYTES;
     const flags = view.getUint8(at);

@@ -240,50 +240,54 @@ describe("Redis pushed batches when Redis fails", { skip: redisServerSkip() }, (
     }
   });
 
-  test("a pushed batch that a stalled Redis does not answer fails within the command timeout, by its EXEC's timer", async () => {
+  /**
+   * A store on a Redis of its own, whose node has learnt the routes of `identities` (on node-b) in room
+   * `name`, so that its next batch to them is pushed; the server is stopped afterwards.
+   */
+  async function withLearntRoutes(name: string, identities: readonly string[], run: (server: RedisServer, store: Store) => Promise<void>) {
     const server = await RedisServer.start();
-    const b = await createBackend({ url: server.url, prefix: uniquePrefix("pushstall") }, log);
+    const b = await createBackend({ url: server.url, prefix: uniquePrefix(`push${name}`) }, log);
     try {
-      await b.store.createRoom(room("st"), 10, Date.now());
-      for (const id of ["a", "c"]) assert.ok((await b.store.joinParticipant(participant("st", id, `PA_st_${id}`, "node-b"), 10)).ok);
-      await send(b.store, "st", ["a", "c"], ["learn-a", "learn-c"]);
+      await b.store.createRoom(room(name), 10, Date.now());
+      for (const id of identities) assert.ok((await b.store.joinParticipant(participant(name, id, `PA_${name}_${id}`, "node-b"), 10)).ok);
+      await send(b.store, name, identities, identities.map((id) => `learn-${id}`));
+      await run(server, b.store);
+    } finally {
+      server.unpause();
+      await b.close();
+      await server.stop();
+    }
+  }
+
+  /** Enqueues one message of 2,000 bytes to each of `targets` (one batch) and waits for every outcome. */
+  const settle = (store: Store, name: string, targets: readonly string[]) =>
+    Promise.allSettled(targets.map((t, i) => store.enqueue(name, t, te.encode(body(`${t}${i}`, 2000)), 10, "node-a")));
+
+  function assertAllUnavailable(results: ReadonlyArray<PromiseSettledResult<unknown>>) {
+    for (const r of results) {
+      assert.equal(r.status, "rejected");
+      if (r.status === "rejected") assert.match(String(r.reason), /storage is unavailable/);
+    }
+  }
+
+  test("a pushed batch that a stalled Redis does not answer fails within the command timeout, by its EXEC's timer", () =>
+    withLearntRoutes("st", ["a", "c"], async (server, store) => {
       server.pause();
       const started = Date.now();
       // Two recipients: a MULTI, two RPUSHes, the script, a PUBLISH and the EXEC, of which only the EXEC is timed.
-      const results = await Promise.allSettled(["a", "c", "a"].map((t, i) => b.store.enqueue("st", t, te.encode(body(`${t}${i}`, 2000)), 10, "node-a")));
+      const results = await settle(store, "st", ["a", "c", "a"]);
       const waited = Date.now() - started;
-      for (const r of results) {
-        assert.equal(r.status, "rejected");
-        if (r.status === "rejected") assert.match(String(r.reason), /storage is unavailable/);
-      }
+      assertAllUnavailable(results);
       assert.ok(waited >= 2500 && waited < 10_000, `failed after ${waited} ms, by the 3 s command timeout`);
       server.unpause();
       // Redis ran the late batch when it woke; the node carries on with the next one.
-      const after = await send(b.store, "st", ["a"], [body("after", 5000)]);
+      const after = await send(store, "st", ["a"], [body("after", 5000)]);
       assert.equal(after[0]?.sid, "PA_st_a");
-    } finally {
-      server.unpause();
-      await b.close();
-      await server.stop();
-    }
-  });
+    }));
 
-  test("a pushed batch that Redis does not answer rejects each of its messages with store_unavailable", async () => {
-    const server = await RedisServer.start();
-    const b = await createBackend({ url: server.url, prefix: uniquePrefix("pushfail") }, log);
-    try {
-      await b.store.createRoom(room("f"), 10, Date.now());
-      assert.ok((await b.store.joinParticipant(participant("f", "a", "PA_pf_a", "node-b"), 10)).ok);
-      await send(b.store, "f", ["a"], ["learn"]);
+  test("a pushed batch that Redis does not answer rejects each of its messages with store_unavailable", () =>
+    withLearntRoutes("f", ["a"], async (server, store) => {
       await server.stop();
-      const results = await Promise.allSettled(["a", "a", "a"].map((t, i) => b.store.enqueue("f", t, te.encode(body(`${t}${i}`, 2000)), 10, "node-a")));
-      for (const r of results) {
-        assert.equal(r.status, "rejected");
-        if (r.status === "rejected") assert.match(String(r.reason), /storage is unavailable/);
-      }
-    } finally {
-      await b.close();
-      await server.stop();
-    }
-  });
+      assertAllUnavailable(await settle(store, "f", ["a", "a", "a"]));
+    }));
 });
