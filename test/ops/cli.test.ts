@@ -127,6 +127,25 @@ describe("volly-signaling bin on plain Node", () => {
   });
 });
 
+describe("the one-core launch in docs/operations.md", () => {
+  test("`node --single-threaded bin/volly-signaling.mjs start` serves a PQ join and drains on SIGTERM", async () => {
+    const server = await startBinServer({}, { nodeArgs: ["--single-threaded"], args: ["start"] });
+    let code;
+    try {
+      const res = await fetch(`http://127.0.0.1:${server.apiPort}/healthz`);
+      assert.equal(res.status, 200);
+      const out = await runBin(["token", "--room", "one-core", "--identity", "solo"]);
+      assert.equal(out.code, 0, out.stderr);
+      const c = await joinWithToken({ kind: "ws-protobuf", port: server.port, token: out.stdout.trim(), pq: "ML-KEM-768" });
+      assert.equal(c.first.message.case, "join");
+      c.channel.kill();
+    } finally {
+      code = await server.stop();
+    }
+    assert.equal(code, 0, server.lines.join("\n"));
+  });
+});
+
 describe("volly-signaling token (in process)", () => {
   let server: TestServer;
   const secret = "an-operator-secret-of-at-least-32-chars";

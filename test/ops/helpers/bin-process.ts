@@ -32,9 +32,15 @@ export function runBin(args: readonly string[], env: NodeJS.ProcessEnv = {}): Pr
   });
 }
 
+/** How the bin is launched: Node's own flags before it, the bin's arguments after it. */
+export interface BinLaunch {
+  readonly nodeArgs?: readonly string[];
+  readonly args?: readonly string[];
+}
+
 /** Starts `volly-signaling` on loopback with free ports; resolves once it logged "listening". */
-export function startBinServer(env: NodeJS.ProcessEnv = {}): Promise<BinServer> {
-  const child = spawn(process.execPath, [BIN], {
+export function startBinServer(env: NodeJS.ProcessEnv = {}, launch: BinLaunch = {}): Promise<BinServer> {
+  const child = spawn(process.execPath, [...(launch.nodeArgs ?? []), BIN, ...(launch.args ?? [])], {
     env: { PATH: process.env.PATH, VOLLY_HOST: "127.0.0.1", VOLLY_PORT: "0", VOLLY_API_PORT: "0", LOG_LEVEL: "info", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
