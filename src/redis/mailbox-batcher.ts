@@ -5,6 +5,7 @@ import { BatchPacer } from "./batch-pacer.js";
 import { PUSH_MIN_BYTES, PushedBatchSender } from "./pushed-batch.js";
 import { RouteCache, type Route } from "./route-cache.js";
 import { reply } from "./lua-script.js";
+import { PackedOutcomes } from "./packed-outcomes.js";
 import type { RedisContext } from "./redis-context.js";
 
 export type Queued = QueuedMessage & { overflow: boolean };
@@ -16,7 +17,6 @@ export const MAX_BATCH_BYTES = 256 * 1024;
 
 /** Per message in the batch script's reply: flags, recipient index, id (see `mailboxScripts.enqueueBatch`). */
 export const ENQUEUE_OUTCOME_BYTES = 10;
-const FOUND = 1;
 const FORWARDED = 2;
 const OVERFLOW = 4;
 
@@ -134,29 +134,17 @@ export class MailboxBatcher {
 
 /** The batch script's packed reply: one outcome per message, recipients listed once. */
 function outcomesOf(r: unknown, count: number): Array<Queued | undefined> {
-  const [packed, ...recipients] = reply.array(r);
-  const outcomes = reply.bytes(packed);
-  if (outcomes.length !== count * ENQUEUE_OUTCOME_BYTES) throw new Error(`redis: expected ${count} enqueue outcomes, got ${outcomes.length} bytes`);
-  const view = new DataView(outcomes.buffer, outcomes.byteOffset, outcomes.byteLength);
-  const sids: string[] = [];
-  const nodes: string[] = [];
-  for (let i = 0; i + 1 < recipients.length; i += 2) {
-    sids.push(reply.string(recipients[i]));
-    nodes.push(reply.string(recipients[i + 1]));
-  }
+  const outcomes = new PackedOutcomes(r, count, ENQUEUE_OUTCOME_BYTES, "enqueue");
   const results: Array<Queued | undefined> = [];
   for (let i = 0; i < count; i++) {
-    const at = i * ENQUEUE_OUTCOME_BYTES;
-    const flags = view.getUint8(at);
-    if ((flags & FOUND) === 0) {
+    const recipient = outcomes.recipient(i);
+    if (recipient === undefined) {
       results.push(undefined);
       continue;
     }
-    const k = view.getUint8(at + 1) - 1;
-    const sid = sids[k];
-    const nodeId = nodes[k];
-    if (sid === undefined || nodeId === undefined) throw new Error(`redis: enqueue outcome names recipient ${k + 1} of ${sids.length}`);
-    results.push({ sid, nodeId, messageId: BigInt(view.getFloat64(at + 2)), overflow: (flags & OVERFLOW) !== 0, forwarded: (flags & FORWARDED) !== 0 });
+    const flags = outcomes.flags(i);
+    const messageId = BigInt(outcomes.view.getFloat64(outcomes.at(i) + 2));
+    results.push({ sid: recipient.sid, nodeId: recipient.nodeId, messageId, overflow: (flags & OVERFLOW) !== 0, forwarded: (flags & FORWARDED) !== 0 });
   }
   return results;
 }

@@ -1,7 +1,7 @@
 import { Command } from "ioredis";
 import { nodeTopic } from "../bus/bus.js";
 import type { QueuedMessage } from "../store/store.js";
-import { reply } from "./lua-script.js";
+import { PackedOutcomes, type ListedRecipient } from "./packed-outcomes.js";
 import { pushedEnqueueScript } from "./lua/pushed-enqueue-script.js";
 import type { RedisContext } from "./redis-context.js";
 import { RespWriter } from "./resp-writer.js";
@@ -12,7 +12,6 @@ export const PUSH_MIN_BYTES = 4096;
 
 /** Per group in the pushed script's reply: flags, index in the sid/node list, first id, mailbox length before. */
 const PUSHED_OUTCOME_BYTES = 14;
-const FOUND = 1;
 const FORWARDED = 2;
 const AWAY = 4;
 
@@ -98,9 +97,7 @@ export class PushedBatchSender {
 }
 
 /** What the pushed script answered for one recipient (group) found in its room. */
-interface RecipientOutcome {
-  readonly sid: string;
-  readonly nodeId: string;
+interface RecipientOutcome extends ListedRecipient {
   readonly first: number;
   /** Its mailbox's length before the push. */
   readonly before: number;
@@ -113,25 +110,21 @@ interface RecipientOutcome {
  * `first + k - 1`, and overflows when its recipient is away and the mailbox then held more than `limit`.
  */
 function outcomesByRecipient(r: unknown, groupIndex: Uint16Array, groups: number, limit: number): Array<Queued | undefined> {
-  const [packed, ...recipients] = reply.array(r);
-  const outcomes = reply.bytes(packed);
-  if (outcomes.length !== groups * PUSHED_OUTCOME_BYTES) throw new Error(`redis: expected ${groups} pushed outcomes, got ${outcomes.length} bytes`);
-  const view = new DataView(outcomes.buffer, outcomes.byteOffset, outcomes.byteLength);
+  const outcomes = new PackedOutcomes(r, groups, PUSHED_OUTCOME_BYTES, "pushed");
   const found: Array<RecipientOutcome | undefined> = [];
   for (let g = 0; g < groups; g++) {
-    const at = g * PUSHED_OUTCOME_BYTES;
-    const flags = view.getUint8(at);
-    if ((flags & FOUND) === 0) {
+    const recipient = outcomes.recipient(g);
+    if (recipient === undefined) {
       found.push(undefined);
       continue;
     }
-    const k = view.getUint8(at + 1) - 1;
-    if (k < 0 || 2 * k + 1 >= recipients.length) throw new Error(`redis: pushed outcome names recipient ${k + 1} of ${recipients.length / 2}`);
+    const flags = outcomes.flags(g);
+    const at = outcomes.at(g);
     found.push({
-      sid: reply.string(recipients[2 * k]),
-      nodeId: reply.string(recipients[2 * k + 1]),
-      first: view.getFloat64(at + 2),
-      before: view.getUint32(at + 10),
+      sid: recipient.sid,
+      nodeId: recipient.nodeId,
+      first: outcomes.view.getFloat64(at + 2),
+      before: outcomes.view.getUint32(at + 10),
       away: (flags & AWAY) !== 0,
       forwarded: (flags & FORWARDED) !== 0,
     });
