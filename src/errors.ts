@@ -16,7 +16,8 @@ export const errors = {
   noRoomGrant: () => err("no_room_grant", Code.PermissionDenied, "no permissions to access the room"),
   permissionDenied: (action: string) => err("permission_denied", Code.PermissionDenied, `permission denied: ${action}`),
   identityMissing: () => err("identity_missing", Code.InvalidArgument, "identity cannot be empty"),
-  identityTooLong: (max: number) => err("identity_too_long", Code.InvalidArgument, `identity longer than ${max} characters`),
+  identityTooLong: (max: number) =>
+    err("identity_too_long", Code.InvalidArgument, `identity must be at most ${max} characters, without control characters`),
   roomNameMissing: () => err("room_name_missing", Code.InvalidArgument, "no room name"),
   roomNameInvalid: (max: number) =>
     err("room_name_invalid", Code.InvalidArgument, `room name must be 1-${max} characters without control characters`),

@@ -34,10 +34,11 @@ export function verifyHs256(
   // The signing input is the token up to its last dot (`h.p`), taken as a slice rather than rebuilt.
   const expected = createHmac("sha256", secret).update(token.slice(0, h.length + 1 + p.length)).digest();
   if (signature.length !== expected.length || !timingSafeEqual(signature, expected)) throw errors.tokenInvalid("signature is invalid");
-  if (typeof payload.exp !== "number" || !Number.isFinite(payload.exp)) throw errors.tokenInvalid("claim exp is required");
+  if (payload.exp === undefined) throw errors.tokenInvalid("claim exp is required");
+  if (typeof payload.exp !== "number" || !Number.isFinite(payload.exp)) throw errors.tokenInvalid("claim exp must be a number of seconds");
   if (nowSeconds - leewaySeconds >= payload.exp) throw errors.tokenInvalid("token is expired");
   if (payload.nbf !== undefined) {
-    if (typeof payload.nbf !== "number" || !Number.isFinite(payload.nbf)) throw errors.tokenInvalid("claim nbf failed validation");
+    if (typeof payload.nbf !== "number" || !Number.isFinite(payload.nbf)) throw errors.tokenInvalid("claim nbf must be a number of seconds");
     if (nowSeconds + leewaySeconds < payload.nbf) throw errors.tokenInvalid("token is not valid yet");
   }
   return { apiKey: iss, payload };

@@ -25,6 +25,9 @@ export function createRestHandler(svc: NodeServices, health: HealthCheck, extra:
   };
 }
 
+/** The routes below, all GET (and HEAD). */
+const REST_PATHS = new Set(["/healthz", "/", "/rtc", "/rtc/", "/rtc/validate", "/volly/sessions/stats", "/metrics"]);
+
 async function route(svc: NodeServices, health: HealthCheck, extra: ExtraRoute[], req: Req, res: Res): Promise<void> {
   const url = new URL(req.url ?? "/", "http://localhost");
   res.setHeader("Access-Control-Allow-Origin", "*");
@@ -38,7 +41,13 @@ async function route(svc: NodeServices, health: HealthCheck, extra: ExtraRoute[]
   }
   for (const handle of extra) if (await handle(req, res, url)) return;
   discardRequestBody(req, res);
-  if (req.method !== "GET" && req.method !== "HEAD") return text(res, 405, "method not allowed");
+  // A path nobody serves is 404 whatever the method (a POST to an unknown RPC, for one: Connect and gRPC
+  // clients read 404 as unimplemented); 405, with the methods that would do, is for a route that exists.
+  if (!REST_PATHS.has(url.pathname)) return text(res, 404, "not found");
+  if (req.method !== "GET" && req.method !== "HEAD") {
+    res.setHeader("Allow", "GET, HEAD");
+    return text(res, 405, "method not allowed");
+  }
   switch (url.pathname) {
     case "/healthz": {
       const result = await health.check();

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { create, fromBinary } from "@bufbuild/protobuf";
 import { BusEnvelopeSchema } from "../../gen/volly/signaling/v1/internal_pb.js";
-import { ParticipantState } from "../../gen/volly/signaling/v1/models_pb.js";
+import { DisconnectReason, ParticipantState } from "../../gen/volly/signaling/v1/models_pb.js";
 import { SignalRequestSchema, SignalResponseSchema, type JoinResponse } from "../../gen/volly/signaling/v1/signal_pb.js";
 import { SESSION_FIELDS } from "../../src/redis/redis-codec.js";
 import { decodePlaintext } from "../../src/protocol/signal-codec.js";
@@ -202,5 +202,23 @@ describe("three server processes on one Redis", { skip }, () => {
     await withRedis(cluster.redisUrl, (redis) =>
       eventually("the session record to go with the connection", async () => (await redis.keys(`${cluster.prefix}session:*`)).length === 0),
     );
+  });
+
+  test("the same identity joining on another node replaces the first connection, which is told DUPLICATE_IDENTITY", async () => {
+    const bob = await join(c, "ws-protobuf", "dup-bob", "dup-x");
+    const first = await join(a, "ws-protobuf", "dup-alice", "dup-x");
+    await joined(bob, "dup-alice");
+    const second = await join(b, "grpc-js", "dup-alice", "dup-x");
+    const leave = await first.waitFor("leave", () => true, 10_000);
+    assert.equal(leave.reason, DisconnectReason.DUPLICATE_IDENTITY);
+    assert.notEqual((await first.channel.closed).code, 0);
+    assert.deepEqual(second.join?.otherParticipants.map((p) => p.identity), ["dup-bob"]);
+    assert.notEqual(second.join?.participant?.sid, first.join?.participant?.sid);
+    // Relays to alice now reach the connection on node b, from node c.
+    bob.send({ case: "offer", value: { sdp: "v=0 dup-x", target: "dup-alice" } });
+    const offer = await second.waitFor("offer", () => true, 10_000);
+    assert.deepEqual([offer.sdp, offer.from], ["v=0 dup-x", "dup-bob"]);
+    await second.leave();
+    await bob.leave();
   });
 });

@@ -80,6 +80,24 @@ describe("access tokens", () => {
     }
   });
 
+  test("an identity or room name that is too long or holds a control character is refused, saying which", async () => {
+    const cases: Array<[string, { identity: string; room?: string }, string]> = [
+      ["long identity", { identity: "i".repeat(257) }, "identity must be at most 256 characters, without control characters"],
+      ["identity with a control character", { identity: "eve\u0007" }, "identity must be at most 256 characters, without control characters"],
+      ["identity with NUL", { identity: "\u0000eve" }, "identity must be at most 256 characters, without control characters"],
+      ["room with a control character", { identity: "eve", room: "r\u001b[31m" }, "room name must be 1-256 characters without control characters"],
+    ];
+    for (const [name, who, reason] of cases) {
+      const token = await makeToken({ identity: who.identity, grant: who.room === undefined ? {} : { room: who.room } });
+      const res = await fetch(`${srv.httpUrl}/rtc/validate?access_token=${token}`);
+      assert.equal(res.status, 400, name);
+      assert.equal(await res.text(), reason, name);
+    }
+    // At the limit, printable: accepted.
+    const ok = await fetch(`${srv.httpUrl}/rtc/validate?access_token=${await makeToken({ identity: "i".repeat(256) })}`);
+    assert.equal(ok.status, 200);
+  });
+
   test("bad tokens over gRPC and Connect get Unauthenticated / PermissionDenied / InvalidArgument", async () => {
     for (const bad of await badTokens()) {
       for (const kind of ["grpc-js", "connect"] as const) {

@@ -59,10 +59,12 @@ describe("token attacks", () => {
   test("time and issuer: missing exp, expired beyond the leeway, nbf in the future, unknown iss, wrong secret", async () => {
     const cases: Record<string, [string, number, RegExp]> = {
       "missing exp": [forge({ alg: "HS256" }, claims({ exp: undefined })), 401, /exp is required/],
-      "string exp": [forge({ alg: "HS256" }, claims({ exp: String(now() + 600) })), 401, /exp is required/],
+      "string exp": [forge({ alg: "HS256" }, claims({ exp: String(now() + 600) })), 401, /claim exp must be a number of seconds/],
+      "null exp": [forge({ alg: "HS256" }, claims({ exp: null })), 401, /claim exp must be a number of seconds/],
       expired: [forge({ alg: "HS256" }, claims({ exp: now() - 61 })), 401, /expired/],
       // Well past the leeway: at +61 s a second ticking over between signing and checking made it valid.
       "nbf in the future": [forge({ alg: "HS256" }, claims({ nbf: now() + 90 })), 401, /not valid yet/],
+      "string nbf": [forge({ alg: "HS256" }, claims({ nbf: "yesterday" })), 401, /claim nbf must be a number of seconds/],
       "unknown iss": [forge({ alg: "HS256" }, claims({ iss: "attacker" })), 401, /invalid API key/],
       "no iss": [forge({ alg: "HS256" }, claims({ iss: undefined })), 401, /invalid API key/],
       "wrong secret": [forge({ alg: "HS256" }, claims(), "guessed-secret-guessed-secret-00"), 401, /signature is invalid/],

@@ -1,0 +1,48 @@
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { startTestServer, type TestServer } from "../helpers/test-server.js";
+
+// The plain HTTP routes of both ports, and what a request for anything else gets.
+describe("plain HTTP routes: 404 for unknown paths, 405 with Allow for the wrong method", () => {
+  let srv: TestServer;
+  before(async () => {
+    srv = await startTestServer({ VOLLY_PQ_ENABLED: "false" });
+  });
+  after(() => srv.close());
+
+  test("a route that exists answers GET and HEAD, and refuses POST with 405 and Allow", async () => {
+    for (const base of [srv.httpUrl, srv.apiUrl]) {
+      assert.equal((await fetch(`${base}/healthz`)).status, 200);
+      assert.equal((await fetch(`${base}/healthz`, { method: "HEAD" })).status, 200);
+      const post = await fetch(`${base}/healthz`, { method: "POST", body: "{}" });
+      assert.equal(post.status, 405);
+      assert.equal(post.headers.get("allow"), "GET, HEAD");
+      assert.equal(await post.text(), "method not allowed");
+    }
+    const rtc = await fetch(`${srv.httpUrl}/rtc`, { method: "PUT", body: "x" });
+    assert.equal(rtc.status, 405);
+  });
+
+  test("an unknown path is 404 whatever the method, RPC-looking paths included", async () => {
+    for (const base of [srv.httpUrl, srv.apiUrl]) {
+      for (const path of ["/nonexistent", "/livekit.RoomService/ListRooms", "/volly.signaling.v1.RoomService/NoSuchMethod"]) {
+        for (const method of ["GET", "POST", "DELETE"]) {
+          const res = await fetch(`${base}${path}`, method === "GET" ? {} : { method, headers: { "content-type": "application/json" }, body: "{}" });
+          assert.equal(res.status, 404, `${method} ${path}`);
+          assert.equal(await res.text(), "not found");
+        }
+      }
+    }
+  });
+
+  test("a known RPC path is still served by its handler, not by the fallback", async () => {
+    const res = await fetch(`${srv.apiUrl}/volly.signaling.v1.RoomService/ListRooms`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{}",
+    });
+    // No token: the RPC itself answers, with Connect's JSON error, not the plain-text fallback.
+    assert.equal(res.status, 401);
+    assert.equal(((await res.json()) as { code: string }).code, "unauthenticated");
+  });
+});
