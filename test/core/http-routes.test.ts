@@ -46,3 +46,29 @@ describe("plain HTTP routes: 404 for unknown paths, 405 with Allow for the wrong
     assert.equal(((await res.json()) as { code: string }).code, "unauthenticated");
   });
 });
+
+describe("unknown RPCs over gRPC", () => {
+  let srv: TestServer;
+  before(async () => {
+    srv = await startTestServer({ VOLLY_PQ_ENABLED: "false" });
+  });
+  after(() => srv.close());
+
+  test("grpc-js calling a method nobody serves gets UNIMPLEMENTED, on both ports", async () => {
+    const grpc = await import("@grpc/grpc-js");
+    for (const port of [srv.port, srv.apiPort]) {
+      const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+      const code = await new Promise<number>((resolve) => {
+        client.makeUnaryRequest(
+          "/volly.signaling.v1.RoomService/NoSuchMethod",
+          (b: Buffer) => b,
+          (b: Buffer) => b,
+          Buffer.alloc(0),
+          (err) => resolve(err?.code ?? 0),
+        );
+      });
+      client.close();
+      assert.equal(code, grpc.status.UNIMPLEMENTED, `port ${port}`);
+    }
+  });
+});
