@@ -81,7 +81,11 @@ export const errors = {
   participantNotFound: () => err("participant_not_found", Code.NotFound, "participant does not exist"),
   permissionUpdateUnsupported: () =>
     err("permission_update_unsupported", Code.Unimplemented, "changing a participant's permissions is not supported; give it a new token"),
+  /** Twirp's own code (`bad_route`, 404) on the Twirp routes: see `twirpCodeOf`. */
   badRoute: (detail: string) => err("bad_route", Code.NotFound, `bad route: ${detail}`),
+  /** A LiveKit RoomService method Volly knows but does not serve (they act on media tracks or agents). */
+  methodNotServed: (method: string) =>
+    err("method_not_served", Code.Unimplemented, `${method} is not served: Volly relays signaling, not media`),
   reflectionNotFound: (what: string) => err("reflection_not_found", Code.NotFound, `${what.slice(0, 300)} not found`),
 
   // Operations.
@@ -151,8 +155,12 @@ export function closeCodeOf(code: Code): number {
   return 4000 + code;
 }
 
-/** Twirp error code and HTTP status (Twirp's own table differs from Connect's for a few codes). */
-export function twirpCodeOf(code: Code): { code: string; status: number } {
+/**
+ * Twirp error code and HTTP status (Twirp's own table differs from Connect's for a few codes). `errorId` is
+ * the catalogue id when known: Twirp has one code Connect lacks, `bad_route`, for a request no method takes.
+ */
+export function twirpCodeOf(code: Code, errorId?: string): { code: string; status: number } {
+  if (errorId === "bad_route") return { code: "bad_route", status: 404 };
   switch (code) {
     case Code.Canceled: return { code: "canceled", status: 408 };
     case Code.DeadlineExceeded: return { code: "deadline_exceeded", status: 408 };

@@ -8,6 +8,9 @@ import { discardRequestBody, type ExtraRoute, type Res } from "../http/rest-rout
 /** Twirp's default path prefix (`/twirp/<package>.<Service>/<Method>`). */
 export const TWIRP_PREFIX = "/twirp";
 
+/** LiveKit's RoomService methods for media tracks, agents and RPC, which `livekit_room.proto` leaves out. */
+const NOT_SERVED = new Set(["MutePublishedTrack", "UpdateSubscriptions", "ForwardParticipant", "MoveParticipant", "PerformRpc"]);
+
 // Twirp's request content types and the names connect-es gives the same encodings.
 const CONNECT_TYPE: Readonly<Record<string, string>> = {
   "application/json": "application/json",
@@ -21,7 +24,8 @@ const CONNECT_TYPE: Readonly<Record<string, string>> = {
  * `application/protobuf`, answered in the same encoding; JSON answers use the `.proto` field names and
  * emit default values, as Twirp's Go servers (and LiveKit) do. Errors: `{"code","msg"}` with Twirp's code
  * and HTTP status from `twirpCodeOf`, `Content-Type: application/json` exactly (what LiveKit's SDK checks).
- * Unknown methods, other HTTP methods and other content types get `bad_route` (code not_found, 404).
+ * Unknown methods, other HTTP methods and other content types get Twirp's `bad_route` (404); LiveKit's
+ * methods that Volly does not serve get `unimplemented` (501), saying so.
  */
 export function twirpRoute(register: (router: ConnectRouter) => void, log: Logger): ExtraRoute {
   const router = createConnectRouter({
@@ -35,7 +39,11 @@ export function twirpRoute(register: (router: ConnectRouter) => void, log: Logge
     if (!url.pathname.startsWith(`${TWIRP_PREFIX}/`)) return false;
     try {
       const handler = handlers.get(url.pathname);
-      if (!handler) throw errors.badRoute(`no method ${JSON.stringify(url.pathname.slice(0, 200))}`);
+      if (!handler) {
+        const [service, method] = url.pathname.slice(TWIRP_PREFIX.length + 1).split("/");
+        if (service === "livekit.RoomService" && method !== undefined && NOT_SERVED.has(method)) throw errors.methodNotServed(method);
+        throw errors.badRoute(`no method ${JSON.stringify(url.pathname.slice(0, 200))}`);
+      }
       if (req.method !== "POST") throw errors.badRoute(`unsupported method ${String(req.method).slice(0, 16)}, use POST`);
       const contentType = String(req.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
       const connectType = CONNECT_TYPE[contentType];
@@ -63,7 +71,7 @@ export function twirpRoute(register: (router: ConnectRouter) => void, log: Logge
       if (res.headersSent) res.destroy();
       else {
         discardRequestBody(req, res);
-        writeError(res, error.code, error.rawMessage);
+        writeError(res, error.code, error.rawMessage, errorIdOf(error));
       }
     }
     return true;
@@ -87,8 +95,8 @@ async function connectErrorBody(uRes: UniversalServerResponse): Promise<{ code: 
   return { code: internal.code, message: internal.rawMessage };
 }
 
-function writeError(res: Res, code: ConnectError["code"], message: string): void {
-  const twirp = twirpCodeOf(code);
+function writeError(res: Res, code: ConnectError["code"], message: string, errorId?: string): void {
+  const twirp = twirpCodeOf(code, errorId);
   const body = JSON.stringify({ code: twirp.code, msg: message });
   res.setHeader("Content-Type", "application/json");
   res.setHeader("Content-Length", Buffer.byteLength(body));

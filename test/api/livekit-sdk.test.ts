@@ -172,5 +172,8 @@ describe("livekit-server-sdk RoomServiceClient over /twirp (PQ on)", () => {
     assert.deepEqual([missing.status, missing.code, missing.message], [404, "not_found", "participant does not exist"]);
     const badName = await failure(api.createRoom({ name: "bad\nname" }));
     assert.deepEqual([badName.status, badName.code], [400, "invalid_argument"]);
+    // A media method the SDK offers: refused as unimplemented, with the reason.
+    const mute = await failure(api.mutePublishedTrack("lk-guarded", "someone", "TR_x", true));
+    assert.deepEqual([mute.status, mute.code, mute.message], [501, "unimplemented", "MutePublishedTrack is not served: Volly relays signaling, not media"]);
   });
 });

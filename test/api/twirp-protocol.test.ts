@@ -69,18 +69,34 @@ describe("/twirp/livekit.RoomService wire protocol", () => {
     assert.equal(((await tolerant.json()) as { rooms: unknown[] }).rooms.length, 1);
   });
 
-  test("bad routes: unknown method, not POST, unexpected Content-Type", async () => {
-    const unknown = await post(srv.apiUrl, "MutePublishedTrack", "application/json", "{}");
+  test("bad routes (Twirp's bad_route): unknown method, not POST, unexpected Content-Type", async () => {
+    const unknown = await post(srv.apiUrl, "NoSuchMethod", "application/json", "{}");
     assert.equal(unknown.status, 404);
-    assert.equal(((await unknown.json()) as { code: string }).code, "not_found");
+    assert.deepEqual(await unknown.json(), { code: "bad_route", msg: 'bad route: no method "/twirp/livekit.RoomService/NoSuchMethod"' });
+    const otherService = await post(srv.apiUrl, "../livekit.Egress/StartRoomCompositeEgress", "application/json", "{}");
+    assert.equal(otherService.status, 404);
+    assert.equal(((await otherService.json()) as { code: string }).code, "bad_route");
     const get = await fetch(`${srv.apiUrl}/twirp/livekit.RoomService/ListRooms`);
     assert.equal(get.status, 404);
-    assert.match(((await get.json()) as { msg: string }).msg, /use POST/);
+    const getBody = (await get.json()) as { code: string; msg: string };
+    assert.equal(getBody.code, "bad_route");
+    assert.match(getBody.msg, /use POST/);
     const text = await post(srv.apiUrl, "ListRooms", "text/plain", "{}");
     assert.equal(text.status, 404);
-    assert.match(((await text.json()) as { msg: string }).msg, /unexpected Content-Type "text\/plain"/);
+    const textBody = (await text.json()) as { code: string; msg: string };
+    assert.equal(textBody.code, "bad_route");
+    assert.match(textBody.msg, /unexpected Content-Type "text\/plain"/);
     const malformed = await post(srv.apiUrl, "ListRooms", "application/json", "{not json");
     assert.equal(malformed.status, 400);
     assert.equal(((await malformed.json()) as { code: string }).code, "invalid_argument");
+  });
+
+  test("LiveKit's media methods are known and answered unimplemented (501), saying why", async () => {
+    for (const method of ["MutePublishedTrack", "UpdateSubscriptions", "ForwardParticipant", "MoveParticipant", "PerformRpc"]) {
+      const res = await post(srv.apiUrl, method, "application/json", "{}");
+      assert.equal(res.status, 501, method);
+      assert.equal(res.headers.get("content-type"), "application/json");
+      assert.deepEqual(await res.json(), { code: "unimplemented", msg: `${method} is not served: Volly relays signaling, not media` });
+    }
   });
 });
