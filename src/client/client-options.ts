@@ -103,7 +103,7 @@ export function resolveClientOptions(o: VollySignalingClientOptions): ResolvedCl
     identity,
     token: o.token,
     settings: {
-      url: o.url ?? defaultUrl(),
+      url: checkedUrl(o.url ?? defaultUrl()),
       format: o.format ?? "protobuf",
       postQuantum: o.postQuantum ?? true,
       algorithm,
@@ -134,6 +134,20 @@ function tokenBoundKeyPair(claims: Record<string, unknown>, pair: VollyPqKeyPair
     throw new ConnectError("tokenKeyPair is not the key pair of the token's pqPublicKey", Code.InvalidArgument);
   }
   return pair;
+}
+
+/** The server's address as given, refused at construction when it is not one a WebSocket can open. */
+function checkedUrl(url: string): string {
+  let protocol;
+  try {
+    protocol = new URL(url).protocol;
+  } catch {
+    throw new ConnectError(`url ${JSON.stringify(url.slice(0, 200))} is not a URL (ws://host:7880)`, Code.InvalidArgument);
+  }
+  if (!["ws:", "wss:", "http:", "https:"].includes(protocol)) {
+    throw new ConnectError(`url must be ws://, wss://, http:// or https://, not ${protocol}`, Code.InvalidArgument);
+  }
+  return url;
 }
 
 function defaultUrl(): string {

@@ -99,6 +99,10 @@ test("errors surface as ConnectError with the server's code", async () => {
   const noJoin = await generateVollyAccessToken(DEV_KEY, DEV_SECRET, { room: "errors", identity: "eve", grants: { roomJoin: false } });
   await rejectsWith(new VollySignalingClient({ url: server.wsUrl, token: noJoin, webSocket: WebSocket }).connect(), Code.PermissionDenied);
   await rejectsWith(new VollySignalingClient({ url: "ws://127.0.0.1:1", token: noJoin, webSocket: WebSocket }).connect(), Code.Unavailable);
+  // An address no WebSocket can open is refused at construction, saying what is wrong with it.
+  for (const [url, reason] of [["::::", /is not a URL/], ["localhost:7880", /must be ws:\/\/, wss:\/\/, http:\/\/ or https:\/\/, not localhost:/], ["ftp://127.0.0.1/", /not ftp:/]] as const) {
+    assert.throws(() => new VollySignalingClient({ url, token: noJoin, webSocket: WebSocket }), (e: unknown) => e instanceof ConnectError && e.code === Code.InvalidArgument && reason.test(e.rawMessage), url);
+  }
 
   const keys = await generatePqKeyPair();
   const bound = await generateVollyAccessToken(DEV_KEY, DEV_SECRET, { room: "errors", identity: "trent", pqPublicKey: keys.publicKey });
