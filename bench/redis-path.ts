@@ -16,7 +16,7 @@ import { ParticipantInfoSchema, RoomSchema } from "../gen/volly/signaling/v1/mod
 import { createLogger } from "../src/logger.js";
 import { createBackend } from "../src/store/create-backend.js";
 import type { Store } from "../src/store/store.js";
-import { freePort } from "./lib/server-process.js";
+import { startPinnedRedis } from "./lib/server-process.js";
 
 const option = (name: string, fallback: number) => {
   const arg = process.argv.find((a) => a.startsWith(`--${name}=`));
@@ -36,30 +36,6 @@ const NODE_CORE = 1;
 
 const offer = new Uint8Array(3000).fill(0x61);
 const candidate = new Uint8Array(200).fill(0x62);
-
-async function startRedis(): Promise<{ url: string; pid: number; stop: () => void }> {
-  const port = await freePort();
-  const child = spawn("taskset", ["-c", String(REDIS_CORE), "redis-server", "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
-  const url = `redis://127.0.0.1:${port}`;
-  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  // Refused while redis-server starts; connect() rejects with the same error, and is retried below.
-  probe.on("error", () => {});
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await probe.connect();
-      break;
-    } catch (e) {
-      if (attempt >= 50) {
-        child.kill("SIGKILL");
-        throw e;
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  const pid = Number(/process_id:(\d+)/.exec(await probe.info("server"))?.[1]);
-  probe.disconnect();
-  return { url, pid, stop: () => child.kill("SIGKILL") };
-}
 
 /** user + system ticks of a process, in microseconds. */
 function processCpuMicros(pid: number): number {
@@ -102,11 +78,18 @@ async function run(store: Store, batches: number): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  const redis = await startRedis();
+  const redis = await startPinnedRedis(REDIS_CORE);
   // Also when this process dies of an error: the Redis started for the run must not outlive it.
-  process.on("exit", redis.stop);
-  const admin = new Redis(redis.url);
-  const backend = await createBackend({ url: redis.url, prefix: "bench:" }, createLogger("silent"));
+  process.on("exit", () => {
+    try {
+      process.kill(redis.pid, "SIGKILL");
+    } catch {
+      // already stopped
+    }
+  });
+  const url = `redis://127.0.0.1:${redis.port}`;
+  const admin = new Redis(url);
+  const backend = await createBackend({ url, prefix: "bench:" }, createLogger("silent"));
   try {
     await seed(backend.store);
     await run(backend.store, WARM_UP_BATCHES);
@@ -132,7 +115,7 @@ async function main(): Promise<void> {
   } finally {
     await backend.close();
     admin.disconnect();
-    redis.stop();
+    await redis.stop();
   }
 }
 

@@ -1,5 +1,4 @@
-import { spawn } from "node:child_process";
-import { freePort, httpReady, startPinned, type ServerProcess } from "./lib/server-process.js";
+import { freePort, httpReady, startPinned, startPinnedRedis, type ServerProcess } from "./lib/server-process.js";
 
 /** A running target: its node processes (all on the server core) and how the generator reaches them. */
 export interface RunningTarget {
@@ -68,24 +67,22 @@ async function volly(env: Record<string, string>): Promise<ServerProcess> {
 }
 
 async function redisCluster(): Promise<RunningTarget> {
-  const redisPort = await freePort();
-  const redis = spawn("taskset", ["-c", String(SERVER_CORE), "redis-server", "--port", String(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
-  await new Promise((r) => setTimeout(r, 300));
-  const env = { REDIS_URL: `redis://127.0.0.1:${redisPort}`, REDIS_PREFIX: "bench:" };
+  const redis = await startPinnedRedis(SERVER_CORE);
+  const env = { REDIS_URL: `redis://127.0.0.1:${redis.port}`, REDIS_PREFIX: "bench:" };
   try {
     const a = await volly({ ...env, VOLLY_NODE_ID: "bench-a" });
     const b = await volly({ ...env, VOLLY_NODE_ID: "bench-b" });
     return {
       name: "volly-pq-redis-2-nodes", kind: "volly", pq: true,
       ports: [a.port, b.port],
-      pids: [a.pid, b.pid, redis.pid as number],
+      pids: [a.pid, b.pid, redis.pid],
       stop: async () => {
         await Promise.all([a.stop(), b.stop()]);
-        redis.kill("SIGKILL");
+        await redis.stop();
       },
     };
   } catch (e) {
-    redis.kill("SIGKILL");
+    await redis.stop();
     throw e;
   }
 }

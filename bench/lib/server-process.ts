@@ -65,3 +65,10 @@ export async function httpReady(url: string): Promise<boolean> {
     return false;
   }
 }
+
+/** A throwaway `redis-server` on a free loopback port, pinned to `core`, keeping nothing on disk. */
+export async function startPinnedRedis(core: number): Promise<ServerProcess> {
+  const port = await freePort();
+  const args = ["redis-server", "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"];
+  return startPinned(core, args, {}, port, async (_child, output) => output().includes("Ready to accept connections"));
+}

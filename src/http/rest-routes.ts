@@ -25,8 +25,26 @@ export function createRestHandler(svc: NodeServices, health: HealthCheck, extra:
   };
 }
 
-/** The routes below, all GET (and HEAD). */
-const REST_PATHS = new Set(["/healthz", "/", "/rtc", "/rtc/", "/rtc/validate", "/volly/sessions/stats", "/metrics"]);
+type GetRoute = (svc: NodeServices, health: HealthCheck, req: Req, res: Res, url: URL) => Promise<void> | void;
+
+/** The plain routes, all GET (and HEAD). */
+const GET_ROUTES: ReadonlyMap<string, GetRoute> = new Map<string, GetRoute>([
+  ["/healthz", async (_svc, health, _req, res) => {
+    const result = await health.check();
+    json(res, result.ok ? 200 : 503, result.ok ? { status: "ok" } : { status: "unavailable", reason: result.reason });
+  }],
+  ["/", (_svc, _health, _req, res) => text(res, 200, "OK")],
+  ["/rtc", (_svc, _health, _req, res) => text(res, 426, "WebSocket upgrade required")],
+  ["/rtc/", (_svc, _health, _req, res) => text(res, 426, "WebSocket upgrade required")],
+  ["/rtc/validate", (svc, _health, req, res, url) => validate(svc, req, res, url)],
+  ["/volly/sessions/stats", async (svc, _health, _req, res) => json(res, 200, await sessionStats(svc))],
+  ["/metrics", async (svc, _health, _req, res) => {
+    svc.metrics.refresh(svc.local.size, (await svc.store.listRooms().catch(() => [])).length);
+    res.setHeader("Content-Type", svc.metrics.registry.contentType);
+    res.writeHead(200);
+    res.end(await svc.metrics.registry.metrics());
+  }],
+]);
 
 async function route(svc: NodeServices, health: HealthCheck, extra: ExtraRoute[], req: Req, res: Res): Promise<void> {
   const url = new URL(req.url ?? "/", "http://localhost");
@@ -43,35 +61,13 @@ async function route(svc: NodeServices, health: HealthCheck, extra: ExtraRoute[]
   discardRequestBody(req, res);
   // A path nobody serves is 404 whatever the method (a POST to an unknown RPC, for one: Connect and gRPC
   // clients read 404 as unimplemented); 405, with the methods that would do, is for a route that exists.
-  if (!REST_PATHS.has(url.pathname)) return text(res, 404, "not found");
+  const get = GET_ROUTES.get(url.pathname);
+  if (get === undefined) return text(res, 404, "not found");
   if (req.method !== "GET" && req.method !== "HEAD") {
     res.setHeader("Allow", "GET, HEAD");
     return text(res, 405, "method not allowed");
   }
-  switch (url.pathname) {
-    case "/healthz": {
-      const result = await health.check();
-      return json(res, result.ok ? 200 : 503, result.ok ? { status: "ok" } : { status: "unavailable", reason: result.reason });
-    }
-    case "/":
-      return text(res, 200, "OK");
-    case "/rtc":
-    case "/rtc/":
-      return text(res, 426, "WebSocket upgrade required");
-    case "/rtc/validate":
-      return validate(svc, req, res, url);
-    case "/volly/sessions/stats":
-      return json(res, 200, await sessionStats(svc));
-    case "/metrics": {
-      svc.metrics.refresh(svc.local.size, (await svc.store.listRooms().catch(() => [])).length);
-      res.setHeader("Content-Type", svc.metrics.registry.contentType);
-      res.writeHead(200);
-      res.end(await svc.metrics.registry.metrics());
-      return;
-    }
-    default:
-      return text(res, 404, "not found");
-  }
+  await get(svc, health, req, res, url);
 }
 
 async function validate(svc: NodeServices, req: Req, res: Res, url: URL): Promise<void> {
