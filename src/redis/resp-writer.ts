@@ -18,18 +18,18 @@ export class RespWriter {
 
   /** Starts a command of `argc` arguments (its name counts as one). */
   command(argc: number): this {
-    return this.ascii(`*${argc}\r\n`);
+    return this.header(42, argc);
   }
 
   /** A bulk string. */
   bulk(value: string | Uint8Array): this {
     if (typeof value === "string") {
       const n = Buffer.byteLength(value);
-      this.ascii(`$${n}\r\n`);
+      this.header(36, n);
       this.reserve(n + 2);
       this.used += this.buf.write(value, this.used);
     } else {
-      this.ascii(`$${value.byteLength}\r\n`);
+      this.header(36, value.byteLength);
       this.reserve(value.byteLength + 2);
       this.buf.set(value, this.used);
       this.used += value.byteLength;
@@ -61,9 +61,23 @@ export class RespWriter {
     if (this.spare.length < MAX_SPARE_BUFFERS) this.spare.push(buf);
   }
 
-  private ascii(s: string): this {
-    this.reserve(s.length);
-    this.used += this.buf.write(s, this.used, "latin1");
+  /**
+   * `*<n>\r\n` or `$<n>\r\n`, its digits written one by one: a template string written with
+   * `Buffer.write` cost about 100 ns a header (a string, a call into C++), this about 10, and a pushed batch
+   * writes one per relayed message.
+   */
+  private header(marker: number, n: number): this {
+    this.reserve(MAX_HEADER_BYTES);
+    const buf = this.buf;
+    let at = this.used;
+    buf[at++] = marker;
+    let digits = 1;
+    for (let v = n; v >= 10; v = Math.floor(v / 10)) digits++;
+    for (let i = at + digits - 1, v = n; i >= at; i--, v = Math.floor(v / 10)) buf[i] = 48 + (v % 10);
+    at += digits;
+    buf[at] = 13;
+    buf[at + 1] = 10;
+    this.used = at + 2;
     return this;
   }
 
@@ -77,3 +91,5 @@ export class RespWriter {
 }
 
 const MAX_SPARE_BUFFERS = 2;
+/** A marker, up to 16 digits (lengths and counts are below 2^53) and CRLF. */
+const MAX_HEADER_BYTES = 19;

@@ -138,20 +138,23 @@ return {first, nxt, first + start, msgs}
    */
   ackBatch: new LuaScript("mailbox_ack_batch", `
 local function ack(sid, up)
-  if redis.call('EXISTS', k_ids(sid)) == 0 then return 0 end
-  local nxt = tonumber(redis.call('HGET', k_ids(sid), 'next') or '1')
-  local acked = tonumber(redis.call('HGET', k_ids(sid), 'acked') or '0')
+  local ids = k_ids(sid)
+  local h = redis.call('HMGET', ids, 'next', 'acked')
+  -- A hash always has a field: neither means the counters are gone (the participant left).
+  if not h[1] and not h[2] then return 0 end
+  local nxt, acked = tonumber(h[1] or '1'), tonumber(h[2] or '0')
   if up >= nxt then up = nxt - 1 end
   if up > acked then
     acked = up
-    redis.call('HSET', k_ids(sid), 'acked', acked)
+    redis.call('HSET', ids, 'acked', acked)
   end
-  local len = redis.call('LLEN', k_mail(sid))
+  local mail = k_mail(sid)
+  local len = redis.call('LLEN', mail)
   local drop = acked - (nxt - len) + 1
   if drop >= len then
-    redis.call('DEL', k_mail(sid))
+    redis.call('DEL', mail)
   elseif drop > 0 then
-    redis.call('LTRIM', k_mail(sid), drop, -1)
+    redis.call('LTRIM', mail, drop, -1)
   end
   return acked
 end
