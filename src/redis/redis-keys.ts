@@ -2,6 +2,7 @@
  * The Redis key layout of the cluster. Every name below gets the configured prefix (REDIS_PREFIX, e.g.
  * "volly:"). docs/scale-out.md has the same table with each key's writer. Lua scripts build the same names
  * with the functions of `LUA_PRELUDE` at the end of this file: keep both in step.
+ * A room's <name> is escaped (`roomKeyName`): room names come from tokens and may hold ':'.
  *
  * session:<id>              HASH   one live PQ session: identity, room, participant_sid, algorithm, node_id,
  *                                  created_at, expires_at, rekeys, state. Metadata only, never key material.
@@ -58,10 +59,10 @@ export class RedisKeys {
     return `${this.prefix}rooms`;
   }
   room(name: string): string {
-    return `${this.prefix}room:${name}`;
+    return `${this.prefix}room:${roomKeyName(name)}`;
   }
   roomCalls(name: string): string {
-    return `${this.prefix}room:${name}:calls`;
+    return `${this.prefix}room:${roomKeyName(name)}:calls`;
   }
   presence(identity: string): string {
     return `${this.prefix}presence:${identity}`;
@@ -91,6 +92,16 @@ export class RedisKeys {
 }
 
 /**
+ * A room's name as it appears in its keys: '%' and ':' percent-encoded, everything else as is. Room names
+ * come from tokens, and a room named "x:sids" would otherwise be room x's sid index (`room:x:sids`), so one
+ * participant could corrupt another room. Names without either character (nearly all) are unchanged.
+ * `rk` in `LUA_PRELUDE` is the same function.
+ */
+export function roomKeyName(name: string): string {
+  return /[%:]/.test(name) ? name.replace(/[%:]/g, (c) => (c === "%" ? "%25" : "%3A")) : name;
+}
+
+/**
  * Prepended to every Lua script. Scripts take no KEYS (they derive names from ARGV, so they need a
  * standalone Redis or Sentinel, not Redis Cluster); ARGV[1] is the prefix, ARGV[2] the caller's clock
  * (ms) and the script's own arguments start at ARGV[3] (`arg(1)`).
@@ -101,10 +112,12 @@ local NOW = tonumber(ARGV[2])
 local LEASE = ${LEASE_MS}
 local GLOBAL = ${GLOBAL_TTL_MS}
 local function arg(i) return ARGV[i + 2] end
-local function k_room(n) return P .. 'room:' .. n end
-local function k_parts(n) return P .. 'room:' .. n .. ':participants' end
-local function k_sids(n) return P .. 'room:' .. n .. ':sids' end
-local function k_calls(n) return P .. 'room:' .. n .. ':calls' end
+local RK = {['%'] = '%25', [':'] = '%3A'}
+local function rk(n) if string.find(n, '[%%:]') then return (string.gsub(n, '[%%:]', RK)) end return n end
+local function k_room(n) return P .. 'room:' .. rk(n) end
+local function k_parts(n) return P .. 'room:' .. rk(n) .. ':participants' end
+local function k_sids(n) return P .. 'room:' .. rk(n) .. ':sids' end
+local function k_calls(n) return P .. 'room:' .. rk(n) .. ':calls' end
 local function k_part(sid) return P .. 'participant:' .. sid end
 local function k_mail(sid) return P .. 'mailbox:' .. sid end
 local function k_ids(sid) return P .. 'mailbox:' .. sid .. ':ids' end

@@ -20,6 +20,7 @@ export type Disposal = "leave" | "away" | "none";
  */
 export async function enterRoom(s: SignalSession): Promise<void> {
   const { svc } = s;
+  if (s.reconnect) await requireOwnParticipant(s);
   const cursor = new DeliveryCursor(s.reconnect ? (s.lastMessageId ?? 0n) : 0n, s);
   s.cursor = cursor;
   const previous = svc.local.add(s);
@@ -43,6 +44,23 @@ export async function enterRoom(s: SignalSession): Promise<void> {
     throw e;
   }
   cursor.start();
+}
+
+/**
+ * A resume may only name the token's own participant, and only ids it was sent. Sids are no secret
+ * (everyone in a room sees them), and registering the connection under the sid closes whatever connection
+ * holds it here: so whose sid it is must be known before, or a refused resume would cut off its owner and
+ * leave it in the room for good. The store's claim checks the owner again atomically; these reads only keep
+ * a stranger, or a client with a wrong id, from touching anything.
+ */
+async function requireOwnParticipant(s: SignalSession): Promise<void> {
+  const own = await s.svc.store.getParticipant(s.claims.video.room, s.identity);
+  if (own?.info?.sid !== s.sid) throw errors.resumeUnknown();
+  // An id the server never sent would make the cursor drop every message up to it as already seen.
+  const after = s.lastMessageId ?? 0n;
+  if (after > 0n && after >= (await s.svc.store.readMailbox(s.sid, after)).nextId) {
+    throw errors.badQuery("last_message_id is past the last message sent to this participant");
+  }
 }
 
 async function join(s: SignalSession): Promise<void> {

@@ -86,6 +86,29 @@ export function storeContract(name: string, makeStore: () => Promise<StoreFixtur
       assert.deepEqual(await s.deleteRoom("del"), []);
     });
 
+    test("a room's name never reaches another room's records, whatever it contains", async () => {
+      // Redis keys are built from names: a room named "x:sids" must not be room x's sid index.
+      const names = ["x", "x:sids", "x:participants", "x:calls", "x%3Asids", "x%", ":", "%3A"];
+      for (const [i, n] of names.entries()) {
+        await s.createRoom(room(n, { metadata: `m${i}` }), 100, 1);
+        await join(participant(n, "same", `PA_${i}`));
+        await s.putCall(create(StoredCallSchema, { callId: "c", room: n, caller: "same", callee: `callee-${i}` }));
+      }
+      const check = async (present: string[]) => {
+        for (const [i, n] of names.entries()) {
+          if (!present.includes(n)) continue;
+          assert.equal((await s.getRoom(n))?.metadata, `m${i}`, n);
+          assert.deepEqual((await s.listParticipants(n)).map((p) => p.info?.sid), [`PA_${i}`], n);
+          assert.equal((await s.getParticipant(n, "same"))?.info?.sid, `PA_${i}`, n);
+          assert.equal((await s.getCall(n, "c"))?.callee, `callee-${i}`, n);
+        }
+      };
+      await check(names);
+      assert.deepEqual((await s.listRooms()).map((r) => r.name).sort(), [...names].sort());
+      assert.deepEqual((await s.deleteRoom("x:participants")).map((p) => p.info?.sid), ["PA_2"]);
+      await check(names.filter((n) => n !== "x:participants"));
+    });
+
     test("empty rooms close after their empty timeout, counted from when they became empty", async () => {
       await s.createRoom(room("e1", { emptyTimeout: 1 }), 10, 10_000);
       await s.createRoom(room("e2", { emptyTimeout: 1 }), 10, 10_000);
