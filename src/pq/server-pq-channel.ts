@@ -170,6 +170,10 @@ class ServerPqChannel implements PqChannel {
     }
   }
 
+  handshakeFailed(error: unknown): void {
+    this.count(error);
+  }
+
   private count(e: unknown): void {
     const result = errorIdOf(e) ?? "internal";
     this.metrics.handshakes.inc({ result, algorithm: "" });

@@ -108,7 +108,7 @@ export class WsTransport implements SignalTransport, SignalSocketEvents {
   close(code: number, reason: string): void {
     if (this.closed) return;
     this.closed = true;
-    this.ws.close(code, reason);
+    this.ws.close(code, closeReason(reason));
     // A peer that never answers the close handshake must not hold the socket.
     setTimeout(() => this.ws.terminate(), 5000).unref();
   }
@@ -150,4 +150,17 @@ function toBytes(data: unknown): Uint8Array {
   if (Array.isArray(data)) return Buffer.concat(data as Buffer[]);
   if (data instanceof ArrayBuffer) return new Uint8Array(data);
   return new Uint8Array(0);
+}
+
+/** A close frame's reason is at most 123 bytes of UTF-8 (RFC 6455 §5.5): cut on a character boundary. */
+function closeReason(reason: string): string {
+  if (reason.length <= 41 || Buffer.byteLength(reason) <= 123) return reason;
+  let out = "";
+  let bytes = 0;
+  for (const c of reason) {
+    bytes += Buffer.byteLength(c);
+    if (bytes > 123) break;
+    out += c;
+  }
+  return out;
 }

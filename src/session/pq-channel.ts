@@ -17,6 +17,11 @@ export interface PqChannel {
   start(): Promise<SignalResponse | undefined>;
   /** A plaintext message before establishment: `pq_handshake` or `pq_finished`; anything else throws. */
   handshake(request: SignalRequest): Promise<{ reply: SignalResponse | undefined; established: boolean }>;
+  /**
+   * The handshake ended for a reason found outside the channel (a frame that does not decode, the
+   * timeout): counted and logged as a failed handshake, as the channel's own refusals are.
+   */
+  handshakeFailed(error: unknown): void;
   /** Decrypts a record (strict epoch and sequence). */
   open(record: RecordFields): Uint8Array;
   /** Encrypts a plaintext into the next record. */

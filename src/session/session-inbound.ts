@@ -55,13 +55,21 @@ export class SessionInbound {
     return true;
   }
 
-  /** A frame the transport could not decode: an `error`, and the end after too many or once PQ is up. */
+  /**
+   * A frame the transport could not decode: the end before the join (nothing can start from it; with PQ
+   * it is a failed handshake) or once PQ is up; otherwise an `error`, and the end after too many.
+   */
   malformed(e: CodecError): void {
     const error = e.unknownType !== undefined ? errors.unknownMessageType(e.unknownType) : errors.malformedMessage(e.message);
     this.s.svc.metrics.countMessage("malformed", "in");
     if (this.pq?.established) {
       // Everything after the handshake is a record; a frame that is not one is a protocol error.
       this.s.end({ reason: DisconnectReason.PROTOCOL_ERROR, action: LeaveAction.DISCONNECT, error, dispose: "leave" });
+      return;
+    }
+    if (!this.s.joined) {
+      this.pq?.handshakeFailed(error);
+      this.s.fail(error);
       return;
     }
     this.s.sendError(error, 0);
@@ -157,8 +165,20 @@ export class SessionInbound {
   }
 
   private async handshake(pq: PqChannel, request: Inbound): Promise<void> {
-    const decoded = request instanceof Uint8Array ? this.decodeFrame(request) : request;
-    this.s.svc.metrics.countMessage(decoded.message.case ?? "none", "in");
+    let decoded: SignalRequest;
+    try {
+      decoded = request instanceof Uint8Array ? this.decodeFrame(request) : request;
+      if (decoded.message.case === undefined) throw errors.malformedMessage("empty message");
+    } catch (e) {
+      pq.handshakeFailed(e);
+      throw e;
+    }
+    this.s.svc.metrics.countMessage(decoded.message.case, "in");
+    if (decoded.message.case === "leave") {
+      // `leave` may be sent in the clear until the channel exists (protocol.md §3): a client giving up.
+      this.s.end({ reason: DisconnectReason.CLIENT_INITIATED, action: LeaveAction.DISCONNECT, dispose: "none" });
+      return;
+    }
     const { reply, established } = await pq.handshake(decoded);
     if (reply) this.s.send(reply);
     if (established) await this.s.enter();
@@ -199,7 +219,9 @@ export class SessionInbound {
     try {
       inner = inRecord ? decodePlaintext(SignalRequestSchema, bytes, this.s.transport.format()) : this.decodeFrame(bytes);
     } catch (e) {
-      if (inRecord && e instanceof CodecError) throw errors.pqRecordInvalid();
+      // A well-formed message of a type this server does not know is answered as it is outside a record
+      // (and as protobuf's unknown oneof field is); anything else that does not decode breaks the channel.
+      if (inRecord && e instanceof CodecError) throw e.unknownType !== undefined ? errors.unknownMessageType(e.unknownType) : errors.pqRecordInvalid();
       throw e;
     }
     if (inRecord && isPqMessage(inner) && inner.message.case !== "rekey") throw errors.pqRecordInvalid();

@@ -212,7 +212,7 @@ export class SignalSession implements LocalParticipant, TickingSession, CursorOw
     const { config } = this.svc;
     const t = sinceOrigin(now);
     if (this.phase === "handshake" && t - this.startedAt > config.pq.handshakeTimeoutMs) {
-      this.svc.metrics.handshakes.inc({ result: "pq_handshake_timeout", algorithm: "" });
+      this.pq?.handshakeFailed(errors.pqHandshakeTimeout());
       this.end({ reason: DisconnectReason.JOIN_FAILURE, action: LeaveAction.DISCONNECT, error: errors.pqHandshakeTimeout(), dispose: "none" });
       return;
     }

@@ -1,0 +1,91 @@
+// Before `join` nothing can start from a frame that does not decode: every error there ends the connection
+// (errors.md), whatever the frame's encoding, and with PQ on it is a failed handshake, counted and logged
+// where `grep pq_handshake` finds it even at LOG_LEVEL=warn. A client may still give up with a plaintext
+// `leave` before the channel exists, and after the join an unknown message type is answered, not fatal.
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { create } from "@bufbuild/protobuf";
+import { DisconnectReason } from "../../gen/volly/signaling/v1/models_pb.js";
+import { SignalRequestSchema, type SignalResponse } from "../../gen/volly/signaling/v1/signal_pb.js";
+import { capturedKeys, startCaptured, type CapturedServer } from "../helpers/captured-server.js";
+import { openChannel, type Channel } from "../helpers/channels.js";
+import { TestClient } from "../helpers/signal-client.js";
+import { makeToken } from "../helpers/tokens.js";
+
+async function drain(c: Channel): Promise<{ messages: SignalResponse[]; code: number }> {
+  const messages: SignalResponse[] = [];
+  const closed = c.closed;
+  for (;;) {
+    try {
+      messages.push(await c.responses.take(5000, "until close"));
+    } catch {
+      break;
+    }
+  }
+  return { messages, code: (await closed).code };
+}
+
+const handshakeFailures = (node: CapturedServer, result: string) =>
+  node.lines.filter((l) => l.includes('"event":"pq_handshake"') && l.includes(`"result":"${result}"`) && l.includes('"level":"warn"')).length;
+
+describe("errors before join", () => {
+  let node: CapturedServer;
+  before(async () => {
+    node = await startCaptured("warn", { VOLLY_PQ_HANDSHAKE_TIMEOUT: "1" });
+  });
+  after(() => node.server.close(1000));
+
+  const open = async (identity: string) =>
+    openChannel("ws-flat", node.port, { token: await makeToken({ ...capturedKeys, identity, room: "pre-join" }) });
+
+  for (const [label, frame, id, text] of [
+    ["invalid JSON", "{not json", "malformed_message", /malformed message/],
+    ["an unknown type", JSON.stringify({ type: "bogus" }), "unknown_message_type", /unknown message type "bogus"/],
+    ["an empty message", "{}", "malformed_message", /empty message/],
+    ["a key of the wrong JSON type", JSON.stringify({ type: "pq_handshake", algorithm: "ML-KEM-768", client_public_key: { a: 1 } }), "malformed_message", /malformed message/],
+  ] as const) {
+    test(`${label} before the handshake ends the connection and is a logged handshake failure`, async () => {
+      const before = handshakeFailures(node, id);
+      const c = await open(`pre-${id}-${label.length}`);
+      c.sendRaw(frame);
+      const { messages, code } = await drain(c);
+      assert.deepEqual(messages.map((m) => m.message.case), ["error", "leave"]);
+      const [error, leave] = messages;
+      assert.match(error?.message.case === "error" ? error.message.value.message : "", text);
+      assert.equal(leave?.message.case === "leave" ? leave.message.value.reason : undefined, DisconnectReason.JOIN_FAILURE);
+      assert.equal(code, 4003);
+      assert.equal(handshakeFailures(node, id), before + 1);
+    });
+  }
+
+  test("a plaintext leave before the handshake closes normally", async () => {
+    const c = await open("pre-leave");
+    c.send(create(SignalRequestSchema, { message: { case: "leave", value: {} } }));
+    const { messages, code } = await drain(c);
+    assert.deepEqual(messages.map((m) => m.message.case), ["leave"]);
+    assert.equal(messages[0]?.message.case === "leave" ? messages[0].message.value.reason : undefined, DisconnectReason.CLIENT_INITIATED);
+    assert.equal(code, 1000);
+  });
+
+  test("a handshake that never comes times out, logged at warn as a failed handshake", async () => {
+    const before = handshakeFailures(node, "pq_handshake_timeout");
+    const c = await open("pre-silent");
+    const { messages, code } = await drain(c);
+    assert.deepEqual(messages.map((m) => m.message.case), ["error", "leave"]);
+    assert.equal(code, 4004);
+    assert.equal(handshakeFailures(node, "pq_handshake_timeout"), before + 1);
+  });
+
+  test("after the join, a record holding an unknown type is answered and the connection carries on", async () => {
+    const c = await TestClient.connect({ kind: "ws-flat", port: node.port, identity: "post-unknown", room: "pre-join", pq: "ML-KEM-768", token: capturedKeys });
+    const record = await c.pq?.seal(new TextEncoder().encode(JSON.stringify({ type: "bogus" })));
+    assert.ok(record);
+    c.channel.send(create(SignalRequestSchema, { message: { case: "secure", value: record } }));
+    const error = await c.waitFor("error");
+    assert.equal(error.code, "invalid_argument");
+    assert.match(error.message, /unknown message type "bogus"/);
+    c.send({ case: "ping", value: { timestamp: 7n } });
+    assert.equal((await c.waitFor("pong")).lastPingTimestamp, 7n);
+    await c.leave();
+  });
+});
