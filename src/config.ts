@@ -1,10 +1,11 @@
 import { hostname } from "node:os";
-import { randomBytes } from "node:crypto";
-import { parseApiKeys, type ApiKeys } from "./auth/api-keys.js";
+import type { ApiKeys } from "./auth/api-keys.js";
+import { DEV_API_KEY, DEV_API_SECRET, readApiKeys } from "./config-api-keys.js";
+import { EnvReader, type Env } from "./config-env-reader.js";
+import { iceUrlProblem, type IceUrlKind } from "./config-ice-urls.js";
+import { defaultNodeId, nodeIdProblem } from "./config-node-id.js";
 
-/** The development key pair of the seed; refused when NODE_ENV=production. */
-export const DEV_API_KEY = "volly-dev-key";
-export const DEV_API_SECRET = "volly-dev-secret-key-2024";
+export { DEV_API_KEY, DEV_API_SECRET };
 
 export type PqAlgorithmName = "ML-KEM-768" | "X25519MLKEM768";
 export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
@@ -93,8 +94,6 @@ export class ConfigError extends Error {
   }
 }
 
-type Env = Readonly<Record<string, string | undefined>>;
-
 /**
  * Reads the configuration from `env` (the only reader of process.env in the server). Every invalid
  * variable is collected and reported together in a `ConfigError`.
@@ -103,7 +102,7 @@ export function loadConfig(env: Env = process.env): Config {
   const r = new EnvReader(env);
   const production = env.NODE_ENV === "production";
 
-  const keys = readKeys(env, r, production);
+  const keys = readApiKeys(env, r, production);
   const redis = readRedis(env, r);
   const pq: PqConfig = {
     enabled: r.bool("VOLLY_PQ_ENABLED", true),
@@ -117,18 +116,13 @@ export function loadConfig(env: Env = process.env): Config {
   if (pq.requireHybrid && pq.algorithm !== "X25519MLKEM768") {
     r.problem("VOLLY_PQ_REQUIRE_HYBRID=true needs VOLLY_PQ_ALGORITHM=X25519MLKEM768");
   }
-  const ice: IceConfig = {
-    stunUrls: r.list("VOLLY_STUN_URLS", []),
-    turnUrls: r.list("VOLLY_TURN_URLS", []),
-    turnSecret: r.optional("VOLLY_TURN_SECRET"),
-    turnTtlSeconds: r.int("VOLLY_TURN_TTL", 86_400, 60, 604_800),
-  };
+  const ice = readIce(r);
   const config: Config = {
     production,
-    host: r.string("VOLLY_HOST", ""),
+    host: r.text("VOLLY_HOST", ""),
     port: r.int("VOLLY_PORT", 7880, 0, 65_535),
     apiPort: r.int("VOLLY_API_PORT", 7881, 0, 65_535),
-    nodeId: r.string("VOLLY_NODE_ID", `ND_${hostname().slice(0, 24)}_${randomBytes(4).toString("hex")}`),
+    nodeId: readNodeId(r),
     region: r.string("VOLLY_REGION", ""),
     logLevel: r.oneOf("LOG_LEVEL", ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const, "info"),
     keys,
@@ -163,6 +157,11 @@ export function loadConfig(env: Env = process.env): Config {
       queueLimit: r.int("VOLLY_RESUME_QUEUE_LIMIT", 1024, 16, 1_000_000),
     },
   };
+  if (config.port !== 0 && config.port === config.apiPort) {
+    // Both listeners would bind the same port: the second fails with EADDRINUSE only once the node has
+    // already joined its cluster. 0 (any free port) is the exception: each listener gets its own.
+    r.problem(`VOLLY_PORT and VOLLY_API_PORT are both ${config.port}: the signaling and API ports must differ`);
+  }
   if (config.liveness.pingTimeoutSeconds <= config.liveness.pingIntervalSeconds) {
     r.problem("VOLLY_PING_TIMEOUT must be greater than VOLLY_PING_INTERVAL");
   }
@@ -170,33 +169,45 @@ export function loadConfig(env: Env = process.env): Config {
   return deepFreeze(config);
 }
 
-function readKeys(env: Env, r: EnvReader, production: boolean): ApiKeys {
-  let keys: ApiKeys;
-  if (env.LIVEKIT_KEYS !== undefined && env.LIVEKIT_KEYS.trim() !== "") {
-    const parsed = parseApiKeys(env.LIVEKIT_KEYS);
-    if (typeof parsed === "string") {
-      r.problem(`LIVEKIT_KEYS: ${parsed}`);
-      keys = new Map();
-    } else keys = parsed;
-  } else {
-    const key = env.LIVEKIT_API_KEY ?? DEV_API_KEY;
-    const secret = env.LIVEKIT_API_SECRET ?? DEV_API_SECRET;
-    if (key === "" || secret === "") r.problem("LIVEKIT_API_KEY and LIVEKIT_API_SECRET must not be empty");
-    keys = new Map([[key, secret]]);
+/**
+ * STUN and TURN servers for `join`. TURN URLs are only offered with credentials minted from
+ * VOLLY_TURN_SECRET (src/room/ice-servers.ts), so one without the other configures nothing: both are errors.
+ */
+function readIce(r: EnvReader): IceConfig {
+  const ice: IceConfig = {
+    stunUrls: readIceUrls(r, "VOLLY_STUN_URLS", "STUN"),
+    turnUrls: readIceUrls(r, "VOLLY_TURN_URLS", "TURN"),
+    turnSecret: r.optional("VOLLY_TURN_SECRET"),
+    turnTtlSeconds: r.int("VOLLY_TURN_TTL", 86_400, 60, 604_800),
+  };
+  if (ice.turnUrls.length > 0 && ice.turnSecret === undefined) {
+    r.problem("VOLLY_TURN_URLS is set but VOLLY_TURN_SECRET is missing: TURN URLs are offered only with ephemeral credentials made from that secret (coturn's static-auth-secret)");
   }
-  if (production) {
-    for (const [key, secret] of keys) {
-      if (key === DEV_API_KEY || secret === DEV_API_SECRET) {
-        r.problem("the development key volly-dev-key / volly-dev-secret-key-2024 is refused when NODE_ENV=production; set LIVEKIT_KEYS or LIVEKIT_API_KEY/LIVEKIT_API_SECRET");
-      }
-      if (secret.length < 32) r.problem(`API secret for key ${key} is shorter than 32 characters (NODE_ENV=production)`);
-    }
+  if (ice.turnSecret !== undefined && ice.turnUrls.length === 0) {
+    r.problem("VOLLY_TURN_SECRET is set but VOLLY_TURN_URLS is empty: no TURN server would be offered");
   }
-  return keys;
+  return ice;
+}
+
+function readIceUrls(r: EnvReader, name: string, kind: IceUrlKind): string[] {
+  const urls = r.list(name, []);
+  for (const url of urls) {
+    const problem = iceUrlProblem(url, kind);
+    if (problem !== undefined) r.problem(`${name}: ${problem}`);
+  }
+  return urls;
+}
+
+function readNodeId(r: EnvReader): string {
+  const id = r.optional("VOLLY_NODE_ID")?.trim();
+  if (id === undefined || id === "") return defaultNodeId(hostname());
+  const problem = nodeIdProblem(id);
+  if (problem !== undefined) r.problem(problem);
+  return id;
 }
 
 function readRedis(env: Env, r: EnvReader): RedisConfig | undefined {
-  const prefix = r.string("REDIS_PREFIX", "");
+  const prefix = r.text("REDIS_PREFIX", "");
   const url = env.REDIS_URL?.trim();
   if (url) {
     if (!/^rediss?:\/\//.test(url)) r.problem("REDIS_URL must start with redis:// or rediss://");
@@ -209,62 +220,6 @@ function readRedis(env: Env, r: EnvReader): RedisConfig | undefined {
     return { url: `redis://${auth}${env.REDIS_HOST.trim()}:${port}`, prefix };
   }
   return undefined;
-}
-
-class EnvReader {
-  readonly problems: string[] = [];
-  constructor(private readonly env: Env) {}
-
-  problem(message: string): void {
-    this.problems.push(message);
-  }
-
-  optional(name: string): string | undefined {
-    const v = this.env[name];
-    return v === undefined || v === "" ? undefined : v;
-  }
-
-  string(name: string, fallback: string): string {
-    return this.optional(name) ?? fallback;
-  }
-
-  int(name: string, fallback: number, min: number, max: number): number {
-    const v = this.optional(name);
-    if (v === undefined) return fallback;
-    if (!/^\d+$/.test(v.trim())) {
-      this.problem(`${name}=${JSON.stringify(v)} is not a whole number`);
-      return fallback;
-    }
-    const n = Number(v.trim());
-    if (n < min || n > max) {
-      this.problem(`${name}=${n} is outside ${min}..${max}`);
-      return fallback;
-    }
-    return n;
-  }
-
-  bool(name: string, fallback: boolean): boolean {
-    const v = this.optional(name)?.trim().toLowerCase();
-    if (v === undefined) return fallback;
-    if (["1", "true", "yes", "on"].includes(v)) return true;
-    if (["0", "false", "no", "off"].includes(v)) return false;
-    this.problem(`${name}=${JSON.stringify(v)} is not a boolean (true/false)`);
-    return fallback;
-  }
-
-  oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
-    const v = this.optional(name);
-    if (v === undefined) return fallback;
-    if ((allowed as readonly string[]).includes(v)) return v as T;
-    this.problem(`${name}=${JSON.stringify(v)} must be one of ${allowed.join(", ")}`);
-    return fallback;
-  }
-
-  list(name: string, fallback: string[]): string[] {
-    const v = this.optional(name);
-    if (v === undefined) return fallback;
-    return v.split(/[,\s]+/).filter((s) => s !== "");
-  }
 }
 
 function deepFreeze<T>(value: T): T {

@@ -1,6 +1,10 @@
-import { ConfigError, loadConfig } from "./config.js";
-import { createLogger } from "./logger.js";
+import { ConfigError, loadConfig, type Config } from "./config.js";
+import { createLogger, type Logger } from "./logger.js";
 import { createDefaultServer } from "./default-server.js";
+
+/** Exit codes of the server process (docs/operations.md §1). */
+const EXIT_START_FAILED = 1;
+const EXIT_CONFIG = 78;
 
 /** Process entry: config from the environment, one node, clean shutdown on SIGTERM/SIGINT. */
 async function main(): Promise<void> {
@@ -11,7 +15,7 @@ async function main(): Promise<void> {
     if (e instanceof ConfigError) {
       // The logger needs a valid LOG_LEVEL, so configuration problems go to stderr directly.
       console.error(e.message);
-      process.exit(78);
+      process.exit(EXIT_CONFIG);
     }
     throw e;
   }
@@ -21,8 +25,8 @@ async function main(): Promise<void> {
     server = await createDefaultServer(config, logger);
     await server.listen();
   } catch (e) {
-    logger.fatal({ err: e }, "start-up failed");
-    process.exit(1);
+    reportStartFailure(e, config, logger);
+    process.exit(EXIT_START_FAILED);
   }
   let stopping = false;
   const stop = (signal: string) => {
@@ -39,6 +43,51 @@ async function main(): Promise<void> {
   };
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
+}
+
+/**
+ * One fatal line that says what the operator must fix. A port taken by another process, a host that does not
+ * resolve or Redis not answering are facts about the machine, not bugs: their stack (source paths of this
+ * server and Node's internals) only hides the cause, so it goes to the debug level alone. With LOG_LEVEL=silent
+ * the line goes to stderr, so a node never dies without saying why.
+ */
+function reportStartFailure(e: unknown, config: Config, logger: Logger): void {
+  const code = systemErrorCode(e);
+  const message = `start-up failed: ${describeStartFailure(e, config)}`;
+  logger.debug({ err: e }, "start-up failure details");
+  if (logger.isLevelEnabled("fatal")) logger.fatal(code === undefined ? {} : { code }, message);
+  else process.stderr.write(`volly-signaling: ${message}\n`);
+}
+
+/** The cause in the operator's terms (which variable), followed by Node's own message for the details. */
+function describeStartFailure(e: unknown, config: Config): string {
+  const cause = e instanceof Error ? e.message : String(e);
+  const code = systemErrorCode(e);
+  const fields = e instanceof Error ? (e as Error & { port?: unknown; hostname?: unknown }) : undefined;
+  const port = typeof fields?.port === "number" ? fields.port : undefined;
+  const variable = port === undefined ? "" : port === config.port ? " (VOLLY_PORT)" : port === config.apiPort ? " (VOLLY_API_PORT)" : "";
+  const host = JSON.stringify(config.host);
+  switch (code) {
+    case "EADDRINUSE":
+      return `port ${port ?? "?"}${variable} is already in use by another process (${cause})`;
+    case "EACCES":
+      return `port ${port ?? "?"}${variable} may not be bound by this user (${cause})`;
+    case "EADDRNOTAVAIL":
+      return `VOLLY_HOST=${host} is not an address of this machine (${cause})`;
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+    case "EAI_FAIL":
+      if (fields?.hostname === config.host) return `VOLLY_HOST=${host} does not resolve to an address (${cause})`;
+      return cause;
+    default:
+      return cause;
+  }
+}
+
+/** The `code` of a Node system error (`EADDRINUSE`, `ENOTFOUND`, ...), if `e` is one. */
+function systemErrorCode(e: unknown): string | undefined {
+  if (!(e instanceof Error) || !("code" in e)) return undefined;
+  return typeof e.code === "string" ? e.code : undefined;
 }
 
 void main();

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { ConfigError, loadConfig } from "../src/config.js";
 import { parseApiKeys } from "../src/auth/api-keys.js";
+import { defaultNodeId, NODE_ID_PATTERN } from "../src/config-node-id.js";
 
 test("defaults: memory store, dev keys, ports 7880/7881, PQ on with ML-KEM-768", () => {
   const c = loadConfig({});
@@ -41,4 +42,95 @@ test("REDIS_HOST/PORT/PASSWORD build a URL; the hybrid requirement needs the hyb
   assert.equal(loadConfig({ REDIS_HOST: "r", REDIS_PORT: "6380", REDIS_PASSWORD: "p@ss" }).redis?.url, "redis://:p%40ss@r:6380");
   assert.throws(() => loadConfig({ VOLLY_PQ_REQUIRE_HYBRID: "true" }), /X25519MLKEM768/);
   assert.equal(loadConfig({ VOLLY_PQ_REQUIRE_HYBRID: "true", VOLLY_PQ_ALGORITHM: "X25519MLKEM768" }).pq.requireHybrid, true);
+});
+
+/** The problems `loadConfig(env)` reports, or [] when it accepts `env`. */
+function problemsOf(env: Record<string, string>): readonly string[] {
+  try {
+    loadConfig(env);
+    return [];
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    return e.problems;
+  }
+}
+
+test("half a key pair is an error naming the missing variable, never completed with the development half", () => {
+  assert.deepEqual(problemsOf({ LIVEKIT_API_KEY: "my-key" }), ["LIVEKIT_API_KEY is set but LIVEKIT_API_SECRET is missing: set both (or LIVEKIT_KEYS)"]);
+  assert.deepEqual(problemsOf({ LIVEKIT_API_SECRET: "my-secret" }), ["LIVEKIT_API_SECRET is set but LIVEKIT_API_KEY is missing: set both (or LIVEKIT_KEYS)"]);
+  // Under production the complaint is the missing secret, not a development key the operator never set.
+  assert.deepEqual(problemsOf({ NODE_ENV: "production", LIVEKIT_API_KEY: "my-key" }), ["LIVEKIT_API_KEY is set but LIVEKIT_API_SECRET is missing: set both (or LIVEKIT_KEYS)"]);
+  assert.deepEqual(problemsOf({ LIVEKIT_API_KEY: "", LIVEKIT_API_SECRET: "s" }), ["LIVEKIT_API_KEY must not be empty"]);
+  // LIVEKIT_KEYS wins over a half pair, as documented.
+  assert.deepEqual(problemsOf({ LIVEKIT_KEYS: "a: one", LIVEKIT_API_KEY: "ignored" }), []);
+  assert.equal(loadConfig({ LIVEKIT_API_KEY: "k", LIVEKIT_API_SECRET: "s" }).keys.get("k"), "s");
+});
+
+test("a key of one's own with the public development secret is refused (what compose's default secret builds)", () => {
+  const envs: Array<Record<string, string>> = [
+    { LIVEKIT_API_KEY: "my-key", LIVEKIT_API_SECRET: "volly-dev-secret-key-2024" },
+    { LIVEKIT_KEYS: "my-key: volly-dev-secret-key-2024" },
+  ];
+  for (const env of envs) {
+    const problems = problemsOf(env);
+    assert.equal(problems.length, 1, problems.join("\n"));
+    assert.match(problems[0] ?? "", /secret of API key "my-key" is the public development secret/);
+  }
+  assert.deepEqual(problemsOf({ LIVEKIT_API_KEY: "volly-dev-key", LIVEKIT_API_SECRET: "volly-dev-secret-key-2024" }), []);
+});
+
+test("the signaling and API ports must differ, except 0 (any free port)", () => {
+  assert.deepEqual(problemsOf({ VOLLY_PORT: "9000", VOLLY_API_PORT: "9000" }), ["VOLLY_PORT and VOLLY_API_PORT are both 9000: the signaling and API ports must differ"]);
+  assert.deepEqual(problemsOf({ VOLLY_PORT: "7881" }), ["VOLLY_PORT and VOLLY_API_PORT are both 7881: the signaling and API ports must differ"]);
+  assert.deepEqual(problemsOf({ VOLLY_PORT: "0", VOLLY_API_PORT: "0" }), []);
+});
+
+test("TURN URLs need VOLLY_TURN_SECRET and the secret needs URLs", () => {
+  assert.match(problemsOf({ VOLLY_TURN_URLS: "turn:turn.example.test:3478" }).join("\n"), /VOLLY_TURN_URLS is set but VOLLY_TURN_SECRET is missing/);
+  assert.match(problemsOf({ VOLLY_TURN_SECRET: "s" }).join("\n"), /VOLLY_TURN_SECRET is set but VOLLY_TURN_URLS is empty/);
+  assert.deepEqual(problemsOf({ VOLLY_TURN_URLS: "turn:turn.example.test:3478", VOLLY_TURN_SECRET: "s" }), []);
+});
+
+test("STUN and TURN URLs follow RFC 7064/7065", () => {
+  const good = {
+    VOLLY_STUN_URLS: "stun:stun.example.test, stuns:stun.example.test:5349,stun:192.0.2.1:3478,stun:[2001:db8::1]:3478",
+    VOLLY_TURN_URLS: "turn:turn.example.test:3478?transport=udp,turns:turn.example.test:5349?transport=tcp,turn:[2001:db8::1]",
+    VOLLY_TURN_SECRET: "s",
+  };
+  assert.deepEqual(problemsOf(good), []);
+  assert.deepEqual(loadConfig(good).ice.stunUrls, ["stun:stun.example.test", "stuns:stun.example.test:5349", "stun:192.0.2.1:3478", "stun:[2001:db8::1]:3478"]);
+  const badStun = ["http://stun.example.test", "javascript:alert(1)", "stun://stun.example.test", "stun:", "stun:host:0", "stun:host:70000", "turn:host", "STUN:host", "stun:host?transport=udp"];
+  for (const url of badStun) {
+    assert.deepEqual(problemsOf({ VOLLY_STUN_URLS: url }), [`VOLLY_STUN_URLS: ${JSON.stringify(url)} is not a STUN URL: expected stun:host[:port] or stuns:host[:port] (RFC 7064)`], url);
+  }
+  const badTurn = ["https://turn.example.test", "javascript:alert(1)", "stun:host", "turn:host?transport=sctp", "turn:user@host", "turns:host:99999"];
+  for (const url of badTurn) {
+    assert.match(problemsOf({ VOLLY_TURN_URLS: url, VOLLY_TURN_SECRET: "s" }).join("\n"), /^VOLLY_TURN_URLS: .* is not a TURN URL: expected turn:host\[:port\]/, url);
+  }
+});
+
+test("VOLLY_NODE_ID is limited to [A-Za-z0-9_.-]{1,64}; the default built from the host name always fits", () => {
+  for (const id of ["node 1", "node:1", "node{1}", "a\nb", "x".repeat(65), "nöde"]) {
+    assert.match(problemsOf({ VOLLY_NODE_ID: id }).join("\n"), /^VOLLY_NODE_ID=.* must be 1-64 characters from A-Z, a-z, 0-9/, JSON.stringify(id));
+  }
+  assert.equal(loadConfig({ VOLLY_NODE_ID: " ND_eu-1.a " }).nodeId, "ND_eu-1.a");
+  assert.match(loadConfig({}).nodeId, NODE_ID_PATTERN);
+  for (const host of ["plain-host", "host.with.dots", "weird host:name{1}\n", "ünïcode-høst", "", "x".repeat(200)]) {
+    assert.match(defaultNodeId(host), NODE_ID_PATTERN, JSON.stringify(host));
+  }
+  assert.equal(defaultNodeId("my:host", "0011aabb"), "ND_my_host_0011aabb");
+});
+
+test("REDIS_PREFIX and VOLLY_HOST refuse control characters", () => {
+  assert.deepEqual(problemsOf({ REDIS_URL: "redis://r:6379", REDIS_PREFIX: "volly\n" }), ['REDIS_PREFIX="volly\\n" contains a control character (a newline or tab?)']);
+  assert.match(problemsOf({ VOLLY_HOST: "0.0.0.0\r" }).join("\n"), /VOLLY_HOST="0\.0\.0\.0\\r" contains a control character/);
+  assert.equal(loadConfig({ REDIS_URL: "redis://r:6379", REDIS_PREFIX: "volly:" }).redis?.prefix, "volly:");
+});
+
+test("enumerations are trimmed and case-insensitive like booleans and numbers, and keep their canonical spelling", () => {
+  const c = loadConfig({ LOG_LEVEL: "INFO", VOLLY_PQ_ALGORITHM: " x25519mlkem768 ", VOLLY_PQ_ENABLED: " TRUE ", VOLLY_PORT: " 9000 " });
+  assert.deepEqual([c.logLevel, c.pq.algorithm, c.pq.enabled, c.port], ["info", "X25519MLKEM768", true, 9000]);
+  assert.equal(loadConfig({ LOG_LEVEL: " Warn" }).logLevel, "warn");
+  assert.equal(loadConfig({ VOLLY_PQ_ALGORITHM: " ML-KEM-768" }).pq.algorithm, "ML-KEM-768");
+  assert.match(problemsOf({ LOG_LEVEL: "verbose" }).join("\n"), /LOG_LEVEL="verbose" must be one of fatal, error, warn, info, debug, trace, silent/);
 });

@@ -7,7 +7,8 @@ export const START_USAGE = `Usage: volly-signaling [start]
 Runs the signaling server, exactly like \`npm start\`: configuration comes from the environment (see the
 README's table), signaling on VOLLY_PORT (7880), HTTP API on VOLLY_API_PORT (7881), JSON logs on stdout at
 LOG_LEVEL. SIGTERM or SIGINT drains connections and exits 0. Invalid configuration: every problem is printed
-and the process exits with code 78.
+on stderr and the process exits with code 78. A start-up failure that is not configuration (a port taken by
+another process, a VOLLY_HOST that does not resolve, Redis not answering) is one fatal log line, exit code 1.
 
 Common variables:
   LIVEKIT_API_KEY / LIVEKIT_API_SECRET   signing key pair (default: the dev pair volly-dev-key)

@@ -3,6 +3,7 @@ import { parsePqAlgorithm, type PqAlgorithm } from "../protocol/pq/algorithms.js
 import { UsageError, optionalString, parseFlags, requireString } from "./cli-args.js";
 import { EXIT, type CliIo } from "./cli-io.js";
 import { parseDuration } from "./duration.js";
+import { participantNamesProblem } from "./participant-names.js";
 import { generateRawPqKeyPair } from "./pq-key-pair.js";
 import { signAccessToken } from "./sign-access-token.js";
 
@@ -44,18 +45,25 @@ const OPTIONS = {
   help: { type: "boolean", short: "h" },
 } as const;
 
+const TTL_FORM = "a positive duration of at most a year, such as 3600, 30m, 6h or 1d";
+const HINTS = { ttl: TTL_FORM } as const;
+
 /** `volly-signaling token`: mints a token (and with `--pq` a client key pair). Returns the exit code. */
 export async function runTokenCommand(args: readonly string[], io: CliIo): Promise<number> {
-  const values = parseFlags(args, OPTIONS);
+  const values = parseFlags(args, OPTIONS, HINTS);
   if (values.help === true) {
     io.stdout(TOKEN_USAGE);
     return EXIT.ok;
   }
   const room = requireString(values, "room");
   const identity = requireString(values, "identity");
+  const namesProblem = participantNamesProblem(identity, room);
+  if (namesProblem !== undefined) throw new UsageError(namesProblem);
   const ttlText = optionalString(values, "ttl") ?? "6h";
   const ttlSeconds = parseDuration(ttlText);
-  if (ttlSeconds === undefined) throw new UsageError(`--ttl ${JSON.stringify(ttlText)} is not a duration such as 3600, 30m, 6h or 1d (at most a year)`);
+  if (ttlSeconds === undefined) {
+    throw new UsageError(`--ttl must be ${TTL_FORM}, not ${JSON.stringify(ttlText)}`);
+  }
   const algorithmText = optionalString(values, "pq-algorithm");
   let algorithm: PqAlgorithm | undefined;
   if (algorithmText !== undefined) {
@@ -95,14 +103,19 @@ export async function runTokenCommand(args: readonly string[], io: CliIo): Promi
 
 /**
  * The signing key: `--key`/`--secret`, else the server's own key configuration (src/config.ts: LIVEKIT_KEYS, then
- * LIVEKIT_API_KEY/LIVEKIT_API_SECRET, then the dev pair, which NODE_ENV=production refuses). Returns an exit code
- * after printing the problem when the configuration is invalid.
+ * LIVEKIT_API_KEY/LIVEKIT_API_SECRET, then the dev pair, which NODE_ENV=production refuses; half a pair is refused
+ * as the server refuses it). Returns an exit code after printing the problem when the configuration is invalid.
  */
 function resolveKey(key: string | undefined, secret: string | undefined, io: CliIo): { apiKey: string; apiSecret: string } | number {
   if (key !== undefined && secret !== undefined) return { apiKey: key, apiSecret: secret };
+  const { LIVEKIT_KEYS, LIVEKIT_API_KEY, LIVEKIT_API_SECRET, NODE_ENV } = io.env;
+  if (secret !== undefined && !LIVEKIT_KEYS?.trim() && LIVEKIT_API_KEY?.trim() && LIVEKIT_API_SECRET === undefined) {
+    // The environment names the key and the flag gives its secret: the half pair the server would refuse
+    // is completed here by the operator, not by a default.
+    return { apiKey: LIVEKIT_API_KEY, apiSecret: secret };
+  }
   let configured: ReadonlyMap<string, string>;
   try {
-    const { LIVEKIT_KEYS, LIVEKIT_API_KEY, LIVEKIT_API_SECRET, NODE_ENV } = io.env;
     configured = loadConfig({ LIVEKIT_KEYS, LIVEKIT_API_KEY, LIVEKIT_API_SECRET, NODE_ENV }).keys;
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;

@@ -8,6 +8,7 @@ import { decodeJwt } from "jose";
 import { checkEncapsulationKey } from "../../src/protocol/pq/kem.js";
 import { runCli } from "../../src/cli/main.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
+import { makeToken } from "../helpers/tokens.js";
 import { joinWithToken } from "./helpers/join-with-token.js";
 import { runBin, startBinServer, type BinServer } from "./helpers/bin-process.js";
 
@@ -204,9 +205,19 @@ describe("volly-signaling token (in process)", () => {
     const cases: Array<[string[], RegExp]> = [
       [["token", "--identity", "i"], /--room is required/],
       [["token", "--room", "r"], /--identity is required/],
-      [["token", "--room", "--identity", "i"], /ambiguous/],
-      [["token", "--room", "r", "--identity", "i", "--ttl", "soon"], /--ttl "soon" is not a duration/],
-      [["token", "--room", "r", "--identity", "i", "--ttl", "0"], /is not a duration/],
+      [["token", "--room", "--identity", "i"], /--room needs a value, but --identity follows it/],
+      [["token", "--room", "-x", "--identity", "i"], /--room needs a value; write --room=-x for a value that starts with "-"/],
+      [["token", "--identity", "i", "--room"], /--room needs a value$/m],
+      [["token", "--room", "r", "--identity", "i", "--ttl", "soon"], /--ttl must be a positive duration of at most a year, such as 3600, 30m, 6h or 1d, not "soon"/],
+      [["token", "--room", "r", "--identity", "i", "--ttl", "0"], /--ttl must be a positive duration .*, not "0"/],
+      [["token", "--room", "r", "--identity", "i", "--ttl", "-5"], /--ttl must be a positive duration .*, not "-5"/],
+      [["token", "--room", "r", "--identity", "i", "--ttl=-5"], /--ttl must be a positive duration .*, not "-5"/],
+      [["token", "--room", "r", "--identity", "i", "--ttl", "400d"], /--ttl must be a positive duration of at most a year/],
+      [["token", "--room", "r", "--identity", "i", "--ttl"], /--ttl needs a value: a positive duration/],
+      [["token", "--room", "a\nb", "--identity", "i"], /--room: room name must be 1-256 characters without control characters/],
+      [["token", "--room", "x".repeat(300), "--identity", "i"], /--room: room name must be 1-256 characters/],
+      [["token", "--room", "r", "--identity", "x".repeat(300)], /--identity: identity must be at most 256 characters, without control characters/],
+      [["token", "--room", "r", "--identity", "tab\there"], /--identity: identity must be at most 256 characters/],
       [["token", "--room", "r", "--identity", "i", "--pq-algorithm", "ML-KEM-512"], /--pq-algorithm must be/],
       [["token", "--room", "r", "--identity", "i", "--key", "other"], /no secret is configured for --key "other"/],
       [["token", "extra"], /Unexpected argument/],
@@ -223,5 +234,79 @@ describe("volly-signaling token (in process)", () => {
     const prod = await cli(["token", "--room", "r", "--identity", "i"], { NODE_ENV: "production" });
     assert.equal(prod.code, 78);
     assert.match(prod.stderr, /refused when NODE_ENV=production/);
+  });
+
+  test("help wins over every other mistake on the line", async () => {
+    for (const args of [["token", "-h", "--room"], ["token", "--room", "--help"], ["token", "--bogus", "-h"], ["start", "--port", "1", "-h"]]) {
+      const r = await cli(args);
+      assert.equal(r.code, 0, `${args.join(" ")}: ${r.stderr}`);
+      assert.match(r.stdout, /^Usage: volly-signaling/);
+      assert.equal(r.stderr, "");
+    }
+  });
+
+  test("half a key pair in the environment is refused like the server refuses it; --secret completes it", async () => {
+    const halfPairs: Array<Record<string, string>> = [{ LIVEKIT_API_KEY: "k" }, { NODE_ENV: "production", LIVEKIT_API_KEY: "k" }];
+    for (const env of halfPairs) {
+      const r = await cli(["token", "--room", "r", "--identity", "i"], env);
+      assert.equal(r.code, 78, r.stderr);
+      assert.match(r.stderr, /LIVEKIT_API_KEY is set but LIVEKIT_API_SECRET is missing/);
+      assert.doesNotMatch(r.stderr, /development key/);
+    }
+    const secretOnly = await cli(["token", "--room", "r", "--identity", "i"], { LIVEKIT_API_SECRET: "s" });
+    assert.equal(secretOnly.code, 78);
+    assert.match(secretOnly.stderr, /LIVEKIT_API_SECRET is set but LIVEKIT_API_KEY is missing/);
+    const completed = await cli(["token", "--room", "r", "--identity", "i", "--secret", secret], { LIVEKIT_API_KEY: "ops-key" });
+    assert.equal(completed.code, 0, completed.stderr);
+    assert.equal(await validate(completed.stdout.trim()), 200);
+  });
+
+  test("the CLI refuses exactly the identities and rooms the server refuses", async () => {
+    // On both sides of each limit of src/session/authorize-connection.ts, which src/cli/participant-names.ts
+    // restates: the server's verdict on a token with these names, and the CLI's on the same names.
+    const cases: Array<[string, string]> = [
+      ["x".repeat(256), "r"], ["x".repeat(257), "r"], ["i", "x".repeat(256)], ["i", "x".repeat(257)],
+      ["é".repeat(256), "r"], ["i", "😀".repeat(128)], ["i", "😀".repeat(129)],
+      ["new\nline", "r"], ["i", "new\nline"], ["i", "del\u007f"], ["i", "nul\u0000"], ["i", "unit\u001f"],
+      ["spaces are fine", "r"], ["i", "room/with:punctuation{}"], ["i", "\u0080c1-control"],
+    ];
+    for (const [identity, room] of cases) {
+      const serverStatus = await validate(await makeToken({ identity, room, key: "ops-key", secret }));
+      const r = await cli(["token", "--room", room, "--identity", identity, "--key", "ops-key", "--secret", secret]);
+      const label = `identity ${JSON.stringify(identity.slice(0, 20))} (${identity.length}), room ${JSON.stringify(room.slice(0, 20))} (${room.length})`;
+      assert.ok(serverStatus === 200 || serverStatus === 400, `${label}: server said ${serverStatus}`);
+      assert.equal(r.code, serverStatus === 200 ? 0 : 2, `${label}: server ${serverStatus}, CLI ${r.code} ${r.stderr}`);
+      if (r.code === 0) assert.equal(await validate(r.stdout.trim()), 200, label);
+    }
+  });
+});
+
+describe("the CLI's checks in a real process (bin on plain Node)", () => {
+  test("a room with a newline, a 300-character identity, --ttl -5: exit 2 with the reason, nothing on stdout", async () => {
+    const cases: Array<[string[], RegExp]> = [
+      [["token", "--room", "a\nb", "--identity", "i"], /--room: room name must be 1-256 characters without control characters/],
+      [["token", "--room", "r", "--identity", "x".repeat(300)], /--identity: identity must be at most 256 characters/],
+      [["token", "--room", "r", "--identity", "i", "--ttl", "-5"], /--ttl must be a positive duration .* such as 3600, 30m, 6h or 1d, not "-5"/],
+    ];
+    for (const [args, message] of cases) {
+      const out = await runBin(args);
+      assert.equal(out.code, 2, `${args.join(" ").slice(0, 60)}: ${out.stderr}`);
+      assert.match(out.stderr, message);
+      assert.equal(out.stdout, "");
+    }
+  });
+
+  test("`token -h --room` prints the help and exits 0", async () => {
+    const out = await runBin(["token", "-h", "--room"]);
+    assert.equal(out.code, 0, out.stderr);
+    assert.match(out.stdout, /^Usage: volly-signaling token --room <room> --identity <identity>/);
+    assert.equal(out.stderr, "");
+  });
+
+  test("LIVEKIT_API_KEY without its secret: exit 78 naming the missing variable", async () => {
+    const out = await runBin(["token", "--room", "r", "--identity", "i"], { LIVEKIT_API_KEY: "my-key", NODE_ENV: "production" });
+    assert.equal(out.code, 78);
+    assert.match(out.stderr, /LIVEKIT_API_KEY is set but LIVEKIT_API_SECRET is missing/);
+    assert.equal(out.stdout, "");
   });
 });

@@ -1,0 +1,83 @@
+/** The environment as `loadConfig` sees it: every value a string, or absent. */
+export type Env = Readonly<Record<string, string | undefined>>;
+
+// Control characters in a value are almost always a quoting mistake in a .env or compose file, and in
+// Redis key names or log lines they would be invisible.
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/**
+ * Typed reads of environment variables that never throw: each bad value is recorded in `problems` (so
+ * `loadConfig` can list them all at once) and the fallback is returned in its place. Numbers, booleans and
+ * enumerations are trimmed and read case-insensitively, so `LOG_LEVEL=INFO` and `VOLLY_PQ_ENABLED=TRUE`
+ * mean what they say.
+ */
+export class EnvReader {
+  readonly problems: string[] = [];
+  constructor(private readonly env: Env) {}
+
+  problem(message: string): void {
+    this.problems.push(message);
+  }
+
+  /** The raw value; unset and empty both read as absent (compose writes `VAR=` for an unset `${VAR}`). */
+  optional(name: string): string | undefined {
+    const v = this.env[name];
+    return v === undefined || v === "" ? undefined : v;
+  }
+
+  string(name: string, fallback: string): string {
+    return this.optional(name) ?? fallback;
+  }
+
+  /** A trimmed string that must not contain control characters (a newline in a key prefix, say). */
+  text(name: string, fallback: string): string {
+    const v = this.optional(name);
+    if (v === undefined) return fallback;
+    if (CONTROL.test(v)) {
+      this.problem(`${name}=${JSON.stringify(v)} contains a control character (a newline or tab?)`);
+      return fallback;
+    }
+    return v.trim();
+  }
+
+  int(name: string, fallback: number, min: number, max: number): number {
+    const v = this.optional(name);
+    if (v === undefined) return fallback;
+    if (!/^\d+$/.test(v.trim())) {
+      this.problem(`${name}=${JSON.stringify(v)} is not a whole number`);
+      return fallback;
+    }
+    const n = Number(v.trim());
+    if (n < min || n > max) {
+      this.problem(`${name}=${n} is outside ${min}..${max}`);
+      return fallback;
+    }
+    return n;
+  }
+
+  bool(name: string, fallback: boolean): boolean {
+    const v = this.optional(name)?.trim().toLowerCase();
+    if (v === undefined) return fallback;
+    if (["1", "true", "yes", "on"].includes(v)) return true;
+    if (["0", "false", "no", "off"].includes(v)) return false;
+    this.problem(`${name}=${JSON.stringify(v)} is not a boolean (true/false)`);
+    return fallback;
+  }
+
+  /** One of `allowed`, matched trimmed and ignoring case; returns the spelling in `allowed`. */
+  oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+    const v = this.optional(name);
+    if (v === undefined) return fallback;
+    const wanted = v.trim().toLowerCase();
+    const match = allowed.find((a) => a.toLowerCase() === wanted);
+    if (match !== undefined) return match;
+    this.problem(`${name}=${JSON.stringify(v)} must be one of ${allowed.join(", ")}`);
+    return fallback;
+  }
+
+  list(name: string, fallback: string[]): string[] {
+    const v = this.optional(name);
+    if (v === undefined) return fallback;
+    return v.split(/[,\s]+/).filter((s) => s !== "");
+  }
+}
