@@ -1,13 +1,9 @@
 import type { AccessClaims } from "../auth/access-token.js";
+import { checkIdentity, checkRoomName } from "../auth/participant-names.js";
 import { errors } from "../errors.js";
 import { validateTokenPqClaims, type TokenPqKey } from "../pq/token-pq-claims.js";
 import type { ConnectParams } from "./connect-params.js";
 import type { NodeServices } from "./node-services.js";
-
-const MAX_IDENTITY = 256;
-const MAX_ROOM = 256;
-// Control characters in names end up in logs and UIs; refuse them like LiveKit does.
-const CONTROL = /[\u0000-\u001f\u007f]/;
 
 /** A connection that passed every check: its claims and, if the token binds one, its PQ key. */
 export interface AuthorizedConnection {
@@ -26,10 +22,8 @@ export async function authorizeConnection(svc: NodeServices, params: ConnectPara
   const claims = await svc.tokens.verify(params.token);
   const video = claims.video;
   if (!video.roomJoin) throw errors.noRoomGrant();
-  if (claims.identity === "") throw errors.identityMissing();
-  if (claims.identity.length > MAX_IDENTITY || CONTROL.test(claims.identity)) throw errors.identityTooLong(MAX_IDENTITY);
-  if (video.room === "") throw errors.roomNameMissing();
-  if (video.room.length > MAX_ROOM || CONTROL.test(video.room)) throw errors.roomNameInvalid(MAX_ROOM);
+  checkIdentity(claims.identity);
+  checkRoomName(video.room);
   const { pqPublicKey, pqAlgorithm, pqKeyExpiry } = claims.payload;
   const pqKey = validateTokenPqClaims({ pqPublicKey, pqAlgorithm, pqKeyExpiry }, Date.now());
   if (pqKey && svc.config.pq.enabled && svc.config.pq.requireHybrid && pqKey.algorithm !== "X25519MLKEM768") {

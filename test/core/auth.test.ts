@@ -86,6 +86,8 @@ describe("access tokens", () => {
       ["identity with a control character", { identity: "eve\u0007" }, "identity must be at most 256 characters, without control characters"],
       ["identity with NUL", { identity: "\u0000eve" }, "identity must be at most 256 characters, without control characters"],
       ["room with a control character", { identity: "eve", room: "r\u001b[31m" }, "room name must be 1-256 characters without control characters"],
+      ["257 emoji as identity", { identity: "😀".repeat(257) }, "identity must be at most 256 characters, without control characters"],
+      ["257 emoji as room", { identity: "eve", room: "😀".repeat(257) }, "room name must be 1-256 characters without control characters"],
     ];
     for (const [name, who, reason] of cases) {
       const token = await makeToken({ identity: who.identity, grant: who.room === undefined ? {} : { room: who.room } });
@@ -93,9 +95,11 @@ describe("access tokens", () => {
       assert.equal(res.status, 400, name);
       assert.equal(await res.text(), reason, name);
     }
-    // At the limit, printable: accepted.
-    const ok = await fetch(`${srv.httpUrl}/rtc/validate?access_token=${await makeToken({ identity: "i".repeat(256) })}`);
-    assert.equal(ok.status, 200);
+    // At the limit, printable: accepted. Characters are code points: 256 emoji are 512 UTF-16 units.
+    for (const who of [{ identity: "i".repeat(256) }, { identity: "😀".repeat(256), grant: { room: "😀".repeat(256) } }]) {
+      const ok = await fetch(`${srv.httpUrl}/rtc/validate?access_token=${await makeToken(who)}`);
+      assert.equal(ok.status, 200);
+    }
   });
 
   test("bad tokens over gRPC and Connect get Unauthenticated / PermissionDenied / InvalidArgument", async () => {
