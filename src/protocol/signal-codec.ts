@@ -1,4 +1,5 @@
-import { fromBinary, fromJson, toBinary, toJson, type DescMessage, type JsonObject, type JsonValue, type MessageShape } from "@bufbuild/protobuf";
+import { base64Encode } from "@bufbuild/protobuf/wire";
+import { fromBinary, fromJson, ScalarType, toBinary, toJson, type DescMessage, type JsonObject, type JsonValue, type MessageShape } from "@bufbuild/protobuf";
 
 /**
  * Encoding of signal envelopes on a connection, shared by the server and the browser/Node SDK.
@@ -98,10 +99,28 @@ function fromFlat(schema: DescMessage, obj: JsonObject): JsonObject {
     if (key === "type") continue;
     const envField = schema.fields.find((f) => f.oneof === undefined && (f.name === key || f.jsonName === key));
     if (envField !== undefined) envelope[envField.jsonName] = v;
-    else inner[key] = v;
+    else inner[key] = field.message !== undefined && isBytesField(field.message, key) ? bytesAsBase64(v) : v;
   }
   envelope[field.jsonName] = inner;
   return envelope;
+}
+
+function isBytesField(message: DescMessage, key: string): boolean {
+  const f = message.fields.find((x) => x.name === key || x.jsonName === key);
+  return f !== undefined && f.fieldKind === "scalar" && f.scalar === ScalarType.BYTES;
+}
+
+/**
+ * A bytes field of the flat form as protobuf JSON wants it (base64). The seed's browser code puts a
+ * `Uint8Array` in the message, which `JSON.stringify` writes as `{"0":12,"1":200,...}`; an array of byte
+ * values is the other natural spelling. Both are taken when every value is a byte; anything else is left
+ * for protobuf's own (clear) error.
+ */
+function bytesAsBase64(v: JsonValue): JsonValue {
+  if (v === null || typeof v !== "object") return v;
+  const values = Array.isArray(v) ? v : Object.keys(v).every((k, i) => k === String(i)) ? Object.values(v) : undefined;
+  if (values === undefined || !values.every((b) => typeof b === "number" && Number.isInteger(b) && b >= 0 && b <= 255)) return v;
+  return base64Encode(Uint8Array.from(values as number[]));
 }
 
 function toFlat<D extends DescMessage>(schema: D, message: MessageShape<D>): JsonObject {
