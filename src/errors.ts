@@ -87,6 +87,12 @@ export const errors = {
   methodNotServed: (method: string) =>
     err("method_not_served", Code.Unimplemented, `${method} is not served: Volly relays signaling, not media`),
   reflectionNotFound: (what: string) => err("reflection_not_found", Code.NotFound, `${what.slice(0, 300)} not found`),
+  /**
+   * An RPC request body over the API's limit. resource_exhausted is what gRPC and Connect servers answer
+   * for a message over the configured size (so 429 over HTTP); the message says the limit is the body's.
+   */
+  requestTooLarge: (maxBytes: number) =>
+    err("request_too_large", Code.ResourceExhausted, `request body larger than ${byteSize(maxBytes)}`),
 
   // Operations.
   storeUnavailable: () => err("store_unavailable", Code.Unavailable, "storage is unavailable, try again"),
@@ -101,6 +107,13 @@ function err(id: string, code: Code, message: string): ConnectError {
   const e = new ConnectError(message, code);
   Object.defineProperty(e, idKey, { value: id, enumerable: false });
   return e;
+}
+
+/** A byte count as people write it: `1 MiB`, `64 KiB`, `1000 bytes`. */
+function byteSize(n: number): string {
+  if (n > 0 && n % (1 << 20) === 0) return `${n / (1 << 20)} MiB`;
+  if (n > 0 && n % (1 << 10) === 0) return `${n / (1 << 10)} KiB`;
+  return `${n} bytes`;
 }
 
 /** The catalogue id of an error built by `errors`, if it is one. */
@@ -157,10 +170,13 @@ export function closeCodeOf(code: Code): number {
 
 /**
  * Twirp error code and HTTP status (Twirp's own table differs from Connect's for a few codes). `errorId` is
- * the catalogue id when known: Twirp has one code Connect lacks, `bad_route`, for a request no method takes.
+ * the catalogue id when known: Twirp has two codes Connect lacks, `bad_route` for a request no method
+ * takes and `malformed` for a body that does not decode (what Twirp's Go servers, LiveKit's among them,
+ * answer; same status as invalid_argument).
  */
 export function twirpCodeOf(code: Code, errorId?: string): { code: string; status: number } {
   if (errorId === "bad_route") return { code: "bad_route", status: 404 };
+  if (errorId === "malformed_message") return { code: "malformed", status: 400 };
   switch (code) {
     case Code.Canceled: return { code: "canceled", status: 408 };
     case Code.DeadlineExceeded: return { code: "deadline_exceeded", status: 408 };

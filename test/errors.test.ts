@@ -51,3 +51,22 @@ test("one mapping from codes to HTTP statuses, close codes and Twirp", () => {
   assert.deepEqual(twirpCodeOf(errors.unexpectedMessage("x").code), { code: "failed_precondition", status: 412 });
   assert.deepEqual(twirpCodeOf(errors.roomNotFound().code), { code: "not_found", status: 404 });
 });
+
+test("Twirp's own codes: bad_route and malformed (a body that does not decode), by catalogue id", () => {
+  const badRoute = errors.badRoute("x");
+  assert.deepEqual(twirpCodeOf(badRoute.code, errorIdOf(badRoute)), { code: "bad_route", status: 404 });
+  const malformed = errors.malformedMessage("request body does not decode as livekit.ListRoomsRequest");
+  assert.deepEqual(twirpCodeOf(malformed.code, errorIdOf(malformed)), { code: "malformed", status: 400 });
+  // The same error over Connect and gRPC is invalid_argument, 400 as well.
+  assert.deepEqual([codeName(malformed.code), httpStatusOf(malformed.code)], ["invalid_argument", 400]);
+});
+
+test("request_too_large: resource_exhausted (gRPC's code for a message over the limit) with the limit in words", () => {
+  const e = errors.requestTooLarge(1 << 20);
+  assert.deepEqual([errorIdOf(e), codeName(e.code), e.rawMessage], ["request_too_large", "resource_exhausted", "request body larger than 1 MiB"]);
+  assert.equal(errors.requestTooLarge(64 * 1024).rawMessage, "request body larger than 64 KiB");
+  assert.equal(errors.requestTooLarge(1000).rawMessage, "request body larger than 1000 bytes");
+  // Connect and Twirp agree: 429.
+  assert.equal(httpStatusOf(e.code), 429);
+  assert.deepEqual(twirpCodeOf(e.code, errorIdOf(e)), { code: "resource_exhausted", status: 429 });
+});

@@ -3,14 +3,17 @@ import { RoomService } from "../../gen/volly/signaling/v1/room_service_pb.js";
 import type { NodeServices } from "../session/node-services.js";
 import { publicErrors } from "./public-errors.js";
 import { API_READ_MAX_BYTES, RoomServiceCore } from "./room-service-core.js";
+import { answerRequestErrorsFromCatalogue } from "./rpc-request-errors.js";
 
 /**
  * Registers `volly.signaling.v1.RoomService` (gRPC, Connect, gRPC-web) on a port's router. Each method
- * hands the `authorization` header and the request to the shared `RoomServiceCore`.
+ * hands the `authorization` header and the request to the shared `RoomServiceCore`. Requests that do not
+ * decode or are too large are answered from the catalogue too (`answerRequestErrorsFromCatalogue`).
  */
 export function registerRoomService(router: ConnectRouter, svc: NodeServices): void {
   const core = new RoomServiceCore(svc);
   const auth = (ctx: HandlerContext) => ctx.requestHeader.get("authorization") ?? undefined;
+  const first = router.handlers.length;
   router.service(
     RoomService,
     {
@@ -27,4 +30,5 @@ export function registerRoomService(router: ConnectRouter, svc: NodeServices): v
     },
     { interceptors: [publicErrors(svc.log)], readMaxBytes: API_READ_MAX_BYTES },
   );
+  answerRequestErrorsFromCatalogue(router.handlers, first, API_READ_MAX_BYTES, svc.log);
 }

@@ -1,9 +1,11 @@
-import { Code, ConnectError, createConnectRouter, type ConnectRouter } from "@connectrpc/connect";
+import { ConnectError, createConnectRouter, createContextValues, type ConnectRouter } from "@connectrpc/connect";
 import type { UniversalServerResponse } from "@connectrpc/connect/protocol";
 import { universalRequestFromNodeRequest, universalResponseToNodeResponse } from "@connectrpc/connect-node";
 import type { Logger } from "pino";
 import { codeFromName, errorIdOf, errors, toPublicError, twirpCodeOf } from "../errors.js";
 import { discardRequestBody, type ExtraRoute, type Res } from "../http/rest-routes.js";
+import { reached, requestBodyError } from "./request-body-errors.js";
+import { API_READ_MAX_BYTES } from "./room-service-core.js";
 
 /** Twirp's default path prefix (`/twirp/<package>.<Service>/<Method>`). */
 export const TWIRP_PREFIX = "/twirp";
@@ -25,7 +27,10 @@ const CONNECT_TYPE: Readonly<Record<string, string>> = {
  * emit default values, as Twirp's Go servers (and LiveKit) do. Errors: `{"code","msg"}` with Twirp's code
  * and HTTP status from `twirpCodeOf`, `Content-Type: application/json` exactly (what LiveKit's SDK checks).
  * Unknown methods, other HTTP methods and other content types get Twirp's `bad_route` (404); LiveKit's
- * methods that Volly does not serve get `unimplemented` (501), saying so.
+ * methods that Volly does not serve get `unimplemented` (501), saying so. A body that does not decode is
+ * `malformed_message` (Twirp's `malformed`, 400) and one over the API's limit `request_too_large`, the
+ * same catalogue errors as on Connect and gRPC (see `requestBodyError`). The registered services'
+ * interceptors must include `publicErrors`, which tells a refused request from a refused call.
  */
 export function twirpRoute(register: (router: ConnectRouter) => void, log: Logger): ExtraRoute {
   const router = createConnectRouter({
@@ -50,7 +55,8 @@ export function twirpRoute(register: (router: ConnectRouter) => void, log: Logge
       if (connectType === undefined) {
         throw errors.badRoute(`unexpected Content-Type ${JSON.stringify(contentType.slice(0, 64))}, use application/json or application/protobuf`);
       }
-      const uReq = universalRequestFromNodeRequest(req, res, undefined, undefined);
+      const contextValues = createContextValues();
+      const uReq = universalRequestFromNodeRequest(req, res, undefined, contextValues);
       uReq.header.set("content-type", connectType);
       const uRes = await handler(uReq);
       if (uRes.status === 200) {
@@ -58,12 +64,14 @@ export function twirpRoute(register: (router: ConnectRouter) => void, log: Logge
         await universalResponseToNodeResponse(uRes, res);
       } else {
         const { code, message } = await connectErrorBody(uRes);
-        // connect-es reports a body that does not decode as `internal` ("parse binary: ..."), the gRPC
-        // convention; for a Twirp client it is a malformed request, its own mistake.
-        if (code === Code.Internal && message.startsWith("parse binary")) {
-          const malformed = errors.malformedMessage("request body does not decode");
-          writeError(res, malformed.code, malformed.rawMessage);
-        } else writeError(res, code, message);
+        const refused = reached(contextValues) ? undefined : requestBodyError(code, message, handler.method.input, API_READ_MAX_BYTES);
+        if (refused === undefined) writeError(res, code, message);
+        else {
+          log.debug({ path: url.pathname, error: errorIdOf(refused) }, "twirp request refused");
+          // An oversized body is not read to its end: the connection closes after the answer instead.
+          discardRequestBody(req, res);
+          writeError(res, refused.code, refused.rawMessage, errorIdOf(refused));
+        }
       }
     } catch (e) {
       const error = toPublicError(e);

@@ -99,12 +99,13 @@ export async function sessionStats(svc: NodeServices): Promise<Record<string, un
 
 /**
  * Answers before the request body was read (a POST to /healthz, a bad Twirp route): Node would otherwise
- * drop the keep-alive connection under the client's next request. The body is discarded and the
- * connection announced as closing.
+ * drop the keep-alive connection under the client's next request. The body is discarded and, on HTTP/1.x,
+ * the connection announced as closing. HTTP/2 has no such header (its streams end on their own): Node
+ * drops it there and prints an UnsupportedWarning on stderr, which is not a JSON log line.
  */
 export function discardRequestBody(req: Req, res: Res): void {
   if (req.readableEnded) return;
-  res.setHeader("Connection", "close");
+  if (req.httpVersionMajor === 1) res.setHeader("Connection", "close");
   req.resume();
 }
 
