@@ -1,5 +1,6 @@
 import { Code, ConnectError, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
-import { SignalService, type SignalRequest, type SignalResponse } from "../../gen/volly/signaling/v1/signal_pb.js";
+import { SignalRequestSchema, SignalService, type SignalRequest, type SignalResponse } from "../../gen/volly/signaling/v1/signal_pb.js";
+import { requestBodyError } from "../api/request-body-errors.js";
 import { errors, toPublicError } from "../errors.js";
 import { authorizeConnection } from "../session/authorize-connection.js";
 import { metadataNames, parseConnectParams } from "../session/connect-params.js";
@@ -40,9 +41,11 @@ export function registerSignalService(router: ConnectRouter, svc: NodeServices, 
           // An undecodable or aborted request stream: end ours with the request's error (invalid_argument
           // for bad bytes), then treat the participant as dropped.
           const error = ConnectError.from(e);
-          // connect-es reports request bytes that do not parse as Internal; for the client it is its error.
-          if (error.code === Code.Internal) transport.close(4000 + Code.InvalidArgument, "request does not decode as a SignalRequest");
-          else transport.close(4000 + error.code, error.rawMessage);
+          // connect-es reports request bytes that do not parse as Internal, and JSON that does not fit in
+          // its own words: for the client it is its error, in the catalogue's (as the room API answers it).
+          const refused = requestBodyError(error.code, error.rawMessage, SignalRequestSchema, svc.config.limits.maxFrameBytes)
+            ?? (error.code === Code.Internal ? errors.malformedMessage(`request does not decode as ${SignalRequestSchema.typeName}`) : error);
+          transport.close(4000 + refused.code, refused.rawMessage);
           session.transportClosed();
         }
       })();
