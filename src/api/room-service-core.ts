@@ -12,21 +12,20 @@ import {
 import * as api from "../../gen/volly/signaling/v1/room_service_pb.js";
 import { DataMessageSchema, SignalResponseSchema, type SignalResponse } from "../../gen/volly/signaling/v1/signal_pb.js";
 import { errors } from "../errors.js";
+import { applyParticipantChange, CONTROL_CHARACTERS } from "../room/participant-fields.js";
 import type { NodeServices } from "../session/node-services.js";
 import { ApiCaller } from "./api-caller.js";
 
 /** Largest request body either RoomService transport reads. */
 export const API_READ_MAX_BYTES = 1 << 20;
 
-// The limits a participant's own update_metadata and data messages have (session/participant-requests.ts,
-// room/relay.ts), so an admin cannot create state a participant could not.
-const MAX_NAME = 256;
+// Room names follow the rule for a joining token's room (session/authorize-connection.ts); room metadata
+// has the limit of participant metadata. Topic and id are a participant's data-message limits (room/relay.ts),
+// so an admin cannot create state a participant could not; participant fields: room/participant-fields.ts.
+const MAX_ROOM_NAME = 256;
 const MAX_METADATA = 64 * 1024;
-const MAX_ATTRIBUTES = 64;
 const MAX_TOPIC = 128;
 const MAX_DATA_ID = 64;
-// Room names follow the rule for a joining token's room (session/authorize-connection.ts).
-const CONTROL = /[\u0000-\u001f\u007f]/;
 
 /**
  * The one implementation of room administration. The Connect service (`volly.signaling.v1.RoomService`)
@@ -95,22 +94,11 @@ export class RoomServiceCore {
   /** Changes metadata, name or attributes; the room and the participant itself get a `participant_update`. */
   async updateParticipant(authorization: string | undefined, req: api.UpdateParticipantRequest): Promise<api.UpdateParticipantResponse> {
     (await this.caller(authorization)).requireAdmin(req.room);
-    if (req.metadata !== undefined) checkSize("metadata", req.metadata, MAX_METADATA);
-    if (req.name !== undefined) checkSize("name", req.name, MAX_NAME);
     const p = await this.existingParticipant(req.room, req.identity);
-    const current = p.info ?? create(ParticipantInfoSchema);
-    const attributes = { ...current.attributes };
-    for (const [k, v] of Object.entries(req.attributes)) {
-      if (v === "") delete attributes[k];
-      else attributes[k] = v;
-    }
-    if (Object.keys(attributes).length > MAX_ATTRIBUTES) throw errors.fieldTooLarge("attributes", MAX_ATTRIBUTES);
-    const info = create(ParticipantInfoSchema, {
-      ...current,
-      metadata: req.metadata ?? current.metadata,
-      name: req.name ?? current.name,
-      attributes,
-      version: current.version + 1,
+    const info = applyParticipantChange(p.info ?? create(ParticipantInfoSchema), {
+      metadata: req.metadata,
+      name: req.name,
+      attributes: req.attributes,
     });
     if (!(await this.svc.rooms.update(p, info))) throw errors.participantNotFound();
     // Rooms.update tells the others; an admin change is news to the participant too (LiveKit does the same).
@@ -210,7 +198,7 @@ function participantUpdate(info: ParticipantInfo): SignalResponse {
 
 function checkRoomName(name: string): void {
   if (name === "") throw errors.roomNameMissing();
-  if (name.length > MAX_NAME || CONTROL.test(name)) throw errors.roomNameInvalid(MAX_NAME);
+  if (name.length > MAX_ROOM_NAME || CONTROL_CHARACTERS.test(name)) throw errors.roomNameInvalid(MAX_ROOM_NAME);
 }
 
 function checkSize(field: string, value: string, max: number): void {

@@ -56,6 +56,8 @@ export type VollySignalingEvents = {
   participantJoined: [participant: VollyParticipant];
   participantLeft: [participant: VollyParticipant];
   participantUpdated: [participant: VollyParticipant];
+  /** This participant changed (metadata, name, attributes): see `localParticipant`. Never a `participant*` event. */
+  localParticipantUpdated: [participant: VollyParticipant];
   roomUpdated: [room: { readonly name: string; readonly sid: string; readonly metadata: string; readonly numParticipants: number }];
   /** Someone calls: `accept()` or `reject()` it. */
   incomingCall: [call: VollyCall];

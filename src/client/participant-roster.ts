@@ -1,6 +1,6 @@
 import { ParticipantState, type ParticipantInfo } from "../../gen/volly/signaling/v1/models_pb.js";
 
-/** Another participant of the room, as the SDK reports it. */
+/** A participant of the room (another one, or this client itself), as the SDK reports it. */
 export interface VollyParticipant {
   readonly sid: string;
   readonly identity: string;
@@ -17,8 +17,11 @@ export interface VollyParticipant {
   readonly pqAlgorithm?: string;
 }
 
-/** A change the roster applied. */
-export type RosterChange = { kind: "joined" | "updated" | "left"; participant: VollyParticipant };
+/**
+ * A change the roster applied: someone else joined, changed or left, or this client's own participant
+ * changed (`local`: the server described it anew, e.g. after RoomService `UpdateParticipant`).
+ */
+export type RosterChange = { kind: "joined" | "updated" | "left" | "local"; participant: VollyParticipant };
 
 /** The SDK's form of a `ParticipantInfo`. */
 export function toParticipant(info: ParticipantInfo): VollyParticipant {
@@ -37,14 +40,29 @@ export function toParticipant(info: ParticipantInfo): VollyParticipant {
 }
 
 /**
- * Who else is in the room: set from `join`, kept current by `participant_update`s. A resumed connection keeps
- * its roster, because the replay after `reconnect` brings every update it missed in order. Stale updates (lower
- * version for the same sid) are ignored; a new sid for an identity is a new participant.
+ * Who is in the room: this client's own participant, and everyone else. Set from `join`, kept current by
+ * `participant_update`s. The server sends a participant the updates about itself too (RoomService
+ * `UpdateParticipant`, its own `update_metadata`): those change the local participant and never make it
+ * one of the others. A resumed connection keeps its roster, because the replay after `reconnect` brings
+ * every update it missed in order. Stale updates (lower version for the same sid) are ignored; a new sid
+ * for an identity is a new participant.
  */
 export class ParticipantRoster {
   private readonly byIdentity = new Map<string, VollyParticipant>();
+  private self: VollyParticipant | undefined;
 
-  /** Everyone currently in the room (except this client). */
+  /**
+   * `localIdentity`: this client's identity as its token says, never listed among the others; `join` tells
+   * the identity the server gave it (a token without `sub` gets its `jti`).
+   */
+  constructor(private localIdentity: string) {}
+
+  /** This client's participant as the server last described it (undefined before the first `join`). */
+  get local(): VollyParticipant | undefined {
+    return this.self;
+  }
+
+  /** Everyone currently in the room except this client. */
   list(): VollyParticipant[] {
     return [...this.byIdentity.values()];
   }
@@ -54,8 +72,11 @@ export class ParticipantRoster {
   }
 
   /** Replaces the roster (a `join`): returns who appeared and who vanished compared with before. */
-  reset(others: readonly ParticipantInfo[]): RosterChange[] {
-    const next = new Map(others.map((p) => [p.identity, toParticipant(p)] as const));
+  reset(self: ParticipantInfo | undefined, others: readonly ParticipantInfo[]): RosterChange[] {
+    this.self = self === undefined ? undefined : toParticipant(self);
+    if (self !== undefined && self.identity !== "") this.localIdentity = self.identity;
+    const next = new Map<string, VollyParticipant>();
+    for (const info of others) if (info.identity !== this.localIdentity) next.set(info.identity, toParticipant(info));
     const changes: RosterChange[] = [];
     for (const [identity, p] of this.byIdentity) {
       if (next.get(identity)?.sid !== p.sid) changes.push({ kind: "left", participant: { ...p, state: "disconnected" } });
@@ -72,6 +93,11 @@ export class ParticipantRoster {
   apply(updates: readonly ParticipantInfo[]): RosterChange[] {
     const changes: RosterChange[] = [];
     for (const info of updates) {
+      if (info.identity === this.localIdentity) {
+        const change = this.applyLocal(info);
+        if (change !== undefined) changes.push(change);
+        continue;
+      }
       const p = toParticipant(info);
       const known = this.byIdentity.get(p.identity);
       if (p.state === "disconnected") {
@@ -90,5 +116,18 @@ export class ParticipantRoster {
 
   clear(): void {
     this.byIdentity.clear();
+  }
+
+  /**
+   * An update about this client's identity. Only one about its own sid counts: another sid is a connection
+   * that replaces this one (the server then sends `leave` DUPLICATE_IDENTITY) or an old one of this client
+   * leaving; neither is someone else in the room. A DISCONNECTED one is left to the `leave` that follows.
+   */
+  private applyLocal(info: ParticipantInfo): RosterChange | undefined {
+    const self = this.self;
+    if (self === undefined || info.sid !== self.sid || info.version <= self.version) return undefined;
+    if (info.state === ParticipantState.DISCONNECTED) return undefined;
+    this.self = toParticipant(info);
+    return { kind: "local", participant: this.self };
   }
 }

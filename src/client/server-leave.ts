@@ -25,4 +25,12 @@ export class LeaveRefusal extends ConnectError {
   constructor(readonly leave: LeaveRequest, cause: ConnectError | undefined) {
     super(cause?.rawMessage ?? (leave.message || `refused: ${reasonName(leave.reason)}`), cause?.code ?? Code.Unavailable);
   }
+
+  /**
+   * ConnectError's own `instanceof` accepts any ConnectError-shaped value, and a subclass inherits it: without
+   * this, every failed attempt would pass for a refusal (and its missing `leave` would throw in the reconnector).
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === "object" && value !== null && Object.prototype.isPrototypeOf.call(LeaveRefusal.prototype, value);
+  }
 }

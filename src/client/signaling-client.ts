@@ -25,7 +25,7 @@ export class VollySignalingClient extends TypedEmitter<VollySignalingEvents> {
   private readonly options: ResolvedClientOptions;
   private readonly connection: SignalConnection;
   private readonly reconnector: Reconnector;
-  private readonly roster = new ParticipantRoster();
+  private readonly roster: ParticipantRoster;
   private readonly router: CallRouter;
   private readonly session: VollyPostQuantumSession;
   private readonly dataListeners = new Set<(message: VollyDataMessage) => void>();
@@ -37,6 +37,7 @@ export class VollySignalingClient extends TypedEmitter<VollySignalingEvents> {
   constructor(options: VollySignalingClientOptions) {
     super();
     this.options = resolveClientOptions(options);
+    this.roster = new ParticipantRoster(this.options.identity);
     const log = this.options.logger;
     this.onListenerError = (e, event) => log.error?.("event listener threw", { event: String(event), error: String(e) });
     this.connection = new SignalConnection(this.options.settings, this.options.token, {
@@ -89,7 +90,15 @@ export class VollySignalingClient extends TypedEmitter<VollySignalingEvents> {
     return this.joinInfo;
   }
 
-  /** Everyone else in the room now. */
+  /**
+   * This participant now: as `join` described it, then as the server's updates about it say (RoomService
+   * `UpdateParticipant`, this client's own `updateMetadata`). Undefined before the first `join`.
+   */
+  get localParticipant(): VollyParticipant | undefined {
+    return this.roster.local;
+  }
+
+  /** Everyone else in the room now (never this participant). */
   get participants(): VollyParticipant[] {
     return this.roster.list();
   }
@@ -190,8 +199,12 @@ export class VollySignalingClient extends TypedEmitter<VollySignalingEvents> {
       this.connection.outbox.reject((m) => CALL_SIGNALS.has(m.case), new ConnectError("call ended: joined again", Code.Aborted));
     }
     this.joinInfo = joinInfoOf(response);
-    if (how === "resume") return;
-    this.emitRoster(this.roster.reset(response.otherParticipants));
+    if (how === "resume") {
+      // Same participant: the others follow from the replay; this one may have changed while away.
+      if (response.participant) this.emitRoster(this.roster.apply([response.participant]));
+      return;
+    }
+    this.emitRoster(this.roster.reset(response.participant, response.otherParticipants));
     this.emit("connected", this.joinInfo);
   }
 
@@ -223,7 +236,7 @@ export class VollySignalingClient extends TypedEmitter<VollySignalingEvents> {
   }
 
   private emitRoster(changes: RosterChange[]): void {
-    const events = { joined: "participantJoined", updated: "participantUpdated", left: "participantLeft" } as const;
+    const events = { joined: "participantJoined", updated: "participantUpdated", left: "participantLeft", local: "localParticipantUpdated" } as const;
     for (const change of changes) this.emit(events[change.kind], change.participant);
   }
 

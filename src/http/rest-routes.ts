@@ -1,7 +1,7 @@
 import type { ConnectNodeAdapterOptions } from "@connectrpc/connect-node";
 import { errorIdOf, httpStatusOf, toPublicError } from "../errors.js";
 import { authorizeConnection } from "../session/authorize-connection.js";
-import { parseConnectParams } from "../session/connect-params.js";
+import { parseConnectParams, queryParams } from "../session/connect-params.js";
 import type { NodeServices } from "../session/node-services.js";
 import type { HealthCheck } from "./health.js";
 
@@ -73,7 +73,7 @@ async function route(svc: NodeServices, health: HealthCheck, extra: ExtraRoute[]
 async function validate(svc: NodeServices, req: Req, res: Res, url: URL): Promise<void> {
   try {
     const auth = req.headers.authorization;
-    const params = parseConnectParams((n) => url.searchParams.get(n) ?? undefined, Array.isArray(auth) ? auth[0] : auth);
+    const params = parseConnectParams(queryParams(url.searchParams), Array.isArray(auth) ? auth[0] : auth);
     await authorizeConnection(svc, params);
     text(res, 200, "success");
   } catch (e) {

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { LateGauge } from "./late-gauge.js";
 import { TalliedHistogram } from "./tallied-histogram.js";
 
 /**
@@ -107,10 +108,13 @@ export class Metrics {
     buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5],
     registers: [this.registry],
   });
-  readonly redisUp = new Gauge({
+  /**
+   * Registered by its first `set`, which only a Redis backend makes: a memory node must not expose it, or
+   * an alert on `volly_redis_up == 0` would fire on every memory node (an unset gauge reads 0).
+   */
+  readonly redisUp = new LateGauge(this.registry, {
     name: "volly_redis_up",
     help: "1 when the Redis backend answers, 0 when it does not (absent in memory mode)",
-    registers: [this.registry],
   });
 
   constructor() {

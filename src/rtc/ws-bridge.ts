@@ -3,7 +3,7 @@ import type { Duplex } from "node:stream";
 import { WebSocketServer, type Server } from "ws";
 import { errorIdOf, httpStatusOf, toPublicError } from "../errors.js";
 import { authorizeConnection } from "../session/authorize-connection.js";
-import { parseConnectParams, type ConnectParams } from "../session/connect-params.js";
+import { parseConnectParams, queryParams, type ConnectParams } from "../session/connect-params.js";
 import type { NodeServices } from "../session/node-services.js";
 import { SignalSession } from "../session/signal-session.js";
 import type { ConnectionSlots } from "./connection-limiter.js";
@@ -50,7 +50,7 @@ export class WsBridge {
     let auth;
     if (!this.limiter.acquire(ip)) return reject(socket, 429, "too many connections");
     try {
-      params = parseConnectParams((n) => url.searchParams.get(n) ?? undefined, header(req, "authorization"));
+      params = parseConnectParams(queryParams(url.searchParams), header(req, "authorization"));
       auth = await authorizeConnection(this.svc, params);
     } catch (e) {
       this.limiter.release(ip);

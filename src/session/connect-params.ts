@@ -1,6 +1,4 @@
 import { errors } from "../errors.js";
-
-
 import type { WireFormat } from "../protocol/signal-codec.js";
 
 /** What a client asks for when it connects, from the `/rtc` query string or gRPC metadata. */
@@ -43,6 +41,19 @@ export function parseConnectParams(get: (name: string) => string | undefined, au
   }
   if (reconnect && sid === undefined) throw errors.badQuery("reconnect needs sid");
   return { token, format: wireFormat(format), reconnect, sid, lastMessageId };
+}
+
+/**
+ * `parseConnectParams`'s `get` over a query string. A parameter given twice is refused: which one counts
+ * would be a guess, and a proxy or a log in front of the server could guess the other way (a second
+ * `access_token` slipped past a check of the first).
+ */
+export function queryParams(query: URLSearchParams): (name: string) => string | undefined {
+  return (name) => {
+    const values = query.getAll(name);
+    if (values.length > 1) throw errors.badQuery(`${name} is given more than once`);
+    return values[0];
+  };
 }
 
 /** gRPC/Connect metadata names for the same parameters. */

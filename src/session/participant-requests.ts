@@ -1,5 +1,5 @@
 import { create } from "@bufbuild/protobuf";
-import { DisconnectReason, LeaveAction, ParticipantInfoSchema } from "../../gen/volly/signaling/v1/models_pb.js";
+import { DisconnectReason, LeaveAction } from "../../gen/volly/signaling/v1/models_pb.js";
 import {
   DiscoverResponseSchema,
   PongSchema,
@@ -10,12 +10,9 @@ import {
   type UpdateMetadataRequest,
 } from "../../gen/volly/signaling/v1/signal_pb.js";
 import { errors } from "../errors.js";
+import { applyParticipantChange } from "../room/participant-fields.js";
 import { senderOf, type Sender } from "../room/relay.js";
 import type { SignalSession } from "./signal-session.js";
-
-const MAX_METADATA = 64 * 1024;
-const MAX_NAME = 256;
-const MAX_ATTRIBUTES = 64;
 
 /** What a joined participant can ask for. Each handler throws catalogue errors for bad requests. */
 export class ParticipantRequests {
@@ -91,27 +88,21 @@ export class ParticipantRequests {
     const self = this.s.self;
     if (!self?.info) throw errors.unexpectedMessage("updateMetadata");
     if (!self.info.permission?.canUpdateMetadata) throw errors.permissionDenied("update own metadata (needs canUpdateOwnMetadata)");
-    if (req.metadata.length > MAX_METADATA) throw errors.fieldTooLarge("metadata", MAX_METADATA);
-    if (req.name.length > MAX_NAME) throw errors.fieldTooLarge("name", MAX_NAME);
     // Merge onto the stored record, not the session's copy: an admin (RoomService) may have changed it.
     const stored = await this.s.svc.store.getParticipant(this.s.room, this.s.identity);
     if (!stored?.info || stored.info.sid !== this.s.sid) throw errors.resumeUnknown();
-    const attributes = { ...stored.info.attributes };
-    for (const [k, v] of Object.entries(req.attributes)) {
-      if (v === "") delete attributes[k];
-      else attributes[k] = v;
-    }
-    if (Object.keys(attributes).length > MAX_ATTRIBUTES) throw errors.fieldTooLarge("attributes", MAX_ATTRIBUTES);
-    const info = create(ParticipantInfoSchema, {
-      ...stored.info,
-      metadata: req.metadata !== "" ? req.metadata : stored.info.metadata,
-      name: req.name !== "" ? req.name : stored.info.name,
-      attributes,
-      version: stored.info.version + 1,
+    // In this message an empty metadata or name means "unchanged" (proto3 strings cannot be absent).
+    const info = applyParticipantChange(stored.info, {
+      metadata: req.metadata !== "" ? req.metadata : undefined,
+      name: req.name !== "" ? req.name : undefined,
+      attributes: req.attributes,
     });
     if (!(await this.s.svc.rooms.update(stored, info))) throw errors.resumeUnknown();
     self.info = info;
     this.s.updateSelf(self);
+    // The participant learns its new description (and version) as LiveKit's do, before the `pong` that
+    // settles the request: the SDK's `localParticipant` is current when `updateMetadata()` resolves.
+    this.s.send(create(SignalResponseSchema, { message: { case: "participantUpdate", value: { participants: [info] } } }));
   }
 
   /**

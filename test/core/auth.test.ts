@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { AccessToken } from "livekit-server-sdk";
+import { WebSocket } from "ws";
 import { openChannel, UpgradeRefused } from "../helpers/channels.js";
 import { TestClient } from "../helpers/signal-client.js";
 import { DEV_KEY, DEV_SECRET, makeToken } from "../helpers/tokens.js";
@@ -119,6 +120,18 @@ describe("access tokens", () => {
     const bad = await fetch(`${srv.httpUrl}/rtc/validate`, { headers: { authorization: `Basic ${token}` } });
     assert.equal(bad.status, 401);
     assert.match(await bad.text(), /Bearer/);
+  });
+
+  test("a query parameter given twice is refused, at /rtc/validate and at the upgrade", async () => {
+    const token = await makeToken({ identity: "twice", room: "twice-room" });
+    for (const query of [`access_token=${token}&access_token=${token}x`, `access_token=${token}&format=json&format=protobuf`]) {
+      const res = await fetch(`${srv.httpUrl}/rtc/validate?${query}`);
+      assert.equal(res.status, 400);
+      assert.match(await res.text(), /^invalid query: (access_token|format) is given more than once$/);
+      const ws = new WebSocket(`ws://127.0.0.1:${srv.port}/rtc?${query}`);
+      const status = await new Promise<number>((resolve) => ws.on("unexpected-response", (_req, r) => resolve(r.statusCode ?? 0)));
+      assert.equal(status, 400);
+    }
   });
 
   test("the room in the token is the room joined; identity comes from sub", async () => {
