@@ -40,6 +40,8 @@ export const errors = {
   frameTooLarge: (max: number) => err("frame_too_large", Code.ResourceExhausted, `frame larger than ${max} bytes`),
   fieldTooLarge: (field: string, max: number) =>
     err("field_too_large", Code.InvalidArgument, `${field} is larger than ${max} bytes`),
+  /** A field that breaks a rule other than its size in bytes (a count, a character class). */
+  fieldInvalid: (rule: string) => err("field_invalid", Code.InvalidArgument, rule),
   rateLimited: () => err("rate_limited", Code.ResourceExhausted, "too many messages, slow down"),
   discoverTooMany: (max: number) =>
     err("discover_too_many", Code.InvalidArgument, `discover accepts at most ${max} identities`),

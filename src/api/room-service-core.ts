@@ -12,7 +12,8 @@ import {
 import * as api from "../../gen/volly/signaling/v1/room_service_pb.js";
 import { DataMessageSchema, SignalResponseSchema, type SignalResponse } from "../../gen/volly/signaling/v1/signal_pb.js";
 import { errors } from "../errors.js";
-import { applyParticipantChange, CONTROL_CHARACTERS } from "../room/participant-fields.js";
+import { checkRoomName } from "../auth/participant-names.js";
+import { applyParticipantChange } from "../room/participant-fields.js";
 import type { NodeServices } from "../session/node-services.js";
 import { ApiCaller } from "./api-caller.js";
 
@@ -22,7 +23,6 @@ export const API_READ_MAX_BYTES = 1 << 20;
 // Room names follow the rule for a joining token's room (session/authorize-connection.ts); room metadata
 // has the limit of participant metadata. Topic and id are a participant's data-message limits (room/relay.ts),
 // so an admin cannot create state a participant could not; participant fields: room/participant-fields.ts.
-const MAX_ROOM_NAME = 256;
 const MAX_METADATA = 64 * 1024;
 const MAX_TOPIC = 128;
 const MAX_DATA_ID = 64;
@@ -194,11 +194,6 @@ function participantView(p: StoredParticipant): ParticipantInfo {
 
 function participantUpdate(info: ParticipantInfo): SignalResponse {
   return create(SignalResponseSchema, { message: { case: "participantUpdate", value: { participants: [info] } } });
-}
-
-function checkRoomName(name: string): void {
-  if (name === "") throw errors.roomNameMissing();
-  if (name.length > MAX_ROOM_NAME || CONTROL_CHARACTERS.test(name)) throw errors.roomNameInvalid(MAX_ROOM_NAME);
 }
 
 function checkSize(field: string, value: string, max: number): void {

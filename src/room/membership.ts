@@ -19,7 +19,6 @@ import type { Config } from "../config.js";
 import { errors } from "../errors.js";
 import type { Store } from "../store/store.js";
 import type { Delivery } from "./delivery.js";
-import { checkParticipantFields } from "./participant-fields.js";
 
 /** A participant's place: the room it is in and its record. */
 export interface Membership {
@@ -89,12 +88,10 @@ export class Rooms {
 
   /**
    * Adds a new participant for `claims` on `nodeId`. A participant with the same identity is replaced
-   * (its connection is told DUPLICATE_IDENTITY). Throws `room_full`/`room_not_found`, or the errors of
-   * `checkParticipantFields` for a token whose name, metadata or attributes break the limits.
+   * (its connection is told DUPLICATE_IDENTITY). Throws `room_full`/`room_not_found`. The token's name,
+   * metadata and attributes were checked with the rest of it (`authorizeConnection`).
    */
   async join(claims: AccessClaims, nodeId: string, sid: string, pqKey?: TokenPqKey): Promise<Membership> {
-    // A token may carry what `update_metadata` and UpdateParticipant would refuse: the same limits apply.
-    checkParticipantFields(claims);
     const info = this.participantInfo(claims, sid, pqKey);
     const record = create(StoredParticipantSchema, { info, room: claims.video.room, nodeId, awayUntil: 0n });
     let outcome = await this.store.joinParticipant(record, this.config.rooms.maxParticipants);

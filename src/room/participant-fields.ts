@@ -1,5 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { ParticipantInfoSchema, type ParticipantInfo } from "../../gen/volly/signaling/v1/models_pb.js";
+import { CONTROL_CHARACTERS, withinCharacters } from "../auth/participant-names.js";
 import { errors } from "../errors.js";
 
 /**
@@ -9,7 +10,7 @@ import { errors } from "../errors.js";
  * join, so an unbounded field is a broadcast amplifier. docs/api.md (Limits) lists them.
  */
 export const PARTICIPANT_LIMITS = {
-  /** Characters (UTF-16 code units, counted like identities and room names). */
+  /** Characters (code points, counted like identities and room names). */
   name: 256,
   /** UTF-8 bytes. */
   metadata: 64 * 1024,
@@ -21,8 +22,6 @@ export const PARTICIPANT_LIMITS = {
   attributesBytes: 64 * 1024,
 } as const;
 
-/** C0 controls and DEL: in names and keys they end up in logs and UIs (the rule for identities and room names). */
-export const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
 
 /** What a change may set. An absent field stays as it is; an empty attribute value deletes its key. */
 export interface ParticipantChange {
@@ -33,7 +32,7 @@ export interface ParticipantChange {
 
 /**
  * The participant's next description: `change` merged onto `current`, version + 1. Throws `field_too_large`
- * for a field over its size, `malformed_message` (invalid_argument) for a rule that is not a size.
+ * for a field over its size, `field_invalid` for a rule that is not a size.
  */
 export function applyParticipantChange(current: ParticipantInfo, change: ParticipantChange): ParticipantInfo {
   if (change.name !== undefined) checkName(change.name);
@@ -67,7 +66,7 @@ export function checkParticipantFields(fields: { readonly name: string; readonly
 }
 
 function checkName(name: string): void {
-  if (name.length > PARTICIPANT_LIMITS.name) throw errors.fieldTooLarge("name", PARTICIPANT_LIMITS.name);
+  if (!withinCharacters(name, PARTICIPANT_LIMITS.name)) throw ruleBroken(`name must be at most ${PARTICIPANT_LIMITS.name} characters`);
   if (CONTROL_CHARACTERS.test(name)) throw ruleBroken("name must not contain control characters");
 }
 
@@ -78,8 +77,7 @@ function checkMetadata(metadata: string): void {
 }
 
 function checkAttributeKey(key: string): void {
-  if (key.length > PARTICIPANT_LIMITS.attributeKey) throw errors.fieldTooLarge("attribute key", PARTICIPANT_LIMITS.attributeKey);
-  if (key === "" || CONTROL_CHARACTERS.test(key)) {
+  if (key === "" || !withinCharacters(key, PARTICIPANT_LIMITS.attributeKey) || CONTROL_CHARACTERS.test(key)) {
     throw ruleBroken(`attribute keys must be 1-${PARTICIPANT_LIMITS.attributeKey} characters without control characters`);
   }
 }
@@ -102,5 +100,5 @@ function checkAttributeTotals(attributes: Readonly<Record<string, string>>): voi
  * entry of its own for them yet: `malformed_message` is the invalid_argument one whose text is free.
  */
 function ruleBroken(rule: string): Error {
-  return errors.malformedMessage(rule);
+  return errors.fieldInvalid(rule);
 }

@@ -1,6 +1,7 @@
 import type { AccessClaims } from "../auth/access-token.js";
 import { checkIdentity, checkRoomName } from "../auth/participant-names.js";
 import { errors } from "../errors.js";
+import { checkParticipantFields } from "../room/participant-fields.js";
 import { validateTokenPqClaims, type TokenPqKey } from "../pq/token-pq-claims.js";
 import type { ConnectParams } from "./connect-params.js";
 import type { NodeServices } from "./node-services.js";
@@ -13,7 +14,7 @@ export interface AuthorizedConnection {
 
 /**
  * Every check a connection must pass before it is upgraded (WebSocket) or its stream starts (gRPC):
- * token, room grant, identity, room name, the token's PQ claims (strict base64, exact length, FIPS 203
+ * token, room grant, identity, room name, the participant's name, metadata and attributes, the token's PQ claims (strict base64, exact length, FIPS 203
  * modulus check, expiry in ms), and that the room exists or may be created. The same checks answer
  * `/rtc/validate`. Throws catalogue errors.
  */
@@ -24,6 +25,8 @@ export async function authorizeConnection(svc: NodeServices, params: ConnectPara
   if (!video.roomJoin) throw errors.noRoomGrant();
   checkIdentity(claims.identity);
   checkRoomName(video.room);
+  // A token may carry what `update_metadata` and UpdateParticipant would refuse: the same limits apply.
+  checkParticipantFields(claims);
   const { pqPublicKey, pqAlgorithm, pqKeyExpiry } = claims.payload;
   const pqKey = validateTokenPqClaims({ pqPublicKey, pqAlgorithm, pqKeyExpiry }, Date.now());
   if (pqKey && svc.config.pq.enabled && svc.config.pq.requireHybrid && pqKey.algorithm !== "X25519MLKEM768") {

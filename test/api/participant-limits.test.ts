@@ -66,16 +66,18 @@ describe("participant field limits", () => {
   };
 
   test("attribute keys: at most 256 characters, not empty, no control characters (both paths)", async () => {
-    await refusedByApi({ ["k".repeat(70_000)]: "v" }, /^attribute key is larger than 256 bytes$/);
-    await refusedByApi({ ["k".repeat(257)]: "v" }, /attribute key is larger than 256/);
+    await refusedByApi({ ["k".repeat(70_000)]: "v" }, /^attribute keys must be 1-256 characters without control characters$/);
+    await refusedByApi({ ["k".repeat(257)]: "v" }, /attribute keys must be 1-256 characters/);
+    await refusedByApi({ ["😀".repeat(257)]: "v" }, /attribute keys must be 1-256 characters/);
     await refusedByApi({ "a\u0007b": "v" }, /attribute keys must be 1-256 characters without control characters/);
     await refusedByApi({ "": "v" }, /attribute keys must be 1-256 characters/);
-    await refusedOwn({ attributes: { ["k".repeat(70_000)]: "v" } }, /attribute key is larger than 256 bytes/);
+    await refusedOwn({ attributes: { ["k".repeat(60_000)]: "v" } }, /attribute keys must be 1-256 characters/);
     await refusedOwn({ attributes: { "line\nbreak": "v" } }, /control characters/);
 
-    const longest = "k".repeat(256);
+    // 256 characters, counted as code points: 256 emoji are 512 UTF-16 units.
+    const longest = "😀".repeat(256);
     const info = await api.updateParticipant(room, "lim-alice", { attributes: { [longest]: "v", "ünïcödé key": "a\nvalue may hold anything" } });
-    assert.deepEqual(Object.keys(info.attributes).sort(), ["k".repeat(256), "ünïcödé key"].sort());
+    assert.deepEqual(Object.keys(info.attributes).sort(), [longest, "ünïcödé key"].sort());
     await alice.updateMetadata({ attributes: { [longest]: "", "ünïcödé key": "" } });
     assert.deepEqual((await api.getParticipant(room, "lim-alice")).attributes, {});
   });
@@ -96,7 +98,7 @@ describe("participant field limits", () => {
   });
 
   test("attributes: at most 64 entries, and the refusal says entries", async () => {
-    await refusedByApi(entries(65), /^malformed message: attributes may have at most 64 entries$/);
+    await refusedByApi(entries(65), /^attributes may have at most 64 entries$/);
     await refusedOwn({ attributes: entries(65) }, /attributes may have at most 64 entries/);
     await api.updateParticipant(room, "lim-alice", { attributes: entries(60) });
     await refusedByApi(entries(5, 60), /at most 64 entries/);
@@ -107,13 +109,14 @@ describe("participant field limits", () => {
   });
 
   test("names: at most 256 characters, no control characters (both paths)", async () => {
-    await refusedByApi({}, /^malformed message: name must not contain control characters$/, "A\u0000\u0007B");
+    await refusedByApi({}, /^name must not contain control characters$/, "A\u0000\u0007B");
     await refusedByApi({}, /name must not contain control characters/, "tab\there");
-    await refusedByApi({}, /^name is larger than 256 bytes$/, "n".repeat(257));
+    await refusedByApi({}, /^name must be at most 256 characters$/, "n".repeat(257));
+    await refusedByApi({}, /^name must be at most 256 characters$/, "😀".repeat(257));
     await refusedOwn({ name: "A\u0007B" }, /name must not contain control characters/);
-    await refusedOwn({ name: "n".repeat(257) }, /name is larger than 256/);
-    // 256 characters are fine even where they are more than 256 bytes.
-    const name = "é".repeat(256);
+    await refusedOwn({ name: "n".repeat(257) }, /name must be at most 256 characters/);
+    // 256 characters are fine even where they are more than 256 bytes or UTF-16 units.
+    const name = "😀".repeat(256);
     assert.equal((await api.updateParticipant(room, "lim-alice", { name })).name, name);
     await alice.updateMetadata({ name: "Alice" });
     assert.equal((await api.getParticipant(room, "lim-alice")).name, "Alice");
@@ -126,7 +129,7 @@ describe("participant field limits", () => {
     await alice.updateMetadata({ metadata: "m".repeat(KIB64) });
   });
 
-  test("a token whose name or attributes break the limits cannot join", async () => {
+  test("a token whose name or attributes break the limits is refused before the upgrade", async () => {
     const cases: Array<{ name?: string; attributes?: Record<string, string>; message: RegExp }> = [
       { name: "A\u0000B", message: /name must not contain control characters/ },
       { attributes: entries(65), message: /at most 64 entries/ },
@@ -134,6 +137,10 @@ describe("participant field limits", () => {
     ];
     for (const [i, c] of cases.entries()) {
       const token = await generateVollyAccessToken(DEV_KEY, DEV_SECRET, { room, identity: `lim-token-${i}`, name: c.name, attributes: c.attributes });
+      // Refused with the rest of the token, before any upgrade: /rtc/validate says the same.
+      const validate = await fetch(`${srv.httpUrl}/rtc/validate?access_token=${token}`);
+      assert.equal(validate.status, 400);
+      assert.match(await validate.text(), c.message);
       const client = new VollySignalingClient({ url: srv.wsUrl, token, webSocket: WebSocket, reconnect: false });
       await assert.rejects(client.connect(), (e: unknown) => {
         assert.ok(e instanceof ConnectError, String(e));
