@@ -31,7 +31,7 @@ export const errors = {
   targetNotFound: () => err("target_not_found", Code.NotFound, "target participant is not in your room"),
   targetMissing: () => err("target_missing", Code.InvalidArgument, "target is required"),
   callNotFound: () => err("call_not_found", Code.NotFound, "no such call between you and the target"),
-  callIdMissing: () => err("call_id_missing", Code.InvalidArgument, "call_id is required (1-64 characters)"),
+  callIdMissing: () => err("call_id_missing", Code.InvalidArgument, "call_id is required"),
   malformedMessage: (detail: string) => err("malformed_message", Code.InvalidArgument, `malformed message: ${detail}`),
   unknownMessageType: (type: string) =>
     err("unknown_message_type", Code.InvalidArgument, `unknown message type ${JSON.stringify(type.slice(0, 64))}`),

@@ -85,7 +85,7 @@ export class Relay {
     try {
       this.requireSignal(sender);
       checkTarget(request.target);
-      if (request.callIdLength > MAX_ID) throw errors.callIdMissing();
+      if (request.callIdLength > MAX_ID) throw errors.fieldTooLarge("call_id", MAX_ID);
       if (request.kind === "trickle" && request.payloadLength > MAX_CANDIDATE) throw errors.fieldTooLarge("candidate", MAX_CANDIDATE);
     } catch (e) {
       return Promise.reject(e);
@@ -190,5 +190,7 @@ function checkTarget(target: string): void {
 }
 
 function checkCallId(callId: string, required: boolean): void {
-  if (Buffer.byteLength(callId) > MAX_ID || (required && callId === "")) throw errors.callIdMissing();
+  // Optional on offers, answers and candidates (a relay outside a call); required by call actions.
+  if (Buffer.byteLength(callId) > MAX_ID) throw errors.fieldTooLarge("call_id", MAX_ID);
+  if (required && callId === "") throw errors.callIdMissing();
 }

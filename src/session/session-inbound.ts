@@ -78,12 +78,18 @@ export class SessionInbound {
     }
   }
 
-  /** A frame over the size limit: refused with an error, the connection carries on. */
+  /**
+   * A frame over the size limit: refused with an error, and the connection carries on, unless it is a
+   * post-quantum channel: the refused frame took a record's sequence number unread, so every later record
+   * would be refused as out of order; the connection ends now, saying why, rather than on the next record.
+   */
   oversized(size: number): void {
     const { svc } = this.s;
     svc.metrics.limitsHit.inc({ limit: "frame_size" });
     this.s.log.warn({ size }, "oversized frame refused");
-    this.s.sendError(errors.frameTooLarge(svc.config.limits.maxFrameBytes), 0);
+    const error = errors.frameTooLarge(svc.config.limits.maxFrameBytes);
+    if (this.pq?.established) this.s.end({ reason: DisconnectReason.PROTOCOL_ERROR, action: LeaveAction.DISCONNECT, error, dispose: "leave" });
+    else this.s.sendError(error, 0);
   }
 
   /** A ping: true when it may be answered (it takes a token of the message rate; see `limited`). */

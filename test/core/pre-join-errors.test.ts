@@ -89,3 +89,21 @@ describe("errors before join", () => {
     await c.leave();
   });
 });
+
+describe("an oversized frame on a post-quantum channel", () => {
+  let node: CapturedServer;
+  before(async () => {
+    node = await startCaptured("warn", { VOLLY_MAX_FRAME_BYTES: "4096" });
+  });
+  after(() => node.server.close(1000));
+
+  test("ends the connection with frame_too_large at once, not with data_loss on the next record", async () => {
+    const c = await TestClient.connect({ kind: "ws-protobuf", port: node.port, identity: "pq-big", room: "pq-big", pq: "ML-KEM-768", token: capturedKeys });
+    c.send({ case: "updateMetadata", value: { metadata: "m".repeat(5000) } });
+    const error = await c.waitFor("error");
+    assert.equal(error.message, "frame larger than 4096 bytes");
+    const leave = await c.waitFor("leave");
+    assert.equal(leave.reason, DisconnectReason.PROTOCOL_ERROR);
+    assert.equal((await c.channel.closed).code, 4008);
+  });
+});

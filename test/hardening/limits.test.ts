@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { CallAction } from "../../gen/volly/signaling/v1/signal_pb.js";
 import { connect } from "node:net";
 import { after, before, describe, test } from "node:test";
 import WebSocket from "ws";
@@ -38,6 +39,27 @@ describe("limits: each is enforced with a clear answer and counted", () => {
     assert.deepEqual([error.code, error.message], ["resource_exhausted", "frame larger than 4096 bytes"]);
     assert.equal(await limitCount(srv, "frame_size"), 1);
     await c.leave();
+  });
+
+  test("call_id: optional on an offer, at most 64 bytes anywhere, required by a call action", async () => {
+    const a = await TestClient.connect({ kind: "ws-protobuf", port: srv.port, identity: "calls-a", room: "lim-a", pq: false });
+    const b = await TestClient.connect({ kind: "ws-protobuf", port: srv.port, identity: "calls-b", room: "lim-a", pq: false });
+    a.send({ case: "offer", value: { sdp: "v=0 no call", target: "calls-b" } });
+    assert.equal((await b.waitFor("offer")).sdp, "v=0 no call");
+    for (const message of [
+      { case: "offer", value: { sdp: "v=0", target: "calls-b", callId: "c".repeat(65) } },
+      { case: "call", value: { action: CallAction.INVITE, target: "calls-b", callId: "c".repeat(65) } },
+    ] as const) {
+      const id = a.send(message);
+      const error = await a.waitFor("error", (_e, r) => r.requestId === id);
+      assert.deepEqual([error.code, error.message], ["invalid_argument", "call_id is larger than 64 bytes"]);
+    }
+    assert.equal(await limitCount(srv, "field_too_large"), 2);
+    const id = a.send({ case: "call", value: { action: CallAction.INVITE, target: "calls-b" } });
+    const error = await a.waitFor("error", (_e, r) => r.requestId === id);
+    assert.deepEqual([error.code, error.message], ["invalid_argument", "call_id is required"]);
+    await a.leave();
+    await b.leave();
   });
 
   test("messages per second: over the burst requests are refused, and a client that keeps on is closed", async () => {
@@ -97,6 +119,7 @@ describe("limits: each is enforced with a clear answer and counted", () => {
   test("discover batch and data payload size", async () => {
     const deadline = Date.now() + 5000;
     while ((await srv.server.services.store.listRooms()).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const tooLarge = await limitCount(srv, "field_too_large");
     const a = await TestClient.connect({ kind: "ws-protobuf", port: srv.port, identity: "d1", room: "lim-d", pq: false });
     const b = await TestClient.connect({ kind: "ws-protobuf", port: srv.port, identity: "d2", room: "lim-d", pq: false });
     a.send({ case: "discover", value: { identities: Array.from({ length: 101 }, (_, i) => `x${i}`) } });
@@ -106,7 +129,7 @@ describe("limits: each is enforced with a clear answer and counted", () => {
     a.send({ case: "data", value: { target: "d2", payload: new Uint8Array(100), id: "ok" } });
     assert.equal((await b.waitFor("data")).id, "ok");
     assert.equal(await limitCount(srv, "discover_too_many"), 1);
-    assert.equal(await limitCount(srv, "field_too_large"), 1);
+    assert.equal(await limitCount(srv, "field_too_large"), tooLarge + 1);
     await a.leave();
     await b.leave();
   });
