@@ -6,41 +6,19 @@ import { before, describe, test } from "node:test";
 import { create } from "@bufbuild/protobuf";
 import { decodeJwt } from "jose";
 import { SignalRequestSchema } from "../../gen/volly/signaling/v1/signal_pb.js";
-import { loadConfig, type LogLevel } from "../../src/config.js";
-import { createDefaultServer } from "../../src/default-server.js";
-import { createLogger } from "../../src/logger.js";
-import type { VollyServer } from "../../src/server.js";
+import { loadConfig } from "../../src/config.js";
+import { CAPTURED_SECRET, capturedKeys, startCaptured, type CapturedServer } from "../helpers/captured-server.js";
 import { openChannel, UpgradeRefused } from "../helpers/channels.js";
 import { generateTokenKeyPair } from "../helpers/independent-pq-client.js";
 import { TestClient } from "../helpers/signal-client.js";
 import { makeToken } from "../helpers/tokens.js";
 import { joinWithToken } from "./helpers/join-with-token.js";
 
-const KEY = "log-test-key";
-const SECRET = "log-test-secret-0123456789-abcdefghij";
-const keys = { key: KEY, secret: SECRET };
-
-interface Captured {
-  server: VollyServer;
-  port: number;
-  lines: string[];
-}
-
-/** A node whose logger writes into `lines` (one JSON object per line), as the server's own logger would. */
-async function startCaptured(level: LogLevel, env: Record<string, string> = {}): Promise<Captured> {
-  const lines: string[] = [];
-  const config = loadConfig({ VOLLY_HOST: "127.0.0.1", VOLLY_PORT: "0", VOLLY_API_PORT: "0", LOG_LEVEL: level, LIVEKIT_KEYS: `${KEY}: ${SECRET}`, ...env });
-  const destination = { write: (chunk: string) => void lines.push(...chunk.split("\n").filter((l) => l !== "")) };
-  const server = await createDefaultServer(config, createLogger(config.logLevel, destination));
-  const { port } = await server.listen();
-  return { server, port, lines };
-}
-
 const b64 = (b: Uint8Array): string => Buffer.from(b).toString("base64");
 const hex = (b: Uint8Array): string => Buffer.from(b).toString("hex");
 
 describe("log content at LOG_LEVEL=trace", () => {
-  let node: Captured;
+  let node: CapturedServer;
   /** Strings that must never appear in a log line, with what they are. */
   const secrets: Array<[string, string]> = [];
   const bytes: Array<[string, Uint8Array]> = [];
@@ -48,13 +26,13 @@ describe("log content at LOG_LEVEL=trace", () => {
   before(async () => {
     node = await startCaptured("trace");
     const room = "log-room";
-    secrets.push(["API secret", SECRET]);
+    secrets.push(["API secret", CAPTURED_SECRET]);
 
     // Way (b) over WebSocket and way (a) over gRPC, with the raw frames kept for their key material.
-    const tokenB = await makeToken({ ...keys, identity: "log-b", room });
+    const tokenB = await makeToken({ ...capturedKeys, identity: "log-b", room });
     const wayB = await joinWithToken({ kind: "ws-protobuf", port: node.port, token: tokenB, pq: "ML-KEM-768" });
     const kp = await generateTokenKeyPair("ML-KEM-768");
-    const tokenA = await makeToken({ ...keys, identity: "log-a", room, claims: { pqPublicKey: b64(kp.publicKey), pqAlgorithm: "ML-KEM-768", pqKeyExpiry: Date.now() + 600_000 } });
+    const tokenA = await makeToken({ ...capturedKeys, identity: "log-a", room, claims: { pqPublicKey: b64(kp.publicKey), pqAlgorithm: "ML-KEM-768", pqKeyExpiry: Date.now() + 600_000 } });
     const wayA = await joinWithToken({ kind: "grpc-js", port: node.port, token: tokenA, pq: "ML-KEM-768", tokenKeyPair: kp });
     for (const [token, c] of [[tokenB, wayB], [tokenA, wayA]] as const) {
       assert.equal(c.first.message.case, "join");
@@ -68,8 +46,8 @@ describe("log content at LOG_LEVEL=trace", () => {
     bytes.push(["token-bound public key", kp.publicKey]);
 
     // Relays with SDP, candidates and a data payload, between clients of both transports.
-    const alice = await TestClient.connect({ kind: "ws-flat", port: node.port, identity: "log-alice", room, pq: "ML-KEM-768", token: keys });
-    const bob = await TestClient.connect({ kind: "grpc-js", port: node.port, identity: "log-bob", room, pq: "ML-KEM-768", tokenKey: true, token: keys });
+    const alice = await TestClient.connect({ kind: "ws-flat", port: node.port, identity: "log-alice", room, pq: "ML-KEM-768", token: capturedKeys });
+    const bob = await TestClient.connect({ kind: "grpc-js", port: node.port, identity: "log-bob", room, pq: "ML-KEM-768", tokenKey: true, token: capturedKeys });
     secrets.push(["token", alice.token], ["token", bob.token]);
     const sdpOffer = "v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=LOGTEST-OFFER-SDP\r\n";
     const sdpAnswer = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=LOGTEST-ANSWER-SDP\r\n";
@@ -87,11 +65,11 @@ describe("log content at LOG_LEVEL=trace", () => {
 
     // Failures: an invalid client key (right length, fails the FIPS 203 modulus check) and a refused token.
     const badKey = new Uint8Array(1184).fill(0xff);
-    const failing = await openChannel("ws-protobuf", node.port, { token: await makeToken({ ...keys, identity: "log-bad", room }) });
+    const failing = await openChannel("ws-protobuf", node.port, { token: await makeToken({ ...capturedKeys, identity: "log-bad", room }) });
     failing.send(create(SignalRequestSchema, { message: { case: "pqHandshake", value: { algorithm: "ML-KEM-768", clientPublicKey: badKey } } }));
     await failing.closed;
     bytes.push(["invalid client key", badKey]);
-    const forged = await makeToken({ key: KEY, secret: "not-the-secret-at-all-0123456789", identity: "log-forged", room });
+    const forged = await makeToken({ key: capturedKeys.key, secret: "not-the-secret-at-all-0123456789", identity: "log-forged", room });
     await assert.rejects(openChannel("ws-protobuf", node.port, { token: forged }), UpgradeRefused);
     secrets.push(["refused token", forged]);
 
@@ -151,8 +129,8 @@ describe("LOG_LEVEL", () => {
     for (const level of ["warn", "silent"] as const) {
       const node = await startCaptured(level);
       try {
-        const c = await TestClient.connect({ kind: "ws-protobuf", port: node.port, identity: `lvl-${level}`, room: "lvl", pq: "ML-KEM-768", token: keys });
-        const bad = await openChannel("ws-protobuf", node.port, { token: await makeToken({ ...keys, identity: "lvl-bad", room: "lvl" }) });
+        const c = await TestClient.connect({ kind: "ws-protobuf", port: node.port, identity: `lvl-${level}`, room: "lvl", pq: "ML-KEM-768", token: capturedKeys });
+        const bad = await openChannel("ws-protobuf", node.port, { token: await makeToken({ ...capturedKeys, identity: "lvl-bad", room: "lvl" }) });
         bad.send(create(SignalRequestSchema, { message: { case: "pqHandshake", value: { algorithm: "ML-KEM-768", clientPublicKey: new Uint8Array(7) } } }));
         await bad.closed;
         c.kill();
