@@ -35,6 +35,7 @@ export class Listener {
     };
     this.h1 = http.createServer(handler);
     this.h1.keepAliveTimeout = 5000;
+    this.h1.on("clientError", answerClientError);
     this.h2 = http2.createServer({}, handler);
     this.h2.on("session", (s) => {
       this.h2Sessions.add(s);
@@ -185,4 +186,22 @@ const EMPTY = Buffer.alloc(0);
 
 function destroySocketOf(socket: net.Socket): void {
   socket.destroy();
+}
+
+/**
+ * A request Node's parser refused before any handler saw it, answered as Node would (400, 408 or 431, or
+ * nothing once a response has started or the peer is gone) but with a plain-text reason: Node's own 431
+ * has no body, and the likely cause is a token in the URL carrying that much metadata.
+ */
+function answerClientError(e: Error & { code?: string }, socket: Duplex): void {
+  if (!socket.writable || (socket as net.Socket).bytesWritten > 0 || e.code === "ECONNRESET") {
+    socket.destroy();
+    return;
+  }
+  const [status, reason] = e.code === "HPE_HEADER_OVERFLOW"
+    ? ["431 Request Header Fields Too Large", `request line and headers larger than ${http.maxHeaderSize} bytes (a token this large cannot be used)`]
+    : e.code === "ERR_HTTP_REQUEST_TIMEOUT"
+      ? ["408 Request Timeout", "the request took too long to arrive"]
+      : ["400 Bad Request", "malformed HTTP request"];
+  socket.end(`HTTP/1.1 ${status}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(reason)}\r\nConnection: close\r\n\r\n${reason}`);
 }

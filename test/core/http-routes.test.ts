@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { connect } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
 
@@ -21,6 +22,23 @@ describe("plain HTTP routes: 404 for unknown paths, 405 with Allow for the wrong
     }
     const rtc = await fetch(`${srv.httpUrl}/rtc`, { method: "PUT", body: "x" });
     assert.equal(rtc.status, 405);
+  });
+
+  test("a request the HTTP parser refuses gets its status with a plain-text reason", async () => {
+    const raw = (port: number, request: string) => new Promise<string>((resolve, reject) => {
+      const socket = connect(port, "127.0.0.1", () => socket.end(request));
+      let got = "";
+      socket.on("data", (d) => (got += d.toString()));
+      socket.on("close", () => resolve(got));
+      socket.on("error", reject);
+    });
+    for (const port of [srv.port, srv.apiPort]) {
+      const huge = await raw(port, `GET /rtc/validate?access_token=${"e".repeat(20_000)} HTTP/1.1\r\nHost: x\r\n\r\n`);
+      assert.match(huge, /^HTTP\/1\.1 431 /);
+      assert.match(huge, /\r\n\r\nrequest line and headers larger than \d+ bytes \(a token this large cannot be used\)$/);
+      const junk = await raw(port, "NOT HTTP AT ALL\r\n\r\n");
+      assert.match(junk, /^HTTP\/1\.1 400 [^]*\r\n\r\nmalformed HTTP request$/);
+    }
   });
 
   test("an unknown path is 404 whatever the method, RPC-looking paths included", async () => {
