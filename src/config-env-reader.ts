@@ -1,9 +1,7 @@
+import { CONTROL_CHARACTERS } from "./auth/participant-names.js";
+
 /** The environment as `loadConfig` sees it: every value a string, or absent. */
 export type Env = Readonly<Record<string, string | undefined>>;
-
-// Control characters in a value are almost always a quoting mistake in a .env or compose file, and in
-// Redis key names or log lines they would be invisible.
-const CONTROL = /[\u0000-\u001f\u007f]/;
 
 /**
  * Typed reads of environment variables that never throw: each bad value is recorded in `problems` (so
@@ -29,11 +27,14 @@ export class EnvReader {
     return this.optional(name) ?? fallback;
   }
 
-  /** A trimmed string that must not contain control characters (a newline in a key prefix, say). */
+  /**
+   * A trimmed string that must not contain control characters: in a value they are almost always a quoting
+   * mistake in a .env or compose file, and in Redis key names or log lines they would be invisible.
+   */
   text(name: string, fallback: string): string {
     const v = this.optional(name);
     if (v === undefined) return fallback;
-    if (CONTROL.test(v)) {
+    if (CONTROL_CHARACTERS.test(v)) {
       this.problem(`${name}=${JSON.stringify(v)} contains a control character (a newline or tab?)`);
       return fallback;
     }
