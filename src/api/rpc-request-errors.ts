@@ -80,17 +80,47 @@ function connectErrorOf(json: Uint8Array | undefined): { code: Code; message: st
  * settled then (for a request that never decoded, the body is empty).
  */
 function grpcAnswer(res: UniversalServerResponse, values: ContextValues, translate: Translate): UniversalServerResponse {
+  return afterBody(res, (trailer) => {
+    if (reached(values) || !rewriteStatus(trailer, translate)) respell(trailer);
+  });
+}
+
+/** Runs `settle` on the trailers once the body is done (connect-node writes them after it). */
+function afterBody(res: UniversalServerResponse, settle: (trailer: Headers) => void): UniversalServerResponse {
   if (res.trailer === undefined) return res;
   const trailer: Headers = res.trailer;
   const body = res.body;
   async function* settled(): AsyncGenerator<Uint8Array> {
     if (body !== undefined) yield* body;
-    if (reached(values) || !rewriteStatus(trailer, translate)) {
-      const message = trailer.get("grpc-message");
-      if (message !== null) trailer.set("grpc-message", grpcMessage(decodeMessage(message)));
-    }
+    settle(trailer);
   }
   return { ...res, body: settled() };
+}
+
+/** `grpc-message` re-encoded as the spec says (`grpcMessage`) from connect-es's `encodeURIComponent`. */
+function respell(trailer: Headers): void {
+  const message = trailer.get("grpc-message");
+  if (message !== null) trailer.set("grpc-message", grpcMessage(decodeMessage(message)));
+}
+
+/**
+ * Wraps `handlers[from..]` (one service's, just registered) so that their gRPC answers carry
+ * `grpc-message` encoded as the gRPC spec says, and nothing else changes: for a service whose errors come
+ * from the catalogue already (SignalService), connect-es's over-encoding is all there is to mend (grpc-js
+ * showed "malformed message%3A ..."). gRPC-web's trailers are in the body and are left as they are.
+ */
+export function encodeGrpcMessagesBySpec(handlers: UniversalHandler[], from: number): void {
+  for (let i = from; i < handlers.length; i++) {
+    const inner = handlers[i];
+    if (inner === undefined) continue;
+    const handle = async (req: UniversalServerRequest): Promise<UniversalServerResponse> => {
+      const res = await inner(req);
+      const type = res.header?.get("content-type") ?? "";
+      return type.startsWith("application/grpc") && !type.startsWith("application/grpc-web") ? afterBody(res, respell) : res;
+    };
+    const { protocolNames, service, method, requestPath, allowedMethods, supportedContentType } = inner;
+    handlers[i] = Object.assign(handle, { protocolNames, service, method, requestPath, allowedMethods, supportedContentType });
+  }
 }
 
 /**

@@ -1,6 +1,7 @@
 import { Code, ConnectError, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
 import { SignalRequestSchema, SignalService, type SignalRequest, type SignalResponse } from "../../gen/volly/signaling/v1/signal_pb.js";
 import { requestBodyError } from "../api/request-body-errors.js";
+import { encodeGrpcMessagesBySpec } from "../api/rpc-request-errors.js";
 import { errors, toPublicError } from "../errors.js";
 import { authorizeConnection } from "../session/authorize-connection.js";
 import { metadataNames, parseConnectParams } from "../session/connect-params.js";
@@ -14,6 +15,7 @@ import { StreamTransport } from "./stream-transport.js";
  * is `authorization: Bearer` metadata; resume is `volly-reconnect`, `volly-sid`, `volly-last-message-id`.
  */
 export function registerSignalService(router: ConnectRouter, svc: NodeServices, slots: ConnectionSlots): void {
+  const first = router.handlers.length;
   router.service(SignalService, {
     async *signal(requests: AsyncIterable<SignalRequest>, ctx: HandlerContext): AsyncGenerator<SignalResponse> {
       const ip = ctx.requestHeader.get("x-forwarded-for") ?? "grpc";
@@ -58,4 +60,5 @@ export function registerSignalService(router: ConnectRouter, svc: NodeServices, 
       }
     },
   });
+  encodeGrpcMessagesBySpec(router.handlers, first);
 }
