@@ -49,10 +49,22 @@ async function pairsOf(c: GeneratorConfig): Promise<Array<[BenchPeer, BenchPeer,
   return pairs;
 }
 
-/** Saturation: each pair keeps `window` messages in flight (1 offer per 5 candidates) for `seconds`. */
+/**
+ * Throughput is measured once a target has relayed this many messages (and at least `WARM_UP_MIN_MS`): V8
+ * compiles a function with TurboFan after enough calls, not after enough time, so a fixed-time warm-up left
+ * the slower targets still compiling while they were measured (the two-node target's nodes spent 5–18 % of
+ * their CPU in TurboFan's compile jobs inside the window after a one-second warm-up, a single node about 1 %).
+ */
+const WARM_UP_MESSAGES = 250_000;
+const WARM_UP_MIN_MS = 1000;
+/** Bounds the run whatever the target's rate. */
+const WARM_UP_MAX_MS = 12_000;
+
+/** Saturation: each pair keeps `window` messages in flight (1 offer per 5 candidates) for `seconds`, after a warm-up. */
 async function throughput(c: GeneratorConfig) {
   const pairs = await pairsOf(c);
   let relayed = 0;
+  let warmed = 0;
   let measuring = false;
   let stop = false;
   for (const [a, b, , bId] of pairs) {
@@ -67,11 +79,15 @@ async function throughput(c: GeneratorConfig) {
     b.onMessage(() => {
       inFlight--;
       if (measuring) relayed++;
+      else warmed++;
       pump();
     });
     pump();
   }
-  await sleep(1000);
+  const warmStart = performance.now();
+  await sleep(WARM_UP_MIN_MS);
+  while (warmed < WARM_UP_MESSAGES && performance.now() - warmStart < WARM_UP_MAX_MS) await sleep(50);
+  const warmUpSeconds = (performance.now() - warmStart) / 1000;
   const perProcess0 = c.serverPids.map(cpuMicros);
   const cpu0 = serverCpu(c);
   const own0 = process.cpuUsage();
@@ -95,6 +111,7 @@ async function throughput(c: GeneratorConfig) {
     ...(c.serverPids.length > 1 ? perProcess : {}),
     serverCpuPercent: (cpu / 1e6 / elapsed) * 100,
     generatorCpuPercent: ((own.user + own.system) / 1e6 / elapsed) * 100,
+    warmUpSeconds,
   };
 }
 
