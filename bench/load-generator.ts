@@ -53,7 +53,7 @@ async function pairsOf(c: GeneratorConfig): Promise<Array<[BenchPeer, BenchPeer,
  * Throughput is measured once a target has relayed this many messages (and at least `WARM_UP_MIN_MS`): V8
  * compiles a function with TurboFan after enough calls, not after enough time, so a fixed-time warm-up left
  * the slower targets still compiling while they were measured (the two-node target's nodes spent 5–18 % of
- * their CPU in TurboFan's compile jobs inside the window after a one-second warm-up, a single node about 1 %).
+ * their CPU in TurboFan's compile jobs inside the window after a one-second warm-up, a single node 0.1 %).
  */
 const WARM_UP_MESSAGES = 250_000;
 const WARM_UP_MIN_MS = 1000;
