@@ -32,6 +32,8 @@ export const errors = {
   targetMissing: () => err("target_missing", Code.InvalidArgument, "target is required"),
   callNotFound: () => err("call_not_found", Code.NotFound, "no such call between you and the target"),
   callIdMissing: () => err("call_id_missing", Code.InvalidArgument, "call_id is required"),
+  callSelf: () => err("call_self", Code.InvalidArgument, "a call needs another participant than yourself"),
+  callIdInUse: () => err("call_id_in_use", Code.AlreadyExists, "call_id is already used by another call in this room"),
   malformedMessage: (detail: string) => err("malformed_message", Code.InvalidArgument, `malformed message: ${detail}`),
   unknownMessageType: (type: string) =>
     err("unknown_message_type", Code.InvalidArgument, `unknown message type ${JSON.stringify(type.slice(0, 64))}`),
@@ -88,6 +90,8 @@ export const errors = {
   /** A LiveKit RoomService method Volly knows but does not serve (they act on media tracks or agents). */
   methodNotServed: (method: string) =>
     err("method_not_served", Code.Unimplemented, `${method} is not served: Volly relays signaling, not media`),
+  /** A gRPC or gRPC-web request to a path no service serves (Connect clients get HTTP 404, as their protocol says). */
+  rpcNotFound: (path: string) => err("rpc_not_found", Code.Unimplemented, `unknown service or method ${path.slice(0, 200)}`),
   reflectionNotFound: (what: string) => err("reflection_not_found", Code.NotFound, `${what.slice(0, 300)} not found`),
   /**
    * An RPC request body over the API's limit. resource_exhausted is what gRPC and Connect servers answer

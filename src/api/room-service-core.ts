@@ -180,8 +180,10 @@ export class RoomServiceCore {
     if (room === "") throw errors.roomNameMissing();
     if (identity === "") throw errors.identityMissing();
     const p = await this.svc.store.getParticipant(room, identity);
-    if (!p?.info) throw errors.participantNotFound();
-    return p;
+    if (p?.info) return p;
+    // Which one is missing, as errors.md promises: the room is read only on this refusal path.
+    if (!(await this.svc.store.getRoom(room))) throw errors.roomNotFound();
+    throw errors.participantNotFound();
   }
 }
 

@@ -127,7 +127,12 @@ export class SecureChannel {
   async rekey(timeoutMs: number): Promise<void> {
     const session = this.session;
     if (session === undefined || this.phase !== "open") throw new ConnectError("no post-quantum channel to rekey", Code.FailedPrecondition);
-    const request = await session.startRekey();
+    let request;
+    try {
+      request = await session.startRekey();
+    } catch (e) {
+      throw ConnectError.from(e, Code.Internal);
+    }
     const done = new Promise<void>((resolve, reject) => (this.rekeyWaiter = { resolve, reject }));
     const timer = setTimeout(() => this.rekeyWaiter?.reject(new ConnectError("rekey not answered", Code.DeadlineExceeded)), timeoutMs);
     this.send(create(SignalRequestSchema, { message: { case: "rekey", value: request } }));

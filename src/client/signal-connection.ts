@@ -57,6 +57,8 @@ export class SignalConnection {
   private lastError: ConnectError | undefined;
   private readonly heartbeat: Heartbeat;
   private readonly rekeys: RekeySchedule;
+  /** The rekey under way: one at a time per channel, so a `rekey()` during the scheduled one joins it. */
+  private rekeying: Promise<void> | undefined;
 
   constructor(private readonly settings: ConnectionSettings, token: string, private readonly events: ConnectionEvents) {
     this.token = token;
@@ -144,12 +146,14 @@ export class SignalConnection {
     while (generation === this.generation && socket.isOpen && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   }
 
-  /** Rekeys the post-quantum channel now. */
-  async rekey(): Promise<void> {
+  /** Rekeys the post-quantum channel now; while a rekey is under way, resolves with it instead of starting another. */
+  rekey(): Promise<void> {
     const channel = this.channel;
-    if (channel === undefined) throw new ConnectError("not connected", Code.FailedPrecondition);
-    await channel.rekey(this.settings.requestTimeoutMs);
-    this.events.rekeyed(channel.pqSession?.epoch ?? 0);
+    if (channel === undefined) return Promise.reject(new ConnectError("not connected", Code.FailedPrecondition));
+    this.rekeying ??= channel.rekey(this.settings.requestTimeoutMs)
+      .then(() => this.events.rekeyed(channel.pqSession?.epoch ?? 0))
+      .finally(() => (this.rekeying = undefined));
+    return this.rekeying;
   }
 
   /** Cuts the current socket as if the network dropped it (the owner then recovers). */

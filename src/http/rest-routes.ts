@@ -1,5 +1,6 @@
 import type { ConnectNodeAdapterOptions } from "@connectrpc/connect-node";
-import { errorIdOf, httpStatusOf, toPublicError } from "../errors.js";
+import { grpcMessage } from "../api/rpc-request-errors.js";
+import { errorIdOf, errors, httpStatusOf, toPublicError } from "../errors.js";
 import { authorizeConnection } from "../session/authorize-connection.js";
 import { parseConnectParams, queryParams } from "../session/connect-params.js";
 import type { NodeServices } from "../session/node-services.js";
@@ -62,7 +63,12 @@ async function route(svc: NodeServices, health: HealthCheck, extra: ExtraRoute[]
   // A path nobody serves is 404 whatever the method (a POST to an unknown RPC, for one: Connect and gRPC
   // clients read 404 as unimplemented); 405, with the methods that would do, is for a route that exists.
   const get = GET_ROUTES.get(url.pathname);
-  if (get === undefined) return text(res, 404, "not found");
+  if (get === undefined) {
+    // gRPC clients read a bare 404 as a transport failure (grpcio also logs it as a bad header): answer
+    // them in their own protocol, a trailers-only UNIMPLEMENTED.
+    if (String(req.headers["content-type"] ?? "").startsWith("application/grpc")) return grpcUnimplemented(req, res, url.pathname);
+    return text(res, 404, "not found");
+  }
   if (req.method !== "GET" && req.method !== "HEAD") {
     res.setHeader("Allow", "GET, HEAD");
     return text(res, 405, "method not allowed");
@@ -107,6 +113,25 @@ export function discardRequestBody(req: Req, res: Res): void {
   if (req.readableEnded) return;
   if (req.httpVersionMajor === 1) res.setHeader("Connection", "close");
   req.resume();
+}
+
+function grpcUnimplemented(req: Req, res: Res, path: string): void {
+  const error = errors.rpcNotFound(path);
+  const web = String(req.headers["content-type"]).startsWith("application/grpc-web");
+  const headers = {
+    "content-type": web ? "application/grpc-web+proto" : "application/grpc",
+    "grpc-status": String(error.code),
+    "grpc-message": grpcMessage(error.rawMessage),
+  };
+  // Over HTTP/2 the status must come in the one HEADERS frame that ends the stream (gRPC's trailers-only
+  // form): the compatibility API's writeHead + end sends an empty DATA frame after it, which grpc-js
+  // reads as a call that ended without a status.
+  if ("stream" in res && !res.headersSent) {
+    res.stream.respond({ ":status": 200, ...headers }, { endStream: true });
+    return;
+  }
+  res.writeHead(200, headers);
+  res.end();
 }
 
 function text(res: Res, status: number, body: string): void {

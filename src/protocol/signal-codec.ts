@@ -11,9 +11,12 @@ import { fromBinary, fromJson, ScalarType, toBinary, toJson, type DescMessage, t
  */
 export type WireFormat = "protobuf" | "json" | "flat";
 
-/** A frame that cannot be decoded; `unknownType` is set when only the flat `type` was not recognised. */
+/**
+ * A frame that cannot be decoded; `unknownType` is set when only the flat `type` was not recognised, and
+ * `requestId` when a JSON frame's `request_id` could still be read, so that the answer can repeat it.
+ */
 export class CodecError extends Error {
-  constructor(message: string, readonly unknownType?: string) {
+  constructor(message: string, readonly unknownType?: string, readonly requestId = 0) {
     super(message);
     this.name = "CodecError";
   }
@@ -74,12 +77,21 @@ function decodeJsonValue<D extends DescMessage>(schema: D, value: unknown): { me
   if (value === null || typeof value !== "object" || Array.isArray(value)) throw new CodecError("frame must be a JSON object");
   const obj = value as JsonObject;
   const flat = typeof obj.type === "string";
-  const json = flat ? fromFlat(schema, obj) : obj;
   try {
+    const json = flat ? fromFlat(schema, obj) : obj;
     return { message: fromJson(schema, json, { ignoreUnknownFields: true }), format: flat ? "flat" : "json" };
   } catch (e) {
-    throw new CodecError(`invalid message: ${e instanceof Error ? e.message.slice(0, 200) : "unknown"}`);
+    const requestId = requestIdOf(obj);
+    if (e instanceof CodecError) throw new CodecError(e.message, e.unknownType, requestId);
+    throw new CodecError(`invalid message: ${e instanceof Error ? e.message.slice(0, 200) : "unknown"}`, undefined, requestId);
   }
+}
+
+/** The frame's `request_id` (either JSON name) when it is a valid uint32, else 0: a refusal still repeats it. */
+function requestIdOf(obj: JsonObject): number {
+  const v = obj.request_id ?? obj.requestId;
+  const n = typeof v === "string" && /^\d{1,10}$/.test(v) ? Number(v) : v;
+  return typeof n === "number" && Number.isInteger(n) && n >= 0 && n <= 0xffffffff ? n : 0;
 }
 
 function oneofOf(schema: DescMessage) {

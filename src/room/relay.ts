@@ -124,7 +124,12 @@ export class Relay {
     if (c.action === CallAction.UNSPECIFIED || CallAction[c.action] === undefined) throw errors.malformedMessage("call action is required");
     const now = Date.now();
     if (c.action === CallAction.INVITE) {
+      if (c.target === sender.identity) throw errors.callSelf();
       if (!(await this.store.getParticipant(sender.room, c.target))) throw errors.targetNotFound();
+      // A call id names one call: another pair's INVITE must not take over (and end) a call it guessed.
+      // The same caller inviting the same callee again (a retry) re-opens its own call.
+      const existing = await this.store.getCall(sender.room, c.callId);
+      if (existing && (existing.caller !== sender.identity || existing.callee !== c.target)) throw errors.callIdInUse();
       await this.store.putCall(create(StoredCallSchema, {
         callId: c.callId, room: sender.room, caller: sender.identity, callee: c.target,
         audio: c.audio, video: c.video, invitedAt: BigInt(now),

@@ -34,6 +34,8 @@ export class SessionInbound {
   /** Undecodable frames so far (before the PQ channel exists; after it, the first one ends the session). */
   private undecodable = 0;
   private relaysInFlight = 0;
+  /** The id of the request in hand, which a refusal repeats (the inner request's once a record is opened). */
+  private requestId = 0;
   private readonly bucket: TokenBucket;
   /** The sender's from/from_sid, encoded once (see `senderFields`). */
   private stamp: string | undefined;
@@ -61,20 +63,21 @@ export class SessionInbound {
    */
   malformed(e: CodecError): void {
     const error = e.unknownType !== undefined ? errors.unknownMessageType(e.unknownType) : errors.malformedMessage(e.message);
+    const { requestId } = e;
     this.s.svc.metrics.countMessage("malformed", "in");
     if (this.pq?.established) {
       // Everything after the handshake is a record; a frame that is not one is a protocol error.
-      this.s.end({ reason: DisconnectReason.PROTOCOL_ERROR, action: LeaveAction.DISCONNECT, error, dispose: "leave" });
+      this.s.end({ reason: DisconnectReason.PROTOCOL_ERROR, action: LeaveAction.DISCONNECT, error, dispose: "leave", requestId });
       return;
     }
     if (!this.s.joined) {
       this.pq?.handshakeFailed(error);
-      this.s.fail(error);
+      this.s.fail(error, requestId);
       return;
     }
-    this.s.sendError(error, 0);
+    this.s.sendError(error, requestId);
     if (++this.undecodable > 32) {
-      this.s.end({ reason: DisconnectReason.PROTOCOL_ERROR, action: LeaveAction.DISCONNECT, error, dispose: "leave" });
+      this.s.end({ reason: DisconnectReason.PROTOCOL_ERROR, action: LeaveAction.DISCONNECT, error, dispose: "leave", requestId });
     }
   }
 
@@ -118,13 +121,14 @@ export class SessionInbound {
   private async pump(first: Inbound): Promise<void> {
     this.processing = true;
     for (let request: Inbound | undefined = first; request !== undefined && !this.s.closed; request = this.queue?.shift()) {
+      this.requestId = request instanceof Uint8Array ? 0 : request.requestId;
       try {
         // Most requests (relays on the fast path) are done, or handed to the store, synchronously: only
         // the others are awaited, so a relay costs no promise or suspended frame of the pump.
         const pending = this.process(request);
         if (pending !== undefined) await pending;
       } catch (e) {
-        this.s.fail(e, request instanceof Uint8Array ? 0 : request.requestId);
+        this.s.fail(e, this.requestId);
       }
     }
     this.queue = undefined;
@@ -163,6 +167,8 @@ export class SessionInbound {
       }
     }
     if (decoded === undefined) decoded = this.decodeInner(plaintext as Uint8Array, pq !== undefined);
+    // With PQ on the outer record's id is 0: a refusal from here on repeats the inner request's.
+    this.requestId = decoded.requestId;
     this.s.svc.metrics.countMessage(decoded.message.case ?? "none", "in");
     if (pq && decoded.message.case === "rekey") return pq.rekey(decoded.message.value, (r) => this.s.send(r));
     if (!pq && isPqMessage(decoded)) throw errors.unexpectedMessage(decoded.message.case ?? "");
@@ -174,8 +180,10 @@ export class SessionInbound {
     let decoded: SignalRequest;
     try {
       decoded = request instanceof Uint8Array ? this.decodeFrame(request) : request;
+      this.requestId = decoded.requestId;
       if (decoded.message.case === undefined) throw errors.malformedMessage("empty message");
     } catch (e) {
+      if (e instanceof CodecError) this.requestId = e.requestId;
       pq.handshakeFailed(e);
       throw e;
     }
@@ -225,11 +233,13 @@ export class SessionInbound {
     try {
       inner = inRecord ? decodePlaintext(SignalRequestSchema, bytes, this.s.transport.format()) : this.decodeFrame(bytes);
     } catch (e) {
+      if (e instanceof CodecError) this.requestId = e.requestId;
       // A well-formed message of a type this server does not know is answered as it is outside a record
       // (and as protobuf's unknown oneof field is); anything else that does not decode breaks the channel.
       if (inRecord && e instanceof CodecError) throw e.unknownType !== undefined ? errors.unknownMessageType(e.unknownType) : errors.pqRecordInvalid();
       throw e;
     }
+    if (inRecord && inner.message.case === "pqHandshake") throw errors.pqHandshakeDuplicate();
     if (inRecord && isPqMessage(inner) && inner.message.case !== "rekey") throw errors.pqRecordInvalid();
     return inner;
   }
@@ -280,6 +290,8 @@ function openFrame(pq: PqChannel, bytes: Uint8Array): Uint8Array {
 
 /** The record of a request on an established channel; anything else is a plaintext signal, refused. */
 function recordOf(request: SignalRequest): RecordFields {
+  // A connection has exactly one handshake; anything else in the clear is a downgrade attempt.
+  if (request.message.case === "pqHandshake") throw errors.pqHandshakeDuplicate();
   if (request.message.case !== "secure") throw errors.pqRequired();
   return request.message.value;
 }

@@ -337,11 +337,11 @@ export class SignalSession implements LocalParticipant, TickingSession, CursorOw
   }
 
   /** Ends the connection: optional `error`, then `leave`, then close; then the participant is disposed of. */
-  end(opts: { reason: DisconnectReason; action: LeaveAction; error?: ConnectError; dispose: Disposal; closeCode?: number; expired?: boolean }): void {
+  end(opts: { reason: DisconnectReason; action: LeaveAction; error?: ConnectError; dispose: Disposal; closeCode?: number; expired?: boolean; requestId?: number }): void {
     if (this.phase === "closed" || this.ending) return;
     // The goodbye below goes through send(), whose backpressure check would end the session again.
     this.ending = true;
-    if (opts.error) this.sendError(opts.error, 0);
+    if (opts.error) this.sendError(opts.error, opts.requestId ?? 0);
     this.send(create(SignalResponseSchema, {
       message: { case: "leave", value: create(LeaveRequestSchema, { reason: opts.reason, action: opts.action, message: opts.error?.rawMessage ?? "" }) },
     }));
@@ -371,7 +371,7 @@ export class SignalSession implements LocalParticipant, TickingSession, CursorOw
     const error = toPublicError(e);
     if (error.code === Code.Internal) this.log.error({ err: e }, "request failed");
     const ending = endingOnFailure(errorIdOf(error), this.phase === "joined");
-    if (ending) this.end({ ...ending, error, dispose: this.packedSelf ? "leave" : "none" });
+    if (ending) this.end({ ...ending, error, dispose: this.packedSelf ? "leave" : "none", requestId });
     else this.sendError(error, requestId);
   }
 

@@ -170,6 +170,15 @@ describe("livekit-server-sdk RoomServiceClient over /twirp (PQ on)", () => {
 
     const missing = await failure(api.getParticipant("lk-guarded", "nobody"));
     assert.deepEqual([missing.status, missing.code, missing.message], [404, "not_found", "participant does not exist"]);
+    // A missing room is named as such (errors.md: room_not_found), for each participant method.
+    for (const call of [
+      () => api.getParticipant("lk-no-such-room", "nobody"),
+      () => api.removeParticipant("lk-no-such-room", "nobody"),
+      () => api.updateParticipant("lk-no-such-room", "nobody", { metadata: "x" }),
+    ]) {
+      const noRoom = await failure(call());
+      assert.deepEqual([noRoom.status, noRoom.code, noRoom.message], [404, "not_found", "requested room does not exist"]);
+    }
     const badName = await failure(api.createRoom({ name: "bad\nname" }));
     assert.deepEqual([badName.status, badName.code], [400, "invalid_argument"]);
     // A media method the SDK offers: refused as unimplemented, with the reason.

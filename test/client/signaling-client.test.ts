@@ -181,6 +181,27 @@ test("rekeying on a short interval keeps the channel working; the server's inter
   }
 });
 
+test("rekey() while a rekey is under way joins it: overlapping manual and scheduled rekeys never cost the connection", async () => {
+  const alice = await nodeClient(server.wsUrl, "rko-alice", "rekey-overlap", { rekeyIntervalMs: 60 });
+  try {
+    await alice.client.connect();
+    let reconnects = 0;
+    alice.client.on("reconnecting", () => reconnects++);
+    const calls: Array<Promise<void>> = [];
+    for (let i = 0; i < 60; i++) {
+      calls.push(alice.client.rekey());
+      await new Promise((r) => setTimeout(r, i % 7));
+    }
+    const settled = await Promise.allSettled(calls);
+    assert.deepEqual(settled.filter((r) => r.status === "rejected"), []);
+    assert.equal(reconnects, 0);
+    assert.equal(alice.client.state, "connected");
+    assert.ok(alice.client.getPostQuantumSession().rekeys >= 2);
+  } finally {
+    await alice.client.disconnect();
+  }
+});
+
 test("plaintext servers: refused by default (no downgrade), accepted with postQuantum: false", async () => {
   const plain = await startTestServer({ VOLLY_PQ_ENABLED: "false" });
   try {

@@ -58,6 +58,19 @@ describe("errors before join", () => {
     });
   }
 
+  test("a refusal repeats the frame's request_id, even when the frame does not decode or ends the connection", async () => {
+    for (const [frame, id] of [
+      [{ type: "bogus", request_id: 11 }, 11],
+      [{ type: "discover", identities: 5, request_id: 12 }, 12],
+      [{ type: "discover", identities: [], requestId: "42" }, 42],
+    ] as const) {
+      const c = await open(`pre-id-${id}`);
+      c.sendRaw(JSON.stringify(frame));
+      const { messages } = await drain(c);
+      assert.deepEqual(messages.map((m) => [m.message.case, m.requestId]), [["error", id], ["leave", 0]], JSON.stringify(frame));
+    }
+  });
+
   test("a plaintext leave before the handshake closes normally", async () => {
     const c = await open("pre-leave");
     c.send(create(SignalRequestSchema, { message: { case: "leave", value: {} } }));
@@ -86,7 +99,27 @@ describe("errors before join", () => {
     assert.match(error.message, /unknown message type "bogus"/);
     c.send({ case: "ping", value: { timestamp: 7n } });
     assert.equal((await c.waitFor("pong")).lastPingTimestamp, 7n);
+    const id = await c.pq?.seal(new TextEncoder().encode(JSON.stringify({ type: "bogus", request_id: 13 })));
+    assert.ok(id);
+    c.channel.send(create(SignalRequestSchema, { message: { case: "secure", value: id } }));
+    assert.equal((await c.waitFor("error", (_e, r) => r.requestId === 13)).code, "invalid_argument");
     await c.leave();
+  });
+
+  test("after the join, a second pq_handshake, in a record or in the clear, is pq_handshake_duplicate", async () => {
+    for (const inRecord of [true, false]) {
+      const c = await TestClient.connect({ kind: "ws-flat", port: node.port, identity: `dup-${inRecord}`, room: "pre-join", pq: "ML-KEM-768", token: capturedKeys });
+      const again = { type: "pq_handshake", algorithm: "ML-KEM-768", client_public_key: "", request_id: 5 };
+      if (inRecord) {
+        const record = await c.pq?.seal(new TextEncoder().encode(JSON.stringify(again)));
+        assert.ok(record);
+        c.channel.send(create(SignalRequestSchema, { message: { case: "secure", value: record } }));
+      } else c.channel.sendRaw(JSON.stringify(again));
+      const error = await c.waitFor("error");
+      assert.deepEqual([error.code, error.message], ["failed_precondition", "a connection has exactly one handshake"]);
+      assert.equal((await c.waitFor("leave")).reason, DisconnectReason.PROTOCOL_ERROR);
+      assert.equal((await c.channel.closed).code, 4009);
+    }
   });
 });
 

@@ -84,6 +84,32 @@ describe("session features (PQ off, ws and grpc clients)", () => {
     await bob.leave();
   });
 
+  test("an INVITE to oneself or with another pair's call_id is refused; the caller's own re-INVITE goes through", async () => {
+    const alice = await join("g-alice", "call-guard");
+    const bob = await join("g-bob", "call-guard", "ws-flat");
+    const eve = await join("g-eve", "call-guard", "grpc-js");
+    const self = alice.send({ case: "call", value: { action: CallAction.INVITE, target: "g-alice", callId: "g-self" } });
+    const selfError = await alice.waitFor("error", (_e, r) => r.requestId === self);
+    assert.deepEqual([selfError.code, selfError.message], ["invalid_argument", "a call needs another participant than yourself"]);
+    alice.send({ case: "call", value: { action: CallAction.INVITE, target: "g-bob", callId: "g-1", audio: true } });
+    assert.equal((await bob.waitFor("call", (c) => c.callId === "g-1")).from, "g-alice");
+    // Eve learnt the call id somehow: her INVITE must not take the call over (nor reach bob).
+    const taken = eve.send({ case: "call", value: { action: CallAction.INVITE, target: "g-bob", callId: "g-1" } });
+    const takenError = await eve.waitFor("error", (_e, r) => r.requestId === taken);
+    assert.deepEqual([takenError.code, takenError.message], ["already_exists", "call_id is already used by another call in this room"]);
+    const stolenHangup = eve.send({ case: "call", value: { action: CallAction.HANGUP, target: "g-bob", callId: "g-1" } });
+    assert.equal((await eve.waitFor("error", (_e, r) => r.requestId === stolenHangup)).code, "not_found");
+    // Alice's own retry goes through, and the call is still hers and bob's.
+    alice.send({ case: "call", value: { action: CallAction.INVITE, target: "g-bob", callId: "g-1", audio: true } });
+    const retry = await bob.waitFor("call", (c) => c.callId === "g-1");
+    assert.deepEqual([retry.action, retry.from], [CallAction.INVITE, "g-alice"]);
+    bob.send({ case: "call", value: { action: CallAction.ACCEPT, target: "g-alice", callId: "g-1" } });
+    assert.equal((await alice.waitFor("call", (c) => c.callId === "g-1")).action, CallAction.ACCEPT);
+    await eve.leave();
+    await alice.leave();
+    await bob.leave();
+  });
+
   test("data to one participant or the room, acknowledged by id", async () => {
     const a = await join("x-a", "data");
     const b = await join("x-b", "data", "ws-flat");

@@ -3,7 +3,7 @@
 // to a TypeScript client, and receives that client's answer. Plaintext signaling (VOLLY_PQ_ENABLED=false):
 // Debian's Python has no ML-KEM; docs/sdks.md says what a post-quantum Python client needs.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -80,6 +80,26 @@ describe("Python client (generated gRPC stubs)", { skip }, () => {
     const answer = out.lines.find((l) => l.type === "answer");
     assert.deepEqual({ from: answer?.message.from, sdp: answer?.message.sdp }, { from: "ts-bob", sdp: "v=0 ts-answer" });
     await bob.leave();
+  });
+
+  test("a method no service serves is UNIMPLEMENTED in gRPC's own terms, on both ports", async () => {
+    const script = [
+      "import grpc, sys",
+      "with grpc.insecure_channel(sys.argv[1]) as ch:",
+      "    try:",
+      "        ch.unary_unary('/volly.signaling.v1.NoSuchService/Nothing')(b'', timeout=10)",
+      "    except grpc.RpcError as e:",
+      "        print(e.code().name, e.details())",
+    ].join("\n");
+    for (const port of [server.port, server.apiPort]) {
+      // Not spawnSync: the server runs in this process and must answer while Python waits.
+      const out = await new Promise<{ stdout: string; stderr: string }>((resolve) => {
+        execFile(PYTHON, ["-c", script, `127.0.0.1:${port}`], { timeout: 30_000, env: { PATH: process.env.PATH } }, (_e, stdout, stderr) => resolve({ stdout, stderr }));
+      });
+      assert.equal(out.stdout.trim(), "UNIMPLEMENTED unknown service or method /volly.signaling.v1.NoSuchService/Nothing", out.stderr);
+      // A bare HTTP 404 had grpcio log an hpack error about the text/plain answer.
+      assert.doesNotMatch(out.stderr, /hpack|invalid value/i);
+    }
   });
 
   test("against a post-quantum server it stops with the reason instead of hanging", async () => {
