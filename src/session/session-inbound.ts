@@ -239,6 +239,7 @@ export class SessionInbound {
       if (inRecord && e instanceof CodecError) throw e.unknownType !== undefined ? errors.unknownMessageType(e.unknownType) : errors.pqRecordInvalid();
       throw e;
     }
+    this.requestId = inner.requestId;
     if (inRecord && inner.message.case === "pqHandshake") throw errors.pqHandshakeDuplicate();
     if (inRecord && isPqMessage(inner) && inner.message.case !== "rekey") throw errors.pqRecordInvalid();
     return inner;
