@@ -1,3 +1,4 @@
+import { Code } from "@connectrpc/connect";
 import type { ConnectNodeAdapterOptions } from "@connectrpc/connect-node";
 import { grpcMessage } from "../api/rpc-request-errors.js";
 import { errorIdOf, errors, httpStatusOf, toPublicError } from "../errors.js";
@@ -20,8 +21,13 @@ export type ExtraRoute = (req: Req, res: Res, url: URL) => Promise<boolean> | bo
 export function createRestHandler(svc: NodeServices, health: HealthCheck, extra: ExtraRoute[] = []): (req: Req, res: Res) => void {
   return (req, res) => {
     void route(svc, health, extra, req, res).catch((e: unknown) => {
-      svc.log.error({ err: e, path: req.url?.split("?")[0] }, "http route failed");
-      if (!res.headersSent) text(res, 500, "internal error");
+      // A catalogue error (the store down during a Redis outage: 503) is answered as itself; anything
+      // else is a bug, logged with its stack and answered as 500 without internals.
+      const error = toPublicError(e);
+      const path = req.url?.split("?")[0];
+      if (error.code === Code.Internal) svc.log.error({ err: e, path }, "http route failed");
+      else svc.log.warn({ path, error: errorIdOf(error) }, "http route refused");
+      if (!res.headersSent) text(res, httpStatusOf(error.code), error.rawMessage);
     });
   };
 }

@@ -47,7 +47,6 @@ export class MemorySessions implements SessionStore {
   async restoreSession(session: StoredSession): Promise<void> {
     if (this.sessions.has(session.sessionId)) return;
     this.sessions.set(session.sessionId, keep(session));
-    this.total++;
   }
 
   async endSession(id: string, expired: boolean): Promise<void> {

@@ -153,8 +153,9 @@ export interface SessionStore {
   listSessions(nodeId?: string): Promise<StoredSession[]>;
   /**
    * Re-creates the record of a session this node holds when it is missing (the backend lost its data,
-   * or another node ended it while this one was taken for dead), counting it in `total_sessions`; a
-   * present record is left as it is.
+   * or another node ended it while this one was taken for dead), without counting it in `total_sessions`
+   * again (it was counted when created; the stats report at least the live sessions, for an empty
+   * restart); a present record is left as it is.
    */
   restoreSession(session: StoredSession): Promise<void>;
   /** Ends a session: deletes its record; counts it in `expired_sessions` when `expired`. */

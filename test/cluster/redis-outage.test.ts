@@ -56,6 +56,9 @@ describe("Redis stops for 30 s and comes back empty", { skip }, () => {
       });
       assert.equal(error.code, "unavailable");
       assert.ok(Date.now() - sentAt < 4000, "fails fast");
+      // The session stats need the store: unavailable, 503 with the catalogue's words, not a 500.
+      const stats = await fetch(`${a.apiUrl}/volly/sessions/stats`, { signal: AbortSignal.timeout(5000) });
+      assert.deepEqual([stats.status, await stats.text()], [503, "storage is unavailable, try again"]);
 
       while (Date.now() - downAt < OUTAGE_MS) {
         assert.equal(await a.health(), 503);

@@ -99,6 +99,11 @@ export class NodeProcess {
     }
   }
 
+  /** Freezes (SIGSTOP) or thaws (SIGCONT) the process: a node that stops answering without going away. */
+  freeze(frozen: boolean): void {
+    this.child.kill(frozen ? "SIGSTOP" : "SIGCONT");
+  }
+
   /** kill -9: no goodbye to anyone. */
   async kill(): Promise<void> {
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill("SIGKILL");

@@ -39,11 +39,10 @@ write_session()
 return 1
 `),
 
-  /** (id, node, expires_at, fields…) → 1 when the record was missing and is back (counted in total). */
+  /** (id, node, expires_at, fields…) → 1 when the record was missing and is back (not counted again: see `stats`). */
   restore: new LuaScript("session_restore", `${WRITE}
 if redis.call('EXISTS', k_session(arg(1))) == 1 then return 0 end
 write_session()
-redis.call('HINCRBY', K_STATS, 'total_sessions', 1)
 return 1
 `),
 
@@ -71,7 +70,11 @@ end
 return out
 `),
 
-  /** () → {active, total, expired, rekeys}; active counts live records of nodes that are not dead. */
+  /**
+   * () → {active, total, expired, rekeys}; active counts live records of nodes that are not dead. The total
+   * is never below active: after an empty restart the counter starts again and the re-registered sessions
+   * are not counted (restore).
+   */
   stats: new LuaScript("session_stats", `${WRITE}
 local active = 0
 for _, node in ipairs(session_nodes()) do
@@ -82,7 +85,7 @@ for _, node in ipairs(session_nodes()) do
   end
 end
 local f = redis.call('HMGET', K_STATS, 'total_sessions', 'expired_sessions', 'rekeys')
-return {active, tonumber(f[1] or '0'), tonumber(f[2] or '0'), tonumber(f[3] or '0')}
+return {active, math.max(active, tonumber(f[1] or '0')), tonumber(f[2] or '0'), tonumber(f[3] or '0')}
 `),
 
   /** (identity, connection, until, ttl) → marks the connection online; last seen = now. */
