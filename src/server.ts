@@ -6,6 +6,7 @@ import { DisconnectReason, ServerInfoSchema } from "../gen/volly/signaling/v1/mo
 import { TokenVerifier } from "./auth/access-token.js";
 import { ClusterNode } from "./cluster/cluster-node.js";
 import { SessionLedger } from "./cluster/session-ledger.js";
+import { DepartureLedger } from "./room/departure-ledger.js";
 import type { Config } from "./config.js";
 import { HealthCheck } from "./http/health.js";
 import { Listener } from "./http/listener.js";
@@ -68,7 +69,7 @@ export async function createVollyServer(config: Config, options: ServerOptions):
   const ledger = new SessionLedger();
   const local = new LocalParticipants();
   const delivery = new Delivery(store, bus, config.nodeId, local, config.resume.queueLimit, log);
-  const rooms = new Rooms(config, store, delivery, log);
+  const rooms = new Rooms(config, store, delivery, log, backend.shared ? new DepartureLedger() : undefined);
   const clock = new NodeClock(log);
   const services: NodeServices = {
     config,

@@ -37,6 +37,8 @@ export class ClusterNode {
   private nextBeatAt = 0;
   private nextSyncAt = 0;
   private failing = false;
+  /** When to tell rooms of the departures the store lost (0: nothing to do), see `Rooms.announceDepartures`. */
+  private departuresDueAt = 0;
 
   constructor(
     private readonly svc: NodeServices,
@@ -94,6 +96,7 @@ export class ClusterNode {
       // After any store trouble reconcile at once: drops that could not be written meanwhile are
       // recorded now rather than at the next periodic sync.
       if (!rethrow && (this.lost || this.troubled || now >= this.nextSyncAt)) void this.sync(now, false);
+      if (!rethrow && this.departuresDueAt > 0 && now >= this.departuresDueAt) void this.announceDepartures(now);
     } catch (e) {
       if (rethrow) throw e;
       if (!this.failing) this.log.warn(logged(e), "cluster heartbeat failed; retrying");
@@ -113,6 +116,8 @@ export class ClusterNode {
     try {
       const report = await this.held.sync(lost, now);
       if (lost) this.log.warn(report, "re-registered with the store");
+      // The other nodes re-register on their next heartbeat: only then does the room have members to tell.
+      if (lost) this.departuresDueAt = now + 2 * HEARTBEAT_MS;
       this.troubled = false;
       this.nextSyncAt = now + SYNC_MS;
     } catch (e) {
@@ -122,6 +127,17 @@ export class ClusterNode {
       this.log.warn(logged(e), "re-asserting what this node holds failed; retrying");
     } finally {
       this.syncing = false;
+    }
+  }
+
+  private async announceDepartures(now: number): Promise<void> {
+    this.departuresDueAt = 0;
+    try {
+      const announced = await this.rooms.announceDepartures(now);
+      if (announced > 0) this.log.warn({ announced }, "told rooms of participants the store lost while they were away or leaving");
+    } catch (e) {
+      this.departuresDueAt = now + HEARTBEAT_MS;
+      this.log.warn(logged(e), "telling rooms of lost departures failed; retrying");
     }
   }
 

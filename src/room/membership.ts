@@ -19,6 +19,7 @@ import type { Config } from "../config.js";
 import { errors } from "../errors.js";
 import type { Store } from "../store/store.js";
 import type { Delivery } from "./delivery.js";
+import type { DepartureLedger } from "./departure-ledger.js";
 
 /** A participant's place: the room it is in and its record. */
 export interface Membership {
@@ -62,6 +63,8 @@ export class Rooms {
     private readonly store: Store,
     private readonly delivery: Delivery,
     private readonly log: Logger,
+    /** Set in a cluster, where the store can lose its data (see DepartureLedger). */
+    private readonly departures?: DepartureLedger,
   ) {}
 
   /**
@@ -124,6 +127,7 @@ export class Rooms {
     if (!room) throw errors.resumeUnknown();
     const others = (await this.store.listParticipants(claims.video.room)).filter((p) => p.info?.sid !== sid);
     const self = create(StoredParticipantSchema, { ...before, nodeId, awayUntil: 0n });
+    this.departures?.forget(sid);
     return { room, self, others, previousNode: before.nodeId };
   }
 
@@ -200,6 +204,37 @@ export class Rooms {
     for (const name of await this.store.deleteExpiredEmptyRooms(now)) {
       this.log.info({ room: name }, "room closed after empty timeout");
     }
+  }
+
+  /**
+   * This node let a participant go (kept away for a resume, or its leave could not be written): remembered
+   * while its window runs, in case the store loses its record (see DepartureLedger).
+   */
+  departed(room: string, info: ParticipantInfo, reason: DisconnectReason, now: number): void {
+    this.departures?.record({ room, info, reason, until: now + Math.max(this.config.resume.windowMs, 30_000) });
+  }
+
+  /**
+   * After the store lost its data (an empty Redis restart, once every node had time to re-register): tells
+   * the rooms of the participants this node let go, and the store no longer knows, that they are gone.
+   * Returns how many were announced.
+   */
+  async announceDepartures(now: number): Promise<number> {
+    let announced = 0;
+    for (const d of this.departures?.current(now) ?? []) {
+      const known = await this.store.getParticipant(d.room, d.info.identity);
+      // Still there (the store kept it), or the identity joined again: the store's own paths tell the room.
+      if (known?.info) {
+        if (known.info.sid !== d.info.sid) this.departures?.forget(d.info.sid);
+        continue;
+      }
+      this.departures?.forget(d.info.sid);
+      if (d.info.permission?.hidden) continue;
+      const info = create(ParticipantInfoSchema, { ...d.info, state: ParticipantState.DISCONNECTED, disconnectReason: d.reason, version: d.info.version + 1 });
+      await this.announce(d.room, info, d.info.sid);
+      announced++;
+    }
+    return announced;
   }
 
   private async announce(room: string, info: ParticipantInfo, exceptSid: string): Promise<void> {

@@ -158,14 +158,25 @@ export function endingOnFailure(id: string | undefined, joined: boolean): { reas
  */
 export async function leaveRoom(s: SignalSession, dispose: Disposal, reason: DisconnectReason): Promise<void> {
   const { svc } = s;
+  // Whether the participant is let go without its room having been told it left (see Rooms.departed).
+  let unannounced = false;
   try {
     // Presence is best effort: it expires by itself.
     await svc.store.setOffline(s.identity, s.connId, Date.now()).catch(() => {});
-    if (dispose === "leave") await svc.rooms.leave(s.room, s.identity, s.sid, reason);
+    if (dispose === "leave") {
+      unannounced = true;
+      await svc.rooms.leave(s.room, s.identity, s.sid, reason);
+      unannounced = false;
+    }
     // A newer connection of this participant on this node (a resume) owns it now. Checked right before
     // the write, and both go over the same store connection, so its claim cannot be overtaken.
-    else if (dispose === "away" && svc.local.get(s.sid) === undefined) await svc.rooms.dropped(s.room, s.identity, s.sid, reason);
+    else if (dispose === "away" && svc.local.get(s.sid) === undefined) {
+      unannounced = true;
+      await svc.rooms.dropped(s.room, s.identity, s.sid, reason);
+    }
   } catch (e) {
     s.log.error({ err: e }, "cleanup after close failed");
   }
+  const info = s.self?.info;
+  if (unannounced && info) svc.rooms.departed(s.room, info, reason, Date.now());
 }

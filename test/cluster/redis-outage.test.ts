@@ -107,4 +107,29 @@ describe("Redis stops for 30 s and comes back empty", { skip }, () => {
     }
     await Promise.all([alice.leave(), bob.leave()]);
   });
+
+  test("a participant whose connection drops during the outage is announced as gone once Redis is back empty", async () => {
+    const alice = await join(a, "ws-protobuf", "ghost-alice", "ghost");
+    const bob = await join(b, "ws-protobuf", "ghost-bob", "ghost");
+    await alice.waitFor("participantUpdate", (u) => u.participants[0]?.identity === "ghost-bob", 10_000);
+    const bobSid = bob.join?.participant?.sid;
+    const stopPings = keepAlive([alice]);
+    try {
+      await redis.stop();
+      await eventually("b to report unhealthy", async () => (await b.health()) === 503, 10_000);
+      // The socket drops: b cannot write the drop, and the empty Redis will not have bob at all.
+      bob.kill();
+      await sleep(2000);
+      await redis.start();
+      const gone = await alice.waitFor(
+        "participantUpdate",
+        (u) => u.participants[0]?.identity === "ghost-bob" && u.participants[0].state === ParticipantState.DISCONNECTED,
+        30_000,
+      );
+      assert.equal(gone.participants[0]?.sid, bobSid);
+    } finally {
+      stopPings();
+    }
+    await alice.leave();
+  });
 });
