@@ -1,6 +1,7 @@
+import { after, before } from "node:test";
 import type { ChannelKind } from "../helpers/channels.js";
 import { NodeProcess } from "../helpers/node-process.js";
-import { deletePrefix, REDIS_URL, uniquePrefix } from "../helpers/redis.js";
+import { deletePrefix, REDIS_URL, requireRedis, uniquePrefix } from "../helpers/redis.js";
 import { TestClient } from "../helpers/signal-client.js";
 
 /** Server nodes (processes) sharing one Redis under a prefix of their own. */
@@ -21,6 +22,29 @@ export class Cluster {
     await Promise.all(this.nodes.map((n) => n.kill()));
     await deletePrefix(this.redisUrl, this.prefix);
   }
+}
+
+/**
+ * Two nodes on the machine's Redis for the enclosing `describe`: started before its tests, killed (their
+ * keys deleted) after. Read `nodes.a` and `nodes.b` inside the tests.
+ */
+export function twoNodes(): { readonly cluster: Cluster; readonly a: NodeProcess; readonly b: NodeProcess } {
+  const cluster = new Cluster();
+  const started: NodeProcess[] = [];
+  before(async () => {
+    await requireRedis(cluster.redisUrl);
+    started.push(...(await Promise.all([cluster.add("a"), cluster.add("b")])));
+  });
+  after(() => cluster.destroy());
+  return {
+    cluster,
+    get a() {
+      return started[0] as NodeProcess;
+    },
+    get b() {
+      return started[1] as NodeProcess;
+    },
+  };
 }
 
 /** A participant over `kind` to `node`, PQ on (ML-KEM-768, ephemeral key in `pq_handshake`). */

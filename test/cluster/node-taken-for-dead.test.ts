@@ -2,25 +2,18 @@
 // what it still holds (scale-out.md). Its sessions were counted when they were created: coming back must
 // not count them again in the cluster's total_sessions. Real processes: two nodes and Redis; the pause is SIGSTOP.
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
-import { eventually, type NodeProcess } from "../helpers/node-process.js";
-import { keysUnder, redisSkip, requireRedis } from "../helpers/redis.js";
-import { Cluster, join } from "./cluster-fixture.js";
+import { describe, test } from "node:test";
+import { eventually } from "../helpers/node-process.js";
+import { keysUnder, redisSkip } from "../helpers/redis.js";
+import { join, twoNodes } from "./cluster-fixture.js";
 
 const skip = await redisSkip();
 
 describe("a node taken for dead that comes back", { skip }, () => {
-  const cluster = new Cluster();
-  let a: NodeProcess;
-  let b: NodeProcess;
-
-  before(async () => {
-    await requireRedis(cluster.redisUrl);
-    [a, b] = await Promise.all([cluster.add("a"), cluster.add("b")]);
-  });
-  after(() => cluster.destroy());
+  const nodes = twoNodes();
 
   test("re-registers its sessions without counting them twice", async () => {
+    const { cluster, a, b } = nodes;
     const base = await a.stats();
     const alice = await join(a, "ws-protobuf", "alice", "paused");
     const bob = await join(b, "ws-protobuf", "bob", "paused");
