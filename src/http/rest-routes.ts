@@ -1,4 +1,4 @@
-import { Code } from "@connectrpc/connect";
+import { Code, type ConnectError } from "@connectrpc/connect";
 import type { ConnectNodeAdapterOptions } from "@connectrpc/connect-node";
 import { grpcMessage } from "../api/rpc-request-errors.js";
 import { errorIdOf, errors, httpStatusOf, toPublicError } from "../errors.js";
@@ -23,11 +23,10 @@ export function createRestHandler(svc: NodeServices, health: HealthCheck, extra:
     void route(svc, health, extra, req, res).catch((e: unknown) => {
       // A catalogue error (the store down during a Redis outage: 503) is answered as itself; anything
       // else is a bug, logged with its stack and answered as 500 without internals.
-      const error = toPublicError(e);
+      const error = answerFailure(res, e);
       const path = req.url?.split("?")[0];
       if (error.code === Code.Internal) svc.log.error({ err: e, path }, "http route failed");
       else svc.log.warn({ path, error: errorIdOf(error) }, "http route refused");
-      if (!res.headersSent) text(res, httpStatusOf(error.code), error.rawMessage);
     });
   };
 }
@@ -72,7 +71,8 @@ async function route(svc: NodeServices, health: HealthCheck, extra: ExtraRoute[]
   if (get === undefined) {
     // gRPC clients read a bare 404 as a transport failure (grpcio also logs it as a bad header): answer
     // them in their own protocol, a trailers-only UNIMPLEMENTED.
-    if (String(req.headers["content-type"] ?? "").startsWith("application/grpc")) return grpcUnimplemented(req, res, url.pathname);
+    const type = String(req.headers["content-type"] ?? "");
+    if (type.startsWith("application/grpc")) return grpcUnimplemented(res, url.pathname, type.startsWith("application/grpc-web"));
     return text(res, 404, "not found");
   }
   if (req.method !== "GET" && req.method !== "HEAD") {
@@ -89,10 +89,15 @@ async function validate(svc: NodeServices, req: Req, res: Res, url: URL): Promis
     await authorizeConnection(svc, params);
     text(res, 200, "success");
   } catch (e) {
-    const error = toPublicError(e);
-    svc.log.debug({ error: errorIdOf(error) }, "validate refused");
-    text(res, httpStatusOf(error.code), error.rawMessage);
+    svc.log.debug({ error: errorIdOf(answerFailure(res, e)) }, "validate refused");
   }
+}
+
+/** Answers a failure as the catalogue maps it (anything unexpected: 500, without internals); returns it. */
+function answerFailure(res: Res, e: unknown): ConnectError {
+  const error = toPublicError(e);
+  if (!res.headersSent) text(res, httpStatusOf(error.code), error.rawMessage);
+  return error;
 }
 
 /** The seed's stats, cluster-wide (from the store), plus a few extra fields. */
@@ -121,9 +126,8 @@ export function discardRequestBody(req: Req, res: Res): void {
   req.resume();
 }
 
-function grpcUnimplemented(req: Req, res: Res, path: string): void {
+function grpcUnimplemented(res: Res, path: string, web: boolean): void {
   const error = errors.rpcNotFound(path);
-  const web = String(req.headers["content-type"]).startsWith("application/grpc-web");
   const headers = {
     "content-type": web ? "application/grpc-web+proto" : "application/grpc",
     "grpc-status": String(error.code),

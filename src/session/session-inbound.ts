@@ -167,8 +167,6 @@ export class SessionInbound {
       }
     }
     if (decoded === undefined) decoded = this.decodeInner(plaintext as Uint8Array, pq !== undefined);
-    // With PQ on the outer record's id is 0: a refusal from here on repeats the inner request's.
-    this.requestId = decoded.requestId;
     this.s.svc.metrics.countMessage(decoded.message.case ?? "none", "in");
     if (pq && decoded.message.case === "rekey") return pq.rekey(decoded.message.value, (r) => this.s.send(r));
     if (!pq && isPqMessage(decoded)) throw errors.unexpectedMessage(decoded.message.case ?? "");
@@ -239,6 +237,7 @@ export class SessionInbound {
       if (inRecord && e instanceof CodecError) throw e.unknownType !== undefined ? errors.unknownMessageType(e.unknownType) : errors.pqRecordInvalid();
       throw e;
     }
+    // With PQ on the outer record's id is 0: a refusal from here on repeats the inner request's.
     this.requestId = inner.requestId;
     if (inRecord && inner.message.case === "pqHandshake") throw errors.pqHandshakeDuplicate();
     if (inRecord && isPqMessage(inner) && inner.message.case !== "rekey") throw errors.pqRecordInvalid();
