@@ -133,8 +133,10 @@ export class ClusterNode {
   private async announceDepartures(now: number): Promise<void> {
     this.departuresDueAt = 0;
     try {
-      const announced = await this.rooms.announceDepartures(now);
+      const { announced, waiting } = await this.rooms.announceDepartures(now);
       if (announced > 0) this.log.warn({ announced }, "told rooms of participants the store lost while they were away or leaving");
+      // Until their window ends, departures whose rooms nobody has re-registered into yet are tried again.
+      if (waiting > 0) this.departuresDueAt = now + HEARTBEAT_MS;
     } catch (e) {
       this.departuresDueAt = now + HEARTBEAT_MS;
       this.log.warn(logged(e), "telling rooms of lost departures failed; retrying");

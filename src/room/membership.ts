@@ -215,12 +215,14 @@ export class Rooms {
   }
 
   /**
-   * After the store lost its data (an empty Redis restart, once every node had time to re-register): tells
-   * the rooms of the participants this node let go, and the store no longer knows, that they are gone.
-   * Returns how many were announced.
+   * After the store lost its data (an empty Redis restart): tells the rooms of the participants this node
+   * let go, and the store no longer knows, that they are gone. A room nobody has re-registered into yet
+   * (its members' nodes have not noticed the restart) has no one to tell: those departures are kept, and
+   * `waiting` says to try again.
    */
-  async announceDepartures(now: number): Promise<number> {
+  async announceDepartures(now: number): Promise<{ announced: number; waiting: number }> {
     let announced = 0;
+    let waiting = 0;
     for (const d of this.departures?.current(now) ?? []) {
       const known = await this.store.getParticipant(d.room, d.info.identity);
       // Still there (the store kept it), or the identity joined again: the store's own paths tell the room.
@@ -228,20 +230,25 @@ export class Rooms {
         if (known.info.sid !== d.info.sid) this.departures?.forget(d.info.sid);
         continue;
       }
-      this.departures?.forget(d.info.sid);
-      if (d.info.permission?.hidden) continue;
+      if (d.info.permission?.hidden) {
+        this.departures?.forget(d.info.sid);
+        continue;
+      }
       const info = create(ParticipantInfoSchema, { ...d.info, state: ParticipantState.DISCONNECTED, disconnectReason: d.reason, version: d.info.version + 1 });
-      await this.announce(d.room, info, d.info.sid);
-      announced++;
+      if ((await this.announce(d.room, info, d.info.sid)) > 0) {
+        this.departures?.forget(d.info.sid);
+        announced++;
+      } else waiting++;
     }
-    return announced;
+    return { announced, waiting };
   }
 
-  private async announce(room: string, info: ParticipantInfo, exceptSid: string): Promise<void> {
+  /** Tells the room (but `exceptSid`) of a participant's change; returns how many were told. */
+  private async announce(room: string, info: ParticipantInfo, exceptSid: string): Promise<number> {
     const update = create(SignalResponseSchema, {
       message: { case: "participantUpdate", value: { participants: [info] } },
     });
-    await this.delivery.toRoom(room, update, exceptSid);
+    return this.delivery.toRoom(room, update, exceptSid);
   }
 
   private participantInfo(claims: AccessClaims, sid: string, pqKey: TokenPqKey | undefined): ParticipantInfo {
