@@ -138,7 +138,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxRooms: r.int("VOLLY_MAX_ROOMS", 10_000, 1, 10_000_000),
     },
     limits: {
-      maxFrameBytes: r.int("VOLLY_MAX_FRAME_BYTES", 65_536, 1024, 16_777_216),
+      maxFrameBytes: r.int("VOLLY_MAX_FRAME_BYTES", 262_144, 1024, 16_777_216),
       maxDataBytes: r.int("VOLLY_MAX_DATA_BYTES", 16_384, 1, 16_777_216),
       messagesPerSecond: r.int("VOLLY_MAX_MESSAGES_PER_SECOND", 200, 1, 1_000_000),
       messageBurst: r.int("VOLLY_MESSAGE_BURST", 400, 1, 1_000_000),

@@ -126,6 +126,12 @@ function startFields(s: SignalSession, m: { room: Room; self: StoredParticipant;
     serverInfo: s.svc.serverInfo,
     pqSession: s.pqInfo(),
     resumeWindow: Math.floor(config.resume.windowMs / 1000),
+    limits: {
+      maxFrameBytes: config.limits.maxFrameBytes,
+      maxDataBytes: config.limits.maxDataBytes,
+      messagesPerSecond: config.limits.messagesPerSecond,
+      messageBurst: config.limits.messageBurst,
+    },
   };
 }
 

@@ -97,9 +97,7 @@ export class SessionInbound {
 
   /** A ping: true when it may be answered (it takes a token of the message rate; see `limited`). */
   admitPing(): boolean {
-    if (this.bucket.take()) return true;
-    this.limited();
-    return false;
+    return this.admitted(0);
   }
 
   /** The client will send nothing more: finish the queue, then `onInputDone`. */
@@ -138,15 +136,13 @@ export class SessionInbound {
 
   /** Handles one request; returns a promise when the next request must wait for this one. */
   private process(request: Inbound): Promise<void> | undefined {
-    if (!this.bucket.take()) {
-      this.limited();
-      return undefined;
-    }
     const pq = this.pq;
-    if (pq && !pq.established) return this.handshake(pq, request);
+    if (pq && !pq.established) return this.admitted(0) ? this.handshake(pq, request) : undefined;
     let plaintext: Uint8Array | undefined;
     let decoded: SignalRequest | undefined;
     if (pq) {
+      // Opened before the rate limit is applied: a refused record must still take its sequence number,
+      // or every later record would be refused as out of order and the channel would be lost.
       try {
         plaintext = request instanceof Uint8Array ? openFrame(pq, request) : pq.open(recordOf(request));
       } catch (e) {
@@ -158,6 +154,7 @@ export class SessionInbound {
     if (plaintext !== undefined && this.s.transport.format() === "protobuf" && this.s.sender && this.stamp !== undefined) {
       const relay = parseRelayRequest(plaintext);
       if (relay) {
+        if (!this.admitted(relay.requestId)) return undefined;
         this.s.svc.metrics.countMessage(relay.kind, "in");
         // Pipelined: the next request is taken while this one is queued in the store (with Redis, a round
         // trip). Order still holds: the store issues enqueues in call order (one connection, one batch), and
@@ -167,6 +164,8 @@ export class SessionInbound {
       }
     }
     if (decoded === undefined) decoded = this.decodeInner(plaintext as Uint8Array, pq !== undefined);
+    // After decoding, so that the refusal names the request it refuses and the client can fail that one.
+    if (!this.admitted(decoded.requestId)) return undefined;
     this.s.svc.metrics.countMessage(decoded.message.case ?? "none", "in");
     if (pq && decoded.message.case === "rekey") return pq.rekey(decoded.message.value, (r) => this.s.send(r));
     if (!pq && isPqMessage(decoded)) throw errors.unexpectedMessage(decoded.message.case ?? "");
@@ -254,12 +253,23 @@ export class SessionInbound {
     }
   }
 
-  private limited(): void {
+  /**
+   * Takes a token of the message rate; otherwise refuses request `requestId` with `rate_limited`, and ends
+   * the connection once more than a burst's worth were refused without the client ever slowing down
+   * enough to save its whole burst up again (a flood, not a burst).
+   */
+  private admitted(requestId: number): boolean {
+    if (this.bucket.take()) {
+      if (this.dropped > 0 && this.bucket.rested()) this.dropped = 0;
+      return true;
+    }
     const { svc } = this.s;
     svc.metrics.limitsHit.inc({ limit: "messages_per_second" });
+    const error = errors.rateLimited();
     if (++this.dropped > svc.config.limits.messageBurst) {
-      this.s.end({ reason: DisconnectReason.LIMIT_EXCEEDED, action: LeaveAction.DISCONNECT, error: errors.rateLimited(), dispose: "leave" });
-    } else this.s.sendError(errors.rateLimited(), 0);
+      this.s.end({ reason: DisconnectReason.LIMIT_EXCEEDED, action: LeaveAction.DISCONNECT, error, dispose: "leave", requestId });
+    } else this.s.sendError(error, requestId);
+    return false;
   }
 }
 

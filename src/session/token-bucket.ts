@@ -28,4 +28,9 @@ export class TokenBucket {
     this.tokens -= 1;
     return true;
   }
+
+  /** True when, after a successful `take`, the bucket had its whole burst saved up: its user kept under the rate. */
+  rested(): boolean {
+    return this.tokens >= this.burst - 1;
+  }
 }

@@ -66,13 +66,38 @@ describe("limits: each is enforced with a clear answer and counted", () => {
     const c = await TestClient.connect({ kind: "ws-protobuf", port: srv.port, identity: "flood", room: "lim-a", pq: false });
     for (let i = 0; i < 10; i++) c.send({ case: "ping", value: { timestamp: BigInt(i) } });
     for (let i = 0; i < 10; i++) c.send({ case: "ping", value: { timestamp: BigInt(100 + i) } });
-    const error = await c.waitFor("error");
+    const refusedIds: number[] = [];
+    const error = await c.waitFor("error", (_e, r) => refusedIds.push(r.requestId) > 0);
     assert.deepEqual([error.code, error.message], ["resource_exhausted", "too many messages, slow down"]);
+    // The refusal names the request it refused (one of the ten over the burst), so a client can fail that one.
+    assert.ok((refusedIds[0] ?? 0) > 10 && (refusedIds[0] ?? 0) <= 20, `refused request id ${refusedIds[0]}`);
     for (let i = 0; i < 40; i++) c.send({ case: "ping", value: { timestamp: 1n } });
     const leave = await c.waitFor("leave", () => true, 5000);
     assert.equal(leave.reason, DisconnectReason.LIMIT_EXCEEDED);
     assert.equal((await c.channel.closed).code, 4008);
     assert.ok((await limitCount(srv, "messages_per_second")) >= 10);
+  });
+
+  test("messages per second: bursts that the client lets the bucket refill between are refused, never closed", async () => {
+    const c = await TestClient.connect({ kind: "ws-protobuf", port: srv.port, identity: "bursty", room: "lim-a", pq: false });
+    let refused = 0;
+    // Three bursts of 15 (5 over the burst of 10 each: 15 refusals in all, over the burst), each after the
+    // bucket has had time to refill (5 per second): a client that slows down is not a flood.
+    for (let round = 0; round < 3; round++) {
+      await new Promise((r) => setTimeout(r, 2500));
+      const ids: number[] = [];
+      for (let i = 0; i < 15; i++) ids.push(c.send({ case: "ping", value: { timestamp: BigInt(i) } }));
+      for (let i = 0; i < 5; i++) {
+        const error = await c.waitFor("error", (_e, r) => ids.includes(r.requestId));
+        assert.equal(error.code, "resource_exhausted");
+        refused++;
+      }
+    }
+    assert.equal(refused, 15);
+    await new Promise((r) => setTimeout(r, 2500));
+    c.send({ case: "ping", value: { timestamp: 7n } });
+    assert.equal((await c.waitFor("pong", (p) => p.lastPingTimestamp === 7n)).lastPingTimestamp, 7n, "still connected");
+    await c.leave();
   });
 
   test("WebSocket pings are answered and count against the message rate: a ping flood is closed like a request flood", async () => {
@@ -223,5 +248,40 @@ describe("slow consumers", () => {
     assert.ok((await limitCount(srv, "send_buffer")) >= 1);
     stuck.terminate();
     await sender.leave();
+  });
+});
+
+describe("limits on a post-quantum channel", () => {
+  let srv: TestServer;
+  before(async () => {
+    srv = await startTestServer({ VOLLY_MAX_MESSAGES_PER_SECOND: "5", VOLLY_MESSAGE_BURST: "10", VOLLY_MAX_DATA_BYTES: "100" });
+  });
+  after(() => srv.close());
+
+  test("a burst over the message rate refuses the records it names and keeps the channel (their sequence numbers are taken)", async () => {
+    for (const kind of ["ws-protobuf", "ws-json"] as const) {
+      const c = await TestClient.connect({ kind, port: srv.port, identity: `pq-burst-${kind}`, room: "lim-pq", pq: "ML-KEM-768" });
+      const ids: number[] = [];
+      for (let i = 0; i < 15; i++) ids.push(c.send({ case: "ping", value: { timestamp: BigInt(i) } }));
+      for (let i = 0; i < 5; i++) {
+        const error = await c.waitFor("error", (_e, r) => ids.includes(r.requestId));
+        assert.deepEqual([error.code, error.message], ["resource_exhausted", "too many messages, slow down"]);
+      }
+      // The record after the refused ones is read in order: the channel survived the refusals.
+      await new Promise((r) => setTimeout(r, 1200));
+      c.send({ case: "ping", value: { timestamp: 99n } });
+      assert.equal((await c.waitFor("pong", (p) => p.lastPingTimestamp === 99n)).lastPingTimestamp, 99n);
+      await c.leave();
+    }
+  });
+
+  test("the join tells the client the connection's limits", async () => {
+    const c = await TestClient.connect({ kind: "ws-protobuf", port: srv.port, identity: "pq-limits", room: "lim-pq", pq: "ML-KEM-768" });
+    const limits = c.join?.limits;
+    assert.deepEqual(
+      [limits?.maxFrameBytes, limits?.maxDataBytes, limits?.messagesPerSecond, limits?.messageBurst],
+      [262_144, 100, 5, 10],
+    );
+    await c.leave();
   });
 });
