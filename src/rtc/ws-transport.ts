@@ -1,5 +1,5 @@
 import type { Duplex } from "node:stream";
-import { SignalRequestSchema, SignalResponseSchema, type SignalResponse } from "../../gen/volly/signaling/v1/signal_pb.js";
+import { SignalRequestSchema, SignalResponseSchema, type SignalRequest, type SignalResponse } from "../../gen/volly/signaling/v1/signal_pb.js";
 import { CodecError, decodeFrame, encodeFrame, type WireFormat } from "../protocol/signal-codec.js";
 import type { SignalSession } from "../session/signal-session.js";
 import type { SignalTransport } from "../session/signal-transport.js";
@@ -118,7 +118,7 @@ export class WsTransport implements SignalTransport, SignalSocketEvents {
     if (!session) return;
     const bytes = toBytes(data);
     if (bytes.length > this.maxFrameBytes) {
-      session.receiveOversized(bytes.length);
+      session.receiveOversized(bytes.length, () => (isBinary ? bytes : decodeOrUndefined(bytes)));
       return;
     }
     if (isBinary) {
@@ -144,6 +144,14 @@ export class WsTransport implements SignalTransport, SignalSocketEvents {
 }
 
 const utf8 = new TextDecoder();
+
+function decodeOrUndefined(bytes: Uint8Array): SignalRequest | undefined {
+  try {
+    return decodeFrame(SignalRequestSchema, utf8.decode(bytes)).message;
+  } catch {
+    return undefined;
+  }
+}
 
 function toBytes(data: unknown): Uint8Array {
   if (data instanceof Uint8Array) return data;

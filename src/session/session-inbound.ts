@@ -14,7 +14,14 @@ const MAX_QUEUE = 256;
 const MAX_RELAYS_IN_FLIGHT = 32;
 
 /** A request as it arrived: decoded (gRPC, JSON frames), or the bytes of a binary WebSocket frame. */
-type Inbound = SignalRequest | Uint8Array;
+export type InboundRequest = SignalRequest | Uint8Array;
+
+/** A frame over the size limit on a post-quantum channel, queued so that its record is read in its turn. */
+class OversizedRecord {
+  constructor(readonly size: number, readonly request: InboundRequest) {}
+}
+
+type Inbound = InboundRequest | OversizedRecord;
 
 /**
  * The session's way in: a queue processed one request at a time, in order (ordering per sender is a
@@ -82,17 +89,21 @@ export class SessionInbound {
   }
 
   /**
-   * A frame over the size limit: refused with an error, and the connection carries on, unless it is a
-   * post-quantum channel: the refused frame took a record's sequence number unread, so every later record
-   * would be refused as out of order; the connection ends now, saying why, rather than on the next record.
+   * A frame over the size limit: refused with an error, and the connection carries on. On a post-quantum
+   * channel the frame is a record that takes a sequence number: it is queued, and opened in its turn (not
+   * acted on) so that the next record is read in order; `request` is undefined when the transport could not
+   * decode it, and then the channel is lost and the connection ends now, saying why.
    */
-  oversized(size: number): void {
-    const { svc } = this.s;
-    svc.metrics.limitsHit.inc({ limit: "frame_size" });
-    this.s.log.warn({ size }, "oversized frame refused");
-    const error = errors.frameTooLarge(svc.config.limits.maxFrameBytes);
-    if (this.pq?.established) this.s.end({ reason: DisconnectReason.PROTOCOL_ERROR, action: LeaveAction.DISCONNECT, error, dispose: "leave" });
-    else this.s.sendError(error, 0);
+  oversized(size: number, request: () => InboundRequest | undefined): void {
+    if (!this.pq?.established) {
+      this.refuseOversized(size, 0);
+      return;
+    }
+    const record = request();
+    if (record !== undefined && this.push(new OversizedRecord(size, record))) return;
+    const error = errors.frameTooLarge(this.s.svc.config.limits.maxFrameBytes);
+    this.s.svc.metrics.limitsHit.inc({ limit: "frame_size" });
+    this.s.end({ reason: DisconnectReason.PROTOCOL_ERROR, action: LeaveAction.DISCONNECT, error, dispose: "leave" });
   }
 
   /** A ping: true when it may be answered (it takes a token of the message rate; see `limited`). */
@@ -119,7 +130,7 @@ export class SessionInbound {
   private async pump(first: Inbound): Promise<void> {
     this.processing = true;
     for (let request: Inbound | undefined = first; request !== undefined && !this.s.closed; request = this.queue?.shift()) {
-      this.requestId = request instanceof Uint8Array ? 0 : request.requestId;
+      this.requestId = request instanceof Uint8Array || request instanceof OversizedRecord ? 0 : request.requestId;
       try {
         // Most requests (relays on the fast path) are done, or handed to the store, synchronously: only
         // the others are awaited, so a relay costs no promise or suspended frame of the pump.
@@ -137,6 +148,7 @@ export class SessionInbound {
   /** Handles one request; returns a promise when the next request must wait for this one. */
   private process(request: Inbound): Promise<void> | undefined {
     const pq = this.pq;
+    if (request instanceof OversizedRecord) return this.openOversized(pq as PqChannel, request);
     if (pq && !pq.established) return this.admitted(0) ? this.handshake(pq, request) : undefined;
     let plaintext: Uint8Array | undefined;
     let decoded: SignalRequest | undefined;
@@ -173,7 +185,28 @@ export class SessionInbound {
     return this.handle(decoded);
   }
 
-  private async handshake(pq: PqChannel, request: Inbound): Promise<void> {
+  /** Opens an oversized record (its sequence number taken, its content not acted on) and refuses it. */
+  private openOversized(pq: PqChannel, f: OversizedRecord): undefined {
+    const r = f.request;
+    const plaintext = r instanceof Uint8Array ? openFrame(pq, r) : pq.open(recordOf(r));
+    let requestId = 0;
+    try {
+      requestId = decodePlaintext(SignalRequestSchema, plaintext, this.s.transport.format()).requestId;
+    } catch {
+      // Refused all the same; without an id the client cannot tell which request it was.
+    }
+    if (this.admitted(requestId)) this.refuseOversized(f.size, requestId);
+    return undefined;
+  }
+
+  private refuseOversized(size: number, requestId: number): void {
+    const { svc } = this.s;
+    svc.metrics.limitsHit.inc({ limit: "frame_size" });
+    this.s.log.warn({ size }, "oversized frame refused");
+    this.s.sendError(errors.frameTooLarge(svc.config.limits.maxFrameBytes), requestId);
+  }
+
+  private async handshake(pq: PqChannel, request: InboundRequest): Promise<void> {
     let decoded: SignalRequest;
     try {
       decoded = request instanceof Uint8Array ? this.decodeFrame(request) : request;

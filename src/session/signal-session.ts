@@ -179,11 +179,11 @@ export class SignalSession implements LocalParticipant, TickingSession, CursorOw
     return this.inbound.admitPing();
   }
 
-  /** A frame over the size limit: refused with an error, the connection carries on. */
-  receiveOversized(size: number): void {
+  /** A frame over the size limit: refused with an error (`request` decodes it, for a PQ record's turn). */
+  receiveOversized(size: number, request: () => SignalRequest | Uint8Array | undefined): void {
     if (this.phase === "closed") return;
     this.lastReceivedAt = sinceOrigin();
-    this.inbound.oversized(size);
+    this.inbound.oversized(size, request);
   }
 
   /**

@@ -130,13 +130,19 @@ describe("an oversized frame on a post-quantum channel", () => {
   });
   after(() => node.server.close(1000));
 
-  test("ends the connection with frame_too_large at once, not with data_loss on the next record", async () => {
-    const c = await TestClient.connect({ kind: "ws-protobuf", port: node.port, identity: "pq-big", room: "pq-big", pq: "ML-KEM-768", token: capturedKeys });
-    c.send({ case: "updateMetadata", value: { metadata: "m".repeat(5000) } });
-    const error = await c.waitFor("error");
-    assert.equal(error.message, "frame larger than 4096 bytes");
-    const leave = await c.waitFor("leave");
-    assert.equal(leave.reason, DisconnectReason.PROTOCOL_ERROR);
-    assert.equal((await c.channel.closed).code, 4008);
+  test("refuses the oversized record by its request id and reads the next one in order: the channel carries on", async () => {
+    for (const kind of ["ws-protobuf", "ws-json"] as const) {
+      const c = await TestClient.connect({ kind, port: node.port, identity: `pq-big-${kind}`, room: "pq-big", pq: "ML-KEM-768", token: capturedKeys });
+      const id = c.send({ case: "updateMetadata", value: { metadata: "m".repeat(5000) } });
+      const error = await c.waitFor("error", (_e, r) => r.requestId === id);
+      assert.deepEqual([error.code, error.message], ["resource_exhausted", "frame larger than 4096 bytes"]);
+      // Not acted on: the metadata did not change; and the next record is read in order.
+      const next = c.send({ case: "updateMetadata", value: { metadata: "small" } });
+      const update = await c.waitFor("participantUpdate", (u) => u.participants.some((p) => p.identity === `pq-big-${kind}`));
+      assert.equal(update.participants.find((p) => p.identity === `pq-big-${kind}`)?.metadata, "small");
+      assert.ok(next > id);
+      assert.equal(c.stash.filter((r) => r.message.case === "leave").length, 0);
+      await c.leave();
+    }
   });
 });
