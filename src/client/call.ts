@@ -28,6 +28,8 @@ export type VollyCallEvents = {
   /** The remote peer opened a data channel. */
   dataChannel: [channel: DataChannelLike];
   ended: [reason: VollyCallEndReason, detail: string];
+  /** A problem the call survives: automatic renegotiation stopped because it ran away (`ResourceExhausted`). */
+  error: [error: ConnectError];
 };
 
 /** Options of `accept()`. */
@@ -83,7 +85,7 @@ export class VollyCall extends TypedEmitter<VollyCallEvents> {
     this.stateValue = direction === "outgoing" ? "inviting" : "incoming";
     const signal = (message: OutboundMessage): void => void context.send(message).catch((e: unknown) => context.log("call signal failed", { error: String(e) }));
     this.negotiator = new Negotiator(
-      { polite: context.localIdentity < remoteIdentity, candidateFilter: context.candidateFilter, log: context.log },
+      { polite: context.localIdentity < remoteIdentity, candidateFilter: context.candidateFilter, log: context.log, error: (e) => this.emit("error", e) },
       {
         description: (type, sdp) => signal({ case: type, value: { sdp, target: remoteIdentity, callId: id } }),
         candidate: (candidate) => signal({ case: "trickle", value: { candidate, target: remoteIdentity, callId: id } }),
@@ -111,8 +113,15 @@ export class VollyCall extends TypedEmitter<VollyCallEvents> {
       throw new ConnectError(`cannot accept a call in state ${this.stateValue}`, Code.FailedPrecondition);
     }
     this.setState("connecting");
-    await this.preparePeer({ audio: options.audio ?? this.audio, video: options.video ?? this.video }, options.localStream);
-    await this.signalAction(CallAction.ACCEPT);
+    try {
+      await this.preparePeer({ audio: options.audio ?? this.audio, video: options.video ?? this.video }, options.localStream);
+      await this.signalAction(CallAction.ACCEPT);
+    } catch (e) {
+      // Both sides must leave the call: it ends here as failed, and the caller hears why instead of ringing on.
+      const error = ConnectError.from(e, Code.Internal);
+      void this.terminate("failed", `could not accept: ${error.rawMessage}`, CallAction.HANGUP);
+      throw error;
+    }
     this.negotiator.allow(true);
   }
 
@@ -157,12 +166,22 @@ export class VollyCall extends TypedEmitter<VollyCallEvents> {
 
   /** @internal Outgoing: captures media, creates the peer connection, sends the invitation. */
   async start(localStream: MediaStreamLike | undefined): Promise<void> {
+    // The callee's RINGING usually arrives before the server confirms the INVITE: events wait until the app
+    // holds the call (see `emit`).
+    this.held = [];
     try {
       await this.preparePeer({ audio: this.audio, video: this.video }, localStream);
       await this.signalAction(CallAction.INVITE);
     } catch (e) {
       void this.terminate("failed", e instanceof Error ? e.message : String(e), undefined);
       throw ConnectError.from(e);
+    } finally {
+      // A task later: `createCall()`'s caller has run the code after its `await` and attached its listeners.
+      setTimeout(() => {
+        const held = this.held ?? [];
+        this.held = undefined;
+        for (const emit of held) emit();
+      }, 0);
     }
   }
 
@@ -254,6 +273,14 @@ export class VollyCall extends TypedEmitter<VollyCallEvents> {
       case: "call",
       value: { action, target: this.remoteIdentity, callId: this.id, audio: this.audio, video: this.video, reason },
     });
+  }
+
+  /** While `start()` runs, events are kept here and emitted once `createCall()` has resolved. */
+  private held: Array<() => void> | undefined;
+
+  protected override emit<K extends keyof VollyCallEvents>(event: K, ...args: VollyCallEvents[K]): void {
+    if (this.held !== undefined) this.held.push(() => super.emit(event, ...args));
+    else super.emit(event, ...args);
   }
 
   private setState(state: VollyCallState): void {

@@ -1,5 +1,6 @@
 import type { ConnectError } from "@connectrpc/connect";
 import type { VollyCall } from "./call.js";
+import type { VollyConnectionLimits } from "./connection-limits.js";
 import type { VollyParticipant } from "./participant-roster.js";
 import type { IceServerLike } from "./webrtc-types.js";
 
@@ -14,6 +15,8 @@ export interface VollyJoinInfo {
   readonly server: { readonly version: string; readonly nodeId: string; readonly region: string };
   /** Seconds a dropped connection may take to resume. */
   readonly resumeWindowSeconds: number;
+  /** The server's per-connection limits (its defaults when an older server does not advertise them). */
+  readonly limits: VollyConnectionLimits;
 }
 
 /** A `data` message relayed by the server. */

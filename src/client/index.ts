@@ -15,6 +15,7 @@ export type {
   VollyUserPresence,
 } from "./client-events.js";
 export type { VollyParticipant } from "./participant-roster.js";
+export type { VollyConnectionLimits } from "./connection-limits.js";
 export type { ConnectionState } from "./signal-connection.js";
 export type { ReconnectPolicy } from "./reconnect-policy.js";
 export { VollyCall, type VollyAcceptOptions, type VollyCallEndReason, type VollyCallEvents, type VollyCallState } from "./call.js";

@@ -1,3 +1,4 @@
+import { Code, ConnectError } from "@connectrpc/connect";
 import type { GetUserMedia, MediaStreamLike } from "./webrtc-types.js";
 
 /** Local media for a call, and whether the SDK owns it (then it stops the tracks when the call ends). */
@@ -24,7 +25,14 @@ export async function acquireLocalMedia(
 ): Promise<LocalMedia> {
   if (provided !== undefined) return { stream: provided, owned: false };
   if ((!want.audio && !want.video) || getUserMedia === undefined) return { stream: undefined, owned: false };
-  return { stream: await getUserMedia({ audio: want.audio, video: want.video }), owned: true };
+  try {
+    return { stream: await getUserMedia({ audio: want.audio, video: want.video }), owned: true };
+  } catch (e) {
+    // Refused by the user or the browser (NotAllowedError), no such device (NotFoundError)...: the call
+    // cannot go on as asked. The platform's error stays available as `cause`.
+    const name = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+    throw new ConnectError(`could not capture local media (${name})`, Code.FailedPrecondition, undefined, undefined, e);
+  }
 }
 
 /** Stops every track of an SDK-owned stream. */

@@ -1,3 +1,4 @@
+import { Code, ConnectError } from "@connectrpc/connect";
 import { toHex } from "../protocol/pq/bytes.js";
 import type { VollyDataMessage } from "./client-events.js";
 import { messagingTransportOf, type MessagingTransport, type VollyPostQuantumSession } from "./post-quantum-session.js";
@@ -36,6 +37,14 @@ export type VollyMessagingEvents = { message: [message: VollyMessage] };
 const TEXT = 1;
 const BYTES = 2;
 
+/** Tries of a message the server refuses for its rate (about 20 s in all), before `send` rejects. */
+const RATE_RETRIES = 10;
+
+/** Wait before try `attempt + 1`: doubling from 100 ms up to 4 s, spread so that refused messages do not return together. */
+function rateBackoffMs(attempt: number): number {
+  return Math.min(4000, 100 * 2 ** (attempt - 1)) * (0.75 + Math.random() / 2);
+}
+
 /**
  * App messages to one identity or the whole room over the signaling client's post-quantum channel (server-relayed
  * `data` on a dedicated topic). `send` resolves with the server's delivery acknowledgement; messages sent while the
@@ -66,8 +75,18 @@ export class VollyMessagingClient extends TypedEmitter<VollyMessagingEvents> {
     const payload = new Uint8Array(content.length + 1);
     payload[0] = typeof body === "string" ? TEXT : BYTES;
     payload.set(content, 1);
-    const ack = await this.transport.sendData(payload, { target: options.to ?? "", topic: this.topic, id });
-    return { id, recipients: ack.recipients };
+    const request = { target: options.to ?? "", topic: this.topic, id };
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const ack = await this.transport.sendData(payload, request);
+        return { id, recipients: ack.recipients };
+      } catch (e) {
+        // Refused for the message rate (the server did not take it): the same id again after a while, so a
+        // burst beyond the rate is delivered late rather than lost, and still only once.
+        if (!(e instanceof ConnectError) || e.code !== Code.ResourceExhausted || attempt >= RATE_RETRIES) throw e;
+        await new Promise((r) => setTimeout(r, rateBackoffMs(attempt)));
+      }
+    }
   }
 
   /** Stops receiving (sending still works). */

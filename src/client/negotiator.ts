@@ -17,7 +17,12 @@ export interface NegotiatorOptions {
   readonly polite: boolean;
   readonly candidateFilter?: CandidateFilter;
   readonly log: (message: string, details?: Record<string, unknown>) => void;
+  /** A problem the call survives (automatic renegotiation stopped because it ran away). */
+  readonly error: (error: ConnectError) => void;
 }
+
+/** Automatic (negotiationneeded) offers allowed per second; beyond that it is a loop, not a change of media. */
+const MAX_AUTOMATIC_OFFERS_PER_SECOND = 10;
 
 /**
  * Perfect negotiation (W3C WebRTC §10.5 pattern) for one peer connection: offers when negotiation is needed (once
@@ -41,7 +46,15 @@ export class Negotiator {
   private settingRemoteAnswer = false;
   private lastRemoteOffer: string | undefined;
   private readonly queuedCandidates: Array<IceCandidateInitLike | undefined> = [];
-  private answerWaiters: Array<() => void> = [];
+  /** negotiationneeded came while a negotiation was under way: checked again once stable (as browsers do). */
+  private recheck = false;
+  /** A remote description is being applied (and, for an offer, answered). */
+  private applyingRemote = false;
+  /** The SDP of the last local description set, as text: werift's `localDescription` follows later changes. */
+  private negotiatedSdp: string | undefined;
+  private readonly automaticOffers: number[] = [];
+  private loopReported = false;
+  private answerWaiters: Array<{ resolve: () => void; reject: (error: ConnectError) => void }> = [];
   private closed = false;
 
   constructor(private readonly options: NegotiatorOptions, private readonly signals: NegotiationSignals) {}
@@ -50,7 +63,7 @@ export class Negotiator {
   attach(pc: PeerConnectionLike): void {
     this.pc = pc;
     pc.onnegotiationneeded = () => {
-      if (this.allowed) void this.negotiate();
+      if (this.allowed) void this.negotiate(true);
       else this.negotiationPending = true;
     };
     pc.onicecandidate = (event: IceCandidateEventLike) => this.onLocalCandidate(event);
@@ -63,20 +76,29 @@ export class Negotiator {
    * so a fresh call needs no glare resolution.
    */
   allow(afterFirstOffer = false): void {
-    if (afterFirstOffer && this.lastRemoteOffer === undefined) {
+    if (afterFirstOffer && this.negotiatedSdp === undefined) {
       this.allowOnOffer = true;
       return;
     }
     this.allowed = true;
     if (this.negotiationPending) {
       this.negotiationPending = false;
-      void this.negotiate();
+      void this.negotiate(true);
     }
   }
 
   /** A remote offer or answer. */
   remoteDescription(type: "offer" | "answer", sdp: string): void {
-    this.enqueue(() => this.applyDescription(type, sdp));
+    this.enqueue(async () => {
+      this.applyingRemote = true;
+      try {
+        await this.applyDescription(type, sdp);
+      } finally {
+        this.applyingRemote = false;
+      }
+      const pc = this.pc;
+      if (pc !== undefined) this.recheckWhenStable(pc);
+    });
   }
 
   /** A remote candidate (JSON of an `RTCIceCandidateInit`; "" = end of candidates). */
@@ -93,10 +115,12 @@ export class Negotiator {
 
   /** Offers now (an explicit renegotiation); resolves when the answer is applied. */
   async renegotiate(timeoutMs: number): Promise<void> {
+    if (this.closed) throw new ConnectError("the call has ended", Code.Aborted);
     if (this.pc === undefined || (!this.allowed && !this.allowOnOffer)) {
       throw new ConnectError("the call is not accepted yet", Code.FailedPrecondition);
     }
-    const answered = new Promise<void>((resolve) => this.answerWaiters.push(resolve));
+    const answered = new Promise<void>((resolve, reject) => this.answerWaiters.push({ resolve, reject }));
+    answered.catch(() => undefined);
     await this.negotiate();
     // If a colliding remote offer rolled ours back (polite side), applyDescription offers again after answering.
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -114,6 +138,8 @@ export class Negotiator {
   close(): void {
     this.closed = true;
     if (this.pc !== undefined) this.pc.onnegotiationneeded = this.pc.onicecandidate = null;
+    // A renegotiation in progress cannot finish any more: it fails now rather than at its timeout.
+    for (const waiter of this.answerWaiters.splice(0)) waiter.reject(new ConnectError("the call ended during the renegotiation", Code.Aborted));
   }
 
   private enqueue(op: () => Promise<void>): void {
@@ -123,27 +149,78 @@ export class Negotiator {
       .catch((e: unknown) => this.options.log("remote signal could not be applied", { error: String(e) }));
   }
 
-  /** Offers, one negotiation at a time. */
-  private negotiate(): Promise<void> {
-    this.offering = this.offering.then(() => this.offer());
+  /** Offers, one negotiation at a time; `automatic` ones (negotiationneeded) only when something changed. */
+  private negotiate(automatic = false): Promise<void> {
+    this.offering = this.offering.then(() => this.offer(automatic));
     return this.offering;
   }
 
-  private async offer(): Promise<void> {
+  private async offer(automatic: boolean): Promise<void> {
     const pc = this.pc;
     if (pc === undefined || this.closed) return;
+    if (automatic && !(await this.offerNeeded(pc))) return;
     try {
       this.makingOffer = true;
       await pc.setLocalDescription();
       const local = pc.localDescription;
       // A colliding remote offer may have rolled this one back (polite side): then there is nothing to send.
       if (pc.signalingState !== "have-local-offer" || local?.type !== "offer" || this.closed) return;
+      this.negotiatedSdp = local.sdp;
       this.signals.description("offer", this.filterSdp(local.sdp));
     } catch (e) {
       this.options.log("offer failed", { error: String(e) });
     } finally {
       this.makingOffer = false;
     }
+  }
+
+  /**
+   * Whether a negotiationneeded still calls for an offer. werift raises it again after its first answer (for the
+   * transceivers the remote offer created, deferred until stable) and browsers after an answer that does not
+   * match their transceivers exactly (werift's, for one); an offer then changes nothing, and answering it
+   * raises the event again: a loop. So: not while a negotiation is under way (checked again once stable), not
+   * when a fresh offer would describe the same media as the current local description, and not more than
+   * `MAX_AUTOMATIC_OFFERS_PER_SECOND` (reported once as an error: something keeps changing the media).
+   */
+  private async offerNeeded(pc: PeerConnectionLike): Promise<boolean> {
+    // werift reads "stable" before its setLocalDescription(answer) has finished: the answer is not out yet.
+    if (pc.signalingState !== "stable" || this.applyingRemote) {
+      this.recheck = true;
+      return false;
+    }
+    const current = this.negotiatedSdp;
+    if (current !== undefined && pc.createOffer !== undefined) {
+      let sdp: string | undefined;
+      try {
+        sdp = (await pc.createOffer()).sdp;
+      } catch {
+        sdp = undefined;
+      }
+      if (this.closed) return false;
+      if (pc.signalingState !== "stable" || this.applyingRemote) {
+        this.recheck = true;
+        return false;
+      }
+      if (sdp !== undefined && mediaOf(sdp) === mediaOf(current)) {
+        this.options.log("negotiationneeded ignored: the media are already negotiated");
+        return false;
+      }
+    }
+    const now = Date.now();
+    while (this.automaticOffers.length > 0 && now - (this.automaticOffers[0] as number) >= 1000) this.automaticOffers.shift();
+    if (this.automaticOffers.length >= MAX_AUTOMATIC_OFFERS_PER_SECOND) {
+      if (!this.loopReported) {
+        this.loopReported = true;
+        this.options.error(new ConnectError(
+          `more than ${MAX_AUTOMATIC_OFFERS_PER_SECOND} renegotiations within a second: negotiationneeded ignored (call renegotiate() to offer)`,
+          Code.ResourceExhausted,
+        ));
+      }
+      return false;
+    }
+    if (this.automaticOffers.length === 0) this.loopReported = false;
+    this.automaticOffers.push(now);
+    return true;
   }
 
   private async applyDescription(type: "offer" | "answer", sdp: string): Promise<void> {
@@ -166,21 +243,30 @@ export class Negotiator {
     }
     await this.flushCandidates();
     if (type === "answer") {
-      for (const resolve of this.answerWaiters.splice(0)) resolve();
+      for (const waiter of this.answerWaiters.splice(0)) waiter.resolve();
       return;
     }
     this.lastRemoteOffer = sdp;
     await pc.setLocalDescription();
     const local = pc.localDescription;
-    if (local?.type === "answer" && !this.closed) this.signals.description("answer", this.filterSdp(local.sdp));
+    if (local?.type === "answer" && !this.closed) {
+      this.negotiatedSdp = local.sdp;
+      this.signals.description("answer", this.filterSdp(local.sdp));
+    }
     // An explicit renegotiation still waits for an answer to an offer of ours: make it now.
     if (this.answerWaiters.length > 0 && pc.signalingState === "stable") void this.negotiate();
     if (this.allowOnOffer) {
-      // A negotiation that became needed meanwhile still runs (werift does not fire the event twice); in browsers
-      // it may turn out to be an extra, harmless round.
+      // A negotiation that became needed meanwhile runs if the answer did not cover it (werift does not fire the
+      // event twice).
       this.allowOnOffer = false;
       this.allow();
     }
+  }
+
+  private recheckWhenStable(pc: PeerConnectionLike): void {
+    if (!this.recheck || !this.allowed || pc.signalingState !== "stable") return;
+    this.recheck = false;
+    void this.negotiate(true);
   }
 
   private async applyCandidate(init: IceCandidateInitLike | undefined): Promise<void> {
@@ -228,4 +314,13 @@ export class Negotiator {
       .filter((line) => !line.startsWith("a=candidate:") || filter({ candidate: line.slice(2) }))
       .join("\r\n");
   }
+}
+
+/** What an offer negotiates, per media section: kind, mid, direction and tracks (not ports, ICE or codecs). */
+function mediaOf(sdp: string): string {
+  return sdp
+    .split(/\r?\n/)
+    .filter((line) => /^(m=|a=mid:|a=msid:|a=(sendrecv|sendonly|recvonly|inactive)$)/.test(line))
+    .map((line) => (line.startsWith("m=") ? (line.split(" ")[0] as string) : line))
+    .join("\n");
 }

@@ -98,6 +98,15 @@ export class Outbox {
     return true;
   }
 
+  /** Fails a request that could not be sent at all (too large for the server's frame limit). */
+  refuse(requestId: number, error: ConnectError): void {
+    const entry = this.entries.get(requestId);
+    if (entry === undefined) return;
+    this.entries.delete(requestId);
+    clearTimeout(entry.timer);
+    entry.reject(error);
+  }
+
   /** A `pong`: confirms every answerless request sent before that ping on the same socket. */
   confirm(pingRequestId: number): void {
     const ping = this.pings.get(pingRequestId);

@@ -16,7 +16,10 @@ export interface PostQuantumSource {
   current(): ClientPqSession | undefined;
   /** Rekeys completed over the client's lifetime (all sessions). */
   rekeys(): number;
+  /** Connected, waiting for a reconnection under way, or connecting. */
   ensureConnected(): Promise<unknown>;
+  /** False when the client was made for a plaintext server (`postQuantum: false`). */
+  readonly postQuantum: boolean;
 }
 
 const transports = new WeakMap<VollyPostQuantumSession, MessagingTransport>();
@@ -60,11 +63,12 @@ export class VollyPostQuantumSession {
     return this.source.rekeys();
   }
 
-  /** Derives `length` bytes for `label` from the session's exporter (connects first if needed). */
+  /** Derives `length` bytes for `label` from the session's exporter (connects, or waits for a reconnection, first). */
   async exportKey(label: string, length: number): Promise<Uint8Array> {
+    if (!this.source.postQuantum) throw new ConnectError("no post-quantum session: signaling is plaintext (postQuantum: false)", Code.FailedPrecondition);
     await this.source.ensureConnected();
     const session = this.source.current();
-    if (session === undefined) throw new ConnectError("no post-quantum session (signaling is plaintext)", Code.FailedPrecondition);
+    if (session === undefined) throw new ConnectError("no post-quantum session: the connection dropped again", Code.Unavailable);
     return session.exportKey(label, length);
   }
 }

@@ -23,6 +23,8 @@ const FATAL = new Set([Code.Unauthenticated, Code.PermissionDenied, Code.Invalid
  */
 export class Reconnector {
   private run = 0;
+  /** Ends the backoff wait in progress (so a cancelled recovery leaves no timer holding the process). */
+  private wake: (() => void) | undefined;
 
   constructor(
     private readonly connection: SignalConnection,
@@ -45,7 +47,7 @@ export class Reconnector {
     this.hooks.reconnecting(reason, error);
     let immediate = false;
     for (let attempt = 1; attempt <= policy.maxAttempts; attempt++) {
-      if (!immediate) await new Promise((r) => setTimeout(r, backoffDelay(policy, attempt)));
+      if (!immediate) await this.sleep(backoffDelay(policy, attempt));
       immediate = false;
       if (run !== this.run) return;
       if (how === "resume" && Date.now() - droppedAt >= this.resumeWindowMs() + RESUME_GRACE_MS) how = "rejoin";
@@ -72,6 +74,19 @@ export class Reconnector {
   /** Stops any recovery in progress (the client disconnects). */
   cancel(): void {
     this.run++;
+    this.wake?.();
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        if (this.wake === done) this.wake = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.wake = done;
+    });
   }
 
   private finish(reason: string, error: ConnectError | undefined): void {

@@ -11,6 +11,7 @@ import type { KemKeyPair } from "../protocol/pq/kem.js";
 import { isPqError } from "../protocol/pq/pq-error.js";
 import { decodePlaintext, encodePlaintext, type CodecError, type WireFormat } from "../protocol/signal-codec.js";
 import { errorFromClose, errorFromResponse } from "./client-errors.js";
+import { frameTooLarge, sealedFrameBytes } from "./frame-size.js";
 import { acceptTokenHandshake, startHandshake, type PendingClientHandshake } from "./pq/client-handshake.js";
 import type { ClientPqSession } from "./pq/client-session.js";
 import type { SignalSocket, SignalSocketHandlers } from "./signal-socket.js";
@@ -104,23 +105,27 @@ export class SecureChannel {
     this.open();
   }
 
-  /** Sends an inner message (sealed when PQ is on); order is kept. */
-  send(request: SignalRequest): void {
+  /** The server's frame limit: a request over it is refused (returned), never sent nor sealed. */
+  maxFrameBytes = Infinity;
+
+  /** Sends an inner message (sealed when PQ is on); order is kept. Returns the error of a request too large to send. */
+  send(request: SignalRequest): ConnectError | undefined {
     const socket = this.socket;
-    if (this.phase !== "open" || socket === undefined) return;
+    if (this.phase !== "open" || socket === undefined) return undefined;
     const session = this.session;
-    if (session === undefined) {
-      socket.send(request);
-      return;
-    }
+    if (session === undefined) return socket.send(request, this.maxFrameBytes);
+    const plaintext = encodePlaintext(SignalRequestSchema, request, this.options.format);
+    const size = sealedFrameBytes(plaintext.length, { epoch: session.epoch, seq: session.nextSeq, requestId: request.requestId }, this.options.format, this.maxFrameBytes);
+    if (size > this.maxFrameBytes) return frameTooLarge(size, this.maxFrameBytes);
     // seal() takes its seq now, so records keep call order even though encryption is asynchronous.
-    const sealed = session.seal(encodePlaintext(SignalRequestSchema, request, this.options.format));
+    const sealed = session.seal(plaintext);
     this.sendChain = this.sendChain
       .then(() => sealed)
       // The record repeats the inner request id: servers that answer a failed request by the envelope's id
       // (rather than the inner one) are then still understood.
-      .then((record) => socket.send(create(SignalRequestSchema, { message: { case: "secure", value: record }, requestId: request.requestId })))
+      .then((record) => void socket.send(create(SignalRequestSchema, { message: { case: "secure", value: record }, requestId: request.requestId })))
       .catch((e: unknown) => this.fail(new ConnectError(`could not seal a record: ${String(e)}`, Code.Internal)));
+    return undefined;
   }
 
   /** Rekeys the channel (fresh ephemeral key, next epoch); resolves when both directions switched. */

@@ -2,11 +2,13 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { JoinResponse, LeaveRequest, ReconnectResponse, SignalResponse } from "../../gen/volly/signaling/v1/signal_pb.js";
 import { errorFromClose, errorFromResponse } from "./client-errors.js";
 import type { ConnectionSettings } from "./client-options.js";
+import { DEFAULT_CONNECTION_LIMITS, limitsOf, type VollyConnectionLimits } from "./connection-limits.js";
 import { Heartbeat } from "./heartbeat.js";
 import { Outbox, type OutboundMessage } from "./outbox.js";
 import type { ClientPqSession } from "./pq/client-session.js";
 import { RekeySchedule } from "./rekey-schedule.js";
 import { SecureChannel } from "./secure-channel.js";
+import { SendPacer } from "./send-pacer.js";
 import { LeaveRefusal, leaveOutcome, reasonName, type LeaveOutcome } from "./server-leave.js";
 import { SignalSocket } from "./signal-socket.js";
 
@@ -48,11 +50,16 @@ export class SignalConnection {
   lastMessageId = 0n;
   /** The current token: the original, or the latest `refresh_token`. */
   token: string;
+  /** What the server last advertised (defaults until then, and from servers that do not say). */
+  limits: VollyConnectionLimits = DEFAULT_CONNECTION_LIMITS;
   readonly outbox: Outbox;
+  private readonly pacer = new SendPacer();
   private generation = 0;
   private socket: SignalSocket | undefined;
   private channel: SecureChannel | undefined;
   private attempt: Attempt | undefined;
+  /** Aborts the socket still opening for the current attempt (so `close()` leaves nothing pending). */
+  private opening: AbortController | undefined;
   /** The last `error` no request claimed (the cause of a `leave` that follows it). */
   private lastError: ConnectError | undefined;
   private readonly heartbeat: Heartbeat;
@@ -107,9 +114,14 @@ export class SignalConnection {
     entered.catch(() => undefined);
     const resume = how === "resume" && this.sid !== undefined ? { sid: this.sid, lastMessageId: this.lastMessageId } : undefined;
     const timer = setTimeout(() => this.attempt?.reject(new ConnectError("timed out joining", Code.DeadlineExceeded)), this.settings.connectTimeoutMs * 2);
+    const opening = new AbortController();
+    this.opening = opening;
     try {
       const socket = await SignalSocket.open(
-        { url: this.settings.url, token: this.token, format: this.settings.format, resume, WebSocket: this.settings.WebSocket, openTimeoutMs: this.settings.connectTimeoutMs },
+        {
+          url: this.settings.url, token: this.token, format: this.settings.format, resume, WebSocket: this.settings.WebSocket,
+          openTimeoutMs: this.settings.connectTimeoutMs, signal: opening.signal,
+        },
         channel.socketHandlers,
       );
       if (generation !== this.generation) {
@@ -125,6 +137,7 @@ export class SignalConnection {
       throw ConnectError.from(e, Code.Unavailable);
     } finally {
       clearTimeout(timer);
+      if (this.opening === opening) this.opening = undefined;
       if (this.attempt?.generation === generation) this.attempt = undefined;
     }
   }
@@ -141,6 +154,8 @@ export class SignalConnection {
     const socket = this.socket;
     if (socket === undefined || this.state !== "connected") return;
     const generation = this.generation;
+    // The leave goes out now, not behind paced requests: they are moot once the participant leaves.
+    this.pacer.clear();
     this.outbox.sendUntracked({ case: "leave", value: {} });
     const deadline = Date.now() + timeoutMs;
     while (generation === this.generation && socket.isOpen && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
@@ -167,9 +182,12 @@ export class SignalConnection {
     const attempt = this.attempt;
     this.attempt = undefined;
     attempt?.reject(new ConnectError("connection closed", Code.Canceled));
+    this.opening?.abort();
+    this.opening = undefined;
     this.generation++;
     this.heartbeat.stop();
     this.rekeys.stop();
+    this.pacer.clear();
     this.outbox.detach();
     this.socket?.close();
     this.channel?.destroy();
@@ -234,7 +252,16 @@ export class SignalConnection {
     // The owner learns about the (new) participant before anything that follows `join`/`reconnect`.
     this.events.entered(response, attempt.how);
     const channel = this.channel as SecureChannel;
-    this.outbox.attach({ generation, send: (r) => channel.send(r) });
+    this.limits = limitsOf(response);
+    channel.maxFrameBytes = this.limits.maxFrameBytes;
+    this.pacer.reset(this.limits, this.socket?.framesSent ?? 0);
+    this.outbox.attach({
+      generation,
+      send: (r) => this.pacer.send(() => {
+        const refused = channel.send(r);
+        if (refused !== undefined) this.outbox.refuse(r.requestId, refused);
+      }),
+    });
     this.heartbeat.start(Math.max(1, response.pingInterval) * 1000, Math.max(2, response.pingTimeout) * 1000);
     if (this.outbox.awaitingConfirmation) this.heartbeat.confirmSoon(); // requests re-sent just now
     const rekeyMs = this.settings.rekeyIntervalMs ?? (response.pqSession?.rekeyInterval ?? 0) * 1000;

@@ -7,6 +7,7 @@ import {
 } from "../../gen/volly/signaling/v1/signal_pb.js";
 import { CodecError, decodeFrame, encodeFrame, type WireFormat } from "../protocol/signal-codec.js";
 import { errorFromClose, errorFromHttpStatus } from "./client-errors.js";
+import { frameBytes, frameTooLarge, textCertainlyFits } from "./frame-size.js";
 import type { SocketCloseEventLike, SocketMessageEventLike, WebSocketConstructor, WebSocketLike } from "./websocket-types.js";
 
 /** Where and how to open one signal WebSocket. */
@@ -20,6 +21,8 @@ export interface SignalSocketOptions {
   readonly WebSocket: WebSocketConstructor;
   /** Gives up opening after this long (`DeadlineExceeded`). */
   readonly openTimeoutMs: number;
+  /** Abandons the open at once (`Canceled`): no socket, timer or diagnosis is left behind. */
+  readonly signal?: AbortSignal;
 }
 
 /** What a socket reports after it opened. */
@@ -48,18 +51,30 @@ export class SignalSocket {
 
   /** Opens the socket; rejects with a `ConnectError` when it cannot (refused, unreachable, timeout). */
   static open(options: SignalSocketOptions, handlers: SignalSocketHandlers): Promise<SignalSocket> {
+    if (options.signal?.aborted === true) return Promise.reject(canceled());
     const url = signalUrl(options);
     const ws = new options.WebSocket(url);
     ws.binaryType = "arraybuffer";
     const socket = new SignalSocket(ws, options.format, undefined);
+    const diagnosis = new AbortController();
     return new Promise((resolve, reject) => {
       let settled = false;
       const timer = setTimeout(() => fail(new ConnectError("timed out opening the signal connection", Code.DeadlineExceeded)), options.openTimeoutMs);
-      const fail = (error: ConnectError): void => {
-        if (settled) return;
+      const onAbort = (): void => fail(canceled());
+      options.signal?.addEventListener("abort", onAbort);
+      const finish = (): void => {
         settled = true;
         clearTimeout(timer);
-        ws.onopen = ws.onclose = ws.onerror = ws.onmessage = null;
+        options.signal?.removeEventListener("abort", onAbort);
+        diagnosis.abort();
+      };
+      const fail = (error: ConnectError): void => {
+        if (settled) return;
+        finish();
+        ws.onopen = ws.onclose = ws.onmessage = null;
+        // `ws` emits 'error' a tick after close() on a CONNECTING socket; with no listener that event would be
+        // thrown out of the event loop (an uncaught exception in the app), so a listener stays attached.
+        ws.onerror = ignore;
         try {
           ws.close();
         } catch {
@@ -69,8 +84,7 @@ export class SignalSocket {
       };
       ws.onopen = () => {
         if (settled) return;
-        settled = true;
-        clearTimeout(timer);
+        finish();
         socket.handlers = handlers;
         socket.listen();
         resolve(socket);
@@ -80,7 +94,7 @@ export class SignalSocket {
         // An error or close before open is a refused or failed upgrade: ask the server why (once).
         if (diagnosing) return;
         diagnosing = true;
-        void diagnose(options).then(fail);
+        void diagnose(options, diagnosis.signal).then(fail);
       };
       ws.onerror = failedUpgrade;
       ws.onclose = (event: SocketCloseEventLike) => {
@@ -90,11 +104,23 @@ export class SignalSocket {
     });
   }
 
-  /** Sends an envelope (dropped when the socket is no longer open). */
-  send(request: SignalRequest): void {
-    if (this.closedAlready || this.ws.readyState !== 1) return;
+  /** Frames sent so far (the server counts each against its message rate). */
+  framesSent = 0;
+
+  /**
+   * Sends an envelope (dropped when the socket is no longer open); a frame over `maxFrameBytes` is not sent and
+   * its `InvalidArgument` error returned instead.
+   */
+  send(request: SignalRequest, maxFrameBytes = Infinity): ConnectError | undefined {
+    if (this.closedAlready || this.ws.readyState !== 1) return undefined;
     const frame = encodeFrame(SignalRequestSchema, request, this.format);
+    if (typeof frame !== "string" || !textCertainlyFits(frame.length, maxFrameBytes)) {
+      const size = frameBytes(frame);
+      if (size > maxFrameBytes) return frameTooLarge(size, maxFrameBytes);
+    }
+    this.framesSent++;
     this.ws.send(frame);
+    return undefined;
   }
 
   /** Closes the socket; `closed` is reported once, right away. */
@@ -125,13 +151,15 @@ export class SignalSocket {
       this.handlers?.message(response);
     };
     this.ws.onclose = (event: SocketCloseEventLike) => this.reportClosed(event.code, event.reason);
-    this.ws.onerror = () => {};
+    this.ws.onerror = ignore;
   }
 
   private reportClosed(code: number, reason: string): void {
     if (this.closedAlready) return;
     this.closedAlready = true;
-    this.ws.onmessage = this.ws.onclose = this.ws.onerror = null;
+    this.ws.onmessage = this.ws.onclose = null;
+    // Kept: `ws` may still emit 'error' after close(), which would be thrown without a listener.
+    this.ws.onerror = ignore;
     this.handlers?.closed(code, reason);
   }
 }
@@ -151,19 +179,32 @@ export function signalUrl(options: Pick<SignalSocketOptions, "url" | "token" | "
 }
 
 /** Why an upgrade failed, from `GET /rtc/validate` (same checks, readable status); `Unavailable` if unknown. */
-async function diagnose(options: SignalSocketOptions): Promise<ConnectError> {
+async function diagnose(options: SignalSocketOptions, abandoned: AbortSignal): Promise<ConnectError> {
   const url = new URL(signalUrl(options));
   url.protocol = url.protocol === "wss:" ? "https:" : "http:";
   url.pathname = "/rtc/validate";
+  const controller = new AbortController();
+  const abort = (): void => controller.abort();
+  abandoned.addEventListener("abort", abort);
+  const timer = setTimeout(abort, 5000);
   try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(5000) });
+    const response = await fetch(url, { signal: controller.signal });
     const body = await response.text();
     if (response.status !== 200) return errorFromHttpStatus(response.status, body);
   } catch {
-    // unreachable: fall through
+    // unreachable or abandoned: fall through
+  } finally {
+    clearTimeout(timer);
+    abandoned.removeEventListener("abort", abort);
   }
   return new ConnectError(`could not connect to ${options.url}`, Code.Unavailable);
 }
+
+function canceled(): ConnectError {
+  return new ConnectError("connection attempt canceled", Code.Canceled);
+}
+
+function ignore(): void {}
 
 function toFrame(data: unknown): Uint8Array | string {
   if (typeof data === "string") return data;

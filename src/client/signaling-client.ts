@@ -4,6 +4,7 @@ import type { VollyCall } from "./call.js";
 import { CallRouter, type VollyCallOptions } from "./call-router.js";
 import type { VollyDataAck, VollyDataMessage, VollyJoinInfo, VollySignalingEvents, VollyUserPresence } from "./client-events.js";
 import { errorFromResponse } from "./client-errors.js";
+import { limitsOf } from "./connection-limits.js";
 import { resolveClientOptions, type ResolvedClientOptions, type VollySignalingClientOptions } from "./client-options.js";
 import { platformGetUserMedia } from "./local-media.js";
 import { ParticipantRoster, toParticipant, type RosterChange, type VollyParticipant } from "./participant-roster.js";
@@ -62,7 +63,12 @@ export class VollySignalingClient extends TypedEmitter<VollySignalingEvents> {
       forget,
     }), (call) => this.emit("incomingCall", call));
     this.session = new VollyPostQuantumSession(
-      { current: () => this.connection.pqSession, rekeys: () => this.rekeyCount, ensureConnected: () => this.ready() },
+      {
+        current: () => this.connection.pqSession,
+        rekeys: () => this.rekeyCount,
+        ensureConnected: () => this.connect(),
+        postQuantum: this.options.settings.postQuantum,
+      },
       {
         localIdentity: this.options.identity,
         sendData: (payload, o) => this.sendData(payload, o),
@@ -108,9 +114,16 @@ export class VollySignalingClient extends TypedEmitter<VollySignalingEvents> {
     return this.router.list();
   }
 
-  /** Connects and joins (idempotent). Rejects with a `ConnectError` carrying the server's code. */
+  /**
+   * Connects and joins (idempotent). Rejects with a `ConnectError` carrying the server's code. While the client
+   * is reconnecting it waits for that recovery: it resolves once reconnected, and rejects with recovery's error
+   * if recovery gives up (a later `connect()` then joins afresh).
+   */
   connect(): Promise<VollyJoinInfo> {
     if (this.connection.state === "connected" && this.joinInfo !== undefined) return Promise.resolve(this.joinInfo);
+    // Joining afresh now would abandon the resume: a new participant, and messages already acknowledged to
+    // their senders for this one lost.
+    if (this.connection.state === "reconnecting") return this.recovery();
     this.connecting ??= (async () => {
       this.reconnector.cancel();
       this.connection.state = "connecting";
@@ -173,9 +186,9 @@ export class VollySignalingClient extends TypedEmitter<VollySignalingEvents> {
     await this.connection.request({ case: "updateMetadata", value: update }, false);
   }
 
-  /** Rekeys the post-quantum channel now (it also happens on schedule). */
+  /** Rekeys the post-quantum channel now (it also happens on schedule); while reconnecting, once reconnected. */
   async rekey(): Promise<void> {
-    await this.ready();
+    await this.connect();
     await this.connection.rekey();
   }
 
@@ -184,6 +197,20 @@ export class VollySignalingClient extends TypedEmitter<VollySignalingEvents> {
     const state = this.connection.state;
     if (state === "connected" || state === "reconnecting") return;
     await this.connect();
+  }
+
+  /** The outcome of the recovery under way: the join info once reconnected, or the error it gave up with. */
+  private recovery(): Promise<VollyJoinInfo> {
+    return new Promise((resolve, reject) => {
+      const offReconnected = this.once("reconnected", () => {
+        offDisconnected();
+        resolve(this.joinInfo as VollyJoinInfo);
+      });
+      const offDisconnected = this.once("disconnected", ({ reason, error }) => {
+        offReconnected();
+        reject(error ?? new ConnectError(`disconnected: ${reason}`, Code.Unavailable));
+      });
+    });
   }
 
   private createPeerConnection(): PeerConnectionLike {
@@ -257,6 +284,7 @@ function joinInfoOf(r: JoinResponse | ReconnectResponse): VollyJoinInfo {
     iceServers: r.iceServers.map((s) => ({ urls: s.urls, ...(s.username ? { username: s.username, credential: s.credential } : {}) })),
     server: { version: r.serverInfo?.version ?? "", nodeId: r.serverInfo?.nodeId ?? "", region: r.serverInfo?.region ?? "" },
     resumeWindowSeconds: r.resumeWindow,
+    limits: limitsOf(r),
   };
 }
 

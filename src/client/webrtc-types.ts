@@ -84,6 +84,8 @@ export interface PeerConnectionLike {
   readonly localDescription: { readonly type: string; readonly sdp: string } | null;
   readonly remoteDescription: { readonly type: string; readonly sdp: string } | null;
   setLocalDescription(description?: SessionDescriptionLike): Promise<unknown>;
+  /** Used, where present, to tell a `negotiationneeded` that changes nothing (then no offer is made). */
+  createOffer?(): Promise<{ readonly sdp?: string }>;
   setRemoteDescription(description: SessionDescriptionLike): Promise<unknown>;
   addIceCandidate(candidate?: IceCandidateInitLike): Promise<unknown>;
   createDataChannel(label: string, options?: { ordered?: boolean; protocol?: string }): DataChannelLike;

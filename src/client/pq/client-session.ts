@@ -91,6 +91,11 @@ export class ClientPqSession {
     return this.send.epoch;
   }
 
+  /** The seq the next `seal` takes (a frame's size depends on it). */
+  get nextSeq(): bigint {
+    return this.send.nextSeq;
+  }
+
   /** Completed rekeys. */
   get rekeys(): number {
     return this.rekeyCount;

@@ -1,0 +1,32 @@
+import type { JoinResponse, ReconnectResponse } from "../../gen/volly/signaling/v1/signal_pb.js";
+
+/** The server's per-connection limits, as `join`/`reconnect` advertise them. */
+export interface VollyConnectionLimits {
+  /** Largest frame the server reads (sealed record or text frame, in bytes); larger requests are refused locally. */
+  readonly maxFrameBytes: number;
+  /** Largest `data` payload. */
+  readonly maxDataBytes: number;
+  /** Requests per second the server admits after the burst; the SDK paces what it sends below it. */
+  readonly messagesPerSecond: number;
+  readonly messageBurst: number;
+}
+
+/** What servers that do not advertise their limits run with by default (VOLLY_MAX_FRAME_BYTES and the rest). */
+export const DEFAULT_CONNECTION_LIMITS: VollyConnectionLimits = {
+  maxFrameBytes: 65_536,
+  maxDataBytes: 16_384,
+  messagesPerSecond: 200,
+  messageBurst: 400,
+};
+
+/** The limits a `join`/`reconnect` advertises; each field missing or 0 (an older server) takes its default. */
+export function limitsOf(response: JoinResponse | ReconnectResponse): VollyConnectionLimits {
+  const l = response.limits;
+  const d = DEFAULT_CONNECTION_LIMITS;
+  return {
+    maxFrameBytes: l?.maxFrameBytes || d.maxFrameBytes,
+    maxDataBytes: l?.maxDataBytes || d.maxDataBytes,
+    messagesPerSecond: l?.messagesPerSecond || d.messagesPerSecond,
+    messageBurst: l?.messageBurst || d.messageBurst,
+  };
+}

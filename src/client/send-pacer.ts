@@ -1,0 +1,69 @@
+import type { VollyConnectionLimits } from "./connection-limits.js";
+
+/**
+ * Keeps what one socket sends under the server's message rate (a token bucket like the server's), so that a burst
+ * of requests (an outbox flushed after a resume, many `sendData` at once) is spread out instead of refused with
+ * `rate_limited`. Sends keep their order: once one waits, every later one queues behind it.
+ *
+ * It runs below the server's figures on purpose: frames bunch up on the way (a stalled TCP connection delivers
+ * a backlog at once), and a few messages (handshake, rekey) are not paced, so half the burst and 90 % of the
+ * rate leave the server's bucket room to absorb both.
+ */
+export class SendPacer {
+  private readonly queue: Array<() => void> = [];
+  private tokens = 1;
+  private capacity = 1;
+  private perMs = 1;
+  private refilledAt = 0;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+
+  /** A new socket: the server's bucket is full again, less the `alreadySent` frames that were not paced. */
+  reset(limits: VollyConnectionLimits, alreadySent: number): void {
+    this.clear();
+    this.capacity = Math.max(1, Math.floor(limits.messageBurst / 2));
+    this.perMs = Math.max(1e-3, (limits.messagesPerSecond * 0.9) / 1000);
+    this.tokens = this.capacity - alreadySent;
+    this.refilledAt = Date.now();
+  }
+
+  /** Runs `send` now if the rate allows, else after the sends queued before it. */
+  send(send: () => void): void {
+    if (this.queue.length === 0 && this.take()) {
+      send();
+      return;
+    }
+    this.queue.push(send);
+    this.schedule();
+  }
+
+  /** Forgets what is queued (the socket is gone; the outbox sends its requests again on the next one). */
+  clear(): void {
+    this.queue.length = 0;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private take(): boolean {
+    this.refill();
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+
+  private refill(): void {
+    const now = Date.now();
+    this.tokens = Math.min(this.capacity, this.tokens + (now - this.refilledAt) * this.perMs);
+    this.refilledAt = now;
+  }
+
+  private schedule(): void {
+    if (this.timer !== undefined) return;
+    this.refill();
+    const waitMs = Math.max(1, Math.ceil((1 - this.tokens) / this.perMs));
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      while (this.queue.length > 0 && this.take()) (this.queue.shift() as () => void)();
+      if (this.queue.length > 0) this.schedule();
+    }, waitMs);
+  }
+}
