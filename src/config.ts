@@ -72,6 +72,16 @@ export interface LimitConfig {
   readonly maxConnectionsPerIp: number;
   readonly maxDiscover: number;
   readonly maxSendBufferBytes: number;
+  /**
+   * What a participant may leave unacknowledged, in bytes (of its newest `queueLimit` messages: the mailbox
+   * keeps no more); past it the participant is disconnected rather than its mailbox pinning memory.
+   */
+  readonly maxUnackedBytes: number;
+  /** Bounds on HTTP connections, which need no token to open (see `ListenerLimits`). */
+  readonly httpHeadersTimeoutMs: number;
+  readonly httpRequestTimeoutMs: number;
+  readonly http2IdleTimeoutMs: number;
+  readonly http2MaxStreams: number;
 }
 
 export interface LivenessConfig {
@@ -146,6 +156,11 @@ export function loadConfig(env: Env = process.env): Config {
       maxConnectionsPerIp: r.int("VOLLY_MAX_CONNECTIONS_PER_IP", 20_000, 1, 10_000_000),
       maxDiscover: 100,
       maxSendBufferBytes: r.int("VOLLY_MAX_SEND_BUFFER_BYTES", 4_194_304, 65_536, 1_073_741_824),
+      maxUnackedBytes: r.int("VOLLY_MAX_UNACKED_BYTES", 16_777_216, 65_536, 1_073_741_824),
+      httpHeadersTimeoutMs: r.int("VOLLY_HTTP_HEADERS_TIMEOUT", 20, 1, 3600) * 1000,
+      httpRequestTimeoutMs: r.int("VOLLY_HTTP_REQUEST_TIMEOUT", 60, 1, 86_400) * 1000,
+      http2IdleTimeoutMs: r.int("VOLLY_HTTP2_IDLE_TIMEOUT", 120, 1, 86_400) * 1000,
+      http2MaxStreams: r.int("VOLLY_HTTP2_MAX_STREAMS", 128, 1, 100_000),
     },
     liveness: {
       pingIntervalSeconds: r.int("VOLLY_PING_INTERVAL", 5, 1, 3600),
@@ -161,6 +176,9 @@ export function loadConfig(env: Env = process.env): Config {
     // Both listeners would bind the same port: the second fails with EADDRINUSE only once the node has
     // already joined its cluster. 0 (any free port) is the exception: each listener gets its own.
     r.problem(`VOLLY_PORT and VOLLY_API_PORT are both ${config.port}: the signaling and API ports must differ`);
+  }
+  if (config.limits.httpHeadersTimeoutMs > config.limits.httpRequestTimeoutMs) {
+    r.problem("VOLLY_HTTP_HEADERS_TIMEOUT must not be greater than VOLLY_HTTP_REQUEST_TIMEOUT");
   }
   if (config.liveness.pingTimeoutSeconds <= config.liveness.pingIntervalSeconds) {
     r.problem("VOLLY_PING_TIMEOUT must be greater than VOLLY_PING_INTERVAL");

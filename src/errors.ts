@@ -48,6 +48,8 @@ export const errors = {
   discoverTooMany: (max: number) =>
     err("discover_too_many", Code.InvalidArgument, `discover accepts at most ${max} identities`),
   slowConsumer: () => err("slow_consumer", Code.ResourceExhausted, "connection is not reading; send buffer overflow"),
+  unackedLimit: (maxBytes: number) =>
+    err("unacked_limit", Code.ResourceExhausted, `more than ${byteSize(maxBytes)} of messages not acknowledged (send ack or ping with last_message_id)`),
   pingTimeout: () => err("ping_timeout", Code.DeadlineExceeded, "no message within the ping timeout"),
 
   // Resume.
@@ -85,6 +87,9 @@ export const errors = {
   participantNotFound: () => err("participant_not_found", Code.NotFound, "participant does not exist"),
   permissionUpdateUnsupported: () =>
     err("permission_update_unsupported", Code.Unimplemented, "changing a participant's permissions is not supported; give it a new token"),
+  /** A request body in a Content-Encoding (or grpc-encoding) the route does not decode: see `requestBodyError`. */
+  compressionUnsupported: (encoding: string) =>
+    err("compression_unsupported", Code.Unimplemented, `request compression ${JSON.stringify(encoding.slice(0, 32))} is not supported; send the body uncompressed`),
   /** Twirp's own code (`bad_route`, 404) on the Twirp routes: see `twirpCodeOf`. */
   badRoute: (detail: string) => err("bad_route", Code.NotFound, `bad route: ${detail}`),
   /** A LiveKit RoomService method Volly knows but does not serve (they act on media tracks or agents). */

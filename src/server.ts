@@ -19,6 +19,8 @@ import { Rooms } from "./room/membership.js";
 import { Relay } from "./room/relay.js";
 import { ConnectionLimiter } from "./rtc/connection-limiter.js";
 import { SIGNAL_PATHS, WsBridge } from "./rtc/ws-bridge.js";
+import { SignalService } from "../gen/volly/signaling/v1/signal_pb.js";
+import { peerAddressValues } from "./service/peer-address.js";
 import { registerSignalService } from "./service/signal-service.js";
 import type { NodeServices } from "./session/node-services.js";
 import { createBackend, type Backend } from "./store/create-backend.js";
@@ -104,15 +106,27 @@ export async function createVollyServer(config: Config, options: ServerOptions):
   };
   const httpRoutes = (options.httpRoutes ?? []).map((make) => make(services));
   const signalRoutes = (options.signalRoutes ?? []).map((make) => make(services));
-  const signalAdapter = connectNodeAdapter({ routes, fallback: createRestHandler(services, health, [...httpRoutes, ...signalRoutes]) });
-  const apiAdapter = connectNodeAdapter({ routes, fallback: createRestHandler(services, health, httpRoutes) });
+  const contextValues = peerAddressValues;
+  const signalAdapter = connectNodeAdapter({ routes, contextValues, fallback: createRestHandler(services, health, [...httpRoutes, ...signalRoutes]) });
+  const apiAdapter = connectNodeAdapter({ routes, contextValues, fallback: createRestHandler(services, health, httpRoutes) });
+  // HTTP connections of both ports share their own slots: a WebSocket leaves them for the limiter above.
+  // The signal stream is exempt from the request deadline: it is authenticated by its headers and then
+  // lives as long as its participant, with liveness checks of its own.
+  const http = {
+    slots: new ConnectionLimiter(config.limits.maxConnections, config.limits.maxConnectionsPerIp, metrics),
+    headersTimeoutMs: config.limits.httpHeadersTimeoutMs,
+    requestTimeoutMs: config.limits.httpRequestTimeoutMs,
+    h2IdleTimeoutMs: config.limits.http2IdleTimeoutMs,
+    h2MaxStreams: config.limits.http2MaxStreams,
+    longLived: new Set([`/${SignalService.typeName}/Signal`]),
+  };
   const signalListener = new Listener(signalAdapter, (req, socket, head) => {
     const path = new URL(req.url ?? "/", "http://localhost").pathname;
     if (SIGNAL_PATHS.has(path)) return bridge.upgrade(req, socket, head);
     socket.end("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
     return Promise.resolve(false);
-  });
-  const apiListener = new Listener(apiAdapter, undefined);
+  }, http);
+  const apiListener = new Listener(apiAdapter, undefined, http);
   let closing: Promise<void> | undefined;
 
   return {

@@ -16,6 +16,7 @@ import os
 import queue
 import sys
 import threading
+import time
 from typing import Iterator, Optional
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -29,14 +30,31 @@ from volly_token import DEV_API_KEY, DEV_API_SECRET, make_access_token  # noqa: 
 
 _END = object()
 
+# Like the TypeScript SDK: an ``ack`` every 32 stream messages, and a ``ping`` every ``ping_interval`` that
+# acknowledges the rest. The server keeps each message until it is acknowledged (for a resume), and
+# disconnects a participant that leaves more than VOLLY_MAX_UNACKED_BYTES unacknowledged.
+ACK_EVERY = 32
+
 
 class VollySignalClient:
-    """One participant connection: a bidirectional ``Signal`` stream with a send queue and a reader thread."""
+    """One participant connection: a bidirectional ``Signal`` stream with a send queue and a reader thread.
+
+    Messages are acknowledged as they arrive (they wait in the client's inbox for ``receive``), and after
+    ``wait_join`` a heartbeat thread pings every ``ping_interval`` seconds: the server ends a connection that
+    sends nothing for ``ping_timeout`` seconds.
+    """
 
     def __init__(self, server: str, token: str, deadline_seconds: float = 60.0) -> None:
         self._channel = grpc.insecure_channel(server)
         self._outbox: "queue.Queue[object]" = queue.Queue()
         self._inbox: "queue.Queue[object]" = queue.Queue()
+        # The highest message id received, and how many arrived since the last ack or ping (which both
+        # acknowledge up to it; a count off by one between the two threads only moves an ack a little).
+        self.last_message_id = 0
+        self._unacked = 0
+        self._rtt_ms = 0
+        self._heartbeat_sent_at = 0
+        self._stopped = threading.Event()
         stub = signal_pb2_grpc.SignalServiceStub(self._channel)
         self._call = stub.Signal(
             self._requests(),
@@ -56,10 +74,28 @@ class VollySignalClient:
     def _read(self) -> None:
         try:
             for response in self._call:
+                if response.WhichOneof("message") == "pong" and response.pong.last_ping_timestamp == self._heartbeat_sent_at:
+                    # The heartbeat's own pong: a round-trip measurement, not a message for the application.
+                    self._rtt_ms = max(0, _now_ms() - self._heartbeat_sent_at)
+                    continue
+                if response.message_id > self.last_message_id:
+                    self.last_message_id = response.message_id
+                    self._unacked += 1
+                    if self._unacked >= ACK_EVERY:
+                        self._unacked = 0
+                        self.send(signal_pb2.SignalRequest(ack=signal_pb2.AckRequest(last_message_id=self.last_message_id)))
                 self._inbox.put(response)
         except grpc.RpcError as e:  # the stream ended with a status
             self._inbox.put(e)
+        self._stopped.set()
         self._inbox.put(_END)
+
+    def _heartbeat(self, interval: float) -> None:
+        while not self._stopped.wait(interval):
+            self._heartbeat_sent_at = _now_ms()
+            self._unacked = 0
+            ping = signal_pb2.Ping(timestamp=self._heartbeat_sent_at, rtt=self._rtt_ms, last_message_id=self.last_message_id)
+            self.send(signal_pb2.SignalRequest(ping=ping))
 
     def receive(self, timeout: float) -> signal_pb2.SignalResponse:
         """The next message; raises TimeoutError, or RuntimeError when the stream ended."""
@@ -88,6 +124,8 @@ class VollySignalClient:
         if kind != "join":
             raise RuntimeError(f"expected join, got {kind}")
         self.join = first.join
+        interval = first.join.ping_interval if first.join.ping_interval > 0 else 5
+        threading.Thread(target=self._heartbeat, args=(interval,), daemon=True).start()
         return first.join
 
     def send(self, request: signal_pb2.SignalRequest) -> None:
@@ -104,9 +142,14 @@ class VollySignalClient:
 
     def close(self) -> None:
         """Leaves the room and closes the stream."""
+        self._stopped.set()
         self.send(signal_pb2.SignalRequest(leave=signal_pb2.LeaveRequest()))
         self._outbox.put(_END)
         self._channel.close()
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
 
 
 def message_json(response: signal_pb2.SignalResponse) -> str:

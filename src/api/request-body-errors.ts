@@ -18,6 +18,9 @@ export function reached(values: ContextValues | undefined): boolean {
 // version): they are left as they are. Anchored, since decode errors may name a field such as `empty_timeout`.
 const HEADER_ERROR = /^(protocol error: invalid (connect|grpc) timeout value|timeout \d+ms must be|missing required (header|parameter)|(connect-protocol-version|connect) must be )/;
 
+// connect-es's refusal of a request compression it has no decoder for (all of them on the Twirp routes).
+const UNKNOWN_COMPRESSION = /^unknown compression "(.*)": supported encodings are /;
+
 /**
  * The catalogue error for a request connect-es refused before our code ran, from the code and message it
  * answered with; undefined when that refusal is not about the body (left unchanged).
@@ -30,6 +33,8 @@ const HEADER_ERROR = /^(protocol error: invalid (connect|grpc) timeout value|tim
  * - `invalid_argument`, except the header errors above: JSON that does not parse or does not fit the
  *   message, a truncated envelope, a body shorter than its Content-Length, a compressed body that does not
  *   decompress → `malformed_message`.
+ * - `unimplemented` "unknown compression": a Content-Encoding (grpc-encoding) the route does not decode
+ *   → `compression_unsupported`, same code; connect-es's header naming the encodings it does take stays.
  * - For a Connect GET (`inQuery`: the message is the `message` query parameter), `internal` "internal
  *   error" too: connect-es lets the base64 decoder's plain Error through, and decoding the query is the
  *   only thing a GET does before the implementation.
@@ -42,6 +47,10 @@ export function requestBodyError(code: Code, message: string, input: DescMessage
       return message.startsWith("parse binary:") || (inQuery && message === "internal error") ? malformed(input, inQuery) : undefined;
     case Code.InvalidArgument:
       return HEADER_ERROR.test(message) ? undefined : malformed(input, inQuery);
+    case Code.Unimplemented: {
+      const encoding = UNKNOWN_COMPRESSION.exec(message)?.[1];
+      return encoding === undefined ? undefined : errors.compressionUnsupported(encoding);
+    }
     default:
       return undefined;
   }

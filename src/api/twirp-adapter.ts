@@ -28,8 +28,9 @@ const CONNECT_TYPE: Readonly<Record<string, string>> = {
  * and HTTP status from `twirpCodeOf`, `Content-Type: application/json` exactly (what LiveKit's SDK checks).
  * Unknown methods, other HTTP methods and other content types get Twirp's `bad_route` (404); LiveKit's
  * methods that Volly does not serve get `unimplemented` (501), saying so. A body that does not decode is
- * `malformed_message` (Twirp's `malformed`, 400) and one over the API's limit `request_too_large`, the
- * same catalogue errors as on Connect and gRPC (see `requestBodyError`). The registered services'
+ * `malformed_message` (Twirp's `malformed`, 400), one over the API's limit `request_too_large`, and a
+ * compressed one (Twirp has no request compression) `compression_unsupported`, the same catalogue errors
+ * as on Connect and gRPC (see `requestBodyError`). The registered services'
  * interceptors must include `publicErrors`, which tells a refused request from a refused call.
  */
 export function twirpRoute(register: (router: ConnectRouter) => void, log: Logger): ExtraRoute {

@@ -2,6 +2,7 @@ import * as http from "node:http";
 import * as http2 from "node:http2";
 import * as net from "node:net";
 import type { Duplex } from "node:stream";
+import type { ConnectionSlots } from "../rtc/connection-limiter.js";
 
 const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 
@@ -11,6 +12,24 @@ export type RequestHandler = (req: http.IncomingMessage | http2.Http2ServerReque
  * (and at shutdown closes) it itself, false when it was refused or lost.
  */
 export type UpgradeHandler = (req: http.IncomingMessage, socket: Duplex, head: Buffer) => Promise<boolean>;
+
+/** What bounds a connection that is not (yet) a signal WebSocket, whoever sends it: no token is needed to hold one. */
+export interface ListenerLimits {
+  /** Open HTTP connections (HTTP/1.1, h2c) in total and per client IP; signal WebSockets are counted apart. */
+  readonly slots: ConnectionSlots;
+  /** A request's headers must have arrived within this (HTTP/1.1; answered 408). */
+  readonly headersTimeoutMs: number;
+  /**
+   * A request must have arrived whole, and on HTTP/2 been answered, within this; the paths of
+   * `longLived` (the signal stream, authenticated by its headers before it waits on anything) are exempt.
+   */
+  readonly requestTimeoutMs: number;
+  /** An HTTP/2 connection with no frame in either direction for this long is closed. */
+  readonly h2IdleTimeoutMs: number;
+  /** Streams open at once on one HTTP/2 connection (SETTINGS_MAX_CONCURRENT_STREAMS). */
+  readonly h2MaxStreams: number;
+  readonly longLived: ReadonlySet<string>;
+}
 
 /**
  * One port, every protocol: sniffs the HTTP/2 connection preface and hands the socket to an h2c server
@@ -28,15 +47,30 @@ export class Listener {
   private readonly forget: (this: net.Socket) => void;
   private readonly h2Sessions = new Set<http2.ServerHttp2Session>();
 
-  constructor(handler: RequestHandler, onUpgrade: UpgradeHandler | undefined) {
+  constructor(handler: RequestHandler, onUpgrade: UpgradeHandler | undefined, private readonly limits: ListenerLimits) {
     const sockets = this.sockets;
+    const { slots } = limits;
     this.forget = function (this: net.Socket) {
       sockets.delete(this);
+      slots.release(this.remoteAddress ?? "");
     };
-    this.h1 = http.createServer(handler);
+    this.h1 = http.createServer({
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
+    }, handler);
+    // Node enforces the two timeouts above from a timer it starts on 'listening', which this server never
+    // emits by itself: it is handed sockets, not bound to a port. Without this, a client sending a header
+    // byte every few seconds would hold its socket for ever.
+    this.h1.emit("listening");
     this.h1.keepAliveTimeout = 5000;
     this.h1.on("clientError", answerClientError);
-    this.h2 = http2.createServer({}, handler);
+    this.h2 = http2.createServer({ settings: { maxConcurrentStreams: limits.h2MaxStreams } }, (req, res) => {
+      if (!limits.longLived.has(req.url)) answerWithin(limits.requestTimeoutMs, res);
+      handler(req, res);
+    });
+    // Without a 'timeout' listener Node closes the idle session itself.
+    this.h2.setTimeout(limits.h2IdleTimeoutMs);
     this.h2.on("session", (s) => {
       this.h2Sessions.add(s);
       s.on("close", () => this.h2Sessions.delete(s));
@@ -98,11 +132,17 @@ export class Listener {
    */
   private handOver(socket: net.Socket): void {
     this.sockets.delete(socket);
+    this.limits.slots.release(socket.remoteAddress ?? "");
     socket.off("close", this.forget);
     if (socket.listenerCount("error") > 1) socket.off("error", destroySocket);
   }
 
   private sniff(socket: net.Socket): void {
+    // Refused before a byte is read: at the limit, nothing about the connection is worth an answer.
+    if (!this.limits.slots.acquire(socket.remoteAddress ?? "")) {
+      socket.destroy();
+      return;
+    }
     this.sockets.add(socket);
     socket.on("close", this.forget);
     socket.on("error", destroySocket);
@@ -125,6 +165,25 @@ export class Listener {
     this.h1.emit("connection", socket);
     (socket as net.Socket).resume();
   }
+}
+
+/**
+ * An HTTP/2 request still unanswered after `ms` (its body stalled, or never ended) is answered 408, or
+ * its stream cancelled if an answer had begun: one connection may hold only a bounded number of streams,
+ * and each must end.
+ */
+function answerWithin(ms: number, res: http2.Http2ServerResponse): void {
+  const timer = setTimeout(() => {
+    if (res.writableFinished || res.stream.destroyed) return;
+    if (!res.headersSent) {
+      res.writeHead(408, { "content-type": "text/plain; charset=utf-8" });
+      res.end("the request took too long to arrive");
+      // After the answer, RST_STREAM(NO_ERROR) tells the client to stop sending the rest (RFC 9113 §8.1).
+      res.stream.close(http2.constants.NGHTTP2_NO_ERROR);
+    } else res.stream.close(http2.constants.NGHTTP2_CANCEL);
+  }, ms);
+  timer.unref();
+  res.once("close", () => clearTimeout(timer));
 }
 
 /** Shared by every socket: an error listener that closes over nothing costs no memory per connection. */

@@ -1,7 +1,9 @@
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type Server } from "ws";
-import { errorIdOf, httpStatusOf, toPublicError } from "../errors.js";
+import type { Logger } from "pino";
+import { errorIdOf, errors, httpStatusOf, toPublicError } from "../errors.js";
+import type { Metrics } from "../metrics/metrics.js";
 import { authorizeConnection } from "../session/authorize-connection.js";
 import { parseConnectParams, queryParams, type ConnectParams } from "../session/connect-params.js";
 import type { NodeServices } from "../session/node-services.js";
@@ -37,7 +39,7 @@ export class WsBridge {
       // ws answers pings itself through a closure it makes for every socket; the transport answers them
       // instead, and a client's pings count against its message rate like its requests.
       autoPong: false,
-      WebSocket: SignalWebSocket,
+      WebSocket: socketClosingOversizedFrames(svc.config.limits.maxFrameBytes, svc.metrics, svc.log),
     });
   }
 
@@ -86,6 +88,25 @@ export class WsBridge {
     for (const ws of this.open) ws.terminate();
     this.wss.close();
   }
+}
+
+/**
+ * Signal sockets whose frames over the hard cap close as the limit says. ws refuses a frame (or a fragmented
+ * message) over `maxPayload` itself, before the transport sees a byte of it, and closes with 1009 and no
+ * reason: the close gets the catalogue's `frame_too_large` wording and is counted like a smaller oversized
+ * frame. ws makes that close, and only that one, without a reason (a close the peer started carries its own,
+ * if empty; ours always say why), so that is how it is told apart.
+ */
+function socketClosingOversizedFrames(maxFrameBytes: number, metrics: Metrics, log: Logger): typeof SignalWebSocket {
+  const reason = errors.frameTooLarge(maxFrameBytes).rawMessage;
+  return class extends SignalWebSocket {
+    override close(code?: number, data?: string | Buffer): void {
+      if (code !== 1009 || data !== undefined) return super.close(code, data);
+      metrics.limitsHit.inc({ limit: "frame_size" });
+      log.warn({ maxBytes: maxFrameBytes * 4 }, "oversized frame closed the connection");
+      super.close(code, reason);
+    }
+  };
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {

@@ -2,12 +2,13 @@ import { Code, ConnectError, type ConnectRouter, type HandlerContext } from "@co
 import { SignalRequestSchema, SignalService, type SignalRequest, type SignalResponse } from "../../gen/volly/signaling/v1/signal_pb.js";
 import { requestBodyError } from "../api/request-body-errors.js";
 import { encodeGrpcMessagesBySpec } from "../api/rpc-request-errors.js";
-import { errors, toPublicError } from "../errors.js";
+import { errorIdOf, errors, toPublicError } from "../errors.js";
 import { authorizeConnection } from "../session/authorize-connection.js";
 import { metadataNames, parseConnectParams } from "../session/connect-params.js";
 import type { NodeServices } from "../session/node-services.js";
 import { SignalSession } from "../session/signal-session.js";
 import type { ConnectionSlots } from "../rtc/connection-limiter.js";
+import { peerAddress } from "./peer-address.js";
 import { StreamTransport } from "./stream-transport.js";
 
 /**
@@ -18,8 +19,11 @@ export function registerSignalService(router: ConnectRouter, svc: NodeServices, 
   const first = router.handlers.length;
   router.service(SignalService, {
     async *signal(requests: AsyncIterable<SignalRequest>, ctx: HandlerContext): AsyncGenerator<SignalResponse> {
-      const ip = ctx.requestHeader.get("x-forwarded-for") ?? "grpc";
-      if (!slots.acquire(ip)) throw errors.tooManyConnections();
+      const ip = ctx.values.get(peerAddress);
+      if (!slots.acquire(ip)) {
+        svc.log.info({ error: "too_many_connections", ip }, "connection refused");
+        throw errors.tooManyConnections();
+      }
       let session: SignalSession;
       const transport = new StreamTransport(ip);
       try {
@@ -30,7 +34,9 @@ export function registerSignalService(router: ConnectRouter, svc: NodeServices, 
         session = new SignalSession(svc, transport, await authorizeConnection(svc, params), params);
       } catch (e) {
         slots.release(ip);
-        throw toPublicError(e);
+        const error = toPublicError(e);
+        svc.log.info({ error: errorIdOf(error), ip }, "connection refused");
+        throw error;
       }
       const onAbort = () => session.transportClosed();
       ctx.signal.addEventListener("abort", onAbort);

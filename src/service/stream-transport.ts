@@ -1,5 +1,6 @@
+import { toBinary } from "@bufbuild/protobuf";
 import { ConnectError } from "@connectrpc/connect";
-import type { SignalResponse } from "../../gen/volly/signaling/v1/signal_pb.js";
+import { SignalResponseSchema, type SignalResponse } from "../../gen/volly/signaling/v1/signal_pb.js";
 import type { WireFormat } from "../protocol/signal-codec.js";
 import type { SignalTransport } from "../session/signal-transport.js";
 
@@ -10,6 +11,8 @@ import type { SignalTransport } from "../session/signal-transport.js";
 export class StreamTransport implements SignalTransport {
   readonly kind = "grpc" as const;
   private readonly queue: SignalResponse[] = [];
+  /** The encoded size of each queued response, in step with `queue`: what the send buffer limit counts. */
+  private readonly sizes: number[] = [];
   private queuedBytes = 0;
   private wake: (() => void) | undefined;
   private ended: { error: ConnectError | undefined } | undefined;
@@ -20,10 +23,12 @@ export class StreamTransport implements SignalTransport {
     return "protobuf";
   }
 
-  send(response: SignalResponse): void {
+  send(response: SignalResponse, encodedBytes?: number): void {
     if (this.ended) return;
+    const size = encodedBytes ?? sizeOf(response);
     this.queue.push(response);
-    this.queuedBytes += sizeOf(response);
+    this.sizes.push(size);
+    this.queuedBytes += size;
     this.wake?.();
   }
 
@@ -42,7 +47,7 @@ export class StreamTransport implements SignalTransport {
     for (;;) {
       const next = this.queue.shift();
       if (next !== undefined) {
-        this.queuedBytes -= sizeOf(next);
+        this.queuedBytes -= this.sizes.shift() ?? 0;
         yield next;
         continue;
       }
@@ -56,6 +61,12 @@ export class StreamTransport implements SignalTransport {
   }
 }
 
+/**
+ * The encoded size of a response whose sender did not know it. A record is its ciphertext and a few bytes
+ * of header; anything else the session produced itself (join, answers to requests: few, and as large as
+ * a room's participant list) is measured, since a guess would let a client that stops reading pin any
+ * multiple of the limit.
+ */
 function sizeOf(r: SignalResponse): number {
-  return r.message.case === "secure" ? r.message.value.ciphertext.length + 16 : 256;
+  return r.message.case === "secure" ? r.message.value.ciphertext.length + 16 : toBinary(SignalResponseSchema, r).length;
 }

@@ -1,3 +1,5 @@
+import { UnackedWindow } from "./unacked-window.js";
+
 /** Where a cursor sends, reads and reports: the participant's session. */
 export interface CursorOwner {
   /** Sends one message to the client. */
@@ -9,19 +11,33 @@ export interface CursorOwner {
 }
 
 /**
+ * The cap on what a participant may leave unacknowledged (`VOLLY_MAX_UNACKED_BYTES`), and what is done past it.
+ * One per node, shared by its cursors.
+ */
+export interface UnackedLimit<O> {
+  readonly maxBytes: number;
+  /** How many messages a mailbox keeps (`VOLLY_RESUME_QUEUE_LIMIT`): older ones pin nothing. */
+  readonly window: number;
+  /** `owner` passed `maxBytes`; called for each delivery while it stays past. */
+  exceeded(owner: O, bytes: number): void;
+}
+
+/**
  * Keeps a participant's stream in message-id order. Deliveries normally arrive in order; across nodes two
  * senders' messages can arrive swapped, and a delivery can be lost on the bus. A gap is filled from the
  * mailbox, duplicates are dropped, so the client sees every id exactly once, in order.
  */
-export class DeliveryCursor {
+export class DeliveryCursor<O extends CursorOwner = CursorOwner> {
   private last: bigint;
+  /** Made on the first delivery when there is a limit. */
+  private unacked: UnackedWindow | undefined;
   /** Out-of-order deliveries waiting for a gap to fill; made on first use (an idle cursor never needs it). */
   private heldMap: Map<bigint, Uint8Array> | undefined;
   private filling = false;
   private open = false;
 
   /** An owner rather than three callbacks: a cursor lives as long as its connection, closures cost each one. */
-  constructor(lastDelivered: bigint, private readonly owner: CursorOwner) {
+  constructor(lastDelivered: bigint, private readonly owner: O, private readonly limit?: UnackedLimit<O>) {
     this.last = lastDelivered;
   }
 
@@ -35,6 +51,11 @@ export class DeliveryCursor {
     let high = this.last;
     if (this.heldMap) for (const id of this.heldMap.keys()) if (id > high) high = id;
     return high;
+  }
+
+  /** The client acknowledged every message up to `upTo` (no higher than `lastDelivered`). */
+  acknowledged(upTo: bigint): void {
+    this.unacked?.acknowledge(upTo);
   }
 
   /** Starts sending (after `join`/`reconnect` went out); until then deliveries are held. */
@@ -55,10 +76,17 @@ export class DeliveryCursor {
       // The common case, in order with nothing waiting: straight through, no map.
       this.last = id;
       this.owner.sendDelivered(id, response);
+      if (this.limit !== undefined) this.count(this.limit, id, response.length);
       return;
     }
     this.held.set(id, response);
     this.drain();
+  }
+
+  /** A message went out: it stays in the mailbox, pinning its bytes, until the client acknowledges it. */
+  private count(limit: UnackedLimit<O>, id: bigint, size: number): void {
+    const bytes = (this.unacked ??= new UnackedWindow(limit.window)).add(id, size);
+    if (bytes > limit.maxBytes) limit.exceeded(this.owner, bytes);
   }
 
   private get held(): Map<bigint, Uint8Array> {
@@ -73,6 +101,7 @@ export class DeliveryCursor {
       this.held.delete(this.last + 1n);
       this.last += 1n;
       this.owner.sendDelivered(this.last, next);
+      if (this.limit !== undefined) this.count(this.limit, this.last, next.length);
     }
     if (this.held.size > 0) void this.fill();
     else this.heldMap = undefined;

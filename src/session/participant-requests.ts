@@ -114,6 +114,8 @@ export class ParticipantRequests {
     const delivered = this.s.cursor?.lastDelivered ?? 0n;
     const upTo = lastMessageId > delivered ? delivered : lastMessageId;
     if (upTo <= this.lastAck) return;
+    // Counted here even if the store misses it: the client did acknowledge, and the next ack catches up.
+    this.s.cursor?.acknowledged(upTo);
     const previous = this.lastAck;
     this.lastAck = upTo;
     this.s.svc.store.ackMailbox(this.s.sid, upTo).catch((e: unknown) => {

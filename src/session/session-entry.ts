@@ -6,6 +6,7 @@ import { errors } from "../errors.js";
 import { iceServersFor } from "../room/ice-servers.js";
 import { DeliveryCursor } from "./delivery-cursor.js";
 import type { SignalSession } from "./signal-session.js";
+import { unackedLimitOf } from "./unacked-limit.js";
 
 /** What happens to the participant when the connection ends. */
 export type Disposal = "leave" | "away" | "none";
@@ -21,7 +22,7 @@ export type Disposal = "leave" | "away" | "none";
 export async function enterRoom(s: SignalSession): Promise<void> {
   const { svc } = s;
   if (s.reconnect) await requireOwnParticipant(s);
-  const cursor = new DeliveryCursor(s.reconnect ? (s.lastMessageId ?? 0n) : 0n, s);
+  const cursor = new DeliveryCursor(s.reconnect ? (s.lastMessageId ?? 0n) : 0n, s, unackedLimitOf(svc));
   s.cursor = cursor;
   const previous = svc.local.add(s);
   try {

@@ -60,7 +60,7 @@ export class SessionOutbound {
     if (this.pq?.established) return this.sendSealed(this.pq, response, messageId);
     const plaintext = appendMessageId(response, messageId, pooledFrame);
     if (transport.sendEncoded) transport.sendEncoded(plaintext);
-    else transport.send(fromBinary(SignalResponseSchema, plaintext));
+    else transport.send(fromBinary(SignalResponseSchema, plaintext), plaintext.length);
   }
   sendError(error: ConnectError, requestId: number): void {
     this.metrics.errorsSent.inc({ code: codeName(error.code) });

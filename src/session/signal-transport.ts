@@ -10,7 +10,11 @@ export interface SignalTransport {
   readonly remoteAddress: string;
   /** The connection's encoding; record plaintexts use it too. */
   format(): WireFormat;
-  send(response: SignalResponse): void;
+  /**
+   * `encodedBytes` is the response's size on the wire when the caller already has it encoded (a relayed
+   * message): a transport that counts what it holds need not encode it again to know.
+   */
+  send(response: SignalResponse, encodedBytes?: number): void;
   /**
    * Sends an already encoded binary SignalResponse. Only transports whose frames are protobuf bytes have
    * it (WebSocket in `protobuf` format); it saves a decode and an encode per relayed message.
