@@ -47,6 +47,12 @@ type Relayable = Extract<SignalRequest["message"], { case: "offer" | "answer" | 
 const MAX_ID = 64;
 const MAX_TOPIC = 128;
 const MAX_CANDIDATE = 4096;
+/**
+ * An offer's or answer's SDP (a few KB in practice, tens with many media sections). It bounds what a mailbox
+ * can be made to hold: a participant away for its resume window keeps up to `VOLLY_RESUME_QUEUE_LIMIT`
+ * messages, and no SDP may make each of them as large as a whole frame.
+ */
+const MAX_SDP = 65_536;
 
 /**
  * Peer-to-peer relay: offer, answer, trickle and call go to exactly one participant of the sender's room,
@@ -87,6 +93,7 @@ export class Relay {
       checkTarget(request.target);
       if (request.callIdLength > MAX_ID) throw errors.fieldTooLarge("call_id", MAX_ID);
       if (request.kind === "trickle" && request.payloadLength > MAX_CANDIDATE) throw errors.fieldTooLarge("candidate", MAX_CANDIDATE);
+      if (request.kind !== "trickle" && request.payloadLength > MAX_SDP) throw errors.fieldTooLarge("sdp", MAX_SDP);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -98,6 +105,7 @@ export class Relay {
     this.requireSignal(sender);
     checkTarget(sd.target);
     checkCallId(sd.callId, false);
+    if (Buffer.byteLength(sd.sdp) > MAX_SDP) throw errors.fieldTooLarge("sdp", MAX_SDP);
     sd.from = sender.identity;
     sd.fromSid = sender.sid;
     const response = create(SignalResponseSchema, { message: { case: kind, value: sd } });

@@ -275,6 +275,20 @@ describe("limits on a post-quantum channel", () => {
     }
   });
 
+  test("an offer's sdp is at most 64 KiB, on the fast path and the decoded one; the connection carries on", async () => {
+    for (const kind of ["ws-protobuf", "ws-json"] as const) {
+      const a = await TestClient.connect({ kind, port: srv.port, identity: `sdp-a-${kind}`, room: "lim-sdp", pq: "ML-KEM-768" });
+      const b = await TestClient.connect({ kind, port: srv.port, identity: `sdp-b-${kind}`, room: "lim-sdp", pq: "ML-KEM-768" });
+      const id = a.send({ case: "offer", value: { sdp: "v".repeat(65_537), target: `sdp-b-${kind}` } });
+      const error = await a.waitFor("error", (_e, r) => r.requestId === id);
+      assert.deepEqual([error.code, error.message], ["invalid_argument", "sdp is larger than 65536 bytes"]);
+      a.send({ case: "offer", value: { sdp: "v".repeat(65_536), target: `sdp-b-${kind}` } });
+      assert.equal((await b.waitFor("offer")).sdp.length, 65_536, "the largest sdp allowed is relayed");
+      await a.leave();
+      await b.leave();
+    }
+  });
+
   test("the join tells the client the connection's limits", async () => {
     const c = await TestClient.connect({ kind: "ws-protobuf", port: srv.port, identity: "pq-limits", room: "lim-pq", pq: "ML-KEM-768" });
     const limits = c.join?.limits;
