@@ -107,6 +107,12 @@ export const errors = {
 
   // Operations.
   storeUnavailable: () => err("store_unavailable", Code.Unavailable, "storage is unavailable, try again"),
+  /**
+   * The store took the request but did not answer in time: it may still carry it out when it wakes (Redis
+   * runs what it has read). deadline_exceeded is gRPC's code for exactly that ambiguity, where unavailable
+   * tells a client that retrying is safe.
+   */
+  storeTimeout: () => err("store_timeout", Code.DeadlineExceeded, "storage did not answer in time; the request may still take effect"),
   internal: () => err("internal", Code.Internal, "internal error"),
 } as const;
 

@@ -19,9 +19,20 @@ export function codeNameOf(code: Code): string {
   return Code[code].replace(/([a-z])([A-Z])/g, "$1_$2").toLowerCase();
 }
 
-/** The error a server `error {code, message}` stands for. */
-export function errorFromResponse(error: { code: string; message: string }): ConnectError {
-  return new ConnectError(error.message, codeFromName(error.code));
+/** Where a server error's catalogue id travels on the `ConnectError` (its metadata). */
+const REASON = "volly-error-reason";
+
+/** The error a server `error {code, message, reason}` stands for; `reason` is kept (see `errorReasonOf`). */
+export function errorFromResponse(error: { code: string; message: string; reason?: string }): ConnectError {
+  return new ConnectError(error.message, codeFromName(error.code), error.reason ? { [REASON]: error.reason } : undefined);
+}
+
+/**
+ * The server's catalogue id for an error it answered (docs/errors.md: `rate_limited`, `store_timeout`, ...), or
+ * undefined for an error the SDK made itself or a server too old to send one.
+ */
+export function errorReasonOf(e: unknown): string | undefined {
+  return e instanceof ConnectError ? (e.metadata.get(REASON) ?? undefined) : undefined;
 }
 
 /** The error a WebSocket close stands for: 4000 + Connect code for fatal errors, `Unavailable` otherwise. */

@@ -43,3 +43,4 @@ export type { WebSocketConstructor, WebSocketLike } from "./websocket-types.js";
 export type { PqAlgorithm } from "../protocol/pq/algorithms.js";
 export type { WireFormat } from "../protocol/signal-codec.js";
 export { ConnectError, Code } from "@connectrpc/connect";
+export { errorReasonOf } from "./client-errors.js";

@@ -1,5 +1,5 @@
-import { Code, ConnectError } from "@connectrpc/connect";
 import { toHex } from "../protocol/pq/bytes.js";
+import { errorReasonOf } from "./client-errors.js";
 import type { VollyDataMessage } from "./client-events.js";
 import { messagingTransportOf, type MessagingTransport, type VollyPostQuantumSession } from "./post-quantum-session.js";
 import { TypedEmitter } from "./typed-emitter.js";
@@ -37,7 +37,10 @@ export type VollyMessagingEvents = { message: [message: VollyMessage] };
 const TEXT = 1;
 const BYTES = 2;
 
-/** Tries of a message the server refuses for its rate (about 20 s in all), before `send` rejects. */
+/** Server refusals after which the same message is sent again (docs/errors.md ids). */
+const RETRIED = new Set(["rate_limited", "store_unavailable", "store_timeout"]);
+
+/** Tries of a message the server refuses for its rate or its store (about 20 s in all), before `send` rejects. */
 const RATE_RETRIES = 10;
 
 /** Wait before try `attempt + 1`: doubling from 100 ms up to 4 s, spread so that refused messages do not return together. */
@@ -81,9 +84,10 @@ export class VollyMessagingClient extends TypedEmitter<VollyMessagingEvents> {
         const ack = await this.transport.sendData(payload, request);
         return { id, recipients: ack.recipients };
       } catch (e) {
-        // Refused for the message rate (the server did not take it): the same id again after a while, so a
-        // burst beyond the rate is delivered late rather than lost, and still only once.
-        if (!(e instanceof ConnectError) || e.code !== Code.ResourceExhausted || attempt >= RATE_RETRIES) throw e;
+        // Refused for the message rate (the server did not take it), or the server's store could not take it
+        // or did not answer in time (it may yet deliver it): the same id again after a while, so the message
+        // is delivered late rather than lost, and receivers drop a repeat, so still only once.
+        if (!RETRIED.has(errorReasonOf(e) ?? "") || attempt >= RATE_RETRIES) throw e;
         await new Promise((r) => setTimeout(r, rateBackoffMs(attempt)));
       }
     }

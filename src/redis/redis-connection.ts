@@ -111,12 +111,14 @@ export async function closeQuietly(redis: Redis): Promise<void> {
 }
 
 /**
- * The error a store call rethrows: connection problems (down, timeout, loading, failover) become the
- * catalogue's `store_unavailable`, so clients get `unavailable` and can retry; anything else (a script
- * bug) passes unchanged.
+ * The error a store call rethrows: connection problems (down, loading, failover) become the catalogue's
+ * `store_unavailable`, so clients get `unavailable` and can retry; a command that was sent and not answered
+ * in time is `store_timeout` (it may still run); anything else (a script bug) passes unchanged.
  */
 export function toStoreError(e: unknown): unknown {
   if (!(e instanceof Error)) return e;
+  // ioredis's `commandTimeout` wording: the command was written to Redis, which may yet run it.
+  if (e.message === "Command timed out") return errors.storeTimeout();
   const transient = /^(LOADING|BUSY|MASTERDOWN|READONLY|TRYAGAIN|CLUSTERDOWN)/.test(e.message);
   if (e.name === "ReplyError" && !transient) return e;
   return errors.storeUnavailable();

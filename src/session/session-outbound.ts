@@ -68,7 +68,7 @@ export class SessionOutbound {
     if (id !== undefined && LIMIT_ERRORS.has(id)) this.metrics.limitsHit.inc({ limit: id });
     this.send(create(SignalResponseSchema, {
       requestId,
-      message: { case: "error", value: create(ErrorResponseSchema, { code: codeName(error.code), message: error.rawMessage }) },
+      message: { case: "error", value: create(ErrorResponseSchema, { code: codeName(error.code), message: error.rawMessage, reason: id ?? "" }) },
     }));
   }
 

@@ -68,7 +68,7 @@ describe("limits: each is enforced with a clear answer and counted", () => {
     for (let i = 0; i < 10; i++) c.send({ case: "ping", value: { timestamp: BigInt(100 + i) } });
     const refusedIds: number[] = [];
     const error = await c.waitFor("error", (_e, r) => refusedIds.push(r.requestId) > 0);
-    assert.deepEqual([error.code, error.message], ["resource_exhausted", "too many messages, slow down"]);
+    assert.deepEqual([error.code, error.message, error.reason], ["resource_exhausted", "too many messages, slow down", "rate_limited"]);
     // The refusal names the request it refused (one of the ten over the burst), so a client can fail that one.
     assert.ok((refusedIds[0] ?? 0) > 10 && (refusedIds[0] ?? 0) <= 20, `refused request id ${refusedIds[0]}`);
     for (let i = 0; i < 40; i++) c.send({ case: "ping", value: { timestamp: 1n } });
