@@ -160,7 +160,9 @@ export function loadConfig(env: Env = process.env): Config {
       httpHeadersTimeoutMs: r.int("VOLLY_HTTP_HEADERS_TIMEOUT", 20, 1, 3600) * 1000,
       httpRequestTimeoutMs: r.int("VOLLY_HTTP_REQUEST_TIMEOUT", 60, 1, 86_400) * 1000,
       http2IdleTimeoutMs: r.int("VOLLY_HTTP2_IDLE_TIMEOUT", 120, 1, 86_400) * 1000,
-      http2MaxStreams: r.int("VOLLY_HTTP2_MAX_STREAMS", 128, 1, 100_000),
+      // A backend that runs many participants over one gRPC connection (grpc-js puts every call to a server
+      // on one) opens a signal stream per participant; unauthenticated streams end at the request timeout.
+      http2MaxStreams: r.int("VOLLY_HTTP2_MAX_STREAMS", 1000, 1, 100_000),
     },
     liveness: {
       pingIntervalSeconds: r.int("VOLLY_PING_INTERVAL", 5, 1, 3600),

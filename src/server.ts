@@ -30,6 +30,8 @@ import { recordAead } from "./pq/record-aead.js";
 import { mlKem768BackendName } from "./protocol/pq/kem.js";
 import { useFastProtobufUtf8 } from "./protocol/protobuf-utf8.js";
 
+const REFLECTION_STREAMS = ["grpc.reflection.v1.ServerReflection", "grpc.reflection.v1alpha.ServerReflection"].map((s) => `/${s}/ServerReflectionInfo`);
+
 /** A running (or ready to run) Volly Signaling node. */
 export interface VollyServer {
   readonly services: NodeServices;
@@ -118,7 +120,8 @@ export async function createVollyServer(config: Config, options: ServerOptions):
     requestTimeoutMs: config.limits.httpRequestTimeoutMs,
     h2IdleTimeoutMs: config.limits.http2IdleTimeoutMs,
     h2MaxStreams: config.limits.http2MaxStreams,
-    longLived: new Set([`/${SignalService.typeName}/Signal`]),
+    // Reflection streams too: a tool keeps one open for any number of questions, each answered at once.
+    longLived: new Set([`/${SignalService.typeName}/Signal`, ...REFLECTION_STREAMS]),
   };
   const signalListener = new Listener(signalAdapter, (req, socket, head) => {
     const path = new URL(req.url ?? "/", "http://localhost").pathname;

@@ -101,6 +101,14 @@ export class WsTransport implements SignalTransport, SignalSocketEvents {
     return this.ws.bufferedAmount;
   }
 
+  pauseInput(): void {
+    this.ws.pause();
+  }
+
+  resumeInput(): void {
+    this.ws.resume();
+  }
+
   probe(): void {
     if (!this.closed) this.ws.ping();
   }
@@ -108,6 +116,8 @@ export class WsTransport implements SignalTransport, SignalSocketEvents {
   close(code: number, reason: string): void {
     if (this.closed) return;
     this.closed = true;
+    // A socket paused for flow control must read again, or the peer's close frame would never be seen.
+    if (this.ws.isPaused) this.ws.resume();
     this.ws.close(code, closeReason(reason));
     // A peer that never answers the close handshake must not hold the socket.
     setTimeout(() => this.ws.terminate(), 5000).unref();

@@ -43,7 +43,11 @@ export function registerSignalService(router: ConnectRouter, svc: NodeServices, 
       void session.start();
       void (async () => {
         try {
-          for await (const request of requests) session.receive(request);
+          for await (const request of requests) {
+            session.receive(request);
+            // Flow control: a paused session takes no more until its queue is short again.
+            if (transport.inputGate !== undefined) await transport.inputGate;
+          }
           session.inputEnded();
         } catch (e) {
           // An undecodable or aborted request stream: end ours with the request's error (invalid_argument
@@ -51,7 +55,11 @@ export function registerSignalService(router: ConnectRouter, svc: NodeServices, 
           const error = ConnectError.from(e);
           // connect-es reports request bytes that do not parse as Internal, and JSON that does not fit in
           // its own words: for the client it is its error, in the catalogue's (as the room API answers it).
-          const refused = requestBodyError(error.code, error.rawMessage, SignalRequestSchema, svc.config.limits.maxFrameBytes)
+          const { maxFrameBytes } = svc.config.limits;
+          // A message over `readMaxBytes` (the frame limit) is refused unread; the stream cannot skip it.
+          const oversized = error.code === Code.ResourceExhausted;
+          if (oversized) svc.metrics.limitsHit.inc({ limit: "frame_size" });
+          const refused = oversized ? errors.frameTooLarge(maxFrameBytes) : requestBodyError(error.code, error.rawMessage, SignalRequestSchema, maxFrameBytes)
             ?? (error.code === Code.Internal ? errors.malformedMessage(`request does not decode as ${SignalRequestSchema.typeName}`) : error);
           transport.close(4000 + refused.code, refused.rawMessage);
           session.transportClosed();
@@ -60,11 +68,13 @@ export function registerSignalService(router: ConnectRouter, svc: NodeServices, 
       try {
         yield* transport.responses();
       } finally {
+        // A reader waiting on a paused session must not wait for ever once the stream is over.
+        transport.resumeInput();
         ctx.signal.removeEventListener("abort", onAbort);
         session.transportClosed();
         slots.release(ip);
       }
     },
-  });
+  }, { readMaxBytes: svc.config.limits.maxFrameBytes });
   encodeGrpcMessagesBySpec(router.handlers, first);
 }

@@ -36,9 +36,24 @@ export class StreamTransport implements SignalTransport {
     return this.queuedBytes;
   }
 
+  /** While paused, the reader of the request stream waits on this before it takes the next request. */
+  inputGate: Promise<void> | undefined;
+  private openGate: (() => void) | undefined;
+
+  pauseInput(): void {
+    this.inputGate ??= new Promise<void>((resolve) => (this.openGate = resolve));
+  }
+
+  resumeInput(): void {
+    const open = this.openGate;
+    this.inputGate = this.openGate = undefined;
+    open?.();
+  }
+
   close(code: number, reason: string): void {
     if (this.ended) return;
     this.ended = { error: code >= 4000 ? new ConnectError(reason, code - 4000) : undefined };
+    this.resumeInput();
     this.wake?.();
   }
 

@@ -9,7 +9,15 @@ import type { PqChannel, RecordFields } from "./pq-channel.js";
 import type { SignalSession } from "./signal-session.js";
 import { TokenBucket } from "./token-bucket.js";
 
-const MAX_QUEUE = 256;
+/**
+ * Requests queued while one is processed (a request that waits on the store, with Redis a round trip, holds
+ * up those behind it). Past `PAUSE_AT` the transport stops reading, so a client's burst within the rate limit
+ * waits in TCP instead of closing its connection; `MAX_QUEUE` bounds what arrives before the pause takes hold
+ * (the frames of a socket read already taken in) and what a transport without flow control may queue.
+ */
+const MAX_QUEUE = 1024;
+const PAUSE_AT = 32;
+const RESUME_AT = 8;
 /** Relays of one session queued in the store at once before the session waits for them. */
 const MAX_RELAYS_IN_FLIGHT = 32;
 
@@ -41,6 +49,8 @@ export class SessionInbound {
   /** Undecodable frames so far (before the PQ channel exists; after it, the first one ends the session). */
   private undecodable = 0;
   private relaysInFlight = 0;
+  /** The transport was asked to stop reading (see `PAUSE_AT`). */
+  private inputPaused = false;
   /** The id of the request in hand, which a refusal repeats (the inner request's once a record is opened). */
   private requestId = 0;
   private readonly bucket: TokenBucket;
@@ -61,7 +71,21 @@ export class SessionInbound {
     const queue = (this.queue ??= []);
     if (queue.length >= MAX_QUEUE) return false;
     queue.push(request);
+    if (queue.length === PAUSE_AT && !this.inputPaused) {
+      this.inputPaused = true;
+      this.s.transport.pauseInput?.();
+    }
     return true;
+  }
+
+  /** The next queued request; reading resumes once the queue is short again. */
+  private next(): Inbound | undefined {
+    const request = this.queue?.shift();
+    if (this.inputPaused && (this.queue?.length ?? 0) <= RESUME_AT) {
+      this.inputPaused = false;
+      if (!this.s.closed) this.s.transport.resumeInput?.();
+    }
+    return request;
   }
 
   /**
@@ -129,7 +153,7 @@ export class SessionInbound {
 
   private async pump(first: Inbound): Promise<void> {
     this.processing = true;
-    for (let request: Inbound | undefined = first; request !== undefined && !this.s.closed; request = this.queue?.shift()) {
+    for (let request: Inbound | undefined = first; request !== undefined && !this.s.closed; request = this.next()) {
       this.requestId = request instanceof Uint8Array || request instanceof OversizedRecord ? 0 : request.requestId;
       try {
         // Most requests (relays on the fast path) are done, or handed to the store, synchronously: only

@@ -22,6 +22,12 @@ export interface SignalTransport {
   sendEncoded?(response: Uint8Array): void;
   /** Asks the peer for a sign of life (WebSocket ping; browsers answer without app code). */
   probe?(): void;
+  /**
+   * Stops taking requests from the peer until `resumeInput` (flow control: TCP pushes back on the sender);
+   * requests already on their way may still arrive. Transports without it rely on the inbound queue's cap.
+   */
+  pauseInput?(): void;
+  resumeInput?(): void;
   /** Bytes accepted but not yet written to the network. */
   bufferedBytes(): number;
   /**

@@ -299,3 +299,18 @@ describe("limits on a post-quantum channel", () => {
     await c.leave();
   });
 });
+
+describe("frame size on an RPC signal stream", () => {
+  let srv: TestServer;
+  before(async () => {
+    srv = await startTestServer({ VOLLY_PQ_ENABLED: "false", VOLLY_MAX_FRAME_BYTES: "4096" });
+  });
+  after(() => srv.close());
+
+  test("frame size on an RPC stream: a message over the limit is refused unread and ends the stream (it cannot be skipped)", async () => {
+        const c = await TestClient.connect({ kind: "grpc-js", port: srv.port, identity: "frames-rpc", room: "lim-a", pq: false });
+    c.send({ case: "offer", value: { sdp: "v".repeat(5000), target: "nobody" } });
+    assert.deepEqual(await c.channel.closed, { code: 4008, reason: "frame larger than 4096 bytes" });
+    assert.equal(await limitCount(srv, "frame_size"), 1);
+  });
+});
