@@ -9,7 +9,8 @@ export type OutboundMessage = NonNullable<MessageInitShape<typeof SignalRequestS
 /** Where the outbox writes: one connection (a new `generation` per socket). */
 export interface OutboxTransport {
   readonly generation: number;
-  send(request: SignalRequest): void;
+  /** Sends `request`, perhaps later (paced); calls `sent` once it is on the wire. */
+  send(request: SignalRequest, sent?: () => void): void;
 }
 
 interface Entry {
@@ -21,7 +22,8 @@ interface Entry {
   sentGeneration: number;
   readonly resolve: (answer: SignalResponse | undefined) => void;
   readonly reject: (error: ConnectError) => void;
-  readonly timer: ReturnType<typeof setTimeout>;
+  /** Runs while the request waits offline or is on the wire; none while it waits behind the pacer. */
+  timer: ReturnType<typeof setTimeout> | undefined;
 }
 
 /**
@@ -54,14 +56,19 @@ export class Outbox {
   submit(message: OutboundMessage, expectsAnswer: boolean): Promise<SignalResponse | undefined> {
     const requestId = this.takeRequestId();
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.entries.delete(requestId);
-        reject(new ConnectError(`no answer to ${message.case ?? "request"} within ${this.timeoutMs} ms`, Code.DeadlineExceeded));
-      }, this.timeoutMs);
-      const entry: Entry = { requestId, message, expectsAnswer, sentIndex: -1, sentGeneration: -1, resolve, reject, timer };
+      const entry: Entry = { requestId, message, expectsAnswer, sentIndex: -1, sentGeneration: -1, resolve, reject, timer: undefined };
+      entry.timer = this.deadline(entry);
       this.entries.set(requestId, entry);
       if (this.transport !== undefined) this.transmit(entry, this.transport);
     });
+  }
+
+  /** The request's timer: it fails with `DeadlineExceeded` unless answered (or confirmed) in time. */
+  private deadline(entry: Entry): ReturnType<typeof setTimeout> {
+    return setTimeout(() => {
+      this.entries.delete(entry.requestId);
+      entry.reject(new ConnectError(`no answer to ${entry.message.case ?? "request"} within ${this.timeoutMs} ms`, Code.DeadlineExceeded));
+    }, this.timeoutMs);
   }
 
   /** Sends a message that is not kept (ack, leave, ping); returns its request id, or undefined when offline. */
@@ -82,9 +89,10 @@ export class Outbox {
     for (const entry of this.entries.values()) this.transmit(entry, transport);
   }
 
-  /** Offline: requests queue until the next `attach`. */
+  /** Offline: requests queue until the next `attach`, timed again (those the pacer still held had no timer). */
   detach(): void {
     this.transport = undefined;
+    for (const entry of this.entries.values()) entry.timer ??= this.deadline(entry);
   }
 
   /** Settles the request a direct answer names; false when no request waits for it. */
@@ -133,7 +141,15 @@ export class Outbox {
   private transmit(entry: Entry, transport: OutboxTransport): void {
     entry.sentIndex = this.sendIndex++;
     entry.sentGeneration = transport.generation;
-    transport.send(create(SignalRequestSchema, { message: entry.message, requestId: entry.requestId }));
+    // Timed from when it leaves, not while it waits behind the pacer: a burst spread out to the server's
+    // rate must not fail requests the server then answers.
+    clearTimeout(entry.timer);
+    entry.timer = undefined;
+    transport.send(create(SignalRequestSchema, { message: entry.message, requestId: entry.requestId }), () => {
+      if (this.entries.get(entry.requestId) !== entry) return;
+      clearTimeout(entry.timer);
+      entry.timer = this.deadline(entry);
+    });
   }
 
   private takeRequestId(): number {

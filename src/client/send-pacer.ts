@@ -5,9 +5,10 @@ import type { VollyConnectionLimits } from "./connection-limits.js";
  * of requests (an outbox flushed after a resume, many `sendData` at once) is spread out instead of refused with
  * `rate_limited`. Sends keep their order: once one waits, every later one queues behind it.
  *
- * It runs below the server's figures on purpose: frames bunch up on the way (a stalled TCP connection delivers
- * a backlog at once), and a few messages (handshake, rekey) are not paced, so half the burst and 90 % of the
- * rate leave the server's bucket room to absorb both.
+ * Every frame after the join goes through it (requests, pings, acks), at the server's rate; its burst is half the
+ * server's, because frames bunch up on the way (a stalled TCP connection delivers a backlog at once) and a few
+ * (handshake, rekey) are not paced: the other half absorbs both. An app that sends at the server's rate, pings
+ * and acks included, is never refused; one that sends faster waits, as the server would make it.
  */
 export class SendPacer {
   private readonly queue: Array<() => void> = [];
@@ -21,7 +22,7 @@ export class SendPacer {
   reset(limits: VollyConnectionLimits, alreadySent: number): void {
     this.clear();
     this.capacity = Math.max(1, Math.floor(limits.messageBurst / 2));
-    this.perMs = Math.max(1e-3, (limits.messagesPerSecond * 0.9) / 1000);
+    this.perMs = Math.max(1e-3, limits.messagesPerSecond / 1000);
     this.tokens = this.capacity - alreadySent;
     this.refilledAt = Date.now();
   }

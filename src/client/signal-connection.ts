@@ -257,9 +257,10 @@ export class SignalConnection {
     this.pacer.reset(this.limits, this.socket?.framesSent ?? 0);
     this.outbox.attach({
       generation,
-      send: (r) => this.pacer.send(() => {
+      send: (r, sent) => this.pacer.send(() => {
         const refused = channel.send(r);
         if (refused !== undefined) this.outbox.refuse(r.requestId, refused);
+        else sent?.();
       }),
     });
     this.heartbeat.start(Math.max(1, response.pingInterval) * 1000, Math.max(2, response.pingTimeout) * 1000);

@@ -202,3 +202,26 @@ test("a burst beyond the server's burst size is paced: 600 sendData at once all 
     await server.close();
   }
 });
+
+test("a paced burst longer than the request timeout: timed from when each request leaves, none fails", async () => {
+  // 100 requests a second: 400 at once take about 3.8 s to go out, twice the 2 s request timeout.
+  const server = await startTestServer({ VOLLY_MAX_MESSAGES_PER_SECOND: "100", VOLLY_MESSAGE_BURST: "40" });
+  const alice = await nodeClient(server.wsUrl, "pt-alice", "paced-timeout", { requestTimeoutMs: 2000 });
+  const bob = await nodeClient(server.wsUrl, "pt-bob", "paced-timeout");
+  try {
+    await alice.client.connect();
+    await bob.client.connect();
+    let received = 0;
+    bob.client.on("data", () => received++);
+    const outcomes = await Promise.all(Array.from({ length: 400 }, (_, i) => alice.client.sendData(`t-${i}`, { target: "pt-bob" }).then(
+      () => "ok",
+      (e: unknown) => codeOf(e),
+    )));
+    assert.deepEqual(outcomes.filter((o) => o !== "ok"), []);
+    await until(() => received === 400, "all 400 received");
+  } finally {
+    await alice.client.disconnect();
+    await bob.client.disconnect();
+    await server.close();
+  }
+});
