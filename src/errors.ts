@@ -40,6 +40,7 @@ export const errors = {
   unexpectedMessage: (type: string) =>
     err("unexpected_message", Code.FailedPrecondition, `message ${type} is not allowed at this point`),
   frameTooLarge: (max: number) => err("frame_too_large", Code.ResourceExhausted, `frame larger than ${max} bytes`),
+  tooManyFragments: (max: number) => err("too_many_fragments", Code.ResourceExhausted, `message in more than ${max} fragments`),
   fieldTooLarge: (field: string, max: number) =>
     err("field_too_large", Code.InvalidArgument, `${field} is larger than ${max} bytes`),
   /** A field that breaks a rule other than its size in bytes (a count, a character class). */

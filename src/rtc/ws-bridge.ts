@@ -90,21 +90,27 @@ export class WsBridge {
   }
 }
 
+/** ws's own limit on the frames of one message (its default, which the bridge keeps). */
+const MAX_FRAGMENTS = 16 * 1024;
+
 /**
- * Signal sockets whose frames over the hard cap close as the limit says. ws refuses a frame (or a fragmented
- * message) over `maxPayload` itself, before the transport sees a byte of it, and closes with 1009 and no
- * reason: the close gets the catalogue's `frame_too_large` wording and is counted like a smaller oversized
- * frame. ws makes that close, and only that one, without a reason (a close the peer started carries its own,
- * if empty; ours always say why), so that is how it is told apart.
+ * Signal sockets whose messages over ws's hard caps close as the catalogue says. ws refuses a frame (or a
+ * fragmented message) over `maxPayload`, and a message in more than `MAX_FRAGMENTS` frames, itself, before
+ * the transport sees a byte of it, and closes with 1009 or 1008 and no reason: the close gets the
+ * catalogue's wording and is counted like a smaller oversized frame. ws makes those closes, and only those,
+ * without a reason (a close the peer started carries its own, if empty; ours always say why), so that is how
+ * they are told apart.
  */
 function socketClosingOversizedFrames(maxFrameBytes: number, metrics: Metrics, log: Logger): typeof SignalWebSocket {
-  const reason = errors.frameTooLarge(maxFrameBytes).rawMessage;
+  const tooLarge = errors.frameTooLarge(maxFrameBytes).rawMessage;
+  const tooManyFragments = errors.tooManyFragments(MAX_FRAGMENTS).rawMessage;
   return class extends SignalWebSocket {
     override close(code?: number, data?: string | Buffer): void {
-      if (code !== 1009 || data !== undefined) return super.close(code, data);
-      metrics.limitsHit.inc({ limit: "frame_size" });
-      log.warn({ maxBytes: maxFrameBytes * 4 }, "oversized frame closed the connection");
-      super.close(code, reason);
+      if (data !== undefined || (code !== 1009 && code !== 1008)) return super.close(code, data);
+      const limit = code === 1009 ? "frame_size" : "fragments";
+      metrics.limitsHit.inc({ limit });
+      log.warn({ limit, max: code === 1009 ? maxFrameBytes * 4 : MAX_FRAGMENTS }, "oversized message closed the connection");
+      super.close(code, code === 1009 ? tooLarge : tooManyFragments);
     }
   };
 }

@@ -45,6 +45,15 @@ describe("frames over 4x VOLLY_MAX_FRAME_BYTES: closed with 1009, saying why, an
     assert.equal(await limitCount(srv, "frame_size"), before + 1);
   });
 
+  test("a message in more than 16,384 fragments: closed with 1008, saying why, and counted", async () => {
+    const c = await TestClient.connect({ kind: "ws-protobuf", port: srv.port, identity: "confetti", room: "frames", pq: false });
+    const parts = [clientFrame(false, 2, new Uint8Array(0))];
+    for (let i = 0; i < 16_385; i++) parts.push(clientFrame(false, 0, new Uint8Array(0)));
+    c.channel.writeRaw?.(Buffer.concat(parts));
+    assert.deepEqual(await c.channel.closed, { code: 1008, reason: "message in more than 16384 fragments" });
+    assert.equal(await limitCount(srv, "fragments"), 1);
+  });
+
   test("a client that closes with 1009 itself is not counted as an oversized frame", async () => {
     const c = await TestClient.connect({ kind: "ws-protobuf", port: srv.port, identity: "closer", room: "frames", pq: false });
     const before = await limitCount(srv, "frame_size");
