@@ -1,13 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { TestClient } from "../helpers/signal-client.js";
-import { startTestServer, type TestServer } from "../helpers/test-server.js";
-
-/** The value of volly_limit_exceeded_total{limit} on a server. */
-async function limitCount(srv: TestServer, limit: string): Promise<number> {
-  const metric = await srv.server.services.metrics.limitsHit.get();
-  return metric.values.find((v) => v.labels.limit === limit)?.value ?? 0;
-}
+import { limitCount, startTestServer, type TestServer } from "../helpers/test-server.js";
 
 /** One masked client frame (RFC 6455 §5.2), for payloads under 64 KiB. */
 function clientFrame(fin: boolean, opcode: number, payload: Uint8Array): Buffer {

@@ -6,13 +6,7 @@ import { DisconnectReason, ParticipantState } from "../../gen/volly/signaling/v1
 import { SignalRequestSchema, SignalResponseSchema, type SignalRequest, type SignalResponse } from "../../gen/volly/signaling/v1/signal_pb.js";
 import { TestClient } from "../helpers/signal-client.js";
 import { makeToken } from "../helpers/tokens.js";
-import { startTestServer, type TestServer } from "../helpers/test-server.js";
-
-/** The value of volly_limit_exceeded_total{limit} on a server. */
-async function limitCount(srv: TestServer, limit: string): Promise<number> {
-  const metric = await srv.server.services.metrics.limitsHit.get();
-  return metric.values.find((v) => v.labels.limit === limit)?.value ?? 0;
-}
+import { limitCount, startTestServer, type TestServer } from "../helpers/test-server.js";
 
 const SEND_BUFFER = 65_536;
 

@@ -8,13 +8,7 @@ import { openChannel, UpgradeRefused } from "../helpers/channels.js";
 import { TestClient } from "../helpers/signal-client.js";
 import { until } from "../helpers/polling.js";
 import { makeToken } from "../helpers/tokens.js";
-import { startTestServer, type TestServer } from "../helpers/test-server.js";
-
-/** The value of volly_limit_exceeded_total{limit} on a server. */
-async function limitCount(srv: TestServer, limit: string): Promise<number> {
-  const metric = await srv.server.services.metrics.limitsHit.get();
-  return metric.values.find((v) => v.labels.limit === limit)?.value ?? 0;
-}
+import { limitCount, startTestServer, type TestServer } from "../helpers/test-server.js";
 
 describe("limits: each is enforced with a clear answer and counted", () => {
   let srv: TestServer;

@@ -3,13 +3,7 @@ import { after, before, describe, test } from "node:test";
 import { DisconnectReason, LeaveAction, ParticipantState } from "../../gen/volly/signaling/v1/models_pb.js";
 import { TestClient } from "../helpers/signal-client.js";
 import { deletePrefix, keysUnder, RedisServer, redisServerSkip, uniquePrefix } from "../helpers/redis.js";
-import { startTestServer, type TestServer } from "../helpers/test-server.js";
-
-/** The value of volly_limit_exceeded_total{limit} on a server. */
-async function limitCount(srv: TestServer, limit: string): Promise<number> {
-  const metric = await srv.server.services.metrics.limitsHit.get();
-  return metric.values.find((v) => v.labels.limit === limit)?.value ?? 0;
-}
+import { limitCount, startTestServer, type TestServer } from "../helpers/test-server.js";
 
 const KIB = 1024;
 /** The cap under test, and a mailbox of 16 messages (VOLLY_RESUME_QUEUE_LIMIT's minimum). */

@@ -39,3 +39,9 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     close: () => server.close(1000),
   };
 }
+
+/** The value of `volly_limit_exceeded_total{limit}` on a server. */
+export async function limitCount(srv: TestServer, limit: string): Promise<number> {
+  const metric = await srv.server.services.metrics.limitsHit.get();
+  return metric.values.find((v) => v.labels.limit === limit)?.value ?? 0;
+}
