@@ -199,7 +199,8 @@ export class Rooms {
    */
   async sweep(now: number): Promise<void> {
     for (const p of await this.store.listExpiredAway(now)) {
-      await this.leave(p.room, p.info?.identity ?? "", p.info?.sid ?? "", DisconnectReason.CONNECTION_TIMEOUT, { awayExpiredBy: now });
+      // RESUME_FAILED, not the drop's own reason: the room learns it never came back, not why it dropped.
+      await this.leave(p.room, p.info?.identity ?? "", p.info?.sid ?? "", DisconnectReason.RESUME_FAILED, { awayExpiredBy: now });
     }
     for (const name of await this.store.deleteExpiredEmptyRooms(now)) {
       this.log.info({ room: name }, "room closed after empty timeout");
