@@ -37,8 +37,9 @@ export const errors = {
   malformedMessage: (detail: string) => err("malformed_message", Code.InvalidArgument, `malformed message: ${detail}`),
   unknownMessageType: (type: string) =>
     err("unknown_message_type", Code.InvalidArgument, `unknown message type ${JSON.stringify(type.slice(0, 64))}`),
+  // By its wire name (pq_handshake), whether the caller has the oneof case (pqHandshake) or the wire name.
   unexpectedMessage: (type: string) =>
-    err("unexpected_message", Code.FailedPrecondition, `message ${type} is not allowed at this point`),
+    err("unexpected_message", Code.FailedPrecondition, `message ${type.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)} is not allowed at this point`),
   frameTooLarge: (max: number) => err("frame_too_large", Code.ResourceExhausted, `frame larger than ${max} bytes`),
   tooManyFragments: (max: number) => err("too_many_fragments", Code.ResourceExhausted, `message in more than ${max} fragments`),
   fieldTooLarge: (field: string, max: number) =>

@@ -180,7 +180,7 @@ export class SessionInbound {
       // Opened before the rate limit is applied: a refused record must still take its sequence number,
       // or every later record would be refused as out of order and the channel would be lost.
       try {
-        plaintext = request instanceof Uint8Array ? openFrame(pq, request) : pq.open(recordOf(request));
+        plaintext = request instanceof Uint8Array ? this.openFrame(pq, request) : pq.open(recordOf(request));
       } catch (e) {
         this.s.svc.metrics.countMessage("refused", "in");
         throw e;
@@ -212,7 +212,7 @@ export class SessionInbound {
   /** Opens an oversized record (its sequence number taken, its content not acted on) and refuses it. */
   private openOversized(pq: PqChannel, f: OversizedRecord): undefined {
     const r = f.request;
-    const plaintext = r instanceof Uint8Array ? openFrame(pq, r) : pq.open(recordOf(r));
+    const plaintext = r instanceof Uint8Array ? this.openFrame(pq, r) : pq.open(recordOf(r));
     let requestId = 0;
     try {
       requestId = decodePlaintext(SignalRequestSchema, plaintext, this.s.transport.format()).requestId;
@@ -311,6 +311,25 @@ export class SessionInbound {
   }
 
   /**
+   * A binary frame on an established channel: a record, decrypted where it lies (the frame is the session's
+   * own, nothing else reads it), or (refused) a plaintext signal or junk. A refused plaintext signal's
+   * error repeats its request id, as it would for the same signal in a JSON frame.
+   */
+  private openFrame(pq: PqChannel, bytes: Uint8Array): Uint8Array {
+    const record = parseSecureRequest(bytes);
+    if (record) return pq.openInPlace(record.epoch, record.seq, record.ciphertext);
+    let decoded: SignalRequest;
+    try {
+      decoded = fromBinary(SignalRequestSchema, bytes);
+    } catch {
+      // After the handshake every frame is a record; one that does not even decode is a broken channel.
+      throw errors.pqRecordInvalid();
+    }
+    this.requestId = decoded.requestId;
+    return pq.open(recordOf(decoded));
+  }
+
+  /**
    * Takes a token of the message rate; otherwise refuses request `requestId` with `rate_limited`, and ends
    * the connection once more than a burst's worth were refused without the client ever slowing down
    * enough to save its whole burst up again (a flood, not a burst).
@@ -338,22 +357,6 @@ function decodeOuter(bytes: Uint8Array): SignalRequest {
   }
 }
 
-/**
- * A binary frame on an established channel: a record, decrypted where it lies (the frame is the session's
- * own, nothing else reads it), or (refused) a plaintext signal or junk.
- */
-function openFrame(pq: PqChannel, bytes: Uint8Array): Uint8Array {
-  const record = parseSecureRequest(bytes);
-  if (record) return pq.openInPlace(record.epoch, record.seq, record.ciphertext);
-  let decoded: SignalRequest;
-  try {
-    decoded = fromBinary(SignalRequestSchema, bytes);
-  } catch {
-    // After the handshake every frame is a record; one that does not even decode is a broken channel.
-    throw errors.pqRecordInvalid();
-  }
-  return pq.open(recordOf(decoded));
-}
 
 /** The record of a request on an established channel; anything else is a plaintext signal, refused. */
 function recordOf(request: SignalRequest): RecordFields {

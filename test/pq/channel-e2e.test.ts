@@ -170,11 +170,15 @@ describe("post-quantum channel end to end (independent client vs the real server
     }
   });
 
-  test("a plaintext signal after the handshake is refused (no downgrade)", async () => {
-    const c = await TestClient.connect({ kind: "ws-protobuf", port: srv.port, identity: "plain", room: "dg", pq: "ML-KEM-768" });
-    c.sendOuter(create(SignalRequestSchema, { message: { case: "offer", value: { sdp: "x", target: "plain" } } }));
-    assert.equal((await c.waitFor("error")).code, "failed_precondition");
-    assert.equal((await c.channel.closed).code, 4009);
+  test("a plaintext signal after the handshake is refused (no downgrade), its request id repeated", async () => {
+    for (const kind of ["ws-protobuf", "ws-json"] as const) {
+      const c = await TestClient.connect({ kind, port: srv.port, identity: `plain-${kind}`, room: "dg", pq: "ML-KEM-768" });
+      c.sendOuter(create(SignalRequestSchema, { requestId: 87, message: { case: "offer", value: { sdp: "x", target: "plain" } } }));
+      const error = await c.waitFor("error", (_e, r) => r.requestId === 87);
+      assert.equal(error.code, "failed_precondition", kind);
+      assert.equal(error.reason, "pq_required", kind);
+      assert.equal((await c.channel.closed).code, 4009, kind);
+    }
   });
 
   test("a plaintext signal before the handshake is refused in the clear", async () => {
@@ -353,5 +357,20 @@ describe("post-quantum policy: the hybrid required", () => {
     assert.equal(r.message.case, "pqHandshakeResponse");
     if (r.message.case === "pqHandshakeResponse") assert.equal(r.message.value.algorithm, "X25519MLKEM768");
     ch.kill();
+  });
+});
+
+describe("with PQ off", () => {
+  let srv: TestServer;
+  before(async () => {
+    srv = await startTestServer({ VOLLY_PQ_ENABLED: "false" });
+  });
+  after(() => srv.close());
+
+  test("a PQ message is refused by its wire name, as with PQ on", async () => {
+    const c = await TestClient.connect({ kind: "ws-protobuf", port: srv.port, identity: "no-pq", room: "plain", pq: false });
+    c.send({ case: "pqHandshake", value: { algorithm: "ML-KEM-768" } });
+    assert.equal((await c.waitFor("error")).message, "message pq_handshake is not allowed at this point");
+    await c.leave();
   });
 });
