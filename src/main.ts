@@ -1,3 +1,5 @@
+import { pathToFileURL } from "node:url";
+import { START_USAGE } from "./cli/start-command.js";
 import { ConfigError, loadConfig, type Config } from "./config.js";
 import { createLogger, type Logger } from "./logger.js";
 import { createDefaultServer } from "./default-server.js";
@@ -5,9 +7,20 @@ import { createDefaultServer } from "./default-server.js";
 /** Exit codes of the server process (docs/operations.md §1). */
 const EXIT_START_FAILED = 1;
 const EXIT_CONFIG = 78;
+const EXIT_USAGE = 2;
 
 /** Process entry: config from the environment, one node, clean shutdown on SIGTERM/SIGINT. */
 async function main(): Promise<void> {
+  const args = ownArguments();
+  if (args.length > 0) {
+    // `npm start -- --help` must not quietly start a server on the default ports.
+    if (args.length === 1 && (args[0] === "-h" || args[0] === "--help")) {
+      process.stdout.write(START_USAGE);
+      return;
+    }
+    console.error(`volly-signaling: npm start takes no arguments (got ${JSON.stringify(args.join(" "))}); the commands are "npx volly-signaling --help"`);
+    process.exit(EXIT_USAGE);
+  }
   let config;
   try {
     config = loadConfig();
@@ -43,6 +56,15 @@ async function main(): Promise<void> {
   };
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
+}
+
+/**
+ * The arguments given to this file when it is the process's entry (`npm start`, `tsx src/main.ts`); none
+ * when the CLI loaded it, as the CLI has read its own arguments.
+ */
+function ownArguments(): string[] {
+  const entry = process.argv[1];
+  return entry !== undefined && pathToFileURL(entry).href === import.meta.url ? process.argv.slice(2) : [];
 }
 
 /**

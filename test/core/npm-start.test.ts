@@ -41,3 +41,16 @@ test("npm start serves /healthz on 7880 and stops cleanly on SIGTERM", async () 
   assert.match(output, /"msg":"closed"/);
   assert.ok(code === 0 || code === null, `exit code ${code}`);
 });
+
+// `npm start -- --help` printed nothing and started a server on the default ports; an argument the entry does
+// not take must not be ignored either.
+test("npm start -- --help prints the usage and starts nothing; an unknown argument is refused", async () => {
+  const help = await run("npx", ["tsx", "src/main.ts", "--help"], { timeout: 30_000 });
+  assert.match(help.stdout, /^Usage: volly-signaling \[start\]/);
+  const bogus = await run("npx", ["tsx", "src/main.ts", "--port=1"], { timeout: 30_000 }).then(
+    () => assert.fail("an unknown argument started the server"),
+    (e: { code?: number; stderr?: string }) => e,
+  );
+  assert.equal(bogus.code, 2);
+  assert.match(bogus.stderr ?? "", /npm start takes no arguments \(got "--port=1"\)/);
+});
