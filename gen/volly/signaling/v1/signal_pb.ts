@@ -113,7 +113,7 @@ export type SignalRequest = Message<"volly.signaling.v1.SignalRequest"> & {
 
   /**
    * Optional, chosen by the client; echoed on the response that answers this request (an error, a
-   * `discover`, a `data_ack`).
+   * `discover`, a `data_ack`, a `pong`).
    *
    * @generated from field: uint32 request_id = 100;
    */
@@ -254,8 +254,10 @@ export type SignalResponse = Message<"volly.signaling.v1.SignalResponse"> & {
   requestId: number;
 
   /**
-   * Per-participant, increasing from 1, on every message of the participant's stream (everything after
-   * `join`/`reconnect` except `pong`). Messages not yet acknowledged are replayed after a resume.
+   * Per-participant, increasing from 1, on every message of the participant's stream: everything after
+   * `join`/`reconnect` except the direct answers to the client's own requests (`pong`, `error`, `discover`,
+   * `data_ack`, `refresh_token`, `rekey`, and the participant's own `participant_update` after its
+   * `update_metadata`), which carry 0. Messages not yet acknowledged are replayed after a resume.
    *
    * @generated from field: uint64 message_id = 101;
    */
