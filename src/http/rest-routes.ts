@@ -86,7 +86,7 @@ async function validate(svc: NodeServices, req: Req, res: Res, url: URL): Promis
   try {
     const auth = req.headers.authorization;
     const params = parseConnectParams(queryParams(url.searchParams), Array.isArray(auth) ? auth[0] : auth);
-    await authorizeConnection(svc, params);
+    await authorizeConnection(svc, params, "validate");
     text(res, 200, "success");
   } catch (e) {
     svc.log.debug({ error: errorIdOf(answerFailure(res, e)) }, "validate refused");

@@ -98,6 +98,7 @@ export class ServerHandshake {
   private readonly primitives: PqPrimitives;
   private current: ServerHandshakeState = "new";
   private pending: Pending | undefined;
+  private chosen: PqAlgorithm | undefined;
 
   constructor(options: ServerHandshakeOptions) {
     this.policy = options.policy;
@@ -109,6 +110,11 @@ export class ServerHandshake {
   /** Where the handshake stands. */
   get state(): ServerHandshakeState {
     return this.current;
+  }
+
+  /** The algorithm of this handshake once it is known (from the token, or the client's `pq_handshake`). */
+  get algorithm(): PqAlgorithm | undefined {
+    return this.chosen;
   }
 
   /** "token" when the token carries a key (way a), else "message" (way b). */
@@ -128,6 +134,7 @@ export class ServerHandshake {
     this.current = "responding";
     try {
       const algorithm = this.token.algorithm ?? DEFAULT_PQ_ALGORITHM;
+      this.chosen = algorithm;
       if (this.policy.requireHybrid && !isHybrid(algorithm)) throw errors.pqHybridRequired();
       if (this.token.keyExpiry !== undefined && this.token.keyExpiry <= this.now()) throw errors.pqKeyExpired();
       return await this.respond(algorithm, key, new Uint8Array(0), "");
@@ -146,6 +153,7 @@ export class ServerHandshake {
     try {
       const algorithm = msg.algorithm === "" ? this.policy.defaultAlgorithm : parsePqAlgorithm(msg.algorithm);
       if (algorithm === undefined) throw errors.pqAlgorithmUnsupported(msg.algorithm);
+      this.chosen ??= algorithm;
       if (msg.clientNonce.length !== 0 && msg.clientNonce.length !== NONCE_BYTES) throw errors.pqNonceInvalid();
       const tokenKey = this.token.publicKey;
       if (tokenKey !== undefined) {

@@ -176,8 +176,10 @@ class ServerPqChannel implements PqChannel {
 
   private count(e: unknown): void {
     const result = errorIdOf(e) ?? "internal";
-    this.metrics.handshakes.inc({ result, algorithm: "" });
-    this.log.warn({ event: "pq_handshake", result }, "pq_handshake failed");
+    // Empty only when the client named no algorithm the server knows: failure rates per algorithm need it.
+    const algorithm = this.handshakeState?.algorithm ?? this.session?.algorithm ?? "";
+    this.metrics.handshakes.inc({ result, algorithm });
+    this.log.warn({ event: "pq_handshake", result, ...(algorithm === "" ? {} : { algorithm }) }, "pq_handshake failed");
   }
 
   private async recordSession(session: PqSession, way: ServerHandshake["way"]): Promise<void> {

@@ -72,6 +72,12 @@ describe("log content at LOG_LEVEL=trace", () => {
     const forged = await makeToken({ key: capturedKeys.key, secret: "not-the-secret-at-all-0123456789", identity: "log-forged", room });
     await assert.rejects(openChannel("ws-protobuf", node.port, { token: forged }), UpgradeRefused);
     secrets.push(["refused token", forged]);
+    // A token whose key has expired is refused before the upgrade: still a failed handshake (way a).
+    const expiredKey = (await generateTokenKeyPair("ML-KEM-768")).publicKey;
+    const expired = await makeToken({ ...capturedKeys, identity: "log-expired", room, claims: { pqPublicKey: b64(expiredKey), pqAlgorithm: "ML-KEM-768", pqKeyExpiry: Date.now() - 1000 } });
+    await assert.rejects(openChannel("ws-protobuf", node.port, { token: expired }), UpgradeRefused);
+    secrets.push(["refused token", expired]);
+    bytes.push(["token-bound public key", expiredKey]);
 
     await alice.leave();
     bob.kill();
@@ -100,16 +106,15 @@ describe("log content at LOG_LEVEL=trace", () => {
       assert.ok(e.connId && e.identity && e.room, "connection fields from the per-connection child logger");
     }
     const failed = grep.filter((e) => e.event === "pq_handshake" && e.result !== "success");
-    assert.equal(failed.length, 1);
-    assert.equal(failed[0]?.result, "pq_key_invalid");
+    assert.deepEqual(failed.map((e) => [e.result, e.level, e.algorithm]), [["pq_key_invalid", "warn", "ML-KEM-768"], ["pq_key_expired", "warn", "ML-KEM-768"]]);
     assert.equal(failed[0]?.identity, "log-bad");
-    assert.equal(failed[0]?.level, "warn");
+    assert.equal(failed[1]?.way, "token");
   });
 
   test("no line holds a token, the secret, SDP, candidates, payloads, keys or ciphertext (base64 or hex)", () => {
     const text = node.lines.join("\n");
     const count = (what: string): number => bytes.filter(([w]) => w === what).length;
-    assert.deepEqual([count("client public key"), count("KEM ciphertext"), count("token-bound public key")], [1, 2, 1], "wire material captured");
+    assert.deepEqual([count("client public key"), count("KEM ciphertext"), count("token-bound public key")], [1, 2, 2], "wire material captured");
     const needles: Array<[string, string]> = [...secrets];
     for (const [what, b] of bytes) {
       // Whole values and 24-character pieces (a truncated dump still leaks), in both encodings.

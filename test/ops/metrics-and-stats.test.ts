@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { create } from "@bufbuild/protobuf";
 import { SignalRequestSchema } from "../../gen/volly/signaling/v1/signal_pb.js";
-import { openChannel } from "../helpers/channels.js";
+import { openChannel, UpgradeRefused } from "../helpers/channels.js";
 import { TestClient } from "../helpers/signal-client.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
 import { makeToken } from "../helpers/tokens.js";
@@ -96,6 +96,14 @@ test("metrics and stats move with handshakes, sessions and messages, and drop wh
   const delta = (name: string, labels: Record<string, string> = {}): number => sumOf(m1, name, labels) - sumOf(m0, name, labels);
   assert.equal(delta("volly_pq_handshakes_total", { result: "success", algorithm: "ML-KEM-768" }), 3);
   assert.equal(delta("volly_pq_handshakes_total") - 3, 1, "one failed handshake");
+  // Counted under the algorithm the client named, so failure rates can be read per algorithm.
+  assert.equal(delta("volly_pq_handshakes_total", { result: "pq_key_invalid", algorithm: "ML-KEM-768" }), 1);
+
+  // A token whose key is refused never reaches the upgrade: it is a failed handshake all the same.
+  const badTokenKey = await makeToken({ identity: "mallory-token", room, claims: { pqPublicKey: Buffer.from(new Uint8Array(1184).fill(0xff)).toString("base64"), pqAlgorithm: "ML-KEM-768" } });
+  await assert.rejects(openChannel("ws-protobuf", server.port, { token: badTokenKey }), UpgradeRefused);
+  const refused = (await scrape()).families;
+  assert.equal(sumOf(refused, "volly_pq_handshakes_total", { result: "pq_key_invalid", algorithm: "ML-KEM-768" }) - sumOf(m1, "volly_pq_handshakes_total", { result: "pq_key_invalid", algorithm: "ML-KEM-768" }), 1);
   assert.equal(delta("volly_pq_handshake_duration_seconds_count"), 3);
   assert.ok(delta("volly_pq_handshake_duration_seconds_sum") > 0);
   assert.equal(delta("volly_pq_sessions_created_total"), 3);
