@@ -29,13 +29,18 @@ test("npm start serves /healthz on 7880 and stops cleanly on SIGTERM", async () 
       [0, 0, 0, "ML-KEM-768"],
     );
     assert.match(output, /"backend":"memory"/);
-  } finally {
-    // npm runs the server in a child shell: signal the whole process group, as a terminal's Ctrl-C would.
-    if (child.pid !== undefined && child.exitCode === null) process.kill(-child.pid, "SIGTERM");
+  } catch (e) {
+    if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
+    throw e;
   }
-  // The pipes close when every process of the group (npm, tsx, the server) has exited.
+  // A supervisor signals the process it started, npm, not its process group: the server must get it too (a
+  // shell between npm and the server would die of it and leave the server running on its own).
   const exited = once(child, "exit") as Promise<[number | null]>;
+  process.kill(child.pid as number, "SIGTERM");
+  const stopped = setTimeout(() => process.kill(-(child.pid as number), "SIGKILL"), 20_000);
+  // The pipes close when every process of the group (npm, the server) has exited.
   await Promise.all([once(child.stdout, "close"), once(child.stderr, "close")]);
+  clearTimeout(stopped);
   const [code] = await exited;
   assert.match(output, /"msg":"shutting down"/);
   assert.match(output, /"msg":"closed"/);
