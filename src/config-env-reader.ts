@@ -29,7 +29,8 @@ export class EnvReader {
 
   /**
    * A trimmed string that must not contain control characters: in a value they are almost always a quoting
-   * mistake in a .env or compose file, and in Redis key names or log lines they would be invisible.
+   * mistake in a .env or compose file, and in Redis key names, log lines or what clients are sent they would
+   * be invisible. Checked before trimming, so a stray `\r` at the end is reported rather than hidden.
    */
   text(name: string, fallback: string): string {
     const v = this.optional(name);
@@ -39,6 +40,29 @@ export class EnvReader {
       return fallback;
     }
     return v.trim();
+  }
+
+  /** `text` for a value that may hold a password (a Redis URL): the problem names the variable only. */
+  secretText(name: string): string | undefined {
+    const v = this.optional(name);
+    if (v === undefined) return undefined;
+    if (CONTROL_CHARACTERS.test(v)) {
+      this.problem(`${name} contains a control character (a newline or tab?); its value is not shown as it may hold a password`);
+      return undefined;
+    }
+    return v.trim();
+  }
+
+  /**
+   * A password or secret, as given (not trimmed: it must match what the other side was configured with).
+   * Problems never quote it, since they go to stderr and container logs. One that is only whitespace is
+   * refused and reads as absent: it is a quoting mistake, and a blank secret protects nothing.
+   */
+  secret(name: string): string | undefined {
+    const v = this.optional(name);
+    if (v === undefined || v.trim() !== "") return v;
+    this.problem(`${name} is set but blank (only whitespace)`);
+    return undefined;
   }
 
   int(name: string, fallback: number, min: number, max: number): number {

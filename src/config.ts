@@ -113,7 +113,7 @@ export function loadConfig(env: Env = process.env): Config {
   const production = env.NODE_ENV === "production";
 
   const keys = readApiKeys(env, r, production);
-  const redis = readRedis(env, r);
+  const redis = readRedis(r);
   const pq: PqConfig = {
     enabled: r.bool("VOLLY_PQ_ENABLED", true),
     algorithm: r.oneOf("VOLLY_PQ_ALGORITHM", ["ML-KEM-768", "X25519MLKEM768"] as const, "ML-KEM-768"),
@@ -133,7 +133,7 @@ export function loadConfig(env: Env = process.env): Config {
     port: r.int("VOLLY_PORT", 7880, 0, 65_535),
     apiPort: r.int("VOLLY_API_PORT", 7881, 0, 65_535),
     nodeId: readNodeId(r),
-    region: r.string("VOLLY_REGION", ""),
+    region: r.text("VOLLY_REGION", ""),
     logLevel: r.oneOf("LOG_LEVEL", ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const, "info"),
     keys,
     devKeys: keys.size === 1 && keys.get(DEV_API_KEY) === DEV_API_SECRET,
@@ -197,10 +197,11 @@ function readIce(r: EnvReader): IceConfig {
   const ice: IceConfig = {
     stunUrls: readIceUrls(r, "VOLLY_STUN_URLS", "STUN"),
     turnUrls: readIceUrls(r, "VOLLY_TURN_URLS", "TURN"),
-    turnSecret: r.optional("VOLLY_TURN_SECRET"),
+    turnSecret: r.secret("VOLLY_TURN_SECRET"),
     turnTtlSeconds: r.int("VOLLY_TURN_TTL", 86_400, 60, 604_800),
   };
-  if (ice.turnUrls.length > 0 && ice.turnSecret === undefined) {
+  // A blank secret is refused by `r.secret` already; this is for one not set at all.
+  if (ice.turnUrls.length > 0 && r.optional("VOLLY_TURN_SECRET") === undefined) {
     r.problem("VOLLY_TURN_URLS is set but VOLLY_TURN_SECRET is missing: TURN URLs are offered only with ephemeral credentials made from that secret (coturn's static-auth-secret)");
   }
   if (ice.turnSecret !== undefined && ice.turnUrls.length === 0) {
@@ -219,27 +220,46 @@ function readIceUrls(r: EnvReader, name: string, kind: IceUrlKind): string[] {
 }
 
 function readNodeId(r: EnvReader): string {
-  const id = r.optional("VOLLY_NODE_ID")?.trim();
-  if (id === undefined || id === "") return defaultNodeId(hostname());
+  const id = r.text("VOLLY_NODE_ID", "");
+  if (id === "") return defaultNodeId(hostname());
   const problem = nodeIdProblem(id);
   if (problem !== undefined) r.problem(problem);
   return id;
 }
 
-function readRedis(env: Env, r: EnvReader): RedisConfig | undefined {
+/**
+ * Redis is named by REDIS_URL, or by REDIS_HOST with REDIS_PORT and REDIS_PASSWORD, never by both: one form
+ * silently winning would leave a password or host the operator set unused, and the node would then fail to
+ * authenticate, or reach another Redis, for a reason its configuration does not show. For the same reason
+ * REDIS_PORT and REDIS_PASSWORD without REDIS_HOST are errors rather than a node on its in-memory store.
+ * Every variable that is set is validated, whichever form is in effect.
+ */
+function readRedis(r: EnvReader): RedisConfig | undefined {
   const prefix = r.text("REDIS_PREFIX", "");
-  const url = env.REDIS_URL?.trim();
-  if (url) {
-    if (!/^rediss?:\/\//.test(url)) r.problem("REDIS_URL must start with redis:// or rediss://");
-    return { url, prefix };
+  const url = r.secretText("REDIS_URL");
+  const host = r.text("REDIS_HOST", "");
+  const port = r.int("REDIS_PORT", 6379, 1, 65_535);
+  const password = r.secret("REDIS_PASSWORD");
+  const parts = ["REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD"].filter((name) => r.optional(name) !== undefined);
+  const list = parts.join(", ");
+  const are = parts.length === 1 ? "is" : "are";
+  if (r.optional("REDIS_URL") !== undefined) {
+    if (url !== undefined && !/^rediss?:\/\//.test(url)) r.problem("REDIS_URL must start with redis:// or rediss://");
+    if (parts.length > 0) {
+      r.problem(`REDIS_URL is set and so ${are} ${list}: use REDIS_URL alone, with any password in it (redis://:password@host:port), or REDIS_HOST/REDIS_PORT/REDIS_PASSWORD without REDIS_URL`);
+    }
+    return url === undefined ? undefined : { url, prefix };
   }
-  if (env.REDIS_HOST?.trim()) {
-    const port = r.int("REDIS_PORT", 6379, 1, 65_535);
-    const password = env.REDIS_PASSWORD;
-    const auth = password ? `:${encodeURIComponent(password)}@` : "";
-    return { url: `redis://${auth}${env.REDIS_HOST.trim()}:${port}`, prefix };
+  const rawHost = r.optional("REDIS_HOST");
+  if (rawHost === undefined) {
+    if (parts.length > 0) r.problem(`${list} ${are} set but REDIS_HOST is not: set REDIS_HOST (or REDIS_URL alone) to use Redis; without either the node keeps its state in memory`);
+    return undefined;
   }
-  return undefined;
+  if (rawHost.trim() === "") r.problem("REDIS_HOST is set but blank (only whitespace)");
+  // Empty here means refused: blank just above, or a control character in `r.text`.
+  if (host === "") return undefined;
+  const auth = password === undefined ? "" : `:${encodeURIComponent(password)}@`;
+  return { url: `redis://${auth}${host}:${port}`, prefix };
 }
 
 function deepFreeze<T>(value: T): T {

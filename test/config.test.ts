@@ -34,8 +34,9 @@ test("LIVEKIT_KEYS accepts key:secret and key: secret, separated by commas or ne
   const keys = parseApiKeys("a:one,b: two\nc:three");
   assert.ok(keys instanceof Map);
   assert.deepEqual([...keys], [["a", "one"], ["b", "two"], ["c", "three"]]);
-  assert.equal(typeof parseApiKeys("nocolon"), "string");
-  assert.equal(typeof parseApiKeys("a:1,a:2"), "string");
+  assert.equal(parseApiKeys("nocolon"), 'entry 1 of 1 is not "key: secret" (no colon after the key)');
+  assert.equal(parseApiKeys("a:1,a:2"), "entry 2 of 2 repeats the key of entry 1");
+  assert.equal(parseApiKeys("# only a comment\n"), 'no "key: secret" pairs found');
 });
 
 test("REDIS_HOST/PORT/PASSWORD build a URL; the hybrid requirement needs the hybrid default", () => {
@@ -110,8 +111,12 @@ test("STUN and TURN URLs follow RFC 7064/7065", () => {
 });
 
 test("VOLLY_NODE_ID is limited to [A-Za-z0-9_.-]{1,64}; the default built from the host name always fits", () => {
-  for (const id of ["node 1", "node:1", "node{1}", "a\nb", "x".repeat(65), "nöde"]) {
+  for (const id of ["node 1", "node:1", "node{1}", "x".repeat(65), "nöde"]) {
     assert.match(problemsOf({ VOLLY_NODE_ID: id }).join("\n"), /^VOLLY_NODE_ID=.* must be 1-64 characters from A-Z, a-z, 0-9/, JSON.stringify(id));
+  }
+  // Control characters get the message every free-text variable gives, even at the end where trimming would hide them.
+  for (const id of ["a\nb", "node-1\r"]) {
+    assert.deepEqual(problemsOf({ VOLLY_NODE_ID: id }), [`VOLLY_NODE_ID=${JSON.stringify(id)} contains a control character (a newline or tab?)`]);
   }
   assert.equal(loadConfig({ VOLLY_NODE_ID: " ND_eu-1.a " }).nodeId, "ND_eu-1.a");
   assert.match(loadConfig({}).nodeId, NODE_ID_PATTERN);
