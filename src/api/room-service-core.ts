@@ -13,7 +13,6 @@ import * as api from "../../gen/volly/signaling/v1/room_service_pb.js";
 import { DataMessageSchema, SignalResponseSchema, type SignalResponse } from "../../gen/volly/signaling/v1/signal_pb.js";
 import { errors } from "../errors.js";
 import { checkRoomName } from "../auth/participant-names.js";
-import { applyParticipantChange } from "../room/participant-fields.js";
 import type { NodeServices } from "../session/node-services.js";
 import { ApiCaller } from "./api-caller.js";
 
@@ -95,15 +94,15 @@ export class RoomServiceCore {
   async updateParticipant(authorization: string | undefined, req: api.UpdateParticipantRequest): Promise<api.UpdateParticipantResponse> {
     (await this.caller(authorization)).requireAdmin(req.room);
     const p = await this.existingParticipant(req.room, req.identity);
-    const info = applyParticipantChange(p.info ?? create(ParticipantInfoSchema), {
+    const changed = await this.svc.rooms.change(req.room, req.identity, p.info?.sid ?? "", {
       metadata: req.metadata,
       name: req.name,
       attributes: req.attributes,
     });
-    if (!(await this.svc.rooms.update(p, info))) throw errors.participantNotFound();
-    // Rooms.update tells the others; an admin change is news to the participant too (LiveKit does the same).
-    await this.svc.delivery.toParticipant(req.room, req.identity, participantUpdate(info));
-    return create(api.UpdateParticipantResponseSchema, { participant: participantView({ ...p, info }) });
+    if (!changed?.info) throw errors.participantNotFound();
+    // Rooms.change tells the others; an admin change is news to the participant too (LiveKit does the same).
+    await this.svc.delivery.toParticipant(req.room, req.identity, participantUpdate(changed.info));
+    return create(api.UpdateParticipantResponseSchema, { participant: participantView(changed) });
   }
 
   /** Replaces the room's metadata; everyone in the room gets a `room_update`. */

@@ -20,6 +20,8 @@ import { errors } from "../errors.js";
 import type { Store } from "../store/store.js";
 import type { Delivery } from "./delivery.js";
 import type { DepartureLedger } from "./departure-ledger.js";
+import { applyParticipantChange, type ParticipantChange } from "./participant-fields.js";
+import { withParticipantLock } from "./participant-lock.js";
 
 /** A participant's place: the room it is in and its record. */
 export interface Membership {
@@ -185,12 +187,22 @@ export class Rooms {
     if (p.info && !p.info.permission?.hidden) await this.announce(p.room, p.info, p.info.sid);
   }
 
-  /** Replaces a participant's info (metadata, name, attributes) and tells the room. */
-  async update(self: StoredParticipant, info: ParticipantInfo): Promise<boolean> {
-    const next = create(StoredParticipantSchema, { ...self, info });
-    if (!(await this.store.updateParticipant(next))) return false;
-    if (!info.permission?.hidden) await this.announce(self.room, info, info.sid);
-    return true;
+  /**
+   * Changes a participant's metadata, name or attributes, merged onto its stored record, and tells the
+   * room; returns the changed record, or undefined when the participant (with this `sid`) is not there.
+   * One change at a time per participant, whichever node makes it: each is merged onto the one before and
+   * gets the next `version`, and the room hears them in that order.
+   */
+  async change(room: string, identity: string, sid: string, change: ParticipantChange): Promise<StoredParticipant | undefined> {
+    return withParticipantLock(this.store, room, identity, async () => {
+      const stored = await this.store.getParticipant(room, identity);
+      if (!stored?.info || stored.info.sid !== sid) return undefined;
+      const info = applyParticipantChange(stored.info, change);
+      const next = create(StoredParticipantSchema, { ...stored, info });
+      if (!(await this.store.updateParticipant(next))) return undefined;
+      if (!info.permission?.hidden) await this.announce(room, info, sid);
+      return next;
+    });
   }
 
   /**

@@ -10,7 +10,6 @@ import {
   type UpdateMetadataRequest,
 } from "../../gen/volly/signaling/v1/signal_pb.js";
 import { errors } from "../errors.js";
-import { applyParticipantChange } from "../room/participant-fields.js";
 import { senderOf, type Sender } from "../room/relay.js";
 import type { SignalSession } from "./signal-session.js";
 
@@ -88,16 +87,15 @@ export class ParticipantRequests {
     const self = this.s.self;
     if (!self?.info) throw errors.unexpectedMessage("updateMetadata");
     if (!self.info.permission?.canUpdateMetadata) throw errors.permissionDenied("update own metadata (needs canUpdateOwnMetadata)");
-    // Merge onto the stored record, not the session's copy: an admin (RoomService) may have changed it.
-    const stored = await this.s.svc.store.getParticipant(this.s.room, this.s.identity);
-    if (!stored?.info || stored.info.sid !== this.s.sid) throw errors.resumeUnknown();
+    // Merged onto the stored record, not the session's copy: an admin (RoomService) may have changed it.
     // In this message an empty metadata or name means "unchanged" (proto3 strings cannot be absent).
-    const info = applyParticipantChange(stored.info, {
+    const changed = await this.s.svc.rooms.change(this.s.room, this.s.identity, this.s.sid, {
       metadata: req.metadata !== "" ? req.metadata : undefined,
       name: req.name !== "" ? req.name : undefined,
       attributes: req.attributes,
     });
-    if (!(await this.s.svc.rooms.update(stored, info))) throw errors.resumeUnknown();
+    const info = changed?.info;
+    if (!info) throw errors.resumeUnknown();
     self.info = info;
     this.s.updateSelf(self);
     // The participant learns its new description (and version) as LiveKit's do, before the `pong` that
