@@ -45,8 +45,21 @@ export class RoomServiceCore {
       metadata: req.metadata,
     });
     const result = await this.svc.store.createRoom(room, this.svc.config.rooms.maxRooms, Date.now());
-    if (result.created) this.svc.log.info({ room: req.name }, "room created by api");
-    return create(api.CreateRoomResponseSchema, result);
+    if (result.created) {
+      this.svc.log.info({ room: req.name }, "room created by api");
+      return create(api.CreateRoomResponseSchema, result);
+    }
+    // LiveKit updates a room that exists with what the request sets, and apps rely on it to change one.
+    const patch = {
+      ...(req.emptyTimeout > 0 ? { emptyTimeout: req.emptyTimeout } : {}),
+      ...(req.maxParticipants > 0 ? { maxParticipants: req.maxParticipants } : {}),
+      ...(req.metadata !== "" && req.metadata !== result.room.metadata ? { metadata: req.metadata } : {}),
+    };
+    if (Object.keys(patch).length === 0) return create(api.CreateRoomResponseSchema, result);
+    const updated = await this.svc.store.updateRoom(req.name, patch);
+    if (!updated) throw errors.roomNotFound();
+    if (patch.metadata !== undefined) await this.svc.delivery.toRoom(req.name, roomUpdate(updated));
+    return create(api.CreateRoomResponseSchema, { room: updated, created: false });
   }
 
   async listRooms(authorization: string | undefined, req: api.ListRoomsRequest): Promise<api.ListRoomsResponse> {
@@ -111,7 +124,7 @@ export class RoomServiceCore {
     checkSize("metadata", req.metadata, MAX_METADATA);
     const room = await this.svc.store.updateRoom(req.room, { metadata: req.metadata });
     if (!room) throw errors.roomNotFound();
-    await this.svc.delivery.toRoom(req.room, create(SignalResponseSchema, { message: { case: "roomUpdate", value: { room } } }));
+    await this.svc.delivery.toRoom(req.room, roomUpdate(room));
     return create(api.UpdateRoomMetadataResponseSchema, { room });
   }
 
@@ -199,4 +212,9 @@ function participantUpdate(info: ParticipantInfo): SignalResponse {
 
 function checkSize(field: string, value: string, max: number): void {
   if (Buffer.byteLength(value) > max) throw errors.fieldTooLarge(field, max);
+}
+
+/** What everyone in a room is sent when its description changes. */
+function roomUpdate(room: Room): SignalResponse {
+  return create(SignalResponseSchema, { message: { case: "roomUpdate", value: { room } } });
 }

@@ -52,6 +52,19 @@ describe("livekit-server-sdk RoomServiceClient over /twirp (PQ on)", () => {
     assert.deepEqual((await api.listRooms(["lk-created", "lk-no-such-room"])).map((r) => r.name), ["lk-created"]);
   });
 
+  test("createRoom on a room that exists updates it with what the request sets, as LiveKit's does", async () => {
+    const first = await api.createRoom({ name: "lk-recreated", metadata: "one", maxParticipants: 5, emptyTimeout: 600 });
+    const member = await join("rc-member", "lk-recreated");
+    const again = await api.createRoom({ name: "lk-recreated", metadata: "two", emptyTimeout: 30 });
+    assert.equal(again.sid, first.sid);
+    assert.deepEqual([again.metadata, again.maxParticipants, again.emptyTimeout], ["two", 5, 30], "unset fields kept");
+    assert.equal((await member.waitFor("roomUpdate")).room?.metadata, "two");
+    // Nothing set: the room comes back as it is.
+    const same = await api.createRoom({ name: "lk-recreated" });
+    assert.deepEqual([same.metadata, same.maxParticipants, same.emptyTimeout], ["two", 5, 30]);
+    assert.deepEqual((await api.listRooms(["lk-recreated"])).map((r) => r.metadata), ["two"]);
+  });
+
   test("listParticipants and getParticipant show real PQ participants", async () => {
     await join("lp-alice", "lk-people");
     await join("lp-bob", "lk-people", "grpc-js");
