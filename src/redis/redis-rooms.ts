@@ -7,6 +7,7 @@ import { roomScripts } from "./lua/room-scripts.js";
 import { reply } from "./lua-script.js";
 import { decodeParticipantRows, decodeRoomRow, roomArgs } from "./redis-codec.js";
 import type { RedisContext } from "./redis-context.js";
+import { byRoomName } from "../store/room-order.js";
 
 /** Rooms and calls in Redis (`room:<name>`, `rooms`, `rooms:empty`, `room:<name>:calls`). */
 export class RedisRooms implements RoomStore, CallStore {
@@ -18,8 +19,9 @@ export class RedisRooms implements RoomStore, CallStore {
   }
 
   async listRooms(names: readonly string[] = []): Promise<Room[]> {
-    const rows = reply.array(await this.ctx.run(roomScripts.read, names));
-    return rows.map(decodeRoomRow).sort((a, b) => a.name.localeCompare(b.name));
+    // A name asked for twice is one room.
+    const rows = reply.array(await this.ctx.run(roomScripts.read, [...new Set(names)]));
+    return rows.map(decodeRoomRow).sort(byRoomName);
   }
 
   async createRoom(room: Room, maxRooms: number, now: number): Promise<{ room: Room; created: boolean }> {

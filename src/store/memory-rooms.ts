@@ -3,6 +3,7 @@ import { RoomSchema, type Room } from "../../gen/volly/signaling/v1/models_pb.js
 import { StoredCallSchema, StoredParticipantSchema, type StoredCall, type StoredParticipant } from "../../gen/volly/signaling/v1/internal_pb.js";
 import { errors } from "../errors.js";
 import { pack, unpack, type Packed } from "./compact-records.js";
+import { byRoomName } from "./room-order.js";
 import type { CallStore, JoinOutcome, MailboxStore, ParticipantStore, QueuedMessage, RestoreOutcome, RoomPatch, RoomStore } from "./store.js";
 
 interface RoomEntry {
@@ -68,11 +69,12 @@ export class MemoryRooms implements RoomStore, ParticipantStore, MailboxStore, C
   }
 
   async listRooms(names: readonly string[] = []): Promise<Room[]> {
-    const entries = names.length > 0 ? names.map((n) => this.rooms.get(n)) : [...this.rooms.values()];
+    // A name asked for twice is one room.
+    const entries = names.length > 0 ? [...new Set(names)].map((n) => this.rooms.get(n)) : [...this.rooms.values()];
     return entries
       .filter((e): e is RoomEntry => e !== undefined)
       .map((e) => this.roomView(e))
-      .sort((a, b) => a.name.localeCompare(b.name));
+      .sort(byRoomName);
   }
 
   async createRoom(room: Room, maxRooms: number, now: number): Promise<{ room: Room; created: boolean }> {

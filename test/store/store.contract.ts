@@ -62,6 +62,13 @@ export function storeContract(name: string, makeStore: () => Promise<StoreFixtur
       assert.equal((await s.listRooms(["mid"]))[0]?.numParticipants, 1);
     });
 
+    test("listRooms sorts by code point, whatever the locale, and lists a name asked for twice once", async () => {
+      const names = ["zeta", "Alpha", "beta", "_x", "Ωmega", "10", "9"];
+      for (const n of names) await s.createRoom(room(n), 20, 1);
+      assert.deepEqual((await s.listRooms()).map((r) => r.name), ["10", "9", "Alpha", "_x", "beta", "zeta", "Ωmega"]);
+      assert.deepEqual((await s.listRooms(["beta", "beta", "9"])).map((r) => r.name), ["9", "beta"]);
+    });
+
     test("updateRoom patches an existing room only", async () => {
       await s.createRoom(room("up"), 10, 1);
       const updated = await s.updateRoom("up", { metadata: "new", maxParticipants: 7, emptyTimeout: 9 });
