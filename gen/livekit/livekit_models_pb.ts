@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file livekit/livekit_models.proto.
  */
 export const file_livekit_livekit_models: GenFile = /*@__PURE__*/
-  fileDesc("ChxsaXZla2l0L2xpdmVraXRfbW9kZWxzLnByb3RvEgdsaXZla2l0IpQCCgRSb29tEgsKA3NpZBgBIAEoCRIMCgRuYW1lGAIgASgJEhUKDWVtcHR5X3RpbWVvdXQYAyABKA0SGQoRZGVwYXJ0dXJlX3RpbWVvdXQYDiABKA0SGAoQbWF4X3BhcnRpY2lwYW50cxgEIAEoDRIVCg1jcmVhdGlvbl90aW1lGAUgASgDEhgKEGNyZWF0aW9uX3RpbWVfbXMYDyABKAMSEAoIbWV0YWRhdGEYCCABKAkSGAoQbnVtX3BhcnRpY2lwYW50cxgJIAEoDRIWCg5udW1fcHVibGlzaGVycxgLIAEoDRIYChBhY3RpdmVfcmVjb3JkaW5nGAogASgISgQIBhAHSgQIBxAISgQIDBANSgQIDRAOItUBChVQYXJ0aWNpcGFudFBlcm1pc3Npb24SFQoNY2FuX3N1YnNjcmliZRgBIAEoCBITCgtjYW5fcHVibGlzaBgCIAEoCBIYChBjYW5fcHVibGlzaF9kYXRhGAMgASgIEjEKE2Nhbl9wdWJsaXNoX3NvdXJjZXMYCSADKA4yFC5saXZla2l0LlRyYWNrU291cmNlEg4KBmhpZGRlbhgHIAEoCBIbChNjYW5fdXBkYXRlX21ldGFkYXRhGAogASgISgQICBAJSgQICxAMSgQIDBANSgQIDRAOIqMFCg9QYXJ0aWNpcGFudEluZm8SCwoDc2lkGAEgASgJEhAKCGlkZW50aXR5GAIgASgJEi0KBXN0YXRlGAMgASgOMh4ubGl2ZWtpdC5QYXJ0aWNpcGFudEluZm8uU3RhdGUSEAoIbWV0YWRhdGEYBSABKAkSEQoJam9pbmVkX2F0GAYgASgDEhQKDGpvaW5lZF9hdF9tcxgRIAEoAxIMCgRuYW1lGAkgASgJEg8KB3ZlcnNpb24YCiABKA0SMgoKcGVybWlzc2lvbhgLIAEoCzIeLmxpdmVraXQuUGFydGljaXBhbnRQZXJtaXNzaW9uEg4KBnJlZ2lvbhgMIAEoCRIUCgxpc19wdWJsaXNoZXIYDSABKAgSKwoEa2luZBgOIAEoDjIdLmxpdmVraXQuUGFydGljaXBhbnRJbmZvLktpbmQSPAoKYXR0cmlidXRlcxgPIAMoCzIoLmxpdmVraXQuUGFydGljaXBhbnRJbmZvLkF0dHJpYnV0ZXNFbnRyeRI0ChFkaXNjb25uZWN0X3JlYXNvbhgQIAEoDjIZLmxpdmVraXQuRGlzY29ubmVjdFJlYXNvbhoxCg9BdHRyaWJ1dGVzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASI+CgVTdGF0ZRILCgdKT0lOSU5HEAASCgoGSk9JTkVEEAESCgoGQUNUSVZFEAISEAoMRElTQ09OTkVDVEVEEAMiXAoES2luZBIMCghTVEFOREFSRBAAEgsKB0lOR1JFU1MQARIKCgZFR1JFU1MQAhIHCgNTSVAQAxIJCgVBR0VOVBAEEg0KCUNPTk5FQ1RPUhAHEgoKBkJSSURHRRAISgQIBBAFSgQIEhATSgQIExAUSgQIFBAVSgQIFRAWIi0KCkRhdGFQYWNrZXQiHwoES2luZBIMCghSRUxJQUJMRRAAEgkKBUxPU1NZEAEqYAoLVHJhY2tTb3VyY2USCwoHVU5LTk9XThAAEgoKBkNBTUVSQRABEg4KCk1JQ1JPUEhPTkUQAhIQCgxTQ1JFRU5fU0hBUkUQAxIWChJTQ1JFRU5fU0hBUkVfQVVESU8QBCroAgoQRGlzY29ubmVjdFJlYXNvbhISCg5VTktOT1dOX1JFQVNPThAAEhQKEENMSUVOVF9JTklUSUFURUQQARIWChJEVVBMSUNBVEVfSURFTlRJVFkQAhITCg9TRVJWRVJfU0hVVERPV04QAxIXChNQQVJUSUNJUEFOVF9SRU1PVkVEEAQSEAoMUk9PTV9ERUxFVEVEEAUSEgoOU1RBVEVfTUlTTUFUQ0gQBhIQCgxKT0lOX0ZBSUxVUkUQBxINCglNSUdSQVRJT04QCBIQCgxTSUdOQUxfQ0xPU0UQCRIPCgtST09NX0NMT1NFRBAKEhQKEFVTRVJfVU5BVkFJTEFCTEUQCxIRCg1VU0VSX1JFSkVDVEVEEAwSFQoRU0lQX1RSVU5LX0ZBSUxVUkUQDRIWChJDT05ORUNUSU9OX1RJTUVPVVQQDhIRCg1NRURJQV9GQUlMVVJFEA8SDwoLQUdFTlRfRVJST1IQEGIGcHJvdG8z");
+  fileDesc("ChxsaXZla2l0L2xpdmVraXRfbW9kZWxzLnByb3RvEgdsaXZla2l0IscCCgRSb29tEgsKA3NpZBgBIAEoCRIMCgRuYW1lGAIgASgJEhUKDWVtcHR5X3RpbWVvdXQYAyABKA0SGQoRZGVwYXJ0dXJlX3RpbWVvdXQYDiABKA0SGAoQbWF4X3BhcnRpY2lwYW50cxgEIAEoDRIVCg1jcmVhdGlvbl90aW1lGAUgASgDEhgKEGNyZWF0aW9uX3RpbWVfbXMYDyABKAMSFQoNdHVybl9wYXNzd29yZBgGIAEoCRImCg5lbmFibGVkX2NvZGVjcxgHIAMoCzIOLmxpdmVraXQuQ29kZWMSEAoIbWV0YWRhdGEYCCABKAkSGAoQbnVtX3BhcnRpY2lwYW50cxgJIAEoDRIWCg5udW1fcHVibGlzaGVycxgLIAEoDRIYChBhY3RpdmVfcmVjb3JkaW5nGAogASgISgQIDBANSgQIDRAOIigKBUNvZGVjEgwKBG1pbWUYASABKAkSEQoJZm10cF9saW5lGAIgASgJIlcKCVRyYWNrSW5mbxILCgNzaWQYASABKAkSIAoEdHlwZRgCIAEoDjISLmxpdmVraXQuVHJhY2tUeXBlEgwKBG5hbWUYAyABKAkSDQoFbXV0ZWQYBCABKAgi1QEKFVBhcnRpY2lwYW50UGVybWlzc2lvbhIVCg1jYW5fc3Vic2NyaWJlGAEgASgIEhMKC2Nhbl9wdWJsaXNoGAIgASgIEhgKEGNhbl9wdWJsaXNoX2RhdGEYAyABKAgSMQoTY2FuX3B1Ymxpc2hfc291cmNlcxgJIAMoDjIULmxpdmVraXQuVHJhY2tTb3VyY2USDgoGaGlkZGVuGAcgASgIEhsKE2Nhbl91cGRhdGVfbWV0YWRhdGEYCiABKAhKBAgIEAlKBAgLEAxKBAgMEA1KBAgNEA4iwQUKD1BhcnRpY2lwYW50SW5mbxILCgNzaWQYASABKAkSEAoIaWRlbnRpdHkYAiABKAkSLQoFc3RhdGUYAyABKA4yHi5saXZla2l0LlBhcnRpY2lwYW50SW5mby5TdGF0ZRIiCgZ0cmFja3MYBCADKAsyEi5saXZla2l0LlRyYWNrSW5mbxIQCghtZXRhZGF0YRgFIAEoCRIRCglqb2luZWRfYXQYBiABKAMSFAoMam9pbmVkX2F0X21zGBEgASgDEgwKBG5hbWUYCSABKAkSDwoHdmVyc2lvbhgKIAEoDRIyCgpwZXJtaXNzaW9uGAsgASgLMh4ubGl2ZWtpdC5QYXJ0aWNpcGFudFBlcm1pc3Npb24SDgoGcmVnaW9uGAwgASgJEhQKDGlzX3B1Ymxpc2hlchgNIAEoCBIrCgRraW5kGA4gASgOMh0ubGl2ZWtpdC5QYXJ0aWNpcGFudEluZm8uS2luZBI8CgphdHRyaWJ1dGVzGA8gAygLMigubGl2ZWtpdC5QYXJ0aWNpcGFudEluZm8uQXR0cmlidXRlc0VudHJ5EjQKEWRpc2Nvbm5lY3RfcmVhc29uGBAgASgOMhkubGl2ZWtpdC5EaXNjb25uZWN0UmVhc29uGjEKD0F0dHJpYnV0ZXNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIj4KBVN0YXRlEgsKB0pPSU5JTkcQABIKCgZKT0lORUQQARIKCgZBQ1RJVkUQAhIQCgxESVNDT05ORUNURUQQAyJcCgRLaW5kEgwKCFNUQU5EQVJEEAASCwoHSU5HUkVTUxABEgoKBkVHUkVTUxACEgcKA1NJUBADEgkKBUFHRU5UEAQSDQoJQ09OTkVDVE9SEAcSCgoGQlJJREdFEAhKBAgSEBNKBAgTEBRKBAgUEBVKBAgVEBYiLQoKRGF0YVBhY2tldCIfCgRLaW5kEgwKCFJFTElBQkxFEAASCQoFTE9TU1kQASorCglUcmFja1R5cGUSCQoFQVVESU8QABIJCgVWSURFTxABEggKBERBVEEQAipgCgtUcmFja1NvdXJjZRILCgdVTktOT1dOEAASCgoGQ0FNRVJBEAESDgoKTUlDUk9QSE9ORRACEhAKDFNDUkVFTl9TSEFSRRADEhYKElNDUkVFTl9TSEFSRV9BVURJTxAEKugCChBEaXNjb25uZWN0UmVhc29uEhIKDlVOS05PV05fUkVBU09OEAASFAoQQ0xJRU5UX0lOSVRJQVRFRBABEhYKEkRVUExJQ0FURV9JREVOVElUWRACEhMKD1NFUlZFUl9TSFVURE9XThADEhcKE1BBUlRJQ0lQQU5UX1JFTU9WRUQQBBIQCgxST09NX0RFTEVURUQQBRISCg5TVEFURV9NSVNNQVRDSBAGEhAKDEpPSU5fRkFJTFVSRRAHEg0KCU1JR1JBVElPThAIEhAKDFNJR05BTF9DTE9TRRAJEg8KC1JPT01fQ0xPU0VEEAoSFAoQVVNFUl9VTkFWQUlMQUJMRRALEhEKDVVTRVJfUkVKRUNURUQQDBIVChFTSVBfVFJVTktfRkFJTFVSRRANEhYKEkNPTk5FQ1RJT05fVElNRU9VVBAOEhEKDU1FRElBX0ZBSUxVUkUQDxIPCgtBR0VOVF9FUlJPUhAQYgZwcm90bzM");
 
 /**
  * A room.
@@ -62,6 +62,20 @@ export type Room = Message<"livekit.Room"> & {
   creationTimeMs: bigint;
 
   /**
+   * Always empty: Volly relays no media (LiveKit's answers carry the field, so clients may read it).
+   *
+   * @generated from field: string turn_password = 6;
+   */
+  turnPassword: string;
+
+  /**
+   * Always empty, as turn_password.
+   *
+   * @generated from field: repeated livekit.Codec enabled_codecs = 7;
+   */
+  enabledCodecs: Codec[];
+
+  /**
    * @generated from field: string metadata = 8;
    */
   metadata: string;
@@ -88,6 +102,64 @@ export type Room = Message<"livekit.Room"> & {
  */
 export const RoomSchema: GenMessage<Room> = /*@__PURE__*/
   messageDesc(file_livekit_livekit_models, 0);
+
+/**
+ * A media codec a room allows (LiveKit's field numbers).
+ *
+ * @generated from message livekit.Codec
+ */
+export type Codec = Message<"livekit.Codec"> & {
+  /**
+   * @generated from field: string mime = 1;
+   */
+  mime: string;
+
+  /**
+   * @generated from field: string fmtp_line = 2;
+   */
+  fmtpLine: string;
+};
+
+/**
+ * Describes the message livekit.Codec.
+ * Use `create(CodecSchema)` to create a new message.
+ */
+export const CodecSchema: GenMessage<Codec> = /*@__PURE__*/
+  messageDesc(file_livekit_livekit_models, 1);
+
+/**
+ * A published media track (LiveKit's field numbers; Volly relays no media, so a participant has none).
+ *
+ * @generated from message livekit.TrackInfo
+ */
+export type TrackInfo = Message<"livekit.TrackInfo"> & {
+  /**
+   * @generated from field: string sid = 1;
+   */
+  sid: string;
+
+  /**
+   * @generated from field: livekit.TrackType type = 2;
+   */
+  type: TrackType;
+
+  /**
+   * @generated from field: string name = 3;
+   */
+  name: string;
+
+  /**
+   * @generated from field: bool muted = 4;
+   */
+  muted: boolean;
+};
+
+/**
+ * Describes the message livekit.TrackInfo.
+ * Use `create(TrackInfoSchema)` to create a new message.
+ */
+export const TrackInfoSchema: GenMessage<TrackInfo> = /*@__PURE__*/
+  messageDesc(file_livekit_livekit_models, 2);
 
 /**
  * What a participant may do.
@@ -135,7 +207,7 @@ export type ParticipantPermission = Message<"livekit.ParticipantPermission"> & {
  * Use `create(ParticipantPermissionSchema)` to create a new message.
  */
 export const ParticipantPermissionSchema: GenMessage<ParticipantPermission> = /*@__PURE__*/
-  messageDesc(file_livekit_livekit_models, 1);
+  messageDesc(file_livekit_livekit_models, 3);
 
 /**
  * A participant of a room.
@@ -157,6 +229,13 @@ export type ParticipantInfo = Message<"livekit.ParticipantInfo"> & {
    * @generated from field: livekit.ParticipantInfo.State state = 3;
    */
   state: ParticipantInfo_State;
+
+  /**
+   * Always empty: Volly relays no media (LiveKit's answers carry the field, so clients may read it).
+   *
+   * @generated from field: repeated livekit.TrackInfo tracks = 4;
+   */
+  tracks: TrackInfo[];
 
   /**
    * @generated from field: string metadata = 5;
@@ -225,7 +304,7 @@ export type ParticipantInfo = Message<"livekit.ParticipantInfo"> & {
  * Use `create(ParticipantInfoSchema)` to create a new message.
  */
 export const ParticipantInfoSchema: GenMessage<ParticipantInfo> = /*@__PURE__*/
-  messageDesc(file_livekit_livekit_models, 2);
+  messageDesc(file_livekit_livekit_models, 4);
 
 /**
  * Lifecycle of a participant.
@@ -266,7 +345,7 @@ export enum ParticipantInfo_State {
  * Describes the enum livekit.ParticipantInfo.State.
  */
 export const ParticipantInfo_StateSchema: GenEnum<ParticipantInfo_State> = /*@__PURE__*/
-  enumDesc(file_livekit_livekit_models, 2, 0);
+  enumDesc(file_livekit_livekit_models, 4, 0);
 
 /**
  * What kind of client the participant is.
@@ -314,7 +393,7 @@ export enum ParticipantInfo_Kind {
  * Describes the enum livekit.ParticipantInfo.Kind.
  */
 export const ParticipantInfo_KindSchema: GenEnum<ParticipantInfo_Kind> = /*@__PURE__*/
-  enumDesc(file_livekit_livekit_models, 2, 1);
+  enumDesc(file_livekit_livekit_models, 4, 1);
 
 /**
  * A data packet. Only its `Kind` enum is needed here (SendDataRequest.kind); its fields are not defined.
@@ -329,7 +408,7 @@ export type DataPacket = Message<"livekit.DataPacket"> & {
  * Use `create(DataPacketSchema)` to create a new message.
  */
 export const DataPacketSchema: GenMessage<DataPacket> = /*@__PURE__*/
-  messageDesc(file_livekit_livekit_models, 3);
+  messageDesc(file_livekit_livekit_models, 5);
 
 /**
  * Delivery mode requested by the sender.
@@ -352,7 +431,35 @@ export enum DataPacket_Kind {
  * Describes the enum livekit.DataPacket.Kind.
  */
 export const DataPacket_KindSchema: GenEnum<DataPacket_Kind> = /*@__PURE__*/
-  enumDesc(file_livekit_livekit_models, 3, 0);
+  enumDesc(file_livekit_livekit_models, 5, 0);
+
+/**
+ * What a media track is.
+ *
+ * @generated from enum livekit.TrackType
+ */
+export enum TrackType {
+  /**
+   * @generated from enum value: AUDIO = 0;
+   */
+  AUDIO = 0,
+
+  /**
+   * @generated from enum value: VIDEO = 1;
+   */
+  VIDEO = 1,
+
+  /**
+   * @generated from enum value: DATA = 2;
+   */
+  DATA = 2,
+}
+
+/**
+ * Describes the enum livekit.TrackType.
+ */
+export const TrackTypeSchema: GenEnum<TrackType> = /*@__PURE__*/
+  enumDesc(file_livekit_livekit_models, 0);
 
 /**
  * Where a media track comes from (what `can_publish_sources` lists).
@@ -390,7 +497,7 @@ export enum TrackSource {
  * Describes the enum livekit.TrackSource.
  */
 export const TrackSourceSchema: GenEnum<TrackSource> = /*@__PURE__*/
-  enumDesc(file_livekit_livekit_models, 0);
+  enumDesc(file_livekit_livekit_models, 1);
 
 /**
  * Why a participant left.
@@ -488,5 +595,5 @@ export enum DisconnectReason {
  * Describes the enum livekit.DisconnectReason.
  */
 export const DisconnectReasonSchema: GenEnum<DisconnectReason> = /*@__PURE__*/
-  enumDesc(file_livekit_livekit_models, 1);
+  enumDesc(file_livekit_livekit_models, 2);
 

@@ -8,6 +8,7 @@ import {
   ListRoomsResponseSchema,
   UpdateRoomMetadataRequestSchema,
 } from "../../gen/livekit/livekit_room_pb.js";
+import { TestClient } from "../helpers/signal-client.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
 import { makeToken } from "../helpers/tokens.js";
 
@@ -64,9 +65,22 @@ describe("/twirp/livekit.RoomService wire protocol", () => {
     assert.equal(body.num_participants, 0);
     assert.equal(body.metadata, "");
     assert.match(String(body.creation_time_ms), /^\d+$/);
+    // LiveKit's answers always carry the media fields, empty here: a client reading them must not crash.
+    assert.deepEqual([body.enabled_codecs, body.turn_password], [[], ""]);
     // Unknown fields (newer LiveKit SDKs) are ignored, not refused.
     const tolerant = await post(srv.apiUrl, "ListRooms", "application/json;charset=UTF-8", JSON.stringify({ names: ["tw-json"], someFutureField: 1 }));
     assert.equal(((await tolerant.json()) as { rooms: unknown[] }).rooms.length, 1);
+  });
+
+  test("JSON participants carry LiveKit's media fields, empty", async () => {
+    const alice = await TestClient.connect({ kind: "ws-protobuf", port: srv.port, identity: "tw-alice", room: "tw-proto", pq: false });
+    try {
+      const res = await post(srv.apiUrl, "ListParticipants", "application/json", JSON.stringify({ room: "tw-proto" }));
+      const body = (await res.json()) as { participants: Array<Record<string, unknown>> };
+      assert.deepEqual(body.participants.map((p) => [p.identity, p.tracks]), [["tw-alice", []]]);
+    } finally {
+      alice.kill();
+    }
   });
 
   test("bad routes (Twirp's bad_route): unknown method, not POST, unexpected Content-Type", async () => {
