@@ -3,17 +3,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { ConfigError, loadConfig } from "../src/config.js";
+import { problemsOf } from "./helpers/config-problems.js";
 
-/** The problems `loadConfig(env)` reports, or [] when it accepts `env`. */
-function problemsOf(env: Record<string, string>): readonly string[] {
-  try {
-    loadConfig(env);
-    return [];
-  } catch (e) {
-    if (!(e instanceof ConfigError)) throw e;
-    return e.problems;
-  }
-}
 
 /** The whole `ConfigError` message (what reaches stderr) for an `env` that must be refused. */
 function messageOf(env: Record<string, string>): string {

@@ -3,6 +3,7 @@ import { test } from "node:test";
 import { ConfigError, loadConfig } from "../src/config.js";
 import { parseApiKeys } from "../src/auth/api-keys.js";
 import { defaultNodeId, NODE_ID_PATTERN } from "../src/config-node-id.js";
+import { problemsOf } from "./helpers/config-problems.js";
 
 test("defaults: memory store, dev keys, ports 7880/7881, PQ on with ML-KEM-768", () => {
   const c = loadConfig({});
@@ -45,16 +46,6 @@ test("REDIS_HOST/PORT/PASSWORD build a URL; the hybrid requirement needs the hyb
   assert.equal(loadConfig({ VOLLY_PQ_REQUIRE_HYBRID: "true", VOLLY_PQ_ALGORITHM: "X25519MLKEM768" }).pq.requireHybrid, true);
 });
 
-/** The problems `loadConfig(env)` reports, or [] when it accepts `env`. */
-function problemsOf(env: Record<string, string>): readonly string[] {
-  try {
-    loadConfig(env);
-    return [];
-  } catch (e) {
-    if (!(e instanceof ConfigError)) throw e;
-    return e.problems;
-  }
-}
 
 test("half a key pair is an error naming the missing variable, never completed with the development half", () => {
   assert.deepEqual(problemsOf({ LIVEKIT_API_KEY: "my-key" }), ["LIVEKIT_API_KEY is set but LIVEKIT_API_SECRET is missing: set both (or LIVEKIT_KEYS)"]);
