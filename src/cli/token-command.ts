@@ -29,6 +29,8 @@ Options:
 Output: the token alone on stdout; with --pq, "name: value" lines (token, pq_algorithm, pq_public_key,
 pq_secret_key, pq_key_expiry), keys in standard base64. The secret key is the expanded FIPS 203 ML-KEM-768
 decapsulation key (2400 bytes), followed for X25519MLKEM768 by the raw X25519 private key (32 bytes).
+The client SDK takes the pair as printed: tokenKeyPair = await importPqKeyPair(json.pq) with --json, or
+importPqKeyPair({ algorithm, publicKey, secretKey }) from the text lines.
 `;
 
 const OPTIONS = {

@@ -1,5 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { SignJWT } from "jose";
+import { decodeJwt, SignJWT } from "jose";
 import { DEFAULT_PQ_ALGORITHM, parsePqAlgorithm, publicKeyLength, type PqAlgorithm } from "../protocol/pq/algorithms.js";
 import { base64ToBytes, bytesToBase64 } from "./base64.js";
 
@@ -59,14 +59,31 @@ export async function generateVollyAccessToken(apiKey: string, apiSecret: string
   if (options.attributes !== undefined) claims.attributes = options.attributes;
   if (options.pqPublicKey !== undefined) Object.assign(claims, pqClaims(options));
   const now = Math.floor(Date.now() / 1000);
+  const jwt = new SignJWT(claims).setProtectedHeader({ alg: "HS256" }).setIssuer(apiKey).setSubject(options.identity).setNotBefore(now);
   const ttl = options.ttl ?? DEFAULT_TTL_SECONDS;
-  return new SignJWT(claims)
-    .setProtectedHeader({ alg: "HS256" })
-    .setIssuer(apiKey)
-    .setSubject(options.identity)
-    .setNotBefore(now)
-    .setExpirationTime(typeof ttl === "number" ? now + ttl : ttl)
-    .sign(new TextEncoder().encode(apiSecret));
+  setLifetime(jwt, ttl, now);
+  const token = await jwt.sign(new TextEncoder().encode(apiSecret));
+  // jose also takes spans that end in the past ("-2h", "2h ago"): a token dead on arrival.
+  const exp = decodeJwt(token).exp;
+  if (exp === undefined || exp <= now) throw invalid(`ttl must be ${TTL_FORM}, not ${JSON.stringify(ttl)}`);
+  return token;
+}
+
+const TTL_FORM = 'a positive number of seconds or a time span such as "2h" or "30m"';
+
+/** Sets `exp` from `ttl`, refusing (as `InvalidArgument`) what jose would throw a `TypeError` for. */
+function setLifetime(jwt: SignJWT, ttl: number | string, now: number): void {
+  if (typeof ttl === "number") {
+    if (!Number.isFinite(ttl) || ttl <= 0) throw invalid(`ttl must be ${TTL_FORM}, not ${ttl}`);
+    jwt.setExpirationTime(now + ttl);
+    return;
+  }
+  if (typeof ttl !== "string") throw invalid(`ttl must be ${TTL_FORM}`);
+  try {
+    jwt.setExpirationTime(ttl);
+  } catch {
+    throw invalid(`ttl must be ${TTL_FORM}, not ${JSON.stringify(ttl)}`);
+  }
 }
 
 function pqClaims(options: VollyTokenOptions): Record<string, unknown> {

@@ -3,9 +3,9 @@ import { decodeJwt } from "jose";
 import { DEFAULT_PQ_ALGORITHM, parsePqAlgorithm, type PqAlgorithm } from "../protocol/pq/algorithms.js";
 import type { KemKeyPair } from "../protocol/pq/kem.js";
 import type { WireFormat } from "../protocol/signal-codec.js";
-import { bytesToBase64 } from "./base64.js";
 import type { CandidateFilter } from "./negotiator.js";
 import type { VollyPqKeyPair } from "./pq-key-pair.js";
+import { tokenBoundKeyPair } from "./token-key-pair.js";
 import { resolveReconnectPolicy, type ReconnectPolicy, type ResolvedReconnectPolicy } from "./reconnect-policy.js";
 import type { GetUserMedia, IceServerLike, PeerConnectionConstructor } from "./webrtc-types.js";
 import type { WebSocketConstructor } from "./websocket-types.js";
@@ -36,7 +36,10 @@ export interface VollySignalingClientOptions {
   getUserMedia?: GetUserMedia;
   /** The ephemeral key's algorithm (default "ML-KEM-768"; "X25519MLKEM768" for the hybrid). */
   pqAlgorithm?: PqAlgorithm;
-  /** The key pair whose public key the token carries (`pqPublicKey`): the handshake then uses it (way (a)). */
+  /**
+   * The key pair whose public key the token carries (`pqPublicKey`): the handshake then uses it (way (a)). From
+   * `generatePqKeyPair()`, or `importPqKeyPair()` for stored bytes; checked against the token at construction.
+   */
   tokenKeyPair?: VollyPqKeyPair;
   /** Only `false` for a server run with VOLLY_PQ_ENABLED=false (plaintext signaling). Default true. */
   postQuantum?: boolean;
@@ -121,19 +124,6 @@ export function resolveClientOptions(o: VollySignalingClientOptions): ResolvedCl
     requestTimeoutMs,
     logger: o.logger ?? {},
   };
-}
-
-/** The key pair for way (a) when the token binds a key (it must be that key's pair); else undefined (way (b)). */
-function tokenBoundKeyPair(claims: Record<string, unknown>, pair: VollyPqKeyPair | undefined): VollyPqKeyPair | undefined {
-  const claimed = claims.pqPublicKey;
-  if (typeof claimed !== "string" || claimed === "") return undefined;
-  if (pair === undefined) {
-    throw new ConnectError("the token binds a post-quantum key (pqPublicKey): pass its key pair as `tokenKeyPair`", Code.FailedPrecondition);
-  }
-  if (bytesToBase64(pair.publicKey) !== claimed) {
-    throw new ConnectError("tokenKeyPair is not the key pair of the token's pqPublicKey", Code.InvalidArgument);
-  }
-  return pair;
 }
 
 /** The server's address as given, refused at construction when it is not one a WebSocket can open. */

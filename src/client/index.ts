@@ -3,7 +3,7 @@
  * only the generated protocol, the shared protocol/PQ code and browser-safe packages.
  */
 export { generateVollyAccessToken, type VollyTokenOptions, type VollyVideoGrant } from "./access-token.js";
-export { generatePqKeyPair, type VollyPqKeyPair } from "./pq-key-pair.js";
+export { generatePqKeyPair, importPqKeyPair, type VollyPqKeyPair, type VollyStoredPqKeyPair } from "./pq-key-pair.js";
 export { VollySignalingClient } from "./signaling-client.js";
 export type { VollySignalingClientOptions, VollyLogger } from "./client-options.js";
 export type {

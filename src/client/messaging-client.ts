@@ -1,7 +1,9 @@
+import { Code, ConnectError } from "@connectrpc/connect";
 import { toHex } from "../protocol/pq/bytes.js";
 import { errorReasonOf } from "./client-errors.js";
 import type { VollyDataMessage } from "./client-events.js";
 import { messagingTransportOf, type MessagingTransport, type VollyPostQuantumSession } from "./post-quantum-session.js";
+import { RecentKeys } from "./recent-keys.js";
 import { TypedEmitter } from "./typed-emitter.js";
 
 /** Options of `VollyMessagingClient`. */
@@ -49,6 +51,16 @@ function rateBackoffMs(attempt: number): number {
 }
 
 /**
+ * The refusal of a payload over the server's data limit, restated for the body: the 1-byte type tag in front of
+ * it counts against that limit, so the body may be one byte less than the limit the server names.
+ */
+function bodyTooLarge(e: unknown, payloadBytes: number, maxDataBytes: number): ConnectError | undefined {
+  if (!(e instanceof ConnectError) || e.code !== Code.InvalidArgument || payloadBytes <= maxDataBytes) return undefined;
+  const message = `message body is ${payloadBytes - 1} bytes; at most ${maxDataBytes - 1} fit (the server's data limit, ${maxDataBytes} bytes, less the 1-byte type tag)`;
+  return new ConnectError(message, Code.InvalidArgument, e.metadata, undefined, e);
+}
+
+/**
  * App messages to one identity or the whole room over the signaling client's post-quantum channel (server-relayed
  * `data` on a dedicated topic). `send` resolves with the server's delivery acknowledgement; messages sent while the
  * connection is resuming are queued and sent after it; a message whose acknowledgement was lost in a drop is sent
@@ -57,17 +69,16 @@ function rateBackoffMs(attempt: number): number {
 export class VollyMessagingClient extends TypedEmitter<VollyMessagingEvents> {
   private readonly transport: MessagingTransport;
   private readonly topic: string;
-  private readonly window: number;
-  private readonly seen = new Set<string>();
+  private readonly seen: RecentKeys;
   private readonly prefix = toHex(crypto.getRandomValues(new Uint8Array(8)));
   private counter = 0;
   private readonly unsubscribe: () => void;
 
   constructor(options: VollyMessagingClientOptions) {
     super();
-    this.transport = messagingTransportOf(options.postQuantumSession);
+    this.transport = messagingTransportOf(options?.postQuantumSession);
     this.topic = options.topic ?? "volly.messaging.v1";
-    this.window = options.dedupeWindow ?? 10_000;
+    this.seen = new RecentKeys(options.dedupeWindow ?? 10_000);
     this.unsubscribe = this.transport.onData((m) => this.receive(m));
   }
 
@@ -84,6 +95,8 @@ export class VollyMessagingClient extends TypedEmitter<VollyMessagingEvents> {
         const ack = await this.transport.sendData(payload, request);
         return { id, recipients: ack.recipients };
       } catch (e) {
+        const tooLarge = bodyTooLarge(e, payload.length, this.transport.maxDataBytes());
+        if (tooLarge !== undefined) throw tooLarge;
         // Refused for the message rate (the server did not take it), or the server's store could not take it
         // or did not answer in time (it may yet deliver it): the same id again after a while, so the message
         // is delivered late rather than lost, and receivers drop a repeat, so still only once.
@@ -100,9 +113,7 @@ export class VollyMessagingClient extends TypedEmitter<VollyMessagingEvents> {
 
   private receive(m: VollyDataMessage): void {
     if (m.topic !== this.topic || m.payload.length === 0) return;
-    const key = `${m.from}\u0000${m.id}`;
-    if (this.seen.has(key)) return;
-    this.remember(key);
+    if (!this.seen.add(`${m.from}\u0000${m.id}`)) return;
     const kind = m.payload[0];
     const content = m.payload.subarray(1);
     let body: string | Uint8Array;
@@ -110,13 +121,6 @@ export class VollyMessagingClient extends TypedEmitter<VollyMessagingEvents> {
     else if (kind === BYTES) body = content.slice();
     else return;
     this.emit("message", { id: m.id, from: m.from, toRoom: m.target === "", body });
-  }
-
-  private remember(key: string): void {
-    this.seen.add(key);
-    if (this.seen.size <= this.window) return;
-    const oldest = this.seen.values().next().value;
-    if (oldest !== undefined) this.seen.delete(oldest);
   }
 }
 

@@ -8,6 +8,8 @@ export interface MessagingTransport {
   /** This participant's identity. */
   readonly localIdentity: string;
   sendData(payload: Uint8Array, options: { target: string; topic: string; id: string }): Promise<VollyDataAck>;
+  /** The server's `data` payload limit, as last advertised (the default before the first join). */
+  maxDataBytes(): number;
   onData(listener: (message: VollyDataMessage) => void): () => void;
 }
 
@@ -21,6 +23,9 @@ export interface PostQuantumSource {
   /** False when the client was made for a plaintext server (`postQuantum: false`). */
   readonly postQuantum: boolean;
 }
+
+/** HKDF-Expand with SHA-256 yields at most 255 blocks of 32 bytes. */
+const MAX_EXPORT_BYTES = 255 * 32;
 
 const transports = new WeakMap<VollyPostQuantumSession, MessagingTransport>();
 
@@ -65,6 +70,10 @@ export class VollyPostQuantumSession {
 
   /** Derives `length` bytes for `label` from the session's exporter (connects, or waits for a reconnection, first). */
   async exportKey(label: string, length: number): Promise<Uint8Array> {
+    if (typeof label !== "string") throw new ConnectError("exportKey label must be a string", Code.InvalidArgument);
+    if (!Number.isInteger(length) || length < 1 || length > MAX_EXPORT_BYTES) {
+      throw new ConnectError(`exportKey length must be an integer from 1 to ${MAX_EXPORT_BYTES} (HKDF-SHA256's limit), not ${String(length)}`, Code.InvalidArgument);
+    }
     if (!this.source.postQuantum) throw new ConnectError("no post-quantum session: signaling is plaintext (postQuantum: false)", Code.FailedPrecondition);
     await this.source.ensureConnected();
     const session = this.source.current();
@@ -73,9 +82,12 @@ export class VollyPostQuantumSession {
   }
 }
 
-/** The connection behind a session handle; throws `TypeError` for anything else. */
+/** The connection behind a session handle; throws `ConnectError` (`InvalidArgument`) for anything else. */
 export function messagingTransportOf(session: VollyPostQuantumSession): MessagingTransport {
+  // WeakMap.get of a primitive is undefined, not a throw, so any value lands on the one clear error.
   const transport = transports.get(session);
-  if (transport === undefined) throw new TypeError("postQuantumSession must come from VollySignalingClient.getPostQuantumSession()");
+  if (transport === undefined) {
+    throw new ConnectError("postQuantumSession must come from VollySignalingClient.getPostQuantumSession()", Code.InvalidArgument);
+  }
   return transport;
 }

@@ -113,7 +113,13 @@ export class SignalConnection {
     });
     entered.catch(() => undefined);
     const resume = how === "resume" && this.sid !== undefined ? { sid: this.sid, lastMessageId: this.lastMessageId } : undefined;
-    const timer = setTimeout(() => this.attempt?.reject(new ConnectError("timed out joining", Code.DeadlineExceeded)), this.settings.connectTimeoutMs * 2);
+    // One deadline for the whole attempt (open, handshake, join): the open and the handshake have timers of the
+    // same length of their own, which this one, started first, never outlasts.
+    const timeoutMs = this.settings.connectTimeoutMs;
+    const timer = setTimeout(
+      () => this.attempt?.reject(new ConnectError(`timed out connecting (connectTimeoutMs ${timeoutMs}: open, handshake and join)`, Code.DeadlineExceeded)),
+      timeoutMs,
+    );
     const opening = new AbortController();
     this.opening = opening;
     try {
@@ -265,8 +271,7 @@ export class SignalConnection {
     });
     this.heartbeat.start(Math.max(1, response.pingInterval) * 1000, Math.max(2, response.pingTimeout) * 1000);
     if (this.outbox.awaitingConfirmation) this.heartbeat.confirmSoon(); // requests re-sent just now
-    const rekeyMs = this.settings.rekeyIntervalMs ?? (response.pqSession?.rekeyInterval ?? 0) * 1000;
-    if (channel.pqSession !== undefined) this.rekeys.start(rekeyMs);
+    if (channel.pqSession !== undefined) this.rekeys.start(rekeyIntervalMs(this.settings.rekeyIntervalMs, response.pqSession?.rekeyInterval ?? 0));
     attempt.resolve(response);
   }
 
@@ -300,4 +305,14 @@ export class SignalConnection {
     this.close();
     this.lostNow("connection lost", "resume", error);
   }
+}
+
+/**
+ * When to rekey: the option, but never later than the server's interval (seconds; 0 when it sets none), since the
+ * server closes a channel that has not rekeyed within its interval plus grace. An option ≤ 0 leaves the server's.
+ */
+function rekeyIntervalMs(optionMs: number | undefined, serverSeconds: number): number {
+  const serverMs = serverSeconds * 1000;
+  if (optionMs === undefined || !(optionMs > 0)) return serverMs;
+  return serverMs > 0 ? Math.min(optionMs, serverMs) : optionMs;
 }

@@ -9,10 +9,14 @@ import { resolveClientOptions, type ResolvedClientOptions, type VollySignalingCl
 import { platformGetUserMedia } from "./local-media.js";
 import { ParticipantRoster, toParticipant, type RosterChange, type VollyParticipant } from "./participant-roster.js";
 import { VollyPostQuantumSession } from "./post-quantum-session.js";
+import { RecentKeys } from "./recent-keys.js";
 import { Reconnector } from "./reconnector.js";
 import { SignalConnection, type ConnectionState, type EntryKind } from "./signal-connection.js";
 import { TypedEmitter } from "./typed-emitter.js";
 import type { PeerConnectionLike } from "./webrtc-types.js";
+
+/** How many recent `data` (sender, id) pairs are remembered to drop repeats. */
+const DATA_DEDUPE_WINDOW = 10_000;
 
 const CALL_SIGNALS: ReadonlySet<string | undefined> = new Set(["offer", "answer", "trickle", "call"]);
 
@@ -30,6 +34,8 @@ export class VollySignalingClient extends TypedEmitter<VollySignalingEvents> {
   private readonly router: CallRouter;
   private readonly session: VollyPostQuantumSession;
   private readonly dataListeners = new Set<(message: VollyDataMessage) => void>();
+  /** Sender and id of the `data` delivered lately: a request resent after a lost `data_ack` is relayed again. */
+  private readonly deliveredData = new RecentKeys(DATA_DEDUPE_WINDOW);
   private joinInfo: VollyJoinInfo | undefined;
   private connecting: Promise<VollyJoinInfo> | undefined;
   private rekeyCount = 0;
@@ -72,6 +78,7 @@ export class VollySignalingClient extends TypedEmitter<VollySignalingEvents> {
       {
         localIdentity: this.options.identity,
         sendData: (payload, o) => this.sendData(payload, o),
+        maxDataBytes: () => this.connection.limits.maxDataBytes,
         onData: (listener) => (this.dataListeners.add(listener), () => void this.dataListeners.delete(listener)),
       },
     );
@@ -244,6 +251,8 @@ export class VollySignalingClient extends TypedEmitter<VollySignalingEvents> {
         return;
       case "data": {
         const d = m.value;
+        // Without an id (a server-originated message) there is nothing to recognise a repeat by.
+        if (d.id !== "" && !this.deliveredData.add(`${d.from}\u0000${d.id}`)) return;
         const message: VollyDataMessage = { from: d.from, target: d.target, fromSid: d.fromSid, topic: d.topic, payload: d.payload, id: d.id };
         for (const listener of this.dataListeners) listener(message);
         this.emit("data", message);

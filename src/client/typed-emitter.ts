@@ -4,6 +4,9 @@ export type EventMap = { [event: string]: unknown[] };
 /** A listener for `E[K]`. */
 export type Listener<A extends unknown[]> = (...args: A) => void;
 
+/** What `once` registers: the listener behind it stays reachable for `off`. */
+type OnceWrapper<A extends unknown[]> = Listener<A> & { readonly original: Listener<A> };
+
 /**
  * A small typed event emitter (browser-safe: no `node:events`). A throwing listener does not stop the others or
  * the SDK; its error goes to `onListenerError`.
@@ -24,18 +27,27 @@ export class TypedEmitter<E extends EventMap> {
     return () => this.off(event, listener);
   }
 
-  /** Adds a listener called at most once. */
+  /** Adds a listener called at most once; `off(event, listener)` removes it too. */
   once<K extends keyof E>(event: K, listener: Listener<E[K]>): () => void {
-    const off = this.on(event, ((...args: E[K]) => {
+    const wrapper: OnceWrapper<E[K]> = Object.assign((...args: E[K]) => {
       off();
       listener(...args);
-    }) as Listener<E[K]>);
+    }, { original: listener });
+    const off = this.on(event, wrapper);
     return off;
   }
 
-  /** Removes a listener. */
+  /** Removes a listener, whether added with `on` or `once` (one registration of it). */
   off<K extends keyof E>(event: K, listener: Listener<E[K]>): void {
-    this.listeners.get(event)?.delete(listener);
+    const set = this.listeners.get(event);
+    if (set === undefined || set.delete(listener)) return;
+    // `once` registers a wrapper, so callers holding only their own function find it through `original`.
+    for (const registered of set) {
+      if ((registered as Partial<OnceWrapper<E[K]>>).original === listener) {
+        set.delete(registered);
+        return;
+      }
+    }
   }
 
   /** Number of listeners for `event`. */

@@ -1,0 +1,45 @@
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { Code, ConnectError, generateVollyAccessToken, VollyMessagingClient, type VollyPostQuantumSession } from "../../src/client/index.js";
+import { startTestServer, type TestServer } from "../helpers/test-server.js";
+import { DEV_KEY, DEV_SECRET, nodeClient } from "../helpers/werift-sdk.js";
+
+// The docs promise ConnectError for every failure: errors the SDK makes itself from bad arguments are
+// InvalidArgument, never a RangeError or a TypeError from the code underneath.
+
+let server: TestServer;
+before(async () => {
+  server = await startTestServer();
+});
+after(async () => {
+  await server.close();
+});
+
+const invalidArgument = (e: unknown): boolean => e instanceof ConnectError && e.code === Code.InvalidArgument;
+
+test("exportKey with a length outside 1..8160 or not an integer rejects with InvalidArgument", async () => {
+  const alice = await nodeClient(server.wsUrl, "ee-alice", "sdk-errors");
+  try {
+    await alice.client.connect();
+    const session = alice.client.getPostQuantumSession();
+    for (const length of [0, -1, 1.5, 8161, 10_000, Number.NaN]) {
+      await assert.rejects(session.exportKey("label", length), invalidArgument, `length ${length}`);
+    }
+    assert.equal((await session.exportKey("label", 8160)).length, 8160);
+  } finally {
+    await alice.client.disconnect();
+  }
+});
+
+test("generateVollyAccessToken with an unusable ttl rejects with InvalidArgument", async () => {
+  for (const ttl of ["abc", "", "-2h", "2h ago", 0, -5, Number.NaN, Number.POSITIVE_INFINITY]) {
+    await assert.rejects(generateVollyAccessToken(DEV_KEY, DEV_SECRET, { room: "r", identity: "i", ttl }), invalidArgument, `ttl ${String(ttl)}`);
+  }
+  assert.ok(await generateVollyAccessToken(DEV_KEY, DEV_SECRET, { room: "r", identity: "i", ttl: "2h" }));
+});
+
+test("a VollyMessagingClient without a session handle from the SDK throws InvalidArgument", () => {
+  for (const postQuantumSession of [{}, undefined, "session"]) {
+    assert.throws(() => new VollyMessagingClient({ postQuantumSession: postQuantumSession as unknown as VollyPostQuantumSession }), invalidArgument);
+  }
+});
