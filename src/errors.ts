@@ -87,7 +87,7 @@ export const errors = {
   statsGrantRequired: () =>
     err("stats_grant_required", Code.PermissionDenied, "permission denied: session stats need the roomList or roomAdmin grant"),
   participantNotFound: () => err("participant_not_found", Code.NotFound, "participant does not exist"),
-  participantBusy: () => err("participant_busy", Code.Aborted, "another change to this participant is in progress, try again"),
+  changeBusy: (what: "participant" | "room") => err("change_busy", Code.Aborted, `another change to this ${what} is in progress, try again`),
   permissionUpdateUnsupported: () =>
     err("permission_update_unsupported", Code.Unimplemented, "changing a participant's permissions is not supported; give it a new token"),
   /** A request body in a Content-Encoding (or grpc-encoding) the route does not decode: see `requestBodyError`. */

@@ -56,9 +56,8 @@ export class RoomServiceCore {
       ...(req.metadata !== "" && req.metadata !== result.room.metadata ? { metadata: req.metadata } : {}),
     };
     if (Object.keys(patch).length === 0) return create(api.CreateRoomResponseSchema, result);
-    const updated = await this.svc.store.updateRoom(req.name, patch);
+    const updated = await this.svc.rooms.changeRoom(req.name, patch);
     if (!updated) throw errors.roomNotFound();
-    if (patch.metadata !== undefined) await this.svc.delivery.toRoom(req.name, roomUpdate(updated));
     return create(api.CreateRoomResponseSchema, { room: updated, created: false });
   }
 
@@ -95,10 +94,11 @@ export class RoomServiceCore {
     (await this.caller(authorization)).requireAdmin(req.room);
     const p = await this.existingParticipant(req.room, req.identity);
     const sid = p.info?.sid ?? "";
-    if (!(await this.svc.rooms.leave(req.room, req.identity, sid, DisconnectReason.PARTICIPANT_REMOVED))) {
-      throw errors.participantNotFound();
-    }
-    await this.svc.delivery.disconnect(p, DisconnectReason.PARTICIPANT_REMOVED, LeaveAction.DISCONNECT, true);
+    const removed = await this.svc.rooms.leave(req.room, req.identity, sid, DisconnectReason.PARTICIPANT_REMOVED);
+    if (!removed) throw errors.participantNotFound();
+    // The node the store had when it removed the participant, not when it was read: a resume on another
+    // node in between moved it there, and a disconnect sent to the old node would leave that connection open.
+    await this.svc.delivery.disconnect(removed, DisconnectReason.PARTICIPANT_REMOVED, LeaveAction.DISCONNECT, true);
     this.svc.log.info({ room: req.room, identity: req.identity, sid }, "participant removed by api");
     return create(api.RemoveParticipantResponseSchema);
   }
@@ -122,9 +122,8 @@ export class RoomServiceCore {
   async updateRoomMetadata(authorization: string | undefined, req: api.UpdateRoomMetadataRequest): Promise<api.UpdateRoomMetadataResponse> {
     (await this.caller(authorization)).requireAdmin(req.room);
     checkSize("metadata", req.metadata, MAX_METADATA);
-    const room = await this.svc.store.updateRoom(req.room, { metadata: req.metadata });
+    const room = await this.svc.rooms.changeRoom(req.room, { metadata: req.metadata });
     if (!room) throw errors.roomNotFound();
-    await this.svc.delivery.toRoom(req.room, roomUpdate(room));
     return create(api.UpdateRoomMetadataResponseSchema, { room });
   }
 
@@ -212,9 +211,4 @@ function participantUpdate(info: ParticipantInfo): SignalResponse {
 
 function checkSize(field: string, value: string, max: number): void {
   if (Buffer.byteLength(value) > max) throw errors.fieldTooLarge(field, max);
-}
-
-/** What everyone in a room is sent when its description changes. */
-function roomUpdate(room: Room): SignalResponse {
-  return create(SignalResponseSchema, { message: { case: "roomUpdate", value: { room } } });
 }

@@ -17,11 +17,11 @@ import { randomBytesPooled } from "../pq/node-primitives.js";
 import type { TokenPqKey } from "../pq/token-pq-claims.js";
 import type { Config } from "../config.js";
 import { errors } from "../errors.js";
-import type { Store } from "../store/store.js";
+import type { RoomPatch, Store } from "../store/store.js";
 import type { Delivery } from "./delivery.js";
 import type { DepartureLedger } from "./departure-ledger.js";
 import { applyParticipantChange, type ParticipantChange } from "./participant-fields.js";
-import { withParticipantLock } from "./participant-lock.js";
+import { withChangeLock } from "./change-lock.js";
 
 /** A participant's place: the room it is in and its record. */
 export interface Membership {
@@ -137,10 +137,10 @@ export class Rooms {
    * Removes a participant for good: hangs up its calls, tells the room, drops its mailbox. Safe to call
    * twice (the second call finds nothing). `condition` is the store's (see `removeParticipant`).
    */
-  async leave(room: string, identity: string, sid: string, reason: DisconnectReason, condition?: { awayExpiredBy?: number }): Promise<boolean> {
+  async leave(room: string, identity: string, sid: string, reason: DisconnectReason, condition?: { awayExpiredBy?: number }): Promise<StoredParticipant | undefined> {
     const calls = await this.store.listCallsOf(room, identity);
     const removed = await this.store.removeParticipant(room, identity, sid, Date.now(), condition);
-    if (!removed?.info) return false;
+    if (!removed?.info) return undefined;
     for (const call of calls) {
       const peer = call.caller === identity ? call.callee : call.caller;
       const hangup = create(SignalResponseSchema, {
@@ -163,7 +163,7 @@ export class Rooms {
       await this.announce(room, info, sid);
     }
     this.log.info({ room, identity, sid, reason: DisconnectReason[reason] }, "participant left");
-    return true;
+    return removed;
   }
 
   /**
@@ -188,13 +188,28 @@ export class Rooms {
   }
 
   /**
+   * Changes a room's description and, when its metadata changed, tells everyone in it (`room_update`);
+   * undefined when there is no such room. One change at a time per room, whichever node makes it, so that
+   * the last `room_update` the room hears is what the store holds.
+   */
+  async changeRoom(name: string, patch: RoomPatch): Promise<Room | undefined> {
+    return withChangeLock(this.store, { room: name }, async () => {
+      const room = await this.store.updateRoom(name, patch);
+      if (room && patch.metadata !== undefined) {
+        await this.delivery.toRoom(name, create(SignalResponseSchema, { message: { case: "roomUpdate", value: { room } } }));
+      }
+      return room;
+    });
+  }
+
+  /**
    * Changes a participant's metadata, name or attributes, merged onto its stored record, and tells the
    * room; returns the changed record, or undefined when the participant (with this `sid`) is not there.
    * One change at a time per participant, whichever node makes it: each is merged onto the one before and
    * gets the next `version`, and the room hears them in that order.
    */
   async change(room: string, identity: string, sid: string, change: ParticipantChange): Promise<StoredParticipant | undefined> {
-    return withParticipantLock(this.store, room, identity, async () => {
+    return withChangeLock(this.store, { room, identity }, async () => {
       const stored = await this.store.getParticipant(room, identity);
       if (!stored?.info || stored.info.sid !== sid) return undefined;
       const info = applyParticipantChange(stored.info, change);

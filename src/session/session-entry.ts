@@ -60,6 +60,9 @@ async function requireOwnParticipant(s: SignalSession): Promise<void> {
   // An id the server never sent would make the cursor drop every message up to it as already seen.
   const after = s.lastMessageId ?? 0n;
   if (after > 0n && after >= (await s.svc.store.readMailbox(s.sid, after)).nextId) {
+    // A participant removed between the two reads has no mailbox left either: that is no bad id.
+    const still = await s.svc.store.getParticipant(s.claims.video.room, s.identity);
+    if (still?.info?.sid !== s.sid) throw errors.resumeUnknown();
     throw errors.badQuery("last_message_id is past the last message sent to this participant");
   }
 }
