@@ -56,6 +56,24 @@ async function main(): Promise<void> {
   };
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
+  stopWhenNpmGoes(() => stop("npm exited"));
+}
+
+/**
+ * Under npm or npx (`npm_command` in the environment), stops the server when the process that started it
+ * goes away. npx runs it through a shell that dies of a SIGTERM without passing it on, and a supervisor
+ * signals the process it started: without this the server kept serving on its own, re-parented. Checked
+ * once a second; the server's parent only changes when that parent has exited.
+ */
+function stopWhenNpmGoes(stop: () => void): void {
+  if (process.env.npm_command === undefined) return;
+  const parent = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(timer);
+    stop();
+  }, 1000);
+  timer.unref();
 }
 
 /**

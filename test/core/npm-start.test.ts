@@ -3,6 +3,7 @@ import { execFile, spawn } from "node:child_process";
 import { once } from "node:events";
 import { test } from "node:test";
 import { promisify } from "node:util";
+import { freePort } from "../helpers/redis.js";
 
 const run = promisify(execFile);
 
@@ -58,4 +59,37 @@ test("npm start -- --help prints the usage and starts nothing; an unknown argume
   );
   assert.equal(bogus.code, 2);
   assert.match(bogus.stderr ?? "", /npm start takes no arguments \(got "--port=1"\)/);
+});
+
+// npx runs the CLI through a shell that dies of a SIGTERM without passing it on: the server must notice that
+// npx is gone and stop as it would on the signal, not keep serving on its own.
+test("npx volly-signaling: a SIGTERM to npx stops the server too", async () => {
+  const [port, apiPort] = [await freePort(), await freePort()];
+  const env = { ...process.env, LOG_LEVEL: "info", VOLLY_PORT: String(port), VOLLY_API_PORT: String(apiPort) };
+  const child = spawn("npx", ["volly-signaling"], { env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  let output = "";
+  child.stdout.on("data", (d: Buffer) => (output += d.toString()));
+  child.stderr.on("data", (d: Buffer) => (output += d.toString()));
+  const group = child.pid as number;
+  try {
+    const deadline = Date.now() + 30_000;
+    while (!output.includes('"msg":"listening"')) {
+      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`server did not start:\n${output}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    process.kill(group, "SIGTERM");
+    const stopped = Date.now() + 20_000;
+    while (!output.includes('"msg":"closed"')) {
+      if (Date.now() > stopped) throw new Error(`the server kept running after npx was stopped:\n${output}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.match(output, /"msg":"shutting down"/);
+    await assert.rejects(run("curl", ["-sf", `http://127.0.0.1:${apiPort}/healthz`]), "the port is closed");
+  } finally {
+    try {
+      process.kill(-group, "SIGKILL");
+    } catch {
+      // Already gone.
+    }
+  }
 });
