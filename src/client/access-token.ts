@@ -1,7 +1,7 @@
-import { Code, ConnectError } from "@connectrpc/connect";
 import { decodeJwt, SignJWT } from "jose";
 import { DEFAULT_PQ_ALGORITHM, parsePqAlgorithm, publicKeyLength, type PqAlgorithm } from "../protocol/pq/algorithms.js";
 import { base64ToBytes, bytesToBase64 } from "./base64.js";
+import { invalidArgument } from "./client-errors.js";
 
 /** LiveKit's video grant (the `video` claim). */
 export interface VollyVideoGrant {
@@ -46,8 +46,8 @@ const DEFAULT_PQ_KEY_LIFETIME_MS = 24 * 60 * 60 * 1000;
  * malformed key or options.
  */
 export async function generateVollyAccessToken(apiKey: string, apiSecret: string, options: VollyTokenOptions): Promise<string> {
-  if (!options.identity) throw invalid("identity is required");
-  if (!options.room && !options.grants?.room) throw invalid("room is required");
+  if (!options.identity) throw invalidArgument("identity is required");
+  if (!options.room && !options.grants?.room) throw invalidArgument("room is required");
   const claims: Record<string, unknown> = {
     video: {
       roomJoin: true, room: options.room, canPublish: true, canSubscribe: true, canPublishData: true, canUpdateOwnMetadata: true,
@@ -65,7 +65,7 @@ export async function generateVollyAccessToken(apiKey: string, apiSecret: string
   const token = await jwt.sign(new TextEncoder().encode(apiSecret));
   // jose also takes spans that end in the past ("-2h", "2h ago"): a token dead on arrival.
   const exp = decodeJwt(token).exp;
-  if (exp === undefined || exp <= now) throw invalid(`ttl must be ${TTL_FORM}, not ${JSON.stringify(ttl)}`);
+  if (exp === undefined || exp <= now) throw invalidArgument(`ttl must be ${TTL_FORM}, not ${JSON.stringify(ttl)}`);
   return token;
 }
 
@@ -74,38 +74,34 @@ const TTL_FORM = 'a positive number of seconds or a time span such as "2h" or "3
 /** Sets `exp` from `ttl`, refusing (as `InvalidArgument`) what jose would throw a `TypeError` for. */
 function setLifetime(jwt: SignJWT, ttl: number | string, now: number): void {
   if (typeof ttl === "number") {
-    if (!Number.isFinite(ttl) || ttl <= 0) throw invalid(`ttl must be ${TTL_FORM}, not ${ttl}`);
+    if (!Number.isFinite(ttl) || ttl <= 0) throw invalidArgument(`ttl must be ${TTL_FORM}, not ${ttl}`);
     jwt.setExpirationTime(now + ttl);
     return;
   }
-  if (typeof ttl !== "string") throw invalid(`ttl must be ${TTL_FORM}`);
+  if (typeof ttl !== "string") throw invalidArgument(`ttl must be ${TTL_FORM}`);
   try {
     jwt.setExpirationTime(ttl);
   } catch {
-    throw invalid(`ttl must be ${TTL_FORM}, not ${JSON.stringify(ttl)}`);
+    throw invalidArgument(`ttl must be ${TTL_FORM}, not ${JSON.stringify(ttl)}`);
   }
 }
 
 function pqClaims(options: VollyTokenOptions): Record<string, unknown> {
   const algorithm = parsePqAlgorithm(options.pqAlgorithm ?? DEFAULT_PQ_ALGORITHM);
-  if (algorithm === undefined) throw invalid(`unsupported pqAlgorithm ${JSON.stringify(options.pqAlgorithm)}`);
+  if (algorithm === undefined) throw invalidArgument(`unsupported pqAlgorithm ${JSON.stringify(options.pqAlgorithm)}`);
   const key = options.pqPublicKey as Uint8Array | string;
   let bytes: Uint8Array;
   try {
     bytes = typeof key === "string" ? base64ToBytes(key) : key;
   } catch {
-    throw invalid("pqPublicKey is not standard base64");
+    throw invalidArgument("pqPublicKey is not standard base64");
   }
   if (bytes.length !== publicKeyLength(algorithm)) {
-    throw invalid(`pqPublicKey must be ${publicKeyLength(algorithm)} bytes for ${algorithm}, got ${bytes.length}`);
+    throw invalidArgument(`pqPublicKey must be ${publicKeyLength(algorithm)} bytes for ${algorithm}, got ${bytes.length}`);
   }
   return {
     pqPublicKey: bytesToBase64(bytes),
     pqAlgorithm: algorithm,
     pqKeyExpiry: options.pqKeyExpiry ?? Date.now() + DEFAULT_PQ_KEY_LIFETIME_MS,
   };
-}
-
-function invalid(message: string): ConnectError {
-  return new ConnectError(message, Code.InvalidArgument);
 }

@@ -19,6 +19,11 @@ export function codeNameOf(code: Code): string {
   return Code[code].replace(/([a-z])([A-Z])/g, "$1_$2").toLowerCase();
 }
 
+/** An error the SDK raises itself for an argument or option it cannot use. */
+export function invalidArgument(message: string): ConnectError {
+  return new ConnectError(message, Code.InvalidArgument);
+}
+
 /** Where a server error's catalogue id travels on the `ConnectError` (its metadata). */
 const REASON = "volly-error-reason";
 

@@ -9,11 +9,10 @@ import {
   type PqAlgorithm,
 } from "../protocol/pq/algorithms.js";
 import { concat, constantTimeEqual } from "../protocol/pq/bytes.js";
-import { checkPublicKey, generateKeyPair, type KemKeyPair, type KemSecretKey } from "../protocol/pq/kem.js";
+import { checkDecapsulationKey, checkPublicKey, generateKeyPair, type KemKeyPair, type KemSecretKey } from "../protocol/pq/kem.js";
 import { createWebCryptoPrimitives } from "../protocol/pq/webcrypto-primitives.js";
-import { Code, ConnectError } from "@connectrpc/connect";
 import { base64ToBytes, bytesToBase64 } from "./base64.js";
-import { embeddedKeyProblem } from "./token-key-pair.js";
+import { invalidArgument } from "./client-errors.js";
 
 /**
  * A post-quantum key pair for a token (`pqPublicKey`, way (a) of the handshake): put `publicKey` (or
@@ -49,7 +48,7 @@ export interface VollyStoredPqKeyPair {
  */
 export async function generatePqKeyPair(algorithm: PqAlgorithm = DEFAULT_PQ_ALGORITHM): Promise<VollyPqKeyPair> {
   const parsed = parsePqAlgorithm(algorithm);
-  if (parsed === undefined) throw invalid(`unsupported algorithm ${JSON.stringify(algorithm)}; use ML-KEM-768 or X25519MLKEM768`);
+  if (parsed === undefined) throw invalidArgument(`unsupported algorithm ${JSON.stringify(algorithm)}; use ML-KEM-768 or X25519MLKEM768`);
   const pair = await generateKeyPair(parsed, createWebCryptoPrimitives());
   return { algorithm: parsed, publicKey: pair.publicKey, secretKey: pair.secretKey, publicKeyBase64: bytesToBase64(pair.publicKey) };
 }
@@ -60,25 +59,40 @@ export async function generatePqKeyPair(algorithm: PqAlgorithm = DEFAULT_PQ_ALGO
  * X25519 private key against the public one. Throws `ConnectError` (`InvalidArgument`) otherwise.
  */
 export async function importPqKeyPair(stored: VollyStoredPqKeyPair): Promise<VollyPqKeyPair> {
-  if (typeof stored !== "object" || stored === null) throw invalid("importPqKeyPair needs {algorithm, publicKey, secretKey}");
+  if (typeof stored !== "object" || stored === null) throw invalidArgument("importPqKeyPair needs {algorithm, publicKey, secretKey}");
   const algorithm = parsePqAlgorithm(stored.algorithm);
-  if (algorithm === undefined) throw invalid(`unsupported algorithm ${JSON.stringify(stored.algorithm)}; use ML-KEM-768 or X25519MLKEM768`);
+  if (algorithm === undefined) throw invalidArgument(`unsupported algorithm ${JSON.stringify(stored.algorithm)}; use ML-KEM-768 or X25519MLKEM768`);
   const publicKey = keyBytes(stored.publicKey, "publicKey", publicKeyLength(algorithm));
   try {
     checkPublicKey(algorithm, publicKey);
   } catch (e) {
-    throw invalid(`publicKey is not a valid ${algorithm} key: ${e instanceof Error ? e.message : String(e)}`);
+    throw invalidArgument(`publicKey is not a valid ${algorithm} key: ${e instanceof Error ? e.message : String(e)}`);
   }
   const secret = keyBytes(stored.secretKey, "secretKey", MLKEM768_DK_BYTES + (isHybrid(algorithm) ? X25519_BYTES : 0));
   const mlkem = secret.slice(0, MLKEM768_DK_BYTES);
   const problem = embeddedKeyProblem(mlkem, publicKey);
-  if (problem !== undefined) throw invalid(`secretKey ${problem}`);
+  if (problem !== undefined) throw invalidArgument(`secretKey ${problem}`);
   let secretKey: KemSecretKey = { algorithm, mlkem };
   if (isHybrid(algorithm)) {
     const x25519 = await importX25519(secret.subarray(MLKEM768_DK_BYTES), publicKey.subarray(MLKEM768_EK_BYTES));
     secretKey = { algorithm, mlkem, x25519 };
   }
   return { algorithm, publicKey, secretKey, publicKeyBase64: bytesToBase64(publicKey) };
+}
+
+/**
+ * Why an expanded ML-KEM-768 decapsulation key cannot decapsulate for `publicKey` (its FIPS 203 hash check fails,
+ * or the ek it embeds is another one), or undefined when it can.
+ */
+export function embeddedKeyProblem(mlkem: Uint8Array, publicKey: Uint8Array): string | undefined {
+  try {
+    checkDecapsulationKey(mlkem);
+  } catch (e) {
+    return `is not a valid ML-KEM-768 decapsulation key: ${e instanceof Error ? e.message : String(e)}`;
+  }
+  const embedded = mlkem.subarray(1152, 1152 + MLKEM768_EK_BYTES);
+  if (!constantTimeEqual(embedded, publicKey.subarray(0, MLKEM768_EK_BYTES))) return "belongs to another public key";
+  return undefined;
 }
 
 function keyBytes(value: Uint8Array | string, name: string, length: number): Uint8Array {
@@ -88,10 +102,10 @@ function keyBytes(value: Uint8Array | string, name: string, length: number): Uin
     try {
       bytes = base64ToBytes(value.trim());
     } catch {
-      throw invalid(`${name} is not standard base64`);
+      throw invalidArgument(`${name} is not standard base64`);
     }
-  } else throw invalid(`${name} must be bytes or standard base64`);
-  if (bytes.length !== length) throw invalid(`${name} must be ${length} bytes, got ${bytes.length}`);
+  } else throw invalidArgument(`${name} must be bytes or standard base64`);
+  if (bytes.length !== length) throw invalidArgument(`${name} must be ${length} bytes, got ${bytes.length}`);
   return bytes;
 }
 
@@ -107,16 +121,12 @@ async function importX25519(raw: Uint8Array, publicKey: Uint8Array): Promise<Cry
   try {
     key = await crypto.subtle.importKey("pkcs8", concat(PKCS8_X25519_PREFIX, raw) as Uint8Array<ArrayBuffer>, { name: "X25519" }, false, ["deriveBits"]);
   } catch (e) {
-    throw invalid(`secretKey's X25519 part cannot be imported: ${e instanceof Error ? e.message : String(e)}`);
+    throw invalidArgument(`secretKey's X25519 part cannot be imported: ${e instanceof Error ? e.message : String(e)}`);
   }
   // A private key from another pair would only fail at the handshake (a confirmation mismatch); catch it here.
   const derived = await createWebCryptoPrimitives().x25519Derive(key, BASE_POINT).catch(() => undefined);
   if (derived === undefined || !constantTimeEqual(derived, publicKey)) {
-    throw invalid("secretKey's X25519 private key does not belong to publicKey's X25519 public key");
+    throw invalidArgument("secretKey's X25519 private key does not belong to publicKey's X25519 public key");
   }
   return key;
-}
-
-function invalid(message: string): ConnectError {
-  return new ConnectError(message, Code.InvalidArgument);
 }

@@ -1,7 +1,7 @@
 import { after, before } from "node:test";
 import type { ChannelKind } from "../helpers/channels.js";
 import { NodeProcess } from "../helpers/node-process.js";
-import { deletePrefix, REDIS_URL, requireRedis, uniquePrefix } from "../helpers/redis.js";
+import { deletePrefix, REDIS_URL, RedisServer, requireRedis, uniquePrefix } from "../helpers/redis.js";
 import { TestClient } from "../helpers/signal-client.js";
 
 /** Server nodes (processes) sharing one Redis under a prefix of their own. */
@@ -38,6 +38,41 @@ export function twoNodes(): { readonly cluster: Cluster; readonly a: NodeProcess
   after(() => cluster.destroy());
   return {
     cluster,
+    get a() {
+      return started[0] as NodeProcess;
+    },
+    get b() {
+      return started[1] as NodeProcess;
+    },
+  };
+}
+
+/**
+ * Two nodes on a Redis of their own for the enclosing `describe`, which may pause, stop and restart it: started
+ * before its tests, nodes and Redis killed after (`stop` thaws a paused Redis first). Read `nodes.redis`,
+ * `nodes.cluster`, `nodes.a` and `nodes.b` inside the tests.
+ */
+export function twoNodesOnOwnRedis(): { readonly redis: RedisServer; readonly cluster: Cluster; readonly a: NodeProcess; readonly b: NodeProcess } {
+  let redis: RedisServer | undefined;
+  let cluster: Cluster | undefined;
+  const started: NodeProcess[] = [];
+  before(async () => {
+    redis = await RedisServer.start();
+    cluster = new Cluster(redis.url);
+    started.push(...(await Promise.all([cluster.add("a"), cluster.add("b")])));
+  });
+  after(async () => {
+    redis?.unpause();
+    await cluster?.destroy().catch(() => {});
+    await redis?.stop();
+  });
+  return {
+    get redis() {
+      return redis as RedisServer;
+    },
+    get cluster() {
+      return cluster as Cluster;
+    },
     get a() {
       return started[0] as NodeProcess;
     },

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { ParticipantState } from "../../gen/volly/signaling/v1/models_pb.js";
-import { eventually, type NodeProcess } from "../helpers/node-process.js";
-import { RedisServer, redisServerSkip, sleep, withRedis } from "../helpers/redis.js";
+import { eventually } from "../helpers/node-process.js";
+import { redisServerSkip, sleep, withRedis } from "../helpers/redis.js";
 import type { TestClient } from "../helpers/signal-client.js";
-import { Cluster, join, text } from "./cluster-fixture.js";
+import { join, twoNodesOnOwnRedis, text } from "./cluster-fixture.js";
 
 // This suite runs a Redis of its own (it stops and restarts it), so it needs the redis-server binary.
 const skip = redisServerSkip();
@@ -20,22 +20,10 @@ function keepAlive(clients: TestClient[]): () => void {
 }
 
 describe("Redis stops for 30 s and comes back empty", { skip }, () => {
-  let redis: RedisServer;
-  let cluster: Cluster;
-  let a: NodeProcess;
-  let b: NodeProcess;
-
-  before(async () => {
-    redis = await RedisServer.start();
-    cluster = new Cluster(redis.url);
-    [a, b] = await Promise.all([cluster.add("a"), cluster.add("b")]);
-  });
-  after(async () => {
-    await cluster.destroy().catch(() => {});
-    await redis.stop();
-  });
+  const nodes = twoNodesOnOwnRedis();
 
   test("nodes keep their connections, answer 503 meanwhile, then recover: rooms, relay and new joins work", async (t) => {
+    const { redis, cluster, a, b } = nodes;
     const alice = await join(a, "ws-protobuf", "alice", "storm");
     const bob = await join(b, "grpc-js", "bob", "storm");
     await alice.waitFor("participantUpdate", (u) => u.participants[0]?.identity === "bob", 10_000);
@@ -109,6 +97,7 @@ describe("Redis stops for 30 s and comes back empty", { skip }, () => {
   });
 
   test("a participant whose connection drops during the outage is announced as gone once Redis is back empty", async () => {
+    const { redis, a, b } = nodes;
     const alice = await join(a, "ws-protobuf", "ghost-alice", "ghost");
     const bob = await join(b, "ws-protobuf", "ghost-bob", "ghost");
     await alice.waitFor("participantUpdate", (u) => u.participants[0]?.identity === "ghost-bob", 10_000);

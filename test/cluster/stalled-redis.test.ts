@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { VollyMessagingClient } from "../../src/client/index.js";
 import type { NodeProcess } from "../helpers/node-process.js";
-import { RedisServer, redisServerSkip, sleep } from "../helpers/redis.js";
+import { redisServerSkip, sleep } from "../helpers/redis.js";
 import { nodeClient } from "../helpers/werift-sdk.js";
-import { Cluster, join } from "./cluster-fixture.js";
+import { join, twoNodesOnOwnRedis } from "./cluster-fixture.js";
 
 // A stalled Redis (SIGSTOP: the connection stays, nothing answers) runs what it has read when it wakes: a
 // request that timed out on the node may still take effect. The answer must say so, and the SDK's
@@ -13,23 +13,10 @@ const skip = redisServerSkip();
 const te = new TextEncoder();
 
 describe("a Redis that stalls past the command timeout", { skip }, () => {
-  let redis: RedisServer;
-  let cluster: Cluster;
-  let a: NodeProcess;
-  let b: NodeProcess;
-
-  before(async () => {
-    redis = await RedisServer.start();
-    cluster = new Cluster(redis.url);
-    [a, b] = await Promise.all([cluster.add("a"), cluster.add("b")]);
-  });
-  after(async () => {
-    redis.unpause();
-    await cluster.destroy().catch(() => {});
-    await redis.stop();
-  });
+  const nodes = twoNodesOnOwnRedis();
 
   test("a data message that timed out is answered store_timeout (deadline_exceeded), not unavailable; it arrives at most once, in order", async () => {
+    const { redis, a, b } = nodes;
     const alice = await join(a, "ws-protobuf", "alice", "stall");
     const bob = await join(b, "ws-protobuf", "bob", "stall");
     await alice.waitFor("participantUpdate", (u) => u.participants[0]?.identity === "bob", 10_000);
@@ -54,6 +41,7 @@ describe("a Redis that stalls past the command timeout", { skip }, () => {
   });
 
   test("the messaging client sends a message refused by the stall again with its id: delivered once", async () => {
+    const { redis, a, b } = nodes;
     const client = async (identity: string, node: NodeProcess) => {
       const { client: c } = await nodeClient(node.httpUrl.replace("http", "ws"), identity, "stall-msg", { requestTimeoutMs: 30_000 });
       await c.connect();
