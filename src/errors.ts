@@ -25,7 +25,8 @@ export const errors = {
   roomFull: () => err("room_full", Code.ResourceExhausted, "room is full"),
   tooManyRooms: () => err("too_many_rooms", Code.ResourceExhausted, "the server has reached its room limit"),
   tooManyConnections: () => err("too_many_connections", Code.ResourceExhausted, "too many connections"),
-  badQuery: (detail: string) => err("bad_query", Code.InvalidArgument, `invalid query: ${detail}`),
+  badQuery: (detail: string, source: "query" | "metadata" = "query") =>
+    err("bad_query", Code.InvalidArgument, `invalid ${source === "query" ? "query" : "connect metadata"}: ${detail}`),
 
   // Messages inside a session.
   targetNotFound: () => err("target_not_found", Code.NotFound, "target participant is not in your room"),

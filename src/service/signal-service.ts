@@ -4,7 +4,7 @@ import { requestBodyError } from "../api/request-body-errors.js";
 import { encodeGrpcMessagesBySpec } from "../api/rpc-request-errors.js";
 import { errorIdOf, errors, toPublicError } from "../errors.js";
 import { authorizeConnection } from "../session/authorize-connection.js";
-import { metadataNames, parseConnectParams } from "../session/connect-params.js";
+import { paramName, parseConnectParams } from "../session/connect-params.js";
 import type { NodeServices } from "../session/node-services.js";
 import { SignalSession } from "../session/signal-session.js";
 import type { ConnectionSlots } from "../rtc/connection-limiter.js";
@@ -28,8 +28,9 @@ export function registerSignalService(router: ConnectRouter, svc: NodeServices, 
       const transport = new StreamTransport(ip);
       try {
         const params = parseConnectParams(
-          (name) => ctx.requestHeader.get(metadataNames[name] ?? `volly-${name}`) ?? undefined,
+          (name) => ctx.requestHeader.get(paramName(name, "metadata")) ?? undefined,
           ctx.requestHeader.get("authorization") ?? undefined,
+          "metadata",
         );
         session = new SignalSession(svc, transport, await authorizeConnection(svc, params), params);
       } catch (e) {

@@ -20,7 +20,13 @@ const SID = /^PA_[A-Za-z0-9]{1,64}$/;
  * `reconnect`, `sid`, `last_message_id`); `authorization` is the Authorization header, which wins over
  * `access_token` as in LiveKit. Throws catalogue errors for malformed values.
  */
-export function parseConnectParams(get: (name: string) => string | undefined, authorization: string | undefined): ConnectParams {
+export function parseConnectParams(
+  get: (name: string) => string | undefined,
+  authorization: string | undefined,
+  source: ParamSource = "query",
+): ConnectParams {
+  const name = (query: string) => paramName(query, source);
+  const bad = (detail: string) => errors.badQuery(detail, source);
   let token = get("access_token") || undefined;
   if (authorization !== undefined && authorization !== "") {
     if (!authorization.startsWith("Bearer ")) throw errors.authorizationHeaderInvalid();
@@ -28,18 +34,18 @@ export function parseConnectParams(get: (name: string) => string | undefined, au
   }
   const format = get("format");
   if (format !== undefined && format !== "" && format !== "json" && format !== "flat" && format !== "protobuf") {
-    throw errors.badQuery("format must be json, flat or protobuf");
+    throw bad(`${name("format")} must be json, flat or protobuf`);
   }
   const reconnect = isTrue(get("reconnect"));
   const sid = get("sid") || undefined;
-  if (sid !== undefined && !SID.test(sid)) throw errors.badQuery("sid is not a participant sid");
+  if (sid !== undefined && !SID.test(sid)) throw bad(`${name("sid")} is not a participant sid`);
   const last = get("last_message_id");
   let lastMessageId: bigint | undefined;
   if (last !== undefined && last !== "") {
-    if (!/^\d{1,19}$/.test(last)) throw errors.badQuery("last_message_id must be a whole number");
+    if (!/^\d{1,19}$/.test(last)) throw bad(`${name("last_message_id")} must be a whole number`);
     lastMessageId = BigInt(last);
   }
-  if (reconnect && sid === undefined) throw errors.badQuery("reconnect needs sid");
+  if (reconnect && sid === undefined) throw bad(`${name("reconnect")} needs ${name("sid")}`);
   return { token, format: wireFormat(format), reconnect, sid, lastMessageId };
 }
 
@@ -57,11 +63,19 @@ export function queryParams(query: URLSearchParams): (name: string) => string | 
 }
 
 /** gRPC/Connect metadata names for the same parameters. */
-export const metadataNames: Readonly<Record<string, string>> = {
+const metadataNames: Readonly<Record<string, string>> = {
   reconnect: "volly-reconnect",
   sid: "volly-sid",
   last_message_id: "volly-last-message-id",
 };
+
+/** Where a client put its connect parameters: the `/rtc` query string, or gRPC/Connect metadata. */
+export type ParamSource = "query" | "metadata";
+
+/** `query`'s name as the client spelled it in `source`, so an error names what the client actually sent. */
+export function paramName(query: string, source: ParamSource): string {
+  return source === "query" ? query : (metadataNames[query] ?? `volly-${query}`);
+}
 
 /** The literal, not the query's string: a connection keeps its format for its whole life. */
 function wireFormat(format: string | undefined): WireFormat | undefined {

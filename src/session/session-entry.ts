@@ -4,6 +4,7 @@ import { DisconnectReason, LeaveAction, ParticipantState, type ParticipantInfo, 
 import { JoinResponseSchema, ReconnectResponseSchema, SignalResponseSchema } from "../../gen/volly/signaling/v1/signal_pb.js";
 import { errors } from "../errors.js";
 import { iceServersFor } from "../room/ice-servers.js";
+import { paramName } from "./connect-params.js";
 import { DeliveryCursor } from "./delivery-cursor.js";
 import type { SignalSession } from "./signal-session.js";
 import { unackedLimitOf } from "./unacked-limit.js";
@@ -63,7 +64,8 @@ async function requireOwnParticipant(s: SignalSession): Promise<void> {
     // A participant removed between the two reads has no mailbox left either: that is no bad id.
     const still = await s.svc.store.getParticipant(s.claims.video.room, s.identity);
     if (still?.info?.sid !== s.sid) throw errors.resumeUnknown();
-    throw errors.badQuery("last_message_id is past the last message sent to this participant");
+    const source = s.transport.kind === "websocket" ? "query" : "metadata";
+    throw errors.badQuery(`${paramName("last_message_id", source)} is past the last message sent to this participant`, source);
   }
 }
 

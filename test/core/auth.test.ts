@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { Code } from "@connectrpc/connect";
 import { AccessToken } from "livekit-server-sdk";
 import { WebSocket } from "ws";
 import { openChannel, UpgradeRefused } from "../helpers/channels.js";
@@ -131,6 +132,21 @@ describe("access tokens", () => {
       const ws = new WebSocket(`ws://127.0.0.1:${srv.port}/rtc?${query}`);
       const status = await new Promise<number>((resolve) => ws.on("unexpected-response", (_req, r) => resolve(r.statusCode ?? 0)));
       assert.equal(status, 400);
+    }
+  });
+
+  test("malformed connect metadata over gRPC and Connect is named as the client sent it", async () => {
+    const token = await makeToken({ identity: "meta", room: "meta-room" });
+    const cases = [
+      [{ "volly-reconnect": "1" }, "invalid connect metadata: volly-reconnect needs volly-sid"],
+      [{ "volly-reconnect": "1", "volly-sid": "not-a-sid" }, "invalid connect metadata: volly-sid is not a participant sid"],
+      [{ "volly-reconnect": "1", "volly-sid": "PA_abc", "volly-last-message-id": "-1" }, "invalid connect metadata: volly-last-message-id must be a whole number"],
+    ] as const;
+    for (const [headers, reason] of cases) {
+      for (const kind of ["grpc-js", "connect"] as const) {
+        const closed = await (await openChannel(kind, srv.port, { token, headers })).closed;
+        assert.deepEqual(closed, { code: 4000 + Code.InvalidArgument, reason }, kind);
+      }
     }
   });
 

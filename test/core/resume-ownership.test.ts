@@ -67,6 +67,13 @@ describe("a resume with a last_message_id the server never sent", () => {
     });
     const refused = await wrong.waitFor("error");
     assert.equal(refused.message, "invalid query: last_message_id is past the last message sent to this participant");
+    // Over gRPC the same id comes as metadata, and the error names it so.
+    const wrongRpc = await TestClient.connect({
+      kind: "grpc-js", port: srv.port, identity: "future-alice", room: "future", pq: "ML-KEM-768",
+      headers: { "volly-reconnect": "1", "volly-sid": sid, "volly-last-message-id": String(seen + 1000n) }, awaitJoin: false,
+    });
+    const refusedRpc = await wrongRpc.waitFor("error");
+    assert.equal(refusedRpc.message, "invalid connect metadata: volly-last-message-id is past the last message sent to this participant");
 
     // Messages sent meanwhile are kept, and the real id resumes and gets them, once each.
     bob.send({ case: "offer", value: { sdp: "v=0 while away", target: "future-alice" } });
