@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file livekit/livekit_models.proto.
  */
 export const file_livekit_livekit_models: GenFile = /*@__PURE__*/
-  fileDesc("ChxsaXZla2l0L2xpdmVraXRfbW9kZWxzLnByb3RvEgdsaXZla2l0IscCCgRSb29tEgsKA3NpZBgBIAEoCRIMCgRuYW1lGAIgASgJEhUKDWVtcHR5X3RpbWVvdXQYAyABKA0SGQoRZGVwYXJ0dXJlX3RpbWVvdXQYDiABKA0SGAoQbWF4X3BhcnRpY2lwYW50cxgEIAEoDRIVCg1jcmVhdGlvbl90aW1lGAUgASgDEhgKEGNyZWF0aW9uX3RpbWVfbXMYDyABKAMSFQoNdHVybl9wYXNzd29yZBgGIAEoCRImCg5lbmFibGVkX2NvZGVjcxgHIAMoCzIOLmxpdmVraXQuQ29kZWMSEAoIbWV0YWRhdGEYCCABKAkSGAoQbnVtX3BhcnRpY2lwYW50cxgJIAEoDRIWCg5udW1fcHVibGlzaGVycxgLIAEoDRIYChBhY3RpdmVfcmVjb3JkaW5nGAogASgISgQIDBANSgQIDRAOIigKBUNvZGVjEgwKBG1pbWUYASABKAkSEQoJZm10cF9saW5lGAIgASgJIlcKCVRyYWNrSW5mbxILCgNzaWQYASABKAkSIAoEdHlwZRgCIAEoDjISLmxpdmVraXQuVHJhY2tUeXBlEgwKBG5hbWUYAyABKAkSDQoFbXV0ZWQYBCABKAgi1QEKFVBhcnRpY2lwYW50UGVybWlzc2lvbhIVCg1jYW5fc3Vic2NyaWJlGAEgASgIEhMKC2Nhbl9wdWJsaXNoGAIgASgIEhgKEGNhbl9wdWJsaXNoX2RhdGEYAyABKAgSMQoTY2FuX3B1Ymxpc2hfc291cmNlcxgJIAMoDjIULmxpdmVraXQuVHJhY2tTb3VyY2USDgoGaGlkZGVuGAcgASgIEhsKE2Nhbl91cGRhdGVfbWV0YWRhdGEYCiABKAhKBAgIEAlKBAgLEAxKBAgMEA1KBAgNEA4iwQUKD1BhcnRpY2lwYW50SW5mbxILCgNzaWQYASABKAkSEAoIaWRlbnRpdHkYAiABKAkSLQoFc3RhdGUYAyABKA4yHi5saXZla2l0LlBhcnRpY2lwYW50SW5mby5TdGF0ZRIiCgZ0cmFja3MYBCADKAsyEi5saXZla2l0LlRyYWNrSW5mbxIQCghtZXRhZGF0YRgFIAEoCRIRCglqb2luZWRfYXQYBiABKAMSFAoMam9pbmVkX2F0X21zGBEgASgDEgwKBG5hbWUYCSABKAkSDwoHdmVyc2lvbhgKIAEoDRIyCgpwZXJtaXNzaW9uGAsgASgLMh4ubGl2ZWtpdC5QYXJ0aWNpcGFudFBlcm1pc3Npb24SDgoGcmVnaW9uGAwgASgJEhQKDGlzX3B1Ymxpc2hlchgNIAEoCBIrCgRraW5kGA4gASgOMh0ubGl2ZWtpdC5QYXJ0aWNpcGFudEluZm8uS2luZBI8CgphdHRyaWJ1dGVzGA8gAygLMigubGl2ZWtpdC5QYXJ0aWNpcGFudEluZm8uQXR0cmlidXRlc0VudHJ5EjQKEWRpc2Nvbm5lY3RfcmVhc29uGBAgASgOMhkubGl2ZWtpdC5EaXNjb25uZWN0UmVhc29uGjEKD0F0dHJpYnV0ZXNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIj4KBVN0YXRlEgsKB0pPSU5JTkcQABIKCgZKT0lORUQQARIKCgZBQ1RJVkUQAhIQCgxESVNDT05ORUNURUQQAyJcCgRLaW5kEgwKCFNUQU5EQVJEEAASCwoHSU5HUkVTUxABEgoKBkVHUkVTUxACEgcKA1NJUBADEgkKBUFHRU5UEAQSDQoJQ09OTkVDVE9SEAcSCgoGQlJJREdFEAhKBAgSEBNKBAgTEBRKBAgUEBVKBAgVEBYiLQoKRGF0YVBhY2tldCIfCgRLaW5kEgwKCFJFTElBQkxFEAASCQoFTE9TU1kQASorCglUcmFja1R5cGUSCQoFQVVESU8QABIJCgVWSURFTxABEggKBERBVEEQAipgCgtUcmFja1NvdXJjZRILCgdVTktOT1dOEAASCgoGQ0FNRVJBEAESDgoKTUlDUk9QSE9ORRACEhAKDFNDUkVFTl9TSEFSRRADEhYKElNDUkVFTl9TSEFSRV9BVURJTxAEKugCChBEaXNjb25uZWN0UmVhc29uEhIKDlVOS05PV05fUkVBU09OEAASFAoQQ0xJRU5UX0lOSVRJQVRFRBABEhYKEkRVUExJQ0FURV9JREVOVElUWRACEhMKD1NFUlZFUl9TSFVURE9XThADEhcKE1BBUlRJQ0lQQU5UX1JFTU9WRUQQBBIQCgxST09NX0RFTEVURUQQBRISCg5TVEFURV9NSVNNQVRDSBAGEhAKDEpPSU5fRkFJTFVSRRAHEg0KCU1JR1JBVElPThAIEhAKDFNJR05BTF9DTE9TRRAJEg8KC1JPT01fQ0xPU0VEEAoSFAoQVVNFUl9VTkFWQUlMQUJMRRALEhEKDVVTRVJfUkVKRUNURUQQDBIVChFTSVBfVFJVTktfRkFJTFVSRRANEhYKEkNPTk5FQ1RJT05fVElNRU9VVBAOEhEKDU1FRElBX0ZBSUxVUkUQDxIPCgtBR0VOVF9FUlJPUhAQYgZwcm90bzM");
+  fileDesc("ChxsaXZla2l0L2xpdmVraXRfbW9kZWxzLnByb3RvEgdsaXZla2l0IscCCgRSb29tEgsKA3NpZBgBIAEoCRIMCgRuYW1lGAIgASgJEhUKDWVtcHR5X3RpbWVvdXQYAyABKA0SGQoRZGVwYXJ0dXJlX3RpbWVvdXQYDiABKA0SGAoQbWF4X3BhcnRpY2lwYW50cxgEIAEoDRIVCg1jcmVhdGlvbl90aW1lGAUgASgDEhgKEGNyZWF0aW9uX3RpbWVfbXMYDyABKAMSFQoNdHVybl9wYXNzd29yZBgGIAEoCRImCg5lbmFibGVkX2NvZGVjcxgHIAMoCzIOLmxpdmVraXQuQ29kZWMSEAoIbWV0YWRhdGEYCCABKAkSGAoQbnVtX3BhcnRpY2lwYW50cxgJIAEoDRIWCg5udW1fcHVibGlzaGVycxgLIAEoDRIYChBhY3RpdmVfcmVjb3JkaW5nGAogASgISgQIDBANSgQIDRAOIigKBUNvZGVjEgwKBG1pbWUYASABKAkSEQoJZm10cF9saW5lGAIgASgJIlcKCVRyYWNrSW5mbxILCgNzaWQYASABKAkSIAoEdHlwZRgCIAEoDjISLmxpdmVraXQuVHJhY2tUeXBlEgwKBG5hbWUYAyABKAkSDQoFbXV0ZWQYBCABKAgi1QEKFVBhcnRpY2lwYW50UGVybWlzc2lvbhIVCg1jYW5fc3Vic2NyaWJlGAEgASgIEhMKC2Nhbl9wdWJsaXNoGAIgASgIEhgKEGNhbl9wdWJsaXNoX2RhdGEYAyABKAgSMQoTY2FuX3B1Ymxpc2hfc291cmNlcxgJIAMoDjIULmxpdmVraXQuVHJhY2tTb3VyY2USDgoGaGlkZGVuGAcgASgIEhsKE2Nhbl91cGRhdGVfbWV0YWRhdGEYCiABKAhKBAgIEAlKBAgLEAxKBAgMEA1KBAgNEA4iPgoNRGF0YVRyYWNrSW5mbxISCgpwdWJfaGFuZGxlGAEgASgNEgsKA3NpZBgCIAEoCRIMCgRuYW1lGAMgASgJIpoHCg9QYXJ0aWNpcGFudEluZm8SCwoDc2lkGAEgASgJEhAKCGlkZW50aXR5GAIgASgJEi0KBXN0YXRlGAMgASgOMh4ubGl2ZWtpdC5QYXJ0aWNpcGFudEluZm8uU3RhdGUSIgoGdHJhY2tzGAQgAygLMhIubGl2ZWtpdC5UcmFja0luZm8SEAoIbWV0YWRhdGEYBSABKAkSEQoJam9pbmVkX2F0GAYgASgDEhQKDGpvaW5lZF9hdF9tcxgRIAEoAxIMCgRuYW1lGAkgASgJEg8KB3ZlcnNpb24YCiABKA0SMgoKcGVybWlzc2lvbhgLIAEoCzIeLmxpdmVraXQuUGFydGljaXBhbnRQZXJtaXNzaW9uEg4KBnJlZ2lvbhgMIAEoCRIUCgxpc19wdWJsaXNoZXIYDSABKAgSKwoEa2luZBgOIAEoDjIdLmxpdmVraXQuUGFydGljaXBhbnRJbmZvLktpbmQSPAoKYXR0cmlidXRlcxgPIAMoCzIoLmxpdmVraXQuUGFydGljaXBhbnRJbmZvLkF0dHJpYnV0ZXNFbnRyeRI0ChFkaXNjb25uZWN0X3JlYXNvbhgQIAEoDjIZLmxpdmVraXQuRGlzY29ubmVjdFJlYXNvbhI5CgxraW5kX2RldGFpbHMYEiADKA4yIy5saXZla2l0LlBhcnRpY2lwYW50SW5mby5LaW5kRGV0YWlsEisKC2RhdGFfdHJhY2tzGBMgAygLMhYubGl2ZWtpdC5EYXRhVHJhY2tJbmZvGjEKD0F0dHJpYnV0ZXNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIj4KBVN0YXRlEgsKB0pPSU5JTkcQABIKCgZKT0lORUQQARIKCgZBQ1RJVkUQAhIQCgxESVNDT05ORUNURUQQAyJcCgRLaW5kEgwKCFNUQU5EQVJEEAASCwoHSU5HUkVTUxABEgoKBkVHUkVTUxACEgcKA1NJUBADEgkKBUFHRU5UEAQSDQoJQ09OTkVDVE9SEAcSCgoGQlJJREdFEAgiewoKS2luZERldGFpbBIPCgtDTE9VRF9BR0VOVBAAEg0KCUZPUldBUkRFRBABEhYKEkNPTk5FQ1RPUl9XSEFUU0FQUBACEhQKEENPTk5FQ1RPUl9UV0lMSU8QAxIPCgtCUklER0VfUlRTUBAEEg4KClNJTVVMQVRJT04QBUoECBQQFUoECBUQFiItCgpEYXRhUGFja2V0Ih8KBEtpbmQSDAoIUkVMSUFCTEUQABIJCgVMT1NTWRABKisKCVRyYWNrVHlwZRIJCgVBVURJTxAAEgkKBVZJREVPEAESCAoEREFUQRACKmAKC1RyYWNrU291cmNlEgsKB1VOS05PV04QABIKCgZDQU1FUkEQARIOCgpNSUNST1BIT05FEAISEAoMU0NSRUVOX1NIQVJFEAMSFgoSU0NSRUVOX1NIQVJFX0FVRElPEAQq6AIKEERpc2Nvbm5lY3RSZWFzb24SEgoOVU5LTk9XTl9SRUFTT04QABIUChBDTElFTlRfSU5JVElBVEVEEAESFgoSRFVQTElDQVRFX0lERU5USVRZEAISEwoPU0VSVkVSX1NIVVRET1dOEAMSFwoTUEFSVElDSVBBTlRfUkVNT1ZFRBAEEhAKDFJPT01fREVMRVRFRBAFEhIKDlNUQVRFX01JU01BVENIEAYSEAoMSk9JTl9GQUlMVVJFEAcSDQoJTUlHUkFUSU9OEAgSEAoMU0lHTkFMX0NMT1NFEAkSDwoLUk9PTV9DTE9TRUQQChIUChBVU0VSX1VOQVZBSUxBQkxFEAsSEQoNVVNFUl9SRUpFQ1RFRBAMEhUKEVNJUF9UUlVOS19GQUlMVVJFEA0SFgoSQ09OTkVDVElPTl9USU1FT1VUEA4SEQoNTUVESUFfRkFJTFVSRRAPEg8KC0FHRU5UX0VSUk9SEBBiBnByb3RvMw");
 
 /**
  * A room.
@@ -211,7 +211,36 @@ export const ParticipantPermissionSchema: GenMessage<ParticipantPermission> = /*
 
 /**
  * A participant of a room.
+ * A data track a participant publishes (LiveKit's field numbers; Volly relays no media, so a participant has
+ * none: only the identifying fields are declared).
  *
+ * @generated from message livekit.DataTrackInfo
+ */
+export type DataTrackInfo = Message<"livekit.DataTrackInfo"> & {
+  /**
+   * @generated from field: uint32 pub_handle = 1;
+   */
+  pubHandle: number;
+
+  /**
+   * @generated from field: string sid = 2;
+   */
+  sid: string;
+
+  /**
+   * @generated from field: string name = 3;
+   */
+  name: string;
+};
+
+/**
+ * Describes the message livekit.DataTrackInfo.
+ * Use `create(DataTrackInfoSchema)` to create a new message.
+ */
+export const DataTrackInfoSchema: GenMessage<DataTrackInfo> = /*@__PURE__*/
+  messageDesc(file_livekit_livekit_models, 4);
+
+/**
  * @generated from message livekit.ParticipantInfo
  */
 export type ParticipantInfo = Message<"livekit.ParticipantInfo"> & {
@@ -297,6 +326,18 @@ export type ParticipantInfo = Message<"livekit.ParticipantInfo"> & {
    * @generated from field: livekit.DisconnectReason disconnect_reason = 16;
    */
   disconnectReason: DisconnectReason;
+
+  /**
+   * Always empty (LiveKit's answers carry both).
+   *
+   * @generated from field: repeated livekit.ParticipantInfo.KindDetail kind_details = 18;
+   */
+  kindDetails: ParticipantInfo_KindDetail[];
+
+  /**
+   * @generated from field: repeated livekit.DataTrackInfo data_tracks = 19;
+   */
+  dataTracks: DataTrackInfo[];
 };
 
 /**
@@ -304,7 +345,7 @@ export type ParticipantInfo = Message<"livekit.ParticipantInfo"> & {
  * Use `create(ParticipantInfoSchema)` to create a new message.
  */
 export const ParticipantInfoSchema: GenMessage<ParticipantInfo> = /*@__PURE__*/
-  messageDesc(file_livekit_livekit_models, 4);
+  messageDesc(file_livekit_livekit_models, 5);
 
 /**
  * Lifecycle of a participant.
@@ -345,7 +386,7 @@ export enum ParticipantInfo_State {
  * Describes the enum livekit.ParticipantInfo.State.
  */
 export const ParticipantInfo_StateSchema: GenEnum<ParticipantInfo_State> = /*@__PURE__*/
-  enumDesc(file_livekit_livekit_models, 4, 0);
+  enumDesc(file_livekit_livekit_models, 5, 0);
 
 /**
  * What kind of client the participant is.
@@ -393,7 +434,50 @@ export enum ParticipantInfo_Kind {
  * Describes the enum livekit.ParticipantInfo.Kind.
  */
 export const ParticipantInfo_KindSchema: GenEnum<ParticipantInfo_Kind> = /*@__PURE__*/
-  enumDesc(file_livekit_livekit_models, 4, 1);
+  enumDesc(file_livekit_livekit_models, 5, 1);
+
+/**
+ * More about the kind (LiveKit's values; Volly sets none).
+ *
+ * @generated from enum livekit.ParticipantInfo.KindDetail
+ */
+export enum ParticipantInfo_KindDetail {
+  /**
+   * @generated from enum value: CLOUD_AGENT = 0;
+   */
+  CLOUD_AGENT = 0,
+
+  /**
+   * @generated from enum value: FORWARDED = 1;
+   */
+  FORWARDED = 1,
+
+  /**
+   * @generated from enum value: CONNECTOR_WHATSAPP = 2;
+   */
+  CONNECTOR_WHATSAPP = 2,
+
+  /**
+   * @generated from enum value: CONNECTOR_TWILIO = 3;
+   */
+  CONNECTOR_TWILIO = 3,
+
+  /**
+   * @generated from enum value: BRIDGE_RTSP = 4;
+   */
+  BRIDGE_RTSP = 4,
+
+  /**
+   * @generated from enum value: SIMULATION = 5;
+   */
+  SIMULATION = 5,
+}
+
+/**
+ * Describes the enum livekit.ParticipantInfo.KindDetail.
+ */
+export const ParticipantInfo_KindDetailSchema: GenEnum<ParticipantInfo_KindDetail> = /*@__PURE__*/
+  enumDesc(file_livekit_livekit_models, 5, 2);
 
 /**
  * A data packet. Only its `Kind` enum is needed here (SendDataRequest.kind); its fields are not defined.
@@ -408,7 +492,7 @@ export type DataPacket = Message<"livekit.DataPacket"> & {
  * Use `create(DataPacketSchema)` to create a new message.
  */
 export const DataPacketSchema: GenMessage<DataPacket> = /*@__PURE__*/
-  messageDesc(file_livekit_livekit_models, 5);
+  messageDesc(file_livekit_livekit_models, 6);
 
 /**
  * Delivery mode requested by the sender.
@@ -431,7 +515,7 @@ export enum DataPacket_Kind {
  * Describes the enum livekit.DataPacket.Kind.
  */
 export const DataPacket_KindSchema: GenEnum<DataPacket_Kind> = /*@__PURE__*/
-  enumDesc(file_livekit_livekit_models, 5, 0);
+  enumDesc(file_livekit_livekit_models, 6, 0);
 
 /**
  * What a media track is.

@@ -77,7 +77,7 @@ describe("/twirp/livekit.RoomService wire protocol", () => {
     try {
       const res = await post(srv.apiUrl, "ListParticipants", "application/json", JSON.stringify({ room: "tw-proto" }));
       const body = (await res.json()) as { participants: Array<Record<string, unknown>> };
-      assert.deepEqual(body.participants.map((p) => [p.identity, p.tracks]), [["tw-alice", []]]);
+      assert.deepEqual(body.participants.map((p) => [p.identity, p.tracks, p.kind_details, p.data_tracks]), [["tw-alice", [], [], []]]);
     } finally {
       alice.kill();
     }
