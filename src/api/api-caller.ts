@@ -1,4 +1,5 @@
 import type { AccessClaims, TokenVerifier } from "../auth/access-token.js";
+import { bearerToken } from "../auth/bearer-token.js";
 import { errors } from "../errors.js";
 
 /**
@@ -15,8 +16,7 @@ export class ApiCaller {
    */
   static async authenticate(tokens: TokenVerifier, authorization: string | undefined): Promise<ApiCaller> {
     if (authorization === undefined || authorization === "") throw errors.tokenMissing();
-    if (!authorization.startsWith("Bearer ")) throw errors.authorizationHeaderInvalid();
-    const token = authorization.slice("Bearer ".length).trim();
+    const token = bearerToken(authorization);
     if (token === "") throw errors.tokenMissing();
     return new ApiCaller(await tokens.verify(token));
   }

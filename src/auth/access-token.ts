@@ -135,7 +135,7 @@ function toClaims(token: string, apiKey: string, p: JwtPayload): AccessClaims {
     metadata: str(p.metadata, "metadata"),
     attributes,
     video: parseVideoGrant(p.video),
-    expiresAt: typeof p.exp === "number" ? p.exp : 0,
+    expiresAt: typeof p.exp === "number" ? Math.floor(p.exp) : 0,
     payload: p,
   };
 }

@@ -35,10 +35,10 @@ export function verifyHs256(
   const expected = createHmac("sha256", secret).update(token.slice(0, h.length + 1 + p.length)).digest();
   if (signature.length !== expected.length || !timingSafeEqual(signature, expected)) throw errors.tokenInvalid("signature is invalid");
   if (payload.exp === undefined) throw errors.tokenInvalid("claim exp is required");
-  if (typeof payload.exp !== "number" || !Number.isFinite(payload.exp)) throw errors.tokenInvalid("claim exp must be a number of seconds");
+  if (!isNumericDate(payload.exp)) throw errors.tokenInvalid("claim exp must be a number of seconds up to year 9999");
   if (nowSeconds - leewaySeconds >= payload.exp) throw errors.tokenInvalid("token is expired");
   if (payload.nbf !== undefined) {
-    if (typeof payload.nbf !== "number" || !Number.isFinite(payload.nbf)) throw errors.tokenInvalid("claim nbf must be a number of seconds");
+    if (!isNumericDate(payload.nbf)) throw errors.tokenInvalid("claim nbf must be a number of seconds up to year 9999");
     if (nowSeconds + leewaySeconds < payload.nbf) throw errors.tokenInvalid("token is not valid yet");
   }
   return { apiKey: iss, payload };
@@ -62,14 +62,43 @@ function checkHeader(h: string): void {
   if (acceptedHeaders.size < MAX_ACCEPTED_HEADERS) acceptedHeaders.add(h);
 }
 
+/**
+ * The latest expiry or start a token may name: the end of year 9999 (what RFC 3339 and most JWT libraries
+ * can write). A larger number never expires in practice, and past 2^53 it is no longer an exact number of
+ * milliseconds, so a refreshed token's expiry could not be carried. Fractions are allowed (RFC 7519's
+ * NumericDate) and rounded down where the server keeps the expiry.
+ */
+const MAX_NUMERIC_DATE = 253_402_300_799;
+
+function isNumericDate(v: unknown): v is number {
+  return typeof v === "number" && Number.isFinite(v) && v <= MAX_NUMERIC_DATE;
+}
+
+/** `\uD800`-`\uDFFF` written as a JSON escape: the only way a lone surrogate gets into parsed UTF-8 text. */
+const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
+/** A UTF-16 surrogate without its pair (with the `u` flag a well-formed pair is one code point, not `Cs`). */
+const LONE_SURROGATE = /\p{Cs}/u;
+
 function decodeJson(part: string): Record<string, unknown> {
   if (!BASE64URL.test(part)) throw errors.tokenInvalid("malformed token");
+  const text = Buffer.from(part, "base64url").toString("utf8");
   let value: unknown;
   try {
-    value = JSON.parse(Buffer.from(part, "base64url").toString("utf8"));
+    value = JSON.parse(text);
   } catch {
     throw errors.tokenInvalid("malformed token");
   }
   if (value === null || typeof value !== "object" || Array.isArray(value)) throw errors.tokenInvalid("malformed token");
+  // A lone surrogate cannot be sent on in UTF-8 (protobuf refuses it deep inside a join) and turns into
+  // U+FFFD on the way out, so two identities would look alike: refuse the token. Checked in full only when
+  // the text escapes a surrogate at all, which ordinary tokens never do.
+  if (SURROGATE_ESCAPE.test(text) && !wellFormed(value)) throw errors.tokenInvalid("claims must be well-formed Unicode");
   return value as Record<string, unknown>;
+}
+
+function wellFormed(value: unknown): boolean {
+  if (typeof value === "string") return !LONE_SURROGATE.test(value);
+  if (value === null || typeof value !== "object") return true;
+  for (const [k, v] of Object.entries(value)) if (LONE_SURROGATE.test(k) || !wellFormed(v)) return false;
+  return true;
 }

@@ -2,8 +2,12 @@ import { errors } from "../errors.js";
 
 /** The most characters an identity, a room name or a participant name may have. */
 export const MAX_NAME_CHARACTERS = 256;
-/** Control characters in names end up in logs and UIs; refused as LiveKit does. */
-export const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
+/**
+ * What names may not contain. Control characters (C0, DEL and C1, whose NEL is a line break to many log
+ * viewers) end up in logs and UIs, refused as LiveKit does; a lone UTF-16 surrogate cannot be encoded in
+ * UTF-8 and would turn into U+FFFD on the way out, so two different names would look the same.
+ */
+export const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]|\p{Cs}/u;
 
 /**
  * Whether `s` has at most `max` characters, counted as Unicode code points: the limits say "characters",

@@ -1,3 +1,4 @@
+import { CONTROL_CHARACTERS, MAX_NAME_CHARACTERS, withinCharacters } from "../auth/participant-names.js";
 import { generateVollyAccessToken } from "../client/access-token.js";
 import { DEV_API_KEY, DEV_API_SECRET } from "../config.js";
 import type { ExtraRoute } from "../http/rest-routes.js";
@@ -6,7 +7,10 @@ import type { NodeServices } from "../session/node-services.js";
 /** Where development tokens are handed out. */
 export const DEV_TOKEN_PATH = "/volly/dev/token";
 
-const NAME = /^[^\u0000-\u001f\u007f]{1,256}$/;
+/** The same rule as tokens' identities and room names (participant-names.ts). */
+function isName(s: string): boolean {
+  return s !== "" && withinCharacters(s, MAX_NAME_CHARACTERS) && !CONTROL_CHARACTERS.test(s);
+}
 
 /**
  * `GET /volly/dev/token?room=&identity=[&name=]` → `{"token": "..."}`: a one-hour token signed with the seed's
@@ -20,7 +24,7 @@ export function devTokenRoute(svc: NodeServices): ExtraRoute {
     const room = url.searchParams.get("room") ?? "";
     const identity = url.searchParams.get("identity") ?? "";
     const name = url.searchParams.get("name") ?? identity;
-    if (!NAME.test(room) || !NAME.test(identity) || !NAME.test(name)) {
+    if (!isName(room) || !isName(identity) || !isName(name)) {
       return reply(res, 400, { error: "room and identity are required (1-256 characters, no control characters)" });
     }
     const token = await generateVollyAccessToken(DEV_API_KEY, DEV_API_SECRET, { room, identity, name, ttl: 3600 });

@@ -1,3 +1,4 @@
+import { bearerToken } from "../auth/bearer-token.js";
 import { errors } from "../errors.js";
 import type { WireFormat } from "../protocol/signal-codec.js";
 
@@ -29,8 +30,7 @@ export function parseConnectParams(
   const bad = (detail: string) => errors.badQuery(detail, source);
   let token = get("access_token") || undefined;
   if (authorization !== undefined && authorization !== "") {
-    if (!authorization.startsWith("Bearer ")) throw errors.authorizationHeaderInvalid();
-    token = authorization.slice("Bearer ".length).trim();
+    token = bearerToken(authorization);
   }
   const format = get("format");
   if (format !== undefined && format !== "" && format !== "json" && format !== "flat" && format !== "protobuf") {

@@ -22,7 +22,7 @@ function forge(header: Record<string, unknown>, payload: Record<string, unknown>
 describe("token attacks", () => {
   let srv: TestServer;
   before(async () => {
-    srv = await startTestServer({ VOLLY_PQ_ENABLED: "false" });
+    srv = await startTestServer({ VOLLY_PQ_ENABLED: "false", VOLLY_TOKEN_REFRESH_INTERVAL: "1" });
   });
   after(() => srv.close());
 
@@ -76,6 +76,71 @@ describe("token attacks", () => {
     }
     // Within the 60 s leeway both ways, clock skew is tolerated (LiveKit's rule).
     assert.equal((await validate(forge({ alg: "HS256" }, claims({ exp: now() - 30, nbf: now() + 30 })))).status, 200);
+  });
+
+  test("an expiry past year 9999 is refused; a fractional one is kept, rounded down, and refreshed", async () => {
+    for (const exp of [1e300, 9.3e15, 253_402_300_800]) {
+      const r = await validate(forge({ alg: "HS256" }, claims({ exp })));
+      assert.equal(r.status, 401, String(exp));
+      assert.match(r.body, /claim exp must be a number of seconds up to year 9999/, String(exp));
+    }
+    const nbf = await validate(forge({ alg: "HS256" }, claims({ nbf: 1e300 })));
+    assert.match(nbf.body, /claim nbf must be a number of seconds up to year 9999/);
+    // RFC 7519's NumericDate may have a fraction: accepted, and the refreshed token (every second on this
+    // server) keeps the expiry in whole seconds instead of failing to carry it.
+    const exp = now() + 3600.5;
+    const ch = await openChannel("ws-protobuf", srv.port, { token: forge({ alg: "HS256" }, claims({ sub: "fraction", exp })) });
+    let refresh;
+    for (let i = 0; i < 10 && refresh === undefined; i++) {
+      const r = await ch.responses.take(3000, "refresh_token");
+      if (r.message.case === "refreshToken") refresh = r.message.value;
+    }
+    assert.equal(refresh?.expiresAt, BigInt(Math.floor(exp)) * 1000n);
+    assert.equal((await validate(refresh?.token ?? "")).status, 200);
+    ch.kill();
+  });
+
+  test("claims that are not well-formed Unicode (a lone surrogate, escaped) are refused; escaped pairs are fine", async () => {
+    const lone = "x\ud800";
+    const cases = {
+      identity: claims({ sub: lone }),
+      room: claims({ video: { roomJoin: true, room: lone } }),
+      name: claims({ name: lone }),
+      metadata: claims({ metadata: `{"a":"${lone}"}` }),
+      "attribute value": claims({ attributes: { k: lone } }),
+      "attribute key": claims({ attributes: { [lone]: "v" } }),
+      "trailing low surrogate": claims({ sub: "x\udc00" }),
+    };
+    for (const [name, payload] of Object.entries(cases)) {
+      const r = await validate(forge({ alg: "HS256" }, payload));
+      assert.equal(r.status, 401, name);
+      assert.match(r.body, /claims must be well-formed Unicode/, name);
+    }
+    // JSON.stringify writes the lone surrogates above as escapes; an escaped pair is an ordinary emoji.
+    const input = `${b64u(JSON.stringify({ alg: "HS256" }))}.${b64u(JSON.stringify(claims({ sub: "smile" })).replace("smile", "\\ud83d\\ude00"))}`;
+    const emoji = `${input}.${createHmac("sha256", DEV_SECRET).update(input).digest("base64url")}`;
+    const ok = await fetch(`${srv.httpUrl}/rtc/validate?access_token=${emoji}`);
+    assert.equal(ok.status, 200);
+    const ch = await openChannel("ws-protobuf", srv.port, { token: emoji });
+    const join = await ch.responses.take();
+    assert.equal(join.message.case === "join" ? join.message.value.participant?.identity : undefined, "\u{1F600}");
+    ch.kill();
+  });
+
+  test("C1 control characters (NEL is a line break to many log viewers) are refused in identities and rooms", async () => {
+    for (const payload of [claims({ sub: "a\u0085b" }), claims({ video: { roomJoin: true, room: "r\u009bx" } })]) {
+      assert.equal((await validate(forge({ alg: "HS256" }, payload))).status, 400);
+    }
+  });
+
+  test("the Authorization scheme is case-insensitive (RFC 7235), other schemes are refused", async () => {
+    const token = forge({ alg: "HS256" }, claims());
+    for (const scheme of ["Bearer", "bearer", "BEARER"]) {
+      const res = await fetch(`${srv.httpUrl}/rtc/validate`, { headers: { authorization: `${scheme} ${token}` } });
+      assert.equal(res.status, 200, scheme);
+    }
+    const basic = await fetch(`${srv.httpUrl}/rtc/validate`, { headers: { authorization: `Basic ${token}` } });
+    assert.equal(basic.status, 401);
   });
 
   test("oversized tokens are refused without being parsed", async () => {
