@@ -1,4 +1,8 @@
 import { ParticipantState, type ParticipantInfo } from "../../gen/volly/signaling/v1/models_pb.js";
+import { RecentKeys } from "./recent-keys.js";
+
+/** How many departed sids a roster remembers: far more than leave a room between two updates. */
+const DEPARTED_SIDS = 1024;
 
 /** A participant of the room (another one, or this client itself), as the SDK reports it. */
 export interface VollyParticipant {
@@ -45,10 +49,12 @@ export function toParticipant(info: ParticipantInfo): VollyParticipant {
  * `UpdateParticipant`, its own `update_metadata`): those change the local participant and never make it
  * one of the others. A resumed connection keeps its roster, because the replay after `reconnect` brings
  * every update it missed in order. Stale updates (lower version for the same sid) are ignored; a new sid
- * for an identity is a new participant.
+ * for an identity is a new participant. A sid that left never comes back (a rejoin gets a new one), so an
+ * update about it that arrives after its departure is stale too, not a new participant.
  */
 export class ParticipantRoster {
   private readonly byIdentity = new Map<string, VollyParticipant>();
+  private readonly departed = new RecentKeys(DEPARTED_SIDS);
   private self: VollyParticipant | undefined;
 
   /**
@@ -101,6 +107,7 @@ export class ParticipantRoster {
       const p = toParticipant(info);
       const known = this.byIdentity.get(p.identity);
       if (p.state === "disconnected") {
+        this.departed.add(p.sid);
         if (known !== undefined && known.sid === p.sid) {
           this.byIdentity.delete(p.identity);
           changes.push({ kind: "left", participant: p });
@@ -108,6 +115,7 @@ export class ParticipantRoster {
         continue;
       }
       if (known !== undefined && known.sid === p.sid && p.version <= known.version) continue;
+      if (this.departed.has(p.sid)) continue;
       this.byIdentity.set(p.identity, p);
       changes.push({ kind: known !== undefined && known.sid === p.sid ? "updated" : "joined", participant: p });
     }

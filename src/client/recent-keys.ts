@@ -7,6 +7,10 @@ export class RecentKeys {
 
   constructor(private readonly capacity: number) {}
 
+  has(key: string): boolean {
+    return this.keys.has(key);
+  }
+
   /** Remembers `key`; false when it was already among the recent keys (a repeat). */
   add(key: string): boolean {
     if (this.keys.has(key)) return false;

@@ -15,15 +15,18 @@ export type ChangeTarget = { readonly room: string; readonly identity: string } 
  * UpdateParticipant and the participant's own `update_metadata`, or two UpdateRoomMetadata, on any nodes of
  * a cluster) could each write over the other, and their announcements reach the room in either order, so
  * that clients keep a value the store no longer has. Throws `change_busy` when the lock is not free within
- * `WAIT_MS`.
+ * `WAIT_MS`, or, `whenBusy: "run anyway"`, runs `change` without it (what may not be refused: a removal).
  */
-export async function withChangeLock<T>(store: Store, target: ChangeTarget, change: () => Promise<T>): Promise<T> {
+export async function withChangeLock<T>(store: Store, target: ChangeTarget, change: () => Promise<T>, whenBusy: "refuse" | "run anyway" = "refuse"): Promise<T> {
   // Length-prefixed, so that no room and identity pair can name another pair's (or a room's) lock.
   const name = target.identity === undefined ? `room:${target.room}` : `participant:${target.room.length}:${target.room}:${target.identity}`;
   const deadline = Date.now() + WAIT_MS;
   let token = await store.tryLock(name, LOCK_TTL_MS);
   for (let pause = 2; token === undefined; pause = Math.min(pause * 2, 50)) {
-    if (Date.now() >= deadline) throw errors.changeBusy(target.identity === undefined ? "room" : "participant");
+    if (Date.now() >= deadline) {
+      if (whenBusy === "run anyway") return change();
+      throw errors.changeBusy(target.identity === undefined ? "room" : "participant");
+    }
     // Jittered, so that changes queued behind one holder do not all retry at the same moment.
     await new Promise((resolve) => setTimeout(resolve, pause * (0.5 + Math.random())));
     token = await store.tryLock(name, LOCK_TTL_MS);

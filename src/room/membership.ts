@@ -135,9 +135,16 @@ export class Rooms {
 
   /**
    * Removes a participant for good: hangs up its calls, tells the room, drops its mailbox. Safe to call
-   * twice (the second call finds nothing). `condition` is the store's (see `removeParticipant`).
+   * twice (the second call finds nothing). `condition` is the store's (see `removeParticipant`). Under the
+   * participant's change lock, so that a change made at the same time on any node is announced wholly
+   * before or after the departure: one announced after it would list the participant again in every
+   * client, with nothing to ever take it off. A removal is never refused: past the lock's wait it goes on.
    */
-  async leave(room: string, identity: string, sid: string, reason: DisconnectReason, condition?: { awayExpiredBy?: number }): Promise<StoredParticipant | undefined> {
+  leave(room: string, identity: string, sid: string, reason: DisconnectReason, condition?: { awayExpiredBy?: number }): Promise<StoredParticipant | undefined> {
+    return withChangeLock(this.store, { room, identity }, () => this.remove(room, identity, sid, reason, condition), "run anyway");
+  }
+
+  private async remove(room: string, identity: string, sid: string, reason: DisconnectReason, condition?: { awayExpiredBy?: number }): Promise<StoredParticipant | undefined> {
     const calls = await this.store.listCallsOf(room, identity);
     const removed = await this.store.removeParticipant(room, identity, sid, Date.now(), condition);
     if (!removed?.info) return undefined;

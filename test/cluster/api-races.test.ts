@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { RoomServiceClient } from "livekit-server-sdk";
-import { DisconnectReason } from "../../gen/volly/signaling/v1/models_pb.js";
+import { DisconnectReason, ParticipantState } from "../../gen/volly/signaling/v1/models_pb.js";
 import { redisSkip } from "../helpers/redis.js";
 import type { TestClient } from "../helpers/signal-client.js";
 import { DEV_KEY, DEV_SECRET } from "../helpers/tokens.js";
@@ -62,6 +62,37 @@ describe("RoomService racing participants across two nodes", { skip }, () => {
       assert.equal(seen.q?.at(-1), stored, `iteration ${i}: q heard ${seen.q?.join(",")}, the store has ${stored}`);
       await p.leave();
       await q.leave();
+    }
+  });
+
+  test("UpdateParticipant racing RemoveParticipant on the other node: the departure is the last the room hears", async () => {
+    const apis = [new RoomServiceClient(nodes.a.apiUrl, DEV_KEY, DEV_SECRET), new RoomServiceClient(nodes.b.apiUrl, DEV_KEY, DEV_SECRET)];
+    for (let i = 0; i < 30; i++) {
+      const room = `update-remove-${i}`;
+      const observer = await join(nodes.a, "ws-protobuf", "obs", room);
+      const bob = await join(nodes.b, "ws-protobuf", "bob", room);
+      const sid = bob.join?.participant?.sid ?? "";
+      await observer.waitFor("participantUpdate", (u) => u.participants.some((p) => p.sid === sid));
+      await Promise.allSettled([
+        (apis[1] as RoomServiceClient).updateParticipant(room, "bob", { metadata: `m${i}` }),
+        sleep(Math.random() * 5).then(() => (apis[0] as RoomServiceClient).removeParticipant(room, "bob")),
+      ]);
+      // Everything the observer hears about bob's sid, in order, until 300 ms after its departure.
+      const heard: Array<{ state: ParticipantState; version: number }> = [];
+      let quietFrom = Infinity;
+      for (let deadline = Date.now() + 5000; Date.now() < Math.min(deadline, quietFrom + 300); ) {
+        const r = await observer.next(Math.max(1, Math.min(deadline, quietFrom + 300) - Date.now())).catch(() => undefined);
+        if (r?.message.case !== "participantUpdate") continue;
+        for (const p of r.message.value.participants) {
+          if (p.sid !== sid) continue;
+          heard.push({ state: p.state, version: p.version });
+          if (p.state === ParticipantState.DISCONNECTED) quietFrom = Date.now();
+        }
+      }
+      const told = heard.map((h) => `${ParticipantState[h.state]}@${h.version}`).join(", ");
+      assert.equal(heard.at(-1)?.state, ParticipantState.DISCONNECTED, `iteration ${i}: the observer heard ${told}`);
+      await observer.leave();
+      await bob.channel.closed;
     }
   });
 });
