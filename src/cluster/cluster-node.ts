@@ -15,6 +15,13 @@ export const HEARTBEAT_MS = 2000;
 export const NODE_TTL_MS = 6000;
 /** How often a node re-asserts what it holds (also keeps its records' TTLs fresh). */
 export const SYNC_MS = 30_000;
+/**
+ * How soon a failed heartbeat is tried again. A Redis restarted empty has lost this node's participants, and
+ * until the node re-registers them every relay to them is refused as `target_not_found`: a final answer, so
+ * the window is kept to a fraction of a second instead of a whole heartbeat. A failing command costs
+ * nothing while Redis is unreachable (it fails at once).
+ */
+const RETRY_MS = 250;
 
 /**
  * This node as a member of the cluster (a cluster of one in memory mode): heartbeats, re-registration
@@ -39,6 +46,7 @@ export class ClusterNode {
   private failing = false;
   /** When to tell rooms of the departures the store lost (0: nothing to do), see `Rooms.announceDepartures`. */
   private departuresDueAt = 0;
+  private retry: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     private readonly svc: NodeServices,
@@ -74,6 +82,7 @@ export class ClusterNode {
    */
   async leave(): Promise<void> {
     this.stopped = true;
+    clearTimeout(this.retry);
     const { store, nodeId, config } = this.svc;
     await store.removeNode(nodeId);
     const taken = await store.reapNode(nodeId, Date.now() + config.resume.windowMs);
@@ -102,6 +111,12 @@ export class ClusterNode {
       if (!this.failing) this.log.warn(logged(e), "cluster heartbeat failed; retrying");
       this.failing = true;
       this.troubled = true;
+      this.nextBeatAt = Date.now() + RETRY_MS;
+      this.retry ??= setTimeout(() => {
+        this.retry = undefined;
+        this.tick(Date.now());
+      }, RETRY_MS);
+      this.retry.unref();
     } finally {
       this.beating = false;
     }

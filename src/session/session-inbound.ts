@@ -62,6 +62,14 @@ export class SessionInbound {
     this.bucket = new TokenBucket(limits.messagesPerSecond, limits.messageBurst);
   }
 
+  /**
+   * Whether the transport has stopped reading for flow control. The client's frames, pongs included, then
+   * wait unread in TCP: its silence is ours, not a sign that it is gone (a store stalled for many seconds).
+   */
+  get paused(): boolean {
+    return this.inputPaused;
+  }
+
   /** Queues a request; returns false when the queue is full (the client floods faster than we process). */
   push(request: Inbound): boolean {
     if (!this.processing) {
@@ -83,7 +91,11 @@ export class SessionInbound {
     const request = this.queue?.shift();
     if (this.inputPaused && (this.queue?.length ?? 0) <= RESUME_AT) {
       this.inputPaused = false;
-      if (!this.s.closed) this.s.transport.resumeInput?.();
+      if (!this.s.closed) {
+        // What waited unread is read from now on: the client's silence so far was not its own.
+        this.s.alive();
+        this.s.transport.resumeInput?.();
+      }
     }
     return request;
   }

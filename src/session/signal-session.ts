@@ -216,7 +216,7 @@ export class SignalSession implements LocalParticipant, TickingSession, CursorOw
       this.end({ reason: DisconnectReason.JOIN_FAILURE, action: LeaveAction.DISCONNECT, error: errors.pqHandshakeTimeout(), dispose: "none" });
       return;
     }
-    if (t - this.lastReceivedAt > config.liveness.pingTimeoutSeconds * 1000) {
+    if (t - this.lastReceivedAt > config.liveness.pingTimeoutSeconds * 1000 && !this.inbound.paused) {
       this.end({ reason: DisconnectReason.CONNECTION_TIMEOUT, action: LeaveAction.RESUME, error: errors.pingTimeout(), dispose: this.packedSelf ? "away" : "none" });
       return;
     }

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
-import { describe, test } from "node:test";
+import { after, describe, test } from "node:test";
 import { VollyMessagingClient } from "../../src/client/index.js";
 import type { NodeProcess } from "../helpers/node-process.js";
-import { redisServerSkip, sleep } from "../helpers/redis.js";
+import { RedisServer, redisServerSkip, sleep } from "../helpers/redis.js";
 import { nodeClient } from "../helpers/werift-sdk.js";
-import { join, twoNodesOnOwnRedis } from "./cluster-fixture.js";
+import { Cluster, join, twoNodesOnOwnRedis } from "./cluster-fixture.js";
 
 // A stalled Redis (SIGSTOP: the connection stays, nothing answers) runs what it has read when it wakes: a
 // request that timed out on the node may still take effect. The answer must say so, and the SDK's
@@ -73,3 +73,40 @@ describe("a Redis that stalls past the command timeout", { skip }, () => {
   });
 });
 
+
+// Requests are processed one at a time, and each waits out the store's timeout while Redis stalls; past 32
+// queued the connection stops reading (flow control), so the client's frames, pongs included, wait unread.
+// That silence is the server's own: a client that keeps sending must not be cut off as gone.
+describe("a client that keeps sending through a long stall", { skip }, () => {
+  let redis: RedisServer | undefined;
+  let cluster: Cluster | undefined;
+  after(async () => {
+    redis?.unpause();
+    await cluster?.destroy().catch(() => {});
+    await redis?.stop();
+  });
+
+  test("is not ended with ping_timeout while its requests wait unread", async () => {
+    redis = await RedisServer.start();
+    cluster = new Cluster(redis.url);
+    const node = await cluster.add("solo", { VOLLY_PING_INTERVAL: "1", VOLLY_PING_TIMEOUT: "3" });
+    const alice = await join(node, "ws-protobuf", "alice", "long-stall");
+    const bob = await join(node, "ws-protobuf", "bob", "long-stall");
+    redis.pause();
+    try {
+      // Twice the ping timeout, a message every 50 ms: the queue passes the pause mark within two seconds.
+      for (let i = 0; i < 140; i++) {
+        alice.send({ case: "data", value: { target: "bob", payload: te.encode(`m${i}`), id: `m${i}` } });
+        await sleep(50);
+      }
+    } finally {
+      redis.unpause();
+    }
+    const rid = alice.send({ case: "ping", value: { timestamp: 7n } });
+    await alice.waitFor("pong", (_v, r) => r.requestId === rid, 60_000);
+    const cut = await alice.waitFor("error", (e) => e.reason === "ping_timeout", 500).catch(() => undefined);
+    assert.equal(cut, undefined, "alice was ended as silent");
+    await alice.leave();
+    await bob.leave();
+  });
+});
