@@ -73,7 +73,7 @@ export class HeldState {
         } else missing.add(connection.sid);
       }
       if (lost && outcome !== "moved" && outcome !== "replaced") {
-        await store.setOnline(connection.identity, held.presenceKey, PRESENCE_TTL_MS, now);
+        await store.setOnline(connection.identity, held.presenceKey, PRESENCE_TTL_MS, now, this.svc.nodeId);
       }
     });
     this.missing = missing;

@@ -42,8 +42,8 @@ export const LEASE_MS = 10 * 60_000;
 export const GLOBAL_TTL_MS = 7 * 24 * 3_600_000;
 /** Extra life of a `session:<id>` record past its expiry, so its node can still end and count it. */
 export const SESSION_GRACE_MS = 30_000;
-/** How long `last_seen:<identity>` is kept. */
-export const LAST_SEEN_TTL_MS = 30 * 24 * 3_600_000;
+/** How long `last_seen:<identity>` is kept (the same for every store). */
+export { LAST_SEEN_TTL_MS } from "../store/store.js";
 
 /** Key names with the prefix applied (for commands issued from TypeScript). */
 export class RedisKeys {

@@ -51,8 +51,8 @@ export class RedisSessions implements SessionStore, PresenceStore {
     return { activeSessions: active ?? 0, totalSessions: total ?? 0, expiredSessions: expired ?? 0, rekeys: rekeys ?? 0 };
   }
 
-  async setOnline(identity: string, connection: string, ttlMs: number, now: number): Promise<void> {
-    await this.ctx.run(sessionScripts.online, [identity, connection, now + ttlMs, ttlMs], now);
+  async setOnline(identity: string, connection: string, ttlMs: number, now: number, nodeId: string): Promise<void> {
+    await this.ctx.run(sessionScripts.online, [identity, connection, now + ttlMs, ttlMs, nodeId], now);
   }
 
   async setOffline(identity: string, connection: string, now: number): Promise<void> {

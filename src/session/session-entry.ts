@@ -27,7 +27,7 @@ export async function enterRoom(s: SignalSession): Promise<void> {
   s.cursor = cursor;
   const previous = svc.local.add(s);
   try {
-    await svc.store.setOnline(s.identity, s.connId, 30_000, Date.now());
+    await svc.store.setOnline(s.identity, s.connId, 30_000, Date.now(), svc.nodeId);
   } catch (e) {
     svc.local.remove(s);
     throw e;

@@ -237,7 +237,7 @@ export class SignalSession implements LocalParticipant, TickingSession, CursorOw
     }
     if (t >= this.nextPresenceAt) {
       this.nextPresenceAt = t + PRESENCE_TTL_MS / 3;
-      this.svc.store.setOnline(this.identity, this.connId, PRESENCE_TTL_MS, now).catch(() => {});
+      this.svc.store.setOnline(this.identity, this.connId, PRESENCE_TTL_MS, now, this.svc.nodeId).catch(() => {});
     }
   }
 

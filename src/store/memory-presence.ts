@@ -1,32 +1,52 @@
 import { fromOffset, toOffset } from "../compact-time.js";
-import type { Presence, PresenceStore } from "./store.js";
+import { LAST_SEEN_TTL_MS, type Presence, type PresenceStore } from "./store.js";
+
+/** Entries looked at for pruning per change: the whole map is covered over time, at a constant cost per call. */
+const PRUNE_STEP = 4;
+
+/** A further connection of an identity: when it stops counting as online (an offset) and its node. */
+interface More {
+  until: number;
+  node: string;
+}
 
 /**
- * One identity's presence. Almost every identity has one connection, so that one is kept in two fields;
- * a Map (about 200 bytes even when small) is made only for a second concurrent connection. Times are
+ * One identity's presence. Almost every identity has one connection, so that one is kept in fields of the
+ * entry; a Map (about 200 bytes even when small) is made only for a second concurrent connection. Times are
  * offsets (`compact-time.ts`), not epoch milliseconds.
  */
 interface Entry {
-  /** The first connection's sid and when it stops counting as online (ms); sid "" when none. */
+  /** The first connection's sid, when it stops counting as online, and its node; sid "" when none. */
   sid: string;
   until: number;
-  /** Further connections: sid → online until (ms). */
-  more: Map<string, number> | undefined;
+  node: string;
+  more: Map<string, More> | undefined;
   lastSeen: number;
 }
 
-/** Presence in process memory. An identity is online while any of its connections is unexpired. */
+/**
+ * Presence in process memory. An identity is online while any of its connections is unexpired and on a
+ * node that is not dead (`isDead`, the store's own record of nodes). An identity with no connection left is
+ * forgotten `LAST_SEEN_TTL_MS` after it was last seen, as Redis expires `last_seen:<identity>`: every
+ * change also looks at a few entries in turn, so a stream of distinct identities cannot grow the map for
+ * ever.
+ */
 export class MemoryPresence implements PresenceStore {
   private readonly entries = new Map<string, Entry>();
+  private pruning: Iterator<[string, Entry]> | undefined;
 
-  async setOnline(identity: string, sid: string, ttlMs: number, now: number): Promise<void> {
+  constructor(private readonly isDead: (nodeId: string) => boolean) {}
+
+  async setOnline(identity: string, sid: string, ttlMs: number, now: number, nodeId: string): Promise<void> {
     const entry = this.entry(identity);
+    const until = toOffset(now + ttlMs);
     // A sid lives in exactly one place: the first slot, or the map.
     if (entry.sid === sid || (entry.sid === "" && !entry.more?.has(sid))) {
       entry.sid = sid;
-      entry.until = toOffset(now + ttlMs);
+      entry.until = until;
+      entry.node = nodeId;
     } else {
-      (entry.more ??= new Map()).set(sid, toOffset(now + ttlMs));
+      (entry.more ??= new Map()).set(sid, { until, node: nodeId });
     }
     entry.lastSeen = toOffset(now);
   }
@@ -41,24 +61,41 @@ export class MemoryPresence implements PresenceStore {
     }
     if (entry.more?.size === 0) entry.more = undefined;
     entry.lastSeen = toOffset(now);
+    this.prune(now);
+  }
+
+  /** Looks at the next `PRUNE_STEP` entries (a Map's iterator survives deletions) and drops forgotten ones. */
+  private prune(now: number): void {
+    const forgetBefore = toOffset(now - LAST_SEEN_TTL_MS);
+    for (let i = 0; i < PRUNE_STEP; i++) {
+      this.pruning ??= this.entries.entries();
+      const next = this.pruning.next();
+      if (next.done === true) {
+        this.pruning = undefined;
+        return;
+      }
+      const [identity, entry] = next.value;
+      if (entry.sid === "" && entry.more === undefined && entry.lastSeen < forgetBefore) this.entries.delete(identity);
+    }
   }
 
   async getPresence(identities: readonly string[], now: number): Promise<Presence[]> {
     const at = toOffset(now);
+    const counts = (until: number, node: string) => until > at && !this.isDead(node);
     return identities.map((identity) => {
       const entry = this.entries.get(identity);
       if (!entry) return { identity, online: false, lastSeen: 0 };
       let online = false;
       if (entry.sid !== "") {
-        if (entry.until > at) online = true;
+        if (counts(entry.until, entry.node)) online = true;
         else {
           entry.sid = "";
           entry.until = 0;
         }
       }
       if (entry.more) {
-        for (const [sid, until] of entry.more) {
-          if (until > at) online = true;
+        for (const [sid, more] of entry.more) {
+          if (counts(more.until, more.node)) online = true;
           else entry.more.delete(sid);
         }
         if (entry.more.size === 0) entry.more = undefined;
@@ -70,7 +107,7 @@ export class MemoryPresence implements PresenceStore {
   private entry(identity: string): Entry {
     let entry = this.entries.get(identity);
     if (!entry) {
-      entry = { sid: "", until: 0, more: undefined, lastSeen: 0 };
+      entry = { sid: "", until: 0, node: "", more: undefined, lastSeen: 0 };
       this.entries.set(identity, entry);
     }
     return entry;

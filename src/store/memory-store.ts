@@ -10,7 +10,7 @@ export function createMemoryStore(): Store & { sizes(): ReturnType<MemoryRooms["
   const rooms = new MemoryRooms();
   const sessions: MemorySessions = new MemorySessions((nodeId: string): boolean => nodes.isDead(nodeId));
   const nodes: MemoryNodes = new MemoryNodes(rooms, sessions);
-  return composeStore([rooms, sessions, new MemoryPresence(), nodes], {
+  return composeStore([rooms, sessions, new MemoryPresence((nodeId: string): boolean => nodes.isDead(nodeId)), nodes], {
     ping: async () => {},
     close: async () => {},
     sizes: () => rooms.sizes(),

@@ -164,6 +164,9 @@ export interface SessionStore {
   sessionStats(): Promise<SessionStats>;
 }
 
+/** How long an identity's last-seen time is kept after its last connection (any store). */
+export const LAST_SEEN_TTL_MS = 30 * 24 * 3_600_000;
+
 /** Presence of one identity across the deployment. */
 export interface Presence {
   readonly identity: string;
@@ -175,9 +178,11 @@ export interface Presence {
 export interface PresenceStore {
   /**
    * Marks a connection of `identity` online (refreshed by heartbeats; expires after `ttlMs`).
-   * `connection` names the connection (not the participant: a resumed participant has a new one).
+   * `connection` names the connection (not the participant: a resumed participant has a new one), and
+   * `nodeId` the node holding it: a connection of a dead node counts as offline at once, whatever its ttl
+   * (its participant is away, or gone, from then on).
    */
-  setOnline(identity: string, connection: string, ttlMs: number, now: number): Promise<void>;
+  setOnline(identity: string, connection: string, ttlMs: number, now: number, nodeId: string): Promise<void>;
   /** Marks that connection offline and records the time as last seen. */
   setOffline(identity: string, connection: string, now: number): Promise<void>;
   getPresence(identities: readonly string[], now: number): Promise<Presence[]>;

@@ -3,6 +3,7 @@ import { test } from "node:test";
 import { MemoryBus } from "../../src/bus/memory-bus.js";
 import { MAX_SHARED_ENTRIES } from "../../src/store/memory-rooms.js";
 import { createMemoryStore } from "../../src/store/memory-store.js";
+import { LAST_SEEN_TTL_MS } from "../../src/store/store.js";
 import { busContract } from "./bus.contract.js";
 import { participant, room } from "./contract-fixtures.js";
 import { storeContract } from "./store.contract.js";
@@ -38,6 +39,32 @@ test("a mailbox keeps its newest MAX_SHARED_ENTRIES messages as given and copies
       const own = m.response.buffer.byteLength === 16;
       assert.equal(own, i < n - MAX_SHARED_ENTRIES, `message ${i + 1} ${own ? "copied out" : "kept as given"}`);
     });
+  } finally {
+    await store.close();
+  }
+});
+
+// Redis forgets `last_seen:<identity>` after LAST_SEEN_TTL_MS; the memory store must too, or every distinct
+// identity that ever connected (one per device, per call) would stay in the process for good.
+test("presence of identities gone longer than LAST_SEEN_TTL_MS is forgotten as other identities come and go", async () => {
+  const store = createMemoryStore();
+  try {
+    const now = Date.now();
+    const longAgo = now - LAST_SEEN_TTL_MS - 60_000;
+    for (let i = 0; i < 100; i++) {
+      await store.setOnline(`old-${i}`, `CO_old${i}`, 30_000, longAgo, "n1");
+      await store.setOffline(`old-${i}`, `CO_old${i}`, longAgo + 1000);
+    }
+    await store.setOnline("recent", "CO_recent", 30_000, now - 60_000, "n1");
+    await store.setOffline("recent", "CO_recent", now - 50_000);
+    await store.setOnline("online", "CO_online", 60_000, longAgo, "n1");
+    // Today's traffic: each change looks at a few entries.
+    for (let i = 0; i < 100; i++) {
+      await store.setOnline(`new-${i}`, `CO_new${i}`, 30_000, now, "n1");
+      await store.setOffline(`new-${i}`, `CO_new${i}`, now);
+    }
+    const seen = await store.getPresence(["old-0", "old-99", "recent", "new-0"], now);
+    assert.deepEqual(seen.map((p) => p.lastSeen), [0, 0, now - 50_000, now]);
   } finally {
     await store.close();
   }

@@ -110,7 +110,7 @@ describe("Redis backend specifics", { skip }, () => {
       await s.joinParticipant(participant("t", "b", "PA_b", "n1"), 10);
       await s.enqueue("t", "a", new Uint8Array([1]), 10);
       await s.markAway("t", "b", "PA_b", Date.now() + 30_000);
-      await s.setOnline("a", "CO_1", 30_000, Date.now());
+      await s.setOnline("a", "CO_1", 30_000, Date.now(), "node-p");
       await s.putCall(create(StoredCallSchema, { callId: "c", room: "t", caller: "a", callee: "b" }));
       await withRedis(REDIS_URL, async (redis) => {
         const keys = await keysUnder(REDIS_URL, prefix);

@@ -64,15 +64,15 @@ export function storeRecordsContract(current: () => Store, join: (p: StoredParti
     const s = current();
     const now = Date.now();
     assert.deepEqual(await s.getPresence([], now), []);
-    await s.setOnline("alice", "CO_1", 60_000, now);
-    await s.setOnline("alice", "CO_2", 60_000, now);
+    await s.setOnline("alice", "CO_1", 60_000, now, "node-p");
+    await s.setOnline("alice", "CO_2", 60_000, now, "node-p");
     await s.setOffline("alice", "CO_1", now + 10);
     let [p] = await s.getPresence(["alice"], now + 20);
     assert.deepEqual([p?.online, p?.lastSeen], [true, now + 20]);
     await s.setOffline("alice", "CO_2", now + 30);
     [p] = await s.getPresence(["alice"], now + 40);
     assert.deepEqual([p?.online, p?.lastSeen], [false, now + 30]);
-    await s.setOnline("bob", "CO_3", 100, now);
+    await s.setOnline("bob", "CO_3", 100, now, "node-p");
     const [bob, nobody] = await s.getPresence(["bob", "nobody"], now + 1000);
     assert.deepEqual([bob?.identity, bob?.online, bob?.lastSeen], ["bob", false, now]);
     assert.deepEqual([nobody?.identity, nobody?.online, nobody?.lastSeen], ["nobody", false, 0]);
@@ -81,12 +81,12 @@ export function storeRecordsContract(current: () => Store, join: (p: StoredParti
   test("presence: connections come and go in any order, refreshed or expiring independently", async () => {
     const s = current();
     const now = Date.now();
-    await s.setOnline("carol", "CO_a", 60_000, now);
-    await s.setOnline("carol", "CO_b", 60_000, now);
-    await s.setOnline("carol", "CO_c", 100, now);
+    await s.setOnline("carol", "CO_a", 60_000, now, "node-p");
+    await s.setOnline("carol", "CO_b", 60_000, now, "node-p");
+    await s.setOnline("carol", "CO_c", 100, now, "node-p");
     await s.setOffline("carol", "CO_a", now + 10);
     // The second connection refreshes after the first left, then leaves too: only the third is left, and it lapses.
-    await s.setOnline("carol", "CO_b", 60_000, now + 20);
+    await s.setOnline("carol", "CO_b", 60_000, now + 20, "node-p");
     let [p] = await s.getPresence(["carol"], now + 30);
     assert.deepEqual([p?.online, p?.lastSeen], [true, now + 30]);
     await s.setOffline("carol", "CO_b", now + 40);
@@ -95,12 +95,28 @@ export function storeRecordsContract(current: () => Store, join: (p: StoredParti
     [p] = await s.getPresence(["carol"], now + 200);
     assert.deepEqual([p?.online, p?.lastSeen], [false, now + 40]);
     // A new connection after all that is online again, and offline once it leaves.
-    await s.setOnline("carol", "CO_d", 60_000, now + 300);
+    await s.setOnline("carol", "CO_d", 60_000, now + 300, "node-p");
     [p] = await s.getPresence(["carol"], now + 310);
     assert.equal(p?.online, true);
     await s.setOffline("carol", "CO_d", now + 320);
     [p] = await s.getPresence(["carol"], now + 330);
     assert.deepEqual([p?.online, p?.lastSeen], [false, now + 320]);
+  });
+
+  test("presence: a connection of a dead node is offline at once, whatever its ttl; the identity's others count", async () => {
+    const s = current();
+    const now = Date.now();
+    for (const id of ["pres-dead", "pres-live"]) await s.heartbeatNode(create(NodeInfoSchema, { nodeId: id, updatedAt: BigInt(now) }), 60_000);
+    await s.setOnline("dora", "CO_on_dead", 60_000, now, "pres-dead");
+    await s.setOnline("erin", "CO_on_dead2", 60_000, now, "pres-dead");
+    await s.setOnline("erin", "CO_on_live", 60_000, now, "pres-live");
+    assert.deepEqual((await s.getPresence(["dora", "erin"], now + 10)).map((p) => p.online), [true, true]);
+    await s.removeNode("pres-dead");
+    assert.deepEqual((await s.getPresence(["dora", "erin"], now + 20)).map((p) => p.online), [false, true]);
+    // A node that comes back re-registers its connections: they count again.
+    await s.heartbeatNode(create(NodeInfoSchema, { nodeId: "pres-dead", updatedAt: BigInt(now) }), 60_000);
+    await s.setOnline("dora", "CO_on_dead", 60_000, now + 30, "pres-dead");
+    assert.equal((await s.getPresence(["dora"], now + 40))[0]?.online, true);
   });
 
   test("nodes: heartbeat says whether the node was alive; a lapsed or removed node is dead", async () => {

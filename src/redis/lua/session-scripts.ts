@@ -88,10 +88,10 @@ local f = redis.call('HMGET', K_STATS, 'total_sessions', 'expired_sessions', 're
 return {active, math.max(active, tonumber(f[1] or '0')), tonumber(f[2] or '0'), tonumber(f[3] or '0')}
 `),
 
-  /** (identity, connection, until, ttl) → marks the connection online; last seen = now. */
+  /** (identity, connection, until, ttl, node) → marks the connection online (its value `until|node`); last seen = now. */
   online: new LuaScript("presence_online", `
 local key = P .. 'presence:' .. arg(1)
-redis.call('HSET', key, arg(2), arg(3))
+redis.call('HSET', key, arg(2), arg(3) .. '|' .. arg(5))
 extend(key, tonumber(arg(4)))
 redis.call('SET', P .. 'last_seen:' .. arg(1), NOW, 'PX', ${LAST_SEEN_TTL_MS})
 return 1
@@ -104,7 +104,10 @@ redis.call('SET', P .. 'last_seen:' .. arg(1), NOW, 'PX', ${LAST_SEEN_TTL_MS})
 return 1
 `),
 
-  /** (identities…) → {online 1|0, last seen ms} for each. */
+  /**
+   * (identities…) → {online 1|0, last seen ms} for each. A connection counts while its time runs and its
+   * node is not dead; an entry without a node (written before nodes were recorded) by its time alone.
+   */
   presence: new LuaScript("presence_get", `
 local out = {}
 for i = 3, #ARGV do
@@ -112,7 +115,12 @@ for i = 3, #ARGV do
   local online = 0
   local f = redis.call('HGETALL', key)
   for j = 1, #f, 2 do
-    if tonumber(f[j + 1]) > NOW then online = 1 else redis.call('HDEL', key, f[j]) end
+    local untilMs, node = string.match(f[j + 1], '^(%d+)|?(.*)$')
+    if tonumber(untilMs or '0') <= NOW or (node ~= '' and node_dead(node)) then
+      redis.call('HDEL', key, f[j])
+    else
+      online = 1
+    end
   end
   out[#out + 1] = {online, redis.call('GET', P .. 'last_seen:' .. ARGV[i]) or '0'}
 end
