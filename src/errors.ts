@@ -94,6 +94,12 @@ export const errors = {
   /** A request body in a Content-Encoding (or grpc-encoding) the route does not decode: see `requestBodyError`. */
   compressionUnsupported: (encoding: string) =>
     err("compression_unsupported", Code.Unimplemented, `request compression ${JSON.stringify(encoding.slice(0, 32))} is not supported; send the body uncompressed`),
+  /**
+   * A gRPC or Connect-streaming message with the compressed flag but no `grpc-encoding` (Connect:
+   * `connect-content-encoding`): gRPC's compression spec answers internal, but in our words, not connect-es's.
+   */
+  compressedWithoutEncoding: () =>
+    err("compressed_without_encoding", Code.Internal, "a message is flagged compressed but the request names no encoding (grpc-encoding); send it uncompressed or name its encoding"),
   /** Twirp's own code (`bad_route`, 404) on the Twirp routes: see `twirpCodeOf`. */
   badRoute: (detail: string) => err("bad_route", Code.NotFound, `bad route: ${detail}`),
   /** A LiveKit RoomService method Volly knows but does not serve (they act on media tracks or agents). */
@@ -117,6 +123,14 @@ export const errors = {
    * tells a client that retrying is safe.
    */
   storeTimeout: () => err("store_timeout", Code.DeadlineExceeded, "storage did not answer in time; the request may still take effect"),
+  /**
+   * The client's own deadline (`grpc-timeout`, `connect-timeout-ms`) passed. A unary call that ran out of
+   * time may still take effect, as with `store_timeout`; a signal stream ends as a drop the client may resume.
+   */
+  callDeadline: (kind: "call" | "stream") =>
+    err("call_deadline", Code.DeadlineExceeded, kind === "call"
+      ? "the call's deadline passed before it finished; the request may still take effect"
+      : "the stream's deadline passed; resume to carry on"),
   internal: () => err("internal", Code.Internal, "internal error"),
 } as const;
 

@@ -11,6 +11,7 @@ import type { Config } from "./config.js";
 import { HealthCheck } from "./http/health.js";
 import { Listener } from "./http/listener.js";
 import { createRestHandler, type ExtraRoute } from "./http/rest-routes.js";
+import { applyHttpRulesToRpcRoutes } from "./http/rpc-http-rules.js";
 import { Metrics } from "./metrics/metrics.js";
 import { NodeClock } from "./node-clock.js";
 import { Delivery } from "./room/delivery.js";
@@ -105,6 +106,8 @@ export async function createVollyServer(config: Config, options: ServerOptions):
   const routes = (router: ConnectRouter) => {
     registerSignalService(router, services, limiter);
     for (const add of options.routes ?? []) add(router, services);
+    // Last, so that every service's routes answer CORS preflights and 405/415 as the plain routes do.
+    applyHttpRulesToRpcRoutes(router.handlers);
   };
   const httpRoutes = (options.httpRoutes ?? []).map((make) => make(services));
   const signalRoutes = (options.signalRoutes ?? []).map((make) => make(services));

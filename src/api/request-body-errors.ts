@@ -21,6 +21,9 @@ const HEADER_ERROR = /^(protocol error: invalid (connect|grpc) timeout value|tim
 // connect-es's refusal of a request compression it has no decoder for (all of them on the Twirp routes).
 const UNKNOWN_COMPRESSION = /^unknown compression "(.*)": supported encodings are /;
 
+// connect-es's refusal of an envelope with the compressed flag when the request names no encoding.
+const COMPRESSED_WITHOUT_ENCODING = "received compressed envelope, but do not know how to decompress";
+
 /**
  * The catalogue error for a request connect-es refused before our code ran, from the code and message it
  * answered with; undefined when that refusal is not about the body (left unchanged).
@@ -29,7 +32,9 @@ const UNKNOWN_COMPRESSION = /^unknown compression "(.*)": supported encodings ar
  *   the only limit checked before the implementation → `request_too_large`.
  * - `internal` "parse binary: ...": protobuf bytes that do not decode (premature EOF, bad wire type,
  *   invalid UTF-8 in a string); connect-es follows gRPC's habit of calling that internal, but it is the
- *   client's mistake → `malformed_message`. Any other internal error stays internal.
+ *   client's mistake → `malformed_message`. "received compressed envelope, but do not know how to
+ *   decompress" (the compressed flag without `grpc-encoding`) → `compressed_without_encoding`, still
+ *   internal as gRPC's compression spec says. Any other internal error stays internal.
  * - `invalid_argument`, except the header errors above: JSON that does not parse or does not fit the
  *   message, a truncated envelope, a body shorter than its Content-Length, a compressed body that does not
  *   decompress → `malformed_message`.
@@ -44,6 +49,7 @@ export function requestBodyError(code: Code, message: string, input: DescMessage
     case Code.ResourceExhausted:
       return errors.requestTooLarge(maxBytes);
     case Code.Internal:
+      if (message === COMPRESSED_WITHOUT_ENCODING) return errors.compressedWithoutEncoding();
       return message.startsWith("parse binary:") || (inQuery && message === "internal error") ? malformed(input, inQuery) : undefined;
     case Code.InvalidArgument:
       return HEADER_ERROR.test(message) ? undefined : malformed(input, inQuery);

@@ -5,6 +5,7 @@ import { errorIdOf, errors, httpStatusOf, toPublicError } from "../errors.js";
 import { authorizeConnection } from "../session/authorize-connection.js";
 import { parseConnectParams, queryParams } from "../session/connect-params.js";
 import type { NodeServices } from "../session/node-services.js";
+import { corsPreflightHeaders, corsResponseHeaders } from "./cors-policy.js";
 import type { HealthCheck } from "./health.js";
 
 type NodeHandler = NonNullable<ConnectNodeAdapterOptions["fallback"]>;
@@ -54,11 +55,9 @@ const GET_ROUTES: ReadonlyMap<string, GetRoute> = new Map<string, GetRoute>([
 
 async function route(svc: NodeServices, health: HealthCheck, extra: ExtraRoute[], req: Req, res: Res): Promise<void> {
   const url = new URL(req.url ?? "/", "http://localhost");
-  res.setHeader("Access-Control-Allow-Origin", "*");
-  if (req.method === "OPTIONS") {
-    res.setHeader("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
-    res.setHeader("Access-Control-Allow-Headers", "authorization, content-type, connect-protocol-version, connect-timeout-ms, x-grpc-web, x-user-agent, grpc-timeout");
-    res.setHeader("Access-Control-Max-Age", "86400");
+  const preflight = req.method === "OPTIONS";
+  for (const [name, value] of Object.entries(preflight ? corsPreflightHeaders() : corsResponseHeaders())) res.setHeader(name, value);
+  if (preflight) {
     res.writeHead(204);
     res.end();
     return;

@@ -1,5 +1,7 @@
 import { Code, ConnectError, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
 import { SignalRequestSchema, SignalService, type SignalRequest, type SignalResponse } from "../../gen/volly/signaling/v1/signal_pb.js";
+import { DisconnectReason, LeaveAction } from "../../gen/volly/signaling/v1/models_pb.js";
+import { isDeadline } from "../api/call-deadline.js";
 import { requestBodyError } from "../api/request-body-errors.js";
 import { encodeGrpcMessagesBySpec } from "../api/rpc-request-errors.js";
 import { errorIdOf, errors, toPublicError } from "../errors.js";
@@ -39,7 +41,18 @@ export function registerSignalService(router: ConnectRouter, svc: NodeServices, 
         svc.log.info({ error: errorIdOf(error), ip }, "connection refused");
         throw error;
       }
-      const onAbort = () => session.transportClosed();
+      // connect-es aborts the context for the client's deadline as for a cancel. A cancel is a drop (the
+      // client is gone); at a deadline the client is still reading, so it gets what every server-side end
+      // sends, `error` and `leave` (resume), and the stream ends deadline_exceeded rather than OK.
+      const onAbort = () => {
+        if (!isDeadline(ctx.signal.reason)) return session.transportClosed();
+        session.end({
+          reason: DisconnectReason.CONNECTION_TIMEOUT,
+          action: LeaveAction.RESUME,
+          error: errors.callDeadline("stream"),
+          dispose: session.joined ? "away" : "none",
+        });
+      };
       ctx.signal.addEventListener("abort", onAbort);
       void session.start();
       void (async () => {

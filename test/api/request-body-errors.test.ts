@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import * as http2 from "node:http2";
 import { gzipSync } from "node:zlib";
 import { after, before, describe, test } from "node:test";
 import * as grpc from "@grpc/grpc-js";
@@ -171,6 +172,36 @@ describe("request bodies that do not decode or are too large", () => {
     assert.equal(fine.status, 200);
   });
 
+  test("a message flagged compressed without grpc-encoding is internal in the catalogue's words (gRPC over h2, gRPC-web, both ports)", async () => {
+    const expected = "a message is flagged compressed but the request names no encoding (grpc-encoding); send it uncompressed or name its encoding";
+    const flagged = Buffer.from([0x01, 0, 0, 0, 0]);
+    for (const port of [srv.apiPort, srv.port]) {
+      const session = http2.connect(`http://127.0.0.1:${port}`);
+      const trailers = await new Promise<http2.IncomingHttpHeaders>((resolve, reject) => {
+        const req = session.request({ ":method": "POST", ":path": "/volly.signaling.v1.RoomService/GetSessionStats", "content-type": "application/grpc", te: "trailers", ...headers() });
+        req.on("trailers", resolve);
+        req.on("response", (h) => {
+          if (h["grpc-status"] !== undefined) resolve(h);
+        });
+        req.on("error", reject);
+        req.resume();
+        req.end(flagged);
+      });
+      session.close();
+      assert.equal(trailers["grpc-status"], String(grpc.status.INTERNAL));
+      assert.equal(decodeURIComponent(String(trailers["grpc-message"])), expected);
+      const web = await fetch(`http://127.0.0.1:${port}/volly.signaling.v1.RoomService/GetSessionStats`, {
+        method: "POST",
+        headers: { "content-type": "application/grpc-web+proto", "x-grpc-web": "1", ...headers() },
+        body: flagged,
+      });
+      const text = Buffer.from(await web.arrayBuffer()).toString("latin1");
+      assert.match(text, /grpc-status: ?13/);
+      assert.ok(text.includes(`grpc-message: ${grpcMessage(expected)}`), text);
+      assert.doesNotMatch(text, /do not know how to decompress/);
+    }
+  });
+
   test("other refusals keep their answers: header errors, catalogue errors (verbatim over grpc-js), success", async () => {
     const timeout = await fetch(`${srv.apiUrl}/volly.signaling.v1.RoomService/ListRooms`, { method: "POST", headers: { "content-type": "application/json", "connect-timeout-ms": "soon", ...headers() }, body: "{}" });
     assert.equal(timeout.status, 400);
@@ -211,6 +242,7 @@ describe("request body errors: classification and answers (units)", () => {
     assert.equal(id(Code.InvalidArgument, "protocol error: invalid connect timeout value: soon"), undefined);
     assert.equal(id(Code.InvalidArgument, 'missing required header: set connect-protocol-version to "1"'), undefined);
     assert.equal(id(Code.Internal, "internal error"), undefined);
+    assert.equal(id(Code.Internal, "received compressed envelope, but do not know how to decompress"), "compressed_without_encoding");
     // A Connect GET decodes only its query before the implementation: base64 that does not decode.
     assert.equal(errorIdOf(requestBodyError(Code.Internal, "internal error", input, 1 << 20, true)), "malformed_message");
     assert.equal(id(Code.Unimplemented, "protocol error: missing input message for unary method"), undefined);
