@@ -109,8 +109,9 @@ export class SessionInbound {
     const { requestId } = e;
     this.s.svc.metrics.countMessage("malformed", "in");
     if (this.pq?.established) {
-      // Everything after the handshake is a record; a frame that is not one is a protocol error.
-      this.s.end({ reason: DisconnectReason.PROTOCOL_ERROR, action: LeaveAction.DISCONNECT, error, dispose: "leave", requestId });
+      // Everything after the handshake is a record, so a frame that does not decode is a record whose
+      // header is unreadable: refused like any bad record (data_loss, 4015), as DESIGN.md §5 says.
+      this.s.end({ reason: DisconnectReason.PROTOCOL_ERROR, action: LeaveAction.DISCONNECT, error: errors.pqRecordInvalid(), dispose: "leave", requestId });
       return;
     }
     if (!this.s.joined) {

@@ -154,6 +154,7 @@ describe("post-quantum channel end to end (independent client vs the real server
       { name: "undecodable plaintext", run: async (c) => {
         c.sendOuter(secure(await c.pq!.seal(new Uint8Array([0xff, 0xff, 0xff]))));
       } },
+
     ];
     for (const attack of attacks) {
       const peer = await TestClient.connect({ kind: "ws-protobuf", port: srv.port, identity: "peer", room: `attack-${attack.name}`, pq: "ML-KEM-768" });
@@ -167,6 +168,18 @@ describe("post-quantum channel end to end (independent client vs the real server
       const gone = await peer.waitFor("participantUpdate", (u) => u.participants[0]?.identity === "victim" && u.participants[0].state === 3);
       assert.ok(gone, attack.name);
       await peer.leave();
+    }
+  });
+
+  test("a record whose header does not decode (JSON) is refused like any bad record: data_loss (4015)", async () => {
+    for (const header of ['{"secure":{"epoch":0,"seq":0.5,"ciphertext":"AAAA"}}', '{"secure":{"epoch":4294967296,"seq":0,"ciphertext":"AAAA"}}', '{"secure":{"epoch":0,"seq":0,"ciphertext":"!!"}}']) {
+      const c = await TestClient.connect({ kind: "ws-json", port: srv.port, identity: "header", room: "bad-header", pq: "ML-KEM-768" });
+      await c.flush();
+      c.channel.sendRaw(header);
+      const error = await c.waitFor("error");
+      assert.deepEqual([error.code, error.reason], ["data_loss", "pq_record_invalid"], header);
+      assert.equal((await c.waitFor("leave")).reason, DisconnectReason.PROTOCOL_ERROR, header);
+      assert.equal((await c.channel.closed).code, 4015, header);
     }
   });
 
@@ -244,6 +257,14 @@ describe("post-quantum channel end to end (independent client vs the real server
     const res = await fetch(`${srv.httpUrl}/rtc/validate?access_token=${token}`);
     assert.equal(res.status, 400);
     assert.match(await res.text(), /invalid post-quantum public key/);
+    // So is a hybrid key whose X25519 half is of small order (it was found only after the upgrade).
+    const hybrid = await generateTokenKeyPair("X25519MLKEM768");
+    const lowOrder = hybrid.publicKey.slice();
+    lowOrder.set(Buffer.from("e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800", "hex"), 1184);
+    const hybridToken = await makeToken({ identity: "badhybrid", room: "bk", claims: { pqPublicKey: b64(lowOrder), pqAlgorithm: "X25519MLKEM768" } });
+    const refused = await fetch(`${srv.httpUrl}/rtc/validate?access_token=${hybridToken}`);
+    assert.equal(refused.status, 400);
+    assert.match(await refused.text(), /X25519 share is a point of small order/);
   });
 
   test("rekey: the channel carries on in the new epoch and old-epoch records are refused after the switch", async () => {

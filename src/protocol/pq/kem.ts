@@ -12,6 +12,7 @@ import {
 import type { PqAlgorithm } from "./algorithms.js";
 import { concat, constantTimeEqual, zeroize } from "./bytes.js";
 import { PqError } from "./pq-error.js";
+import { checkX25519Share } from "./x25519-low-order.js";
 import type { PqPrimitives, X25519PrivateKey } from "./primitives.js";
 
 /** A KEM secret key: the expanded ML-KEM-768 decapsulation key and, for the hybrid, the X25519 private key. */
@@ -96,8 +97,8 @@ export function checkEncapsulationKey(ek: Uint8Array): void {
 }
 
 /**
- * The client public key check for an algorithm: exact length (1184, or 1216 for the hybrid) and the modulus check
- * on the ML-KEM part. The X25519 part is checked when it is used (all-zero results are refused there).
+ * The client public key check for an algorithm: exact length (1184, or 1216 for the hybrid), the modulus check
+ * on the ML-KEM part and, for the hybrid, an X25519 part that is not of small order.
  */
 export function checkPublicKey(algorithm: PqAlgorithm, publicKey: Uint8Array): void {
   const expected = publicKeyLength(algorithm);
@@ -105,6 +106,7 @@ export function checkPublicKey(algorithm: PqAlgorithm, publicKey: Uint8Array): v
     throw new PqError("key_length", `${algorithm} public key must be ${expected} bytes, got ${publicKey.length}`);
   }
   checkEncapsulationKey(publicKey.subarray(0, MLKEM768_EK_BYTES));
+  if (publicKey.length > MLKEM768_EK_BYTES) checkX25519Share(publicKey.subarray(MLKEM768_EK_BYTES));
 }
 
 /** SHA3-256 for the decapsulation key check: `mlkem`'s pure-JS one unless a runtime installs a native one. */
