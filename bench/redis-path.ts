@@ -7,6 +7,7 @@
 // Without the generator, the second node and the WebSocket clients, repeated runs agree within about 10 %,
 // so a change to the scripts or the batch writer shows here before it can show through `npm run bench`.
 // Never part of `npm test`; bounded: the batches run one after another and the whole run takes under a minute.
+import { limitsOf } from "../test/store/contract-fixtures.js";
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { create } from "@bufbuild/protobuf";
@@ -61,7 +62,7 @@ async function run(store: Store, batches: number): Promise<number> {
     for (let k = 0; k < MESSAGES_PER_BATCH; k++) {
       const r = (b * RECIPIENTS_PER_BATCH + (k % RECIPIENTS_PER_BATCH)) % RECIPIENTS;
       const response = messages++ % 6 === 0 ? offer : candidate;
-      queued.push(store.enqueue("bench", `recipient-${r}`, response, QUEUE_LIMIT, "node-a").then((q) => {
+      queued.push(store.enqueue("bench", `recipient-${r}`, response, limitsOf(QUEUE_LIMIT), "node-a").then((q) => {
         if (q === undefined) throw new Error(`recipient-${r} was not found`);
         lastId.set(q.sid, q.messageId);
       }));

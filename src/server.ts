@@ -73,7 +73,9 @@ export async function createVollyServer(config: Config, options: ServerOptions):
   const { store, bus } = backend;
   const ledger = new SessionLedger();
   const local = new LocalParticipants();
-  const delivery = new Delivery(store, bus, config.nodeId, local, config.resume.queueLimit, log);
+  // An away participant's mailbox takes at most what its connection could have left unacknowledged.
+  const mailboxLimits = { messages: config.resume.queueLimit, awayBytes: config.limits.maxUnackedBytes };
+  const delivery = new Delivery(store, bus, config.nodeId, local, mailboxLimits, log);
   const rooms = new Rooms(config, store, delivery, log, backend.shared ? new DepartureLedger() : undefined);
   const clock = new NodeClock(log);
   const services: NodeServices = {

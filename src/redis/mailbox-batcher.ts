@@ -1,4 +1,4 @@
-import type { QueuedMessage } from "../store/store.js";
+import type { MailboxLimits, QueuedMessage } from "../store/store.js";
 import { mailboxScripts } from "./lua/mailbox-scripts.js";
 import { EnqueueBatchWriter } from "../protocol/enqueue-batch.js";
 import { BatchPacer } from "./batch-pacer.js";
@@ -21,7 +21,7 @@ const FORWARDED = 2;
 const OVERFLOW = 4;
 
 interface Pending {
-  readonly limit: number;
+  readonly limits: MailboxLimits;
   readonly from: string;
   readonly waiters: Array<{ resolve: (q: Queued | undefined) => void; reject: (e: unknown) => void }>;
   /** Per message: its room and identity, and its recipient's route when known (see `RouteCache`). */
@@ -69,10 +69,10 @@ export class MailboxBatcher {
     ctx.beforeCommand(() => this.flush());
   }
 
-  enqueue(room: string, identity: string, response: Uint8Array, limit: number, forwardFrom: string): Promise<Queued | undefined> {
+  enqueue(room: string, identity: string, response: Uint8Array, limits: MailboxLimits, forwardFrom: string): Promise<Queued | undefined> {
     let batch = this.pending;
-    // A batch shares one limit and one calling node (a node always passes the same): another pair starts one.
-    if (batch && (batch.limit !== limit || batch.from !== forwardFrom)) {
+    // A batch shares one set of limits and one calling node (a node always passes the same): another pair starts one.
+    if (batch && (batch.limits !== limits || batch.from !== forwardFrom)) {
       this.flush();
       batch = undefined;
     }
@@ -84,7 +84,7 @@ export class MailboxBatcher {
       return Promise.reject(e);
     }
     if (!batch) {
-      batch = { limit, from: forwardFrom, waiters: [], rooms: [], identities: [], routes: [], spans: [], pushable: true, pub: "" };
+      batch = { limits, from: forwardFrom, waiters: [], rooms: [], identities: [], routes: [], spans: [], pushable: true, pub: "" };
       this.pending = batch;
       this.pacer.schedule();
     }
@@ -111,8 +111,8 @@ export class MailboxBatcher {
     const { waiters } = batch;
     const packed = this.writer.take();
     const sent = batch.pushable && packed.byteLength >= PUSH_MIN_BYTES
-      ? this.pushed.send({ packed, routes: batch.routes as Route[], spans: batch.spans, limit: batch.limit, from: batch.from, pub: batch.pub })
-      : this.ctx.run(mailboxScripts.enqueueBatch, [waiters.length, batch.limit, batch.from, packed]).then((r) => outcomesOf(r, waiters.length));
+      ? this.pushed.send({ packed, routes: batch.routes as Route[], spans: batch.spans, limits: batch.limits, from: batch.from, pub: batch.pub })
+      : this.ctx.run(mailboxScripts.enqueueBatch, [waiters.length, batch.limits.messages, batch.limits.awayBytes, batch.from, packed]).then((r) => outcomesOf(r, waiters.length));
     this.pacer.sent(sent).then((results) => {
       // Answered, so written and read: the buffer can take a later batch. (A failed batch's is dropped.)
       this.writer.recycle(packed);

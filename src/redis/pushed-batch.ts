@@ -1,6 +1,6 @@
 import { Command } from "ioredis";
 import { nodeTopic } from "../bus/bus.js";
-import type { QueuedMessage } from "../store/store.js";
+import type { MailboxLimits, QueuedMessage } from "../store/store.js";
 import { PackedOutcomes, type ListedRecipient } from "./packed-outcomes.js";
 import { pushedEnqueueScript } from "./lua/pushed-enqueue-script.js";
 import type { RedisContext } from "./redis-context.js";
@@ -14,6 +14,8 @@ export const PUSH_MIN_BYTES = 4096;
 const PUSHED_OUTCOME_BYTES = 14;
 const FORWARDED = 2;
 const AWAY = 4;
+/** Away, and past `MailboxLimits.awayBytes` since it went away. */
+const AWAY_BYTES_OVER = 8;
 
 type Queued = QueuedMessage & { overflow: boolean };
 
@@ -24,7 +26,7 @@ export interface RoutedBatch {
   readonly routes: readonly Route[];
   /** Per message, `[start, end)` of its response in `packed`, at `2i` and `2i + 1`. */
   readonly spans: readonly number[];
-  readonly limit: number;
+  readonly limits: MailboxLimits;
   readonly from: string;
   /** The one other node the batch is published to whole ('' for none). */
   readonly pub: string;
@@ -58,7 +60,7 @@ export class PushedBatchSender {
       groupIndex[i] = g + 1;
     });
     const routes = [...groupOf.keys()];
-    const meta = packMeta(routes, members, groupIndex);
+    const meta = packMeta(routes, members, groupIndex, b.spans);
     const { ctx, resp } = this;
     return ctx.timed(pushedEnqueueScript.name, async () => {
       const commands: RawCommand[] = [];
@@ -77,7 +79,7 @@ export class PushedBatchSender {
         for (const i of list) resp.bulk(b.packed.subarray(b.spans[2 * i], b.spans[2 * i + 1]));
       }));
       send("eval", () => {
-        const args = pushedEnqueueScript.argv(ctx.keys.prefix, now, [b.limit, b.from, b.pub, b.packed.byteLength, b.routes.length, meta]);
+        const args = pushedEnqueueScript.argv(ctx.keys.prefix, now, [b.limits.messages, b.limits.awayBytes, b.from, b.pub, b.packed.byteLength, b.routes.length, meta]);
         resp.command(3 + args.length).bulk("EVAL").bulk(pushedEnqueueScript.source).bulk("0");
         for (const a of args) resp.bulk(a);
       });
@@ -91,7 +93,7 @@ export class PushedBatchSender {
       if (!Array.isArray(results)) throw new Error("redis: a pushed enqueue batch was discarded");
       const answer: unknown = results[routes.length];
       for (const r of results) if (r instanceof Error) throw r;
-      return outcomesByRecipient(answer, groupIndex, routes.length, b.limit);
+      return outcomesByRecipient(answer, groupIndex, routes.length, b.limits.messages);
     });
   }
 }
@@ -102,12 +104,14 @@ interface RecipientOutcome extends ListedRecipient {
   /** Its mailbox's length before the push. */
   readonly before: number;
   readonly away: boolean;
+  readonly awayBytesOver: boolean;
   readonly forwarded: boolean;
 }
 
 /**
  * Each message's outcome from the script's per-group reply: the k-th message (from 1) of a group has id
- * `first + k - 1`, and overflows when its recipient is away and the mailbox then held more than `limit`.
+ * `first + k - 1`, and overflows when its recipient is away and the mailbox then held more than `limit`, or
+ * the group took it past the bytes an away mailbox may take.
  */
 function outcomesByRecipient(r: unknown, groupIndex: Uint16Array, groups: number, limit: number): Array<Queued | undefined> {
   const outcomes = new PackedOutcomes(r, groups, PUSHED_OUTCOME_BYTES, "pushed");
@@ -126,6 +130,7 @@ function outcomesByRecipient(r: unknown, groupIndex: Uint16Array, groups: number
       first: outcomes.view.getFloat64(at + 2),
       before: outcomes.view.getUint32(at + 10),
       away: (flags & AWAY) !== 0,
+      awayBytesOver: (flags & AWAY_BYTES_OVER) !== 0,
       forwarded: (flags & FORWARDED) !== 0,
     });
   }
@@ -142,7 +147,7 @@ function outcomesByRecipient(r: unknown, groupIndex: Uint16Array, groups: number
       sid: group.sid,
       nodeId: group.nodeId,
       messageId: BigInt(group.first + k - 1),
-      overflow: group.away && group.before + k > limit,
+      overflow: group.away && (group.before + k > limit || group.awayBytesOver),
       forwarded: group.forwarded,
     });
   }
@@ -170,10 +175,10 @@ class RawCommand extends Command {
   }
 }
 
-/** The script's `meta`: groups (room, identity, sid, count), then each message's group, as it reads them. */
-function packMeta(routes: readonly Route[], members: readonly number[][], groupIndex: Uint16Array): Buffer {
+/** The script's `meta`: groups (room, identity, sid, count, bytes), then each message's group, as it reads them. */
+function packMeta(routes: readonly Route[], members: readonly number[][], groupIndex: Uint16Array, spans: readonly number[]): Buffer {
   let size = 2 + 2 * groupIndex.length;
-  for (const r of routes) size += 8 + Buffer.byteLength(r.room) + Buffer.byteLength(r.identity) + Buffer.byteLength(r.sid);
+  for (const r of routes) size += 12 + Buffer.byteLength(r.room) + Buffer.byteLength(r.identity) + Buffer.byteLength(r.sid);
   const out = Buffer.allocUnsafe(size);
   let at = out.writeUInt16BE(routes.length, 0);
   routes.forEach((r, g) => {
@@ -182,7 +187,11 @@ function packMeta(routes: readonly Route[], members: readonly number[][], groupI
       out.writeUInt16BE(n, at);
       at += 2 + n;
     }
-    at = out.writeUInt16BE(members[g]?.length ?? 0, at);
+    const list = members[g] ?? [];
+    at = out.writeUInt16BE(list.length, at);
+    let bytes = 0;
+    for (const i of list) bytes += (spans[2 * i + 1] as number) - (spans[2 * i] as number);
+    at = out.writeUInt32BE(bytes, at);
   });
   for (const g of groupIndex) at = out.writeUInt16BE(g, at);
   return out;

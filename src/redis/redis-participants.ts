@@ -1,6 +1,6 @@
 import type { StoredParticipant } from "../../gen/volly/signaling/v1/internal_pb.js";
 import type { Room } from "../../gen/volly/signaling/v1/models_pb.js";
-import type { CallStore, JoinOutcome, MailboxStore, ParticipantStore, QueuedMessage, RestoreOutcome } from "../store/store.js";
+import type { CallStore, JoinOutcome, MailboxLimits, MailboxStore, ParticipantStore, QueuedMessage, RestoreOutcome } from "../store/store.js";
 import { mailboxScripts } from "./lua/mailbox-scripts.js";
 import { AckBatcher } from "./ack-batcher.js";
 import { MailboxBatcher, queuedOf } from "./mailbox-batcher.js";
@@ -93,12 +93,12 @@ export class RedisParticipants implements ParticipantStore, MailboxStore {
   }
 
   /** Batched with the other enqueues of this event-loop turn (mailbox-batcher.ts). */
-  enqueue(room: string, identity: string, response: Uint8Array, limit: number, forwardFrom?: string): Promise<(QueuedMessage & { overflow: boolean }) | undefined> {
-    return this.batcher.enqueue(room, identity, response, limit, forwardFrom ?? "");
+  enqueue(room: string, identity: string, response: Uint8Array, limits: MailboxLimits, forwardFrom?: string): Promise<(QueuedMessage & { overflow: boolean }) | undefined> {
+    return this.batcher.enqueue(room, identity, response, limits, forwardFrom ?? "");
   }
 
-  async enqueueRoom(room: string, response: Uint8Array, limit: number, exceptSid?: string, forwardFrom?: string): Promise<Array<QueuedMessage & { overflow: boolean }>> {
-    const args = [room, limit, exceptSid ?? "", response, forwardFrom ?? ""];
+  async enqueueRoom(room: string, response: Uint8Array, limits: MailboxLimits, exceptSid?: string, forwardFrom?: string): Promise<Array<QueuedMessage & { overflow: boolean }>> {
+    const args = [room, limits.messages, limits.awayBytes, exceptSid ?? "", response, forwardFrom ?? ""];
     return reply.array(await this.ctx.run(mailboxScripts.enqueueRoom, args)).map(queuedOf);
   }
 

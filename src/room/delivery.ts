@@ -10,7 +10,7 @@ import type { DisconnectReason, LeaveAction } from "../../gen/volly/signaling/v1
 import { SignalResponseSchema, type SignalResponse } from "../../gen/volly/signaling/v1/signal_pb.js";
 import { nodeTopic, type Bus, type Unsubscribe } from "../bus/bus.js";
 import { forEachBusDelivery, forEachRoutedDelivery, readBatchRouting, type BatchRouting } from "../protocol/bus-deliveries.js";
-import type { QueuedMessage, Store } from "../store/store.js";
+import type { MailboxLimits, QueuedMessage, Store } from "../store/store.js";
 import type { LocalParticipants } from "./local-participants.js";
 
 /** Called when a mailbox overflows while its participant is away: the participant must be ended. */
@@ -34,7 +34,7 @@ export class Delivery {
     private readonly bus: Bus,
     private readonly nodeId: string,
     private readonly local: LocalParticipants,
-    private readonly queueLimit: number,
+    private readonly limits: MailboxLimits,
     private readonly log: Logger,
   ) {}
 
@@ -59,7 +59,7 @@ export class Delivery {
     } catch (e) {
       return Promise.reject(e);
     }
-    return this.store.enqueue(room, identity, bytes, this.queueLimit, this.nodeId).then((queued) => {
+    return this.store.enqueue(room, identity, bytes, this.limits, this.nodeId).then((queued) => {
       if (queued === undefined) return false;
       this.route(queued, bytes);
       return true;
@@ -69,7 +69,7 @@ export class Delivery {
   /** Queues `response` for everyone in `room` but `exceptSid`; returns the number of recipients. */
   async toRoom(room: string, response: SignalResponse | Uint8Array, exceptSid?: string): Promise<number> {
     const bytes = response instanceof Uint8Array ? response : toBinary(SignalResponseSchema, response);
-    const queued = await this.store.enqueueRoom(room, bytes, this.queueLimit, exceptSid, this.nodeId);
+    const queued = await this.store.enqueueRoom(room, bytes, this.limits, exceptSid, this.nodeId);
     for (const q of queued) this.route(q, bytes);
     return queued.length;
   }

@@ -4,7 +4,7 @@ import { StoredCallSchema, StoredParticipantSchema, type StoredCall, type Stored
 import { errors } from "../errors.js";
 import { pack, unpack, type Packed } from "./compact-records.js";
 import { byRoomName } from "./room-order.js";
-import type { CallStore, JoinOutcome, MailboxStore, ParticipantStore, QueuedMessage, RestoreOutcome, RoomPatch, RoomStore } from "./store.js";
+import type { CallStore, JoinOutcome, MailboxLimits, MailboxStore, ParticipantStore, QueuedMessage, RestoreOutcome, RoomPatch, RoomStore } from "./store.js";
 
 interface RoomEntry {
   room: Room;
@@ -25,6 +25,8 @@ interface Member {
   readonly sid: string;
   nodeId: string;
   awayUntil: bigint;
+  /** Bytes queued since the participant last went away (see `MailboxLimits.awayBytes`). */
+  awayBytes: number;
   /** The record; its node and away fields are the ones above. */
   record: Packed<StoredParticipant>;
   nextId: bigint;
@@ -39,6 +41,7 @@ function memberOf(p: StoredParticipant, nextId = 1n): Member {
     sid: p.info?.sid ?? "",
     nodeId: p.nodeId,
     awayUntil: p.awayUntil,
+    awayBytes: 0,
     record: pack(StoredParticipantSchema, p),
     nextId,
     acked: nextId - 1n,
@@ -172,6 +175,7 @@ export class MemoryRooms implements RoomStore, ParticipantStore, MailboxStore, C
     const current = this.current(room, identity, sid);
     if (!current || (heldBy !== undefined && current.nodeId !== heldBy)) return false;
     current.awayUntil = BigInt(awayUntil);
+    current.awayBytes = 0;
     return true;
   }
 
@@ -219,16 +223,16 @@ export class MemoryRooms implements RoomStore, ParticipantStore, MailboxStore, C
     return "restored";
   }
 
-  async enqueue(room: string, identity: string, response: Uint8Array, limit: number): Promise<(QueuedMessage & { overflow: boolean }) | undefined> {
+  async enqueue(room: string, identity: string, response: Uint8Array, limits: MailboxLimits): Promise<(QueuedMessage & { overflow: boolean }) | undefined> {
     const m = this.rooms.get(room)?.participants.get(identity);
-    return m ? push(m, response, limit) : undefined;
+    return m ? push(m, response, limits) : undefined;
   }
 
-  async enqueueRoom(room: string, response: Uint8Array, limit: number, exceptSid?: string): Promise<Array<QueuedMessage & { overflow: boolean }>> {
+  async enqueueRoom(room: string, response: Uint8Array, limits: MailboxLimits, exceptSid?: string): Promise<Array<QueuedMessage & { overflow: boolean }>> {
     const entry = this.rooms.get(room);
     if (!entry) return [];
     const out: Array<QueuedMessage & { overflow: boolean }> = [];
-    for (const m of entry.participants.values()) if (m.sid !== exceptSid) out.push(push(m, response, limit));
+    for (const m of entry.participants.values()) if (m.sid !== exceptSid) out.push(push(m, response, limits));
     return out;
   }
 
@@ -299,14 +303,18 @@ export class MemoryRooms implements RoomStore, ParticipantStore, MailboxStore, C
  */
 export const MAX_SHARED_ENTRIES = 64;
 
-function push(m: Member, response: Uint8Array, limit: number): QueuedMessage & { overflow: boolean } {
+function push(m: Member, response: Uint8Array, limits: MailboxLimits): QueuedMessage & { overflow: boolean } {
   const id = m.nextId++;
   const entries = (m.entries ??= []);
   entries.push({ id, response });
   let overflow = false;
-  if (entries.length > limit) {
+  if (m.awayUntil > 0n) {
+    m.awayBytes += response.byteLength;
+    if (m.awayBytes > limits.awayBytes) overflow = true;
+  }
+  if (entries.length > limits.messages) {
     if (m.awayUntil > 0n) overflow = true;
-    entries.splice(0, entries.length - limit);
+    entries.splice(0, entries.length - limits.messages);
   }
   const older = entries[entries.length - 1 - MAX_SHARED_ENTRIES];
   if (older !== undefined && older.response.byteLength !== older.response.buffer.byteLength) older.response = new Uint8Array(older.response);

@@ -103,21 +103,33 @@ export interface QueuedMessage {
   readonly forwarded?: boolean;
 }
 
+/**
+ * How much a mailbox holds. `messages`: the most it keeps (while its participant is connected the oldest go;
+ * the node holding the connection bounds the unacknowledged bytes itself). `awayBytes`: the most bytes of
+ * messages it takes while its participant is away (counted from when it went away); past either bound an
+ * away participant's mailbox overflows. A node passes the same object every time.
+ */
+export interface MailboxLimits {
+  readonly messages: number;
+  readonly awayBytes: number;
+}
+
 export interface MailboxStore {
   /**
    * Gives `response` (a binary SignalResponse without message_id) the next message id of the participant
    * `identity` in `room` and keeps it for replay (atomic). Undefined when there is no such participant.
-   * The mailbox keeps at most `limit` messages: while the participant is connected the oldest are
-   * dropped; while it is away an overflow is reported as `overflow` (the caller ends the participant).
+   * The mailbox keeps at most `limits.messages` messages: while the participant is connected the oldest are
+   * dropped; while it is away, one past that or past `limits.awayBytes` is reported as `overflow` (the
+   * caller ends the participant: it could not be resumed without more than a connection may hold).
    * With `forwardFrom` (the calling node's id), a store that shares its server with the bus (Redis) may
    * also publish the message, in the same atomic step, to the node holding the participant when that is
    * not `forwardFrom`: on the bus topic `node:<id>`, as a `delivery` BusEnvelope (or one `deliveries`
    * envelope for several messages queued together), and report it `forwarded`. Otherwise routing the
    * message is the caller's.
    */
-  enqueue(room: string, identity: string, response: Uint8Array, limit: number, forwardFrom?: string): Promise<(QueuedMessage & { overflow: boolean }) | undefined>;
+  enqueue(room: string, identity: string, response: Uint8Array, limits: MailboxLimits, forwardFrom?: string): Promise<(QueuedMessage & { overflow: boolean }) | undefined>;
   /** `enqueue` for every participant of `room` except `exceptSid`. */
-  enqueueRoom(room: string, response: Uint8Array, limit: number, exceptSid?: string, forwardFrom?: string): Promise<Array<QueuedMessage & { overflow: boolean }>>;
+  enqueueRoom(room: string, response: Uint8Array, limits: MailboxLimits, exceptSid?: string, forwardFrom?: string): Promise<Array<QueuedMessage & { overflow: boolean }>>;
   /**
    * Messages of `sid` with ids greater than `afterId`, in order, and the lowest id still kept (so the
    * caller can tell whether a gap was trimmed away). `nextId` is the id the next message will get.

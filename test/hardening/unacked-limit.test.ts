@@ -3,6 +3,7 @@ import { after, before, describe, test } from "node:test";
 import { DisconnectReason, LeaveAction, ParticipantState } from "../../gen/volly/signaling/v1/models_pb.js";
 import { TestClient } from "../helpers/signal-client.js";
 import { deletePrefix, keysUnder, RedisServer, redisServerSkip, uniquePrefix } from "../helpers/redis.js";
+import { eventually } from "../helpers/polling.js";
 import { limitCount, startTestServer, type TestServer } from "../helpers/test-server.js";
 
 const KIB = 1024;
@@ -44,6 +45,23 @@ function unackedSuite(store: string, env: () => Record<string, string>, mailboxG
     assert.equal(update.participants[0]?.disconnectReason, DisconnectReason.SLOW_CONSUMER);
     assert.equal(await limitCount(srv, "unacked_bytes"), 1);
     assert.equal(await srv.server.services.store.getParticipant(`noack-${store}`, "silent"), undefined);
+    assert.ok(await mailboxGone(srv, sid), "the mailbox went with the participant");
+    await sender.leave();
+  });
+
+  test(`${store}: an away participant is ended once more than VOLLY_MAX_UNACKED_BYTES is queued for it, though its mailbox holds fewer than VOLLY_RESUME_QUEUE_LIMIT messages`, async () => {
+    const sender = await TestClient.connect({ kind: "ws-protobuf", port: srv.port, identity: "talker", room: `away-${store}`, pq: false });
+    const dropped = await TestClient.connect({ kind: "ws-protobuf", port: srv.port, identity: "dropped", room: `away-${store}`, pq: false });
+    const sid = dropped.join?.participant?.sid ?? "";
+    await sender.waitFor("participantUpdate", (u) => u.participants[0]?.identity === "dropped");
+    dropped.kill();
+    await eventually(async () => ((await srv.server.services.store.getParticipant(`away-${store}`, "dropped"))?.awayUntil ?? 0n) > 0n, "dropped is away");
+    const gone = sender.waitFor("participantUpdate", (u) => u.participants[0]?.identity === "dropped" && u.participants[0].state === ParticipantState.DISCONNECTED, 10_000);
+    // 10 offers of 32 KiB: 320 KiB for a participant that could resume with at most 256 KiB unacknowledged.
+    for (let i = 0; i < 10; i++) sender.send({ case: "offer", value: { sdp: sdpOf(32 * KIB), target: "dropped" } });
+    const update = await gone;
+    assert.equal(update.participants[0]?.disconnectReason, DisconnectReason.RESUME_FAILED);
+    assert.equal(await srv.server.services.store.getParticipant(`away-${store}`, "dropped"), undefined);
     assert.ok(await mailboxGone(srv, sid), "the mailbox went with the participant");
     await sender.leave();
   });

@@ -3,7 +3,7 @@ import { StoredParticipantSchema, StoredSessionSchema, type StoredParticipant, t
 import { ParticipantInfoSchema, RoomSchema, type Room } from "../../gen/volly/signaling/v1/models_pb.js";
 import type { LocalParticipant } from "../../src/room/local-participants.js";
 import type { BackendObserver } from "../../src/store/create-backend.js";
-import type { Store } from "../../src/store/store.js";
+import type { MailboxLimits, Store } from "../../src/store/store.js";
 
 /** A store under test and how to dispose of it (and of everything it wrote). */
 export interface StoreFixture {
@@ -60,4 +60,20 @@ export class CommandCounter implements BackendObserver {
   of(name: string): number {
     return this.counts.get(name) ?? 0;
   }
+}
+
+const limitsByCount = new Map<number, MailboxLimits>();
+
+/**
+ * Mailbox limits of `messages` messages and no byte bound that a test would reach, the same object for the
+ * same count (a node always passes the same object; a batch starts anew when they differ).
+ */
+export function limitsOf(messages: number, awayBytes = 2 ** 40): MailboxLimits {
+  if (awayBytes !== 2 ** 40) return { messages, awayBytes };
+  let limits = limitsByCount.get(messages);
+  if (limits === undefined) {
+    limits = { messages, awayBytes };
+    limitsByCount.set(messages, limits);
+  }
+  return limits;
 }

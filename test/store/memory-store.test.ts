@@ -5,7 +5,7 @@ import { MAX_SHARED_ENTRIES } from "../../src/store/memory-rooms.js";
 import { createMemoryStore } from "../../src/store/memory-store.js";
 import { LAST_SEEN_TTL_MS } from "../../src/store/store.js";
 import { busContract } from "./bus.contract.js";
-import { participant, room } from "./contract-fixtures.js";
+import { participant, room, limitsOf } from "./contract-fixtures.js";
 import { storeContract } from "./store.contract.js";
 
 // The memory backend against the same contracts as Redis (test/store/redis-store.test.ts).
@@ -30,7 +30,7 @@ test("a mailbox keeps its newest MAX_SHARED_ENTRIES messages as given and copies
     for (let i = 0; i < n; i++) {
       const view = shared.subarray(16 * i, 16 * (i + 1));
       view.fill(i);
-      await store.enqueue("views", "a", view, 1000);
+      await store.enqueue("views", "a", view, limitsOf(1000));
     }
     const { messages } = await store.readMailbox("PA_views_a", 0n);
     assert.deepEqual(messages.map((m) => m.id), Array.from({ length: n }, (_, i) => BigInt(i + 1)));

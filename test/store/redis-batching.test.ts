@@ -12,7 +12,7 @@ import { createBackend, type Backend } from "../../src/store/create-backend.js";
 import { deletePrefix, REDIS_URL, RedisServer, redisServerSkip, redisSkip, requireRedis, uniquePrefix, sleep } from "../helpers/redis.js";
 import { until } from "../helpers/polling.js";
 import { useTwoBackends } from "./two-backends.js";
-import { CommandCounter, participant, recorder, room } from "./contract-fixtures.js";
+import { CommandCounter, participant, recorder, room, limitsOf } from "./contract-fixtures.js";
 
 const log = createLogger("silent");
 const skip = await redisSkip();
@@ -31,7 +31,7 @@ describe("Redis mailbox batching and forwarding", { skip }, () => {
     for (const id of ["a", "b"]) assert.ok((await s.joinParticipant(participant("big", id, `PA_big_${id}`, "node-a"), 10)).ok);
     const before = pair.counter.of("mailbox_enqueue_batch");
     const n = 2 * MAX_BATCH_MESSAGES + 10;
-    const queued = await Promise.all(Array.from({ length: n }, (_, i) => s.enqueue("big", i % 2 === 0 ? "a" : "b", te.encode(`m${i}`), 1000, "node-a")));
+    const queued = await Promise.all(Array.from({ length: n }, (_, i) => s.enqueue("big", i % 2 === 0 ? "a" : "b", te.encode(`m${i}`), limitsOf(1000), "node-a")));
     assert.equal(pair.counter.of("mailbox_enqueue_batch") - before, 3, "bounded batches of at most MAX_BATCH_MESSAGES");
     assert.deepEqual(queued.map((q) => q?.messageId), Array.from({ length: n }, (_, i) => BigInt(Math.floor(i / 2) + 1)));
     const a = await s.readMailbox("PA_big_a", 0n);
@@ -45,7 +45,7 @@ describe("Redis mailbox batching and forwarding", { skip }, () => {
     const before = pair.counter.of("mailbox_enqueue_batch");
     // limit/from: same, same, another limit, another node, back again: three changes, so four scripts.
     const calls: Array<[number, string]> = [[100, "node-a"], [100, "node-a"], [50, "node-a"], [50, ""], [100, "node-a"], [100, "node-a"]];
-    const queued = await Promise.all(calls.map(([limit, from], i) => s.enqueue("mixed", "a", te.encode(`x${i}`), limit, from)));
+    const queued = await Promise.all(calls.map(([limit, from], i) => s.enqueue("mixed", "a", te.encode(`x${i}`), limitsOf(limit), from)));
     assert.equal(pair.counter.of("mailbox_enqueue_batch") - before, 4, "a new batch at each change of limit or calling node");
     assert.deepEqual(queued.map((q) => q?.messageId), [1n, 2n, 3n, 4n, 5n, 6n]);
     const box = await s.readMailbox("PA_mixed_a", 0n);
@@ -62,7 +62,7 @@ describe("Redis mailbox batching and forwarding", { skip }, () => {
       pair.two.bus.subscribe(`node:${node}`, (p) => envelopes.set(node, [...(envelopes.get(node) ?? []), fromBinary(BusEnvelopeSchema, p)]))));
     try {
       const targets = ["b1", "c", "b2", "a", "b1", "c"];
-      const queued = await Promise.all(targets.map((t, i) => s.enqueue("multi", t, te.encode(`${t}/${i}`), 100, "node-a")));
+      const queued = await Promise.all(targets.map((t, i) => s.enqueue("multi", t, te.encode(`${t}/${i}`), limitsOf(100), "node-a")));
       assert.deepEqual(queued.map((q) => q?.forwarded), [true, true, true, false, true, true]);
       await until(() => envelopes.has("node-b") && envelopes.has("node-c"), "both envelopes");
       await new Promise((r) => setTimeout(r, 100));
@@ -83,14 +83,14 @@ describe("Redis mailbox batching and forwarding", { skip }, () => {
       assert.equal(envelopes.get("node-a"), undefined, "the caller routes its own node's messages");
 
       // A lone message is a plain `delivery` envelope; without forwardFrom nothing is published.
-      const lone = await s.enqueue("multi", "c", te.encode("lone"), 100, "node-a");
+      const lone = await s.enqueue("multi", "c", te.encode("lone"), limitsOf(100), "node-a");
       assert.equal(lone?.forwarded, true);
       await until(() => (envelopes.get("node-c") ?? []).length === 2, "the lone envelope");
       const m = envelopes.get("node-c")?.[1]?.message;
       assert.deepEqual(m?.case === "delivery" ? [m.value.sid, m.value.messageId, td.decode(m.value.response)] : m?.case, ["PA_m_c", 3n, "lone"]);
-      const plain = await s.enqueue("multi", "c", te.encode("plain"), 100);
+      const plain = await s.enqueue("multi", "c", te.encode("plain"), limitsOf(100));
       assert.equal(plain?.forwarded, false);
-      const room2 = await s.enqueueRoom("multi", te.encode("all"), 100, "PA_m_a", "node-a");
+      const room2 = await s.enqueueRoom("multi", te.encode("all"), limitsOf(100), "PA_m_a", "node-a");
       assert.deepEqual(room2.map((q) => q.forwarded), [true, true, true]);
       await until(() => (envelopes.get("node-b") ?? []).length === 2 && (envelopes.get("node-c") ?? []).length === 3, "the room's envelopes");
       await new Promise((r) => setTimeout(r, 100));
@@ -112,8 +112,8 @@ describe("Redis mailbox batching and forwarding", { skip }, () => {
     localA.add(recorder("PA_dl_x", got.x));
     localB.add(recorder("PA_dl_y", got.y));
     localB.add(recorder("PA_dl_z", got.z));
-    const da = new Delivery(pair.one.store, pair.one.bus, "dl-a", localA, 1000, log);
-    const db = new Delivery(pair.two.store, pair.two.bus, "dl-b", localB, 1000, log);
+    const da = new Delivery(pair.one.store, pair.one.bus, "dl-a", localA, limitsOf(1000), log);
+    const db = new Delivery(pair.two.store, pair.two.bus, "dl-b", localB, limitsOf(1000), log);
     await da.start();
     await db.start();
     try {
@@ -156,13 +156,13 @@ describe("Redis mailbox batching when Redis fails", { skip }, () => {
       await b.store.createRoom(room("f"), 10, Date.now());
       for (const id of ["a", "b"]) assert.ok((await b.store.joinParticipant(participant("f", id, `PA_f_${id}`, "node-b"), 10)).ok);
       await server.stop();
-      const results = await Promise.allSettled(["a", "b", "a"].map((t) => b.store.enqueue("f", t, te.encode(t), 10, "node-a")));
+      const results = await Promise.allSettled(["a", "b", "a"].map((t) => b.store.enqueue("f", t, te.encode(t), limitsOf(10), "node-a")));
       for (const r of results) {
         assert.equal(r.status, "rejected");
         if (r.status === "rejected") assert.match(String(r.reason), /storage is unavailable/);
       }
       // Delivery surfaces it to the sender as before: the relay fails with the store's error.
-      const d = new Delivery(b.store, b.bus, "node-a", new LocalParticipants(), 10, log);
+      const d = new Delivery(b.store, b.bus, "node-a", new LocalParticipants(), limitsOf(10), log);
       await assert.rejects(d.toParticipant("f", "a", te.encode("x")), /storage is unavailable/);
       await assert.rejects(d.disconnect(participant("f", "b", "PA_f_b", "node-b"), DisconnectReason.SERVER_SHUTDOWN, LeaveAction.DISCONNECT, false), /storage is unavailable/);
     } finally {
@@ -191,8 +191,8 @@ describe("Redis acknowledgement batching", { skip }, () => {
     const s = b.store;
     await s.createRoom(room("acks"), 10, Date.now());
     for (const id of ["a", "b"]) assert.ok((await s.joinParticipant(participant("acks", id, `PA_ack_${id}`, "node-a"), 10)).ok);
-    for (let i = 1; i <= 5; i++) await s.enqueue("acks", "a", te.encode(`a${i}`), 100);
-    for (let i = 1; i <= 3; i++) await s.enqueue("acks", "b", te.encode(`b${i}`), 100);
+    for (let i = 1; i <= 5; i++) await s.enqueue("acks", "a", te.encode(`a${i}`), limitsOf(100));
+    for (let i = 1; i <= 3; i++) await s.enqueue("acks", "b", te.encode(`b${i}`), limitsOf(100));
     const before = counter.of("mailbox_ack_batch");
     const acked = await Promise.all([
       s.ackMailbox("PA_ack_a", 2n),
@@ -229,11 +229,11 @@ describe("Redis batching while a batch is on its way", { skip: redisServerSkip()
       assert.ok((await s.joinParticipant(participant("f", "a", "PA_fl_a", "node-a"), 10)).ok);
       // Frozen, Redis answers nothing: the first batch stays on its way while later turns enqueue.
       server.pause();
-      const queued = [s.enqueue("f", "a", te.encode("m0"), 100, "node-a")];
+      const queued = [s.enqueue("f", "a", te.encode("m0"), limitsOf(100), "node-a")];
       for (let i = 1; i <= 3; i++) {
         await turn();
         await turn();
-        queued.push(s.enqueue("f", "a", te.encode(`m${i}`), 100, "node-a"));
+        queued.push(s.enqueue("f", "a", te.encode(`m${i}`), limitsOf(100), "node-a"));
       }
       // An acknowledgement waits ACK_HOLD_MS for others, then goes, and stays on its way (Redis is frozen).
       const acks = [s.ackMailbox("PA_fl_a", 0n)];

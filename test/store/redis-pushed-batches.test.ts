@@ -13,7 +13,7 @@ import type { Store } from "../../src/store/store.js";
 import { keysUnder, REDIS_URL, RedisServer, redisServerSkip, redisSkip, sleep, uniquePrefix, withRedis } from "../helpers/redis.js";
 import { until } from "../helpers/polling.js";
 import { useTwoBackends } from "./two-backends.js";
-import { CommandCounter, participant, recorder, room } from "./contract-fixtures.js";
+import { CommandCounter, participant, recorder, room, limitsOf } from "./contract-fixtures.js";
 
 const skip = await redisSkip();
 const log = createLogger("silent");
@@ -34,7 +34,7 @@ function routedMessages(announce: Uint8Array): Array<[number, string, bigint]> {
 
 /** One turn of enqueues from node-a (one batch), answered. */
 function send(s: Store, roomName: string, targets: readonly string[], texts: readonly string[], limit = 100) {
-  return Promise.all(targets.map((t, i) => s.enqueue(roomName, t, te.encode(texts[i] as string), limit, "node-a")));
+  return Promise.all(targets.map((t, i) => s.enqueue(roomName, t, te.encode(texts[i] as string), limitsOf(limit), "node-a")));
 }
 
 describe("Redis enqueue batches pushed onto known mailboxes (MULTI, responses outside Lua)", { skip }, () => {
@@ -166,6 +166,21 @@ describe("Redis enqueue batches pushed onto known mailboxes (MULTI, responses ou
     assert.deepEqual(box.messages.map((m) => [m.id, td.decode(m.response)]), [[3n, texts[1]], [4n, texts[2]], [5n, texts[3]]]);
   });
 
+  test("an away recipient's bytes since it went away are counted on the pushed path as on the script's", async () => {
+    const s = pair.one.store;
+    await s.createRoom(room("pbytes"), 10, Date.now());
+    assert.ok((await s.joinParticipant(participant("pbytes", "w", "PA_pb_w", "node-b"), 10)).ok);
+    const limits = limitsOf(100, 6000);
+    await s.enqueue("pbytes", "w", te.encode("w/0"), limits, "node-a");
+    assert.ok(await pair.two.store.markAway("pbytes", "w", "PA_pb_w", Date.now() + 60_000));
+    const pushed = pair.counter.of(PUSHED);
+    const batch = (tag: string) => Promise.all([1, 2].map((i) => s.enqueue("pbytes", "w", te.encode(body(`${tag}/${i}`, 2100)), limits, "node-a")));
+    // 4,200 bytes since going away: within the bound; 8,400 after the second batch: past it.
+    assert.deepEqual((await batch("first")).map((q) => q?.overflow), [false, false]);
+    assert.deepEqual((await batch("second")).map((q) => q?.overflow), [true, true]);
+    assert.equal(pair.counter.of(PUSHED) - pushed, 2, "both batches went by the pushed path");
+  });
+
   test("Delivery across two nodes with pushed batches: every message once, whole and in id order", async () => {
     const s = pair.one.store;
     await s.createRoom(room("pd"), 10, Date.now());
@@ -176,8 +191,8 @@ describe("Redis enqueue batches pushed onto known mailboxes (MULTI, responses ou
     const got = { y: [] as Array<[bigint, string]>, z: [] as Array<[bigint, string]> };
     localB.add(recorder("PA_pd_y", got.y));
     localB.add(recorder("PA_pd_z", got.z));
-    const da = new Delivery(pair.one.store, pair.one.bus, "pd-a", new LocalParticipants(), 1000, log);
-    const db = new Delivery(pair.two.store, pair.two.bus, "pd-b", localB, 1000, log);
+    const da = new Delivery(pair.one.store, pair.one.bus, "pd-a", new LocalParticipants(), limitsOf(1000), log);
+    const db = new Delivery(pair.two.store, pair.two.bus, "pd-b", localB, limitsOf(1000), log);
     await db.start();
     try {
       const pushed = pair.counter.of(PUSHED);
@@ -261,7 +276,7 @@ describe("Redis pushed batches when Redis fails", { skip: redisServerSkip() }, (
 
   /** Enqueues one message of 2,000 bytes to each of `targets` (one batch) and waits for every outcome. */
   const settle = (store: Store, name: string, targets: readonly string[]) =>
-    Promise.allSettled(targets.map((t, i) => store.enqueue(name, t, te.encode(body(`${t}${i}`, 2000)), 10, "node-a")));
+    Promise.allSettled(targets.map((t, i) => store.enqueue(name, t, te.encode(body(`${t}${i}`, 2000)), limitsOf(10), "node-a")));
 
   function assertAllRejected(results: ReadonlyArray<PromiseSettledResult<unknown>>, why: RegExp) {
     for (const r of results) {

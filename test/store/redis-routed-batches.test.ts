@@ -9,7 +9,7 @@ import { LocalParticipants } from "../../src/room/local-participants.js";
 import { redisSkip } from "../helpers/redis.js";
 import { until } from "../helpers/polling.js";
 import { useTwoBackends } from "./two-backends.js";
-import { participant, recorder, room } from "./contract-fixtures.js";
+import { participant, recorder, room, limitsOf } from "./contract-fixtures.js";
 
 const skip = await redisSkip();
 const te = new TextEncoder();
@@ -39,7 +39,7 @@ describe("Redis forwarding of whole batches (BatchRouting)", { skip }, () => {
     try {
       const targets = ["b1", "b2", "c", "b1", "a", "b2"];
       const texts = targets.map((t, i) => (t === "c" || t === "a" ? `${t}/${i}` : body(`${t}/${i}`)));
-      const queued = await Promise.all(targets.map((t, i) => s.enqueue("rb", t, te.encode(texts[i] as string), 100, "node-a")));
+      const queued = await Promise.all(targets.map((t, i) => s.enqueue("rb", t, te.encode(texts[i] as string), limitsOf(100), "node-a")));
       assert.deepEqual(queued.map((q) => q?.forwarded), [true, true, true, true, false, true]);
       await until(() => (raw.get("node-b") ?? []).length >= 2 && raw.has("node-c"), "the publishes");
       await new Promise((r) => setTimeout(r, 100));
@@ -65,7 +65,7 @@ describe("Redis forwarding of whole batches (BatchRouting)", { skip }, () => {
       assert.deepEqual(mc.case === "delivery" ? [mc.value.sid, mc.value.messageId, td.decode(mc.value.response)] : mc.case, ["PA_rb_c", 1n, "c/2"]);
 
       // All of a batch for node-b but under 4 KiB: an envelope, as the copy costs less than a second message.
-      await Promise.all(["b1", "b2"].map((t) => s.enqueue("rb", t, te.encode(body(`small-${t}`, 1000)), 100, "node-a")));
+      await Promise.all(["b1", "b2"].map((t) => s.enqueue("rb", t, te.encode(body(`small-${t}`, 1000)), limitsOf(100), "node-a")));
       await until(() => (raw.get("node-b") ?? []).length === 3, "the small batch's envelope");
       const small = fromBinary(BusEnvelopeSchema, (raw.get("node-b") ?? [])[2] as Uint8Array).message;
       assert.equal(small.case, "deliveries");
@@ -88,9 +88,9 @@ describe("Redis forwarding of whole batches (BatchRouting)", { skip }, () => {
     localB.add(recorder("PA_rd_y", got.y));
     localB.add(recorder("PA_rd_z", got.z));
     localC.add(recorder("PA_rd_w", got.w));
-    const da = new Delivery(pair.one.store, pair.one.bus, "rd-a", new LocalParticipants(), 1000, createLogger("silent"));
-    const db = new Delivery(pair.two.store, pair.two.bus, "rd-b", localB, 1000, createLogger("silent"));
-    const dc = new Delivery(pair.two.store, pair.two.bus, "rd-c", localC, 1000, createLogger("silent"));
+    const da = new Delivery(pair.one.store, pair.one.bus, "rd-a", new LocalParticipants(), limitsOf(1000), createLogger("silent"));
+    const db = new Delivery(pair.two.store, pair.two.bus, "rd-b", localB, limitsOf(1000), createLogger("silent"));
+    const dc = new Delivery(pair.two.store, pair.two.bus, "rd-c", localC, limitsOf(1000), createLogger("silent"));
     await Promise.all([db.start(), dc.start()]);
     try {
       const sent = { y: [] as string[], z: [] as string[], w: [] as string[] };
@@ -118,7 +118,7 @@ describe("Redis forwarding of whole batches (BatchRouting)", { skip }, () => {
     const local = new LocalParticipants();
     const got: Array<[bigint, string]> = [];
     local.add(recorder("PA_lost_q", got));
-    const d = new Delivery(pair.two.store, pair.two.bus, "lost-b", local, 1000, capturingLogger(lines));
+    const d = new Delivery(pair.two.store, pair.two.bus, "lost-b", local, limitsOf(1000), capturingLogger(lines));
     await d.start();
     try {
       const routing = toBinary(BusEnvelopeSchema, create(BusEnvelopeSchema, {

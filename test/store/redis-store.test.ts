@@ -10,7 +10,7 @@ import { LEASE_MS } from "../../src/redis/redis-keys.js";
 import { createBackend, type Backend } from "../../src/store/create-backend.js";
 import { deletePrefix, freePort, keysUnder, REDIS_URL, RedisServer, redisSkip, requireRedis, uniquePrefix, withRedis } from "../helpers/redis.js";
 import { busContract } from "./bus.contract.js";
-import { participant, room } from "./contract-fixtures.js";
+import { participant, room, limitsOf } from "./contract-fixtures.js";
 import { storeContract } from "./store.contract.js";
 
 const log = createLogger("silent");
@@ -108,7 +108,7 @@ describe("Redis backend specifics", { skip }, () => {
       await s.createRoom(room("t"), 10, Date.now());
       await s.joinParticipant(participant("t", "a", "PA_a", "n1"), 10);
       await s.joinParticipant(participant("t", "b", "PA_b", "n1"), 10);
-      await s.enqueue("t", "a", new Uint8Array([1]), 10);
+      await s.enqueue("t", "a", new Uint8Array([1]), limitsOf(10));
       await s.markAway("t", "b", "PA_b", Date.now() + 30_000);
       await s.setOnline("a", "CO_1", 30_000, Date.now(), "node-p");
       await s.putCall(create(StoredCallSchema, { callId: "c", room: "t", caller: "a", callee: "b" }));

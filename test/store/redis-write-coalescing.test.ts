@@ -4,7 +4,7 @@ import { Redis } from "ioredis";
 import { createLogger } from "../../src/logger.js";
 import { createBackend, type Backend } from "../../src/store/create-backend.js";
 import { RedisServer, redisServerSkip } from "../helpers/redis.js";
-import { participant, room } from "./contract-fixtures.js";
+import { participant, room, limitsOf } from "./contract-fixtures.js";
 
 const log = createLogger("silent");
 const te = new TextEncoder();
@@ -54,7 +54,7 @@ describe("Redis commands of one tick leave the node in one write", { skip: redis
     const s = backend.store;
     await s.createRoom(room("order"), 10, Date.now());
     assert.ok((await s.joinParticipant(participant("order", "a", "PA_order_a", "node-a"), 10)).ok);
-    const queued = Promise.all([0, 1, 2].map((i) => s.enqueue("order", "a", te.encode(`m${i}`), 100, "node-a")));
+    const queued = Promise.all([0, 1, 2].map((i) => s.enqueue("order", "a", te.encode(`m${i}`), limitsOf(100), "node-a")));
     // Issued after the enqueues in the same tick: sent after their batch, so it sees all three.
     const box = s.readMailbox("PA_order_a", 0n);
     assert.deepEqual((await queued).map((q) => q?.messageId), [1n, 2n, 3n]);

@@ -4,7 +4,7 @@ import { create } from "@bufbuild/protobuf";
 import { StoredCallSchema, type StoredParticipant } from "../../gen/volly/signaling/v1/internal_pb.js";
 import { RoomSchema } from "../../gen/volly/signaling/v1/models_pb.js";
 import type { Store } from "../../src/store/store.js";
-import { participant, room, type StoreFixture } from "./contract-fixtures.js";
+import { participant, room, type StoreFixture, limitsOf } from "./contract-fixtures.js";
 import { storeRecordsContract } from "./store-records.contract.js";
 
 export type { StoreFixture } from "./contract-fixtures.js";
@@ -81,7 +81,7 @@ export function storeContract(name: string, makeStore: () => Promise<StoreFixtur
       await s.createRoom(room("del"), 10, 1);
       await join(participant("del", "a", "PA_a"));
       await join(participant("del", "b", "PA_b", "node-b"));
-      await s.enqueue("del", "a", te.encode("x"), 10);
+      await s.enqueue("del", "a", te.encode("x"), limitsOf(10));
       await s.putCall(create(StoredCallSchema, { callId: "c1", room: "del", caller: "a", callee: "b" }));
       const removed = await s.deleteRoom("del");
       assert.deepEqual(removed.map((p) => p.info?.identity).sort(), ["a", "b"]);
@@ -146,7 +146,7 @@ export function storeContract(name: string, makeStore: () => Promise<StoreFixtur
     test("joining with a taken identity replaces the old participant and drops its mailbox", async () => {
       await s.createRoom(room("dup"), 10, 1);
       await join(participant("dup", "a", "PA_old"), 1);
-      await s.enqueue("dup", "a", te.encode("old"), 10);
+      await s.enqueue("dup", "a", te.encode("old"), limitsOf(10));
       const out = await join(participant("dup", "a", "PA_new", "node-b"), 1);
       assert.equal(out.replaced?.info?.sid, "PA_old");
       assert.equal(out.replaced?.nodeId, "node-a");
@@ -154,7 +154,7 @@ export function storeContract(name: string, makeStore: () => Promise<StoreFixtur
       assert.equal(await s.getParticipantBySid("PA_old"), undefined);
       assert.equal((await s.getParticipant("dup", "a"))?.info?.sid, "PA_new");
       assert.equal((await s.readMailbox("PA_old", 0n)).nextId, 1n);
-      assert.equal((await s.enqueue("dup", "a", te.encode("n"), 10))?.messageId, 1n);
+      assert.equal((await s.enqueue("dup", "a", te.encode("n"), limitsOf(10)))?.messageId, 1n);
     });
 
     test("participants read back with info and routing facts", async () => {
@@ -190,7 +190,7 @@ export function storeContract(name: string, makeStore: () => Promise<StoreFixtur
       await join(participant("rm", "b", "PA_b"));
       await s.putCall(create(StoredCallSchema, { callId: "ab", room: "rm", caller: "a", callee: "b" }));
       await s.putCall(create(StoredCallSchema, { callId: "bx", room: "rm", caller: "b", callee: "x" }));
-      await s.enqueue("rm", "a", te.encode("1"), 10);
+      await s.enqueue("rm", "a", te.encode("1"), limitsOf(10));
       assert.equal(await s.removeParticipant("rm", "a", "PA_wrong", 5), undefined);
       const removed = await s.removeParticipant("rm", "a", "PA_a", 5);
       assert.equal(removed?.info?.identity, "a");
@@ -236,19 +236,19 @@ export function storeContract(name: string, makeStore: () => Promise<StoreFixtur
       await s.createRoom(room("mq"), 10, 1);
       await join(participant("mq", "a", "PA_a", "node-a"));
       await join(participant("mq", "b", "PA_b", "node-b"));
-      assert.equal(await s.enqueue("mq", "ghost", te.encode("x"), 10), undefined);
-      assert.equal(await s.enqueue("nowhere", "a", te.encode("x"), 10), undefined);
-      const q1 = await s.enqueue("mq", "a", te.encode("1"), 10);
-      const q2 = await s.enqueue("mq", "a", te.encode("2"), 10);
-      const qb = await s.enqueue("mq", "b", te.encode("b1"), 10);
+      assert.equal(await s.enqueue("mq", "ghost", te.encode("x"), limitsOf(10)), undefined);
+      assert.equal(await s.enqueue("nowhere", "a", te.encode("x"), limitsOf(10)), undefined);
+      const q1 = await s.enqueue("mq", "a", te.encode("1"), limitsOf(10));
+      const q2 = await s.enqueue("mq", "a", te.encode("2"), limitsOf(10));
+      const qb = await s.enqueue("mq", "b", te.encode("b1"), limitsOf(10));
       assert.deepEqual([q1?.sid, q1?.nodeId, q1?.messageId, q1?.overflow], ["PA_a", "node-a", 1n, false]);
       assert.equal(q2?.messageId, 2n);
       assert.deepEqual([qb?.sid, qb?.nodeId, qb?.messageId], ["PA_b", "node-b", 1n]);
-      const room2 = await s.enqueueRoom("mq", te.encode("all"), 10, "PA_b");
+      const room2 = await s.enqueueRoom("mq", te.encode("all"), limitsOf(10), "PA_b");
       assert.deepEqual(room2.map((q) => [q.sid, q.messageId]), [["PA_a", 3n]]);
-      const everyone = await s.enqueueRoom("mq", te.encode("all2"), 10);
+      const everyone = await s.enqueueRoom("mq", te.encode("all2"), limitsOf(10));
       assert.deepEqual(everyone.map((q) => `${q.sid}:${q.messageId}`).sort(), ["PA_a:4", "PA_b:2"]);
-      assert.deepEqual(await s.enqueueRoom("nowhere", te.encode("x"), 10), []);
+      assert.deepEqual(await s.enqueueRoom("nowhere", te.encode("x"), limitsOf(10)), []);
     });
 
     test("enqueues issued together keep call order: ids per participant, a missing one fails alone", async () => {
@@ -257,18 +257,18 @@ export function storeContract(name: string, makeStore: () => Promise<StoreFixtur
       await join(participant("mt", "b", "PA_b", "node-b"));
       // Issued in one turn, not awaited one by one (a Redis store sends them as one batch).
       const targets = ["a", "b", "ghost", "a", "a", "b", "a"];
-      const queued = await Promise.all(targets.map((t, i) => s.enqueue("mt", t, te.encode(`${t}${i}`), 100, "node-a")));
+      const queued = await Promise.all(targets.map((t, i) => s.enqueue("mt", t, te.encode(`${t}${i}`), limitsOf(100), "node-a")));
       assert.deepEqual(queued.map((q) => (q ? `${q.sid}:${q.messageId}` : "none")), ["PA_a:1", "PA_b:1", "none", "PA_a:2", "PA_a:3", "PA_b:2", "PA_a:4"]);
       for (const q of queued) if (q?.sid === "PA_a") assert.notEqual(q.forwarded, true, "never forwarded to the caller's own node");
       const a = await s.readMailbox("PA_a", 0n);
       assert.deepEqual(a.messages.map((m) => [m.id, new TextDecoder().decode(m.response)]), [[1n, "a0"], [2n, "a3"], [3n, "a4"], [4n, "a6"]]);
-      assert.equal((await s.enqueue("mt", "a", te.encode("next"), 100))?.messageId, 5n, "ids continue after the batch");
+      assert.equal((await s.enqueue("mt", "a", te.encode("next"), limitsOf(100)))?.messageId, 5n, "ids continue after the batch");
     });
 
     test("readMailbox returns what follows an id; ackMailbox drops up to an id", async () => {
       await s.createRoom(room("rb"), 10, 1);
       await join(participant("rb", "a", "PA_a"));
-      for (let i = 1; i <= 5; i++) await s.enqueue("rb", "a", te.encode(`m${i}`), 100);
+      for (let i = 1; i <= 5; i++) await s.enqueue("rb", "a", te.encode(`m${i}`), limitsOf(100));
       const all = await s.readMailbox("PA_a", 0n);
       assert.deepEqual(all.messages.map((m) => [m.id, new TextDecoder().decode(m.response)]), [[1n, "m1"], [2n, "m2"], [3n, "m3"], [4n, "m4"], [5n, "m5"]]);
       assert.deepEqual([all.firstId, all.nextId], [1n, 6n]);
@@ -282,7 +282,7 @@ export function storeContract(name: string, makeStore: () => Promise<StoreFixtur
       assert.equal(await s.ackMailbox("PA_a", 50n), 5n);
       const empty = await s.readMailbox("PA_a", 0n);
       assert.deepEqual([empty.firstId, empty.nextId, empty.messages.length], [6n, 6n, 0]);
-      assert.equal((await s.enqueue("rb", "a", te.encode("m6"), 100))?.messageId, 6n);
+      assert.equal((await s.enqueue("rb", "a", te.encode("m6"), limitsOf(100)))?.messageId, 6n);
       assert.equal(await s.ackMailbox("PA_ghost", 3n), 0n);
       assert.deepEqual(await s.readMailbox("PA_ghost", 0n), { messages: [], firstId: 1n, nextId: 1n });
     });
@@ -290,12 +290,32 @@ export function storeContract(name: string, makeStore: () => Promise<StoreFixtur
     test("a full mailbox drops the oldest while connected and reports overflow while away", async () => {
       await s.createRoom(room("ov"), 10, 1);
       await join(participant("ov", "a", "PA_a"));
-      for (let i = 0; i < 5; i++) assert.equal((await s.enqueue("ov", "a", te.encode(`${i}`), 3))?.overflow, false);
+      for (let i = 0; i < 5; i++) assert.equal((await s.enqueue("ov", "a", te.encode(`${i}`), limitsOf(3)))?.overflow, false);
       const box = await s.readMailbox("PA_a", 0n);
       assert.deepEqual([box.firstId, box.messages.map((m) => m.id)], [3n, [3n, 4n, 5n]]);
       await s.markAway("ov", "a", "PA_a", Date.now() + 60_000);
-      assert.equal((await s.enqueue("ov", "a", te.encode("x"), 3))?.overflow, true);
-      assert.equal((await s.enqueueRoom("ov", te.encode("y"), 3))[0]?.overflow, true);
+      assert.equal((await s.enqueue("ov", "a", te.encode("x"), limitsOf(3)))?.overflow, true);
+      assert.equal((await s.enqueueRoom("ov", te.encode("y"), limitsOf(3)))[0]?.overflow, true);
+    });
+
+    test("an away participant's mailbox overflows past the bytes it may take while away, counted from going away", async () => {
+      await s.createRoom(room("ovbytes"), 10, 1);
+      await join(participant("ovbytes", "a", "PA_a"));
+      const limits = limitsOf(100, 1000);
+      const kb = (tag: string) => te.encode(tag.padEnd(400, "."));
+      // Connected: bytes are the connection's to bound, not the store's.
+      for (let i = 0; i < 5; i++) assert.equal((await s.enqueue("ovbytes", "a", kb(`c${i}`), limits))?.overflow, false);
+      await s.markAway("ovbytes", "a", "PA_a", Date.now() + 60_000);
+      assert.equal((await s.enqueue("ovbytes", "a", kb("a1"), limits))?.overflow, false);
+      assert.equal((await s.enqueueRoom("ovbytes", kb("a2"), limits))[0]?.overflow, false);
+      assert.equal((await s.enqueue("ovbytes", "a", kb("a3"), limits))?.overflow, true, "1,200 bytes since going away");
+      // Back, then away again: the count starts over.
+      await s.claimParticipant("ovbytes", "a", "PA_a", "node-a");
+      await s.markAway("ovbytes", "a", "PA_a", Date.now() + 60_000);
+      assert.equal((await s.enqueue("ovbytes", "a", kb("b1"), limits))?.overflow, false);
+      // Several at once (one batch, as relays of one turn go): the one that passes the bound overflows.
+      const together = await Promise.all(["b2", "b3"].map((t) => s.enqueue("ovbytes", "a", kb(t), limits)));
+      assert.equal(together.some((q) => q?.overflow), true);
     });
 
     test("enqueues issued together fill, trim and overflow a mailbox exactly as one at a time", async () => {
@@ -303,15 +323,15 @@ export function storeContract(name: string, makeStore: () => Promise<StoreFixtur
       await join(participant("ovb", "a", "PA_a", "node-a"));
       await join(participant("ovb", "b", "PA_b", "node-b"));
       // Connected: five at once into a mailbox of three keeps the last three, and nothing overflows.
-      const five = await Promise.all([0, 1, 2, 3, 4].map((i) => s.enqueue("ovb", i % 2 === 0 ? "a" : "b", te.encode(`m${i}`), 3, "node-a")));
+      const five = await Promise.all([0, 1, 2, 3, 4].map((i) => s.enqueue("ovb", i % 2 === 0 ? "a" : "b", te.encode(`m${i}`), limitsOf(3), "node-a")));
       assert.deepEqual(five.map((q) => [q?.sid, q?.messageId, q?.overflow]), [["PA_a", 1n, false], ["PA_b", 1n, false], ["PA_a", 2n, false], ["PA_b", 2n, false], ["PA_a", 3n, false]]);
-      for (let i = 0; i < 2; i++) await s.enqueue("ovb", "a", te.encode(`n${i}`), 3, "node-a");
+      for (let i = 0; i < 2; i++) await s.enqueue("ovb", "a", te.encode(`n${i}`), limitsOf(3), "node-a");
       const box = await s.readMailbox("PA_a", 0n);
       assert.deepEqual([box.firstId, box.messages.map((m) => new TextDecoder().decode(m.response))], [3n, ["m4", "n0", "n1"]]);
       // Away with two of three taken (acknowledged up to 3): the first of three more fits, the next two overflow.
       await s.ackMailbox("PA_a", 3n);
       await s.markAway("ovb", "a", "PA_a", Date.now() + 60_000);
-      const three = await Promise.all(["x", "y", "z"].map((t) => s.enqueue("ovb", "a", te.encode(t), 3, "node-a")));
+      const three = await Promise.all(["x", "y", "z"].map((t) => s.enqueue("ovb", "a", te.encode(t), limitsOf(3), "node-a")));
       assert.deepEqual(three.map((q) => [q?.messageId, q?.overflow]), [[6n, false], [7n, true], [8n, true]]);
       const after = await s.readMailbox("PA_a", 0n);
       assert.deepEqual(after.messages.map((m) => new TextDecoder().decode(m.response)), ["x", "y", "z"]);
@@ -322,11 +342,11 @@ export function storeContract(name: string, makeStore: () => Promise<StoreFixtur
       await s.createRoom(r, 10, 1);
       const a = participant("rs", "a", "PA_a", "node-a");
       await join(a);
-      await s.enqueue("rs", "a", te.encode("1"), 10);
+      await s.enqueue("rs", "a", te.encode("1"), limitsOf(10));
       assert.equal(await s.restoreParticipant(r, a, 1n, false), "kept");
-      assert.equal((await s.enqueue("rs", "a", te.encode("2"), 10))?.messageId, 2n, "a lower next id changes nothing");
+      assert.equal((await s.enqueue("rs", "a", te.encode("2"), limitsOf(10)))?.messageId, 2n, "a lower next id changes nothing");
       assert.equal(await s.restoreParticipant(r, a, 10n, false), "kept");
-      assert.equal((await s.enqueue("rs", "a", te.encode("3"), 10))?.messageId, 10n, "ids continue from the raised next id");
+      assert.equal((await s.enqueue("rs", "a", te.encode("3"), limitsOf(10)))?.messageId, 10n, "ids continue from the raised next id");
       await s.markAway("rs", "a", "PA_a", Date.now() + 60_000);
       assert.equal(await s.restoreParticipant(r, a, 1n, false), "reclaimed");
       assert.equal((await s.getParticipant("rs", "a"))?.awayUntil, 0n);
@@ -341,7 +361,7 @@ export function storeContract(name: string, makeStore: () => Promise<StoreFixtur
       const back = await s.getParticipant("rs", "a");
       assert.deepEqual([back?.info?.sid, back?.nodeId, back?.awayUntil], ["PA_a", "node-a", 0n]);
       assert.deepEqual([(await s.getRoom("rs"))?.metadata, (await s.getRoom("rs"))?.numParticipants], ["meta", 1]);
-      assert.equal((await s.enqueue("rs", "a", te.encode("x"), 10))?.messageId, 7n);
+      assert.equal((await s.enqueue("rs", "a", te.encode("x"), limitsOf(10)))?.messageId, 7n);
       assert.deepEqual((await s.listParticipantsOnNode("node-a")).map((p) => p.info?.sid), ["PA_a"]);
       assert.deepEqual(await s.deleteExpiredEmptyRooms(Date.now() + 10_000_000), [], "a restored room is occupied");
     });

@@ -16,6 +16,11 @@
  * not), against a fraction of that for the C copy PUBLISH makes; it had been a third of the script's time.
  */
 export const ENQUEUE_SHARED = `
+-- Counts \`bytes\` more queued for an away participant (\`set_away\` starts the count at 0); true once more
+-- than \`max\` arrived since it went away: its mailbox overflows (MailboxLimits.awayBytes).
+local function away_over(sid, bytes, max)
+  return redis.call('HINCRBY', k_ids(sid), 'away_bytes', bytes) > max
+end
 -- Gives the keys an enqueue created (its first id, a mailbox emptied by acks) the TTL of the participant's
 -- record (at least the lease).
 local function expire_created(sid, ids_new, mailbox_new)

@@ -58,6 +58,7 @@ end
 -- Marks a participant away until untilMs and keeps its records (and room) past that.
 local function set_away(n, sid, untilMs)
   redis.call('HSET', k_part(sid), 'away_until', untilMs)
+  redis.call('HDEL', k_ids(sid), 'away_bytes')
   redis.call('ZADD', K_AWAY, untilMs, sid)
   extend(K_AWAY, GLOBAL)
   local ms = math.max(untilMs - NOW, 0) + LEASE

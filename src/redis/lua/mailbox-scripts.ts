@@ -1,16 +1,19 @@
 import { LuaScript } from "../lua-script.js";
 import { ENQUEUE_SHARED } from "./enqueue-shared.js";
 
-// Appends one message to a participant's mailbox: {sid, node_id, id, overflow, forwarded}.
+// Appends one message to a participant's mailbox: {sid, node_id, id, overflow, forwarded}. An away
+// participant's mailbox overflows past `limit` messages or `away_max` bytes queued since it went away.
 const PUSH = `
-local function push(sid, limit, response, from)
+local function push(sid, limit, away_max, response, from)
   local f = redis.call('HMGET', k_part(sid), 'node_id', 'away_until')
   local id = tonumber(redis.call('HGET', k_ids(sid), 'next') or '1')
   redis.call('HSET', k_ids(sid), 'next', id + 1)
   local len = redis.call('RPUSH', k_mail(sid), response)
+  local away = tonumber(f[2] or '0') > 0
   local overflow = 0
+  if away and away_over(sid, #response, away_max) then overflow = 1 end
   if len > limit then
-    if tonumber(f[2] or '0') > 0 then overflow = 1 end
+    if away then overflow = 1 end
     redis.call('LTRIM', k_mail(sid), len - limit, -1)
   end
   touch_part(sid, LEASE)
@@ -25,7 +28,7 @@ end
  */
 export const mailboxScripts = {
   /**
-   * (n, limit, from, messages) → {outcomes, sid1, node1, sid2, node2, ...}, where `messages` packs n ×
+   * (n, limit, awayMax, from, messages) → {outcomes, sid1, node1, sid2, node2, ...}, where `messages` packs n ×
    * (room, identity, response) as `EnqueueBatchWriter` (protocol/enqueue-batch.ts) writes them. The reply lists
    * the recipients once each, and `outcomes`, ENQUEUE_OUTCOME_BYTES per message in call order: a flags
    * byte (0 no such participant, else 1 | 2 forwarded | 4 overflow), the 1-based index of its recipient in
@@ -39,7 +42,7 @@ export const mailboxScripts = {
 -- The TTLs are not rewritten per message (six of the eleven calls a message cost): the node holding
 -- a participant re-asserts its records every sync, and an away participant's last past its deadline. Only
 -- a key this script creates (a mailbox emptied by acks, a first id) gets one (\`expire_created\`).
-local n, limit, from, packed = tonumber(arg(1)), tonumber(arg(2)), arg(3), arg(4)
+local n, limit, away_max, from, packed = tonumber(arg(1)), tonumber(arg(2)), tonumber(arg(3)), arg(4), arg(5)
 local at = 1
 local sids = {}
 local facts = {}
@@ -87,6 +90,11 @@ for _, sid in ipairs(touched) do
   local len = redis.call('RPUSH', k_mail(sid), unpack(pending))
   f[8] = len - #pending
   if f[8] == 0 then f[5] = true end
+  if f[2] then
+    local bytes = 0
+    for k = 1, #pending do bytes = bytes + #pending[k] end
+    f[9] = away_over(sid, bytes, away_max)
+  end
   if len > limit then redis.call('LTRIM', k_mail(sid), len - limit, -1) end
   redis.call('HSET', k_ids(sid), 'next', f[3])
   expire_created(sid, f[4], f[5])
@@ -100,7 +108,7 @@ for i = 1, n do
     vals[3 * i - 2], vals[3 * i - 1], vals[3 * i] = 0, 0, 0
   else
     local overflow = 0
-    if f[2] and f[8] + m_k[i] > limit then overflow = 1 end
+    if f[2] and (f[8] + m_k[i] > limit or f[9]) then overflow = 1 end
     vals[3 * i - 2], vals[3 * i - 1], vals[3 * i] = 1 + 2 * m_fwd[i] + 4 * overflow, f[6], m_id[i]
   end
 end
@@ -109,11 +117,11 @@ publish_forwarded(packed, n)
 return reply
 `),
 
-  /** (room, limit, exceptSid, response, from) → list of {sid, node, id, overflow, forwarded}. */
+  /** (room, limit, awayMax, exceptSid, response, from) → list of {sid, node, id, overflow, forwarded}. */
   enqueueRoom: new LuaScript("mailbox_enqueue_room", `${ENQUEUE_SHARED}${PUSH}
 local out = {}
 for _, sid in ipairs(redis.call('HVALS', k_sids(arg(1)))) do
-  if sid ~= arg(3) then out[#out + 1] = push(sid, tonumber(arg(2)), arg(4), arg(5)) end
+  if sid ~= arg(4) then out[#out + 1] = push(sid, tonumber(arg(2)), tonumber(arg(3)), arg(5), arg(6)) end
 end
 publish_forwarded()
 return out

@@ -10,11 +10,12 @@ import { ENQUEUE_SHARED } from "./enqueue-shared.js";
  * argument and the piece `struct.unpack` cut from it, which was a third of what Redis spent on a
  * cross-node relay.
  *
- * (limit, from, pubNode, batchBytes, n, meta) → {outcomes, sid1, node1, sid2, node2, ...}. `meta` packs a u16
- * group count, per group (recipient) its room, identity and the sid the node pushed to (u16 length + bytes
- * each) and its message count (u16), then per message its 1-based group (u16), in call order. The script
- * works per group, never per message: a group's messages take consecutive ids, so `outcomes` packs per
- * group its flags (found, forwarded, away), its index in the sid/node list, its first id and its
+ * (limit, awayMax, from, pubNode, batchBytes, n, meta) → {outcomes, sid1, node1, sid2, node2, ...}. `meta`
+ * packs a u16 group count, per group (recipient) its room, identity and the sid the node pushed to (u16
+ * length + bytes each), its message count (u16) and their bytes (u32), then per message its 1-based group
+ * (u16), in call order. The script works per group, never per message: a group's messages take consecutive
+ * ids, so `outcomes` packs per group its flags (found, forwarded, away, past `awayMax` bytes since it went
+ * away), its index in the sid/node list, its first id and its
  * mailbox's length before the push (`PUSHED_OUTCOME_BYTES`), from which the node works out each message's
  * outcome, and the routing published to `pubNode` names the groups with the batch's per-message groups as
  * they came (`BatchRouting.groups`, `message_groups`). Per message, Lua's work (unpacking, tables, a
@@ -28,13 +29,13 @@ import { ENQUEUE_SHARED } from "./enqueue-shared.js";
  * bytes read back from the mailbox.
  */
 export const pushedEnqueueScript = new LuaScript("mailbox_enqueue_pushed", `${ENQUEUE_SHARED}
-local limit, from, pub, batch_bytes, n, meta = tonumber(arg(1)), arg(2), arg(3), tonumber(arg(4)), tonumber(arg(5)), arg(6)
+local limit, away_max, from, pub, batch_bytes, n, meta = tonumber(arg(1)), tonumber(arg(2)), arg(3), arg(4), tonumber(arg(5)), tonumber(arg(6)), arg(7)
 local reply = {false}
 local outcomes, routed = {}, {}
 local g_count, at = struct.unpack('>H', meta)
 for g = 1, g_count do
-  local room, identity, pushed_sid, count
-  room, identity, pushed_sid, count, at = struct.unpack('>Hc0Hc0Hc0H', meta, at)
+  local room, identity, pushed_sid, count, group_bytes
+  room, identity, pushed_sid, count, group_bytes, at = struct.unpack('>Hc0Hc0Hc0HI4', meta, at)
   local sid = redis.call('HGET', k_sids(room), identity)
   local len, bytes
   if sid == pushed_sid then
@@ -53,7 +54,10 @@ for g = 1, g_count do
     redis.call('HSET', k_ids(sid), 'next', first + count)
     local node = h[1] or ''
     flags = 1
-    if tonumber(h[2] or '0') > 0 then flags = flags + 4 end
+    if tonumber(h[2] or '0') > 0 then
+      flags = flags + 4
+      if away_over(sid, group_bytes, away_max) then flags = flags + 8 end
+    end
     if pub ~= '' and node == pub then
       local body = '\\8' .. varint(g) .. '\\18' .. varint(#sid) .. sid .. '\\24' .. varint(first)
       routed[#routed + 1] = '\\34' .. varint(#body) .. body
