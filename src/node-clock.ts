@@ -39,19 +39,25 @@ export class NodeClock implements SessionRegistry {
   }
 
   start(svc: NodeServices, cluster: ClockedCluster): void {
-    this.timer = setInterval(() => {
-      const now = Date.now();
-      for (const s of [...this.sessions]) {
-        try {
-          s.tick(now);
-        } catch (e) {
-          this.log.error({ err: e }, "session tick failed");
-        }
-      }
-      cluster.tick(now);
-      void this.sweep(svc, cluster, now);
-    }, TICK_MS);
+    // The sessions' checks run after the loop has read its sockets (setImmediate: the check phase, after
+    // poll), not in the timers phase before it: after the node was busy for seconds, what clients sent
+    // meanwhile (their pings, their pongs) is read first, so none is taken for silent because of our stall.
+    this.timer = setInterval(() => setImmediate(() => this.tickAll(svc, cluster)), TICK_MS);
     this.timer.unref();
+  }
+
+  private tickAll(svc: NodeServices, cluster: ClockedCluster): void {
+    if (this.timer === undefined) return;
+    const now = Date.now();
+    for (const s of [...this.sessions]) {
+      try {
+        s.tick(now);
+      } catch (e) {
+        this.log.error({ err: e }, "session tick failed");
+      }
+    }
+    cluster.tick(now);
+    void this.sweep(svc, cluster, now);
   }
 
   stop(): void {

@@ -235,6 +235,9 @@ export class Rooms {
     for (const p of await this.store.listExpiredAway(now)) {
       // RESUME_FAILED, not the drop's own reason: the room learns it never came back, not why it dropped.
       await this.leave(p.room, p.info?.identity ?? "", p.info?.sid ?? "", DisconnectReason.RESUME_FAILED, { awayExpiredBy: now });
+      // A leave tells its whole room; many at once (a mass drop in a big room) would otherwise keep the
+      // loop from reading any socket until all are told (the memory store answers without I/O).
+      await new Promise((resolve) => setImmediate(resolve));
     }
     for (const name of await this.store.deleteExpiredEmptyRooms(now)) {
       this.log.info({ room: name }, "room closed after empty timeout");
