@@ -7,7 +7,7 @@ const hex = (s: string): Uint8Array => Uint8Array.from(s.match(/../g) ?? [], (b)
  * clear: RFC 7748 ignores it): 0, 1, the two points of order 8, p - 1, p and p + 1. X25519 with any of
  * them gives an all-zero shared secret, whatever the private key.
  */
-const LOW_ORDER = [
+export const X25519_LOW_ORDER_POINTS: readonly Uint8Array[] = [
   "0000000000000000000000000000000000000000000000000000000000000000",
   "0100000000000000000000000000000000000000000000000000000000000000",
   "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800",
@@ -24,7 +24,7 @@ const LOW_ORDER = [
  */
 export function checkX25519Share(share: Uint8Array): void {
   if (share.length !== 32) throw new PqError("x25519_invalid", "X25519 public key must be 32 bytes");
-  for (const point of LOW_ORDER) {
+  for (const point of X25519_LOW_ORDER_POINTS) {
     let diff = ((share[31] as number) & 0x7f) ^ (point[31] as number);
     for (let i = 0; i < 31; i++) diff |= (share[i] as number) ^ (point[i] as number);
     if (diff === 0) throw new PqError("x25519_zero", "X25519 share is a point of small order (its shared secret would be all zero)");
