@@ -316,11 +316,15 @@ export class Negotiator {
   }
 }
 
-/** What an offer negotiates, per media section: kind, mid, direction and tracks (not ports, ICE or codecs). */
+/**
+ * What an offer negotiates, per media section: kind, mid, direction and tracks, and the ICE username
+ * fragment, which changes only when the app asked for an ICE restart (`restartIce()`); not ports, candidates
+ * or codecs.
+ */
 function mediaOf(sdp: string): string {
   return sdp
     .split(/\r?\n/)
-    .filter((line) => /^(m=|a=mid:|a=msid:|a=(sendrecv|sendonly|recvonly|inactive)$)/.test(line))
+    .filter((line) => /^(m=|a=mid:|a=msid:|a=ice-ufrag:|a=(sendrecv|sendonly|recvonly|inactive)$)/.test(line))
     .map((line) => (line.startsWith("m=") ? (line.split(" ")[0] as string) : line))
     .join("\n");
 }

@@ -83,6 +83,27 @@ test("Chromium: two tabs of the demo page call each other, see the remote video 
       for (const r of remotes) assert.ok(r.address === "127.0.0.1" || (r.type === "prflx" && r.address === ""), JSON.stringify(remotes));
     }
 
+    // An ICE restart asked for by the app (a network change) goes out as an offer with new ICE credentials,
+    // though the media are unchanged, and the call carries on.
+    const remoteUfrag = (page: Page) => page.evaluate(() => {
+      const demo = (globalThis as unknown as { vollyDemo: { call: { peerConnection: RTCPeerConnection } } }).vollyDemo;
+      return /a=ice-ufrag:(\S+)/.exec(demo.call.peerConnection.remoteDescription?.sdp ?? "")?.[1] ?? "";
+    });
+    const before = await remoteUfrag(bob);
+    await alice.evaluate(() => {
+      (globalThis as unknown as { vollyDemo: { call: { peerConnection: RTCPeerConnection } } }).vollyDemo.call.peerConnection.restartIce();
+    });
+    await bob.waitForFunction((old) => {
+      const demo = (globalThis as unknown as { vollyDemo: { call: { peerConnection: RTCPeerConnection } } }).vollyDemo;
+      const now = /a=ice-ufrag:(\S+)/.exec(demo.call.peerConnection.remoteDescription?.sdp ?? "")?.[1] ?? "";
+      return now !== "" && now !== old;
+    }, before, { timeout: 10_000 });
+    await alice.waitForFunction(() => {
+      const demo = (globalThis as unknown as { vollyDemo: { call: { peerConnection: RTCPeerConnection } } }).vollyDemo;
+      return demo.call.peerConnection.iceConnectionState === "connected" || demo.call.peerConnection.iceConnectionState === "completed";
+    }, undefined, { timeout: 15_000 });
+    await remoteVideoPlaying(bob);
+
     // The PQ panel shows the session.
     assert.equal(await alice.textContent("#pq-algorithm"), "ML-KEM-768");
     assert.match((await alice.textContent("#pq-session")) ?? "", /^[0-9a-f]{32}$/);
