@@ -116,6 +116,12 @@ export class ParticipantRoster {
       }
       if (known !== undefined && known.sid === p.sid && p.version <= known.version) continue;
       if (this.departed.has(p.sid)) continue;
+      if (known !== undefined && known.sid !== p.sid) {
+        // The identity came back as a new participant (a reloaded page, a rejoin): the one it replaced has
+        // left, whether or not the server says so, as `reset` reports it.
+        this.departed.add(known.sid);
+        changes.push({ kind: "left", participant: { ...known, state: "disconnected" } });
+      }
       this.byIdentity.set(p.identity, p);
       changes.push({ kind: known !== undefined && known.sid === p.sid ? "updated" : "joined", participant: p });
     }

@@ -20,6 +20,20 @@ test("an update that arrives after its participant's departure does not bring it
   assert.equal(roster.get("bob")?.sid, "PA_bob2");
 });
 
+// A reloaded page, or a rejoin after a lost `join`: the server replaces the old participant by the new one
+// without a DISCONNECTED for the old sid. Apps keyed by sid must hear that the old one left.
+test("a new sid for a listed identity is the old participant leaving and a new one joining", () => {
+  const roster = new ParticipantRoster("alice");
+  roster.reset(undefined, [bob(ParticipantState.JOINED, 3)]);
+  const changes = roster.apply([bob(ParticipantState.JOINED, 1, "PA_bob2")]);
+  assert.deepEqual(changes.map((c) => [c.kind, c.participant.sid, c.participant.state]), [["left", "PA_bob1", "disconnected"], ["joined", "PA_bob2", "joined"]]);
+  assert.deepEqual(roster.list().map((p) => p.sid), ["PA_bob2"]);
+  // A late update about the replaced sid changes nothing.
+  assert.deepEqual(roster.apply([bob(ParticipantState.JOINED, 4)]), []);
+  assert.deepEqual(roster.apply([bob(ParticipantState.DISCONNECTED, 5)]), []);
+  assert.equal(roster.get("bob")?.sid, "PA_bob2");
+});
+
 test("a departure heard before the participant itself keeps it from being listed", () => {
   const roster = new ParticipantRoster("alice");
   roster.reset(undefined, []);

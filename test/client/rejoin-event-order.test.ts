@@ -29,3 +29,32 @@ test("a rejoin emits connected, then reconnected {resumed: false}, the new state
     await brief.close();
   }
 });
+
+test("a peer that comes back under the same identity as a new participant (a reloaded page) is reported left, then joined", async () => {
+  const srv = await startTestServer({ VOLLY_RESUME_WINDOW: "20" });
+  const bob = await nodeClient(srv.wsUrl, "rl-bob", "reload");
+  const first = await nodeClient(srv.wsUrl, "rl-alice", "reload");
+  try {
+    await bob.client.connect();
+    const joinedOnce = nextEvent(bob.client, "participantJoined", 10_000);
+    await first.client.connect();
+    const [oldJoined] = await joinedOnce;
+    const oldSid = oldJoined.sid;
+    const events: string[] = [];
+    bob.client.on("participantLeft", (p) => events.push(`left ${p.sid === oldSid ? "old" : "new"}`));
+    bob.client.on("participantJoined", (p) => events.push(`joined ${p.sid === oldSid ? "old" : "new"}`));
+    // The page goes away without a leave (its participant is kept for a resume), and loads again.
+    first.tap.cut();
+    const second = await nodeClient(srv.wsUrl, "rl-alice", "reload");
+    const rejoined = nextEvent(bob.client, "participantJoined", 10_000);
+    await second.client.connect();
+    await rejoined;
+    assert.deepEqual(events, ["left old", "joined new"]);
+    assert.deepEqual(bob.client.participants.map((p) => p.sid), [second.client.sid]);
+    await second.client.disconnect();
+  } finally {
+    await first.client.disconnect();
+    await bob.client.disconnect();
+    await srv.close();
+  }
+});
