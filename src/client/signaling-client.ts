@@ -3,7 +3,7 @@ import type { JoinResponse, ReconnectResponse, SignalResponse } from "../../gen/
 import type { VollyCall } from "./call.js";
 import { CallRouter, type VollyCallOptions } from "./call-router.js";
 import type { VollyDataAck, VollyDataMessage, VollyJoinInfo, VollySignalingEvents, VollyUserPresence } from "./client-events.js";
-import { errorFromResponse } from "./client-errors.js";
+import { errorFromResponse, invalidArgument } from "./client-errors.js";
 import { limitsOf } from "./connection-limits.js";
 import { resolveClientOptions, type ResolvedClientOptions, type VollySignalingClientOptions } from "./client-options.js";
 import { platformGetUserMedia } from "./local-media.js";
@@ -179,6 +179,8 @@ export class VollySignalingClient extends TypedEmitter<VollySignalingEvents> {
 
   /** Sends a small payload through the server to `target` (or the whole room); resolves with the delivery ack. */
   async sendData(payload: Uint8Array | string, options: { target?: string; topic?: string; id?: string } = {}): Promise<VollyDataAck> {
+    // Checked here: plain JavaScript callers pass anything, and `undefined` would go out as an empty payload.
+    if (typeof payload !== "string" && !(payload instanceof Uint8Array)) throw invalidArgument("sendData: payload must be a string or a Uint8Array");
     await this.ready();
     const bytes = typeof payload === "string" ? new TextEncoder().encode(payload) : payload;
     const id = options.id ?? crypto.randomUUID();

@@ -43,3 +43,24 @@ test("a VollyMessagingClient without a session handle from the SDK throws Invali
     assert.throws(() => new VollyMessagingClient({ postQuantumSession: postQuantumSession as unknown as VollyPostQuantumSession }), invalidArgument);
   }
 });
+
+test("sendData with a payload that is neither a string nor bytes rejects with InvalidArgument, and sends nothing", async () => {
+  const alice = await nodeClient(server.wsUrl, "sd-alice", "sdk-payload");
+  const bob = await nodeClient(server.wsUrl, "sd-bob", "sdk-payload");
+  try {
+    await alice.client.connect();
+    await bob.client.connect();
+    const received: string[] = [];
+    bob.client.on("data", (m) => received.push(m.id));
+    for (const payload of [123, undefined, null, { bytes: [1] }, [1, 2]]) {
+      await assert.rejects(alice.client.sendData(payload as unknown as string, { id: `bad-${String(payload)}` }), invalidArgument, String(payload));
+    }
+    const ack = await alice.client.sendData(new Uint8Array([1]), { id: "good" });
+    assert.equal(ack.recipients, 1);
+    for (let i = 0; i < 50 && !received.includes("good"); i++) await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(received, ["good"]);
+  } finally {
+    await alice.client.disconnect();
+    await bob.client.disconnect();
+  }
+});
