@@ -24,6 +24,8 @@ interface Entry {
   readonly reject: (error: ConnectError) => void;
   /** Runs while the request waits offline or is on the wire; none while it waits behind the pacer. */
   timer: ReturnType<typeof setTimeout> | undefined;
+  /** `Outbox.heard` when it last left. */
+  heardAtSend: number;
 }
 
 /**
@@ -40,8 +42,15 @@ export class Outbox {
   private readonly entries = new Map<number, Entry>();
   private readonly pings = new Map<number, { index: number; generation: number }>();
   private transport: OutboxTransport | undefined;
+  /** Frames received so far (any kind): a request whose socket stayed silent since it left is not timed out. */
+  private heard = 0;
 
   constructor(private readonly timeoutMs: number) {}
+
+  /** Something arrived on the connection. */
+  received(): void {
+    this.heard++;
+  }
 
   /** True while some request waits for a `pong` to be confirmed. */
   get awaitingConfirmation(): boolean {
@@ -56,16 +65,26 @@ export class Outbox {
   submit(message: OutboundMessage, expectsAnswer: boolean): Promise<SignalResponse | undefined> {
     const requestId = this.takeRequestId();
     return new Promise((resolve, reject) => {
-      const entry: Entry = { requestId, message, expectsAnswer, sentIndex: -1, sentGeneration: -1, resolve, reject, timer: undefined };
+      const entry: Entry = { requestId, message, expectsAnswer, sentIndex: -1, sentGeneration: -1, resolve, reject, timer: undefined, heardAtSend: 0 };
       entry.timer = this.deadline(entry);
       this.entries.set(requestId, entry);
       if (this.transport !== undefined) this.transmit(entry, this.transport);
     });
   }
 
-  /** The request's timer: it fails with `DeadlineExceeded` unless answered (or confirmed) in time. */
+  /**
+   * The request's timer: it fails with `DeadlineExceeded` unless answered (or confirmed) in time. Not while
+   * nothing at all has arrived on its socket since it left: that socket is going dead (the heartbeat ends it
+   * within the ping timeout, which may be longer than this one), and the resume sends the request again, timed
+   * anew; failing it now would lose what the resume was about to deliver.
+   */
   private deadline(entry: Entry): ReturnType<typeof setTimeout> {
     return setTimeout(() => {
+      const silent = this.transport !== undefined && entry.sentGeneration === this.transport.generation && this.heard === entry.heardAtSend;
+      if (silent && entry.sentIndex >= 0) {
+        entry.timer = this.deadline(entry);
+        return;
+      }
       this.entries.delete(entry.requestId);
       entry.reject(new ConnectError(`no answer to ${entry.message.case ?? "request"} within ${this.timeoutMs} ms`, Code.DeadlineExceeded));
     }, this.timeoutMs);
@@ -148,6 +167,7 @@ export class Outbox {
     transport.send(create(SignalRequestSchema, { message: entry.message, requestId: entry.requestId }), () => {
       if (this.entries.get(entry.requestId) !== entry) return;
       clearTimeout(entry.timer);
+      entry.heardAtSend = this.heard;
       entry.timer = this.deadline(entry);
     });
   }

@@ -209,6 +209,7 @@ export class SignalConnection {
   private onInner(generation: number, inner: SignalResponse): void {
     if (generation !== this.generation) return;
     this.heartbeat.received();
+    this.outbox.received();
     if (inner.messageId > 0n) {
       if (inner.messageId <= this.lastMessageId) return; // already processed (replay after a resume)
       this.lastMessageId = inner.messageId;

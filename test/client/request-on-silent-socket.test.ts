@@ -1,0 +1,37 @@
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { startTestServer, type TestServer } from "../helpers/test-server.js";
+import { nextEvent, nodeClient } from "../helpers/werift-sdk.js";
+
+// A request sent just as the network goes half-open gets no answer, and nothing else arrives either. The
+// heartbeat notices within the ping timeout and the SDK resumes, sending the request again. A request
+// timeout shorter than that must not fail the request first: the resume was about to deliver it.
+let server: TestServer;
+before(async () => {
+  server = await startTestServer({ VOLLY_PING_INTERVAL: "1", VOLLY_PING_TIMEOUT: "3", VOLLY_RESUME_WINDOW: "30" });
+});
+after(async () => {
+  await server.close();
+});
+
+test("a request on a socket that went silent waits for the resume instead of timing out, and arrives once", async () => {
+  const alice = await nodeClient(server.wsUrl, "silent-alice", "silent-socket", { requestTimeoutMs: 1500 });
+  const bob = await nodeClient(server.wsUrl, "silent-bob", "silent-socket");
+  try {
+    await alice.client.connect();
+    await bob.client.connect();
+    const received: string[] = [];
+    bob.client.on("data", (m) => received.push(m.id));
+    // From now on nothing reaches alice: her request reaches the server, its answer is lost.
+    alice.tap.deafen();
+    const resumed = nextEvent(alice.client, "reconnected", 15_000);
+    const ack = await alice.client.sendData("through the silence", { target: "silent-bob", id: "m0" });
+    assert.equal(ack.recipients, 1);
+    const [{ resumed: wasResumed }] = await resumed;
+    assert.equal(wasResumed, true);
+    assert.deepEqual(received, ["m0"], "delivered once, though sent twice");
+  } finally {
+    await alice.client.disconnect();
+    await bob.client.disconnect();
+  }
+});
