@@ -6,6 +6,7 @@ import {
   type StoredSession,
 } from "../../gen/volly/signaling/v1/internal_pb.js";
 import { RoomSchema, type Room } from "../../gen/volly/signaling/v1/models_pb.js";
+import type { RosterRecord } from "../protocol/roster-frames.js";
 import { reply } from "./lua-script.js";
 
 /**
@@ -31,6 +32,14 @@ export function decodeParticipantRow(row: unknown): StoredParticipant {
 /** A list of participant rows (nil entries skipped). */
 export function decodeParticipantRows(rows: unknown): StoredParticipant[] {
   return reply.array(rows).filter((r) => r !== null).map(decodeParticipantRow);
+}
+
+/** Participant rows as a roster: each record as stored, not decoded (nil entries skipped). */
+export function rosterRows(rows: unknown): RosterRecord[] {
+  return reply.array(rows).filter((r) => r !== null).map((row) => {
+    const [bytes, , away] = reply.array(row);
+    return { record: reply.bytes(bytes), away: BigInt(reply.string(away)) > 0n };
+  });
 }
 
 /** Room fields as script arguments: name, sid, empty_timeout, max_participants, creation_time, metadata. */

@@ -1,12 +1,13 @@
 import type { StoredParticipant } from "../../gen/volly/signaling/v1/internal_pb.js";
 import type { Room } from "../../gen/volly/signaling/v1/models_pb.js";
+import type { RosterRecord } from "../protocol/roster-frames.js";
 import type { CallStore, JoinOutcome, MailboxLimits, MailboxStore, ParticipantStore, QueuedMessage, RestoreOutcome } from "../store/store.js";
 import { mailboxScripts } from "./lua/mailbox-scripts.js";
 import { AckBatcher } from "./ack-batcher.js";
 import { MailboxBatcher, queuedOf } from "./mailbox-batcher.js";
 import { participantScripts } from "./lua/participant-scripts.js";
 import { luaId, reply } from "./lua-script.js";
-import { decodeParticipantRow, decodeParticipantRows, decodeRoomRow, encodeParticipant, roomArgs } from "./redis-codec.js";
+import { decodeParticipantRow, decodeParticipantRows, decodeRoomRow, encodeParticipant, roomArgs, rosterRows } from "./redis-codec.js";
 import type { RedisContext } from "./redis-context.js";
 
 const RESTORE_OUTCOMES: readonly RestoreOutcome[] = ["kept", "reclaimed", "restored", "moved", "replaced", "missing"];
@@ -36,7 +37,7 @@ export class RedisParticipants implements ParticipantStore, MailboxStore {
       ok: true,
       room: decodeRoomRow(r[1]),
       replaced: r[2] ? decodeParticipantRow(r[2]) : undefined,
-      others: decodeParticipantRows(r[3]),
+      others: rosterRows(r[3]),
     };
   }
 
@@ -50,6 +51,10 @@ export class RedisParticipants implements ParticipantStore, MailboxStore {
 
   async listParticipants(room: string): Promise<StoredParticipant[]> {
     return decodeParticipantRows(await this.ctx.run(participantScripts.list, [room]));
+  }
+
+  async listRoster(room: string): Promise<RosterRecord[]> {
+    return rosterRows(await this.ctx.run(participantScripts.list, [room]));
   }
 
   async updateParticipant(participant: StoredParticipant): Promise<boolean> {

@@ -16,6 +16,7 @@ import type { AccessClaims } from "../auth/access-token.js";
 import { randomBytesPooled } from "../pq/node-primitives.js";
 import type { TokenPqKey } from "../pq/token-pq-claims.js";
 import type { Config } from "../config.js";
+import type { RosterRecord } from "../protocol/roster-frames.js";
 import { errors } from "../errors.js";
 import type { RoomPatch, Store } from "../store/store.js";
 import type { Delivery } from "./delivery.js";
@@ -23,11 +24,12 @@ import type { DepartureLedger } from "./departure-ledger.js";
 import { applyParticipantChange, type ParticipantChange } from "./participant-fields.js";
 import { withChangeLock } from "./change-lock.js";
 
-/** A participant's place: the room it is in and its record. */
+/** A participant's place: the room it is in, its record, and the room's participants as stored (see `listRoster`). */
 export interface Membership {
   readonly room: Room;
   readonly self: StoredParticipant;
-  readonly others: StoredParticipant[];
+  /** The others, and on a resume the participant itself too: `join` and `reconnect` leave it out. */
+  readonly roster: RosterRecord[];
 }
 
 const ALPHANUM = Array.from("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", (c) => c.charCodeAt(0));
@@ -115,7 +117,7 @@ export class Rooms {
     if (!info.permission?.hidden && outcome.others.length > 0) {
       await this.announce(claims.video.room, info, info.sid);
     }
-    return { room: outcome.room, self: record, others: outcome.others };
+    return { room: outcome.room, self: record, roster: outcome.others };
   }
 
   /**
@@ -127,10 +129,10 @@ export class Rooms {
     if (!before) throw errors.resumeUnknown();
     const room = await this.store.getRoom(claims.video.room);
     if (!room) throw errors.resumeUnknown();
-    const others = (await this.store.listParticipants(claims.video.room)).filter((p) => p.info?.sid !== sid);
+    const roster = await this.store.listRoster(claims.video.room);
     const self = create(StoredParticipantSchema, { ...before, nodeId, awayUntil: 0n });
     this.departures?.forget(sid);
-    return { room, self, others, previousNode: before.nodeId };
+    return { room, self, roster, previousNode: before.nodeId };
   }
 
   /**

@@ -1,13 +1,17 @@
-import { create } from "@bufbuild/protobuf";
+import { create, toBinary } from "@bufbuild/protobuf";
 import type { StoredParticipant } from "../../gen/volly/signaling/v1/internal_pb.js";
-import { DisconnectReason, LeaveAction, ParticipantState, type ParticipantInfo, type Room } from "../../gen/volly/signaling/v1/models_pb.js";
+import { DisconnectReason, LeaveAction, type Room } from "../../gen/volly/signaling/v1/models_pb.js";
 import { JoinResponseSchema, ReconnectResponseSchema, SignalResponseSchema } from "../../gen/volly/signaling/v1/signal_pb.js";
 import { errors } from "../errors.js";
+import { startResponseWithRoster } from "../protocol/roster-frames.js";
 import { iceServersFor } from "../room/ice-servers.js";
 import { paramName } from "./connect-params.js";
 import { DeliveryCursor } from "./delivery-cursor.js";
 import type { SignalSession } from "./signal-session.js";
 import { unackedLimitOf } from "./unacked-limit.js";
+
+const JOIN_FIELD = SignalResponseSchema.field.join.number;
+const RECONNECT_FIELD = SignalResponseSchema.field.reconnect.number;
 
 /** What happens to the participant when the connection ends. */
 export type Disposal = "leave" | "away" | "none";
@@ -80,7 +84,7 @@ async function join(s: SignalSession): Promise<void> {
   }
   const { room, self } = membership;
   const join = create(JoinResponseSchema, startFields(s, membership));
-  s.send(create(SignalResponseSchema, { message: { case: "join", value: join } }));
+  s.sendDelivered(0n, startResponseWithRoster(JOIN_FIELD, toBinary(JoinResponseSchema, join), membership.roster, s.sid));
   s.markJoined(self, room);
   s.log.info({ sid: s.sid, pqSession: join.pqSession?.sessionId }, "participant joined");
 }
@@ -113,19 +117,21 @@ async function resume(s: SignalSession, cursor: DeliveryCursor): Promise<void> {
   }
   if (after > 0n) await svc.store.ackMailbox(s.sid, after);
   const reconnect = create(ReconnectResponseSchema, { ...startFields(s, membership), lastMessageId: after });
-  s.send(create(SignalResponseSchema, { message: { case: "reconnect", value: reconnect } }));
+  s.sendDelivered(0n, startResponseWithRoster(RECONNECT_FIELD, toBinary(ReconnectResponseSchema, reconnect), membership.roster, s.sid));
   cursor.replay(mailbox.messages);
   s.markJoined(self, room);
   s.log.info({ sid: s.sid, replayed: mailbox.messages.length, from: previousNode }, "participant resumed");
 }
 
-/** What `join` and `reconnect` both tell a participant: its room, itself, the others, ICE and timings. */
-function startFields(s: SignalSession, m: { room: Room; self: StoredParticipant; others: StoredParticipant[] }) {
+/**
+ * What `join` and `reconnect` both tell a participant but the others (`startResponseWithRoster` copies those
+ * in, hidden ones left out and away ones as RECONNECTING): its room, itself, ICE and timings.
+ */
+function startFields(s: SignalSession, m: { room: Room; self: StoredParticipant }) {
   const { config } = s.svc;
   return {
     room: m.room,
     participant: m.self.info,
-    otherParticipants: visible(m.others),
     iceServers: iceServersFor(s.identity, config.ice),
     pingInterval: config.liveness.pingIntervalSeconds,
     pingTimeout: config.liveness.pingTimeoutSeconds,
@@ -139,16 +145,6 @@ function startFields(s: SignalSession, m: { room: Room; self: StoredParticipant;
       messageBurst: config.limits.messageBurst,
     },
   };
-}
-
-/** Others as a joining participant sees them: hidden ones left out, dropped ones as RECONNECTING. */
-function visible(others: StoredParticipant[]): ParticipantInfo[] {
-  return others
-    .filter((p) => p.info !== undefined && !p.info.permission?.hidden)
-    .map((p) => {
-      const info = p.info as ParticipantInfo;
-      return p.awayUntil > 0n ? { ...info, state: ParticipantState.RECONNECTING } : info;
-    });
 }
 
 /**

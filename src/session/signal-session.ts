@@ -305,7 +305,7 @@ export class SignalSession implements LocalParticipant, TickingSession, CursorOw
     this.checkBackpressure();
   }
 
-  /** Sends a mailbox message with its id. Binary connections get it without a decode. */
+  /** Sends an encoded message: a mailbox one with its id, or (id 0n) a join or reconnect. Binary connections get it without a decode. */
   sendDelivered(messageId: bigint, response: Uint8Array): void {
     if (this.phase === "closed") return;
     this.outbound.sendDelivered(messageId, response);

@@ -2,6 +2,7 @@ import { clone, create } from "@bufbuild/protobuf";
 import { RoomSchema, type Room } from "../../gen/volly/signaling/v1/models_pb.js";
 import { StoredCallSchema, StoredParticipantSchema, type StoredCall, type StoredParticipant } from "../../gen/volly/signaling/v1/internal_pb.js";
 import { errors } from "../errors.js";
+import type { RosterRecord } from "../protocol/roster-frames.js";
 import { pack, unpack, type Packed } from "./compact-records.js";
 import { byRoomName } from "./room-order.js";
 import type { CallStore, JoinOutcome, MailboxLimits, MailboxStore, ParticipantStore, QueuedMessage, RestoreOutcome, RoomPatch, RoomStore } from "./store.js";
@@ -55,6 +56,10 @@ function recordOf(m: Member): StoredParticipant {
   p.nodeId = m.nodeId;
   p.awayUntil = m.awayUntil;
   return p;
+}
+
+function rosterOf(m: Member): RosterRecord {
+  return { record: Buffer.from(m.record, "latin1"), away: m.awayUntil > 0n };
 }
 
 /**
@@ -130,7 +135,7 @@ export class MemoryRooms implements RoomStore, ParticipantStore, MailboxStore, C
     entry.participants.set(identity, member);
     this.bySid.set(member.sid, member);
     entry.emptySince = 0;
-    const others = [...entry.participants.values()].filter((m) => m !== member).map(recordOf);
+    const others = [...entry.participants.values()].filter((m) => m !== member).map(rosterOf);
     return { ok: true, room: this.roomView(entry), others, replaced: replaced ? recordOf(replaced) : undefined };
   }
 
@@ -147,6 +152,11 @@ export class MemoryRooms implements RoomStore, ParticipantStore, MailboxStore, C
   async listParticipants(room: string): Promise<StoredParticipant[]> {
     const entry = this.rooms.get(room);
     return entry ? [...entry.participants.values()].map(recordOf) : [];
+  }
+
+  async listRoster(room: string): Promise<RosterRecord[]> {
+    const entry = this.rooms.get(room);
+    return entry ? [...entry.participants.values()].map(rosterOf) : [];
   }
 
   async updateParticipant(participant: StoredParticipant): Promise<boolean> {

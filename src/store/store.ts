@@ -1,5 +1,6 @@
 import type { Room } from "../../gen/volly/signaling/v1/models_pb.js";
 import type { NodeInfo, StoredCall, StoredParticipant, StoredSession } from "../../gen/volly/signaling/v1/internal_pb.js";
+import type { RosterRecord } from "../protocol/roster-frames.js";
 
 /**
  * Shared state of the deployment. One memory implementation (single node, the default) and one Redis
@@ -39,20 +40,26 @@ export interface RoomPatch {
 
 /** Outcome of a join. */
 export type JoinOutcome =
-  | { readonly ok: true; readonly room: Room; readonly others: StoredParticipant[]; readonly replaced: StoredParticipant | undefined }
+  | { readonly ok: true; readonly room: Room; readonly others: RosterRecord[]; readonly replaced: StoredParticipant | undefined }
   | { readonly ok: false; readonly reason: "room_missing" | "room_full" };
 
 export interface ParticipantStore {
   /**
    * Adds `participant` to its room (atomic): the room must exist, a participant with the same identity
    * is replaced (and returned as `replaced`; its mailbox is dropped), and the room must have fewer than
-   * `maxParticipants` others (the room's own limit wins when set). Returns the other participants.
+   * `maxParticipants` others (the room's own limit wins when set). Returns the other participants, as
+   * `listRoster` does.
    */
   joinParticipant(participant: StoredParticipant, maxParticipants: number): Promise<JoinOutcome>;
   getParticipant(room: string, identity: string): Promise<StoredParticipant | undefined>;
   /** The participant with this sid, wherever it is. */
   getParticipantBySid(sid: string): Promise<StoredParticipant | undefined>;
   listParticipants(room: string): Promise<StoredParticipant[]>;
+  /**
+   * The room's participants as stored, undecoded, for a `join` or `reconnect` to copy in (see
+   * roster-frames.ts). A record's own node and away fields may be stale: `away` is the store's.
+   */
+  listRoster(room: string): Promise<RosterRecord[]>;
   /**
    * Replaces the stored info if the stored sid equals `participant.info.sid`; false otherwise. The
    * routing facts (`node_id`, `away_until`) are the store's and stay as they are.

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, test } from "node:test";
-import { create } from "@bufbuild/protobuf";
-import { StoredCallSchema, type StoredParticipant } from "../../gen/volly/signaling/v1/internal_pb.js";
+import { create, fromBinary } from "@bufbuild/protobuf";
+import { StoredCallSchema, StoredParticipantSchema, type StoredParticipant } from "../../gen/volly/signaling/v1/internal_pb.js";
 import { RoomSchema } from "../../gen/volly/signaling/v1/models_pb.js";
 import type { Store } from "../../src/store/store.js";
 import { participant, room, type StoreFixture, limitsOf } from "./contract-fixtures.js";
@@ -10,6 +10,7 @@ import { storeRecordsContract } from "./store-records.contract.js";
 export type { StoreFixture } from "./contract-fixtures.js";
 
 const te = new TextEncoder();
+const infoOf = (record: Uint8Array) => fromBinary(StoredParticipantSchema, record).info;
 
 /**
  * The `Store` contract: every documented behaviour, run against each implementation (memory always,
@@ -135,7 +136,7 @@ export function storeContract(name: string, makeStore: () => Promise<StoreFixtur
       await s.createRoom(room("lim"), 10, 1);
       await join(participant("lim", "a", "PA_a"), 2);
       const second = await join(participant("lim", "b", "PA_b", "node-b"), 2);
-      assert.deepEqual(second.others.map((p) => [p.info?.identity, p.nodeId, p.info?.name]), [["a", "node-a", "A"]]);
+      assert.deepEqual(second.others.map((r) => [infoOf(r.record)?.identity, infoOf(r.record)?.name, r.away]), [["a", "A", false]]);
       assert.equal(second.room.numParticipants, 2);
       assert.deepEqual(await s.joinParticipant(participant("lim", "c", "PA_c"), 2), { ok: false, reason: "room_full" });
       await s.createRoom(room("own", { maxParticipants: 1 }), 10, 1);
@@ -169,6 +170,18 @@ export function storeContract(name: string, makeStore: () => Promise<StoreFixtur
       assert.equal(await s.getParticipantBySid("PA_ghost"), undefined);
       assert.deepEqual((await s.listParticipants("rd")).map((p) => p.info?.sid), ["PA_a"]);
       assert.deepEqual(await s.listParticipants("ghost-room"), []);
+    });
+
+    test("listRoster gives every participant's stored info undecoded, and whether it is away", async () => {
+      await s.createRoom(room("ros"), 10, 1);
+      await join(participant("ros", "a", "PA_a", "node-a"));
+      await join(participant("ros", "b", "PA_b", "node-b"));
+      await s.markAway("ros", "b", "PA_b", 50_000);
+      const roster = (await s.listRoster("ros")).map((r) => [infoOf(r.record)?.sid, infoOf(r.record)?.metadata, r.away]);
+      assert.deepEqual(roster.sort(), [["PA_a", '{"who":"a"}', false], ["PA_b", '{"who":"b"}', true]]);
+      await s.claimParticipant("ros", "b", "PA_b", "node-c");
+      assert.deepEqual((await s.listRoster("ros")).map((r) => r.away), [false, false]);
+      assert.deepEqual(await s.listRoster("ghost-room"), []);
     });
 
     test("updateParticipant replaces the info when the sid matches and keeps the routing facts", async () => {

@@ -1,0 +1,64 @@
+// `join` and `reconnect` list the room's other participants, copied from the store's records undecoded
+// (roster-frames.ts). What every client must read there, on both stores and over every framing: the
+// others with their full info, hidden participants left out, away ones as RECONNECTING, never itself.
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { ParticipantState, type ParticipantInfo } from "../../gen/volly/signaling/v1/models_pb.js";
+import { ALL_KINDS } from "../helpers/channels.js";
+import { eventually } from "../helpers/polling.js";
+import { deletePrefix, REDIS_URL, redisSkip, uniquePrefix } from "../helpers/redis.js";
+import { TestClient } from "../helpers/signal-client.js";
+import { startTestServer, type TestServer } from "../helpers/test-server.js";
+
+const listed = (others: ParticipantInfo[] | undefined) =>
+  (others ?? []).map((p) => [p.identity, p.name, p.metadata, p.state, p.attributes["team"] ?? "", p.pqPublicKey.length]).sort();
+
+for (const backend of ["memory", "redis"] as const) {
+  describe(`the roster in join and reconnect (${backend} store)`, { skip: backend === "redis" ? await redisSkip() : false }, () => {
+    const prefix = uniquePrefix("roster");
+    let srv: TestServer;
+    before(async () => {
+      srv = await startTestServer({ VOLLY_RESUME_WINDOW: "30", ...(backend === "redis" ? { REDIS_URL, REDIS_PREFIX: prefix } : {}) });
+    });
+    after(async () => {
+      await srv.close();
+      if (backend === "redis") await deletePrefix(REDIS_URL, prefix);
+    });
+
+    test("lists the others in full, leaves out hidden ones and itself, and shows away ones as RECONNECTING", async () => {
+      const room = `roster-${backend}`;
+      const hidden = await TestClient.connect({ kind: "ws-protobuf", port: srv.port, identity: "r-hidden", room, pq: "ML-KEM-768", token: { grant: { hidden: true } } });
+      const keyed = await TestClient.connect({
+        kind: "ws-protobuf", port: srv.port, identity: "r-keyed", room, pq: "ML-KEM-768", tokenKey: true,
+        token: { name: "Keyed", metadata: '{"k":1}', claims: { attributes: { team: "blue" } } },
+      });
+      const away = await TestClient.connect({ kind: "ws-protobuf", port: srv.port, identity: "r-away", room, pq: "ML-KEM-768", token: { name: "Away" } });
+      const awaySid = away.join?.participant?.sid;
+      assert.ok(awaySid);
+      const awaySeen = away.lastMessageId;
+      away.channel.kill();
+      const store = srv.server.services.store;
+      await eventually(async () => ((await store.getParticipant(room, "r-away"))?.awayUntil ?? 0n) > 0n, "r-away to be away", 5000);
+
+      const expected = [
+        ["r-away", "Away", "", ParticipantState.RECONNECTING, "", 0],
+        ["r-keyed", "Keyed", '{"k":1}', ParticipantState.JOINED, "blue", 1184],
+      ].sort();
+      for (const kind of ALL_KINDS) {
+        const joiner = await TestClient.connect({ kind, port: srv.port, identity: `r-new-${kind}`, room, pq: "ML-KEM-768" });
+        assert.deepEqual(listed(joiner.join?.otherParticipants), expected, kind);
+        await joiner.leave();
+      }
+
+      // The away participant comes back: its reconnect lists the others, not itself, and nobody as away.
+      const back = await TestClient.connect({
+        kind: "ws-json", port: srv.port, identity: "r-away", room, pq: "ML-KEM-768",
+        query: { reconnect: "1", sid: awaySid, last_message_id: String(awaySeen) },
+      });
+      assert.ok(back.reconnect);
+      assert.equal(back.reconnect.participant?.sid, awaySid);
+      assert.deepEqual(listed(back.reconnect.otherParticipants), [["r-keyed", "Keyed", '{"k":1}', ParticipantState.JOINED, "blue", 1184]]);
+      for (const c of [back, keyed, hidden]) await c.leave();
+    });
+  });
+}
