@@ -15,6 +15,7 @@ import {
 import { errors } from "../errors.js";
 import type { ExtraRoute } from "../http/rest-routes.js";
 import type { NodeServices } from "../session/node-services.js";
+import { ApiCaller } from "./api-caller.js";
 import { toLivekitParticipant, toLivekitRoom } from "./livekit-models.js";
 import { publicErrors } from "./public-errors.js";
 import { API_READ_MAX_BYTES, RoomServiceCore } from "./room-service-core.js";
@@ -62,8 +63,12 @@ function registerLivekitRoomService(router: ConnectRouter, core: RoomServiceCore
         return create(lk.RemoveParticipantResponseSchema);
       },
       async updateParticipant(req, ctx) {
-        // Volly's request has no permission field: a live connection keeps the permissions of its token.
-        if (req.permission !== undefined) throw errors.permissionUpdateUnsupported();
+        // Volly's request has no permission field: a live connection keeps the permissions of its token. Who
+        // asks is checked first, as for every other request: a stranger learns nothing of what is supported.
+        if (req.permission !== undefined) {
+          (await ApiCaller.authenticate(svc.tokens, auth(ctx))).requireAdmin(req.room);
+          throw errors.permissionUpdateUnsupported();
+        }
         const res = await core.updateParticipant(auth(ctx), create(UpdateParticipantRequestSchema, {
           room: req.room,
           identity: req.identity,

@@ -122,6 +122,22 @@ describe("livekit-server-sdk RoomServiceClient over /twirp (PQ on)", () => {
     const refused = await failure(api.updateParticipant("lk-update", "up-bob", { permission: { canPublish: false } }));
     assert.deepEqual([refused.status, refused.code], [501, "unimplemented"]);
     assert.match(refused.message, /permissions is not supported/);
+    // Who asks is checked before what is asked: a stranger or another room's admin gets 401/403, not 501.
+    const admin = (room: string) => makeToken({ identity: "ops", room, grant: { roomJoin: false, roomAdmin: true } });
+    const strangers = [
+      ["no token", "", 401, "unauthenticated"],
+      ["a wrong secret", `Bearer ${await makeToken({ identity: "ops", room: "lk-update", secret: "not-the-secret-0123456789", grant: { roomAdmin: true } })}`, 401, "unauthenticated"],
+      ["another room's admin", `Bearer ${await admin("elsewhere")}`, 403, "permission_denied"],
+    ] as const;
+    for (const [who, authorization, status, code] of strangers) {
+      const res = await fetch(`${srv.apiUrl}/twirp/livekit.RoomService/UpdateParticipant`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...(authorization ? { authorization } : {}) },
+        body: JSON.stringify({ room: "lk-update", identity: "up-bob", permission: { can_publish: false } }),
+      });
+      const body = (await res.json()) as { code: string };
+      assert.deepEqual([res.status, body.code], [status, code], who);
+    }
   });
 
   test("sendData: to the whole room and to chosen identities", async () => {
