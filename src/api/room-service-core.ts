@@ -70,7 +70,7 @@ export class RoomServiceCore {
   async deleteRoom(authorization: string | undefined, req: api.DeleteRoomRequest): Promise<api.DeleteRoomResponse> {
     (await this.caller(authorization)).requireCreate();
     await this.existingRoom(req.room);
-    const removed = await this.svc.store.deleteRoom(req.room);
+    const removed = await this.svc.rooms.deleteRoom(req.room);
     await Promise.all(removed.map((p) => this.svc.delivery.disconnect(p, DisconnectReason.ROOM_DELETED, LeaveAction.DISCONNECT, true)));
     this.svc.log.info({ room: req.room, participants: removed.length }, "room deleted by api");
     return create(api.DeleteRoomResponseSchema, { removedParticipants: removed.length });

@@ -3,12 +3,15 @@ import type { Logger } from "pino";
 import type { RedisConfig } from "../config.js";
 import { errors } from "../errors.js";
 import type { BackendObserver } from "../store/create-backend.js";
+import { watchConnection } from "./redis-liveness.js";
 
 const CONNECT_TIMEOUT_MS = 5000;
 /** A command that gets no answer in this time fails (a stalled Redis must not stall the node). */
 const COMMAND_TIMEOUT_MS = 3000;
 /** Reconnect delays grow to this cap and never stop: a node must come back whenever Redis does. */
 const MAX_RETRY_DELAY_MS = 1000;
+/** How to stop watching each open connection (its liveness probes), for `closeQuietly`. */
+const stopWatches = new WeakMap<Redis, () => void>();
 
 /**
  * ioredis options for the node's connections. Commands fail fast while Redis is unreachable (no offline
@@ -78,31 +81,12 @@ async function openConnection(redis: Redis, config: RedisConfig, log: Logger, ro
     clearTimeout(timer);
     redis.off("error", onStartupError);
   }
-  watchConnection(redis, log.child({ redis: role }), observer);
-}
-
-/** Logs state changes once each (not every retry) and reports up/down to the observer. */
-function watchConnection(redis: Redis, log: Logger, observer: BackendObserver | undefined): void {
-  let up = true;
-  observer?.up(true);
-  redis.on("error", (e: Error) => {
-    if (up) log.warn({ err: e.message }, "redis connection error");
-    else log.debug({ err: e.message }, "redis still unreachable");
-  });
-  redis.on("close", () => {
-    if (up) log.warn("redis connection lost; commands fail until it is back");
-    up = false;
-    observer?.up(false);
-  });
-  redis.on("ready", () => {
-    if (!up) log.warn("redis connection restored");
-    up = true;
-    observer?.up(true);
-  });
+  stopWatches.set(redis, watchConnection(redis, log.child({ redis: role }), observer));
 }
 
 /** Closes a connection on purpose: waits for pending replies, and logs nothing about it. */
 export async function closeQuietly(redis: Redis): Promise<void> {
+  stopWatches.get(redis)?.();
   redis.removeAllListeners("close");
   redis.removeAllListeners("ready");
   redis.removeAllListeners("error");

@@ -28,6 +28,8 @@
  * nodes                     HASH   node id → NodeInfo protobuf as last registered (to find dead nodes).
  * node:<id>:participants    SET    sids whose connection is (or was last) on the node. TTL GLOBAL_TTL_MS.
  * node:<id>:sessions        SET    the node's live session ids (active_sessions sums these over live nodes).
+ * node:<id>:reaped_sessions SET    ids of the node's sessions a reaper ended (they were counted in total_sessions):
+ *                                  one the node re-registers is not counted again. TTL: the latest of their expiries.
  * lock:<name>               STRING lock token. TTL = the lock's time.
  * bus:<topic>               pub/sub channel (not a key): BusEnvelope protobufs for `node:<id>` topics,
  *                                  published by nodes and by the mailbox scripts (forwarded deliveries).
@@ -123,6 +125,7 @@ local function k_mail(sid) return P .. 'mailbox:' .. sid end
 local function k_ids(sid) return P .. 'mailbox:' .. sid .. ':ids' end
 local function k_node_parts(id) return P .. 'node:' .. id .. ':participants' end
 local function k_node_sessions(id) return P .. 'node:' .. id .. ':sessions' end
+local function k_node_reaped(id) return P .. 'node:' .. id .. ':reaped_sessions' end
 local function k_node(id) return P .. 'node:' .. id end
 local function k_session(id) return P .. 'session:' .. id end
 -- The bus channel of node id's topic (RedisKeys.channel(nodeTopic(id))).

@@ -8,6 +8,10 @@ import { reply } from "./lua-script.js";
 import { decodeParticipantRows, decodeRoomRow, roomArgs } from "./redis-codec.js";
 import type { RedisContext } from "./redis-context.js";
 import { byRoomName } from "../store/room-order.js";
+import { addConnected } from "../store/call-connected.js";
+
+/** How often `addCallConnected` tries again after another write to the same call got in first. */
+const MAX_CALL_SWAPS = 32;
 
 /** Rooms and calls in Redis (`room:<name>`, `rooms`, `rooms:empty`, `room:<name>:calls`). */
 export class RedisRooms implements RoomStore, CallStore {
@@ -58,6 +62,26 @@ export class RedisRooms implements RoomStore, CallStore {
 
   async deleteCall(room: string, callId: string): Promise<void> {
     await this.ctx.timed("hdel", () => this.ctx.redis.hdel(this.ctx.keys.roomCalls(room), callId));
+  }
+
+  /**
+   * Read, change, compare-and-swap (`call_swap`), again from the call as it is now when another write got
+   * in between: the two parties reporting CONNECTED at the same moment, on any nodes, both land.
+   */
+  async addCallConnected(room: string, callId: string, identity: string, now: number): Promise<{ call: StoredCall; established: boolean } | undefined> {
+    let stored: unknown = await this.ctx.timed("hget", () => this.ctx.redis.hgetBuffer(this.ctx.keys.roomCalls(room), callId));
+    for (let attempt = 1; ; attempt++) {
+      if (stored === null) return undefined;
+      const bytes = reply.bytes(stored);
+      const call = fromBinary(StoredCallSchema, bytes);
+      const change = addConnected(call, identity, now);
+      if (change === "unchanged") return { call, established: false };
+      stored = await this.ctx.run(roomScripts.swapCall, [room, callId, bytes, toBinary(StoredCallSchema, call)]);
+      if (typeof stored === "number") return { call, established: change === "established" };
+      // Each retry means another write to this call succeeded meanwhile; only its two parties write it, at
+      // the pace of their (rate-limited) messages, so this bound is never reached in practice.
+      if (attempt >= MAX_CALL_SWAPS) throw new Error(`redis: call ${callId} changed on each of ${MAX_CALL_SWAPS} attempts`);
+    }
   }
 
   async listCallsOf(room: string, identity: string): Promise<StoredCall[]> {

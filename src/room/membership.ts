@@ -176,6 +176,20 @@ export class Rooms {
   }
 
   /**
+   * Deletes a room with everyone in it (its participants, calls and mailboxes; telling their connections
+   * is the caller's) and returns the participants it had. Each is logged as having left, as `leave` does:
+   * every participant that leaves can be traced by its sid.
+   */
+  async deleteRoom(name: string): Promise<StoredParticipant[]> {
+    const removed = await this.store.deleteRoom(name);
+    const reason = DisconnectReason[DisconnectReason.ROOM_DELETED];
+    for (const p of removed) {
+      if (p.info) this.log.info({ room: name, identity: p.info.identity, sid: p.info.sid, reason }, "participant left");
+    }
+    return removed;
+  }
+
+  /**
    * The connection of a participant dropped without a leave: keep it for the resume window, or remove
    * it at once when resume is off. Only while this node still holds it: if it already resumed on
    * another node, that node owns it now.

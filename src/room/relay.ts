@@ -146,19 +146,22 @@ export class Relay {
       const call = await this.store.getCall(sender.room, c.callId);
       const between = call !== undefined &&
         ((call.caller === sender.identity && call.callee === c.target) || (call.callee === sender.identity && call.caller === c.target));
-      if (!call || !between) throw errors.callNotFound();
+      if (!call || !between) {
+        // A target outside the room is `target_not_found` for every action, as for INVITE and an offer:
+        // looked up only on this refusal path, so a call action between the two costs nothing more.
+        if (!(await this.store.getParticipant(sender.room, c.target))) throw errors.targetNotFound();
+        throw errors.callNotFound();
+      }
       if (c.action === CallAction.ACCEPT) {
         call.accepted = true;
         await this.store.putCall(call);
       } else if (c.action === CallAction.REJECT || c.action === CallAction.HANGUP) {
         await this.store.deleteCall(sender.room, c.callId);
       } else if (c.action === CallAction.CONNECTED && !call.connected.includes(sender.identity)) {
-        call.connected.push(sender.identity);
-        if (call.connected.length === 2) {
-          call.connectedAt = BigInt(now);
-          this.metrics.connectionEstablishment.observe((now - Number(call.invitedAt)) / 1000);
-        }
-        await this.store.putCall(call);
+        // Both peers report CONNECTED at about the same moment, often on two nodes: the store adds each
+        // atomically and says which report completed the call, so it is observed exactly once.
+        const connected = await this.store.addCallConnected(sender.room, c.callId, sender.identity, now);
+        if (connected?.established) this.metrics.connectionEstablishment.observe((now - Number(connected.call.invitedAt)) / 1000);
       }
     }
     c.from = sender.identity;

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { clone } from "@bufbuild/protobuf";
 import { NodeInfoSchema, type NodeInfo } from "../../gen/volly/signaling/v1/internal_pb.js";
+import type { MemorySessions } from "./memory-sessions.js";
 import type { NodeStore, ParticipantStore, SessionStore } from "./store.js";
 
 /** The node registry and locks in process memory (a cluster of one). */
@@ -10,7 +11,7 @@ export class MemoryNodes implements NodeStore {
 
   constructor(
     private readonly participants: Pick<ParticipantStore, "listParticipantsOnNode" | "markAway">,
-    private readonly sessions: Pick<SessionStore, "listSessions" | "endSession">,
+    private readonly sessions: Pick<SessionStore, "listSessions"> & Pick<MemorySessions, "endReaped">,
   ) {}
 
   /** Whether `nodeId` registered and its heartbeat lapsed (an own property: not part of the store). */
@@ -49,7 +50,7 @@ export class MemoryNodes implements NodeStore {
       if (await this.participants.markAway(p.room, p.info.identity, p.info.sid, awayUntil, nodeId)) participants++;
     }
     const sessions = await this.sessions.listSessions(nodeId);
-    for (const s of sessions) await this.sessions.endSession(s.sessionId, false);
+    this.sessions.endReaped(sessions, Date.now());
     return { participants, sessions: sessions.length };
   }
 

@@ -3,6 +3,7 @@ import { RoomSchema, type Room } from "../../gen/volly/signaling/v1/models_pb.js
 import { StoredCallSchema, StoredParticipantSchema, type StoredCall, type StoredParticipant } from "../../gen/volly/signaling/v1/internal_pb.js";
 import { errors } from "../errors.js";
 import type { RosterRecord } from "../protocol/roster-frames.js";
+import { addConnected } from "./call-connected.js";
 import { pack, unpack, type Packed } from "./compact-records.js";
 import { byRoomName } from "./room-order.js";
 import type { CallStore, JoinOutcome, MailboxLimits, MailboxStore, ParticipantStore, QueuedMessage, RestoreOutcome, RoomPatch, RoomStore } from "./store.js";
@@ -279,6 +280,13 @@ export class MemoryRooms implements RoomStore, ParticipantStore, MailboxStore, C
 
   async deleteCall(room: string, callId: string): Promise<void> {
     this.rooms.get(room)?.calls.delete(callId);
+  }
+
+  async addCallConnected(room: string, callId: string, identity: string, now: number): Promise<{ call: StoredCall; established: boolean } | undefined> {
+    const call = this.rooms.get(room)?.calls.get(callId);
+    if (!call) return undefined;
+    const established = addConnected(call, identity, now) === "established";
+    return { call: clone(StoredCallSchema, call), established };
   }
 
   async listCallsOf(room: string, identity: string): Promise<StoredCall[]> {

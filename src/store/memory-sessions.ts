@@ -18,6 +18,8 @@ function keep(session: StoredSession): Kept {
  */
 export class MemorySessions implements SessionStore {
   private readonly sessions = new Map<string, Kept>();
+  /** Sessions a reap ended (counted already), until they expire: see `restoreSession`. */
+  private readonly reaped = new Map<string, number>();
   private total = 0;
   private expired = 0;
   private rekeys = 0;
@@ -47,10 +49,20 @@ export class MemorySessions implements SessionStore {
   async restoreSession(session: StoredSession): Promise<void> {
     if (this.sessions.has(session.sessionId)) return;
     this.sessions.set(session.sessionId, keep(session));
+    if (!this.reaped.delete(session.sessionId)) this.total++;
   }
 
   async endSession(id: string, expired: boolean): Promise<void> {
+    this.reaped.delete(id);
     if (this.sessions.delete(id) && expired) this.expired++;
+  }
+
+  /** Ends the sessions of a reaped node (not expired), remembering them until they would have expired. */
+  endReaped(sessions: readonly StoredSession[], now: number): void {
+    for (const [id, until] of this.reaped) if (until <= now) this.reaped.delete(id);
+    for (const s of sessions) {
+      if (this.sessions.delete(s.sessionId)) this.reaped.set(s.sessionId, Number(s.expiresAt));
+    }
   }
 
   async countRekey(): Promise<void> {

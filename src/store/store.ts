@@ -150,6 +150,12 @@ export interface CallStore {
   putCall(call: StoredCall): Promise<void>;
   getCall(room: string, callId: string): Promise<StoredCall | undefined>;
   deleteCall(room: string, callId: string): Promise<void>;
+  /**
+   * Adds `identity` to the call's `connected` (atomic, whichever node reports it) when it is the caller or
+   * the callee and not there yet. Once both are there, `connected_at` is `now` and `established` is true
+   * for the one report that completed the call (never for a later one). Undefined when there is no such call.
+   */
+  addCallConnected(room: string, callId: string, identity: string, now: number): Promise<{ call: StoredCall; established: boolean } | undefined>;
   /** Calls of `room` in which `identity` is caller or callee. */
   listCallsOf(room: string, identity: string): Promise<StoredCall[]>;
 }
@@ -172,9 +178,9 @@ export interface SessionStore {
   listSessions(nodeId?: string): Promise<StoredSession[]>;
   /**
    * Re-creates the record of a session this node holds when it is missing (the backend lost its data,
-   * or another node ended it while this one was taken for dead), without counting it in `total_sessions`
-   * again (it was counted when created; the stats report at least the live sessions, for an empty
-   * restart); a present record is left as it is.
+   * or another node ended it while this one was taken for dead); a present record is left as it is. A
+   * re-created session is counted in `total_sessions` unless `reapNode` ended it (it was counted when
+   * created): after an empty restart the counter starts again from the sessions the nodes re-register.
    */
   restoreSession(session: StoredSession): Promise<void>;
   /** Ends a session: deletes its record; counts it in `expired_sessions` when `expired`. */
@@ -224,7 +230,8 @@ export interface NodeStore {
   /**
    * Takes over a dead node (atomic, so it cannot undo a heartbeat that revived it): its participants
    * that were still connected count as dropped until `awayUntil` (they may resume elsewhere; the sweeper
-   * removes them after), its sessions end (not counted as expired) and it is forgotten. Undefined when
+   * removes them after), its sessions end (not counted as expired, and not counted again in `total_sessions`
+   * if the node comes back and restores them) and it is forgotten. Undefined when
    * the node is not dead (alive again, never registered, or already reaped).
    */
   reapNode(nodeId: string, awayUntil: number): Promise<{ participants: number; sessions: number } | undefined>;

@@ -125,8 +125,12 @@ export class RedisServer {
     return `redis://127.0.0.1:${this.port}`;
   }
 
+  /**
+   * Starts one on a free port: by default any, or with VOLLY_TEST_REDIS_PORTS=<first>-<last> the first free
+   * one of that range (for a machine where only some ports may be used).
+   */
   static async start(): Promise<RedisServer> {
-    const server = new RedisServer(await freePort());
+    const server = new RedisServer(await redisPort());
     await server.start();
     return server;
   }
@@ -166,6 +170,27 @@ export class RedisServer {
     child.kill("SIGKILL");
     await exited;
   }
+}
+
+/** A port for a test's own redis-server (see `RedisServer.start`). */
+async function redisPort(): Promise<number> {
+  const range = process.env.VOLLY_TEST_REDIS_PORTS;
+  if (range === undefined || range === "") return freePort();
+  const match = /^(\d+)-(\d+)$/.exec(range);
+  if (!match) throw new Error(`VOLLY_TEST_REDIS_PORTS must be <first>-<last>, got ${JSON.stringify(range)}`);
+  for (let port = Number(match[1]); port <= Number(match[2]); port++) {
+    if (await portFree(port)) return port;
+  }
+  throw new Error(`no free port in VOLLY_TEST_REDIS_PORTS=${range}`);
+}
+
+/** Whether `port` can be bound on loopback right now. */
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
+  });
 }
 
 export function sleep(ms: number): Promise<void> {

@@ -54,9 +54,19 @@ for _, sid in ipairs(redis.call('SMEMBERS', k_node_parts(id))) do
     redis.call('SREM', k_node_parts(id), sid)
   end
 end
+-- The ended sessions were counted in total_sessions when created: remembered while they could still be
+-- re-registered by their node coming back, so that session_restore does not count them again.
+local reaped, keep = k_node_reaped(id), 0
 for _, s in ipairs(redis.call('SMEMBERS', k_node_sessions(id))) do
-  sessions = sessions + redis.call('DEL', k_session(s))
+  local ttl = redis.call('PTTL', k_session(s))
+  if redis.call('DEL', k_session(s)) == 1 then
+    sessions = sessions + 1
+    redis.call('SADD', reaped, s)
+    if ttl < 0 then ttl = GLOBAL end
+    keep = math.max(keep, ttl)
+  end
 end
+if keep > 0 then extend(reaped, keep) end
 redis.call('DEL', k_node_sessions(id))
 redis.call('SREM', K_SESSION_NODES, id)
 redis.call('HDEL', K_NODES, id)

@@ -94,4 +94,19 @@ redis.call('HSET', k_calls(n), arg(2), arg(3))
 touch_room(n, LEASE)
 return 1
 `),
+
+  /**
+   * (room, call id, expected StoredCall bytes, new bytes) → 1 when the call was still `expected` and is now
+   * the new bytes; otherwise nothing is written and the reply is the call as it is now (nil when gone).
+   * A compare-and-swap: the script cannot read the protobuf, so the change is made by the caller.
+   */
+  swapCall: new LuaScript("call_swap", `
+local n = arg(1)
+local current = redis.call('HGET', k_calls(n), arg(2))
+if not current then return false end
+if current ~= arg(3) then return current end
+redis.call('HSET', k_calls(n), arg(2), arg(4))
+touch_room(n, LEASE)
+return 1
+`),
 };

@@ -39,10 +39,15 @@ write_session()
 return 1
 `),
 
-  /** (id, node, expires_at, fields…) → 1 when the record was missing and is back (not counted again: see `stats`). */
+  /**
+   * (id, node, expires_at, fields…) → 1 when the record was missing and is back. Counted in total_sessions
+   * unless a reaper ended it (node_reap remembers those): after an empty restart the counter starts again
+   * from the sessions the nodes re-register, and a node taken for dead does not count its own twice.
+   */
   restore: new LuaScript("session_restore", `${WRITE}
 if redis.call('EXISTS', k_session(arg(1))) == 1 then return 0 end
 write_session()
+if redis.call('SREM', k_node_reaped(arg(2)), arg(1)) == 0 then redis.call('HINCRBY', K_STATS, 'total_sessions', 1) end
 return 1
 `),
 
@@ -72,8 +77,7 @@ return out
 
   /**
    * () → {active, total, expired, rekeys}; active counts live records of nodes that are not dead. The total
-   * is never below active: after an empty restart the counter starts again and the re-registered sessions
-   * are not counted (restore).
+   * is never below active (a floor only: every live record was counted, when created or when restored).
    */
   stats: new LuaScript("session_stats", `${WRITE}
 local active = 0

@@ -1,0 +1,71 @@
+import type { Redis } from "ioredis";
+import type { Logger } from "pino";
+import type { BackendObserver } from "../store/create-backend.js";
+
+/** How often a watched connection asks Redis whether it answers, while the connection is open. */
+export const PROBE_INTERVAL_MS = 1000;
+/** A probe not answered in this time means Redis does not answer: the health check's own limit (health.ts). */
+export const PROBE_TIMEOUT_MS = 1000;
+
+/**
+ * Watches whether Redis answers on `redis`, logs each change once (not every retry) and reports it to the
+ * observer (`volly_redis_up`). The socket's close and ready events tell a lost connection, but not a Redis
+ * that is hung, swapping or behind a black-holed network: its socket stays open while nothing comes back.
+ * So, with an observer, a PING goes out every `PROBE_INTERVAL_MS` while the connection is ready (one at
+ * a time), and one not answered within `PROBE_TIMEOUT_MS` counts as down until one is answered. Returns a
+ * function that stops the probes.
+ */
+export function watchConnection(redis: Redis, log: Logger, observer: BackendObserver | undefined): () => void {
+  let connected = true;
+  let answering = true;
+  let reported = true;
+  let probing = false;
+  observer?.up(true);
+  const report = () => {
+    const up = connected && answering;
+    if (up === reported) return;
+    reported = up;
+    observer?.up(up);
+  };
+
+  redis.on("error", (e: Error) => {
+    if (connected) log.warn({ err: e.message }, "redis connection error");
+    else log.debug({ err: e.message }, "redis still unreachable");
+  });
+  redis.on("close", () => {
+    if (connected) log.warn("redis connection lost; commands fail until it is back");
+    connected = false;
+    report();
+  });
+  redis.on("ready", () => {
+    if (!connected) log.warn("redis connection restored");
+    connected = true;
+    // Ready: Redis answered the connection's own checks just now.
+    answering = true;
+    report();
+  });
+  if (observer === undefined) return () => {};
+
+  const answered = (yes: boolean) => {
+    if (yes && !answering) log.warn("redis answers again");
+    else if (!yes && answering && connected) log.warn({ timeoutMs: PROBE_TIMEOUT_MS }, "redis does not answer; commands fail until it does");
+    answering = yes;
+    report();
+  };
+  const probe = () => {
+    if (probing || redis.status !== "ready") return;
+    probing = true;
+    const timer = setTimeout(() => answered(false), PROBE_TIMEOUT_MS);
+    // A refused PING (LOADING, a lost connection) counts as no answer: commands would fail the same way.
+    redis.ping().then(() => answered(true), () => answered(false)).finally(() => {
+      clearTimeout(timer);
+      probing = false;
+    });
+  };
+  const interval = setInterval(probe, PROBE_INTERVAL_MS);
+  // The probes are the backend's business, not a reason for the process to stay up.
+  interval.unref();
+  const stop = () => clearInterval(interval);
+  redis.once("end", stop);
+  return stop;
+}
