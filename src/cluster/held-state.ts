@@ -72,7 +72,8 @@ export class HeldState {
           report.ended++;
         } else missing.add(connection.sid);
       }
-      if (lost && outcome !== "moved" && outcome !== "replaced") {
+      // A hidden participant has no presence (see enterRoom).
+      if (lost && outcome !== "moved" && outcome !== "replaced" && held.participant.info?.permission?.hidden !== true) {
         await store.setOnline(connection.identity, held.presenceKey, PRESENCE_TTL_MS, now, this.svc.nodeId);
       }
     });

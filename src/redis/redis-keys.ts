@@ -15,6 +15,8 @@
  *                                  the routing facts live in participant:<sid>). TTL as room:<name>.
  * room:<name>:sids          HASH   identity → participant sid. TTL as room:<name>.
  * room:<name>:calls         HASH   call id → StoredCall protobuf. TTL as room:<name>.
+ * room:<name>:hidden        SET    identities of the room's hidden participants (a subset of :sids' keys):
+ *                                  num_participants counts only the others. TTL as room:<name>.
  * rooms:empty               ZSET   room name → when its empty timeout ends (ms). TTL GLOBAL_TTL_MS.
  * participant:<sid>         HASH   room, identity, node_id, away_until: where a participant is connected.
  *                                  TTL LEASE_MS, or until its resume deadline + LEASE_MS while away.
@@ -120,6 +122,7 @@ local function k_room(n) return P .. 'room:' .. rk(n) end
 local function k_parts(n) return P .. 'room:' .. rk(n) .. ':participants' end
 local function k_sids(n) return P .. 'room:' .. rk(n) .. ':sids' end
 local function k_calls(n) return P .. 'room:' .. rk(n) .. ':calls' end
+local function k_hidden(n) return P .. 'room:' .. rk(n) .. ':hidden' end
 local function k_part(sid) return P .. 'participant:' .. sid end
 local function k_mail(sid) return P .. 'mailbox:' .. sid end
 local function k_ids(sid) return P .. 'mailbox:' .. sid .. ':ids' end
@@ -141,7 +144,7 @@ local function extend(key, ms)
   if t == -1 or (t >= 0 and t < ms) then redis.call('PEXPIRE', key, math.floor(ms)) end
 end
 local function touch_room(n, ms)
-  extend(k_room(n), ms); extend(k_parts(n), ms); extend(k_sids(n), ms); extend(k_calls(n), ms)
+  extend(k_room(n), ms); extend(k_parts(n), ms); extend(k_sids(n), ms); extend(k_calls(n), ms); extend(k_hidden(n), ms)
   extend(K_ROOMS, GLOBAL)
 end
 local function touch_part(sid, ms)

@@ -13,7 +13,7 @@ import type { RedisContext } from "./redis-context.js";
 const RESTORE_OUTCOMES: readonly RestoreOutcome[] = ["kept", "reclaimed", "restored", "moved", "replaced", "missing"];
 
 /**
- * Participants and their mailboxes in Redis (`room:<name>:participants`, `room:<name>:sids`,
+ * Participants and their mailboxes in Redis (`room:<name>:participants`, `room:<name>:sids`, `room:<name>:hidden`,
  * `participant:<sid>`, `away`, `node:<id>:participants`, `mailbox:<sid>`, `mailbox:<sid>:ids`).
  * Every method is one script, so each is atomic across the cluster (enqueues of one event-loop turn
  * share one, see mailbox-batcher.ts, and so do acknowledgements, see ack-batcher.ts).
@@ -30,6 +30,7 @@ export class RedisParticipants implements ParticipantStore, MailboxStore {
   async joinParticipant(participant: StoredParticipant, maxParticipants: number): Promise<JoinOutcome> {
     const r = reply.array(await this.ctx.run(participantScripts.join, [
       participant.room, identityOf(participant), sidOf(participant), participant.nodeId, encodeParticipant(participant), maxParticipants,
+      hiddenFlag(participant),
     ]));
     const status = reply.string(r[0]);
     if (status === "room_missing" || status === "room_full") return { ok: false, reason: status };
@@ -90,7 +91,7 @@ export class RedisParticipants implements ParticipantStore, MailboxStore {
   async restoreParticipant(room: Room, participant: StoredParticipant, nextMessageId: bigint, recreate: boolean): Promise<RestoreOutcome> {
     const outcome = reply.string(await this.ctx.run(participantScripts.restore, [
       ...roomArgs(room), identityOf(participant), sidOf(participant), participant.nodeId, encodeParticipant(participant),
-      String(nextMessageId), recreate ? "1" : "0",
+      String(nextMessageId), recreate ? "1" : "0", hiddenFlag(participant),
     ]));
     const known = RESTORE_OUTCOMES.find((o) => o === outcome);
     if (!known) throw new Error(`redis: unexpected restore outcome ${outcome}`);
@@ -132,4 +133,9 @@ function identityOf(p: StoredParticipant): string {
 
 function sidOf(p: StoredParticipant): string {
   return p.info?.sid ?? "";
+}
+
+/** For `room:<name>:hidden`: the scripts cannot read the record's protobuf. */
+function hiddenFlag(p: StoredParticipant): string {
+  return p.info?.permission?.hidden === true ? "1" : "0";
 }

@@ -95,8 +95,8 @@ export class Rooms {
 
   /**
    * Adds a new participant for `claims` on `nodeId`. A participant with the same identity is replaced
-   * (its connection is told DUPLICATE_IDENTITY). Throws `room_full`/`room_not_found`. The token's name,
-   * metadata and attributes were checked with the rest of it (`authorizeConnection`).
+   * (its connection is told DUPLICATE_IDENTITY, the room that it left). Throws `room_full`/`room_not_found`.
+   * The token's name, metadata and attributes were checked with the rest of it (`authorizeConnection`).
    */
   async join(claims: AccessClaims, nodeId: string, sid: string, pqKey?: TokenPqKey): Promise<Membership> {
     const info = this.participantInfo(claims, sid, pqKey);
@@ -111,6 +111,7 @@ export class Rooms {
     if (!outcome.ok) throw outcome.reason === "room_full" ? errors.roomFull() : errors.roomNotFound();
     if (outcome.replaced) {
       await this.delivery.disconnect(outcome.replaced, DisconnectReason.DUPLICATE_IDENTITY, LeaveAction.DISCONNECT, true);
+      if (outcome.others.length > 0) await this.replaced(claims.video.room, outcome.replaced, info.sid);
     }
     // Alone in the room, there is no one to tell: whoever joins next finds this participant among its
     // `others`, as the store adds participants one at a time.
@@ -118,6 +119,24 @@ export class Rooms {
       await this.announce(claims.video.room, info, info.sid);
     }
     return { room: outcome.room, self: record, roster: outcome.others };
+  }
+
+  /**
+   * Tells the room that a replaced participant left, before the newcomer (`newSid`) is announced: its new
+   * JOINED update does not stand for the departure, as a hidden newcomer has none, and a departure is the
+   * last update about its sid (protocol.md). After any change to the old participant that was under way
+   * (its lock), as `leave` does: one announced after the departure would list it again for good.
+   */
+  private async replaced(room: string, old: StoredParticipant, newSid: string): Promise<void> {
+    const gone = old.info;
+    if (!gone || gone.permission?.hidden) return;
+    const info = create(ParticipantInfoSchema, {
+      ...gone,
+      state: ParticipantState.DISCONNECTED,
+      disconnectReason: DisconnectReason.DUPLICATE_IDENTITY,
+      version: gone.version + 1,
+    });
+    await withChangeLock(this.store, { room, identity: gone.identity }, () => this.announce(room, info, newSid), "run anyway");
   }
 
   /**

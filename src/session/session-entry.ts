@@ -22,7 +22,8 @@ export type Disposal = "leave" | "away" | "none";
  * The connection is registered as local *before* the store knows it, so nothing addressed to it in
  * between is lost: deliveries wait in the cursor until the first response is out. Presence is written
  * before the room or the client hears of the participant, so anyone told it joined finds it online
- * (`discover`), whichever node they ask; a join that then fails takes it back.
+ * (`discover`), whichever node they ask; a join that then fails takes it back. A hidden participant has
+ * none: presence exists only for `discover`, which anyone in any room may ask.
  */
 export async function enterRoom(s: SignalSession): Promise<void> {
   const { svc } = s;
@@ -30,8 +31,9 @@ export async function enterRoom(s: SignalSession): Promise<void> {
   const cursor = new DeliveryCursor(s.reconnect ? (s.lastMessageId ?? 0n) : 0n, s, unackedLimitOf(svc));
   s.cursor = cursor;
   const previous = svc.local.add(s);
+  const hidden = s.claims.video.hidden;
   try {
-    await svc.store.setOnline(s.identity, s.connId, 30_000, Date.now(), svc.nodeId);
+    if (!hidden) await svc.store.setOnline(s.identity, s.connId, 30_000, Date.now(), svc.nodeId);
   } catch (e) {
     svc.local.remove(s);
     throw e;
@@ -46,7 +48,7 @@ export async function enterRoom(s: SignalSession): Promise<void> {
     }
   } catch (e) {
     // Best effort, as in leaveRoom: presence expires by itself.
-    await svc.store.setOffline(s.identity, s.connId, Date.now()).catch(() => {});
+    if (!hidden) await svc.store.setOffline(s.identity, s.connId, Date.now()).catch(() => {});
     throw e;
   }
   cursor.start();
@@ -169,8 +171,9 @@ export async function leaveRoom(s: SignalSession, dispose: Disposal, reason: Dis
   // Whether the participant is let go without its room having been told it left (see Rooms.departed).
   let unannounced = false;
   try {
-    // Presence is best effort: it expires by itself.
-    await svc.store.setOffline(s.identity, s.connId, Date.now()).catch(() => {});
+    // Presence is best effort: it expires by itself. A hidden participant has none (see enterRoom), and
+    // setOffline would record when it was last seen.
+    if (!s.claims.video.hidden) await svc.store.setOffline(s.identity, s.connId, Date.now()).catch(() => {});
     if (dispose === "leave") {
       unannounced = true;
       await svc.rooms.leave(s.room, s.identity, s.sid, reason);

@@ -90,6 +90,8 @@ export class SignalSession implements LocalParticipant, TickingSession, CursorOw
     const claims: AccessClaims = { ...auth.claims, token: "" };
     this.kept = claims;
     this.claimsExpireAt = claims.expiresAt;
+    // A hidden participant has no presence (see enterRoom): -1 is "never", kept a small integer (compact-time.ts).
+    if (claims.video.hidden) this.nextPresenceAt = -1;
     this.pqKey = auth.pqKey;
     // The two parameters the join needs, not the parameters object: it would hold the token.
     this.reconnect = params.reconnect;
@@ -99,13 +101,7 @@ export class SignalSession implements LocalParticipant, TickingSession, CursorOw
     // The room's name, one string for everyone in it (each token's claims decode to a copy of their own).
     this.room = intern(claims.video.room);
     this.log = lazyConnectionLog(svc.log, this);
-    this.pq = svc.pq?.({
-      claims: auth.claims,
-      pqKey: auth.pqKey,
-      connId: this.connId,
-      log: this.log,
-      participant: this,
-    });
+    this.pq = svc.pq?.({ claims: auth.claims, pqKey: auth.pqKey, connId: this.connId, log: this.log, participant: this });
     this.requests = new ParticipantRequests(this);
     this.inbound = new SessionInbound(this, this.pq);
     this.outbound = new SessionOutbound(transport, this.pq, svc.metrics);
@@ -235,7 +231,7 @@ export class SignalSession implements LocalParticipant, TickingSession, CursorOw
       this.nextRefreshAt = t + config.liveness.tokenRefreshSeconds * 1000;
       void this.requests.refreshToken();
     }
-    if (t >= this.nextPresenceAt) {
+    if (t >= this.nextPresenceAt && this.nextPresenceAt >= 0) {
       this.nextPresenceAt = t + PRESENCE_TTL_MS / 3;
       this.svc.store.setOnline(this.identity, this.connId, PRESENCE_TTL_MS, now, this.svc.nodeId).catch(() => {});
     }

@@ -13,6 +13,11 @@ interface RoomEntry {
   /** By identity. */
   participants: Map<string, Member>;
   calls: Map<string, StoredCall>;
+  /**
+   * How many of `participants` are hidden: `num_participants` counts only the visible ones (as LiveKit
+   * does), or every joiner could tell that an unseen participant is there. Room limits count everyone.
+   */
+  hidden: number;
   /** When the room became empty (ms); 0 while occupied. */
   emptySince: number;
 }
@@ -25,6 +30,8 @@ interface RoomEntry {
 interface Member {
   readonly identity: string;
   readonly sid: string;
+  /** From the token, fixed for the participant's life (permission changes are refused). */
+  readonly hidden: boolean;
   nodeId: string;
   awayUntil: bigint;
   /** Bytes queued since the participant last went away (see `MailboxLimits.awayBytes`). */
@@ -41,6 +48,7 @@ function memberOf(p: StoredParticipant, nextId = 1n): Member {
   return {
     identity: p.info?.identity ?? "",
     sid: p.info?.sid ?? "",
+    hidden: p.info?.permission?.hidden === true,
     nodeId: p.nodeId,
     awayUntil: p.awayUntil,
     awayBytes: 0,
@@ -90,7 +98,7 @@ export class MemoryRooms implements RoomStore, ParticipantStore, MailboxStore, C
     const existing = this.rooms.get(room.name);
     if (existing) return { room: this.roomView(existing), created: false };
     if (this.rooms.size >= maxRooms) throw errors.tooManyRooms();
-    const entry: RoomEntry = { room: clone(RoomSchema, room), participants: new Map(), calls: new Map(), emptySince: now };
+    const entry: RoomEntry = { room: clone(RoomSchema, room), participants: new Map(), calls: new Map(), hidden: 0, emptySince: now };
     this.rooms.set(room.name, entry);
     return { room: this.roomView(entry), created: true };
   }
@@ -131,8 +139,12 @@ export class MemoryRooms implements RoomStore, ParticipantStore, MailboxStore, C
     const replaced = entry.participants.get(identity);
     const limit = entry.room.maxParticipants > 0 ? entry.room.maxParticipants : maxParticipants;
     if (entry.participants.size - (replaced ? 1 : 0) >= limit) return { ok: false, reason: "room_full" };
-    if (replaced) this.bySid.delete(replaced.sid);
+    if (replaced) {
+      this.bySid.delete(replaced.sid);
+      if (replaced.hidden) entry.hidden--;
+    }
     const member = memberOf(participant);
+    if (member.hidden) entry.hidden++;
     entry.participants.set(identity, member);
     this.bySid.set(member.sid, member);
     entry.emptySince = 0;
@@ -176,6 +188,7 @@ export class MemoryRooms implements RoomStore, ParticipantStore, MailboxStore, C
     entry?.participants.delete(identity);
     this.bySid.delete(sid);
     if (entry) {
+      if (current.hidden) entry.hidden--;
       for (const [id, call] of entry.calls) if (call.caller === identity || call.callee === identity) entry.calls.delete(id);
       if (entry.participants.size === 0) entry.emptySince = now;
     }
@@ -222,12 +235,13 @@ export class MemoryRooms implements RoomStore, ParticipantStore, MailboxStore, C
     }
     if (!recreate) return "missing";
     if (!entry) {
-      entry = { room: clone(RoomSchema, room), participants: new Map(), calls: new Map(), emptySince: 0 };
+      entry = { room: clone(RoomSchema, room), participants: new Map(), calls: new Map(), hidden: 0, emptySince: 0 };
       this.rooms.set(room.name, entry);
     }
     // Older messages are gone with the store; the client has them all (see `Store.restoreParticipant`).
     const member = memberOf(participant, nextMessageId > 1n ? nextMessageId : 1n);
     member.awayUntil = 0n;
+    if (member.hidden) entry.hidden++;
     entry.participants.set(identity, member);
     entry.emptySince = 0;
     this.bySid.set(sid, member);
@@ -308,7 +322,7 @@ export class MemoryRooms implements RoomStore, ParticipantStore, MailboxStore, C
   }
 
   private roomView(entry: RoomEntry): Room {
-    return create(RoomSchema, { ...entry.room, numParticipants: entry.participants.size });
+    return create(RoomSchema, { ...entry.room, numParticipants: entry.participants.size - entry.hidden });
   }
 }
 

@@ -14,6 +14,11 @@ export interface Store extends RoomStore, ParticipantStore, MailboxStore, CallSt
   close(): Promise<void>;
 }
 
+/**
+ * Every `Room` a store returns has `numParticipants` = its visible participants: hidden ones are left out,
+ * as LiveKit counts them, or every joiner could tell an unseen participant is there. Room limits
+ * (`joinParticipant`) count everyone.
+ */
 export interface RoomStore {
   getRoom(name: string): Promise<Room | undefined>;
   /** Rooms by name (all rooms when `names` is empty), sorted by name. */

@@ -5,6 +5,7 @@ import { StoredCallSchema, StoredParticipantSchema, type StoredParticipant } fro
 import { RoomSchema } from "../../gen/volly/signaling/v1/models_pb.js";
 import type { Store } from "../../src/store/store.js";
 import { participant, room, type StoreFixture, limitsOf } from "./contract-fixtures.js";
+import { hiddenCountContract } from "./hidden-count.contract.js";
 import { storeRecordsContract } from "./store-records.contract.js";
 
 export type { StoreFixture } from "./contract-fixtures.js";
@@ -380,5 +381,6 @@ export function storeContract(name: string, makeStore: () => Promise<StoreFixtur
     });
 
     storeRecordsContract(() => s, join);
+    hiddenCountContract(() => s, join);
   });
 }

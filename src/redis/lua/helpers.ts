@@ -18,11 +18,16 @@ local function part_by_sid(sid)
   if redis.call('HGET', k_sids(f[1]), f[2]) ~= sid then return false end
   return part_row(f[1], f[2])
 end
--- {flat room fields, participant count}, or false.
+-- {flat room fields, participant count}, or false. Hidden participants are not counted (as in LiveKit),
+-- so that no joiner can tell one is there; room limits count everyone.
 local function room_row(n)
   local f = redis.call('HGETALL', k_room(n))
   if #f == 0 then return false end
-  return {f, redis.call('HLEN', k_sids(n))}
+  return {f, math.max(redis.call('HLEN', k_sids(n)) - redis.call('SCARD', k_hidden(n)), 0)}
+end
+-- Records whether the participant with this identity is hidden (its record is a protobuf Lua cannot read).
+local function set_hidden(n, identity, hidden)
+  if hidden == '1' then redis.call('SADD', k_hidden(n), identity) else redis.call('SREM', k_hidden(n), identity) end
 end
 -- Drops a participant's routing facts and mailbox (not its entry in the room).
 local function forget(sid)
@@ -42,7 +47,7 @@ end
 -- Deletes a room with its participants, calls and mailboxes.
 local function delete_room(n)
   for _, sid in ipairs(redis.call('HVALS', k_sids(n))) do forget(sid) end
-  redis.call('DEL', k_room(n), k_parts(n), k_sids(n), k_calls(n))
+  redis.call('DEL', k_room(n), k_parts(n), k_sids(n), k_calls(n), k_hidden(n))
   redis.call('SREM', K_ROOMS, n)
   redis.call('ZREM', K_EMPTY, n)
 end

@@ -3,8 +3,8 @@ import { LuaScript } from "../lua-script.js";
 /** Participant scripts. A "row" is {StoredParticipant bytes, node_id, away_until} (see helpers). */
 export const participantScripts = {
   /**
-   * (room, identity, sid, node, bytes, maxParticipants) → {'ok', room row, replaced row|nil, other rows},
-   * {'room_missing'} or {'room_full'}.
+   * (room, identity, sid, node, bytes, maxParticipants, hidden '1'|'0') → {'ok', room row, replaced row|nil,
+   * other rows}, {'room_missing'} or {'room_full'}.
    */
   join: new LuaScript("participant_join", `
 local n, identity, sid, node = arg(1), arg(2), arg(3), arg(4)
@@ -21,6 +21,8 @@ if rsid then
   forget(rsid)
 end
 redis.call('HSET', k_parts(n), identity, arg(5))
+-- Also when it replaces a participant: the identity may have been hidden and no longer be, or the reverse.
+set_hidden(n, identity, arg(7))
 place(n, identity, sid, node)
 redis.call('DEL', k_mail(sid))
 redis.call('HSET', k_ids(sid), 'next', 1, 'acked', 0)
@@ -72,6 +74,7 @@ if by ~= '' then
 end
 redis.call('HDEL', k_parts(n), identity)
 redis.call('HDEL', k_sids(n), identity)
+redis.call('SREM', k_hidden(n), identity)
 forget(sid)
 for i = 7, #ARGV do redis.call('HDEL', k_calls(n), ARGV[i]) end
 if redis.call('HLEN', k_sids(n)) == 0 and redis.call('EXISTS', k_room(n)) == 1 then mark_empty(n) end
@@ -122,7 +125,7 @@ return out
 `),
 
   /**
-   * (room fields…, identity, sid, node, bytes, nextMessageId, recreate '1'|'0') → outcome
+   * (room fields…, identity, sid, node, bytes, nextMessageId, recreate '1'|'0', hidden '1'|'0') → outcome
    * ('kept', 'reclaimed', 'restored', 'moved', 'replaced', 'missing'); see Store.restoreParticipant.
    */
   restore: new LuaScript("participant_restore", `
@@ -152,6 +155,9 @@ else
   place(n, identity, sid, node)
   outcome = 'restored'
 end
+-- On every path that keeps the participant, not only 'restored': a node re-asserts what it holds every
+-- sync, which also brings in participants that joined before this set existed.
+set_hidden(n, identity, arg(13))
 local want = math.max(tonumber(arg(11)), 1)
 local nxt = tonumber(redis.call('HGET', k_ids(sid), 'next') or '0')
 if nxt < want then

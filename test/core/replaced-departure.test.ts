@@ -1,0 +1,77 @@
+// A participant replaced by a new connection with its identity has left the room, and the room is told so
+// (DISCONNECTED, DUPLICATE_IDENTITY) before it hears of the newcomer, as LiveKit does. The newcomer's JOINED
+// cannot stand for it: a hidden newcomer is never announced, and the old sid would stay listed for good.
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { DisconnectReason, ParticipantState } from "../../gen/volly/signaling/v1/models_pb.js";
+import { deletePrefix, REDIS_URL, redisSkip, uniquePrefix } from "../helpers/redis.js";
+import { TestClient } from "../helpers/signal-client.js";
+import { startTestServer, type TestServer } from "../helpers/test-server.js";
+
+type Seen = [identity: string, sid: string, state: ParticipantState, reason: DisconnectReason];
+
+/** The observer's participant updates (identity, sid, state, reason), in arrival order, up to the one `last` matches. */
+async function updatesUntil(observer: TestClient, last: (identity: string, sid: string) => boolean): Promise<Seen[]> {
+  const seen: Seen[] = [];
+  for (;;) {
+    const r = await observer.next();
+    if (r.message.case !== "participantUpdate") continue;
+    for (const p of r.message.value.participants) {
+      seen.push([p.identity, p.sid, p.state, p.disconnectReason]);
+      if (last(p.identity, p.sid)) return seen;
+    }
+  }
+}
+
+for (const backend of ["memory", "redis"] as const) {
+  describe(`a replaced participant's departure is announced (${backend} store)`, { skip: backend === "redis" ? await redisSkip() : false }, () => {
+    const prefix = uniquePrefix("replaced");
+    let srv: TestServer;
+    before(async () => {
+      srv = await startTestServer({ VOLLY_PQ_ENABLED: "false", ...(backend === "redis" ? { REDIS_URL, REDIS_PREFIX: prefix } : {}) });
+    });
+    after(async () => {
+      await srv.close();
+      if (backend === "redis") await deletePrefix(REDIS_URL, prefix);
+    });
+
+    const connect = (identity: string, room: string, hidden = false) =>
+      TestClient.connect({ kind: "ws-protobuf", port: srv.port, identity, room, pq: false, token: { grant: { hidden } } });
+
+    test("replaced by a hidden connection: the observer gets DISCONNECTED(old sid, DUPLICATE_IDENTITY)", async () => {
+      const room = `rd-hidden-${backend}`;
+      const observer = await connect("rd-observer", room);
+      const x = await connect("rd-x", room);
+      const oldSid = x.join?.participant?.sid ?? "";
+      const hiddenX = await connect("rd-x", room, true);
+      assert.equal((await x.waitFor("leave")).reason, DisconnectReason.DUPLICATE_IDENTITY);
+      // A visible joiner after it: its JOINED comes after everything the hidden join announced.
+      const marker = await connect("rd-marker", room);
+      const markerSid = marker.join?.participant?.sid ?? "";
+      assert.deepEqual(await updatesUntil(observer, (_identity, sid) => sid === markerSid), [
+        ["rd-x", oldSid, ParticipantState.JOINED, DisconnectReason.UNKNOWN],
+        ["rd-x", oldSid, ParticipantState.DISCONNECTED, DisconnectReason.DUPLICATE_IDENTITY],
+        ["rd-marker", markerSid, ParticipantState.JOINED, DisconnectReason.UNKNOWN],
+      ]);
+      assert.deepEqual(marker.join?.otherParticipants.map((p) => p.identity), ["rd-observer"]);
+      for (const c of [marker, hiddenX, observer]) await c.leave();
+    });
+
+    test("replaced by a visible connection: DISCONNECTED(old sid) first, then JOINED(new sid)", async () => {
+      const room = `rd-visible-${backend}`;
+      const observer = await connect("rd-observer", room);
+      const x = await connect("rd-x", room);
+      const oldSid = x.join?.participant?.sid ?? "";
+      const newX = await connect("rd-x", room);
+      const newSid = newX.join?.participant?.sid ?? "";
+      assert.notEqual(newSid, oldSid);
+      assert.equal((await x.waitFor("leave")).reason, DisconnectReason.DUPLICATE_IDENTITY);
+      assert.deepEqual(await updatesUntil(observer, (_identity, sid) => sid === newSid), [
+        ["rd-x", oldSid, ParticipantState.JOINED, DisconnectReason.UNKNOWN],
+        ["rd-x", oldSid, ParticipantState.DISCONNECTED, DisconnectReason.DUPLICATE_IDENTITY],
+        ["rd-x", newSid, ParticipantState.JOINED, DisconnectReason.UNKNOWN],
+      ]);
+      for (const c of [newX, observer]) await c.leave();
+    });
+  });
+}
