@@ -2,23 +2,14 @@
 // (recorders, agents, moderators) are already left out of rosters and updates, and a count that included
 // them would tell every joiner that someone unseen is there. End to end on both stores.
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
-import { deletePrefix, REDIS_URL, redisSkip, uniquePrefix } from "../helpers/redis.js";
+import { describe, test } from "node:test";
 import { TestClient } from "../helpers/signal-client.js";
-import { startTestServer, type TestServer } from "../helpers/test-server.js";
+import { STORES, storeSkip, useServerOn } from "../helpers/server-on-store.js";
 import { makeToken } from "../helpers/tokens.js";
 
-for (const backend of ["memory", "redis"] as const) {
-  describe(`num_participants leaves hidden participants out (${backend} store)`, { skip: backend === "redis" ? await redisSkip() : false }, () => {
-    const prefix = uniquePrefix("hidden-count");
-    let srv: TestServer;
-    before(async () => {
-      srv = await startTestServer({ VOLLY_PQ_ENABLED: "false", ...(backend === "redis" ? { REDIS_URL, REDIS_PREFIX: prefix } : {}) });
-    });
-    after(async () => {
-      await srv.close();
-      if (backend === "redis") await deletePrefix(REDIS_URL, prefix);
-    });
+for (const backend of STORES) {
+  describe(`num_participants leaves hidden participants out (${backend} store)`, { skip: await storeSkip(backend) }, () => {
+    const srv = useServerOn(backend, "hidden-count", { VOLLY_PQ_ENABLED: "false" });
 
     test("a joiner's join.room and ListRooms count the visible participants, the joiner included", async () => {
       const room = `hc-${backend}`;

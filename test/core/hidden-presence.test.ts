@@ -3,28 +3,19 @@
 // joins, not on the session's refresh, not when its node re-registers what it holds, not when it leaves
 // (which would record it as last seen). End to end on both stores.
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { HeldState } from "../../src/cluster/held-state.js";
 import { SessionLedger } from "../../src/cluster/session-ledger.js";
 import { createLogger } from "../../src/logger.js";
 import type { SignalSession } from "../../src/session/signal-session.js";
 import { eventually } from "../helpers/polling.js";
-import { deletePrefix, REDIS_URL, redisSkip, uniquePrefix } from "../helpers/redis.js";
 import { TestClient } from "../helpers/signal-client.js";
-import { startTestServer, type TestServer } from "../helpers/test-server.js";
+import { STORES, storeSkip, useServerOn } from "../helpers/server-on-store.js";
 
-for (const backend of ["memory", "redis"] as const) {
-  describe(`discover never reports a hidden participant (${backend} store)`, { skip: backend === "redis" ? await redisSkip() : false }, () => {
-    const prefix = uniquePrefix("hidden-presence");
-    let srv: TestServer;
-    before(async () => {
-      // PQ off: no session records, so the re-registration below (with a ledger of its own) ends none.
-      srv = await startTestServer({ VOLLY_PQ_ENABLED: "false", ...(backend === "redis" ? { REDIS_URL, REDIS_PREFIX: prefix } : {}) });
-    });
-    after(async () => {
-      await srv.close();
-      if (backend === "redis") await deletePrefix(REDIS_URL, prefix);
-    });
+for (const backend of STORES) {
+  describe(`discover never reports a hidden participant (${backend} store)`, { skip: await storeSkip(backend) }, () => {
+    // PQ off: no session records, so the re-registration below (with a ledger of its own) ends none.
+    const srv = useServerOn(backend, "hidden-presence", { VOLLY_PQ_ENABLED: "false" });
 
     test("a connected hidden identity is offline and never seen, from its room and another; a visible one is online", async () => {
       const room = `hp-${backend}`;

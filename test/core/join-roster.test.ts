@@ -2,28 +2,19 @@
 // (roster-frames.ts). What every client must read there, on both stores and over every framing: the
 // others with their full info, hidden participants left out, away ones as RECONNECTING, never itself.
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { ParticipantState, type ParticipantInfo } from "../../gen/volly/signaling/v1/models_pb.js";
 import { ALL_KINDS } from "../helpers/channels.js";
 import { eventually } from "../helpers/polling.js";
-import { deletePrefix, REDIS_URL, redisSkip, uniquePrefix } from "../helpers/redis.js";
 import { TestClient } from "../helpers/signal-client.js";
-import { startTestServer, type TestServer } from "../helpers/test-server.js";
+import { STORES, storeSkip, useServerOn } from "../helpers/server-on-store.js";
 
 const listed = (others: ParticipantInfo[] | undefined) =>
   (others ?? []).map((p) => [p.identity, p.name, p.metadata, p.state, p.attributes["team"] ?? "", p.pqPublicKey.length]).sort();
 
-for (const backend of ["memory", "redis"] as const) {
-  describe(`the roster in join and reconnect (${backend} store)`, { skip: backend === "redis" ? await redisSkip() : false }, () => {
-    const prefix = uniquePrefix("roster");
-    let srv: TestServer;
-    before(async () => {
-      srv = await startTestServer({ VOLLY_RESUME_WINDOW: "30", ...(backend === "redis" ? { REDIS_URL, REDIS_PREFIX: prefix } : {}) });
-    });
-    after(async () => {
-      await srv.close();
-      if (backend === "redis") await deletePrefix(REDIS_URL, prefix);
-    });
+for (const backend of STORES) {
+  describe(`the roster in join and reconnect (${backend} store)`, { skip: await storeSkip(backend) }, () => {
+    const srv = useServerOn(backend, "roster", { VOLLY_RESUME_WINDOW: "30" });
 
     test("lists the others in full, leaves out hidden ones and itself, and shows away ones as RECONNECTING", async () => {
       const room = `roster-${backend}`;

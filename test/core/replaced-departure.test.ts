@@ -2,11 +2,10 @@
 // (DISCONNECTED, DUPLICATE_IDENTITY) before it hears of the newcomer, as LiveKit does. The newcomer's JOINED
 // cannot stand for it: a hidden newcomer is never announced, and the old sid would stay listed for good.
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { DisconnectReason, ParticipantState } from "../../gen/volly/signaling/v1/models_pb.js";
-import { deletePrefix, REDIS_URL, redisSkip, uniquePrefix } from "../helpers/redis.js";
 import { TestClient } from "../helpers/signal-client.js";
-import { startTestServer, type TestServer } from "../helpers/test-server.js";
+import { STORES, storeSkip, useServerOn } from "../helpers/server-on-store.js";
 
 type Seen = [identity: string, sid: string, state: ParticipantState, reason: DisconnectReason];
 
@@ -23,17 +22,9 @@ async function updatesUntil(observer: TestClient, last: (identity: string, sid: 
   }
 }
 
-for (const backend of ["memory", "redis"] as const) {
-  describe(`a replaced participant's departure is announced (${backend} store)`, { skip: backend === "redis" ? await redisSkip() : false }, () => {
-    const prefix = uniquePrefix("replaced");
-    let srv: TestServer;
-    before(async () => {
-      srv = await startTestServer({ VOLLY_PQ_ENABLED: "false", ...(backend === "redis" ? { REDIS_URL, REDIS_PREFIX: prefix } : {}) });
-    });
-    after(async () => {
-      await srv.close();
-      if (backend === "redis") await deletePrefix(REDIS_URL, prefix);
-    });
+for (const backend of STORES) {
+  describe(`a replaced participant's departure is announced (${backend} store)`, { skip: await storeSkip(backend) }, () => {
+    const srv = useServerOn(backend, "replaced", { VOLLY_PQ_ENABLED: "false" });
 
     const connect = (identity: string, room: string, hidden = false) =>
       TestClient.connect({ kind: "ws-protobuf", port: srv.port, identity, room, pq: false, token: { grant: { hidden } } });
