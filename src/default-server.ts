@@ -23,7 +23,7 @@ export async function createDefaultServer(config: Config, logger: Logger): Promi
     await useNativeKeccak();
     const kem = useNativeMlKem();
     if (kem.reason !== undefined) {
-      logger.warn({ reason: kem.reason }, "native ML-KEM-768 is not available: the handshake encapsulates in mlkem's JavaScript, about three times slower than in C");
+      logger.warn({ nodeId: config.nodeId, reason: kem.reason }, "native ML-KEM-768 is not available: the handshake encapsulates in mlkem's JavaScript, about three times slower than in C");
     }
   }
   return createVollyServer(config, {

@@ -33,23 +33,26 @@ async function main(): Promise<void> {
     throw e;
   }
   const logger = createLogger(config.logLevel);
+  // The server binds nodeId into its own child logger; this process's lines about the node (its start-up
+  // failure, its shutdown) carry it too, or an operator filtering a replica's lines by node loses exactly those.
+  const nodeLog = logger.child({ nodeId: config.nodeId });
   let server;
   try {
     server = await createDefaultServer(config, logger);
     await server.listen();
   } catch (e) {
-    reportStartFailure(e, config, logger);
+    reportStartFailure(e, config, nodeLog);
     process.exit(EXIT_START_FAILED);
   }
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, "shutting down");
+    nodeLog.info({ signal }, "shutting down");
     server.close(10_000).then(
       () => process.exit(0),
       (e: unknown) => {
-        logger.error({ err: e }, "shutdown failed");
+        nodeLog.error({ err: e }, "shutdown failed");
         process.exit(1);
       },
     );

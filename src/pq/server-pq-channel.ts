@@ -12,6 +12,12 @@ import type { Store } from "../store/store.js";
 import type { PqSession } from "./pq-session.js";
 import { ServerHandshake, type PqHandshakeResponseFields, type PqPolicy } from "./server-handshake.js";
 
+/**
+ * The `result` of a handshake the connection ended before it was done or refused. Not a catalogue error
+ * (nobody is left to send it to), but named like one so that `"result":"pq_` still finds every failure.
+ */
+const ABANDONED = "pq_handshake_abandoned";
+
 /** Builds the server's post-quantum channel for each connection (VOLLY_PQ_* settings). */
 export function createPqChannelFactory(pq: PqConfig, store: Store, metrics: Metrics, nodeId: string): PqChannelFactory {
   // One policy object for the node, not one per connection.
@@ -28,6 +34,8 @@ class ServerPqChannel implements PqChannel {
   /** Until the session is established: it holds the token and the client's key, which an idle session must not. */
   private handshakeState: ServerHandshake | undefined;
   private session: PqSession | undefined;
+  /** The handshake's outcome was counted and logged (success or a refusal): it ends without another line. */
+  private outcomeTold = false;
   private readonly startedAt = performance.now();
   private readonly log: ConnectionLog;
   private readonly participant: PqChannelContext["participant"];
@@ -141,6 +149,7 @@ class ServerPqChannel implements PqChannel {
   }
 
   async end(expired: boolean): Promise<void> {
+    if (this.handshakeState && !this.outcomeTold) this.abandoned(this.handshakeState);
     this.handshakeState?.destroy();
     const s = this.session;
     if (!s) return;
@@ -175,6 +184,10 @@ class ServerPqChannel implements PqChannel {
   }
 
   private count(e: unknown): void {
+    // One outcome per handshake: a step still running when the connection ended fails afterwards (its keys
+    // were destroyed), and a timeout may fire while an established session is being recorded.
+    if (this.outcomeTold) return;
+    this.outcomeTold = true;
     const result = errorIdOf(e) ?? "internal";
     // Empty only when the client named no algorithm the server knows: failure rates per algorithm need it.
     const algorithm = this.handshakeState?.algorithm ?? this.session?.algorithm ?? "";
@@ -182,7 +195,27 @@ class ServerPqChannel implements PqChannel {
     this.log.warn({ event: "pq_handshake", result, ...(algorithm === "" ? {} : { algorithm }) }, "pq_handshake failed");
   }
 
+  /**
+   * The connection ended with the handshake neither done nor refused: the client closed it (often because its
+   * own check of `server_finished` failed: a key-schedule bug in a client, which the server cannot see) or
+   * sent `leave`, never started it, or the node shut down. Counted and logged like a refusal, so that
+   * `grep pq_handshake` and the handshake counter account for every connection that had a handshake to do.
+   */
+  private abandoned(handshake: ServerHandshake): void {
+    this.outcomeTold = true;
+    const result = ABANDONED;
+    const algorithm = handshake.algorithm ?? "";
+    this.metrics.handshakes.inc({ result, algorithm });
+    const awaiting = handshake.state === "new" ? "pq_handshake" : "pq_finished";
+    const ms = Math.round(performance.now() - this.startedAt);
+    this.log.warn(
+      { event: "pq_handshake", result, ...(algorithm === "" ? {} : { algorithm }), way: handshake.way, awaiting, ms },
+      "pq_handshake failed",
+    );
+  }
+
   private async recordSession(session: PqSession, way: ServerHandshake["way"]): Promise<void> {
+    this.outcomeTold = true;
     const seconds = (performance.now() - this.startedAt) / 1000;
     this.metrics.handshakes.inc({ result: "success", algorithm: session.algorithm });
     this.metrics.handshakeDuration.observe({ algorithm: session.algorithm }, seconds);

@@ -36,7 +36,7 @@ export function parseConnectParams(
   if (format !== undefined && format !== "" && format !== "json" && format !== "flat" && format !== "protobuf") {
     throw bad(`${name("format")} must be json, flat or protobuf`);
   }
-  const reconnect = isTrue(get("reconnect"));
+  const reconnect = flag(get("reconnect"), () => bad(`${name("reconnect")} must be 1, 0, true or false`));
   const sid = get("sid") || undefined;
   if (sid !== undefined && !SID.test(sid)) throw bad(`${name("sid")} is not a participant sid`);
   const last = get("last_message_id");
@@ -84,6 +84,13 @@ function wireFormat(format: string | undefined): WireFormat | undefined {
   return format === "protobuf" ? "protobuf" : undefined;
 }
 
-function isTrue(v: string | undefined): boolean {
-  return v === "1" || v === "true";
+/**
+ * A yes/no parameter: LiveKit's `1`/`true` (what its SDKs send) and their opposites. Anything else is
+ * refused rather than read as no: `reconnect=yes&sid=...` silently joining as a new participant would drop
+ * the participant the client meant to resume.
+ */
+function flag(v: string | undefined, malformed: () => Error): boolean {
+  if (v === undefined || v === "" || v === "0" || v === "false") return false;
+  if (v === "1" || v === "true") return true;
+  throw malformed();
 }

@@ -186,7 +186,8 @@ export class SessionInbound {
   private process(request: Inbound): Promise<void> | undefined {
     const pq = this.pq;
     if (request instanceof OversizedRecord) return this.openOversized(pq as PqChannel, request);
-    if (pq && !pq.established) return this.admitted(0) ? this.handshake(pq, request) : undefined;
+    // The rate limit is applied in `handshake`, once decoded: a refusal is counted by type and names the request.
+    if (pq && !pq.established) return this.handshake(pq, request);
     let plaintext: Uint8Array | undefined;
     let decoded: SignalRequest | undefined;
     if (pq) {
@@ -203,8 +204,9 @@ export class SessionInbound {
     if (plaintext !== undefined && this.s.transport.format() === "protobuf" && this.s.sender && this.stamp !== undefined) {
       const relay = parseRelayRequest(plaintext);
       if (relay) {
-        if (!this.admitted(relay.requestId)) return undefined;
+        // Counted whether the rate limit admits it or not: `in` is what clients sent, floods included.
         this.s.svc.metrics.countMessage(relay.kind, "in");
+        if (!this.admitted(relay.requestId)) return undefined;
         // Pipelined: the next request is taken while this one is queued in the store (with Redis, a round
         // trip). Order still holds: the store issues enqueues in call order (one connection, one batch), and
         // anything else the session does after it reaches the store after it. Bounded per session.
@@ -213,9 +215,9 @@ export class SessionInbound {
       }
     }
     if (decoded === undefined) decoded = this.decodeInner(plaintext as Uint8Array, pq !== undefined);
+    this.s.svc.metrics.countMessage(decoded.message.case ?? "none", "in");
     // After decoding, so that the refusal names the request it refuses and the client can fail that one.
     if (!this.admitted(decoded.requestId)) return undefined;
-    this.s.svc.metrics.countMessage(decoded.message.case ?? "none", "in");
     if (pq && decoded.message.case === "rekey") return pq.rekey(decoded.message.value, (r) => this.s.send(r));
     if (!pq && isPqMessage(decoded)) throw errors.unexpectedMessage(decoded.message.case ?? "");
     if (!this.s.joined) throw errors.unexpectedMessage(decoded.message.case ?? "empty");
@@ -255,6 +257,7 @@ export class SessionInbound {
       throw e;
     }
     this.s.svc.metrics.countMessage(decoded.message.case, "in");
+    if (!this.admitted(decoded.requestId)) return;
     if (decoded.message.case === "leave") {
       // `leave` may be sent in the clear until the channel exists (protocol.md §3): a client giving up.
       this.s.end({ reason: DisconnectReason.CLIENT_INITIATED, action: LeaveAction.DISCONNECT, dispose: "none" });
