@@ -3,6 +3,7 @@ import { StoredCallSchema } from "../../gen/volly/signaling/v1/internal_pb.js";
 import type { ParticipantPermission } from "../../gen/volly/signaling/v1/models_pb.js";
 import {
   CallAction,
+  CallActionSchema,
   DataAckSchema,
   SignalResponseSchema,
   type CallSignal,
@@ -45,6 +46,14 @@ export function senderOf(who: Pick<Sender, "room" | "identity" | "sid">, permiss
 type Relayable = Extract<SignalRequest["message"], { case: "offer" | "answer" | "trickle" | "call" | "data" }>;
 
 const MAX_ID = 64;
+/**
+ * A JSON frame's unknown enum name is dropped like an unknown field, so a missing action and a misspelt one
+ * look the same here: the refusal lists what is accepted.
+ */
+const CALL_ACTIONS_EXPECTED = `call action is missing or unknown: ${CallActionSchema.values
+  .filter((v) => v.number !== CallAction.UNSPECIFIED)
+  .map((v) => v.name)
+  .join(", ")}, or its number`;
 const MAX_TOPIC = 128;
 const MAX_CANDIDATE = 4096;
 /**
@@ -129,7 +138,7 @@ export class Relay {
     checkTarget(c.target);
     checkCallId(c.callId, true);
     if (c.reason.length > 256) throw errors.fieldTooLarge("reason", 256);
-    if (c.action === CallAction.UNSPECIFIED || CallAction[c.action] === undefined) throw errors.malformedMessage("call action is required");
+    if (c.action === CallAction.UNSPECIFIED || CallAction[c.action] === undefined) throw errors.malformedMessage(CALL_ACTIONS_EXPECTED);
     const now = Date.now();
     if (c.action === CallAction.INVITE) {
       if (c.target === sender.identity) throw errors.callSelf();
