@@ -1,20 +1,17 @@
-import { ParticipantState } from "../../gen/volly/signaling/v1/models_pb.js";
 import { WIRE_LEN, WIRE_VARINT, WireReader, varintSize, writeVarint } from "./wire-bytes.js";
 
 // Field numbers of the messages read or written here (internal.proto, models.proto, signal.proto); a test
 // holds them against the generated schemas.
 export const STORED_INFO = 1;
 export const INFO_SID = 1;
-export const INFO_STATE = 3;
 export const INFO_PERMISSION = 8;
 export const PERMISSION_HIDDEN = 4;
 /** `other_participants` in both `JoinResponse` and `ReconnectResponse`. */
 export const OTHER_PARTICIPANTS = 3;
 
-/** Another participant of the room as the store keeps it: an encoded `StoredParticipant`, and whether it is away. */
+/** A participant of the room as the store keeps it: an encoded `StoredParticipant`. */
 export interface RosterRecord {
   readonly record: Uint8Array;
-  readonly away: boolean;
 }
 
 /** What of a stored record the roster needs: its `ParticipantInfo` bytes, sid bytes and hidden flag. */
@@ -24,27 +21,25 @@ interface Located {
   readonly hidden: boolean;
 }
 
-const RECONNECTING_STATE = Uint8Array.of((INFO_STATE << 3) | WIRE_VARINT, ParticipantState.RECONNECTING);
 const ascii = new TextEncoder();
 
 /**
  * `JoinResponse` or `ReconnectResponse` (`head`: everything but `other_participants`, encoded) as the
  * SignalResponse field `field`, with the room's other participants copied in from their stored records
  * as they are. Decoding and re-encoding them cost a resume in a room of 2,000 about 20 ms of CPU; copying
- * costs a scan of their outer fields. The participant `selfSid` is left out, as are hidden ones. An away
- * participant is listed as RECONNECTING by a `state` field appended to its info: protobuf takes the last
- * value of a scalar field, so every decoder reads that state and nothing else changes.
+ * costs a scan of their outer fields. The participant `selfSid` is left out, as are hidden ones. One whose
+ * connection dropped is listed as it is stored, JOINED: the room is not told of a drop or a resume (they
+ * would cost a message to everyone in it), so a later joiner must see what the others see.
  */
 export function startResponseWithRoster(field: number, head: Uint8Array, roster: readonly RosterRecord[], selfSid: string): Uint8Array {
   const self = ascii.encode(selfSid);
-  const listed: Array<{ info: Uint8Array; away: boolean }> = [];
+  const listed: Uint8Array[] = [];
   let othersLength = 0;
   for (const entry of roster) {
     const found = locate(entry.record);
     if (found === undefined || found.hidden || sameBytes(found.sid, self)) continue;
-    const length = found.info.length + (entry.away ? RECONNECTING_STATE.length : 0);
-    othersLength += 1 + varintSize(length) + length;
-    listed.push({ info: found.info, away: entry.away });
+    othersLength += 1 + varintSize(found.info.length) + found.info.length;
+    listed.push(found.info);
   }
   const messageLength = head.length + othersLength;
   const tag = (field << 3) | WIRE_LEN;
@@ -53,15 +48,11 @@ export function startResponseWithRoster(field: number, head: Uint8Array, roster:
   pos = writeVarint(out, pos, messageLength);
   out.set(head, pos);
   pos += head.length;
-  for (const { info, away } of listed) {
+  for (const info of listed) {
     out[pos++] = (OTHER_PARTICIPANTS << 3) | WIRE_LEN;
-    pos = writeVarint(out, pos, info.length + (away ? RECONNECTING_STATE.length : 0));
+    pos = writeVarint(out, pos, info.length);
     out.set(info, pos);
     pos += info.length;
-    if (away) {
-      out.set(RECONNECTING_STATE, pos);
-      pos += RECONNECTING_STATE.length;
-    }
   }
   return out;
 }

@@ -36,10 +36,7 @@ export function decodeParticipantRows(rows: unknown): StoredParticipant[] {
 
 /** Participant rows as a roster: each record as stored, not decoded (nil entries skipped). */
 export function rosterRows(rows: unknown): RosterRecord[] {
-  return reply.array(rows).filter((r) => r !== null).map((row) => {
-    const [bytes, , away] = reply.array(row);
-    return { record: reply.bytes(bytes), away: BigInt(reply.string(away)) > 0n };
-  });
+  return reply.array(rows).filter((r) => r !== null).map((row) => ({ record: reply.bytes(reply.array(row)[0]) }));
 }
 
 /** Room fields as script arguments: name, sid, empty_timeout, max_participants, creation_time, metadata. */

@@ -127,7 +127,7 @@ async function resume(s: SignalSession, cursor: DeliveryCursor): Promise<void> {
 
 /**
  * What `join` and `reconnect` both tell a participant but the others (`startResponseWithRoster` copies those
- * in, hidden ones left out and away ones as RECONNECTING): its room, itself, ICE and timings.
+ * in, hidden ones left out): its room, itself, ICE and timings.
  */
 function startFields(s: SignalSession, m: { room: Room; self: StoredParticipant }) {
   const { config } = s.svc;

@@ -68,7 +68,7 @@ function recordOf(m: Member): StoredParticipant {
 }
 
 function rosterOf(m: Member): RosterRecord {
-  return { record: Buffer.from(m.record, "latin1"), away: m.awayUntil > 0n };
+  return { record: Buffer.from(m.record, "latin1") };
 }
 
 /**

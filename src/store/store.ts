@@ -62,7 +62,7 @@ export interface ParticipantStore {
   listParticipants(room: string): Promise<StoredParticipant[]>;
   /**
    * The room's participants as stored, undecoded, for a `join` or `reconnect` to copy in (see
-   * roster-frames.ts). A record's own node and away fields may be stale: `away` is the store's.
+   * roster-frames.ts), whose node and away fields may be stale: only their info is read.
    */
   listRoster(room: string): Promise<RosterRecord[]>;
   /**

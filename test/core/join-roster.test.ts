@@ -1,6 +1,7 @@
 // `join` and `reconnect` list the room's other participants, copied from the store's records undecoded
 // (roster-frames.ts). What every client must read there, on both stores and over every framing: the
-// others with their full info, hidden participants left out, away ones as RECONNECTING, never itself.
+// others with their full info, hidden participants left out, never itself; one whose connection dropped as
+// JOINED, as the others see it (the room is told neither of a drop nor of a resume).
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { ParticipantState, type ParticipantInfo } from "../../gen/volly/signaling/v1/models_pb.js";
@@ -16,7 +17,7 @@ for (const backend of STORES) {
   describe(`the roster in join and reconnect (${backend} store)`, { skip: await storeSkip(backend) }, () => {
     const srv = useServerOn(backend, "roster", { VOLLY_RESUME_WINDOW: "30" });
 
-    test("lists the others in full, leaves out hidden ones and itself, and shows away ones as RECONNECTING", async () => {
+    test("lists the others in full, leaves out hidden ones and itself, and shows away ones as the room sees them", async () => {
       const room = `roster-${backend}`;
       const hidden = await TestClient.connect({ kind: "ws-protobuf", port: srv.port, identity: "r-hidden", room, pq: "ML-KEM-768", token: { grant: { hidden: true } } });
       const keyed = await TestClient.connect({
@@ -32,7 +33,7 @@ for (const backend of STORES) {
       await eventually(async () => ((await store.getParticipant(room, "r-away"))?.awayUntil ?? 0n) > 0n, "r-away to be away", 5000);
 
       const expected = [
-        ["r-away", "Away", "", ParticipantState.RECONNECTING, "", 0],
+        ["r-away", "Away", "", ParticipantState.JOINED, "", 0],
         ["r-keyed", "Keyed", '{"k":1}', ParticipantState.JOINED, "blue", 1184],
       ].sort();
       for (const kind of ALL_KINDS) {

@@ -10,7 +10,6 @@ import { JoinResponseSchema, ReconnectResponseSchema, SignalResponseSchema } fro
 import {
   INFO_PERMISSION,
   INFO_SID,
-  INFO_STATE,
   OTHER_PARTICIPANTS,
   PERMISSION_HIDDEN,
   STORED_INFO,
@@ -21,7 +20,6 @@ import {
 test("the field numbers are the schemas'", () => {
   assert.equal(STORED_INFO, StoredParticipantSchema.field.info.number);
   assert.equal(INFO_SID, ParticipantInfoSchema.field.sid.number);
-  assert.equal(INFO_STATE, ParticipantInfoSchema.field.state.number);
   assert.equal(INFO_PERMISSION, ParticipantInfoSchema.field.permission.number);
   assert.equal(PERMISSION_HIDDEN, ParticipantPermissionSchema.field.hidden.number);
   assert.equal(OTHER_PARTICIPANTS, JoinResponseSchema.field.otherParticipants.number);
@@ -49,11 +47,8 @@ function stored(i: number, o: { hidden?: boolean; state?: ParticipantState; key?
 }
 
 /** What the server sent before the roster was copied: every record decoded, filtered and encoded again. */
-function decodedRoster(records: StoredParticipant[], away: boolean[], selfSid: string) {
-  return records
-    .map((p, i) => ({ p, away: away[i] }))
-    .filter(({ p }) => p.info !== undefined && !p.info.permission?.hidden && p.info.sid !== selfSid)
-    .map(({ p, away }) => (away ? { ...p.info!, state: ParticipantState.RECONNECTING } : p.info!));
+function decodedRoster(records: StoredParticipant[], selfSid: string) {
+  return records.filter((p) => p.info !== undefined && !p.info.permission?.hidden && p.info.sid !== selfSid).map((p) => p.info!);
 }
 
 test("a copied roster decodes to the decoded-and-filtered one, for join and reconnect", () => {
@@ -61,27 +56,26 @@ test("a copied roster decodes to the decoded-and-filtered one, for join and reco
     stored(i, { hidden: i % 7 === 3, key: i % 5 === 0, state: i % 11 === 0 ? ParticipantState.DISCONNECTED : undefined }),
   );
   records.push(create(StoredParticipantSchema, { room: "r", nodeId: "x" })); // no info: never listed
-  const away = records.map((_, i) => i % 4 === 1);
-  const roster: RosterRecord[] = records.map((p, i) => ({ record: toBinary(StoredParticipantSchema, p), away: away[i]! }));
+  const roster: RosterRecord[] = records.map((p) => ({ record: toBinary(StoredParticipantSchema, p) }));
   const room = create(RoomSchema, { sid: "RM_x", name: "r", numParticipants: 41 });
   const self = "PA_8";
 
   const join = create(JoinResponseSchema, { room, participant: records[8]!.info, pingInterval: 10, resumeWindow: 30 });
   const joinBytes = startResponseWithRoster(SignalResponseSchema.field.join.number, toBinary(JoinResponseSchema, join), roster, self);
   const expectedJoin = create(SignalResponseSchema, {
-    message: { case: "join", value: { ...join, otherParticipants: decodedRoster(records, away, self) } },
+    message: { case: "join", value: { ...join, otherParticipants: decodedRoster(records, self) } },
   });
   const gotJoin = fromBinary(SignalResponseSchema, joinBytes);
   assert.ok(equals(SignalResponseSchema, gotJoin, expectedJoin));
   assert.deepEqual(toJson(SignalResponseSchema, gotJoin), toJson(SignalResponseSchema, expectedJoin));
   const others = gotJoin.message.case === "join" ? gotJoin.message.value.otherParticipants : [];
   assert.equal(others.length, records.length - 1 - 6 - 1, "hidden (6), self and the record without info are left out");
-  assert.ok(others.some((p) => p.state === ParticipantState.RECONNECTING) && others.some((p) => p.pqPublicKey.length === 1184));
+  assert.ok(others.some((p) => p.state === ParticipantState.DISCONNECTED) && others.some((p) => p.pqPublicKey.length === 1184));
 
   const reconnect = create(ReconnectResponseSchema, { room, participant: records[8]!.info, lastMessageId: 300n });
   const reconnectBytes = startResponseWithRoster(SignalResponseSchema.field.reconnect.number, toBinary(ReconnectResponseSchema, reconnect), roster, self);
   const expectedReconnect = create(SignalResponseSchema, {
-    message: { case: "reconnect", value: { ...reconnect, otherParticipants: decodedRoster(records, away, self) } },
+    message: { case: "reconnect", value: { ...reconnect, otherParticipants: decodedRoster(records, self) } },
   });
   assert.ok(equals(SignalResponseSchema, fromBinary(SignalResponseSchema, reconnectBytes), expectedReconnect));
 });
@@ -92,6 +86,6 @@ test("an empty roster gives the response as encoded; a record that does not pars
   assert.deepEqual(bytes, toBinary(SignalResponseSchema, create(SignalResponseSchema, { message: { case: "join", value: join } })));
   const good = toBinary(StoredParticipantSchema, stored(1));
   for (const bad of [good.subarray(0, good.length - 3), Uint8Array.of(0x0a, 0x05, 0x0a), Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff)]) {
-    assert.throws(() => startResponseWithRoster(1, new Uint8Array(0), [{ record: bad, away: false }], "PA_me"), /does not parse/);
+    assert.throws(() => startResponseWithRoster(1, new Uint8Array(0), [{ record: bad }], "PA_me"), /does not parse/);
   }
 });
