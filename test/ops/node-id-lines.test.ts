@@ -2,9 +2,9 @@
 // rather than the node itself: a start-up failure and the shutdown. Run as `npm start` runs the server.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { createServer, type Server } from "node:net";
 import { fileURLToPath } from "node:url";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
+import { useTakenPort } from "../helpers/taken-port.js";
 import { freePort } from "../helpers/redis.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -57,18 +57,10 @@ function assertEveryLineHasNodeId(entries: Array<Record<string, unknown>>, stdou
 }
 
 describe("every line of the server process names its node", { concurrency: true }, () => {
-  let taken: Server;
-  let takenPort: number;
-  before(async () => {
-    taken = createServer();
-    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
-    const address = taken.address();
-    takenPort = typeof address === "object" && address ? address.port : 0;
-  });
-  after(() => new Promise<void>((resolve) => taken.close(() => resolve())));
+  const taken = useTakenPort();
 
   test("the fatal line (and its debug details) of a port taken by another process carries nodeId", async () => {
-    const { code, entries, stdout } = await runMain({ VOLLY_PORT: String(takenPort) });
+    const { code, entries, stdout } = await runMain({ VOLLY_PORT: String(taken.port) });
     assert.equal(code, 1, stdout);
     const fatal = entries.at(-1);
     assert.equal(fatal?.level, "fatal");

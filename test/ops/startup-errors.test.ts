@@ -3,9 +3,9 @@
 // or Redis not answering as one fatal line without a stack, exit 1 (docs/operations.md §1).
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { createServer, type Server } from "node:net";
 import { fileURLToPath } from "node:url";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
+import { useTakenPort } from "../helpers/taken-port.js";
 import { NODE_ID_PATTERN } from "../../src/config-node-id.js";
 import { freePort } from "../helpers/redis.js";
 
@@ -118,26 +118,17 @@ describe("configuration errors: every problem on stderr, exit 78", { concurrency
 });
 
 describe("start-up failures that are not configuration: one fatal line, exit 1", { concurrency: true }, () => {
-  let taken: Server;
-  let takenPort: number;
-  before(async () => {
-    // Another process's listener, as far as the server is concerned: it cannot know or close it.
-    taken = createServer();
-    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
-    const address = taken.address();
-    takenPort = typeof address === "object" && address ? address.port : 0;
-  });
-  after(() => new Promise<void>((resolve) => taken.close(() => resolve())));
+  const taken = useTakenPort();
 
   test("VOLLY_PORT taken by another process", async () => {
-    const { code, msg } = fatalLine(await runMain({ VOLLY_PORT: String(takenPort) }));
+    const { code, msg } = fatalLine(await runMain({ VOLLY_PORT: String(taken.port) }));
     assert.equal(code, "EADDRINUSE");
-    assert.equal(msg, `start-up failed: port ${takenPort} (VOLLY_PORT) is already in use by another process (listen EADDRINUSE: address already in use 127.0.0.1:${takenPort})`);
+    assert.equal(msg, `start-up failed: port ${taken.port} (VOLLY_PORT) is already in use by another process (listen EADDRINUSE: address already in use 127.0.0.1:${taken.port})`);
   });
 
   test("VOLLY_API_PORT taken by another process", async () => {
-    const { msg } = fatalLine(await runMain({ VOLLY_API_PORT: String(takenPort) }));
-    assert.match(msg, new RegExp(`^start-up failed: port ${takenPort} \\(VOLLY_API_PORT\\) is already in use`));
+    const { msg } = fatalLine(await runMain({ VOLLY_API_PORT: String(taken.port) }));
+    assert.match(msg, new RegExp(`^start-up failed: port ${taken.port} \\(VOLLY_API_PORT\\) is already in use`));
   });
 
   test("a VOLLY_HOST that does not resolve", async () => {
@@ -155,14 +146,14 @@ describe("start-up failures that are not configuration: one fatal line, exit 1",
   });
 
   test("LOG_LEVEL=silent still says why, on stderr", async () => {
-    const run = await runMain({ VOLLY_PORT: String(takenPort), LOG_LEVEL: "silent" });
+    const run = await runMain({ VOLLY_PORT: String(taken.port), LOG_LEVEL: "silent" });
     assert.equal(run.code, 1);
     assert.equal(run.stdout, "");
-    assert.match(run.stderr, new RegExp(`^volly-signaling: start-up failed: port ${takenPort} \\(VOLLY_PORT\\) is already in use by another process \\(listen EADDRINUSE[^\\n]*\\)\\n$`));
+    assert.match(run.stderr, new RegExp(`^volly-signaling: start-up failed: port ${taken.port} \\(VOLLY_PORT\\) is already in use by another process \\(listen EADDRINUSE[^\\n]*\\)\\n$`));
   });
 
   test("LOG_LEVEL=debug adds the stack in a debug line before the fatal one", async () => {
-    const run = await runMain({ VOLLY_PORT: String(takenPort), LOG_LEVEL: "debug" });
+    const run = await runMain({ VOLLY_PORT: String(taken.port), LOG_LEVEL: "debug" });
     assert.equal(run.code, 1);
     const entries = run.stdout.split("\n").filter((l) => l !== "").map(parseLine);
     const details = entries.find((e) => e?.msg === "start-up failure details");
