@@ -1,6 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import type { Logger } from "pino";
-import { StoredParticipantSchema, type StoredParticipant } from "../../gen/volly/signaling/v1/internal_pb.js";
+import { StoredParticipantSchema, type StoredCall, type StoredParticipant } from "../../gen/volly/signaling/v1/internal_pb.js";
 import {
   DisconnectReason,
   LeaveAction,
@@ -124,19 +124,40 @@ export class Rooms {
   /**
    * Tells the room that a replaced participant left, before the newcomer (`newSid`) is announced: its new
    * JOINED update does not stand for the departure, as a hidden newcomer has none, and a departure is the
-   * last update about its sid (protocol.md). After any change to the old participant that was under way
-   * (its lock), as `leave` does: one announced after the departure would list it again for good.
+   * last update about its sid (protocol.md). Its calls end with it: their media ran to the connection that
+   * is gone, and the newcomer knows nothing of them. After any change to the old participant that was under
+   * way (its lock), as `leave` does: one announced after the departure would list it again for good.
    */
   private async replaced(room: string, old: StoredParticipant, newSid: string): Promise<void> {
     const gone = old.info;
-    if (!gone || gone.permission?.hidden) return;
-    const info = create(ParticipantInfoSchema, {
-      ...gone,
-      state: ParticipantState.DISCONNECTED,
-      disconnectReason: DisconnectReason.DUPLICATE_IDENTITY,
-      version: gone.version + 1,
-    });
-    await withChangeLock(this.store, { room, identity: gone.identity }, () => this.announce(room, info, newSid), "run anyway");
+    if (!gone) return;
+    await withChangeLock(this.store, { room, identity: gone.identity }, async () => {
+      const calls = await this.store.listCallsOf(room, gone.identity);
+      await Promise.all(calls.map((call) => this.store.deleteCall(room, call.callId)));
+      await this.hangUp(room, gone.identity, gone.sid, calls, "participant replaced");
+      if (gone.permission?.hidden) return;
+      const info = create(ParticipantInfoSchema, {
+        ...gone,
+        state: ParticipantState.DISCONNECTED,
+        disconnectReason: DisconnectReason.DUPLICATE_IDENTITY,
+        version: gone.version + 1,
+      });
+      await this.announce(room, info, newSid);
+    }, "run anyway");
+  }
+
+  /** Tells the other party of each of `calls` that `identity` (`sid`) hung up, for `reason`. */
+  private async hangUp(room: string, identity: string, sid: string, calls: StoredCall[], reason: string): Promise<void> {
+    for (const call of calls) {
+      const peer = call.caller === identity ? call.callee : call.caller;
+      const hangup = create(SignalResponseSchema, {
+        message: {
+          case: "call",
+          value: create(CallSignalSchema, { action: CallAction.HANGUP, callId: call.callId, target: peer, from: identity, fromSid: sid, reason }),
+        },
+      });
+      await this.delivery.toParticipant(room, peer, hangup);
+    }
   }
 
   /**
@@ -169,18 +190,7 @@ export class Rooms {
     const calls = await this.store.listCallsOf(room, identity);
     const removed = await this.store.removeParticipant(room, identity, sid, Date.now(), condition);
     if (!removed?.info) return undefined;
-    for (const call of calls) {
-      const peer = call.caller === identity ? call.callee : call.caller;
-      const hangup = create(SignalResponseSchema, {
-        message: {
-          case: "call",
-          value: create(CallSignalSchema, {
-            action: CallAction.HANGUP, callId: call.callId, target: peer, from: identity, fromSid: sid, reason: "participant left",
-          }),
-        },
-      });
-      await this.delivery.toParticipant(room, peer, hangup);
-    }
+    await this.hangUp(room, identity, sid, calls, "participant left");
     if (!removed.info.permission?.hidden) {
       const info = create(ParticipantInfoSchema, {
         ...removed.info,

@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { DisconnectReason, ParticipantState } from "../../gen/volly/signaling/v1/models_pb.js";
+import { CallAction } from "../../gen/volly/signaling/v1/signal_pb.js";
 import { TestClient } from "../helpers/signal-client.js";
 import { STORES, storeSkip, useServerOn } from "../helpers/server-on-store.js";
 
@@ -63,6 +64,26 @@ for (const backend of STORES) {
         ["rd-x", newSid, ParticipantState.JOINED, DisconnectReason.UNKNOWN],
       ]);
       for (const c of [newX, observer]) await c.leave();
+    });
+
+    test("the replaced participant's calls end: the peer gets HANGUP and the departure, and the call is gone", async () => {
+      const room = `rd-call-${backend}`;
+      const alice = await connect("rd-alice", room);
+      const bob = await connect("rd-bob", room);
+      const bobSid = bob.join?.participant?.sid ?? "";
+      alice.send({ case: "call", value: { action: CallAction.INVITE, target: "rd-bob", callId: "rd-c1", audio: true } });
+      await bob.waitFor("call", (c) => c.action === CallAction.INVITE);
+      bob.send({ case: "call", value: { action: CallAction.ACCEPT, target: "rd-alice", callId: "rd-c1" } });
+      await alice.waitFor("call", (c) => c.action === CallAction.ACCEPT);
+      const newBob = await connect("rd-bob", room);
+      const hangup = await alice.waitFor("call", (c) => c.action === CallAction.HANGUP);
+      assert.deepEqual([hangup.callId, hangup.from, hangup.fromSid, hangup.reason], ["rd-c1", "rd-bob", bobSid, "participant replaced"]);
+      await alice.waitFor("participantUpdate", (u) => u.participants.some((p) => p.sid === bobSid && p.state === ParticipantState.DISCONNECTED));
+      assert.equal(await srv.server.services.store.getCall(room, "rd-c1"), undefined);
+      // The newcomer can call again with the same id: nothing of the old call is left in its way.
+      newBob.send({ case: "call", value: { action: CallAction.INVITE, target: "rd-alice", callId: "rd-c1" } });
+      assert.equal((await alice.waitFor("call", (c) => c.action === CallAction.INVITE)).from, "rd-bob");
+      for (const c of [newBob, alice]) await c.leave();
     });
   });
 }
