@@ -23,6 +23,8 @@ const FATAL = new Set([Code.Unauthenticated, Code.PermissionDenied, Code.Invalid
  */
 export class Reconnector {
   private run = 0;
+  /** Set by `stop`: a loss reported while the client is leaving, or after, starts nothing. */
+  private stopped = false;
   /** Ends the backoff wait in progress (so a cancelled recovery leaves no timer holding the process). */
   private wake: (() => void) | undefined;
 
@@ -35,6 +37,7 @@ export class Reconnector {
 
   /** Starts recovering from a loss the connection reported. */
   async recover(reason: string, action: LeaveOutcome, error: ConnectError | undefined): Promise<void> {
+    if (this.stopped) return;
     const run = ++this.run;
     const policy = this.policy;
     if (action === "disconnect" || policy === false) {
@@ -71,7 +74,22 @@ export class Reconnector {
     this.finish("reconnect_failed", lastError);
   }
 
-  /** Stops any recovery in progress (the client disconnects). */
+  /**
+   * Stops any recovery in progress, and keeps losses from starting one until `start` (the client
+   * disconnects: its socket may still drop while its `leave` is on the way).
+   */
+  stop(): void {
+    this.stopped = true;
+    this.cancel();
+  }
+
+  /** Recovers from losses again (the client connects afresh); drops any recovery in progress. */
+  start(): void {
+    this.stopped = false;
+    this.cancel();
+  }
+
+  /** Stops any recovery in progress. */
   cancel(): void {
     this.run++;
     this.wake?.();

@@ -132,7 +132,7 @@ export class VollySignalingClient extends TypedEmitter<VollySignalingEvents> {
     // their senders for this one lost.
     if (this.connection.state === "reconnecting") return this.recovery();
     this.connecting ??= (async () => {
-      this.reconnector.cancel();
+      this.reconnector.start();
       this.connection.state = "connecting";
       try {
         await this.connection.enter("join");
@@ -149,7 +149,7 @@ export class VollySignalingClient extends TypedEmitter<VollySignalingEvents> {
 
   /** Leaves the room and closes the connection; calls end. */
   async disconnect(): Promise<void> {
-    this.reconnector.cancel();
+    this.reconnector.stop();
     await this.connection.leave(1000);
     this.connection.close();
     if (this.connection.state !== "disconnected") {
