@@ -17,14 +17,43 @@ export const BROWSER_BUILD: BuildOptions = {
   logLevel: "silent",
 };
 
-/** Builds `entry` for browsers in memory; resolves with the JavaScript. */
-export async function buildBrowserBundle(entry: string): Promise<string> {
+/**
+ * How the published SDK is built (`dist/client/index.js`, what `@volly/signaling/client` resolves to): one ES
+ * module of the SDK's own code (src/client, src/protocol, gen) for Node and bundlers alike (no Node or browser
+ * built-in is imported, see test/client/import-graph.test.ts). Its packages (`@bufbuild/protobuf`,
+ * `@connectrpc/connect`, `jose`, `mlkem`, all `dependencies`) stay imports: the app resolves them, so its bundler
+ * picks their browser builds and dedupes them, and `ConnectError` is the one class the app also imports. Not
+ * minified: the app's bundler minifies, and stack traces stay readable.
+ */
+export const LIBRARY_BUILD: BuildOptions = {
+  bundle: true,
+  format: "esm",
+  platform: "neutral",
+  packages: "external",
+  target: ["es2022"],
+  minify: false,
+  legalComments: "none",
+  logLevel: "silent",
+};
+
+/** Builds `entry` with `options` in memory; resolves with the JavaScript. */
+async function buildInMemory(entry: string, options: BuildOptions): Promise<string> {
   // Loaded on first use: a server with the demo off never loads the bundler.
   const { build } = await import("esbuild");
-  const result = await build({ ...BROWSER_BUILD, entryPoints: [entry], write: false, outdir: "out" });
+  const result = await build({ ...options, entryPoints: [entry], write: false, outdir: "out" });
   const file = result.outputFiles?.find((f) => f.path.endsWith(".js"));
   if (file === undefined) throw new Error(`esbuild produced no JavaScript for ${entry}`);
   return file.text;
+}
+
+/** Builds `entry` for browsers in memory; resolves with the JavaScript. */
+export function buildBrowserBundle(entry: string): Promise<string> {
+  return buildInMemory(entry, BROWSER_BUILD);
+}
+
+/** Builds the published SDK module (LIBRARY_BUILD) in memory; resolves with the JavaScript. */
+export function buildSdkLibrary(): Promise<string> {
+  return buildInMemory(SDK_ENTRY, LIBRARY_BUILD);
 }
 
 /** The two bundles the demo serves. */
