@@ -30,8 +30,7 @@ import { VERSION, PROTOCOL_VERSION } from "./version.js";
 import { recordAead } from "./pq/record-aead.js";
 import { mlKem768BackendName } from "./protocol/pq/kem.js";
 import { useFastProtobufUtf8 } from "./protocol/protobuf-utf8.js";
-
-const REFLECTION_STREAMS = ["grpc.reflection.v1.ServerReflection", "grpc.reflection.v1alpha.ServerReflection"].map((s) => `/${s}/ServerReflectionInfo`);
+import { reflectionPaths, withReflectionTransport } from "./reflection/reflection-transport.js";
 
 /** A running (or ready to run) Volly Signaling node. */
 export interface VollyServer {
@@ -113,7 +112,9 @@ export async function createVollyServer(config: Config, options: ServerOptions):
   };
   const httpRoutes = (options.httpRoutes ?? []).map((make) => make(services));
   const signalRoutes = (options.signalRoutes ?? []).map((make) => make(services));
-  const contextValues = peerAddressValues;
+  // A reflection call also carries its HTTP/2 stream: its bounds must end the stream where connect-es
+  // cannot (a client that does not let the end of the call through).
+  const contextValues: typeof peerAddressValues = (req) => withReflectionTransport(peerAddressValues(req), req);
   const signalAdapter = connectNodeAdapter({ routes, contextValues, fallback: createRestHandler(services, health, [...httpRoutes, ...signalRoutes]) });
   const apiAdapter = connectNodeAdapter({ routes, contextValues, fallback: createRestHandler(services, health, httpRoutes) });
   // HTTP connections of both ports share their own slots: a WebSocket leaves them for the limiter above.
@@ -126,7 +127,9 @@ export async function createVollyServer(config: Config, options: ServerOptions):
     h2IdleTimeoutMs: config.limits.http2IdleTimeoutMs,
     h2MaxStreams: config.limits.http2MaxStreams,
     // Reflection streams too: a tool keeps one open for any number of questions, each answered at once.
-    longLived: new Set([`/${SignalService.typeName}/Signal`, ...REFLECTION_STREAMS]),
+    // They need no token, so they have bounds of their own instead: an idle deadline restarted by each
+    // question, and a number per node (src/reflection/reflection-streams.ts).
+    longLived: new Set([`/${SignalService.typeName}/Signal`, ...reflectionPaths]),
   };
   const signalListener = new Listener(signalAdapter, (req, socket, head) => {
     const path = new URL(req.url ?? "/", "http://localhost").pathname;
