@@ -68,6 +68,11 @@ export interface LimitConfig {
   readonly maxDataBytes: number;
   readonly messagesPerSecond: number;
   readonly messageBurst: number;
+  /**
+   * What one connection's broadcasts may cost the node, in bytes a second: a room-wide `data` or an
+   * announced `update_metadata` costs its bytes times its recipients (see src/session/fanout-budget.ts).
+   */
+  readonly maxFanoutBytesPerSecond: number;
   readonly maxConnections: number;
   readonly maxConnectionsPerIp: number;
   readonly maxDiscover: number;
@@ -82,6 +87,11 @@ export interface LimitConfig {
   readonly httpRequestTimeoutMs: number;
   readonly http2IdleTimeoutMs: number;
   readonly http2MaxStreams: number;
+  /**
+   * gRPC reflection streams open at once on the node, both ports together: they need no token, so without
+   * a bound of their own anyone could hold any number of them.
+   */
+  readonly maxReflectionStreams: number;
 }
 
 export interface LivenessConfig {
@@ -152,6 +162,9 @@ export function loadConfig(env: Env = process.env): Config {
       maxDataBytes: r.int("VOLLY_MAX_DATA_BYTES", 16_384, 1, 16_777_216),
       messagesPerSecond: r.int("VOLLY_MAX_MESSAGES_PER_SECOND", 200, 1, 1_000_000),
       messageBurst: r.int("VOLLY_MESSAGE_BURST", 400, 1, 1_000_000),
+      // 16 MiB: a 16 KiB data message (the default VOLLY_MAX_DATA_BYTES) to the 99 others of a full room
+      // (the default VOLLY_MAX_PARTICIPANTS) about ten times a second, which no app built on signaling needs.
+      maxFanoutBytesPerSecond: r.int("VOLLY_MAX_FANOUT_BYTES_PER_SECOND", 16_777_216, 1024, 1_099_511_627_776),
       maxConnections: r.int("VOLLY_MAX_CONNECTIONS", 20_000, 1, 10_000_000),
       maxConnectionsPerIp: r.int("VOLLY_MAX_CONNECTIONS_PER_IP", 20_000, 1, 10_000_000),
       maxDiscover: 100,
@@ -163,6 +176,9 @@ export function loadConfig(env: Env = process.env): Config {
       // A backend that runs many participants over one gRPC connection (grpc-js puts every call to a server
       // on one) opens a signal stream per participant; unauthenticated streams end at the request timeout.
       http2MaxStreams: r.int("VOLLY_HTTP2_MAX_STREAMS", 1000, 1, 100_000),
+      // A reflection client (buf curl, grpcurl, Postman) opens one stream, asks, and closes it: a handful
+      // at a time is use, more is someone holding memory.
+      maxReflectionStreams: r.int("VOLLY_MAX_REFLECTION_STREAMS", 64, 1, 100_000),
     },
     liveness: {
       pingIntervalSeconds: r.int("VOLLY_PING_INTERVAL", 5, 1, 3600),

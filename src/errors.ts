@@ -47,7 +47,11 @@ export const errors = {
     err("field_too_large", Code.InvalidArgument, `${field} is larger than ${max} bytes`),
   /** A field that breaks a rule other than its size in bytes (a count, a character class). */
   fieldInvalid: (rule: string) => err("field_invalid", Code.InvalidArgument, rule),
-  rateLimited: () => err("rate_limited", Code.ResourceExhausted, "too many messages, slow down"),
+  /** Over the message rate, or (`fanoutBytesPerSecond`) over the connection's broadcast budget (fanout-budget.ts). */
+  rateLimited: (fanoutBytesPerSecond?: number) =>
+    err("rate_limited", Code.ResourceExhausted, fanoutBytesPerSecond === undefined
+      ? "too many messages, slow down"
+      : `broadcasts over the fan-out budget (${byteSize(fanoutBytesPerSecond)} a second, bytes times recipients), slow down`),
   discoverTooMany: (max: number) =>
     err("discover_too_many", Code.InvalidArgument, `discover accepts at most ${max} identities`),
   slowConsumer: () => err("slow_consumer", Code.ResourceExhausted, "connection is not reading; send buffer overflow"),
@@ -108,6 +112,14 @@ export const errors = {
   /** A gRPC or gRPC-web request to a path no service serves (Connect clients get HTTP 404, as their protocol says). */
   rpcNotFound: (path: string) => err("rpc_not_found", Code.Unimplemented, `unknown service or method ${path.slice(0, 200)}`),
   reflectionNotFound: (what: string) => err("reflection_not_found", Code.NotFound, `${what.slice(0, 300)} not found`),
+  /**
+   * A reflection stream that asked nothing for the request timeout: reflection needs no token, so a stream
+   * may not wait for ever. deadline_exceeded, as for any other deadline the server keeps.
+   */
+  reflectionIdle: (seconds: number) =>
+    err("reflection_idle", Code.DeadlineExceeded, `no reflection request for ${seconds} s; the stream is closed, open a new one to ask again`),
+  tooManyReflectionStreams: (max: number) =>
+    err("too_many_reflection_streams", Code.ResourceExhausted, `too many reflection streams open on this server (at most ${max}); try again when one has closed`),
   /**
    * An RPC request body over the API's limit. resource_exhausted is what gRPC and Connect servers answer
    * for a message over the configured size (so 429 over HTTP); the message says the limit is the body's.

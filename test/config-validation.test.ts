@@ -119,3 +119,15 @@ test("a blank VOLLY_TURN_SECRET is refused like a missing one", () => {
   assert.equal(loadConfig({ VOLLY_TURN_URLS: turn, VOLLY_TURN_SECRET: "s" }).ice.turnSecret, "s");
   assert.equal(loadConfig({ VOLLY_TURN_SECRET: "" }).ice.turnSecret, undefined);
 });
+
+test("VOLLY_MAX_REFLECTION_STREAMS is a whole number from 1, 64 unless set, and reported with the other problems", () => {
+  assert.equal(loadConfig({}).limits.maxReflectionStreams, 64);
+  assert.equal(loadConfig({ VOLLY_MAX_REFLECTION_STREAMS: " 8 " }).limits.maxReflectionStreams, 8);
+  assert.deepEqual(problemsOf({ VOLLY_MAX_REFLECTION_STREAMS: "0" }), ["VOLLY_MAX_REFLECTION_STREAMS=0 is outside 1..100000"]);
+  assert.deepEqual(problemsOf({ VOLLY_MAX_REFLECTION_STREAMS: "100001" }), ["VOLLY_MAX_REFLECTION_STREAMS=100001 is outside 1..100000"]);
+  assert.deepEqual(problemsOf({ VOLLY_MAX_REFLECTION_STREAMS: "-1" }), ['VOLLY_MAX_REFLECTION_STREAMS="-1" is not a whole number']);
+  assert.deepEqual(problemsOf({ VOLLY_MAX_REFLECTION_STREAMS: "lots", VOLLY_HTTP2_MAX_STREAMS: "0" }), [
+    "VOLLY_HTTP2_MAX_STREAMS=0 is outside 1..100000",
+    'VOLLY_MAX_REFLECTION_STREAMS="lots" is not a whole number',
+  ]);
+});

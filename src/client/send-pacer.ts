@@ -1,4 +1,15 @@
+import type { SignalRequest } from "../../gen/volly/signaling/v1/signal_pb.js";
 import type { VollyConnectionLimits } from "./connection-limits.js";
+
+/**
+ * What a request costs of the server's message rate (protocol.md §6): one token, but a `discover` one per 10
+ * identities asked (one past 100, which the server refuses without a lookup).
+ */
+export function requestCost(request: SignalRequest): number {
+  if (request.message.case !== "discover") return 1;
+  const asked = request.message.value.identities.length;
+  return asked > 100 ? 1 : Math.max(1, Math.ceil(asked / 10));
+}
 
 /**
  * Keeps what one socket sends under the server's message rate (a token bucket like the server's), so that a burst
@@ -11,7 +22,7 @@ import type { VollyConnectionLimits } from "./connection-limits.js";
  * and acks included, is never refused; one that sends faster waits, as the server would make it.
  */
 export class SendPacer {
-  private readonly queue: Array<() => void> = [];
+  private readonly queue: Array<{ readonly run: () => void; readonly cost: number }> = [];
   private tokens = 1;
   private capacity = 1;
   private perMs = 1;
@@ -27,13 +38,15 @@ export class SendPacer {
     this.refilledAt = Date.now();
   }
 
-  /** Runs `send` now if the rate allows, else after the sends queued before it. */
-  send(send: () => void): void {
-    if (this.queue.length === 0 && this.take()) {
+  /** Runs `send` (costing `cost` tokens, see `requestCost`) now if the rate allows, else after the sends queued before it. */
+  send(send: () => void, cost = 1): void {
+    // Never more than the pacer holds: a send dearer than its whole burst would otherwise wait for ever.
+    const due = Math.min(cost, this.capacity);
+    if (this.queue.length === 0 && this.take(due)) {
       send();
       return;
     }
-    this.queue.push(send);
+    this.queue.push({ run: send, cost: due });
     this.schedule();
   }
 
@@ -44,10 +57,10 @@ export class SendPacer {
     this.timer = undefined;
   }
 
-  private take(): boolean {
+  private take(cost: number): boolean {
     this.refill();
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
+    if (this.tokens < cost) return false;
+    this.tokens -= cost;
     return true;
   }
 
@@ -60,10 +73,10 @@ export class SendPacer {
   private schedule(): void {
     if (this.timer !== undefined) return;
     this.refill();
-    const waitMs = Math.max(1, Math.ceil((1 - this.tokens) / this.perMs));
+    const waitMs = Math.max(1, Math.ceil(((this.queue[0]?.cost ?? 1) - this.tokens) / this.perMs));
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      while (this.queue.length > 0 && this.take()) (this.queue.shift() as () => void)();
+      while (this.queue.length > 0 && this.take(this.queue[0]?.cost ?? 1)) this.queue.shift()?.run();
       if (this.queue.length > 0) this.schedule();
     }, waitMs);
   }

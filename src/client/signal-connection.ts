@@ -8,7 +8,7 @@ import { Outbox, type OutboundMessage } from "./outbox.js";
 import type { ClientPqSession } from "./pq/client-session.js";
 import { RekeySchedule } from "./rekey-schedule.js";
 import { SecureChannel } from "./secure-channel.js";
-import { SendPacer } from "./send-pacer.js";
+import { requestCost, SendPacer } from "./send-pacer.js";
 import { LeaveRefusal, leaveOutcome, reasonName, type LeaveOutcome } from "./server-leave.js";
 import { SignalSocket } from "./signal-socket.js";
 
@@ -268,7 +268,7 @@ export class SignalConnection {
         const refused = channel.send(r);
         if (refused !== undefined) this.outbox.refuse(r.requestId, refused);
         else sent?.();
-      }),
+      }, requestCost(r)),
     });
     this.heartbeat.start(Math.max(1, response.pingInterval) * 1000, Math.max(2, response.pingTimeout) * 1000);
     if (this.outbox.awaitingConfirmation) this.heartbeat.confirmSoon(); // requests re-sent just now

@@ -258,16 +258,21 @@ export class Rooms {
    * Changes a participant's metadata, name or attributes, merged onto its stored record, and tells the
    * room; returns the changed record, or undefined when the participant (with this `sid`) is not there.
    * One change at a time per participant, whichever node makes it: each is merged onto the one before and
-   * gets the next `version`, and the room hears them in that order.
+   * gets the next `version`, and the room hears them in that order. `announced` learns how many were told
+   * (a participant's own change is charged to its fan-out budget by that number).
    */
-  async change(room: string, identity: string, sid: string, change: ParticipantChange): Promise<StoredParticipant | undefined> {
+  async change(room: string, identity: string, sid: string, change: ParticipantChange, announced?: (recipients: number) => void): Promise<StoredParticipant | undefined> {
     return withChangeLock(this.store, { room, identity }, async () => {
       const stored = await this.store.getParticipant(room, identity);
       if (!stored?.info || stored.info.sid !== sid) return undefined;
       const info = applyParticipantChange(stored.info, change);
       const next = create(StoredParticipantSchema, { ...stored, info });
       if (!(await this.store.updateParticipant(next))) return undefined;
-      if (!info.permission?.hidden) await this.announce(room, info, sid);
+      if (!info.permission?.hidden) {
+        // Not `announced?.(await ...)`: without a listener that would skip the announcement itself.
+        const told = await this.announce(room, info, sid);
+        announced?.(told);
+      }
       return next;
     });
   }

@@ -11,11 +11,14 @@ import {
 } from "../../gen/volly/signaling/v1/signal_pb.js";
 import { errors } from "../errors.js";
 import { senderOf, type Sender } from "../room/relay.js";
+import { dataBytes, descriptionBytes, FanoutBudget } from "./fanout-budget.js";
 import type { SignalSession } from "./signal-session.js";
 
 /** What a joined participant can ask for. Each handler throws catalogue errors for bad requests. */
 export class ParticipantRequests {
   private lastAck = 0n;
+  /** Made by the first broadcast: most connections never send one, and a connection is kept for hours. */
+  private budget: FanoutBudget | undefined;
 
   constructor(private readonly s: SignalSession) {}
 
@@ -27,16 +30,20 @@ export class ParticipantRequests {
       case "trickle":
       case "call":
       case "data": {
+        // Only a broadcast is charged to the fan-out budget: one recipient costs what the message rate allows.
+        const broadcast = m.case === "data" && m.value.target === "" ? m.value : undefined;
+        if (broadcast && !this.fanout().admitted(request.requestId)) return;
         const started = performance.now();
         const reply = await this.s.svc.relay.relay(this.sender(), m);
         this.s.svc.metrics.relayLatency.record((performance.now() - started) / 1000);
+        if (broadcast && reply?.message.case === "dataAck") this.fanout().charge(dataBytes(broadcast), reply.message.value.recipients);
         if (reply) this.reply(reply, request.requestId);
         return;
       }
       case "discover":
         return this.discover(m.value.identities, request.requestId);
       case "updateMetadata":
-        return this.updateMetadata(m.value);
+        return this.updateMetadata(m.value, request.requestId);
       case "ping":
         this.reply(create(SignalResponseSchema, {
           message: { case: "pong", value: create(PongSchema, { lastPingTimestamp: m.value.timestamp, timestamp: BigInt(Date.now()) }) },
@@ -65,6 +72,10 @@ export class ParticipantRequests {
     }
   }
 
+  private fanout(): FanoutBudget {
+    return (this.budget ??= new FanoutBudget(this.s));
+  }
+
   private sender(): Sender {
     return this.s.sender ?? senderOf(this.s, undefined);
   }
@@ -83,19 +94,23 @@ export class ParticipantRequests {
     this.reply(create(SignalResponseSchema, { message: { case: "discover", value: create(DiscoverResponseSchema, { users }) } }), requestId);
   }
 
-  private async updateMetadata(req: UpdateMetadataRequest): Promise<void> {
+  private async updateMetadata(req: UpdateMetadataRequest, requestId: number): Promise<void> {
     const self = this.s.self;
     if (!self?.info) throw errors.unexpectedMessage("updateMetadata");
     if (!self.info.permission?.canUpdateMetadata) throw errors.permissionDenied("update own metadata (needs canUpdateOwnMetadata)");
+    // Refused before anything is stored: a refused change is neither made nor announced.
+    if (!this.fanout().admitted(requestId)) return;
+    let recipients = 0;
     // Merged onto the stored record, not the session's copy: an admin (RoomService) may have changed it.
     // In this message an empty metadata or name means "unchanged" (proto3 strings cannot be absent).
     const changed = await this.s.svc.rooms.change(this.s.room, this.s.identity, this.s.sid, {
       metadata: req.metadata !== "" ? req.metadata : undefined,
       name: req.name !== "" ? req.name : undefined,
       attributes: req.attributes,
-    });
+    }, (n) => (recipients = n));
     const info = changed?.info;
     if (!info) throw errors.resumeUnknown();
+    this.fanout().charge(descriptionBytes(info), recipients);
     self.info = info;
     this.s.updateSelf(self);
     // The participant learns its new description (and version) as LiveKit's do, before the `pong` that

@@ -6,6 +6,7 @@ import { parseRelayRequest, parseSecureRequest, senderFields, type RelayRequest 
 import { CodecError, decodePlaintext } from "../protocol/signal-codec.js";
 import type { Sender } from "../room/relay.js";
 import type { PqChannel, RecordFields } from "./pq-channel.js";
+import { tokensFor } from "./request-cost.js";
 import type { SignalSession } from "./signal-session.js";
 import { TokenBucket } from "./token-bucket.js";
 
@@ -217,7 +218,7 @@ export class SessionInbound {
     if (decoded === undefined) decoded = this.decodeInner(plaintext as Uint8Array, pq !== undefined);
     this.s.svc.metrics.countMessage(decoded.message.case ?? "none", "in");
     // After decoding, so that the refusal names the request it refuses and the client can fail that one.
-    if (!this.admitted(decoded.requestId)) return undefined;
+    if (!this.admitted(decoded.requestId, tokensFor(decoded, this.s.svc.config.limits))) return undefined;
     if (pq && decoded.message.case === "rekey") return pq.rekey(decoded.message.value, (r) => this.s.send(r));
     if (!pq && isPqMessage(decoded)) throw errors.unexpectedMessage(decoded.message.case ?? "");
     if (!this.s.joined) throw errors.unexpectedMessage(decoded.message.case ?? "empty");
@@ -346,13 +347,13 @@ export class SessionInbound {
   }
 
   /**
-   * Takes a token of the message rate; otherwise refuses request `requestId` with `rate_limited`, and ends
-   * the connection once more than a burst's worth were refused without the client ever slowing down
-   * enough to save its whole burst up again (a flood, not a burst).
+   * Takes `cost` tokens of the message rate (see `tokensFor`); otherwise refuses request `requestId` with
+   * `rate_limited`, and ends the connection once more than a burst's worth were refused without the client
+   * ever slowing down enough to save its whole burst up again (a flood, not a burst).
    */
-  private admitted(requestId: number): boolean {
-    if (this.bucket.take()) {
-      if (this.dropped > 0 && this.bucket.rested()) this.dropped = 0;
+  private admitted(requestId: number, cost = 1): boolean {
+    if (this.bucket.take(cost)) {
+      if (this.dropped > 0 && this.bucket.rested(cost)) this.dropped = 0;
       return true;
     }
     const { svc } = this.s;
