@@ -30,7 +30,8 @@ import { VERSION, PROTOCOL_VERSION } from "./version.js";
 import { recordAead } from "./pq/record-aead.js";
 import { mlKem768BackendName } from "./protocol/pq/kem.js";
 import { useFastProtobufUtf8 } from "./protocol/protobuf-utf8.js";
-import { reflectionPaths, withReflectionTransport } from "./reflection/reflection-transport.js";
+import { withCallStream } from "./http/call-stream.js";
+import { reflectionPaths } from "./reflection/reflection-paths.js";
 
 /** A running (or ready to run) Volly Signaling node. */
 export interface VollyServer {
@@ -112,9 +113,10 @@ export async function createVollyServer(config: Config, options: ServerOptions):
   };
   const httpRoutes = (options.httpRoutes ?? []).map((make) => make(services));
   const signalRoutes = (options.signalRoutes ?? []).map((make) => make(services));
-  // A reflection call also carries its HTTP/2 stream: its bounds must end the stream where connect-es
-  // cannot (a client that does not let the end of the call through).
-  const contextValues: typeof peerAddressValues = (req) => withReflectionTransport(peerAddressValues(req), req);
+  // The long-lived calls (exempt from the request deadline below) also carry their HTTP/2 stream: once a
+  // call is over, its stream must end where connect-es cannot (a client that does not let the end through).
+  const longLived = new Set([`/${SignalService.typeName}/Signal`, ...reflectionPaths]);
+  const contextValues: typeof peerAddressValues = (req) => withCallStream(peerAddressValues(req), req, longLived);
   const signalAdapter = connectNodeAdapter({ routes, contextValues, fallback: createRestHandler(services, health, [...httpRoutes, ...signalRoutes]) });
   const apiAdapter = connectNodeAdapter({ routes, contextValues, fallback: createRestHandler(services, health, httpRoutes) });
   // HTTP connections of both ports share their own slots: a WebSocket leaves them for the limiter above.
@@ -129,7 +131,7 @@ export async function createVollyServer(config: Config, options: ServerOptions):
     // Reflection streams too: a tool keeps one open for any number of questions, each answered at once.
     // They need no token, so they have bounds of their own instead: an idle deadline restarted by each
     // question, and a number per node (src/reflection/reflection-streams.ts).
-    longLived: new Set([`/${SignalService.typeName}/Signal`, ...reflectionPaths]),
+    longLived,
   };
   const signalListener = new Listener(signalAdapter, (req, socket, head) => {
     const path = new URL(req.url ?? "/", "http://localhost").pathname;

@@ -1,7 +1,7 @@
 import type { HandlerContext } from "@connectrpc/connect";
 import { errors } from "../errors.js";
 import type { Metrics } from "../metrics/metrics.js";
-import { reflectionTransport, type ReflectionTransport } from "./reflection-transport.js";
+import { CLOSE_GRACE_MS, callStream, type CallStream } from "../http/call-stream.js";
 
 export interface ReflectionStreamLimits {
   /** Streams open at once on the node (both ports together). */
@@ -9,14 +9,6 @@ export interface ReflectionStreamLimits {
   /** A stream that receives no request message for this long is ended. */
   readonly idleMs: number;
 }
-
-/**
- * How long a stream the server is done with may take to close. Its last frames (its status, and any
- * answers not sent yet) leave at once, without waiting on the network, for a client that lets them
- * through; one that keeps its flow-control window shut would hold the stream for as long as it keeps its
- * connection busy. Refused streams too.
- */
-const CLOSE_GRACE_MS = 1000;
 
 /**
  * The bounds of a node's gRPC reflection streams. Reflection needs no token and a stream lives as long as
@@ -37,7 +29,7 @@ export class ReflectionStreams {
    * (it waits behind them), so its stream is cancelled instead.
    */
   async *requests<T>(requests: AsyncIterable<T>, ctx: HandlerContext): AsyncGenerator<T> {
-    const transport = ctx.values.get(reflectionTransport);
+    const transport = ctx.values.get(callStream);
     if (this.open >= this.limits.maxStreams) {
       this.metrics.limitsHit.inc({ limit: "reflection_streams" });
       transport?.closeWithin(CLOSE_GRACE_MS);
@@ -77,7 +69,7 @@ class RequestWait {
   private fail: ((e: unknown) => void) | undefined;
   private readonly onAbort = () => this.fail?.(this.ctx.signal.reason);
 
-  constructor(private readonly idleMs: number, private readonly ctx: HandlerContext, private readonly transport: ReflectionTransport | undefined) {
+  constructor(private readonly idleMs: number, private readonly ctx: HandlerContext, private readonly transport: CallStream | undefined) {
     this.timer = setTimeout(() => this.expire(), idleMs);
     this.timer.unref();
     ctx.signal.addEventListener("abort", this.onAbort);

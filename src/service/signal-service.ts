@@ -10,6 +10,7 @@ import { paramName, parseConnectParams } from "../session/connect-params.js";
 import type { NodeServices } from "../session/node-services.js";
 import { SignalSession } from "../session/signal-session.js";
 import type { ConnectionSlots } from "../rtc/connection-limiter.js";
+import { CLOSE_GRACE_MS, callStream } from "../http/call-stream.js";
 import { peerAddress } from "./peer-address.js";
 import { StreamTransport } from "./stream-transport.js";
 
@@ -22,12 +23,18 @@ export function registerSignalService(router: ConnectRouter, svc: NodeServices, 
   router.service(SignalService, {
     async *signal(requests: AsyncIterable<SignalRequest>, ctx: HandlerContext): AsyncGenerator<SignalResponse> {
       const ip = ctx.values.get(peerAddress);
+      // Once the call is over (refused, or its session ended), its stream gets the close grace: a client
+      // that keeps its window shut cannot take the status, and no request deadline ends this stream.
+      const stream = ctx.values.get(callStream);
       if (!slots.acquire(ip)) {
         svc.log.info({ error: "too_many_connections", ip }, "connection refused");
+        stream?.closeWithin(CLOSE_GRACE_MS);
         throw errors.tooManyConnections();
       }
       let session: SignalSession;
-      const transport = new StreamTransport(ip);
+      // The session ends by closing its transport; the handler may then be stuck writing a response into
+      // a shut window, so the grace starts there, not when the handler returns.
+      const transport = new StreamTransport(ip, () => stream?.closeWithin(CLOSE_GRACE_MS));
       try {
         const params = parseConnectParams(
           (name) => ctx.requestHeader.get(paramName(name, "metadata")) ?? undefined,
@@ -39,6 +46,7 @@ export function registerSignalService(router: ConnectRouter, svc: NodeServices, 
         slots.release(ip);
         const error = toPublicError(e);
         svc.log.info({ error: errorIdOf(error), ip }, "connection refused");
+        stream?.closeWithin(CLOSE_GRACE_MS);
         throw error;
       }
       // connect-es aborts the context for the client's deadline as for a cancel. A cancel is a drop (the
@@ -87,6 +95,7 @@ export function registerSignalService(router: ConnectRouter, svc: NodeServices, 
         ctx.signal.removeEventListener("abort", onAbort);
         session.transportClosed();
         slots.release(ip);
+        stream?.closeWithin(CLOSE_GRACE_MS);
       }
     },
   }, { readMaxBytes: svc.config.limits.maxFrameBytes });

@@ -17,7 +17,8 @@ export class StreamTransport implements SignalTransport {
   private wake: (() => void) | undefined;
   private ended: { error: ConnectError | undefined } | undefined;
 
-  constructor(readonly remoteAddress: string) {}
+  /** `onClosed` runs once, when the session closes the stream. */
+  constructor(readonly remoteAddress: string, private readonly onClosed?: () => void) {}
 
   format(): WireFormat {
     return "protobuf";
@@ -53,6 +54,7 @@ export class StreamTransport implements SignalTransport {
   close(code: number, reason: string): void {
     if (this.ended) return;
     this.ended = { error: code >= 4000 ? new ConnectError(reason, code - 4000) : undefined };
+    this.onClosed?.();
     this.resumeInput();
     this.wake?.();
   }
