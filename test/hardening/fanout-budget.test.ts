@@ -3,7 +3,7 @@
 // rate per 10 identities (docs/protocol.md §6). A DoS probe had one sender at the message rate make a node fan
 // out gigabytes (room-wide data, update_metadata) and 20,000 presence lookups a second (discover).
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { create } from "@bufbuild/protobuf";
 import { DisconnectReason } from "../../gen/volly/signaling/v1/models_pb.js";
 import { SignalRequestSchema, type SignalResponse } from "../../gen/volly/signaling/v1/signal_pb.js";
@@ -11,7 +11,8 @@ import { loadConfig } from "../../src/config.js";
 import { tokensFor } from "../../src/session/request-cost.js";
 import { problemsOf } from "../helpers/config-problems.js";
 import { TestClient } from "../helpers/signal-client.js";
-import { limitCount, startTestServer, type TestServer } from "../helpers/test-server.js";
+import { useServerOn } from "../helpers/server-on-store.js";
+import { limitCount, type TestServer } from "../helpers/test-server.js";
 
 const FANOUT_REFUSAL = /^broadcasts over the fan-out budget \((.+) a second, bytes times recipients\), slow down$/;
 
@@ -55,16 +56,12 @@ async function updateMetadata(c: TestClient, value: { metadata?: string; name?: 
 }
 
 describe("fan-out budget: room-wide data", () => {
-  let srv: TestServer;
-  before(async () => {
-    srv = await startTestServer({
-      VOLLY_PQ_ENABLED: "false",
-      VOLLY_MAX_FANOUT_BYTES_PER_SECOND: "4096",
-      VOLLY_MAX_MESSAGES_PER_SECOND: "100000",
-      VOLLY_MESSAGE_BURST: "100000",
-    });
+  const srv = useServerOn("memory", "fanout", {
+    VOLLY_PQ_ENABLED: "false",
+    VOLLY_MAX_FANOUT_BYTES_PER_SECOND: "4096",
+    VOLLY_MAX_MESSAGES_PER_SECOND: "100000",
+    VOLLY_MESSAGE_BURST: "100000",
   });
-  after(() => srv.close());
 
   test("a sender to the room is refused past its budget and nothing refused is delivered; one peer is still reachable; the budget refills", async () => {
     const { sender, others } = await room(srv, "fan-data", 3);
@@ -112,16 +109,12 @@ describe("fan-out budget: room-wide data", () => {
 });
 
 describe("fan-out budget: sustained refusals", () => {
-  let srv: TestServer;
-  before(async () => {
-    srv = await startTestServer({
-      VOLLY_PQ_ENABLED: "false",
-      VOLLY_MAX_FANOUT_BYTES_PER_SECOND: "4096",
-      VOLLY_MAX_MESSAGES_PER_SECOND: "100000",
-      VOLLY_MESSAGE_BURST: "5",
-    });
+  const srv = useServerOn("memory", "fanout", {
+    VOLLY_PQ_ENABLED: "false",
+    VOLLY_MAX_FANOUT_BYTES_PER_SECOND: "4096",
+    VOLLY_MAX_MESSAGES_PER_SECOND: "100000",
+    VOLLY_MESSAGE_BURST: "5",
   });
-  after(() => srv.close());
 
   test("a sender that keeps broadcasting into refusals is closed, as a message flood is (LIMIT_EXCEEDED, 4008)", async () => {
     const { sender, others } = await room(srv, "fan-flood", 1);
@@ -139,16 +132,12 @@ describe("fan-out budget: sustained refusals", () => {
 });
 
 describe("fan-out budget: update_metadata", () => {
-  let srv: TestServer;
-  before(async () => {
-    srv = await startTestServer({
-      VOLLY_PQ_ENABLED: "false",
-      VOLLY_MAX_FANOUT_BYTES_PER_SECOND: "65536",
-      VOLLY_MAX_MESSAGES_PER_SECOND: "100000",
-      VOLLY_MESSAGE_BURST: "100000",
-    });
+  const srv = useServerOn("memory", "fanout", {
+    VOLLY_PQ_ENABLED: "false",
+    VOLLY_MAX_FANOUT_BYTES_PER_SECOND: "65536",
+    VOLLY_MAX_MESSAGES_PER_SECOND: "100000",
+    VOLLY_MESSAGE_BURST: "100000",
   });
-  after(() => srv.close());
 
   test("large updates to a room are refused past the budget, unmade and unannounced; a rename costs the whole description", async () => {
     const { sender, others } = await room(srv, "fan-meta", 4);
@@ -188,11 +177,7 @@ describe("fan-out budget: update_metadata", () => {
 });
 
 describe("discover: one token of the message rate per 10 identities", () => {
-  let srv: TestServer;
-  before(async () => {
-    srv = await startTestServer({ VOLLY_PQ_ENABLED: "false", VOLLY_MAX_MESSAGES_PER_SECOND: "1", VOLLY_MESSAGE_BURST: "21" });
-  });
-  after(() => srv.close());
+  const srv = useServerOn("memory", "fanout", { VOLLY_PQ_ENABLED: "false", VOLLY_MAX_MESSAGES_PER_SECOND: "1", VOLLY_MESSAGE_BURST: "21" });
 
   test("with a burst of 21, two discovers of 100 identities go, the third is refused, and a ping takes the last token", async () => {
     const c = await TestClient.connect({ kind: "ws-protobuf", port: srv.port, identity: "disc", room: "disc-room", pq: false });
