@@ -8,6 +8,7 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import * as v1 from "../../gen/grpc/reflection/v1/reflection_pb.js";
 import { AsyncQueue } from "../helpers/async-queue.js";
 import { limitCount, startTestServer, type TestServer } from "../helpers/test-server.js";
+import { within } from "../helpers/polling.js";
 
 // gRPC reflection needs no token, so its streams are bounded on their own (docs/operations.md, "Connections
 // without a token"): an idle deadline (VOLLY_HTTP_REQUEST_TIMEOUT, restarted by every request message) and
@@ -19,14 +20,6 @@ const V1ALPHA_PATH = "/grpc.reflection.v1alpha.ServerReflection/ServerReflection
 const LIST_SERVICES = create(v1.ServerReflectionRequestSchema, { messageRequest: { case: "listServices", value: "" } });
 /** list_services as request bytes: v1 and v1alpha are wire-identical. */
 const LIST_SERVICES_BYTES = Buffer.from(toBinary(v1.ServerReflectionRequestSchema, LIST_SERVICES));
-
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_r, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} not within ${ms} ms`)), ms);
-  });
-  return Promise.race([p, late]).finally(() => clearTimeout(timer));
-}
 
 /** How a stream ended: OK, or its status code and message. */
 interface Ending {

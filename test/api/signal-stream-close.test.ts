@@ -4,6 +4,7 @@ import * as http2 from "node:http2";
 import { after, before, describe, test } from "node:test";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
 import { makeToken } from "../helpers/tokens.js";
+import { within } from "../helpers/polling.js";
 
 // A Signal stream the server has finished (refused before authentication, or ended with its session) is
 // cancelled when its client does not let it close: a client whose flow-control window stays shut cannot
@@ -12,14 +13,6 @@ import { makeToken } from "../helpers/tokens.js";
 // waits are generous deadlines for behaviour, not timings.
 
 const SIGNAL_PATH = "/volly.signaling.v1.SignalService/Signal";
-
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_r, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} not within ${ms} ms`)), ms);
-  });
-  return Promise.race([p, late]).finally(() => clearTimeout(timer));
-}
 
 /**
  * The HTTP/2 streams open on the servers created while it is installed: the listeners' h2c servers are

@@ -5,6 +5,7 @@ import { after, before, describe, test } from "node:test";
 import { openChannel, UpgradeRefused, type Channel } from "../helpers/channels.js";
 import { makeToken } from "../helpers/tokens.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
+import { within } from "../helpers/polling.js";
 
 // HTTP connections need no token to open: these bounds are what keeps anyone from holding the server's
 // sockets, memory or streams (docs/operations.md, "Limits"). Waits are deadlines for behaviour, not timings.
@@ -19,14 +20,6 @@ function rawSocket(port: number, localAddress = "127.0.0.1"): Promise<{ socket: 
     socket.once("connect", () => resolve({ socket, ended }));
     socket.once("error", reject);
   });
-}
-
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_r, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} not within ${ms} ms`)), ms);
-  });
-  return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 
 function h2Session(port: number): Promise<http2.ClientHttp2Session> {

@@ -17,3 +17,12 @@ export async function eventually(condition: () => Promise<boolean>, what: string
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/** `p`, or a rejection naming `what` once `ms` have passed without it settling. */
+export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_r, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} not within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
