@@ -9,6 +9,7 @@ import { writeFileSync } from "node:fs";
 import { promisify } from "node:util";
 import { measureHandshakes } from "./handshake-cost.js";
 import { renderReport, type Results } from "./report.js";
+import { buildServer } from "./lib/server-process.js";
 import { SERVER_CORE, TARGETS, startTarget, type RunningTarget, type TargetName } from "./targets.js";
 
 const run = promisify(execFile);
@@ -49,6 +50,7 @@ async function generate(t: RunningTarget, scenario: Scenario): Promise<Record<st
 }
 
 async function main(): Promise<void> {
+  buildServer();
   const results: Results = {};
   for (let r = 1; r <= runs; r++) {
     for (const scenario of scenarios) {

@@ -1,4 +1,4 @@
-import { freePort, httpReady, startPinned, startPinnedRedis, type ServerProcess } from "./lib/server-process.js";
+import { freePort, httpReady, startPinned, startPinnedRedis, VOLLY_ENTRY, type ServerProcess } from "./lib/server-process.js";
 
 /** A running target: its node processes (all on the server core) and how the generator reaches them. */
 export interface RunningTarget {
@@ -16,7 +16,9 @@ export const TARGETS: TargetName[] = ["bare-ws-relay", "peerjs", "volly-plain", 
 export const SERVER_CORE = 0;
 // BENCH_NODE_FLAGS adds flags to every target's node (`--cpu-prof --cpu-prof-dir=/tmp/p` to profile them;
 // NODE_OPTIONS does not take --cpu-prof). A profiled run's figures are not comparable with others.
-const TSX = ["node", ...(process.env.BENCH_NODE_FLAGS ?? "").split(" ").filter((f) => f !== ""), "--import", "tsx"];
+const NODE = ["node", ...(process.env.BENCH_NODE_FLAGS ?? "").split(" ").filter((f) => f !== "")];
+// The bench's own servers are TypeScript; Volly runs compiled, as in production (bench/run.ts builds it first).
+const TSX = [...NODE, "--import", "tsx"];
 
 /** Settings that take Volly's limits out of the way of a saturation test (documented in docs/benchmarks.md). */
 const VOLLY_BENCH_ENV = {
@@ -62,7 +64,7 @@ async function peerjs(): Promise<ServerProcess> {
 async function volly(env: Record<string, string>): Promise<ServerProcess> {
   const port = await freePort();
   const apiPort = await freePort();
-  return startPinned(SERVER_CORE, [...TSX, "src/main.ts"], { ...VOLLY_BENCH_ENV, VOLLY_PORT: String(port), VOLLY_API_PORT: String(apiPort), ...env }, port,
+  return startPinned(SERVER_CORE, [...NODE, VOLLY_ENTRY], { ...VOLLY_BENCH_ENV, VOLLY_PORT: String(port), VOLLY_API_PORT: String(apiPort), ...env }, port,
     () => httpReady(`http://127.0.0.1:${port}/healthz`));
 }
 

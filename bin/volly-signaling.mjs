@@ -1,10 +1,15 @@
 #!/usr/bin/env node
-// The `volly-signaling` command. The project runs TypeScript through tsx (a runtime dependency), so the bin
-// registers tsx's ESM loader and then loads the CLI; no build step, plain Node 20.
-import { register } from "tsx/esm/api";
+// The `volly-signaling` command: the compiled CLI in dist/server (scripts/build-server.mjs; `npm ci`, `npm pack`
+// and the image build it), on plain Node 20 with no TypeScript loader.
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 
-register();
-const { runCli } = await import("../src/cli/main.ts");
+const cli = new URL("../dist/server/cli.js", import.meta.url);
+if (!existsSync(cli)) {
+  process.stderr.write(`volly-signaling: the server is not built (${fileURLToPath(cli)} is missing): run \`npm run build:server\` in the package\n`);
+  process.exit(1);
+}
+const { runCli } = await import(cli.href);
 const code = await runCli(process.argv.slice(2), {
   env: process.env,
   stdout: (text) => process.stdout.write(text),

@@ -5,18 +5,18 @@
 //                           its packages left as imports (src/demo/client-bundle.ts, LIBRARY_BUILD; esbuild)
 //   dist/types/**/*.d.ts    its declarations, entry dist/types/src/client/index.d.ts (tsc -p tsconfig.sdk.json)
 //   dist/volly-client.js    the self-contained, minified browser module (`npm run build:client` writes the same)
-// Everything is built into a staging directory first and then renamed into place file by file, so a process that
-// imports dist/ meanwhile (a test next to an `npm pack`) reads either the old or the new build, never half a file.
+// It is built into a staging directory and then moved into place (scripts/dist-install.mjs).
 //
 // Under `prepare` without TypeScript (a devDependency: `npm ci --omit=dev` of a checkout, which only runs the
 // server) the JavaScript is still built and the declarations are skipped with a warning; `npm pack`/`npm publish`
 // and a direct `npm run build:sdk` fail instead.
 import { spawn } from "node:child_process";
-import { mkdir, readdir, rename, rm, rmdir, writeFile } from "node:fs/promises";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
-import { dirname, join, relative, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { register } from "tsx/esm/api";
+import { installBuild } from "./dist-install.mjs";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const DIST = join(ROOT, "dist");
@@ -48,18 +48,6 @@ function emitDeclarations(tsc, outDir) {
   });
 }
 
-async function files(dir) {
-  const entries = await readdir(dir, { withFileTypes: true, recursive: true }).catch((e) => (e.code === "ENOENT" ? [] : Promise.reject(e)));
-  return entries.filter((e) => e.isFile()).map((e) => relative(dir, join(e.parentPath ?? e.path, e.name)));
-}
-
-/** Removes empty directories under `dir` (deepest first), and `dir` itself if it ends up empty. */
-async function pruneEmpty(dir) {
-  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
-  for (const e of entries) if (e.isDirectory()) await pruneEmpty(join(dir, e.name));
-  await rmdir(dir).catch(() => undefined);
-}
-
 const tsc = tscPath();
 if (tsc === undefined && (!prepare || packing)) {
   console.error("volly: build:sdk needs TypeScript (a devDependency) for the SDK's declarations: run npm ci first");
@@ -80,19 +68,7 @@ try {
   await writeFile(join(staging, "client", "index.js"), library);
   await writeFile(join(staging, "volly-client.js"), browser);
 
-  // Into place: every new file by rename (atomic), then whatever the last build left that this one did not make.
-  const built = await files(staging);
-  for (const file of built) {
-    await mkdir(dirname(join(DIST, file)), { recursive: true });
-    await rename(join(staging, file), join(DIST, file));
-  }
-  const keep = new Set(built);
-  for (const dir of OWNED) {
-    for (const file of await files(join(DIST, dir))) {
-      if (!keep.has(join(dir, file))) await rm(join(DIST, dir, file), { force: true });
-    }
-    await pruneEmpty(join(DIST, dir));
-  }
+  const built = await installBuild(staging, DIST, OWNED);
   const declarations = built.filter((f) => f.endsWith(".d.ts")).length;
   const ms = Math.round(performance.now() - started);
   console.log(

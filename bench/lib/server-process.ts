@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
 
 /** A server under test, running in its own process pinned to one core. */
@@ -6,6 +6,14 @@ export interface ServerProcess {
   readonly pid: number;
   readonly port: number;
   stop(): Promise<void>;
+}
+
+/** The server as production runs it (`npm start`, the image): compiled into dist/server by scripts/build-server.mjs. */
+export const VOLLY_ENTRY = "dist/server/main.js";
+
+/** Builds dist/server from src/ (a few hundred ms), so a benchmark never measures code older than the sources. */
+export function buildServer(): void {
+  execFileSync(process.execPath, ["scripts/build-server.mjs"], { stdio: ["ignore", "ignore", "inherit"] });
 }
 
 /** A free loopback TCP port (bind to 0, read it, release it). */

@@ -1,10 +1,10 @@
 import type { BuildOptions } from "esbuild";
-import { fileURLToPath } from "node:url";
+import { packageFile } from "../package-root.js";
 
 /** The SDK entry point (`@volly/signaling/client`). */
-export const SDK_ENTRY = fileURLToPath(new URL("../client/index.ts", import.meta.url));
+export const SDK_ENTRY = packageFile("src/client/index.ts");
 /** The demo page's script (imports the SDK). */
-export const DEMO_APP_ENTRY = fileURLToPath(new URL("./page/demo-app.ts", import.meta.url));
+export const DEMO_APP_ENTRY = packageFile("src/demo/page/demo-app.ts");
 
 /** How browser bundles are built: one ES module, everything inlined, for current browsers. */
 export const BROWSER_BUILD: BuildOptions = {

@@ -1,9 +1,10 @@
 import { readFile } from "node:fs/promises";
 import type { ExtraRoute } from "../http/rest-routes.js";
+import { packageFile } from "../package-root.js";
 import type { NodeServices } from "../session/node-services.js";
 import { demoBundles } from "./client-bundle.js";
 
-const PAGE = new URL("./page/index.html", import.meta.url);
+const PAGE = packageFile("src/demo/page/index.html");
 
 /**
  * The development demo on the signal port: `/demo/` (the page), `/demo/app.js` (its script with the SDK) and

@@ -1,7 +1,7 @@
 import { createCipheriv, createDecipheriv } from "node:crypto";
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
-import { fileURLToPath } from "node:url";
+import { packageFile } from "../package-root.js";
 
 /**
  * AES-256-GCM over caller-owned bytes, in place: `seal` takes `view` = plaintext ‖ 16 spare bytes and leaves
@@ -67,7 +67,7 @@ export const nodeRecordAead: RecordAead = {
   },
 };
 
-const ADDON = fileURLToPath(new URL("../../native/record-aead/build/Release/record_aead.node", import.meta.url));
+const ADDON = packageFile("native/record-aead/build/Release/record_aead.node");
 
 /**
  * The native binding (native/record-aead, built by `npm ci` through scripts/build-native.mjs): reusable OpenSSL

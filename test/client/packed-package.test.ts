@@ -7,6 +7,7 @@ import { dirname, join, relative, resolve } from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
+import { freePort } from "../helpers/redis.js";
 import { nextEvent, nodeClient } from "../helpers/werift-sdk.js";
 
 // The package as an app gets it: `npm pack` of this checkout (which runs `prepare`, so scripts/build-sdk.mjs builds
@@ -207,6 +208,8 @@ test("npm pack ships the built SDK, the server, its native sources and the docs;
     "dist/client/index.js",
     "dist/types/src/client/index.d.ts",
     "dist/volly-client.js",
+    "dist/server/main.js",
+    "dist/server/cli.js",
     "bin/volly-signaling.mjs",
     "scripts/build-native.mjs",
     "native/record-aead/binding.gyp",
@@ -218,7 +221,7 @@ test("npm pack ships the built SDK, the server, its native sources and the docs;
     assert.ok(paths.includes(required), `${required} is packed`);
   }
   assert.ok(paths.some((p) => p.startsWith("gen/")) && paths.some((p) => p.startsWith("proto/") && p.endsWith(".proto")));
-  const allowed = /^(package\.json|README\.md|LICENSE|tsconfig\.json|bin\/|src\/|gen\/|proto\/|native\/[^/]+\/[^/]+$|scripts\/build-native\.mjs$|dist\/(client\/|types\/|volly-client\.js$)|docs\/)/;
+  const allowed = /^(package\.json|README\.md|LICENSE|tsconfig\.json|bin\/|src\/|gen\/|proto\/|native\/[^/]+\/[^/]+$|scripts\/build-native\.mjs$|dist\/(client\/|types\/|server\/|volly-client\.js$)|docs\/)/;
   assert.deepEqual(paths.filter((p) => !allowed.test(p)), [], "only what an app or the server needs");
   assert.deepEqual(paths.filter((p) => /^(test|bench|deploy|sdk|\.ci)\//.test(p) || /\/build\//.test(p)), []);
 });
@@ -234,12 +237,13 @@ test("every file the bin, npm start and the exports load is in the tarball, and 
   for (const target of Object.values(pkg.exports).flatMap((e) => (typeof e === "string" ? [e] : Object.values(e)))) {
     assert.ok(existsSync(join(pkgDir, target)), `export target ${target} is in the tarball`);
   }
-  assert.match(pkg.scripts.start ?? "", /src\/main\.ts/);
+  assert.match(pkg.scripts.start ?? "", /^exec node dist\/server\/main\.js$/);
   assert.match(pkg.scripts.install ?? "", /scripts\/build-native\.mjs/);
   // Follow static and dynamic imports (not `import type`, erased at run time) from the entry points.
   const builtins = new Set(builtinModules);
   const specifiers = /(?:^|\n)\s*(?:import(?!\s+type\b)[^"';]*?from\s*|export(?!\s+type\b)\s[^"';]*?from\s*|import\s+)["']([^"']+)["']|import\s*\(\s*["']([^"']+)["']\s*\)/g;
-  const queue = [...Object.values(pkg.bin), "src/main.ts", "src/index.ts", "scripts/build-native.mjs"].map((f) => resolve(pkgDir, f));
+  // The bin loads dist/server/cli.js by a computed URL, so the compiled entries are listed here.
+  const queue = [...Object.values(pkg.bin), "dist/server/main.js", "dist/server/cli.js", "src/index.ts", "scripts/build-native.mjs"].map((f) => resolve(pkgDir, f));
   const seen = new Set<string>();
   const problems: string[] = [];
   while (queue.length > 0) {
@@ -261,7 +265,7 @@ test("every file the bin, npm start and the exports load is in the tarball, and 
     }
   }
   assert.deepEqual(problems, []);
-  assert.ok(seen.size > 100 && [...seen].some((f) => f.endsWith(join("src", "cli", "main.ts"))), `the walk follows imports (${seen.size} files)`);
+  assert.ok(seen.size > 50 && [...seen].some((f) => f.includes(join("dist", "server", "chunks"))), `the walk follows imports (${seen.size} files)`);
   assert.ok(existsSync(join(pkgDir, "src", "demo", "page", "index.html")), "the demo page the server reads");
 });
 
@@ -314,11 +318,53 @@ test("tsc type-checks a strict Node app (nodenext, lib ES2023 without DOM) again
   if (named.size > 0) t.diagnostic(`DOM names in dependencies' own declarations (Node-only lib, skipLibCheck off): ${[...named].join(", ")}`);
 });
 
-test("prepare does nothing where the SDK's build script is absent (the Docker image's npm ci --omit=dev stage)", async () => {
+// What the image and `npx volly-signaling` run: the compiled server from the tarball, on plain Node (no loader in
+// the environment, none registered by the bin). It reads the files it needs at run time from the package root:
+// the demo page and the SDK sources the demo bundles. The unpacked package has no native record addon (its
+// install script did not run), so records fall back to node:crypto, as on a machine without a compiler.
+test("the installed package's bin runs the compiled server: health, the demo page, a PQ join from app.mjs, drain on SIGTERM", async () => {
+  const [port, apiPort] = [await freePort(), await freePort()];
+  const pkgDir = join(app, "node_modules", "@volly", "signaling");
+  const child = spawn(process.execPath, [join(pkgDir, "bin", "volly-signaling.mjs"), "start"], {
+    cwd: app,
+    env: appEnv({ VOLLY_HOST: "127.0.0.1", VOLLY_PORT: String(port), VOLLY_API_PORT: String(apiPort), LOG_LEVEL: "info" }),
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout.on("data", (d: Buffer) => (output += d.toString()));
+  child.stderr.on("data", (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<number | null>((resolveExit) => child.on("exit", (code) => resolveExit(code)));
+  try {
+    const deadline = Date.now() + 30_000;
+    while (!output.includes('"msg":"listening"')) {
+      if (Date.now() > deadline || child.exitCode !== null) assert.fail(`the packed server did not start:\n${output}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.deepEqual(await (await fetch(`http://127.0.0.1:${apiPort}/healthz`)).json(), { status: "ok" });
+    const page = await fetch(`http://127.0.0.1:${port}/demo/`);
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /<html/i);
+    const script = await fetch(`http://127.0.0.1:${port}/demo/app.js`);
+    assert.equal(script.status, 200, "the demo bundles the SDK sources found from the package root");
+    assert.ok((await script.text()).length > 10_000);
+
+    const result = await run(process.execPath, ["app.mjs"], app, 30_000, appEnv({ VOLLY_URL: `ws://127.0.0.1:${port}` }));
+    assert.equal(result.code, 0, `node app.mjs failed:\n${result.stdout}\n${result.stderr}`);
+    const printed = JSON.parse(result.stdout.trim().split("\n").at(-1) as string) as { algorithm: string; others: string[] };
+    assert.deepEqual([printed.algorithm, printed.others], ["ML-KEM-768", []]);
+    assert.match(output, /"records":"node:crypto"/, "no addon in the unpacked package: the fallback, said at start-up");
+  } finally {
+    child.kill("SIGTERM");
+  }
+  assert.equal(await exited, 0, output);
+  assert.match(output, /"msg":"closed"/);
+});
+
+test("prepare builds nothing where the build scripts are absent (the Docker image's npm ci --omit=dev step)", async () => {
   const dir = join(temp, "docker-deps");
   mkdirSync(dir);
   writeFileSync(join(dir, "package.json"), readFileSync(join(ROOT, "package.json")));
   const result = await run("npm", ["run", "prepare"], dir, 30_000);
   assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
-  assert.match(result.stdout, /the client SDK \(dist\/\) is not built/);
+  assert.match(result.stdout, /no build scripts here: dist\/ is not built/);
 });

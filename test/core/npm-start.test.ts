@@ -30,6 +30,10 @@ test("npm start serves /healthz on 7880 and stops cleanly on SIGTERM", async () 
       [0, 0, 0, "ML-KEM-768"],
     );
     assert.match(output, /"backend":"memory"/);
+    // The compiled server (prestart builds dist/server from src/), on plain Node: no TypeScript loader in the group.
+    const group = (await run("ps", ["-o", "args=", "-g", String(child.pid)])).stdout.split("\n").filter((l) => l.startsWith("node "));
+    assert.deepEqual(group, ["node dist/server/main.js"], "npm start runs the compiled server");
+    assert.match(output, /volly: built the server in \d+ ms/);
   } catch (e) {
     if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
     throw e;
@@ -51,9 +55,9 @@ test("npm start serves /healthz on 7880 and stops cleanly on SIGTERM", async () 
 // `npm start -- --help` printed nothing and started a server on the default ports; an argument the entry does
 // not take must not be ignored either.
 test("npm start -- --help prints the usage and starts nothing; an unknown argument is refused", async () => {
-  const help = await run("npx", ["tsx", "src/main.ts", "--help"], { timeout: 30_000 });
+  const help = await run(process.execPath, ["dist/server/main.js", "--help"], { timeout: 30_000 });
   assert.match(help.stdout, /^Usage: volly-signaling \[start\]/);
-  const bogus = await run("npx", ["tsx", "src/main.ts", "--port=1"], { timeout: 30_000 }).then(
+  const bogus = await run(process.execPath, ["dist/server/main.js", "--port=1"], { timeout: 30_000 }).then(
     () => assert.fail("an unknown argument started the server"),
     (e: { code?: number; stderr?: string }) => e,
   );

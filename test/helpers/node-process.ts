@@ -7,7 +7,7 @@ const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const START_TIMEOUT_MS = 60_000;
 
 /**
- * A server node as its own process (`node --import tsx src/main.ts`, what `npm start` runs), on free
+ * A server node as its own process (`node dist/server/main.js`, what `npm start` runs), on free
  * loopback ports chosen here (bind-then-release; a start that loses the race for a port is retried).
  */
 export class NodeProcess {
@@ -31,7 +31,7 @@ export class NodeProcess {
     for (let attempt = 0; attempt < 3; attempt++) {
       const [port, apiPort] = [await freePort(), await freePort()];
       const nodeId = `ND_${name}_${randomBytes(3).toString("hex")}`;
-      const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+      const child = spawn(process.execPath, ["dist/server/main.js"], {
         cwd: ROOT,
         env: {
           PATH: process.env.PATH,

@@ -28,6 +28,9 @@ test("multi-stage: built on node:20-bookworm, runs on node:20-bookworm-slim, pro
   assert.ok(after("RUN").some((r) => /VOLLY_REQUIRE_NATIVE=1 npm ci --omit=dev\b/.test(r)), "npm ci --omit=dev, with the native addons required (record AEAD and pqclean's ML-KEM)");
   assert.ok(after("COPY").some((c) => /^--from=deps \/app\/node_modules /.test(c)), "node_modules copied from the deps stage");
   assert.ok(after("COPY").some((c) => /^--from=deps \/app\/native\/record-aead\/build\/Release\/record_aead\.node /.test(c)), "the built record addon copied from the deps stage");
+  // No TypeScript loader in production: the deps stage compiles the server and the runtime stage gets dist/server.
+  assert.ok(after("RUN").some((r) => /^node scripts\/build-server\.mjs$/.test(r)), "the server built in the deps stage");
+  assert.ok(after("COPY").some((c) => /^--from=deps \/app\/dist\/server \.\/dist\/server$/.test(c)), "dist/server copied from the deps stage");
 });
 
 test("runs as a non-root user, NODE_ENV=production, exposes 7880 7881, health-checks /healthz, starts the bin", () => {
@@ -58,7 +61,10 @@ test("every COPY source exists and .dockerignore keeps node_modules, .git and .e
 test("every package the image's code imports is a runtime dependency (npm ci --omit=dev installs it)", () => {
   const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { dependencies: Record<string, string> };
   const builtins = new Set(builtinModules);
-  const files = ["src", "gen", "bin"].flatMap((d) => walk(join(root, d))).filter((f) => /\.(ts|mts|mjs|js)$/.test(f) && !f.endsWith(".d.ts"));
+  // The image's build step (scripts/build-server.mjs) runs after npm ci --omit=dev too.
+  const files = ["src", "gen", "bin", "scripts/build-server.mjs", "scripts/dist-install.mjs"]
+    .flatMap((d) => walk(join(root, d)))
+    .filter((f) => /\.(ts|mts|mjs|js)$/.test(f) && !f.endsWith(".d.ts"));
   const missing = new Set<string>();
   const found = new Set<string>();
   for (const file of files) {
@@ -72,7 +78,7 @@ test("every package the image's code imports is a runtime dependency (npm ci --o
       if (!(name in pkg.dependencies)) missing.add(`${name} (${relative(root, file)})`);
     }
   }
-  for (const expected of ["tsx", "pino", "prom-client", "@connectrpc/connect-node"]) assert.ok(found.has(expected), `the scan sees ${expected}`);
+  for (const expected of ["esbuild", "pino", "prom-client", "@connectrpc/connect-node"]) assert.ok(found.has(expected), `the scan sees ${expected}`);
   assert.deepEqual([...missing], []);
 });
 
@@ -97,6 +103,7 @@ test("the HEALTHCHECK command exits 0 against a healthy server and 1 when nothin
 
 function walk(dir: string): string[] {
   if (!existsSync(dir)) return [];
+  if (!statSync(dir).isDirectory()) return [dir];
   return readdirSync(dir).flatMap((name) => {
     const path = join(dir, name);
     return statSync(path).isDirectory() ? walk(path) : [path];

@@ -11,12 +11,12 @@ const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const NODE_ID = "ND_node-id-lines";
 
 /**
- * Runs `node --import tsx src/main.ts` with `env` until it exits; once it logs "listening" it is sent SIGTERM.
+ * Runs `node dist/server/main.js` (what `npm start` runs) with `env` until it exits; once it logs "listening" it is sent SIGTERM.
  * PQ is off so that the lines do not depend on whether this machine built the native ML-KEM.
  */
 function runMain(env: Record<string, string>): Promise<{ code: number | null; entries: Array<Record<string, unknown>>; stdout: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+    const child = spawn(process.execPath, ["dist/server/main.js"], {
       cwd: ROOT,
       env: {
         PATH: process.env.PATH,

@@ -1,4 +1,4 @@
-// How the server process (`node --import tsx src/main.ts`, what `npm start` runs) fails to start: configuration
+// How the server process (`node dist/server/main.js`, what `npm start` runs) fails to start: configuration
 // problems all listed on stderr with exit 78; a port taken by another process, a VOLLY_HOST that does not resolve
 // or Redis not answering as one fatal line without a stack, exit 1 (docs/operations.md §1).
 import assert from "node:assert/strict";
@@ -23,7 +23,7 @@ interface MainRun {
  */
 function runMain(env: Record<string, string>): Promise<MainRun & { listening?: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+    const child = spawn(process.execPath, ["dist/server/main.js"], {
       cwd: ROOT,
       env: { PATH: process.env.PATH, HOME: process.env.HOME, VOLLY_HOST: "127.0.0.1", VOLLY_PORT: "0", VOLLY_API_PORT: "0", LOG_LEVEL: "warn", ...env },
       stdio: ["ignore", "pipe", "pipe"],
