@@ -164,7 +164,7 @@ export function loadConfig(env: Env = process.env): Config {
       messageBurst: r.int("VOLLY_MESSAGE_BURST", 400, 1, 1_000_000),
       // 16 MiB: a 16 KiB data message (the default VOLLY_MAX_DATA_BYTES) to the 99 others of a full room
       // (the default VOLLY_MAX_PARTICIPANTS) about ten times a second, which no app built on signaling needs.
-      maxFanoutBytesPerSecond: r.int("VOLLY_MAX_FANOUT_BYTES_PER_SECOND", 16_777_216, 1024, 1_099_511_627_776),
+      maxFanoutBytesPerSecond: r.int("VOLLY_MAX_FANOUT_BYTES_PER_SECOND", 16_777_216, 1024, 4_294_967_295),
       maxConnections: r.int("VOLLY_MAX_CONNECTIONS", 20_000, 1, 10_000_000),
       maxConnectionsPerIp: r.int("VOLLY_MAX_CONNECTIONS_PER_IP", 20_000, 1, 10_000_000),
       maxDiscover: 100,

@@ -9,6 +9,11 @@ export interface VollyConnectionLimits {
   /** Requests per second the server admits after the burst; the SDK paces what it sends below it. */
   readonly messagesPerSecond: number;
   readonly messageBurst: number;
+  /**
+   * What this connection's broadcasts (room-wide `sendData`, `updateMetadata`) may cost per second: their bytes
+   * times their recipients. The SDK paces broadcasts below it.
+   */
+  readonly fanoutBytesPerSecond: number;
 }
 
 /** What servers that do not advertise their limits run with by default (VOLLY_MAX_FRAME_BYTES and the rest). */
@@ -17,6 +22,7 @@ export const DEFAULT_CONNECTION_LIMITS: VollyConnectionLimits = {
   maxDataBytes: 16_384,
   messagesPerSecond: 200,
   messageBurst: 400,
+  fanoutBytesPerSecond: 16_777_216,
 };
 
 /** The limits a `join`/`reconnect` advertises; each field missing or 0 (an older server) takes its default. */
@@ -28,5 +34,6 @@ export function limitsOf(response: JoinResponse | ReconnectResponse): VollyConne
     maxDataBytes: l?.maxDataBytes || d.maxDataBytes,
     messagesPerSecond: l?.messagesPerSecond || d.messagesPerSecond,
     messageBurst: l?.messageBurst || d.messageBurst,
+    fanoutBytesPerSecond: l?.fanoutBytesPerSecond || d.fanoutBytesPerSecond,
   };
 }

@@ -73,6 +73,11 @@ export class ParticipantRoster {
     return [...this.byIdentity.values()];
   }
 
+  /** How many others are in the room. */
+  get size(): number {
+    return this.byIdentity.size;
+  }
+
   get(identity: string): VollyParticipant | undefined {
     return this.byIdentity.get(identity);
   }

@@ -1,5 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { JoinResponse, LeaveRequest, ReconnectResponse, SignalResponse } from "../../gen/volly/signaling/v1/signal_pb.js";
+import type { JoinResponse, LeaveRequest, ReconnectResponse, SignalRequest, SignalResponse } from "../../gen/volly/signaling/v1/signal_pb.js";
 import { errorFromClose, errorFromResponse } from "./client-errors.js";
 import type { ConnectionSettings } from "./client-options.js";
 import { DEFAULT_CONNECTION_LIMITS, limitsOf, type VollyConnectionLimits } from "./connection-limits.js";
@@ -27,6 +27,8 @@ export interface ConnectionEvents {
   /** The socket is gone; `recover` decides what comes next. */
   lost(reason: string, action: LeaveOutcome, error: ConnectError | undefined): void;
   rekeyed(epoch: number): void;
+  /** What a request costs of the server's fan-out budget: bytes times the recipients it reaches (0: not a broadcast). */
+  broadcastCost(request: SignalRequest): number;
 }
 
 interface Attempt {
@@ -268,7 +270,7 @@ export class SignalConnection {
         const refused = channel.send(r);
         if (refused !== undefined) this.outbox.refuse(r.requestId, refused);
         else sent?.();
-      }, requestCost(r)),
+      }, requestCost(r), this.events.broadcastCost(r)),
     });
     this.heartbeat.start(Math.max(1, response.pingInterval) * 1000, Math.max(2, response.pingTimeout) * 1000);
     if (this.outbox.awaitingConfirmation) this.heartbeat.confirmSoon(); // requests re-sent just now

@@ -11,6 +11,7 @@ import { ParticipantRoster, toParticipant, type RosterChange, type VollyParticip
 import { VollyPostQuantumSession } from "./post-quantum-session.js";
 import { RecentKeys } from "./recent-keys.js";
 import { Reconnector } from "./reconnector.js";
+import { broadcastBytes } from "./send-pacer.js";
 import { SignalConnection, type ConnectionState, type EntryKind } from "./signal-connection.js";
 import { TypedEmitter } from "./typed-emitter.js";
 import type { PeerConnectionLike } from "./webrtc-types.js";
@@ -52,6 +53,10 @@ export class VollySignalingClient extends TypedEmitter<VollySignalingEvents> {
       message: (response) => this.onMessage(response),
       lost: (reason, action, error) => void this.reconnector.recover(reason, action, error),
       rekeyed: (epoch) => this.emit("rekeyed", { epoch, rekeys: ++this.rekeyCount }),
+      broadcastCost: (request) => {
+        const bytes = broadcastBytes(request, this.roster.local);
+        return bytes === 0 ? 0 : bytes * this.roster.size;
+      },
     });
     this.reconnector = new Reconnector(this.connection, this.options.reconnect, () => (this.joinInfo?.resumeWindowSeconds ?? 0) * 1000, {
       reconnecting: (reason, error) => this.emit("reconnecting", { reason, error }),

@@ -145,6 +145,7 @@ function startFields(s: SignalSession, m: { room: Room; self: StoredParticipant 
       maxDataBytes: config.limits.maxDataBytes,
       messagesPerSecond: config.limits.messagesPerSecond,
       messageBurst: config.limits.messageBurst,
+      fanoutBytesPerSecond: config.limits.maxFanoutBytesPerSecond,
     },
   };
 }
