@@ -47,15 +47,16 @@ export class TokenVerifier {
   }
 
   /**
-   * Signs a token with the first configured key, keeping every claim of `claims` and giving it the
-   * later of `minValiditySeconds` from now and the original expiry (LiveKit #4580: never shorten).
+   * Signs a token with the first configured key, keeping every claim of `claims` but a token-bound PQ
+   * key (`withoutPqKey`), and giving it the later of `minValiditySeconds` from now and the original
+   * expiry (LiveKit #4580: never shorten).
    */
   async refresh(claims: AccessClaims, minValiditySeconds: number): Promise<{ token: string; expiresAt: number }> {
     const [apiKey] = this.keys.keys();
     if (apiKey === undefined) throw errors.internal();
     const now = Math.floor(Date.now() / 1000);
     const exp = Math.max(now + minValiditySeconds, claims.expiresAt);
-    const { iss: _iss, exp: _exp, nbf: _nbf, iat: _iat, ...rest } = claims.payload;
+    const { iss: _iss, exp: _exp, nbf: _nbf, iat: _iat, ...rest } = withoutPqKey(claims.payload);
     const token = await new SignJWT(rest)
       .setProtectedHeader({ alg: "HS256" })
       .setIssuer(apiKey)
@@ -95,17 +96,29 @@ function str(v: unknown, claim: string): string {
 }
 
 /**
+ * The claims without a token-bound PQ key (`pqPublicKey`, `pqAlgorithm`, `pqKeyExpiry`). A refreshed token
+ * must not carry them: the key expires (`pqKeyExpiry`) long before the participant may need to resume, and
+ * a copied expired key would get every resume refused. Without them the resume uses an ephemeral key (way
+ * (b), forward secret), while the participant's record keeps the key the join published.
+ */
+export function withoutPqKey(payload: JwtPayload): JwtPayload {
+  const { pqPublicKey: _key, pqAlgorithm: _algorithm, pqKeyExpiry: _expiry, ...rest } = payload;
+  return rest;
+}
+
+/**
  * What a joined connection keeps of its claims for refreshing its token: the claims a refresh signs again,
  * as one JSON string. The decoded claims are a tree of objects (claims, payload, two video grants,
  * attributes) of about 400 bytes held for hours and read every ten minutes at most. Left out are the
- * claims a refresh sets itself (`iss`, `iat`, `nbf`, `exp`; the expiry is kept as a number beside it) and
- * `sub` when it is the identity, which the connection keeps anyway; what remains is often the same for
+ * claims a refresh sets itself (`iss`, `iat`, `nbf`, `exp`; the expiry is kept as a number beside it), the
+ * PQ key claims it leaves out (`withoutPqKey`; ~1.6 KB of base64, and the participant's record has the key),
+ * and `sub` when it is the identity, which the connection keeps anyway; what remains is often the same for
  * everyone in a room (its grant), and equal strings are kept once (`intern`).
  */
 export type KeptClaims = string & { readonly __kept: true };
 
 export function keepClaims(claims: AccessClaims): KeptClaims {
-  const { iss: _iss, iat: _iat, nbf: _nbf, exp: _exp, sub, ...rest } = claims.payload;
+  const { iss: _iss, iat: _iat, nbf: _nbf, exp: _exp, sub, ...rest } = withoutPqKey(claims.payload);
   return intern(JSON.stringify(sub === claims.identity ? rest : { ...rest, sub })) as KeptClaims;
 }
 

@@ -15,6 +15,7 @@ import { frameTooLarge, sealedFrameBytes } from "./frame-size.js";
 import { acceptTokenHandshake, startHandshake, type PendingClientHandshake } from "./pq/client-handshake.js";
 import type { ClientPqSession } from "./pq/client-session.js";
 import type { SignalSocket, SignalSocketHandlers } from "./signal-socket.js";
+import { tokenBindsPqKey } from "./token-key-pair.js";
 
 /** How a channel protects a connection. */
 export interface SecureChannelOptions {
@@ -24,7 +25,7 @@ export interface SecureChannelOptions {
   readonly postQuantum: boolean;
   /** Way (b)'s ephemeral key algorithm. */
   readonly algorithm: PqAlgorithm;
-  /** Way (a): the key pair whose public key the token carries. */
+  /** Way (a): the key pair whose public key the (original) token carries; used while `token` carries it. */
   readonly tokenKeyPair?: KemKeyPair & { readonly algorithm: PqAlgorithm };
   readonly handshakeTimeoutMs: number;
 }
@@ -62,6 +63,9 @@ export class SecureChannel {
   /** `error`/`leave` may come in the clear until the first record (a refused `pq_finished`). */
   private clearAllowed = true;
   private closedError: ConnectError | undefined;
+  /** When the current keys were asked for (`performance.now()`): the server times its rekey deadline from just after. */
+  private keyed = 0;
+  private rekeyAskedAt = 0;
 
   /** Give these to `SignalSocket.open`. */
   readonly socketHandlers: SignalSocketHandlers = {
@@ -71,6 +75,11 @@ export class SecureChannel {
   };
 
   constructor(private readonly options: SecureChannelOptions, private readonly handlers: SecureChannelHandlers) {}
+
+  /** When `pq_finished`, or the request of the last completed rekey, went out (`performance.now()`). */
+  get keyedAt(): number {
+    return this.keyed;
+  }
 
   /** The established post-quantum session (undefined with PQ off or before the handshake). */
   get pqSession(): ClientPqSession | undefined {
@@ -86,10 +95,12 @@ export class SecureChannel {
     }
     const { token, algorithm, tokenKeyPair } = this.options;
     let pending: PendingClientHandshake;
-    if (tokenKeyPair !== undefined) {
+    if (tokenKeyPair !== undefined && tokenBindsPqKey(token)) {
       pending = acceptTokenHandshake({ algorithm: tokenKeyPair.algorithm, accessToken: token, keyPair: tokenKeyPair });
     } else {
-      const started = await startHandshake({ algorithm, accessToken: token });
+      // A refreshed token binds no key (the resume is way (b)); the ephemeral key keeps the bound key's
+      // algorithm, which a server requiring the hybrid insists on.
+      const started = await startHandshake({ algorithm: tokenKeyPair?.algorithm ?? algorithm, accessToken: token });
       socket.send(create(SignalRequestSchema, { message: { case: "pqHandshake", value: started.message } }));
       pending = started;
     }
@@ -101,6 +112,7 @@ export class SecureChannel {
     } catch (e) {
       throw new ConnectError(`post-quantum handshake failed: ${isPqError(e) ? e.message : String(e)}`, Code.PermissionDenied);
     }
+    this.keyed = performance.now();
     socket.send(create(SignalRequestSchema, { message: { case: "pqFinished", value: { clientFinished } } }));
     this.open();
   }
@@ -140,6 +152,7 @@ export class SecureChannel {
     }
     const done = new Promise<void>((resolve, reject) => (this.rekeyWaiter = { resolve, reject }));
     const timer = setTimeout(() => this.rekeyWaiter?.reject(new ConnectError("rekey not answered", Code.DeadlineExceeded)), timeoutMs);
+    this.rekeyAskedAt = performance.now();
     this.send(create(SignalRequestSchema, { message: { case: "rekey", value: request } }));
     try {
       await done;
@@ -218,6 +231,7 @@ export class SecureChannel {
       if (inner.message.case === "rekey" && this.session !== undefined) {
         try {
           await this.session.completeRekey(inner.message.value);
+          this.keyed = this.rekeyAskedAt;
           this.rekeyWaiter?.resolve();
         } catch {
           this.fail(new ConnectError("rekey answer refused", Code.DataLoss));

@@ -64,6 +64,11 @@ export class SignalConnection {
   private opening: AbortController | undefined;
   /** The last `error` no request claimed (the cause of a `leave` that follows it). */
   private lastError: ConnectError | undefined;
+  /**
+   * That `error`, held back until the next message shows whether it announced a `leave` that recovery handles
+   * (session expired, rekey overdue, drain...): that one is reported by `reconnecting`, not as an app-level error.
+   */
+  private heldError: SignalResponse | undefined;
   private readonly heartbeat: Heartbeat;
   private readonly rekeys: RekeySchedule;
   /** The rekey under way: one at a time per channel, so a `rekey()` during the scheduled one joins it. */
@@ -86,6 +91,7 @@ export class SignalConnection {
     this.rekeys = new RekeySchedule(
       () => this.rekey(),
       (e) => this.drop(ConnectError.from(e, Code.DataLoss)),
+      () => this.channel?.keyedAt ?? performance.now(),
     );
   }
 
@@ -187,6 +193,7 @@ export class SignalConnection {
 
   /** Closes the socket and stops the timers (an attempt in progress fails); later events of it are ignored. */
   close(): void {
+    this.releaseHeldError(undefined);
     const attempt = this.attempt;
     this.attempt = undefined;
     attempt?.reject(new ConnectError("connection closed", Code.Canceled));
@@ -210,6 +217,7 @@ export class SignalConnection {
 
   private onInner(generation: number, inner: SignalResponse): void {
     if (generation !== this.generation) return;
+    this.releaseHeldError(inner);
     this.heartbeat.received();
     this.outbox.received();
     if (inner.messageId > 0n) {
@@ -236,13 +244,28 @@ export class SignalConnection {
       case "error":
         if (inner.requestId !== 0 && this.outbox.settle(inner.requestId, inner)) return;
         this.lastError = errorFromResponse(m.value);
-        if (this.attempt?.generation !== generation) this.events.message(inner);
+        if (this.attempt?.generation !== generation) this.heldError = inner;
         return;
       case "leave":
         return this.onLeave(generation, m.value);
       default:
         this.events.message(inner);
     }
+  }
+
+  /**
+   * Emits the held `error` unless `next` is the `leave` it announced and recovery will handle that leave (resume
+   * or rejoin): the error then reaches the app as the cause in `reconnecting`. Anything else (another message, the
+   * socket's end) shows it was an error of its own.
+   */
+  private releaseHeldError(next: SignalResponse | undefined): void {
+    const held = this.heldError;
+    if (held === undefined) return;
+    this.heldError = undefined;
+    const m = next?.message;
+    const announced = m?.case === "leave" && held.message.case === "error" && held.message.value.message === m.value.message;
+    if (announced && leaveOutcome(m.value.action) !== "disconnect") return;
+    this.events.message(held);
   }
 
   private onEntered(generation: number, response: JoinResponse | ReconnectResponse, kind: "join" | "reconnect"): void {

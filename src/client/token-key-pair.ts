@@ -1,4 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
+import { decodeJwt } from "jose";
 import { DEFAULT_PQ_ALGORITHM, isHybrid, parsePqAlgorithm } from "../protocol/pq/algorithms.js";
 import { bytesToBase64 } from "./base64.js";
 import { embeddedKeyProblem, type VollyPqKeyPair } from "./pq-key-pair.js";
@@ -55,4 +56,17 @@ export function tokenBoundKeyPair(claims: Record<string, unknown>, pair: unknown
 function isX25519PrivateKey(key: unknown): boolean {
   if (typeof CryptoKey === "undefined" || !(key instanceof CryptoKey)) return false;
   return key.type === "private" && key.algorithm.name === "X25519" && key.usages.includes("deriveBits");
+}
+
+/**
+ * Whether `token` binds a post-quantum key (carries `pqPublicKey`), so its handshake must be way (a). The
+ * server's `refresh_token`s bind none: a resume with one uses an ephemeral key, even with `tokenKeyPair`.
+ */
+export function tokenBindsPqKey(token: string): boolean {
+  try {
+    const key = decodeJwt(token).pqPublicKey;
+    return typeof key === "string" && key !== "";
+  } catch {
+    return false;
+  }
 }

@@ -13,6 +13,7 @@ import { errors } from "../errors.js";
 import { senderOf, type Sender } from "../room/relay.js";
 import { dataBytes, descriptionBytes, FanoutBudget } from "./fanout-budget.js";
 import type { SignalSession } from "./signal-session.js";
+import { refreshValiditySeconds } from "./token-refresh.js";
 
 /** What a joined participant can ask for. Each handler throws catalogue errors for bad requests. */
 export class ParticipantRequests {
@@ -60,10 +61,12 @@ export class ParticipantRequests {
     }
   }
 
-  /** Sends a fresh token for the next reconnect. */
+  /** Sends a fresh token for the next reconnect, valid past the next refresh and a resume after it. */
   async refreshToken(): Promise<void> {
+    const { liveness, resume } = this.s.svc.config;
     try {
-      const { token, expiresAt } = await this.s.svc.tokens.refresh(this.s.claims, 600);
+      const validity = refreshValiditySeconds(liveness.tokenRefreshSeconds, resume.windowMs / 1000);
+      const { token, expiresAt } = await this.s.svc.tokens.refresh(this.s.claims, validity);
       this.s.send(create(SignalResponseSchema, {
         message: { case: "refreshToken", value: create(RefreshTokenSchema, { token, expiresAt: BigInt(expiresAt) }) },
       }));

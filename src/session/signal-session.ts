@@ -24,6 +24,7 @@ import { endingOnFailure, enterRoom, leaveRoom, type Disposal } from "./session-
 import { SessionInbound } from "./session-inbound.js";
 import { SessionOutbound } from "./session-outbound.js";
 import type { SignalTransport } from "./signal-transport.js";
+import { nextRefreshInMs } from "./token-refresh.js";
 
 type Phase = "handshake" | "joining" | "joined" | "closed";
 
@@ -228,6 +229,7 @@ export class SignalSession implements LocalParticipant, TickingSession, CursorOw
     }
     if (this.phase !== "joined") return;
     if (t >= this.nextRefreshAt) {
+      // Every refreshed token outlives the next refresh (token-refresh.ts), so the interval is always soon enough.
       this.nextRefreshAt = t + config.liveness.tokenRefreshSeconds * 1000;
       void this.requests.refreshToken();
     }
@@ -285,10 +287,7 @@ export class SignalSession implements LocalParticipant, TickingSession, CursorOw
     this.phase = "joined";
     this.sender = senderOf(this, self.info?.permission);
     this.inbound.joined(this.sender);
-    this.nextRefreshAt = sinceOrigin() + Math.min(
-      this.svc.config.liveness.tokenRefreshSeconds * 1000,
-      Math.max(0, this.claims.expiresAt * 1000 - Date.now() - 60_000),
-    );
+    this.nextRefreshAt = sinceOrigin() + nextRefreshInMs(this.svc.config.liveness.tokenRefreshSeconds, this.claims.expiresAt * 1000, Date.now());
     this.kept = keepClaims(this.claims);
     this.pqKey = undefined;
     this.svc.metrics.participants.inc();
