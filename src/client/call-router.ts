@@ -11,6 +11,13 @@ export interface VollyCallOptions {
   video?: boolean;
   /** Send this stream instead of capturing one. */
   localStream?: MediaStreamLike;
+  /**
+   * Kinds of media to receive from the callee even where this side sends none of that kind (offered receive-only).
+   * Default: both, with the browser's own `RTCPeerConnection`; none with one passed in (`RTCPeerConnection` option,
+   * e.g. werift's, which fails to connect when receive-only and sending transceivers of a kind are mixed): add
+   * transceivers to `call.peerConnection` yourself there, before the callee accepts.
+   */
+  receive?: { audio?: boolean; video?: boolean };
 }
 
 /**
@@ -33,9 +40,11 @@ export class CallRouter {
   /** Starts an outgoing call; resolves once the server relayed the invitation. */
   async create(options: VollyCallOptions): Promise<VollyCall> {
     const id = toHex(crypto.getRandomValues(new Uint8Array(16)));
-    const call = new VollyCall(id, options.recipient, "outgoing", options.audio ?? false, options.video ?? false, this.contextFor());
+    const context = this.contextFor();
+    const call = new VollyCall(id, options.recipient, "outgoing", options.audio ?? false, options.video ?? false, context);
     this.calls.set(id, call);
-    await call.start(options.localStream);
+    const receive = { audio: options.receive?.audio ?? context.receivesByDefault, video: options.receive?.video ?? context.receivesByDefault };
+    await call.start(options.localStream, receive);
     return call;
   }
 

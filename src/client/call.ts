@@ -50,6 +50,8 @@ export interface CallContext {
   readonly getUserMedia: GetUserMedia | undefined;
   readonly candidateFilter: CandidateFilter | undefined;
   readonly renegotiationTimeoutMs: number;
+  /** Whether an outgoing call receives the kinds it does not send unless told otherwise (`VollyCallOptions.receive`). */
+  readonly receivesByDefault: boolean;
   log(message: string, details?: Record<string, unknown>): void;
   /** The call ended: forget it. */
   forget(call: VollyCall): void;
@@ -165,12 +167,12 @@ export class VollyCall extends TypedEmitter<VollyCallEvents> {
   }
 
   /** @internal Outgoing: captures media, creates the peer connection, sends the invitation. */
-  async start(localStream: MediaStreamLike | undefined): Promise<void> {
+  async start(localStream: MediaStreamLike | undefined, receive: { audio: boolean; video: boolean }): Promise<void> {
     // The callee's RINGING usually arrives before the server confirms the INVITE: events wait until the app
     // holds the call (see `emit`).
     this.held = [];
     try {
-      await this.preparePeer({ audio: this.audio, video: this.video }, localStream);
+      await this.preparePeer({ audio: this.audio, video: this.video }, localStream, receive);
       await this.signalAction(CallAction.INVITE);
     } catch (e) {
       void this.terminate("failed", e instanceof Error ? e.message : String(e), undefined);
@@ -236,7 +238,11 @@ export class VollyCall extends TypedEmitter<VollyCallEvents> {
     await sent;
   }
 
-  private async preparePeer(want: { audio: boolean; video: boolean }, provided: MediaStreamLike | undefined): Promise<void> {
+  private async preparePeer(
+    want: { audio: boolean; video: boolean },
+    provided: MediaStreamLike | undefined,
+    receive: { audio: boolean; video: boolean } = { audio: false, video: false },
+  ): Promise<void> {
     this.media = await acquireLocalMedia(want, provided, this.context.getUserMedia);
     if (this.stateValue === "ended") {
       releaseLocalMedia(this.media);
@@ -252,7 +258,16 @@ export class VollyCall extends TypedEmitter<VollyCallEvents> {
     pc.ondatachannel = (event: DataChannelEventLike) => this.emit("dataChannel", event.channel);
     this.negotiator.attach(pc);
     const stream = this.media.stream;
-    if (stream !== undefined) for (const track of stream.getTracks()) pc.addTrack(track, stream);
+    const sent = new Set<string>();
+    for (const track of stream?.getTracks() ?? []) {
+      pc.addTrack(track, stream as MediaStreamLike);
+      sent.add(track.kind);
+    }
+    // The caller's offer makes the call's media sections, and an answer cannot add any: a kind the caller wants to
+    // receive but does not send is offered receive-only, so the callee's media of that kind reach it, and a call
+    // without local media still has something to negotiate (without, its peer connection never asks to, so no
+    // offer is made and the call waits in `connecting` for ever).
+    for (const kind of ["audio", "video"] as const) if (receive[kind] && !sent.has(kind)) pc.addTransceiver?.(kind, { direction: "recvonly" });
   }
 
   private onConnectionState(state: string): void {

@@ -31,13 +31,17 @@ const MAX_AUTOMATIC_OFFERS_PER_SECOND = 10;
  * before its offer, and browsers refuse early `addIceCandidate`), and treats both `null` (browsers) and `undefined`
  * (werift) as the end of candidates. Remote signals are applied one at a time, in order; repeats of the last offer
  * or of an answer already applied (re-sent after a signaling resume) are ignored.
+ *
+ * Local offers run on the same queue as remote signals. On a queue of their own, an explicit offer could start
+ * while a remote offer was being applied: its `setLocalDescription()` then made the answer and the remote offer's
+ * made an offer, each path dropped the description it did not expect, and both peers waited for ever. In one queue
+ * an offer either goes out before the remote offer is applied (glare, resolved below) or after it was answered.
  */
 export class Negotiator {
   private pc: PeerConnectionLike | undefined;
   private attached!: () => void;
   private readonly attachedOnce = new Promise<void>((resolve) => (this.attached = resolve));
   private ops: Promise<void> = Promise.resolve();
-  private offering: Promise<void> = Promise.resolve();
   private allowed = false;
   private allowOnOffer = false;
   private negotiationPending = false;
@@ -142,17 +146,18 @@ export class Negotiator {
     for (const waiter of this.answerWaiters.splice(0)) waiter.reject(new ConnectError("the call ended during the renegotiation", Code.Aborted));
   }
 
-  private enqueue(op: () => Promise<void>): void {
+  /** Runs `op` after every signal and offer queued before it (never inside one of them: that would deadlock). */
+  private enqueue(op: () => Promise<void>): Promise<void> {
     this.ops = this.ops
       .then(() => this.attachedOnce)
       .then(() => (this.closed ? undefined : op()))
       .catch((e: unknown) => this.options.log("remote signal could not be applied", { error: String(e) }));
+    return this.ops;
   }
 
-  /** Offers, one negotiation at a time; `automatic` ones (negotiationneeded) only when something changed. */
+  /** Offers, in turn with remote signals; `automatic` ones (negotiationneeded) only when something changed. */
   private negotiate(automatic = false): Promise<void> {
-    this.offering = this.offering.then(() => this.offer(automatic));
-    return this.offering;
+    return this.enqueue(() => this.offer(automatic));
   }
 
   private async offer(automatic: boolean): Promise<void> {
@@ -162,11 +167,9 @@ export class Negotiator {
     try {
       this.makingOffer = true;
       await pc.setLocalDescription();
-      const local = pc.localDescription;
-      // A colliding remote offer may have rolled this one back (polite side): then there is nothing to send.
-      if (pc.signalingState !== "have-local-offer" || local?.type !== "offer" || this.closed) return;
-      this.negotiatedSdp = local.sdp;
-      this.signals.description("offer", this.filterSdp(local.sdp));
+      // Whatever the implicit description is goes out: an answer too, if a remote offer is pending (its own
+      // answer failed), so that the peer is never left waiting for it.
+      this.sendLocal(pc);
     } catch (e) {
       this.options.log("offer failed", { error: String(e) });
     } finally {
@@ -248,11 +251,7 @@ export class Negotiator {
     }
     this.lastRemoteOffer = sdp;
     await pc.setLocalDescription();
-    const local = pc.localDescription;
-    if (local?.type === "answer" && !this.closed) {
-      this.negotiatedSdp = local.sdp;
-      this.signals.description("answer", this.filterSdp(local.sdp));
-    }
+    this.sendLocal(pc);
     // An explicit renegotiation still waits for an answer to an offer of ours: make it now.
     if (this.answerWaiters.length > 0 && pc.signalingState === "stable") void this.negotiate();
     if (this.allowOnOffer) {
@@ -261,6 +260,18 @@ export class Negotiator {
       this.allowOnOffer = false;
       this.allow();
     }
+  }
+
+  /** Signals the local description just set, if it is one the peer is waiting for: an offer or an answer. */
+  private sendLocal(pc: PeerConnectionLike): void {
+    const local = pc.localDescription;
+    if (this.closed || local === null) return;
+    // A colliding remote offer may have rolled an offer back (polite side): then there is nothing to send. (An
+    // answer is not checked against the state: werift reports its new state only after the call resolved.)
+    const pending = local.type === "offer" ? pc.signalingState === "have-local-offer" : local.type === "answer";
+    if (!pending) return;
+    this.negotiatedSdp = local.sdp;
+    this.signals.description(local.type as "offer" | "answer", this.filterSdp(local.sdp));
   }
 
   private recheckWhenStable(pc: PeerConnectionLike): void {

@@ -70,6 +70,7 @@ export class VollySignalingClient extends TypedEmitter<VollySignalingEvents> {
       getUserMedia: this.options.getUserMedia ?? platformGetUserMedia(),
       candidateFilter: this.options.candidateFilter,
       renegotiationTimeoutMs: this.options.requestTimeoutMs,
+      receivesByDefault: this.options.RTCPeerConnection !== undefined && this.options.RTCPeerConnection === globalThis.RTCPeerConnection,
       log: (message, details) => log.debug?.(message, details),
       forget,
     }), (call) => this.emit("incomingCall", call));

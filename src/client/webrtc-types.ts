@@ -90,6 +90,8 @@ export interface PeerConnectionLike {
   addIceCandidate(candidate?: IceCandidateInitLike): Promise<unknown>;
   createDataChannel(label: string, options?: { ordered?: boolean; protocol?: string }): DataChannelLike;
   addTrack(track: MediaStreamTrackLike, ...streams: MediaStreamLike[]): unknown;
+  /** Used, where present, to receive a kind of media the caller does not send. */
+  addTransceiver?(kind: "audio" | "video", init: { direction: "recvonly" }): unknown;
   close(): unknown;
   onicecandidate: ((event: never) => void) | null | undefined;
   onnegotiationneeded: ((event: never) => void) | null | undefined;
