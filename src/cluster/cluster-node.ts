@@ -7,6 +7,7 @@ import type { NodeServices } from "../session/node-services.js";
 import { VERSION } from "../version.js";
 import { DeadNodeReaper } from "./dead-node-reaper.js";
 import { HeldState } from "./held-state.js";
+import { RegressionRecovery } from "./regression-recovery.js";
 import type { SessionLedger } from "./session-ledger.js";
 
 /** How often a node proves it is alive. */
@@ -47,6 +48,7 @@ export class ClusterNode {
   /** When to tell rooms of the departures the store lost (0: nothing to do), see `Rooms.announceDepartures`. */
   private departuresDueAt = 0;
   private retry: ReturnType<typeof setTimeout> | undefined;
+  private readonly regressions: RegressionRecovery;
 
   constructor(
     private readonly svc: NodeServices,
@@ -56,6 +58,7 @@ export class ClusterNode {
   ) {
     this.held = new HeldState(svc, rooms, ledger, log);
     this.reaper = new DeadNodeReaper(svc.store, svc.nodeId, log);
+    this.regressions = new RegressionRecovery(svc, log, () => this.regressed());
   }
 
   /** Registers the node (first heartbeat, first sync) before it accepts connections; rejects if the store fails. */
@@ -83,6 +86,7 @@ export class ClusterNode {
   async leave(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.retry);
+    this.regressions.close();
     const { store, nodeId, config } = this.svc;
     await store.removeNode(nodeId);
     const taken = await store.reapNode(nodeId, Date.now() + config.resume.windowMs);
@@ -96,7 +100,8 @@ export class ClusterNode {
     try {
       const alive = await this.svc.store.heartbeatNode(this.info(now), NODE_TTL_MS);
       if (!alive && this.registered) {
-        if (!this.lost) this.log.warn("the store lost this node (Redis restarted, or the node was taken for dead): re-registering what it holds");
+        // Also when Redis came back with older data (see RedisNodes.heartbeatNode).
+        if (!this.lost) this.log.warn("the store lost this node or went back in time (Redis restarted empty or from older data, or the node was taken for dead): re-registering what it holds");
         this.lost = true;
       }
       this.registered = true;
@@ -131,6 +136,7 @@ export class ClusterNode {
     try {
       const report = await this.held.sync(lost, now);
       if (lost) this.log.warn(report, "re-registered with the store");
+      if (lost) await this.regressions.requeue();
       // The other nodes re-register on their next heartbeat: only then does the room have members to tell.
       if (lost) this.departuresDueAt = now + 2 * HEARTBEAT_MS;
       this.troubled = false;
@@ -143,6 +149,15 @@ export class ClusterNode {
     } finally {
       this.syncing = false;
     }
+  }
+
+  /**
+   * A connection here was handed an id it already had: Redis's state went back in time without the
+   * heartbeat seeing it (or before its next beat). Re-register at once, as after an empty restart.
+   */
+  private regressed(): void {
+    this.lost = true;
+    if (!this.stopped && !this.syncing) void this.sync(Date.now(), false);
   }
 
   private async announceDepartures(now: number): Promise<void> {

@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import type { RedisConfig } from "../config.js";
 import type { Backend, BackendObserver } from "../store/create-backend.js";
+import { checkEvictionPolicy } from "./eviction-policy.js";
 import { RedisBus } from "./redis-bus.js";
 import { connectRedis, duplicateConnection, redactUrl } from "./redis-connection.js";
 import { RedisKeys } from "./redis-keys.js";
@@ -19,6 +20,7 @@ export async function createRedisBackend(config: RedisConfig, log: Logger, obser
     commands.disconnect();
     throw e;
   }
+  await checkEvictionPolicy(commands, log);
   const keys = new RedisKeys(config.prefix);
   const store = createRedisStore(commands, keys, observer);
   const bus = new RedisBus(commands, subscriber, keys, log);

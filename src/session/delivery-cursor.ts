@@ -1,3 +1,4 @@
+import { idRegressions } from "../cluster/id-regressions.js";
 import { UnackedWindow } from "./unacked-window.js";
 
 /** Where a cursor sends, reads and reports: the participant's session. */
@@ -29,6 +30,13 @@ export interface UnackedLimit<O> {
  */
 export class DeliveryCursor<O extends CursorOwner = CursorOwner> {
   private last: bigint;
+  /**
+   * Every id up to here may legitimately come again: it was read from the mailbox (a gap fill or the replay
+   * of a resume, whose live copies can still be on their way), skipped as lost, or is below where the
+   * connection started. A live delivery is otherwise routed once, so an older id above this one is not a
+   * duplicate: Redis's state went back in time and gave it an id the client already has.
+   */
+  private mailboxUpTo: bigint;
   /** Made on the first delivery when there is a limit. */
   private unacked: UnackedWindow | undefined;
   /** Out-of-order deliveries waiting for a gap to fill; made on first use (an idle cursor never needs it). */
@@ -39,6 +47,7 @@ export class DeliveryCursor<O extends CursorOwner = CursorOwner> {
   /** An owner rather than three callbacks: a cursor lives as long as its connection, closures cost each one. */
   constructor(lastDelivered: bigint, private readonly owner: O, private readonly limit?: UnackedLimit<O>) {
     this.last = lastDelivered;
+    this.mailboxUpTo = lastDelivered;
   }
 
   /** The highest id sent to the client. */
@@ -66,12 +75,19 @@ export class DeliveryCursor<O extends CursorOwner = CursorOwner> {
 
   /** Replays messages read from the mailbox after a resume, then continues with live ones. */
   replay(messages: Array<{ id: bigint; response: Uint8Array }>): void {
-    for (const m of messages) if (m.id > this.last) this.held.set(m.id, m.response);
+    for (const m of messages) {
+      if (m.id > this.last) this.held.set(m.id, m.response);
+      if (m.id > this.mailboxUpTo) this.mailboxUpTo = m.id;
+    }
     this.drain();
   }
 
   deliver(id: bigint, response: Uint8Array): void {
-    if (id <= this.last) return;
+    if (id <= this.last) {
+      // Off the in-order path: costs nothing there.
+      if (id > this.mailboxUpTo) idRegressions.report({ owner: this.owner, id, lastDelivered: this.last, response });
+      return;
+    }
     if (id === this.last + 1n && this.open && !this.filling && (this.heldMap?.size ?? 0) === 0) {
       // The common case, in order with nothing waiting: straight through, no map.
       this.last = id;
@@ -87,6 +103,12 @@ export class DeliveryCursor<O extends CursorOwner = CursorOwner> {
   private count(limit: UnackedLimit<O>, id: bigint, size: number): void {
     const bytes = (this.unacked ??= new UnackedWindow(limit.window)).add(id, size);
     if (bytes > limit.maxBytes) limit.exceeded(this.owner, bytes);
+  }
+
+  /** Skipped ids (reported as lost) may still arrive live, late: not a regression then. */
+  private skipTo(id: bigint): void {
+    this.last = id;
+    if (id > this.mailboxUpTo) this.mailboxUpTo = id;
   }
 
   private get held(): Map<bigint, Uint8Array> {
@@ -113,14 +135,17 @@ export class DeliveryCursor<O extends CursorOwner = CursorOwner> {
       const { messages, firstId } = await this.owner.readMailbox(this.last);
       if (firstId > this.last + 1n && messages.length > 0) {
         this.owner.messagesLost(this.last + 1n, firstId - 1n);
-        this.last = firstId - 1n;
+        this.skipTo(firstId - 1n);
       }
-      for (const m of messages) if (m.id > this.last && !this.held.has(m.id)) this.held.set(m.id, m.response);
+      for (const m of messages) {
+        if (m.id > this.last && !this.held.has(m.id)) this.held.set(m.id, m.response);
+        if (m.id > this.mailboxUpTo) this.mailboxUpTo = m.id;
+      }
       // Ids the mailbox no longer has and no delivery will bring: skip to the lowest held id.
       const lowest = [...this.held.keys()].reduce((a, b) => (b < a ? b : a), this.last + 2n ** 62n);
       if (this.held.size > 0 && !this.held.has(this.last + 1n) && messages.every((m) => m.id !== this.last + 1n)) {
         this.owner.messagesLost(this.last + 1n, lowest - 1n);
-        this.last = lowest - 1n;
+        this.skipTo(lowest - 1n);
       }
     } catch {
       // The store is down: keep what is held; the next delivery or the resume retries.

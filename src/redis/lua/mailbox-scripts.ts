@@ -1,6 +1,11 @@
 import { LuaScript } from "../lua-script.js";
 import { ENQUEUE_SHARED } from "./enqueue-shared.js";
 
+// A missing \`mailbox:<sid>:ids\` starts at 1 in every enqueue below: a participant has none until its first
+// message, so the script cannot tell that from a counter Redis lost (evicted, or rolled back with the rest).
+// Making joins create it would cost every join a write and still not give the lost value back. The node
+// holding the participant does know it: its cursor reports an id it already delivered (IdRegressions), and
+// the node raises the counter above it and queues the message again (RegressionRecovery).
 // Appends one message to a participant's mailbox: {sid, node_id, id, overflow, forwarded}. An away
 // participant's mailbox overflows past `limit` messages or `away_max` bytes queued since it went away.
 const PUSH = `

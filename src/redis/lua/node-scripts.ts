@@ -2,11 +2,21 @@ import { LuaScript } from "../lua-script.js";
 
 /** Node registry and lock scripts. */
 export const nodeScripts = {
-  /** (id, NodeInfo bytes, ttl) → 1 when the node was alive before this heartbeat, 0 when new or lost. */
+  /**
+   * (id, NodeInfo bytes, ttl, beat, lowest beat) → 1 when the node was alive before this heartbeat, 0 when
+   * new or lost, 2 when its key is there but with an older beat than the node last had confirmed: Redis came
+   * back with older data (a restart from a snapshot, AOF writes lost in a crash, a lagging replica promoted).
+   * `node:<id>:beat` holds the node's own ever-increasing heartbeat number, with the node key's TTL (one script
+   * writes both, so they expire together). Any beat at or above the lowest one passes: a heartbeat whose reply
+   * was lost may have written a newer one than the node knows of.
+   */
   heartbeat: new LuaScript("node_heartbeat", `
 local id = arg(1)
+local beat = k_node(id) .. ':beat'
 local alive = redis.call('EXISTS', k_node(id))
+if alive == 1 and tonumber(redis.call('GET', beat) or '0') < tonumber(arg(5)) then alive = 2 end
 redis.call('SET', k_node(id), arg(2), 'PX', arg(3))
+redis.call('SET', beat, arg(4), 'PX', arg(3))
 redis.call('HSET', K_NODES, id, arg(2))
 extend(K_NODES, GLOBAL)
 extend(k_node_parts(id), GLOBAL)
@@ -30,7 +40,7 @@ return out
 
   /** (id) → its heartbeat ends now (it counts as dead; the reaper then takes its participants). */
   remove: new LuaScript("node_remove", `
-redis.call('DEL', k_node(arg(1)))
+redis.call('DEL', k_node(arg(1)), k_node(arg(1)) .. ':beat')
 return 1
 `),
 
