@@ -1,4 +1,5 @@
 import { hostname } from "node:os";
+import { readRedis } from "./config-redis.js";
 import type { ApiKeys } from "./auth/api-keys.js";
 import { DEV_API_KEY, DEV_API_SECRET, readApiKeys } from "./config-api-keys.js";
 import { EnvReader, type Env } from "./config-env-reader.js";
@@ -34,8 +35,29 @@ export interface Config {
 }
 
 export interface RedisConfig {
+  /** The Redis URL; with Sentinel, a description of it for messages (`redis-sentinel://h:p,h:p/name`). */
   readonly url: string;
   readonly prefix: string;
+  /** The node's id, put in its connections' names so `CLIENT LIST` tells the nodes apart. */
+  readonly nodeId?: string;
+  readonly tls?: RedisTlsFiles;
+  readonly sentinel?: RedisSentinelConfig;
+}
+
+/** PEM files for TLS to Redis (read when connecting); cert and key come together. */
+export interface RedisTlsFiles {
+  readonly caFile?: string;
+  readonly certFile?: string;
+  readonly keyFile?: string;
+}
+
+export interface RedisSentinelConfig {
+  readonly sentinels: ReadonlyArray<{ readonly host: string; readonly port: number }>;
+  /** The master group name Sentinel monitors (`sentinel monitor <name> ...`). */
+  readonly name: string;
+  /** The password of the Redis servers (the Sentinels' own is `sentinelPassword`). */
+  readonly password?: string;
+  readonly sentinelPassword?: string;
 }
 
 export interface PqConfig {
@@ -202,7 +224,7 @@ export function loadConfig(env: Env = process.env): Config {
     r.problem("VOLLY_PING_TIMEOUT must be greater than VOLLY_PING_INTERVAL");
   }
   if (r.problems.length > 0) throw new ConfigError(r.problems);
-  return deepFreeze(config);
+  return deepFreeze(config.redis === undefined ? config : { ...config, redis: { ...config.redis, nodeId: config.nodeId } });
 }
 
 /**
@@ -241,41 +263,6 @@ function readNodeId(r: EnvReader): string {
   const problem = nodeIdProblem(id);
   if (problem !== undefined) r.problem(problem);
   return id;
-}
-
-/**
- * Redis is named by REDIS_URL, or by REDIS_HOST with REDIS_PORT and REDIS_PASSWORD, never by both: one form
- * silently winning would leave a password or host the operator set unused, and the node would then fail to
- * authenticate, or reach another Redis, for a reason its configuration does not show. For the same reason
- * REDIS_PORT and REDIS_PASSWORD without REDIS_HOST are errors rather than a node on its in-memory store.
- * Every variable that is set is validated, whichever form is in effect.
- */
-function readRedis(r: EnvReader): RedisConfig | undefined {
-  const prefix = r.text("REDIS_PREFIX", "");
-  const url = r.secretText("REDIS_URL");
-  const host = r.text("REDIS_HOST", "");
-  const port = r.int("REDIS_PORT", 6379, 1, 65_535);
-  const password = r.secret("REDIS_PASSWORD");
-  const parts = ["REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD"].filter((name) => r.optional(name) !== undefined);
-  const list = parts.join(", ");
-  const are = parts.length === 1 ? "is" : "are";
-  if (r.optional("REDIS_URL") !== undefined) {
-    if (url !== undefined && !/^rediss?:\/\//.test(url)) r.problem("REDIS_URL must start with redis:// or rediss://");
-    if (parts.length > 0) {
-      r.problem(`REDIS_URL is set and so ${are} ${list}: use REDIS_URL alone, with any password in it (redis://:password@host:port), or REDIS_HOST/REDIS_PORT/REDIS_PASSWORD without REDIS_URL`);
-    }
-    return url === undefined ? undefined : { url, prefix };
-  }
-  const rawHost = r.optional("REDIS_HOST");
-  if (rawHost === undefined) {
-    if (parts.length > 0) r.problem(`${list} ${are} set but REDIS_HOST is not: set REDIS_HOST (or REDIS_URL alone) to use Redis; without either the node keeps its state in memory`);
-    return undefined;
-  }
-  if (rawHost.trim() === "") r.problem("REDIS_HOST is set but blank (only whitespace)");
-  // Empty here means refused: blank just above, or a control character in `r.text`.
-  if (host === "") return undefined;
-  const auth = password === undefined ? "" : `:${encodeURIComponent(password)}@`;
-  return { url: `redis://${auth}${host}:${port}`, prefix };
 }
 
 function deepFreeze<T>(value: T): T {

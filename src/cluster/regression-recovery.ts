@@ -48,6 +48,8 @@ export class RegressionRecovery {
         this.log.warn({ err: e, sid: p?.sid }, "queueing again a message whose id went backwards failed");
       }
     }
+    if (summary.requeued > 0) this.svc.metrics.idRegressions.inc({ outcome: "requeued" }, summary.requeued);
+    if (summary.lost > 0) this.svc.metrics.idRegressions.inc({ outcome: "lost" }, summary.lost);
     if (items.length > 0 || summary.lost > 0) this.log.warn(summary, "messages whose ids went backwards queued again after re-registering");
   }
 

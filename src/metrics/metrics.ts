@@ -44,6 +44,12 @@ export class Metrics {
     help: "Post-quantum sessions open on this node",
     registers: [this.registry],
   });
+  readonly idRegressions = new Counter({
+    name: "volly_message_id_regressions_total",
+    help: "Messages whose id went backwards (Redis back with older data, or a mailbox counter evicted), by what became of them: queued again under a new id, or lost",
+    labelNames: ["outcome"] as const,
+    registers: [this.registry],
+  });
   readonly rekeys = new Counter({
     name: "volly_pq_rekeys_total",
     help: "Completed post-quantum rekeys on this node",

@@ -27,6 +27,8 @@
  * presence:<identity>       HASH   connection → online until (ms). TTL = the latest heartbeat's.
  * last_seen:<identity>      STRING when the identity was last seen (ms). TTL LAST_SEEN_TTL_MS.
  * node:<id>                 STRING NodeInfo protobuf; exists while the node is alive (TTL = heartbeat TTL).
+ * node:<id>:beat            STRING the node's ever-increasing heartbeat number (TTL = heartbeat TTL): an older one
+ *                                  than the node last wrote means Redis went back to older data.
  * nodes                     HASH   node id → NodeInfo protobuf as last registered (to find dead nodes).
  * node:<id>:participants    SET    sids whose connection is (or was last) on the node. TTL GLOBAL_TTL_MS.
  * node:<id>:sessions        SET    the node's live session ids (active_sessions sums these over live nodes).

@@ -1,6 +1,7 @@
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { BackendObserver } from "../store/create-backend.js";
+import { pingPrimary, ReadOnlyReplicaError } from "./redis-role.js";
 
 /** How often a watched connection asks Redis whether it answers, while the connection is open. */
 export const PROBE_INTERVAL_MS = 1000;
@@ -12,17 +13,21 @@ export const PROBE_TIMEOUT_MS = 1000;
  * observer (`volly_redis_up`). The socket's close and ready events tell a lost connection, but not a Redis
  * that is hung, swapping or behind a black-holed network: its socket stays open while nothing comes back.
  * So, with an observer, a PING goes out every `PROBE_INTERVAL_MS` while the connection is ready (one at
- * a time), and one not answered within `PROBE_TIMEOUT_MS` counts as down until one is answered. Returns a
- * function that stops the probes.
+ * a time), and one not answered within `PROBE_TIMEOUT_MS` counts as down until one is answered. The probe
+ * also asks the role (`pingPrimary`): a replica answers PING but refuses every write, which is down for a
+ * node; that verdict outlives a reconnect until a probe finds a primary, so reconnecting to the same
+ * replica does not read as up. Returns a function that stops the probes.
  */
 export function watchConnection(redis: Redis, log: Logger, observer: BackendObserver | undefined): () => void {
   let connected = true;
   let answering = true;
+  /** What the last probe found refusing writes (the replica's role), or undefined. */
+  let refusing: string | undefined;
   let reported = true;
   let probing = false;
   observer?.up(true);
   const report = () => {
-    const up = connected && answering;
+    const up = connected && answering && refusing === undefined;
     if (up === reported) return;
     reported = up;
     observer?.up(up);
@@ -46,6 +51,11 @@ export function watchConnection(redis: Redis, log: Logger, observer: BackendObse
   });
   if (observer === undefined) return () => {};
 
+  const refuses = (why: string | undefined) => {
+    if (why !== undefined && refusing === undefined) log.warn({ err: why }, "redis answers but refuses writes (a replica); commands that write fail until it is a primary again");
+    else if (why === undefined && refusing !== undefined) log.warn("redis accepts writes again (a primary)");
+    refusing = why;
+  };
   const answered = (yes: boolean) => {
     if (yes && !answering) log.warn("redis answers again");
     else if (!yes && answering && connected) log.warn({ timeoutMs: PROBE_TIMEOUT_MS }, "redis does not answer; commands fail until it does");
@@ -57,7 +67,17 @@ export function watchConnection(redis: Redis, log: Logger, observer: BackendObse
     probing = true;
     const timer = setTimeout(() => answered(false), PROBE_TIMEOUT_MS);
     // A refused PING (LOADING, a lost connection) counts as no answer: commands would fail the same way.
-    redis.ping().then(() => answered(true), () => answered(false)).finally(() => {
+    pingPrimary(redis).then(
+      () => {
+        refuses(undefined);
+        answered(true);
+      },
+      (e: unknown) => {
+        if (!(e instanceof ReadOnlyReplicaError)) return answered(false);
+        refuses(e.message);
+        answered(true);
+      },
+    ).finally(() => {
       clearTimeout(timer);
       probing = false;
     });

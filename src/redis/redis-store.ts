@@ -6,6 +6,7 @@ import { closeQuietly } from "./redis-connection.js";
 import { RedisContext } from "./redis-context.js";
 import type { RedisKeys } from "./redis-keys.js";
 import { RedisNodes } from "./redis-nodes.js";
+import { pingPrimary } from "./redis-role.js";
 import { RedisParticipants } from "./redis-participants.js";
 import { RedisRooms } from "./redis-rooms.js";
 import { RedisSessions } from "./redis-sessions.js";
@@ -20,7 +21,8 @@ export function createRedisStore(redis: Redis, keys: RedisKeys, observer?: Backe
   const rooms = new RedisRooms(ctx);
   return composeStore([rooms, new RedisParticipants(ctx, rooms), new RedisSessions(ctx), new RedisNodes(ctx)], {
     ping: async () => {
-      await ctx.timed("ping", () => redis.ping());
+      // A replica answers PING but refuses every write: /healthz must not call that healthy.
+      await ctx.timed("ping", () => pingPrimary(redis));
     },
     close: () => closeQuietly(redis),
   });

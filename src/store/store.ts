@@ -222,8 +222,8 @@ export interface NodeStore {
   /**
    * Registers or refreshes a node; it counts as alive for `ttlMs` after `node.updated_at`. Returns true
    * when the node was registered and alive before, false when it is new or was lost (its heartbeat
-   * lapsed, it was removed as dead, or the backend lost its data): the node must then re-register what
-   * it holds.
+   * lapsed, it was removed as dead, or the backend lost its data or went back to older data): the node must
+   * then re-register what it holds.
    */
   heartbeatNode(node: NodeInfo, ttlMs: number): Promise<boolean>;
   /** Nodes whose heartbeat is current. */

@@ -65,7 +65,7 @@ describe("Redis backend specifics", { skip }, () => {
 
   test("rediss:// is accepted by the config and turns TLS on in ioredis; redis:// does not", () => {
     const config = loadConfig({ REDIS_URL: "rediss://user:pw@redis.example:6380/2", REDIS_PREFIX: "v:" });
-    assert.deepEqual(config.redis, { url: "rediss://user:pw@redis.example:6380/2", prefix: "v:" });
+    assert.deepEqual(config.redis, { url: "rediss://user:pw@redis.example:6380/2", prefix: "v:", nodeId: config.nodeId });
     assert.deepEqual(redisOptions({ url: "rediss://redis.example:6380", prefix: "" }, "store").tls, {});
     assert.equal(redisOptions({ url: "redis://redis.example", prefix: "" }, "store").tls, undefined);
     const host = loadConfig({ REDIS_HOST: "h", REDIS_PORT: "7000", REDIS_PASSWORD: "p@ss" });
