@@ -45,7 +45,8 @@ export function frameTooLarge(size: number, maxFrameBytes: number): ConnectError
   return new ConnectError(`request of ${size} bytes exceeds the server's frame limit of ${maxFrameBytes} bytes`, Code.InvalidArgument);
 }
 
-function utf8Length(text: string): number {
+/** UTF-8 length of a string, without encoding it. */
+export function utf8Length(text: string): number {
   let bytes = 0;
   for (let i = 0; i < text.length; i++) {
     const unit = text.charCodeAt(i);

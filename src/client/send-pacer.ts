@@ -1,5 +1,6 @@
 import type { SignalRequest } from "../../gen/volly/signaling/v1/signal_pb.js";
 import type { VollyConnectionLimits } from "./connection-limits.js";
+import { utf8Length } from "./frame-size.js";
 import type { VollyParticipant } from "./participant-roster.js";
 
 /**
@@ -10,21 +11,6 @@ export function requestCost(request: SignalRequest): number {
   if (request.message.case !== "discover") return 1;
   const asked = request.message.value.identities.length;
   return asked > 100 ? 1 : Math.max(1, Math.ceil(asked / 10));
-}
-
-/** UTF-8 length of a string, without encoding it. */
-function utf8Length(s: string): number {
-  let bytes = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) bytes += 1;
-    else if (c < 0x800) bytes += 2;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
-      bytes += 4; // a surrogate pair: one code point of 4 bytes
-      i++;
-    } else bytes += 3;
-  }
-  return bytes;
 }
 
 /**

@@ -4,8 +4,8 @@
 // An error that announces nothing still reaches `error`.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import WebSocket from "ws";
-import { Code, type ConnectError, type WebSocketConstructor } from "../../src/client/index.js";
+import { Code, type ConnectError } from "../../src/client/index.js";
+import { slowLinkWebSocket } from "../helpers/slow-link.js";
 import { startTestServer } from "../helpers/test-server.js";
 import { nextEvent, nodeClient } from "../helpers/werift-sdk.js";
 
@@ -30,21 +30,6 @@ test("a PQ session expiry is reported by reconnecting (with its cause), and no e
     await server.close();
   }
 });
-
-/** `ws` behind a link with `oneWayMs` of latency each way (order kept). */
-function slowLinkWebSocket(oneWayMs: number): WebSocketConstructor {
-  class SlowLink extends WebSocket {
-    override emit(event: string | symbol, ...args: unknown[]): boolean {
-      setTimeout(() => super.emit(event, ...args), oneWayMs);
-      return this.listenerCount(event) > 0;
-    }
-
-    override send(data: Parameters<WebSocket["send"]>[0]): void {
-      setTimeout(() => super.send(data), oneWayMs);
-    }
-  }
-  return SlowLink;
-}
 
 test("an error no request waits for any more, and no leave follows, still fires error", async () => {
   const server = await startTestServer({ VOLLY_PING_INTERVAL: "1", VOLLY_PING_TIMEOUT: "5" });

@@ -5,25 +5,9 @@
 // intervals (`leave {REKEY_REQUIRED}`).
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import WebSocket from "ws";
-import type { WebSocketConstructor } from "../../src/client/index.js";
+import { slowLinkWebSocket } from "../helpers/slow-link.js";
 import { startTestServer } from "../helpers/test-server.js";
 import { nodeClient, until } from "../helpers/werift-sdk.js";
-
-/** `ws` behind a link with `oneWayMs` of latency each way (order kept): a real client on a slow network. */
-function slowLinkWebSocket(oneWayMs: number): WebSocketConstructor {
-  class SlowLink extends WebSocket {
-    override emit(event: string | symbol, ...args: unknown[]): boolean {
-      setTimeout(() => super.emit(event, ...args), oneWayMs);
-      return this.listenerCount(event) > 0;
-    }
-
-    override send(data: Parameters<WebSocket["send"]>[0]): void {
-      setTimeout(() => super.send(data), oneWayMs);
-    }
-  }
-  return SlowLink;
-}
 
 test("rekey interval 1 s, grace 0, 150 ms each way, steady traffic: the SDK is never cut for a late rekey", async () => {
   const server = await startTestServer({ VOLLY_PQ_REKEY_INTERVAL: "1", VOLLY_PQ_REKEY_GRACE: "0", VOLLY_PQ_SESSION_TIMEOUT: "3600" });

@@ -7,7 +7,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join as joinPath } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { loadConfig, ConfigError } from "../../src/config.js";
+import { loadConfig } from "../../src/config.js";
+import { problemsOf } from "../helpers/config-problems.js";
 import { NodeProcess } from "../helpers/node-process.js";
 import { redisServerSkip } from "../helpers/redis.js";
 import { OwnRedis } from "../helpers/redis-deployment.js";
@@ -64,15 +65,7 @@ describe("Redis over TLS with client certificates", { skip: redisServerSkip(), c
   });
 
   test("unreadable files, a certificate without its key, and TLS files with redis:// are configuration errors", () => {
-    const problems = (env: Record<string, string>) => {
-      try {
-        loadConfig(env);
-        return [];
-      } catch (e) {
-        if (e instanceof ConfigError) return e.problems;
-        throw e;
-      }
-    };
+    const problems = problemsOf;
     assert.deepEqual(problems({ REDIS_URL: "rediss://r:6380", REDIS_TLS_CA_FILE: file("missing.crt"), REDIS_TLS_CERT_FILE: file("client.crt") }), [
       `REDIS_TLS_CA_FILE=${JSON.stringify(file("missing.crt"))} cannot be read (ENOENT)`,
       "REDIS_TLS_CERT_FILE and REDIS_TLS_KEY_FILE go together: a client certificate needs its key",
