@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Runs every test file (test/**/*.test.ts) with Node's test runner through tsx. Files run in parallel
 // processes; each file starts its own servers on free loopback ports. Extra arguments select files by
-// substring: `npm test -- relay pq/`. It first builds the compiled server (dist/server, a few hundred ms), which
-// the tests that start server processes run as `npm start` does, so no subset ever runs code older than src/.
+// substring: `npm test -- relay pq/`. It first builds the compiled server (dist/server, which the tests that start
+// server processes run as `npm start` does) and the client SDK (dist/client and dist/volly-client.js, which the
+// README's snippets and the packed-package test import as an app does), so no subset runs code older than src/.
 import { spawn, spawnSync } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
@@ -24,8 +25,10 @@ if (files.length === 0) {
   console.error(`no test files match ${filters.join(" ")}`);
   process.exit(1);
 }
-const built = spawnSync(process.execPath, ["scripts/build-server.mjs"], { stdio: "inherit" });
-if (built.status !== 0) process.exit(built.status ?? 1);
+for (const script of ["scripts/build-server.mjs", "scripts/build-sdk.mjs"]) {
+  const built = spawnSync(process.execPath, [script], { stdio: "inherit" });
+  if (built.status !== 0) process.exit(built.status ?? 1);
+}
 const concurrency = process.env.TEST_CONCURRENCY ?? "2";
 const child = spawn(
   process.execPath,

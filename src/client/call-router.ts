@@ -13,9 +13,9 @@ export interface VollyCallOptions {
   localStream?: MediaStreamLike;
   /**
    * Kinds of media to receive from the callee even where this side sends none of that kind (offered receive-only).
-   * Default: both, with the browser's own `RTCPeerConnection`; none with one passed in (`RTCPeerConnection` option,
-   * e.g. werift's, which fails to connect when receive-only and sending transceivers of a kind are mixed): add
-   * transceivers to `call.peerConnection` yourself there, before the callee accepts.
+   * Default: both, in a browser page with its own `RTCPeerConnection`; none in Node or with one passed in
+   * (`RTCPeerConnection` option, e.g. werift's, which does not connect reliably with receive-only transceivers):
+   * add transceivers to `call.peerConnection` yourself there, before the callee accepts.
    */
   receive?: { audio?: boolean; video?: boolean };
 }

@@ -70,7 +70,8 @@ export class VollySignalingClient extends TypedEmitter<VollySignalingEvents> {
       getUserMedia: this.options.getUserMedia ?? platformGetUserMedia(),
       candidateFilter: this.options.candidateFilter,
       renegotiationTimeoutMs: this.options.requestTimeoutMs,
-      receivesByDefault: this.options.RTCPeerConnection !== undefined && this.options.RTCPeerConnection === globalThis.RTCPeerConnection,
+      // A browser page's own RTCPeerConnection; not one installed as a global in Node (werift), see VollyCallOptions.
+      receivesByDefault: typeof document !== "undefined" && this.options.RTCPeerConnection !== undefined && this.options.RTCPeerConnection === globalThis.RTCPeerConnection,
       log: (message, details) => log.debug?.(message, details),
       forget,
     }), (call) => this.emit("incomingCall", call));
