@@ -3,11 +3,23 @@ import { fileURLToPath } from "node:url";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
+/** What a server process printed, and how it ended. */
+export interface ServerRun {
+  readonly code: number | null;
+  /** stdout and stderr together, in arrival order. */
+  readonly output: string;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** The `listening` line, when the run was stopped at it (`stopWhenListening`). */
+  readonly listening?: Record<string, unknown>;
+}
+
 /**
- * Runs the compiled server (`dist/server/main.js`) with `env` on loopback and free ports until it exits (a
- * start-up failure), killed after `timeoutMs`. `output` is stdout and stderr together.
+ * Runs the compiled server (`dist/server/main.js`, what `npm start` runs) with `env` on loopback and free ports,
+ * over a clean environment, until it exits (a start-up failure), killed after `timeoutMs`. With
+ * `stopWhenListening` it is sent SIGTERM once it logs "listening".
  */
-export function runServer(env: Record<string, string>, timeoutMs = 60_000): Promise<{ code: number | null; output: string; stderr: string }> {
+export function runServer(env: Record<string, string>, timeoutMs = 60_000, stopWhenListening = false): Promise<ServerRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ["dist/server/main.js"], {
       cwd: ROOT,
@@ -15,8 +27,16 @@ export function runServer(env: Record<string, string>, timeoutMs = 60_000): Prom
       stdio: ["ignore", "pipe", "pipe"],
     });
     let output = "";
+    let stdout = "";
     let stderr = "";
-    child.stdout.on("data", (c: Buffer) => (output += c.toString()));
+    let listening: Record<string, unknown> | undefined;
+    child.stdout.on("data", (c: Buffer) => {
+      output += c.toString();
+      stdout += c.toString();
+      if (!stopWhenListening || listening !== undefined) return;
+      listening = stdout.split("\n").map(parseLine).find((entry) => entry?.msg === "listening");
+      if (listening !== undefined) child.kill("SIGTERM");
+    });
     child.stderr.on("data", (c: Buffer) => {
       output += c.toString();
       stderr += c.toString();
@@ -25,7 +45,17 @@ export function runServer(env: Record<string, string>, timeoutMs = 60_000): Prom
     child.on("error", reject);
     child.on("close", (code) => {
       clearTimeout(timer);
-      resolve({ code, output, stderr });
+      resolve({ code, output, stdout, stderr, ...(listening ? { listening } : {}) });
     });
   });
+}
+
+/** A log line as an object, or undefined when it is not JSON. */
+export function parseLine(line: string): Record<string, unknown> | undefined {
+  try {
+    const v: unknown = JSON.parse(line);
+    return v && typeof v === "object" ? (v as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -2,66 +2,22 @@
 // problems all listed on stderr with exit 78; a port taken by another process, a VOLLY_HOST that does not resolve
 // or Redis not answering as one fatal line without a stack, exit 1 (docs/operations.md §1).
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { describe, test } from "node:test";
 import { useTakenPort } from "../helpers/taken-port.js";
 import { NODE_ID_PATTERN } from "../../src/config-node-id.js";
 import { freePort } from "../helpers/redis.js";
-
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-
-interface MainRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+import { parseLine, runServer, type ServerRun } from "../helpers/server-run.js";
 
 /**
- * Runs the server with `env` (on loopback, free ports, over a clean environment) until it exits, or until it
- * logs "listening", when it is stopped with SIGTERM and `listening` holds that line.
+ * Runs the server with `env` until it exits, or until it logs "listening", when it is stopped with SIGTERM and
+ * `listening` holds that line.
  */
-function runMain(env: Record<string, string>): Promise<MainRun & { listening?: Record<string, unknown> }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["dist/server/main.js"], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, VOLLY_HOST: "127.0.0.1", VOLLY_PORT: "0", VOLLY_API_PORT: "0", LOG_LEVEL: "warn", ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    let listening: Record<string, unknown> | undefined;
-    child.stdout.on("data", (c: Buffer) => {
-      stdout += c.toString();
-      for (const line of stdout.split("\n")) {
-        const entry = parseLine(line);
-        if (listening === undefined && entry?.msg === "listening") {
-          listening = entry;
-          child.kill("SIGTERM");
-        }
-      }
-    });
-    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-    const timer = setTimeout(() => child.kill("SIGKILL"), 45_000);
-    child.on("error", reject);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr, ...(listening ? { listening } : {}) });
-    });
-  });
-}
-
-function parseLine(line: string): Record<string, unknown> | undefined {
-  try {
-    const v: unknown = JSON.parse(line);
-    return v && typeof v === "object" ? (v as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
+function runMain(env: Record<string, string>): Promise<ServerRun> {
+  return runServer(env, 45_000, true);
 }
 
 /** The one fatal line a start-up failure prints: exactly one stdout line, JSON, no stack, no source paths. */
-function fatalLine(run: MainRun): { code?: string; msg: string } {
+function fatalLine(run: ServerRun): { code?: string; msg: string } {
   assert.equal(run.code, 1, `exit code\n${run.stdout}${run.stderr}`);
   assert.equal(run.stderr, "");
   const lines = run.stdout.split("\n").filter((l) => l !== "");
