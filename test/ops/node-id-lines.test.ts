@@ -1,54 +1,22 @@
 // docs/operations.md §6: every log line carries `nodeId`, also the lines the process writes about the node
 // rather than the node itself: a start-up failure and the shutdown. Run as `npm start` runs the server.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { describe, test } from "node:test";
 import { useTakenPort } from "../helpers/taken-port.js";
 import { freePort } from "../helpers/redis.js";
+import { runServer } from "../helpers/server-run.js";
 
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const NODE_ID = "ND_node-id-lines";
 
 /**
  * Runs `node dist/server/main.js` (what `npm start` runs) with `env` until it exits; once it logs "listening" it is sent SIGTERM.
  * PQ is off so that the lines do not depend on whether this machine built the native ML-KEM.
  */
-function runMain(env: Record<string, string>): Promise<{ code: number | null; entries: Array<Record<string, unknown>>; stdout: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["dist/server/main.js"], {
-      cwd: ROOT,
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        VOLLY_HOST: "127.0.0.1",
-        VOLLY_PORT: "0",
-        VOLLY_API_PORT: "0",
-        VOLLY_NODE_ID: NODE_ID,
-        VOLLY_PQ_ENABLED: "false",
-        LOG_LEVEL: "debug",
-        ...env,
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stopped = false;
-    child.stdout.on("data", (c: Buffer) => {
-      stdout += c.toString();
-      if (!stopped && /"msg":"listening"/.test(stdout)) {
-        stopped = true;
-        child.kill("SIGTERM");
-      }
-    });
-    child.stderr.on("data", () => {});
-    const timer = setTimeout(() => child.kill("SIGKILL"), 45_000);
-    child.on("error", reject);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      const entries = stdout.split("\n").filter((l) => l !== "").map((l) => JSON.parse(l) as Record<string, unknown>);
-      resolve({ code, entries, stdout });
-    });
-  });
+async function runMain(env: Record<string, string>): Promise<{ code: number | null; entries: Array<Record<string, unknown>>; stdout: string }> {
+  const { code, stdout } = await runServer({ VOLLY_NODE_ID: NODE_ID, VOLLY_PQ_ENABLED: "false", LOG_LEVEL: "debug", ...env }, 45_000, true);
+  // Every line must be JSON: one that is not fails the test here.
+  const entries = stdout.split("\n").filter((l) => l !== "").map((l) => JSON.parse(l) as Record<string, unknown>);
+  return { code, entries, stdout };
 }
 
 function assertEveryLineHasNodeId(entries: Array<Record<string, unknown>>, stdout: string): void {
