@@ -15,8 +15,13 @@ const REDACT = [
   "payload", "*.payload", "url", "*.url",
 ];
 
-/** The root logger: pino JSON to stdout (or `destination`), with secrets redacted. */
-export function createLogger(level: LogLevel, destination?: DestinationStream): Logger {
+/**
+ * The root logger: pino JSON to stdout (or `destination`), with secrets redacted. Stdout is written
+ * synchronously: lines come per connection and per failure, never per relayed message, and an asynchronous
+ * stdout let a process that logged and then exited print its last line ahead of the one logged just before it
+ * (pino's exit hook writes the buffer while the previous write is still in flight), or lose that one in a crash.
+ */
+export function createLogger(level: LogLevel, destination: DestinationStream = pino.destination({ dest: 1, sync: true })): Logger {
   return pino(
     {
       level,

@@ -4,6 +4,8 @@ import { ConfigError, loadConfig, type Config } from "./config.js";
 import { createLogger, type Logger } from "./logger.js";
 import { createDefaultServer } from "./default-server.js";
 
+type VollyServer = Awaited<ReturnType<typeof createDefaultServer>>;
+
 /** Exit codes of the server process (docs/operations.md §1). */
 const EXIT_START_FAILED = 1;
 const EXIT_CONFIG = 78;
@@ -36,20 +38,12 @@ async function main(): Promise<void> {
   // The server binds nodeId into its own child logger; this process's lines about the node (its start-up
   // failure, its shutdown) carry it too, or an operator filtering a replica's lines by node loses exactly those.
   const nodeLog = logger.child({ nodeId: config.nodeId });
-  let server;
-  try {
-    server = await createDefaultServer(config, logger);
-    await server.listen();
-  } catch (e) {
-    reportStartFailure(e, config, nodeLog);
-    process.exit(EXIT_START_FAILED);
-  }
+  // The signals are handled from the start: a supervisor may signal as soon as it reads "listening" (or
+  // earlier), and Node's default for SIGTERM ends the process at once, without draining or a last line.
+  let server: VollyServer | undefined;
   let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    nodeLog.info({ signal }, "shutting down");
-    server.close(10_000).then(
+  const close = (s: VollyServer) => {
+    s.close(10_000).then(
       () => process.exit(0),
       (e: unknown) => {
         nodeLog.error({ err: e }, "shutdown failed");
@@ -57,9 +51,25 @@ async function main(): Promise<void> {
       },
     );
   };
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    nodeLog.info({ signal }, "shutting down");
+    if (server !== undefined) close(server);
+  };
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
   stopWhenNpmGoes(() => stop("npm exited"));
+  try {
+    const created = await createDefaultServer(config, logger);
+    await created.listen();
+    server = created;
+  } catch (e) {
+    reportStartFailure(e, config, nodeLog);
+    process.exit(EXIT_START_FAILED);
+  }
+  // Signalled while starting: stopped now that there is something to drain.
+  if (stopping) close(server);
 }
 
 /**

@@ -10,16 +10,16 @@ export interface ServerRun {
   readonly output: string;
   readonly stdout: string;
   readonly stderr: string;
-  /** The `listening` line, when the run was stopped at it (`stopWhenListening`). */
-  readonly listening?: Record<string, unknown>;
+  /** The line the run was stopped at (`stopAt`), when it came. */
+  readonly stoppedAt?: Record<string, unknown>;
 }
 
 /**
  * Runs the compiled server (`dist/server/main.js`, what `npm start` runs) with `env` on loopback and free ports,
- * over a clean environment, until it exits (a start-up failure), killed after `timeoutMs`. With
- * `stopWhenListening` it is sent SIGTERM once it logs "listening".
+ * over a clean environment, until it exits (a start-up failure), killed after `timeoutMs`. With `stopAt` it is
+ * sent SIGTERM once it logs a line with that `msg` ("listening", say).
  */
-export function runServer(env: Record<string, string>, timeoutMs = 60_000, stopWhenListening = false): Promise<ServerRun> {
+export function runServer(env: Record<string, string>, timeoutMs = 60_000, stopAt?: string): Promise<ServerRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ["dist/server/main.js"], {
       cwd: ROOT,
@@ -29,13 +29,13 @@ export function runServer(env: Record<string, string>, timeoutMs = 60_000, stopW
     let output = "";
     let stdout = "";
     let stderr = "";
-    let listening: Record<string, unknown> | undefined;
+    let stoppedAt: Record<string, unknown> | undefined;
     child.stdout.on("data", (c: Buffer) => {
       output += c.toString();
       stdout += c.toString();
-      if (!stopWhenListening || listening !== undefined) return;
-      listening = stdout.split("\n").map(parseLine).find((entry) => entry?.msg === "listening");
-      if (listening !== undefined) child.kill("SIGTERM");
+      if (stopAt === undefined || stoppedAt !== undefined) return;
+      stoppedAt = stdout.split("\n").map(parseLine).find((entry) => entry?.msg === stopAt);
+      if (stoppedAt !== undefined) child.kill("SIGTERM");
     });
     child.stderr.on("data", (c: Buffer) => {
       output += c.toString();
@@ -45,7 +45,7 @@ export function runServer(env: Record<string, string>, timeoutMs = 60_000, stopW
     child.on("error", reject);
     child.on("close", (code) => {
       clearTimeout(timer);
-      resolve({ code, output, stdout, stderr, ...(listening ? { listening } : {}) });
+      resolve({ code, output, stdout, stderr, ...(stoppedAt ? { stoppedAt } : {}) });
     });
   });
 }

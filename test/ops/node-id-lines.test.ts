@@ -13,7 +13,7 @@ const NODE_ID = "ND_node-id-lines";
  * PQ is off so that the lines do not depend on whether this machine built the native ML-KEM.
  */
 async function runMain(env: Record<string, string>): Promise<{ code: number | null; entries: Array<Record<string, unknown>>; stdout: string }> {
-  const { code, stdout } = await runServer({ VOLLY_NODE_ID: NODE_ID, VOLLY_PQ_ENABLED: "false", LOG_LEVEL: "debug", ...env }, 45_000, true);
+  const { code, stdout } = await runServer({ VOLLY_NODE_ID: NODE_ID, VOLLY_PQ_ENABLED: "false", LOG_LEVEL: "debug", ...env }, 45_000, "listening");
   // Every line must be JSON: one that is not fails the test here.
   const entries = stdout.split("\n").filter((l) => l !== "").map((l) => JSON.parse(l) as Record<string, unknown>);
   return { code, entries, stdout };
@@ -40,7 +40,7 @@ describe("every line of the server process names its node", { concurrency: true 
   test("the fatal line of Redis not answering carries nodeId", async () => {
     const { code, entries, stdout } = await runMain({ REDIS_URL: `redis://127.0.0.1:${await freePort()}` });
     assert.equal(code, 1, stdout);
-    assert.equal(entries.at(-1)?.level, "fatal");
+    assert.equal(entries.at(-1)?.level, "fatal", stdout);
     assertEveryLineHasNodeId(entries, stdout);
   });
 
@@ -52,4 +52,16 @@ describe("every line of the server process names its node", { concurrency: true 
     assert.equal(entries.find((e) => e.msg === "shutting down")?.signal, "SIGTERM");
     assertEveryLineHasNodeId(entries, stdout);
   });
+});
+
+// A supervisor may signal while the node is still starting (here: at its first line, before "listening"). The
+// handlers are installed first, so the node drains and says so rather than dying of Node's default for SIGTERM.
+test("a SIGTERM during start-up stops the node cleanly, with its last lines in order", async () => {
+  const { code, stdout } = await runServer({ VOLLY_NODE_ID: NODE_ID, VOLLY_PQ_ENABLED: "false", LOG_LEVEL: "debug" }, 45_000, "backend ready");
+  assert.equal(code, 0, stdout);
+  const entries = stdout.split("\n").filter((l) => l !== "").map((l) => JSON.parse(l) as Record<string, unknown>);
+  const messages = entries.map((e) => e.msg);
+  assert.ok(messages.indexOf("backend ready") < messages.indexOf("shutting down"), stdout);
+  assert.equal(messages.at(-1), "closed", stdout);
+  assertEveryLineHasNodeId(entries, stdout);
 });

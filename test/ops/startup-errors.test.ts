@@ -10,10 +10,10 @@ import { parseLine, runServer, type ServerRun } from "../helpers/server-run.js";
 
 /**
  * Runs the server with `env` until it exits, or until it logs "listening", when it is stopped with SIGTERM and
- * `listening` holds that line.
+ * `stoppedAt` holds that line.
  */
 function runMain(env: Record<string, string>): Promise<ServerRun> {
-  return runServer(env, 45_000, true);
+  return runServer(env, 45_000, "listening");
 }
 
 /** The one fatal line a start-up failure prints: exactly one stdout line, JSON, no stack, no source paths. */
@@ -66,9 +66,9 @@ describe("configuration errors: every problem on stderr, exit 78", { concurrency
 
   test("LOG_LEVEL=INFO and a padded VOLLY_PQ_ALGORITHM are accepted; the generated node id is key-safe", async () => {
     const run = await runMain({ LOG_LEVEL: "INFO", VOLLY_PQ_ALGORITHM: " X25519MLKEM768" });
-    assert.ok(run.listening, `did not start:\n${run.stdout}${run.stderr}`);
-    assert.equal(run.listening.pq, "X25519MLKEM768");
-    assert.match(String(run.listening.nodeId), NODE_ID_PATTERN);
+    assert.ok(run.stoppedAt, `did not start:\n${run.stdout}${run.stderr}`);
+    assert.equal(run.stoppedAt.pq, "X25519MLKEM768");
+    assert.match(String(run.stoppedAt.nodeId), NODE_ID_PATTERN);
     assert.equal(run.code, 0, "SIGTERM drains and exits 0");
   });
 });
