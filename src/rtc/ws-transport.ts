@@ -133,8 +133,9 @@ export class WsTransport implements SignalTransport, SignalSocketEvents {
     }
     if (isBinary) {
       // Binary frames go to the session as bytes: the hot path parses records and relays by hand.
+      const otherKind = this.fixed !== undefined && this.fixed !== "protobuf";
       this.fixed ??= "protobuf";
-      session.receive(bytes);
+      session.receive(bytes, otherKind);
       return;
     }
     let decoded;
@@ -148,8 +149,9 @@ export class WsTransport implements SignalTransport, SignalSocketEvents {
       }
       throw e;
     }
+    const otherKind = this.fixed === "protobuf";
     this.fixed ??= decoded.format;
-    session.receive(decoded.message);
+    session.receive(decoded.message, otherKind);
   }
 }
 

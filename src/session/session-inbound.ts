@@ -5,7 +5,8 @@ import { errors } from "../errors.js";
 import { parseRelayRequest, parseSecureRequest, senderFields, type RelayRequest } from "../protocol/relay-frames.js";
 import { CodecError, decodePlaintext } from "../protocol/signal-codec.js";
 import type { Sender } from "../room/relay.js";
-import type { PqChannel, RecordFields } from "./pq-channel.js";
+import { decodeOuter, isPqMessage, OtherKindFrame, OversizedRecord, recordOf, type Inbound, type InboundRequest } from "./inbound-items.js";
+import type { PqChannel } from "./pq-channel.js";
 import { tokensFor } from "./request-cost.js";
 import type { SignalSession } from "./signal-session.js";
 import { TokenBucket } from "./token-bucket.js";
@@ -22,15 +23,6 @@ const RESUME_AT = 8;
 /** Relays of one session queued in the store at once before the session waits for them. */
 const MAX_RELAYS_IN_FLIGHT = 32;
 
-/** A request as it arrived: decoded (gRPC, JSON frames), or the bytes of a binary WebSocket frame. */
-export type InboundRequest = SignalRequest | Uint8Array;
-
-/** A frame over the size limit on a post-quantum channel, queued so that its record is read in its turn. */
-class OversizedRecord {
-  constructor(readonly size: number, readonly request: InboundRequest) {}
-}
-
-type Inbound = InboundRequest | OversizedRecord;
 
 /**
  * The session's way in: a queue processed one request at a time, in order (ordering per sender is a
@@ -71,8 +63,15 @@ export class SessionInbound {
     return this.inputPaused;
   }
 
-  /** Queues a request; returns false when the queue is full (the client floods faster than we process). */
-  push(request: Inbound): boolean {
+  /**
+   * Queues a request (`otherKind`: it came in a frame of the other kind than the connection's format);
+   * returns false when the queue is full (the client floods faster than we process).
+   */
+  push(arrived: InboundRequest, otherKind = false): boolean {
+    return this.enqueue(otherKind ? new OtherKindFrame(arrived) : arrived);
+  }
+
+  private enqueue(request: Inbound): boolean {
     if (!this.processing) {
       void this.pump(request);
       return true;
@@ -138,7 +137,7 @@ export class SessionInbound {
       return;
     }
     const record = request();
-    if (record !== undefined && this.push(new OversizedRecord(size, record))) return;
+    if (record !== undefined && this.enqueue(new OversizedRecord(size, record))) return;
     const error = errors.frameTooLarge(this.s.svc.config.limits.maxFrameBytes);
     this.s.svc.metrics.limitsHit.inc({ limit: "frame_size" });
     this.s.end({ reason: DisconnectReason.PROTOCOL_ERROR, action: LeaveAction.DISCONNECT, error, dispose: "leave" });
@@ -168,7 +167,8 @@ export class SessionInbound {
   private async pump(first: Inbound): Promise<void> {
     this.processing = true;
     for (let request: Inbound | undefined = first; request !== undefined && !this.s.closed; request = this.next()) {
-      this.requestId = request instanceof Uint8Array || request instanceof OversizedRecord ? 0 : request.requestId;
+      const arrived = request instanceof OtherKindFrame ? request.request : request;
+      this.requestId = arrived instanceof Uint8Array || arrived instanceof OversizedRecord ? 0 : arrived.requestId;
       try {
         // Most requests (relays on the fast path) are done, or handed to the store, synchronously: only
         // the others are awaited, so a relay costs no promise or suspended frame of the pump.
@@ -184,9 +184,19 @@ export class SessionInbound {
   }
 
   /** Handles one request; returns a promise when the next request must wait for this one. */
-  private process(request: Inbound): Promise<void> | undefined {
+  private process(inbound: Inbound): Promise<void> | undefined {
     const pq = this.pq;
-    if (request instanceof OversizedRecord) return this.openOversized(pq as PqChannel, request);
+    if (inbound instanceof OversizedRecord) return this.openOversized(pq as PqChannel, inbound);
+    let request = inbound;
+    if (request instanceof OtherKindFrame) {
+      // After the handshake the client keeps to the connection's kind of frame: one of the other kind is
+      // no record of this channel, whatever it holds.
+      if (pq?.established) {
+        this.s.svc.metrics.countMessage("refused", "in");
+        throw errors.pqRecordInvalid();
+      }
+      request = request.request;
+    }
     // The rate limit is applied in `handshake`, once decoded: a refusal is counted by type and names the request.
     if (pq && !pq.established) return this.handshake(pq, request);
     let plaintext: Uint8Array | undefined;
@@ -364,26 +374,4 @@ export class SessionInbound {
     } else this.s.sendError(error, requestId);
     return false;
   }
-}
-
-function decodeOuter(bytes: Uint8Array): SignalRequest {
-  try {
-    return fromBinary(SignalRequestSchema, bytes);
-  } catch {
-    throw errors.malformedMessage("not a valid protobuf frame");
-  }
-}
-
-
-/** The record of a request on an established channel; anything else is a plaintext signal, refused. */
-function recordOf(request: SignalRequest): RecordFields {
-  // A connection has exactly one handshake; anything else in the clear is a downgrade attempt.
-  if (request.message.case === "pqHandshake") throw errors.pqHandshakeDuplicate();
-  if (request.message.case !== "secure") throw errors.pqRequired();
-  return request.message.value;
-}
-
-function isPqMessage(r: SignalRequest): boolean {
-  const c = r.message.case;
-  return c === "pqHandshake" || c === "pqFinished" || c === "secure" || c === "rekey";
 }

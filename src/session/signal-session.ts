@@ -144,11 +144,11 @@ export class SignalSession implements LocalParticipant, TickingSession, CursorOw
     }
   }
 
-  /** A request from the transport (gRPC, JSON frames); processed after the ones before it. */
-  receive(request: SignalRequest | Uint8Array): void {
+  /** A request from the transport, processed after the ones before it; `otherKind`: see `SessionInbound.push`. */
+  receive(request: SignalRequest | Uint8Array, otherKind = false): void {
     if (this.phase === "closed") return;
     this.lastReceivedAt = sinceOrigin();
-    if (!this.inbound.push(request)) {
+    if (!this.inbound.push(request, otherKind)) {
       this.svc.metrics.limitsHit.inc({ limit: "inbound_queue" });
       this.end({ reason: DisconnectReason.LIMIT_EXCEEDED, action: LeaveAction.DISCONNECT, error: errors.rateLimited(), dispose: "leave" });
     }

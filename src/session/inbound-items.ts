@@ -1,0 +1,47 @@
+import { fromBinary } from "@bufbuild/protobuf";
+import { SignalRequestSchema, type SignalRequest } from "../../gen/volly/signaling/v1/signal_pb.js";
+import { errors } from "../errors.js";
+import type { RecordFields } from "./pq-channel.js";
+
+// What a session's inbound queue holds, and the checks every request of a post-quantum channel passes.
+
+/** A request as it arrived: decoded (gRPC, JSON frames), or the bytes of a binary WebSocket frame. */
+export type InboundRequest = SignalRequest | Uint8Array;
+
+/** A frame over the size limit on a post-quantum channel, queued so that its record is read in its turn. */
+export class OversizedRecord {
+  constructor(readonly size: number, readonly request: InboundRequest) {}
+}
+
+/**
+ * A WebSocket frame of the other kind than the connection's format (binary on a text connection, text on a
+ * protobuf one): read as usual during the handshake, fatal once the channel is up (docs/protocol.md §2).
+ */
+export class OtherKindFrame {
+  constructor(readonly request: InboundRequest) {}
+}
+
+export type Inbound = InboundRequest | OversizedRecord | OtherKindFrame;
+
+/** A binary frame as a whole SignalRequest, or `malformed_message`. */
+export function decodeOuter(bytes: Uint8Array): SignalRequest {
+  try {
+    return fromBinary(SignalRequestSchema, bytes);
+  } catch {
+    throw errors.malformedMessage("not a valid protobuf frame");
+  }
+}
+
+/** The record of a request on an established channel; anything else is a plaintext signal, refused. */
+export function recordOf(request: SignalRequest): RecordFields {
+  // A connection has exactly one handshake; anything else in the clear is a downgrade attempt.
+  if (request.message.case === "pqHandshake") throw errors.pqHandshakeDuplicate();
+  if (request.message.case !== "secure") throw errors.pqRequired();
+  return request.message.value;
+}
+
+/** Whether `r` is one of the channel's own messages (handshake, record, rekey). */
+export function isPqMessage(r: SignalRequest): boolean {
+  const c = r.message.case;
+  return c === "pqHandshake" || c === "pqFinished" || c === "secure" || c === "rekey";
+}
