@@ -35,38 +35,55 @@ function replaceOnce(text: string, from: string, to: string): string {
   return parts.join(to);
 }
 
+interface Edge {
+  port: number;
+  apiPort: number;
+  stop(): void;
+}
+
+/** The shipped file, run with its replicas being `servers` instead of Docker's DNS; resolves once it is healthy. */
+async function startEdge(servers: TestServer[]): Promise<Edge> {
+  const edge = { port: await freePort(), apiPort: await freePort() };
+  let cfg = readFileSync(configPath, "utf8");
+  cfg = replaceOnce(cfg, "bind :7880", `bind 127.0.0.1:${edge.port}`);
+  cfg = replaceOnce(cfg, "bind :7881", `bind 127.0.0.1:${edge.apiPort}`);
+  const lines = (port: (s: TestServer) => number) => servers.map((s, i) => `server volly${i + 1} 127.0.0.1:${port(s)}`).join("\n  ");
+  cfg = replaceOnce(cfg, "server-template volly 10 volly-signaling:7880", lines((s) => s.port));
+  cfg = replaceOnce(cfg, "server-template volly 10 volly-signaling:7881", lines((s) => s.apiPort));
+  // Docker's DNS is not here; everything else (modes, timeouts, health checks, balancing, retries) is the real file.
+  cfg = replaceOnce(cfg, " resolvers docker init-addr none", "");
+  const dir = mkdtempSync(join(tmpdir(), "volly-edge-"));
+  writeFileSync(join(dir, "haproxy.cfg"), cfg);
+  const haproxy: ChildProcess = spawn("haproxy", ["-db", "-f", join(dir, "haproxy.cfg")], { stdio: ["ignore", "ignore", "pipe"] });
+  const stop = () => {
+    haproxy.kill("SIGTERM");
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const ok = await fetch(`http://127.0.0.1:${edge.apiPort}/healthz`).then((r) => r.status === 200, () => false);
+    if (ok) break;
+    if (Date.now() > deadline) {
+      stop();
+      throw new Error("the edge never became healthy");
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { ...edge, stop };
+}
+
 describe("volly-edge (HAProxy)", { skip }, () => {
   let server: TestServer;
-  let haproxy: ChildProcess;
-  let dir: string;
-  let edge: { port: number; apiPort: number };
+  let edge: Edge;
 
   before(async () => {
     server = await startTestServer();
-    edge = { port: await freePort(), apiPort: await freePort() };
-    let cfg = readFileSync(configPath, "utf8");
-    cfg = replaceOnce(cfg, "bind :7880", `bind 127.0.0.1:${edge.port}`);
-    cfg = replaceOnce(cfg, "bind :7881", `bind 127.0.0.1:${edge.apiPort}`);
-    cfg = replaceOnce(cfg, "server-template volly 10 volly-signaling:7880", `server volly1 127.0.0.1:${server.port}`);
-    cfg = replaceOnce(cfg, "server-template volly 10 volly-signaling:7881", `server volly1 127.0.0.1:${server.apiPort}`);
-    // Docker's DNS is not here; everything else (modes, timeouts, health checks, balancing) is the real file.
-    cfg = replaceOnce(cfg, " resolvers docker init-addr none", "");
-    dir = mkdtempSync(join(tmpdir(), "volly-edge-"));
-    writeFileSync(join(dir, "haproxy.cfg"), cfg);
-    haproxy = spawn("haproxy", ["-db", "-f", join(dir, "haproxy.cfg")], { stdio: ["ignore", "ignore", "pipe"] });
-    const deadline = Date.now() + 15_000;
-    for (;;) {
-      const ok = await fetch(`http://127.0.0.1:${edge.apiPort}/healthz`).then((r) => r.status === 200, () => false);
-      if (ok) break;
-      if (Date.now() > deadline) throw new Error("the edge never became healthy");
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    edge = await startEdge([server]);
   });
 
   after(async () => {
-    haproxy?.kill("SIGTERM");
+    edge?.stop();
     await server?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   test("the shipped file is valid (haproxy -c)", () => {
@@ -90,6 +107,34 @@ describe("volly-edge (HAProxy)", { skip }, () => {
     assert.equal(offer.sdp, "v=0 edge");
     const stats = (await (await fetch(`http://127.0.0.1:${edge.apiPort}/volly/sessions/stats`)).json()) as { active_sessions: number };
     assert.equal(stats.active_sessions, 2);
+    alice.kill();
+    bob.kill();
+  });
+});
+
+// A rolling restart: a replica that drains closes its listeners long before the proxy's health check (every
+// 2 s) can mark it down, and leastconn picks exactly that replica, which just dropped to no connections.
+describe("volly-edge (HAProxy) while a replica drains", { skip }, () => {
+  const servers: TestServer[] = [];
+  let edge: Edge | undefined;
+
+  after(async () => {
+    edge?.stop();
+    await Promise.all(servers.map((s) => s.close()));
+  });
+
+  test("a client connecting right after a replica stopped is sent to another replica, not refused", async () => {
+    servers.push(await startTestServer(), await startTestServer());
+    edge = await startEdge(servers);
+    const alice = await TestClient.connect({ kind: "ws-protobuf", port: edge.port, identity: "drain-alice", room: "drain", pq: "ML-KEM-768" });
+    const sessions = await Promise.all(servers.map(async (s) => ((await (await fetch(`http://127.0.0.1:${s.apiPort}/volly/sessions/stats`)).json()) as { active_sessions: number }).active_sessions));
+    const holder = sessions.indexOf(1);
+    assert.deepEqual([...sessions].sort(), [0, 1], "alice is on one replica");
+    // The replica without connections stops: leastconn's next pick, still up as far as the checks know.
+    await servers[1 - holder]?.close();
+    const bob = await TestClient.connect({ kind: "ws-protobuf", port: edge.port, identity: "drain-bob", room: "drain", pq: "ML-KEM-768" });
+    // Each test server has a store of its own: bob sees alice only on her replica.
+    assert.deepEqual(bob.join?.otherParticipants.map((p) => p.identity), ["drain-alice"]);
     alice.kill();
     bob.kill();
   });
