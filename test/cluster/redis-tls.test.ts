@@ -57,6 +57,39 @@ describe("Redis over TLS with client certificates", { skip: redisServerSkip(), c
     }
   });
 
+  test("through a Sentinel that is itself reached over TLS (REDIS_SENTINELS with the REDIS_TLS_* files): relay works", async () => {
+    const clientTls = { tls: { ca: readFileSync(file("ca.crt")), cert: readFileSync(file("client.crt")), key: readFileSync(file("client.key")) } };
+    // The Sentinel speaks TLS only, and reaches the primary over TLS with its own certificate (tls-replication).
+    const tlsArgs = ["--tls-cert-file", file("server.crt"), "--tls-key-file", file("server.key"), "--tls-ca-cert-file", file("ca.crt"), "--tls-auth-clients", "yes", "--tls-replication", "yes"];
+    const sentinel = await OwnRedis.start("tls-sentinel", tlsArgs, clientTls);
+    const nodes: NodeProcess[] = [];
+    try {
+      await sentinel.command(["SENTINEL", "MONITOR", "tm", "127.0.0.1", redis?.port ?? 0, 1], clientTls);
+      const env = {
+        REDIS_SENTINELS: `127.0.0.1:${sentinel.port}`,
+        REDIS_SENTINEL_NAME: "tm",
+        REDIS_PREFIX: "tls-sentinel:",
+        REDIS_TLS_CA_FILE: file("ca.crt"),
+        REDIS_TLS_CERT_FILE: file("client.crt"),
+        REDIS_TLS_KEY_FILE: file("client.key"),
+      };
+      nodes.push(await NodeProcess.start(env, "tsn"), await NodeProcess.start(env, "tsn"));
+      const [a, b] = nodes as [NodeProcess, NodeProcess];
+      const alice = await join(a, "ws-protobuf", "alice", "tls-sentinel");
+      const bob = await join(b, "ws-protobuf", "bob", "tls-sentinel");
+      alice.send({ case: "data", value: { target: "bob", payload: new TextEncoder().encode("sentinel over tls"), id: "s1" } });
+      assert.equal(text((await bob.waitFor("data", () => true, 10_000)).payload), "sentinel over tls");
+      // The nodes write to the primary the Sentinel named: their heartbeats are there.
+      const beats = await redis?.command(["EXISTS", `tls-sentinel:node:${a.nodeId}`, `tls-sentinel:node:${b.nodeId}`], clientTls);
+      assert.equal(beats, 2);
+      await alice.leave();
+      await bob.leave();
+    } finally {
+      await Promise.all(nodes.map((n) => n.kill()));
+      await sentinel.stop();
+    }
+  });
+
   test("without the client certificate start-up fails, naming the URL and hinting at the client certificate", async () => {
     const run = await runServer({ REDIS_URL: `rediss://127.0.0.1:${redis?.port}`, REDIS_TLS_CA_FILE: file("ca.crt") });
     assert.equal(run.code, 1, run.output);

@@ -11,7 +11,7 @@ import { sleep } from "./redis.js";
 const FIRST_PORT = 6421;
 const LAST_PORT = 6430;
 
-export type RedisKind = "server" | "tls" | "sentinel";
+export type RedisKind = "server" | "tls" | "sentinel" | "tls-sentinel";
 
 /** A redis-server (or Sentinel) process with nothing on disk, killed by `stop`. */
 export class OwnRedis {
@@ -19,19 +19,22 @@ export class OwnRedis {
 
   /**
    * Starts one on the first free port of its kind's range. `args` are extra redis-server arguments; a TLS
-   * server gets `--port 0 --tls-port <port>` and must be given its tls-* files in `args`.
+   * server or Sentinel gets `--port 0 --tls-port <port>` and must be given its tls-* files in `args`, and
+   * `clientOptions` the TLS options to reach it.
    */
   static async start(kind: RedisKind = "server", args: string[] = [], clientOptions: RedisOptions = {}, loading = false): Promise<OwnRedis> {
-    const offset = kind === "tls" ? 10_000 : kind === "sentinel" ? 20_000 : 0;
+    const tls = kind === "tls" || kind === "tls-sentinel";
+    const offset = kind === "tls" ? 10_000 : kind === "server" ? 0 : 20_000;
     for (let port = FIRST_PORT + offset; port <= LAST_PORT + offset; port++) {
       if (!(await portFree(port))) continue;
       const dir = mkdtempSync(join(tmpdir(), "volly-redis-"));
       const base = ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, "--daemonize", "no"];
       let argv: string[];
-      if (kind === "sentinel") {
+      if (kind === "sentinel" || kind === "tls-sentinel") {
         const conf = join(dir, "sentinel.conf");
         writeFileSync(conf, "");
-        argv = [conf, "--sentinel", "--port", String(port), "--bind", "127.0.0.1", "--dir", dir, ...args];
+        const ports = tls ? ["--port", "0", "--tls-port", String(port)] : ["--port", String(port)];
+        argv = [conf, "--sentinel", ...ports, "--bind", "127.0.0.1", "--dir", dir, ...args];
       } else if (kind === "tls") {
         argv = ["--port", "0", "--tls-port", String(port), ...base, ...args];
       } else {
@@ -42,7 +45,7 @@ export class OwnRedis {
       child.stdout?.on("data", (d: Buffer) => output.push(d.toString()));
       child.stderr?.on("data", (d: Buffer) => output.push(d.toString()));
       const server = new OwnRedis(child, port, dir, output);
-      if (await server.answers(kind === "tls" ? clientOptions : {}, loading)) return server;
+      if (await server.answers(tls ? clientOptions : {}, loading)) return server;
       await server.stop();
     }
     throw new Error(`no ${kind} Redis could start on ports ${FIRST_PORT + offset}-${LAST_PORT + offset}`);
