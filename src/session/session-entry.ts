@@ -28,6 +28,9 @@ export type Disposal = "leave" | "away" | "none";
 export async function enterRoom(s: SignalSession): Promise<void> {
   const { svc } = s;
   if (s.reconnect) await requireOwnParticipant(s);
+  // The connection may have ended while the handshake or the reads above were awaited. A closed session
+  // registered now would never be taken out again: its connection is already gone.
+  if (s.closed) return;
   const cursor = new DeliveryCursor(s.reconnect ? (s.lastMessageId ?? 0n) : 0n, s, unackedLimitOf(svc));
   s.cursor = cursor;
   const previous = svc.local.add(s);
@@ -38,20 +41,43 @@ export async function enterRoom(s: SignalSession): Promise<void> {
     svc.local.remove(s);
     throw e;
   }
+  let entered;
   try {
     if (s.reconnect) {
       // A resume on the node that still holds the old (half-open) connection: close it quietly.
       previous?.disconnect(DisconnectReason.SIGNAL_CLOSE, LeaveAction.RESUME, true);
-      await resume(s, cursor);
+      entered = await resume(s, cursor);
     } else {
-      await join(s);
+      entered = await join(s);
     }
   } catch (e) {
     // Best effort, as in leaveRoom: presence expires by itself.
     if (!hidden) await svc.store.setOffline(s.identity, s.connId, Date.now()).catch(() => {});
     throw e;
   }
-  cursor.start();
+  if (entered) cursor.start();
+  else if (!hidden) await svc.store.setOffline(s.identity, s.connId, Date.now()).catch(() => {});
+}
+
+/**
+ * When the connection ended while the store took the participant in (the session is closed: its own
+ * disposal found nobody to take out), undoes that: a new participant, which the client never heard of,
+ * leaves at once (the room saw it join and sees it go); a resumed one is away again, for another resume.
+ * Returns true when the connection is still open and the participant may be told it is in.
+ */
+async function stillConnected(s: SignalSession, resumed: boolean): Promise<boolean> {
+  if (!s.closed) return true;
+  const { svc } = s;
+  s.log.debug({ sid: s.sid }, "connection ended while entering the room");
+  try {
+    if (!resumed) await svc.rooms.leave(s.room, s.identity, s.sid, DisconnectReason.SIGNAL_CLOSE);
+    // A newer connection of this participant on this node (another resume) owns it now.
+    else if (svc.local.get(s.sid) === undefined) await svc.rooms.dropped(s.room, s.identity, s.sid, DisconnectReason.SIGNAL_CLOSE);
+  } catch (e) {
+    // Left to the node's sweep of participants no connection holds (see ClusterNode).
+    s.log.error({ err: e }, "cleanup after close failed");
+  }
+  return false;
 }
 
 /**
@@ -75,7 +101,7 @@ async function requireOwnParticipant(s: SignalSession): Promise<void> {
   }
 }
 
-async function join(s: SignalSession): Promise<void> {
+async function join(s: SignalSession): Promise<boolean> {
   const { svc } = s;
   let membership;
   try {
@@ -84,14 +110,16 @@ async function join(s: SignalSession): Promise<void> {
     svc.local.remove(s);
     throw e;
   }
+  if (!(await stillConnected(s, false))) return false;
   const { room, self } = membership;
   const join = create(JoinResponseSchema, startFields(s, membership));
   s.sendDelivered(0n, startResponseWithRoster(JOIN_FIELD, toBinary(JoinResponseSchema, join), membership.roster, s.sid));
   s.markJoined(self, room);
   s.log.info({ sid: s.sid, pqSession: join.pqSession?.sessionId }, "participant joined");
+  return true;
 }
 
-async function resume(s: SignalSession, cursor: DeliveryCursor): Promise<void> {
+async function resume(s: SignalSession, cursor: DeliveryCursor): Promise<boolean> {
   const { svc } = s;
   let membership;
   try {
@@ -118,11 +146,13 @@ async function resume(s: SignalSession, cursor: DeliveryCursor): Promise<void> {
     throw errors.resumeGap();
   }
   if (after > 0n) await svc.store.ackMailbox(s.sid, after);
+  if (!(await stillConnected(s, true))) return false;
   const reconnect = create(ReconnectResponseSchema, { ...startFields(s, membership), lastMessageId: after });
   s.sendDelivered(0n, startResponseWithRoster(RECONNECT_FIELD, toBinary(ReconnectResponseSchema, reconnect), membership.roster, s.sid));
   cursor.replay(mailbox.messages);
   s.markJoined(self, room);
   s.log.info({ sid: s.sid, replayed: mailbox.messages.length, from: previousNode }, "participant resumed");
+  return true;
 }
 
 /**

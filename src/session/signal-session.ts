@@ -356,6 +356,8 @@ export class SignalSession implements LocalParticipant, TickingSession, CursorOw
 
   /** Joins or resumes, once the PQ channel exists (or at once without PQ). */
   async enter(): Promise<void> {
+    // Closed while the handshake was awaited: "joining" would bring the session back to life (enterRoom).
+    if (this.phase === "closed") return;
     this.phase = "joining";
     await enterRoom(this);
   }
