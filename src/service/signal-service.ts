@@ -72,8 +72,10 @@ export function registerSignalService(router: ConnectRouter, svc: NodeServices, 
           }
           session.inputEnded();
         } catch (e) {
-          // An undecodable or aborted request stream: end ours with the request's error (invalid_argument
-          // for bad bytes), then treat the participant as dropped.
+          // An aborted request stream was ended by `onAbort`.
+          if (session.closed) return;
+          // An undecodable message: the request stream cannot be read past it, so the session ends as on any
+          // fatal error, `error` and `leave` first, with the request's error (invalid_argument for bad bytes).
           const error = ConnectError.from(e);
           // connect-es reports request bytes that do not parse as Internal, and JSON that does not fit in
           // its own words: for the client it is its error, in the catalogue's (as the room API answers it).
@@ -83,8 +85,7 @@ export function registerSignalService(router: ConnectRouter, svc: NodeServices, 
           if (oversized) svc.metrics.limitsHit.inc({ limit: "frame_size" });
           const refused = oversized ? errors.frameTooLarge(maxFrameBytes) : requestBodyError(error.code, error.rawMessage, SignalRequestSchema, maxFrameBytes)
             ?? (error.code === Code.Internal ? errors.malformedMessage(`request does not decode as ${SignalRequestSchema.typeName}`) : error);
-          transport.close(4000 + refused.code, refused.rawMessage);
-          session.transportClosed();
+          session.end({ reason: DisconnectReason.PROTOCOL_ERROR, action: LeaveAction.DISCONNECT, error: refused, dispose: session.joined ? "leave" : "none" });
         }
       })();
       try {

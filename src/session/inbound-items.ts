@@ -36,6 +36,8 @@ export function decodeOuter(bytes: Uint8Array): SignalRequest {
 export function recordOf(request: SignalRequest): RecordFields {
   // A connection has exactly one handshake; anything else in the clear is a downgrade attempt.
   if (request.message.case === "pqHandshake") throw errors.pqHandshakeDuplicate();
+  // Nothing in the clear, so no downgrade: refused as before the handshake.
+  if (request.message.case === undefined) throw errors.malformedMessage("empty message");
   if (request.message.case !== "secure") throw errors.pqRequired();
   return request.message.value;
 }

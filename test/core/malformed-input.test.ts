@@ -2,8 +2,9 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import * as grpc from "@grpc/grpc-js";
-import { create, toBinary } from "@bufbuild/protobuf";
-import { SignalRequestSchema } from "../../gen/volly/signaling/v1/signal_pb.js";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { DisconnectReason } from "../../gen/volly/signaling/v1/models_pb.js";
+import { SignalRequestSchema, SignalResponseSchema, type SignalResponse } from "../../gen/volly/signaling/v1/signal_pb.js";
 import { TestClient } from "../helpers/signal-client.js";
 import { makeToken } from "../helpers/tokens.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
@@ -54,16 +55,22 @@ describe("malformed frames get an error and nothing else breaks", () => {
     await peer.leave();
   });
 
-  test("undecodable gRPC messages end that stream with invalid_argument; the server carries on", async () => {
+  test("undecodable gRPC messages end that stream with error and leave, then invalid_argument; the server carries on", async () => {
     const client = new grpc.Client(`127.0.0.1:${srv.port}`, grpc.credentials.createInsecure());
     const md = new grpc.Metadata();
     md.set("authorization", `Bearer ${await makeToken({ identity: "grpc-junk", room: "bad3" })}`);
     const call = client.makeBidiStreamRequest("/volly.signaling.v1.SignalService/Signal", (b: Buffer) => b, (b: Buffer) => b, md);
-    call.on("data", () => {});
+    const received: SignalResponse[] = [];
+    call.on("data", (b: Buffer) => received.push(fromBinary(SignalResponseSchema, b)));
     call.on("error", () => {});
     const status = new Promise<grpc.StatusObject>((resolve) => call.on("status", resolve));
     call.write(randomBytes(40));
     const s = await status;
+    // As for every fatal error (docs/errors.md): `error` and `leave` before the status.
+    assert.deepEqual(received.map((r) => r.message.case), ["join", "error", "leave"]);
+    const [error, leave] = [received[1]?.message, received[2]?.message];
+    assert.equal(error?.case === "error" && error.value.reason, "malformed_message");
+    assert.equal(leave?.case === "leave" && leave.value.reason, DisconnectReason.PROTOCOL_ERROR);
     assert.equal(s.code, grpc.status.INVALID_ARGUMENT);
     // As grpc-js shows it: grpc-message is encoded as the gRPC spec says (connect-es's ':' as %3A was mended).
     assert.equal(s.details, "malformed message: request body does not decode as volly.signaling.v1.SignalRequest");

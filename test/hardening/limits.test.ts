@@ -304,6 +304,9 @@ describe("frame size on an RPC signal stream", () => {
   test("frame size on an RPC stream: a message over the limit is refused unread and ends the stream (it cannot be skipped)", async () => {
         const c = await TestClient.connect({ kind: "grpc-js", port: srv.port, identity: "frames-rpc", room: "lim-a", pq: false });
     c.send({ case: "offer", value: { sdp: "v".repeat(5000), target: "nobody" } });
+    // As for every fatal error (docs/errors.md): `error` and `leave` before the status.
+    assert.equal((await c.waitFor("error")).reason, "frame_too_large");
+    assert.equal((await c.waitFor("leave")).reason, DisconnectReason.PROTOCOL_ERROR);
     assert.deepEqual(await c.channel.closed, { code: 4008, reason: "frame larger than 4096 bytes" });
     assert.equal(await limitCount(srv, "frame_size"), 1);
   });

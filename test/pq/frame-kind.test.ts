@@ -73,4 +73,14 @@ describe("the kind of frame on a post-quantum WebSocket connection", () => {
       good.ch.kill();
     });
   }
+
+  test("an empty envelope after the handshake is malformed_message, as before it; the connection carries on", async () => {
+    const c = await established(srv.port, "ws-protobuf", "binary", "empty-after");
+    c.ch.sendRaw(new Uint8Array(0));
+    const error = await c.next();
+    assert.equal(error.message.case === "error" && error.message.value.reason, "malformed_message");
+    await sendRecord(c.ch, c.pq, c.format, "binary");
+    assert.equal((await c.next()).message.case, "pong");
+    c.ch.kill();
+  });
 });
