@@ -1,4 +1,5 @@
 import { parseApiKeys, type ApiKeys } from "./auth/api-keys.js";
+import { CONTROL_CHARACTERS } from "./auth/participant-names.js";
 import type { Env, EnvReader } from "./config-env-reader.js";
 
 /** The development key pair of the seed; refused when NODE_ENV=production. */
@@ -15,7 +16,9 @@ const MIN_PRODUCTION_SECRET = 32;
  * can sign. Problems go to `r`; the keys returned then may be empty.
  */
 export function readApiKeys(env: Env, r: EnvReader, production: boolean): ApiKeys {
-  const keys = env.LIVEKIT_KEYS !== undefined && env.LIVEKIT_KEYS.trim() !== "" ? readKeyList(env.LIVEKIT_KEYS, r) : readKeyPair(env, r);
+  const list = r.optional("LIVEKIT_KEYS");
+  // A blank LIVEKIT_KEYS is a problem already: the pair (or the development keys) must not stand in for it.
+  const keys = list !== undefined ? readKeyList(list, r) : r.isSet("LIVEKIT_KEYS") ? new Map<string, string>() : readKeyPair(env, r);
   for (const [key, secret] of keys) {
     if (key !== DEV_API_KEY && secret === DEV_API_SECRET) {
       // What docker-compose.signaling.yml builds when only LIVEKIT_API_KEY is set in .env: it fills in
@@ -35,21 +38,50 @@ export function readApiKeys(env: Env, r: EnvReader, production: boolean): ApiKey
   return keys;
 }
 
+/**
+ * The format trims around each key and secret (`key: secret`, one per line, so a Windows line end goes with
+ * it); a control character left inside one is a quoting mistake that no token could ever match.
+ */
 function readKeyList(text: string, r: EnvReader): ApiKeys {
   const parsed = parseApiKeys(text);
-  if (typeof parsed !== "string") return parsed;
-  r.problem(`LIVEKIT_KEYS: ${parsed}`);
-  return new Map();
+  if (typeof parsed === "string") {
+    r.problem(`LIVEKIT_KEYS: ${parsed}`);
+    return new Map();
+  }
+  let position = 0;
+  for (const [key, secret] of parsed) {
+    position++;
+    if (CONTROL_CHARACTERS.test(key) || CONTROL_CHARACTERS.test(secret)) {
+      r.problem(`LIVEKIT_KEYS: entry ${position} of ${parsed.size} has a control character (a tab?) in its key or secret`);
+    }
+  }
+  return parsed;
 }
 
+/**
+ * The pair is taken as given (it has no format to trim by), so what would make every token fail with
+ * "invalid API key" (a stray `\r` from a Windows .env, spaces around the value) is refused here instead.
+ * An empty value is the "must not be empty" half pair, as before; a blank one is reported by `r.optional`.
+ */
 function readKeyPair(env: Env, r: EnvReader): ApiKeys {
   const key = env.LIVEKIT_API_KEY;
   const secret = env.LIVEKIT_API_SECRET;
   if (key === undefined && secret === undefined) return new Map([[DEV_API_KEY, DEV_API_SECRET]]);
   const problems = r.problems.length;
   if (key === undefined) r.problem("LIVEKIT_API_SECRET is set but LIVEKIT_API_KEY is missing: set both (or LIVEKIT_KEYS)");
-  else if (key.trim() === "") r.problem("LIVEKIT_API_KEY must not be empty");
+  else if (key === "") r.problem("LIVEKIT_API_KEY must not be empty");
+  else if (r.optional("LIVEKIT_API_KEY") !== undefined) keyPairValueProblems("LIVEKIT_API_KEY", key, r);
   if (secret === undefined) r.problem("LIVEKIT_API_KEY is set but LIVEKIT_API_SECRET is missing: set both (or LIVEKIT_KEYS)");
-  else if (secret.trim() === "") r.problem("LIVEKIT_API_SECRET must not be empty");
+  else if (secret === "") r.problem("LIVEKIT_API_SECRET must not be empty");
+  else if (r.optional("LIVEKIT_API_SECRET") !== undefined) keyPairValueProblems("LIVEKIT_API_SECRET", secret, r);
   return r.problems.length > problems || key === undefined || secret === undefined ? new Map() : new Map([[key, secret]]);
+}
+
+/** Problems never quote the value: the secret's would reach the logs, and the key is often pasted with it. */
+function keyPairValueProblems(name: string, value: string, r: EnvReader): void {
+  if (CONTROL_CHARACTERS.test(value)) {
+    r.problem(`${name} contains a control character (a newline or tab? a Windows line end in a .env file?); its value is not shown`);
+  } else if (value.trim() !== value) {
+    r.problem(`${name} has leading or trailing whitespace, which tokens would have to match; its value is not shown`);
+  }
 }

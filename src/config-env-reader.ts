@@ -11,16 +11,34 @@ export type Env = Readonly<Record<string, string | undefined>>;
  */
 export class EnvReader {
   readonly problems: string[] = [];
+  private readonly blanks = new Set<string>();
   constructor(private readonly env: Env) {}
 
   problem(message: string): void {
     this.problems.push(message);
   }
 
-  /** The raw value; unset and empty both read as absent (compose writes `VAR=` for an unset `${VAR}`). */
+  /**
+   * The raw value; unset and empty both read as absent (compose writes `VAR=` for an unset `${VAR}`). A value
+   * of only whitespace reads as absent too, but is a problem (once per variable): it is a quoting mistake,
+   * and taking it for unset would quietly put a default (the development keys, a random node id, every
+   * interface) in place of what the operator meant to set.
+   */
   optional(name: string): string | undefined {
     const v = this.env[name];
-    return v === undefined || v === "" ? undefined : v;
+    if (v === undefined || v === "") return undefined;
+    if (v.trim() !== "") return v;
+    if (!this.blanks.has(name)) {
+      this.blanks.add(name);
+      this.problem(`${name} is set but blank (only whitespace)`);
+    }
+    return undefined;
+  }
+
+  /** Whether `name` has a value, blank included: a blank one is reported, yet must not count as missing too. */
+  isSet(name: string): boolean {
+    const v = this.env[name];
+    return v !== undefined && v !== "";
   }
 
   string(name: string, fallback: string): string {
@@ -55,14 +73,11 @@ export class EnvReader {
 
   /**
    * A password or secret, as given (not trimmed: it must match what the other side was configured with).
-   * Problems never quote it, since they go to stderr and container logs. One that is only whitespace is
-   * refused and reads as absent: it is a quoting mistake, and a blank secret protects nothing.
+   * Problems never quote it, since they go to stderr and container logs; a blank one is refused by
+   * `optional` (a blank secret protects nothing).
    */
   secret(name: string): string | undefined {
-    const v = this.optional(name);
-    if (v === undefined || v.trim() !== "") return v;
-    this.problem(`${name} is set but blank (only whitespace)`);
-    return undefined;
+    return this.optional(name);
   }
 
   int(name: string, fallback: number, min: number, max: number): number {

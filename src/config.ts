@@ -3,10 +3,12 @@ import { readRedis } from "./config-redis.js";
 import type { ApiKeys } from "./auth/api-keys.js";
 import { DEV_API_KEY, DEV_API_SECRET, readApiKeys } from "./config-api-keys.js";
 import { EnvReader, type Env } from "./config-env-reader.js";
+import { readLimits } from "./config-limits.js";
 import { iceUrlProblem, type IceUrlKind } from "./config-ice-urls.js";
 import { defaultNodeId, nodeIdProblem } from "./config-node-id.js";
 
 export { DEV_API_KEY, DEV_API_SECRET };
+export { frameBytesForData } from "./config-limits.js";
 
 export type PqAlgorithmName = "ML-KEM-768" | "X25519MLKEM768";
 export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
@@ -142,7 +144,7 @@ export class ConfigError extends Error {
  */
 export function loadConfig(env: Env = process.env): Config {
   const r = new EnvReader(env);
-  const production = env.NODE_ENV === "production";
+  const production = isProduction(r.optional("NODE_ENV"));
 
   const keys = readApiKeys(env, r, production);
   const redis = readRedis(r);
@@ -157,6 +159,11 @@ export function loadConfig(env: Env = process.env): Config {
   };
   if (pq.requireHybrid && pq.algorithm !== "X25519MLKEM768") {
     r.problem("VOLLY_PQ_REQUIRE_HYBRID=true needs VOLLY_PQ_ALGORITHM=X25519MLKEM768");
+  }
+  if (pq.requireHybrid && !pq.enabled) {
+    // Asking for the stronger key exchange while turning encryption off says two things; signaling in
+    // plaintext is the one that would happen.
+    r.problem("VOLLY_PQ_REQUIRE_HYBRID=true needs VOLLY_PQ_ENABLED=true: with VOLLY_PQ_ENABLED=false signaling is not encrypted at all");
   }
   const ice = readIce(r);
   const config: Config = {
@@ -179,29 +186,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxParticipants: r.int("VOLLY_MAX_PARTICIPANTS", 100, 1, 100_000),
       maxRooms: r.int("VOLLY_MAX_ROOMS", 10_000, 1, 10_000_000),
     },
-    limits: {
-      maxFrameBytes: r.int("VOLLY_MAX_FRAME_BYTES", 262_144, 1024, 16_777_216),
-      maxDataBytes: r.int("VOLLY_MAX_DATA_BYTES", 16_384, 1, 16_777_216),
-      messagesPerSecond: r.int("VOLLY_MAX_MESSAGES_PER_SECOND", 200, 1, 1_000_000),
-      messageBurst: r.int("VOLLY_MESSAGE_BURST", 400, 1, 1_000_000),
-      // 16 MiB: a 16 KiB data message (the default VOLLY_MAX_DATA_BYTES) to the 99 others of a full room
-      // (the default VOLLY_MAX_PARTICIPANTS) about ten times a second, which no app built on signaling needs.
-      maxFanoutBytesPerSecond: r.int("VOLLY_MAX_FANOUT_BYTES_PER_SECOND", 16_777_216, 1024, 4_294_967_295),
-      maxConnections: r.int("VOLLY_MAX_CONNECTIONS", 20_000, 1, 10_000_000),
-      maxConnectionsPerIp: r.int("VOLLY_MAX_CONNECTIONS_PER_IP", 20_000, 1, 10_000_000),
-      maxDiscover: 100,
-      maxSendBufferBytes: r.int("VOLLY_MAX_SEND_BUFFER_BYTES", 4_194_304, 65_536, 1_073_741_824),
-      maxUnackedBytes: r.int("VOLLY_MAX_UNACKED_BYTES", 16_777_216, 65_536, 1_073_741_824),
-      httpHeadersTimeoutMs: r.int("VOLLY_HTTP_HEADERS_TIMEOUT", 20, 1, 3600) * 1000,
-      httpRequestTimeoutMs: r.int("VOLLY_HTTP_REQUEST_TIMEOUT", 60, 1, 86_400) * 1000,
-      http2IdleTimeoutMs: r.int("VOLLY_HTTP2_IDLE_TIMEOUT", 120, 1, 86_400) * 1000,
-      // A backend that runs many participants over one gRPC connection (grpc-js puts every call to a server
-      // on one) opens a signal stream per participant; unauthenticated streams end at the request timeout.
-      http2MaxStreams: r.int("VOLLY_HTTP2_MAX_STREAMS", 1000, 1, 100_000),
-      // A reflection client (buf curl, grpcurl, Postman) opens one stream, asks, and closes it: a handful
-      // at a time is use, more is someone holding memory.
-      maxReflectionStreams: r.int("VOLLY_MAX_REFLECTION_STREAMS", 64, 1, 100_000),
-    },
+    limits: readLimits(r, pq.enabled),
     liveness: {
       pingIntervalSeconds: r.int("VOLLY_PING_INTERVAL", 5, 1, 3600),
       pingTimeoutSeconds: r.int("VOLLY_PING_TIMEOUT", 15, 2, 7200),
@@ -227,6 +212,13 @@ export function loadConfig(env: Env = process.env): Config {
   return deepFreeze(config.redis === undefined ? config : { ...config, redis: { ...config.redis, nodeId: config.nodeId } });
 }
 
+/** NODE_ENV means production once trimmed of whitespace and control characters (a Windows `\r`) and lower-cased:
+ * a near miss must not turn the production guards off and open the development keys, demo and token endpoint. */
+function isProduction(nodeEnv: string | undefined): boolean {
+  return nodeEnv?.replace(/^[\s\p{Cc}]+|[\s\p{Cc}]+$/gu, "").toLowerCase() === "production";
+}
+
+
 /**
  * STUN and TURN servers for `join`. TURN URLs are only offered with credentials minted from
  * VOLLY_TURN_SECRET (src/room/ice-servers.ts), so one without the other configures nothing: both are errors.
@@ -239,7 +231,7 @@ function readIce(r: EnvReader): IceConfig {
     turnTtlSeconds: r.int("VOLLY_TURN_TTL", 86_400, 60, 604_800),
   };
   // A blank secret is refused by `r.secret` already; this is for one not set at all.
-  if (ice.turnUrls.length > 0 && r.optional("VOLLY_TURN_SECRET") === undefined) {
+  if (ice.turnUrls.length > 0 && !r.isSet("VOLLY_TURN_SECRET")) {
     r.problem("VOLLY_TURN_URLS is set but VOLLY_TURN_SECRET is missing: TURN URLs are offered only with ephemeral credentials made from that secret (coturn's static-auth-secret)");
   }
   if (ice.turnSecret !== undefined && ice.turnUrls.length === 0) {

@@ -71,9 +71,10 @@ test("a set REDIS_PORT is always validated as a port, whichever way Redis is nam
   for (const env of envs) {
     assert.ok(problemsOf(env).includes('REDIS_PORT="abc" is not a whole number'), JSON.stringify(env));
   }
-  for (const port of ["0", "65536", "-1", "6379x", " "]) {
+  for (const port of ["0", "65536", "-1", "6379x"]) {
     assert.match(problemsOf({ REDIS_HOST: "r", REDIS_PORT: port }).join("\n"), /^REDIS_PORT=/, port);
   }
+  assert.deepEqual(problemsOf({ REDIS_HOST: "r", REDIS_PORT: " " }), ["REDIS_PORT is set but blank (only whitespace)"]);
   assert.equal(loadConfig({ REDIS_HOST: "r", REDIS_PORT: " 6380 " }).redis?.url, "redis://r:6380");
 });
 
@@ -130,4 +131,64 @@ test("VOLLY_MAX_REFLECTION_STREAMS is a whole number from 1, 64 unless set, and 
     "VOLLY_HTTP2_MAX_STREAMS=0 is outside 1..100000",
     'VOLLY_MAX_REFLECTION_STREAMS="lots" is not a whole number',
   ]);
+});
+
+test("a blank value (only whitespace) is a problem for every variable, never its default; an empty one is unset", () => {
+  const blank = (name: string) => `${name} is set but blank (only whitespace)`;
+  // The variables that fell back to their defaults (for LIVEKIT_KEYS: the development keys and token endpoint).
+  for (const name of ["LIVEKIT_KEYS", "VOLLY_NODE_ID", "VOLLY_HOST", "VOLLY_REGION", "REDIS_PREFIX", "NODE_ENV", "VOLLY_STUN_URLS", "VOLLY_PORT", "LOG_LEVEL", "VOLLY_PQ_ENABLED"]) {
+    for (const value of [" ", "   ", "\t", " \r\n"]) {
+      assert.deepEqual(problemsOf({ [name]: value }), [blank(name)], `${name}=${JSON.stringify(value)}`);
+    }
+  }
+  assert.deepEqual(problemsOf({ REDIS_HOST: "r", REDIS_PREFIX: "  " }), [blank("REDIS_PREFIX")]);
+  assert.deepEqual(problemsOf({ LIVEKIT_API_KEY: " ", LIVEKIT_API_SECRET: GOOD_SECRET }), [blank("LIVEKIT_API_KEY")]);
+  assert.deepEqual(problemsOf({ LIVEKIT_API_KEY: "k", LIVEKIT_API_SECRET: "\r" }), [blank("LIVEKIT_API_SECRET")]);
+  const c = loadConfig({ LIVEKIT_KEYS: "", VOLLY_NODE_ID: "", VOLLY_HOST: "", VOLLY_REGION: "", REDIS_PREFIX: "", NODE_ENV: "" });
+  assert.deepEqual([c.devKeys, c.host, c.region, c.production], [true, "", "", false]);
+});
+
+test("LIVEKIT_API_KEY and LIVEKIT_API_SECRET refuse control characters and surrounding whitespace, never quoting them", () => {
+  const values = (v: string) => [`${v}\r`, `${v} `, ` ${v}`, `${v}\n`, `\t${v}`, `${v.slice(0, 5)}\u0001${v.slice(5)}`];
+  for (const key of values("my-production-key")) {
+    const problems = problemsOf({ LIVEKIT_API_KEY: key, LIVEKIT_API_SECRET: GOOD_SECRET });
+    assert.equal(problems.length, 1, `${JSON.stringify(key)}: ${problems.join("\n")}`);
+    assert.match(problems[0] ?? "", /^LIVEKIT_API_KEY (contains a control character|has leading or trailing whitespace)/, JSON.stringify(key));
+  }
+  for (const secret of values(SECRET)) {
+    const message = messageOf({ LIVEKIT_API_KEY: "k", LIVEKIT_API_SECRET: secret });
+    assert.match(message, /LIVEKIT_API_SECRET (contains a control character|has leading or trailing whitespace)/, JSON.stringify(secret));
+    assertNoSecret(message, SECRET);
+  }
+  assert.equal(loadConfig({ LIVEKIT_API_KEY: "k", LIVEKIT_API_SECRET: "a secret with spaces inside" }).keys.get("k"), "a secret with spaces inside");
+});
+
+test("LIVEKIT_KEYS trims by its format (a Windows line end included) but refuses a control character inside a key or secret", () => {
+  assert.deepEqual([...loadConfig({ LIVEKIT_KEYS: `a: ${GOOD_SECRET}\r\nb: ${SECRET}\r\n` }).keys], [["a", GOOD_SECRET], ["b", SECRET]]);
+  for (const keys of [`a: ${GOOD_SECRET}\nb: ${SECRET.slice(0, 8)}\t${SECRET.slice(8)}`, `a: ${GOOD_SECRET}\nb\u0001: ${SECRET}`]) {
+    const message = messageOf({ LIVEKIT_KEYS: keys });
+    assert.deepEqual(problemsOf({ LIVEKIT_KEYS: keys }), ["LIVEKIT_KEYS: entry 2 of 2 has a control character (a tab?) in its key or secret"]);
+    assertNoSecret(message, SECRET);
+  }
+});
+
+test("REDIS_URL must parse as a URL, checked at start-up and never quoted", () => {
+  const invalid = "REDIS_URL is not a valid URL (redis[s]://[:password@]host[:port], an IPv6 address in brackets, a password's special characters %-encoded); its value is not shown as it may hold a password";
+  for (const url of ["redis://[bad", `redis://:${SECRET}@[bad`, "redis://::1:6379", `redis://:${SECRET}@r:99999`, "redis://r:port"]) {
+    assert.deepEqual(problemsOf({ REDIS_URL: url }), [invalid], url);
+    assertNoSecret(messageOf({ REDIS_URL: url }), SECRET);
+  }
+  assert.equal(loadConfig({ REDIS_URL: "redis://[::1]:6379" }).redis?.url, "redis://[::1]:6379");
+});
+
+test("REDIS_HOST: an IPv6 address is bracketed in the URL; a port in it, or anything but a host, is a problem", () => {
+  for (const host of ["::1", "[::1]", " ::1 "]) assert.equal(loadConfig({ REDIS_HOST: host, REDIS_PORT: "8491" }).redis?.url, "redis://[::1]:8491", host);
+  assert.equal(loadConfig({ REDIS_HOST: "2001:db8::5", REDIS_PASSWORD: "p" }).redis?.url, "redis://:p@[2001:db8::5]:6379");
+  assert.equal(loadConfig({ REDIS_HOST: "10.0.0.5" }).redis?.url, "redis://10.0.0.5:6379");
+  for (const host of ["127.0.0.1:8490", "redis.example:6379", "redis:"]) {
+    assert.deepEqual(problemsOf({ REDIS_HOST: host }), [`REDIS_HOST=${JSON.stringify(host)} has a port in it: give the host alone and the port in REDIS_PORT`], host);
+  }
+  for (const host of ["redis/0", "user@redis", "redis host", "[redis]", "::1::2"]) {
+    assert.deepEqual(problemsOf({ REDIS_HOST: host }), [`REDIS_HOST=${JSON.stringify(host)} is not a host name or an IP address`], host);
+  }
 });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { ConfigError, loadConfig } from "../src/config.js";
+import { ConfigError, frameBytesForData, loadConfig } from "../src/config.js";
 import { parseApiKeys } from "../src/auth/api-keys.js";
 import { defaultNodeId, NODE_ID_PATTERN } from "../src/config-node-id.js";
 import { problemsOf } from "./helpers/config-problems.js";
@@ -129,4 +129,59 @@ test("enumerations are trimmed and case-insensitive like booleans and numbers, a
   assert.equal(loadConfig({ LOG_LEVEL: " Warn" }).logLevel, "warn");
   assert.equal(loadConfig({ VOLLY_PQ_ALGORITHM: " ML-KEM-768" }).pq.algorithm, "ML-KEM-768");
   assert.match(problemsOf({ LOG_LEVEL: "verbose" }).join("\n"), /LOG_LEVEL="verbose" must be one of fatal, error, warn, info, debug, trace, silent/);
+});
+
+test("NODE_ENV is production whatever its case and surrounding whitespace or control characters: a near miss fails closed", () => {
+  const keys = "prod: 0123456789abcdef0123456789abcdef";
+  for (const value of ["production\r", "production ", " production", "Production", "PRODUCTION", "production\r\n", "\tproduction\u0000"]) {
+    assert.match(problemsOf({ NODE_ENV: value }).join("\n"), /development key .* refused when NODE_ENV=production/, JSON.stringify(value));
+    const c = loadConfig({ NODE_ENV: value, LIVEKIT_KEYS: keys });
+    assert.deepEqual([c.production, c.demo, c.devKeys], [true, false, false], JSON.stringify(value));
+  }
+  for (const value of ["development", "test", "prod", "production-like", "pro duction"]) {
+    assert.equal(loadConfig({ NODE_ENV: value }).production, false, value);
+  }
+});
+
+test("VOLLY_PQ_REQUIRE_HYBRID=true is refused with VOLLY_PQ_ENABLED=false (signaling would be in plaintext)", () => {
+  assert.deepEqual(problemsOf({ VOLLY_PQ_ENABLED: "false", VOLLY_PQ_REQUIRE_HYBRID: "true", VOLLY_PQ_ALGORITHM: "X25519MLKEM768" }), [
+    "VOLLY_PQ_REQUIRE_HYBRID=true needs VOLLY_PQ_ENABLED=true: with VOLLY_PQ_ENABLED=false signaling is not encrypted at all",
+  ]);
+  assert.deepEqual(problemsOf({ VOLLY_PQ_ENABLED: "false", VOLLY_PQ_REQUIRE_HYBRID: "false" }), []);
+});
+
+test("VOLLY_MAX_FRAME_BYTES must hold a data message of VOLLY_MAX_DATA_BYTES: payload x16/9 (x4/3 without PQ) + 1024", () => {
+  assert.deepEqual([frameBytesForData(16_384, true), frameBytesForData(16_384, false)], [30_152, 22_870]);
+  assert.deepEqual(problemsOf({}), [], "the defaults, 262144 / 16384, hold");
+  assert.deepEqual(problemsOf({ VOLLY_MAX_FRAME_BYTES: "4096", VOLLY_MAX_DATA_BYTES: "1728" }), []);
+  assert.deepEqual(problemsOf({ VOLLY_MAX_FRAME_BYTES: "4096", VOLLY_MAX_DATA_BYTES: "1729" }), [
+    "VOLLY_MAX_DATA_BYTES=1729 needs VOLLY_MAX_FRAME_BYTES of at least 4098 (the payload times 16/9 (base64 in JSON, sealed, base64 again), plus 1024 for the rest of the message); it is 4096",
+  ]);
+  assert.deepEqual(problemsOf({ VOLLY_PQ_ENABLED: "false", VOLLY_MAX_FRAME_BYTES: "4096", VOLLY_MAX_DATA_BYTES: "2304" }), []);
+  assert.match(problemsOf({ VOLLY_PQ_ENABLED: "false", VOLLY_MAX_FRAME_BYTES: "4096", VOLLY_MAX_DATA_BYTES: "2305" }).join("\n"), /^VOLLY_MAX_DATA_BYTES=2305 needs VOLLY_MAX_FRAME_BYTES of at least 4098 \(the payload times 4\/3/);
+  // The probe's case: join advertised 16384 and a 2000-byte payload was refused with frame_too_large.
+  assert.match(problemsOf({ VOLLY_MAX_FRAME_BYTES: "1024", VOLLY_MAX_DATA_BYTES: "16384" }).join("\n"), /^VOLLY_MAX_DATA_BYTES=16384 needs VOLLY_MAX_FRAME_BYTES of at least 30152/);
+  // Unset, the data limit is what the frame holds, up to 16 KiB.
+  assert.equal(loadConfig({ VOLLY_MAX_FRAME_BYTES: "4096" }).limits.maxDataBytes, 1728);
+  assert.equal(loadConfig({ VOLLY_PQ_ENABLED: "false", VOLLY_MAX_FRAME_BYTES: "2048" }).limits.maxDataBytes, 768);
+  assert.equal(loadConfig({ VOLLY_MAX_FRAME_BYTES: "1048576" }).limits.maxDataBytes, 16_384);
+  assert.match(problemsOf({ VOLLY_MAX_FRAME_BYTES: "1024" }).join("\n"), /^VOLLY_MAX_FRAME_BYTES=1024 leaves no room for a data payload/);
+  // A bad value is reported alone, not also compared with the other.
+  assert.deepEqual(problemsOf({ VOLLY_MAX_FRAME_BYTES: "1024", VOLLY_MAX_DATA_BYTES: "x" }), ['VOLLY_MAX_DATA_BYTES="x" is not a whole number']);
+});
+
+test("VOLLY_MAX_UNACKED_BYTES must hold the largest message one participant can be sent", () => {
+  const refused = (unacked: number, frame: number, largest: number) =>
+    `VOLLY_MAX_UNACKED_BYTES=${unacked} is less than the largest message one participant can be sent, ${largest} bytes (a request relayed at VOLLY_MAX_FRAME_BYTES=${frame} plus 1088 for its sender, or a participant update at the metadata and attribute limits, 139264): one such message would disconnect its recipient`;
+  // A relayed request is at most a frame, plus the sender's identity and sid stamped on it.
+  assert.deepEqual(problemsOf({ VOLLY_MAX_UNACKED_BYTES: "65536" }), [refused(65_536, 262_144, 263_232)]);
+  assert.deepEqual(problemsOf({ VOLLY_MAX_UNACKED_BYTES: "263231" }), [refused(263_231, 262_144, 263_232)]);
+  assert.deepEqual(problemsOf({ VOLLY_MAX_UNACKED_BYTES: "263232" }), []);
+  // The probe's case: a 200000-byte data message disconnected its recipient.
+  assert.deepEqual(problemsOf({ VOLLY_MAX_FRAME_BYTES: "4194304", VOLLY_MAX_DATA_BYTES: "1000000", VOLLY_MAX_UNACKED_BYTES: "65536" }), [refused(65_536, 4_194_304, 4_195_392)]);
+  // The largest frame needs more than the default limit.
+  assert.deepEqual(problemsOf({ VOLLY_MAX_FRAME_BYTES: "16777216" }), [refused(16_777_216, 16_777_216, 16_778_304)]);
+  // With small frames a participant update (64 KiB metadata and 64 KiB of attributes) is the largest.
+  assert.deepEqual(problemsOf({ VOLLY_MAX_FRAME_BYTES: "4096", VOLLY_MAX_UNACKED_BYTES: "139263" }), [refused(139_263, 4096, 139_264)]);
+  assert.deepEqual(problemsOf({ VOLLY_MAX_FRAME_BYTES: "4096", VOLLY_MAX_UNACKED_BYTES: "139264" }), []);
 });

@@ -21,3 +21,11 @@ test("Sentinel settings: every mistake listed", () => {
   ]);
   assert.deepEqual(problemsOf({ REDIS_SENTINEL_NAME: "m" }), ["REDIS_SENTINEL_NAME is set but REDIS_SENTINELS is not: set REDIS_SENTINELS=host:port,host:port to use Sentinel"]);
 });
+
+test("Sentinel addresses: an IPv6 address must be one, in brackets; a host must be a host name or IPv4 address", () => {
+  for (const entry of ["[zz::1]:26379", "[:::::]:26379", "::1:26379", "user@s1:26379", "s1/x:26379", "[s1]:26379"]) {
+    assert.deepEqual(problemsOf({ REDIS_SENTINELS: entry, REDIS_SENTINEL_NAME: "m" }), [`REDIS_SENTINELS: ${JSON.stringify(entry)} is not host:port`], entry);
+  }
+  const c = loadConfig({ REDIS_SENTINELS: "[2001:db8::1]:26379,s_1.example:26380", REDIS_SENTINEL_NAME: "m" });
+  assert.deepEqual(c.redis?.sentinel?.sentinels, [{ host: "2001:db8::1", port: 26379 }, { host: "s_1.example", port: 26380 }]);
+});

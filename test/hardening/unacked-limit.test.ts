@@ -11,6 +11,8 @@ const KIB = 1024;
 const ENV = {
   VOLLY_PQ_ENABLED: "false",
   VOLLY_MAX_UNACKED_BYTES: String(256 * KIB),
+  // The unacknowledged limit must hold the largest single message, a request of the frame limit (config-limits.ts).
+  VOLLY_MAX_FRAME_BYTES: String(128 * KIB),
   VOLLY_RESUME_QUEUE_LIMIT: "16",
   VOLLY_MAX_MESSAGES_PER_SECOND: "100000",
   VOLLY_MESSAGE_BURST: "100000",
