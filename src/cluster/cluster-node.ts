@@ -63,6 +63,8 @@ export class ClusterNode {
 
   /** Registers the node (first heartbeat, first sync) before it accepts connections; rejects if the store fails. */
   async join(): Promise<void> {
+    // A node starting under the id of one that crashed holds none of that one's connections yet.
+    await this.svc.store.dropNodePresence(this.svc.nodeId, undefined);
     await this.beat(Date.now(), true);
     await this.sync(Date.now(), true);
   }
@@ -90,6 +92,7 @@ export class ClusterNode {
     const { store, nodeId, config } = this.svc;
     await store.removeNode(nodeId);
     const taken = await store.reapNode(nodeId, Date.now() + config.resume.windowMs);
+    await store.dropNodePresence(nodeId, Date.now());
     if (taken && (taken.participants > 0 || taken.sessions > 0)) this.log.info(taken, "handed over on exit");
   }
 

@@ -20,6 +20,8 @@ export class DeadNodeReaper {
       if (dead.nodeId === this.nodeId) continue;
       const awayUntil = Math.max(1, Number(dead.updatedAt) + dead.resumeWindowMs);
       const taken = await this.store.reapNode(dead.nodeId, awayUntil);
+      // Forgotten now, the node no longer counts as dead: its connections must not count as online either.
+      if (taken) await this.store.dropNodePresence(dead.nodeId, Number(dead.updatedAt));
       if (taken) {
         this.log.warn({ deadNode: dead.nodeId, lastHeartbeat: Number(dead.updatedAt), resumableUntil: awayUntil, ...taken }, "dead node reaped");
       }

@@ -24,7 +24,9 @@
  * mailbox:<sid>             LIST   queued SignalResponse bytes, oldest first; bounded. Ids are contiguous:
  *                                  the last element has id next-1. TTL as participant:<sid>.
  * mailbox:<sid>:ids         HASH   next (the id the next message gets), acked. TTL as participant:<sid>.
- * presence:<identity>       HASH   connection → online until (ms). TTL = the latest heartbeat's.
+ * presence:<identity>       HASH   connection → online until (ms) | node id. TTL = the latest heartbeat's.
+ * node:<id>:presence        SET    identities with a connection on the node (presence:<identity> entries that
+ *                                  go offline with it). TTL = the latest heartbeat's.
  * last_seen:<identity>      STRING when the identity was last seen (ms). TTL LAST_SEEN_TTL_MS.
  * node:<id>                 STRING NodeInfo protobuf; exists while the node is alive (TTL = heartbeat TTL).
  * node:<id>:beat            STRING the node's ever-increasing heartbeat number (TTL = heartbeat TTL): an older one
@@ -131,6 +133,7 @@ local function k_ids(sid) return P .. 'mailbox:' .. sid .. ':ids' end
 local function k_node_parts(id) return P .. 'node:' .. id .. ':participants' end
 local function k_node_sessions(id) return P .. 'node:' .. id .. ':sessions' end
 local function k_node_reaped(id) return P .. 'node:' .. id .. ':reaped_sessions' end
+local function k_node_presence(id) return P .. 'node:' .. id .. ':presence' end
 local function k_node(id) return P .. 'node:' .. id end
 local function k_session(id) return P .. 'session:' .. id end
 -- The bus channel of node id's topic (RedisKeys.channel(nodeTopic(id))).

@@ -59,6 +59,10 @@ export class RedisSessions implements SessionStore, PresenceStore {
     await this.ctx.run(sessionScripts.offline, [identity, connection], now);
   }
 
+  async dropNodePresence(nodeId: string, lastSeen: number | undefined): Promise<void> {
+    await this.ctx.run(sessionScripts.dropNode, [nodeId, lastSeen === undefined ? "" : String(lastSeen)]);
+  }
+
   async getPresence(identities: readonly string[], now: number): Promise<Presence[]> {
     if (identities.length === 0) return [];
     const rows = reply.array(await this.ctx.run(sessionScripts.presence, identities, now));

@@ -79,6 +79,26 @@ export class MemoryPresence implements PresenceStore {
     }
   }
 
+  async dropNodePresence(nodeId: string, lastSeen: number | undefined): Promise<void> {
+    for (const entry of this.entries.values()) {
+      let dropped = false;
+      if (entry.sid !== "" && entry.node === nodeId) {
+        entry.sid = "";
+        entry.until = 0;
+        dropped = true;
+      }
+      if (entry.more) {
+        for (const [sid, more] of entry.more) {
+          if (more.node !== nodeId) continue;
+          entry.more.delete(sid);
+          dropped = true;
+        }
+        if (entry.more.size === 0) entry.more = undefined;
+      }
+      if (dropped && lastSeen !== undefined) entry.lastSeen = Math.max(entry.lastSeen, toOffset(lastSeen));
+    }
+  }
+
   async getPresence(identities: readonly string[], now: number): Promise<Presence[]> {
     const at = toOffset(now);
     const counts = (until: number, node: string) => until > at && !this.isDead(node);

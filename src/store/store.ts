@@ -215,6 +215,12 @@ export interface PresenceStore {
   setOnline(identity: string, connection: string, ttlMs: number, now: number, nodeId: string): Promise<void>;
   /** Marks that connection offline and records the time as last seen. */
   setOffline(identity: string, connection: string, now: number): Promise<void>;
+  /**
+   * Marks every connection `nodeId` registered offline: the node was reaped (forgotten, so "its node is dead"
+   * no longer holds), left, or is starting again under its id and holds none of them. `lastSeen` (the node's
+   * last heartbeat) becomes the last seen of the identities it had online, unless a later one is known.
+   */
+  dropNodePresence(nodeId: string, lastSeen: number | undefined): Promise<void>;
   getPresence(identities: readonly string[], now: number): Promise<Presence[]>;
 }
 

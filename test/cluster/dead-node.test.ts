@@ -44,6 +44,10 @@ describe("a node killed with -9", { skip }, () => {
     const elapsed = Date.now() - killedAt;
     t.diagnostic(`participants of the killed node removed ${elapsed} ms after kill -9`);
     assert.ok(elapsed < 10_000, `participants removed ${elapsed} ms after the kill`);
+    // Gone from the room is gone from `discover` too (their presence would otherwise last its 30 s).
+    alice.send({ case: "discover", value: { identities: ["victor", "vera", "alice"] } });
+    const { users } = await alice.waitFor("discover");
+    assert.deepEqual(users.map((u) => [u.identity, u.online]), [["victor", false], ["vera", false], ["alice", true]]);
     victor.kill();
     vera.kill();
 
@@ -100,6 +104,22 @@ describe("a node killed with -9", { skip }, () => {
       assert.equal(await redis.hget(`${cluster.prefix}participant:${sid}`, "away_until"), "0");
     });
     await back.leave();
+    await alice.leave();
+  });
+
+  test("a node killed and started again at once under its id: its earlier participants are not reported online", async () => {
+    const env = { VOLLY_NODE_ID: "ND_phoenix", VOLLY_RESUME_WINDOW: "30" };
+    const first = await cluster.add("phoenix", env);
+    const alice = await join(survivor, "ws-protobuf", "alice3", "ashes");
+    const carl = await join(first, "ws-protobuf", "carl3", "ashes");
+    await joinedUpdate(alice, "carl3");
+    await first.kill();
+    carl.kill();
+    // Started again before its heartbeat lapsed: nobody reaps it, and carl3's presence names a live node.
+    await cluster.add("phoenix", env);
+    alice.send({ case: "discover", value: { identities: ["carl3"] } });
+    const { users } = await alice.waitFor("discover");
+    assert.deepEqual(users.map((u) => [u.identity, u.online]), [["carl3", false]]);
     await alice.leave();
   });
 });

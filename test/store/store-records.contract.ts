@@ -148,6 +148,30 @@ export function storeRecordsContract(current: () => Store, join: (p: StoredParti
     assert.equal((await s.getPresence(["dora"], now + 40))[0]?.online, true);
   });
 
+  test("presence: a reaped (forgotten) node's connections go offline with dropNodePresence; last seen only moves forward", async () => {
+    const s = current();
+    const now = Date.now();
+    for (const id of ["pres-gone", "pres-other"]) await s.heartbeatNode(create(NodeInfoSchema, { nodeId: id, updatedAt: BigInt(now) }), 60_000);
+    await s.setOnline("fay", "CO_f", 60_000, now, "pres-gone");
+    await s.setOnline("gus", "CO_g1", 60_000, now, "pres-gone");
+    await s.setOnline("gus", "CO_g2", 60_000, now, "pres-other");
+    await s.setOnline("hal", "CO_h1", 60_000, now, "pres-gone");
+    await s.setOnline("hal", "CO_h2", 60_000, now, "pres-other");
+    await s.setOffline("hal", "CO_h2", now + 50);
+    await s.removeNode("pres-gone");
+    await s.reapNode("pres-gone", now + 1000);
+    await s.dropNodePresence("pres-gone", now + 5);
+    const [fay, gus, hal] = await s.getPresence(["fay", "gus", "hal"], now + 100);
+    assert.deepEqual([fay?.online, fay?.lastSeen], [false, now + 5], "the node's last heartbeat is when fay was last seen");
+    assert.equal(gus?.online, true, "gus's connection on another node counts");
+    assert.deepEqual([hal?.online, hal?.lastSeen], [false, now + 50], "a later last seen is kept");
+    // A node starting again under the id: nothing of it counts until it registers connections again.
+    await s.setOnline("ivy", "CO_i", 60_000, now, "pres-other");
+    await s.dropNodePresence("pres-other", undefined);
+    const [ivy] = await s.getPresence(["ivy"], now + 100);
+    assert.deepEqual([ivy?.online, ivy?.lastSeen], [false, now]);
+  });
+
   test("nodes: heartbeat says whether the node was alive; a lapsed or removed node is dead", async () => {
     const s = current();
     const beat = (id: string, ttl: number) => s.heartbeatNode(create(NodeInfoSchema, { nodeId: id, updatedAt: BigInt(Date.now()), resumeWindowMs: 2000, version: "v" }), ttl);

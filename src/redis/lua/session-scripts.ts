@@ -97,6 +97,9 @@ return {active, math.max(active, tonumber(f[1] or '0')), tonumber(f[2] or '0'), 
 local key = P .. 'presence:' .. arg(1)
 redis.call('HSET', key, arg(2), arg(3) .. '|' .. arg(5))
 extend(key, tonumber(arg(4)))
+-- The identities the node has connections of, which go offline with it (presence_drop_node).
+redis.call('SADD', k_node_presence(arg(5)), arg(1))
+extend(k_node_presence(arg(5)), tonumber(arg(4)))
 redis.call('SET', P .. 'last_seen:' .. arg(1), NOW, 'PX', ${LAST_SEEN_TTL_MS})
 return 1
 `),
@@ -105,6 +108,32 @@ return 1
   offline: new LuaScript("presence_offline", `
 redis.call('HDEL', P .. 'presence:' .. arg(1), arg(2))
 redis.call('SET', P .. 'last_seen:' .. arg(1), NOW, 'PX', ${LAST_SEEN_TTL_MS})
+return 1
+`),
+
+  /**
+   * (node, last seen ms or '') → marks every connection the node registered offline, and for the identities
+   * it had online makes last seen that time unless a later one is known.
+   */
+  dropNode: new LuaScript("presence_drop_node", `
+local node, seen = arg(1), tonumber(arg(2))
+local index = k_node_presence(node)
+for _, identity in ipairs(redis.call('SMEMBERS', index)) do
+  local key = P .. 'presence:' .. identity
+  local f = redis.call('HGETALL', key)
+  local dropped = false
+  for j = 1, #f, 2 do
+    if string.match(f[j + 1], '^%d+|(.*)$') == node then
+      redis.call('HDEL', key, f[j])
+      dropped = true
+    end
+  end
+  local last = P .. 'last_seen:' .. identity
+  if dropped and seen and seen > tonumber(redis.call('GET', last) or '0') then
+    redis.call('SET', last, seen, 'PX', ${LAST_SEEN_TTL_MS})
+  end
+end
+redis.call('DEL', index)
 return 1
 `),
 
