@@ -99,6 +99,26 @@ describe("Redis backend specifics", { skip }, () => {
     }
   });
 
+  test("a node's presence index holds an identity while the node has a connection of it, and no longer", async () => {
+    const prefix = uniquePrefix("presidx");
+    const b = await backend(prefix);
+    try {
+      const s = b.store;
+      const now = Date.now();
+      await s.setOnline("a", "CO_1", 30_000, now, "n1");
+      await s.setOnline("a", "CO_2", 30_000, now, "n1");
+      await s.setOnline("a", "CO_3", 30_000, now, "n2");
+      const index = (node: string) => withRedis(REDIS_URL, (redis) => redis.smembers(`${prefix}node:${node}:presence`));
+      await s.setOffline("a", "CO_1", now);
+      assert.deepEqual([await index("n1"), await index("n2")], [["a"], ["a"]]);
+      await s.setOffline("a", "CO_2", now);
+      assert.deepEqual([await index("n1"), await index("n2")], [[], ["a"]]);
+    } finally {
+      await b.close();
+      await deletePrefix(REDIS_URL, prefix);
+    }
+  });
+
   test("every key a room and its participants use has a TTL, so nothing outlives a dead cluster", async () => {
     const prefix = uniquePrefix("ttl");
     const b = await backend(prefix);

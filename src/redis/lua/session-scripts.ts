@@ -106,7 +106,18 @@ return 1
 
   /** (identity, connection) → marks the connection offline; last seen = now. */
   offline: new LuaScript("presence_offline", `
-redis.call('HDEL', P .. 'presence:' .. arg(1), arg(2))
+local key = P .. 'presence:' .. arg(1)
+local node = string.match(redis.call('HGET', key, arg(2)) or '', '^%d+|(.+)$')
+redis.call('HDEL', key, arg(2))
+-- Out of the node's index once it holds no other connection of the identity, or the index would grow with
+-- every identity that ever connected to a long-lived node.
+if node then
+  local still = false
+  for _, v in ipairs(redis.call('HVALS', key)) do
+    if string.match(v, '^%d+|(.+)$') == node then still = true; break end
+  end
+  if not still then redis.call('SREM', k_node_presence(node), arg(1)) end
+end
 redis.call('SET', P .. 'last_seen:' .. arg(1), NOW, 'PX', ${LAST_SEEN_TTL_MS})
 return 1
 `),
