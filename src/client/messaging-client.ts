@@ -1,6 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { toHex } from "../protocol/pq/bytes.js";
-import { errorReasonOf } from "./client-errors.js";
+import { errorReasonOf, invalidArgument } from "./client-errors.js";
 import type { VollyDataMessage } from "./client-events.js";
 import { messagingTransportOf, type MessagingTransport, type VollyPostQuantumSession } from "./post-quantum-session.js";
 import { RecentKeys } from "./recent-keys.js";
@@ -84,6 +84,8 @@ export class VollyMessagingClient extends TypedEmitter<VollyMessagingEvents> {
 
   /** Sends `body` to `options.to` (an identity in the room) or, without it, to everyone else in the room. */
   async send(body: string | Uint8Array, options: { to?: string } = {}): Promise<VollyMessageReceipt> {
+    // Checked here, as sendData does: plain JavaScript callers pass anything (an ArrayBuffer, undefined).
+    if (typeof body !== "string" && !(body instanceof Uint8Array)) throw invalidArgument("send: body must be a string or a Uint8Array");
     const id = `${this.prefix}-${++this.counter}`;
     const content = typeof body === "string" ? new TextEncoder().encode(body) : body;
     const payload = new Uint8Array(content.length + 1);

@@ -172,6 +172,8 @@ export class VollySignalingClient extends TypedEmitter<VollySignalingEvents> {
 
   /** Presence of up to 100 identities anywhere in the deployment, in the order asked. */
   async discoverUsers(identities: string[]): Promise<VollyUserPresence[]> {
+    // Checked here: a plain JavaScript caller's string would be asked about letter by letter.
+    if (!Array.isArray(identities) || !identities.every((i) => typeof i === "string")) throw invalidArgument("discoverUsers: identities must be an array of strings");
     await this.ready();
     const answer = await this.connection.request({ case: "discover", value: { identities } }, true);
     const users = answer?.message.case === "discover" ? answer.message.value.users : [];

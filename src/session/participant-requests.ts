@@ -9,6 +9,7 @@ import {
   type SignalRequest,
   type UpdateMetadataRequest,
 } from "../../gen/volly/signaling/v1/signal_pb.js";
+import { MAX_NAME_CHARACTERS, withinCharacters } from "../auth/participant-names.js";
 import { errors } from "../errors.js";
 import { senderOf, type Sender } from "../room/relay.js";
 import { dataBytes, descriptionBytes, FanoutBudget } from "./fanout-budget.js";
@@ -91,7 +92,8 @@ export class ParticipantRequests {
   private async discover(identities: string[], requestId: number): Promise<void> {
     const max = this.s.svc.config.limits.maxDiscover;
     if (identities.length > max) throw errors.discoverTooMany(max);
-    if (identities.some((i) => i.length > 256)) throw errors.malformedMessage("identity longer than 256 characters");
+    // Characters as a join counts them (an emoji is one, though two UTF-16 units): any identity that can join can be asked about.
+    if (identities.some((i) => !withinCharacters(i, MAX_NAME_CHARACTERS))) throw errors.malformedMessage(`identity longer than ${MAX_NAME_CHARACTERS} characters`);
     const presence = await this.s.svc.store.getPresence(identities, Date.now());
     const users = presence.map((p) => create(UserPresenceSchema, { identity: p.identity, online: p.online, lastSeen: BigInt(p.lastSeen) }));
     this.reply(create(SignalResponseSchema, { message: { case: "discover", value: create(DiscoverResponseSchema, { users }) } }), requestId);

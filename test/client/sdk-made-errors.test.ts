@@ -64,3 +64,34 @@ test("sendData with a payload that is neither a string nor bytes rejects with In
     await bob.client.disconnect();
   }
 });
+
+test("messaging send with a body that is neither a string nor bytes, and discoverUsers without an array of strings, reject with InvalidArgument", async () => {
+  const alice = await nodeClient(server.wsUrl, "ma-alice", "sdk-args");
+  try {
+    await alice.client.connect();
+    const messaging = new VollyMessagingClient({ postQuantumSession: alice.client.getPostQuantumSession() });
+    for (const body of [new ArrayBuffer(4), 7, undefined, null]) {
+      await assert.rejects(messaging.send(body as unknown as string), invalidArgument, String(body));
+    }
+    // A string would otherwise be asked about letter by letter, and undefined answered with nobody.
+    for (const identities of ["bob", undefined, [1, 2], ["ok", null]]) {
+      await assert.rejects(alice.client.discoverUsers(identities as unknown as string[]), invalidArgument, String(identities));
+    }
+    assert.deepEqual((await alice.client.discoverUsers(["ma-alice"])).map((u) => u.online), [true]);
+    messaging.close();
+  } finally {
+    await alice.client.disconnect();
+  }
+});
+
+// The server counts an identity's characters for discover as for a join: an emoji is one, not two UTF-16 units.
+test("discoverUsers asks about an identity of 200 emoji, which can join", async () => {
+  const identity = "🦊".repeat(200);
+  const fox = await nodeClient(server.wsUrl, identity, "sdk-emoji");
+  try {
+    await fox.client.connect();
+    assert.deepEqual((await fox.client.discoverUsers([identity])).map((u) => [u.identity, u.online]), [[identity, true]]);
+  } finally {
+    await fox.client.disconnect();
+  }
+});
