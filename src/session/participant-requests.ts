@@ -144,7 +144,11 @@ export class ParticipantRequests {
   }
 
   private async leave(): Promise<void> {
-    await this.s.svc.rooms.leave(this.s.room, this.s.identity, this.s.sid, DisconnectReason.CLIENT_INITIATED);
+    const { svc } = this.s;
+    // Offline before the room is told, as when a connection ends (leaveRoom): whoever hears it left and asks
+    // `discover` at once, on any node, must not find it online. A hidden participant has no presence.
+    if (!this.s.claims.video.hidden) await svc.store.setOffline(this.s.identity, this.s.connId, Date.now()).catch(() => {});
+    await svc.rooms.leave(this.s.room, this.s.identity, this.s.sid, DisconnectReason.CLIENT_INITIATED);
     this.s.end({ reason: DisconnectReason.CLIENT_INITIATED, action: LeaveAction.DISCONNECT, dispose: "none" });
   }
 }

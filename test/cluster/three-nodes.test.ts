@@ -32,18 +32,23 @@ describe("three server processes on one Redis", { skip }, () => {
   const joined = (client: TestClient, identity: string) =>
     client.waitFor("participantUpdate", (u) => u.participants[0]?.identity === identity && u.participants[0].state === ParticipantState.JOINED, 10_000);
 
-  test("a participant the room has been told of is already online for discover, asked on another node", async () => {
+  test("a participant the room has been told of is online for discover, asked on another node, and offline once told it left", async () => {
     const watcher = await join(a, "ws-protobuf", "watcher", "presence-order");
+    const ask = async (identity: string) => {
+      const rid = watcher.send({ case: "discover", value: { identities: [identity] } });
+      return (await watcher.waitFor("discover", (_v, r) => r.requestId === rid, 10_000)).users.map((u) => [u.identity, u.online]);
+    };
     for (let i = 0; i < 10; i++) {
-      // Joins on b; the watcher on a asks the moment it hears of each one.
+      // Joins on b; the watcher on a asks the moment it hears of each one, and again the moment it hears it left.
       const identity = `newcomer-${i}`;
       const heard = joined(watcher, identity);
       const newcomer = await join(b, i % 2 === 0 ? "ws-flat" : "grpc-js", identity, "presence-order");
       await heard;
-      const rid = watcher.send({ case: "discover", value: { identities: [identity] } });
-      const users = (await watcher.waitFor("discover", (_v, r) => r.requestId === rid, 10_000)).users;
-      assert.deepEqual(users.map((u) => [u.identity, u.online]), [[identity, true]]);
-      await newcomer.leave();
+      assert.deepEqual(await ask(identity), [[identity, true]]);
+      const gone = watcher.waitFor("participantUpdate", (u) => u.participants[0]?.identity === identity && u.participants[0].state === ParticipantState.DISCONNECTED, 10_000);
+      void newcomer.leave();
+      await gone;
+      assert.deepEqual(await ask(identity), [[identity, false]]);
     }
     await watcher.leave();
   });
