@@ -13,6 +13,8 @@ const REDACT = [
   "sharedSecret", "*.sharedSecret", "key", "*.key", "keys", "*.keys",
   "clientPublicKey", "*.clientPublicKey", "kemCiphertext", "*.kemCiphertext", "pqPublicKey", "*.pqPublicKey",
   "payload", "*.payload", "url", "*.url",
+  // What `new URL` puts on its TypeError: the request target, access token and all.
+  "input", "*.input",
 ];
 
 /**

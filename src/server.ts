@@ -10,6 +10,7 @@ import { DepartureLedger } from "./room/departure-ledger.js";
 import type { Config } from "./config.js";
 import { HealthCheck } from "./http/health.js";
 import { Listener } from "./http/listener.js";
+import { requestTarget } from "./http/request-target.js";
 import { createRestHandler, type ExtraRoute } from "./http/rest-routes.js";
 import { applyHttpRulesToRpcRoutes } from "./http/rpc-http-rules.js";
 import { Metrics } from "./metrics/metrics.js";
@@ -134,9 +135,9 @@ export async function createVollyServer(config: Config, options: ServerOptions):
     longLived,
   };
   const signalListener = new Listener(signalAdapter, (req, socket, head) => {
-    const path = new URL(req.url ?? "/", "http://localhost").pathname;
-    if (SIGNAL_PATHS.has(path)) return bridge.upgrade(req, socket, head);
-    socket.end("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    const path = requestTarget(req.url)?.pathname;
+    if (path !== undefined && SIGNAL_PATHS.has(path)) return bridge.upgrade(req, socket, head);
+    socket.end(`HTTP/1.1 ${path === undefined ? "400 Bad Request" : "404 Not Found"}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
     return Promise.resolve(false);
   }, http);
   const apiListener = new Listener(apiAdapter, undefined, http);

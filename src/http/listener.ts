@@ -3,6 +3,7 @@ import * as http2 from "node:http2";
 import * as net from "node:net";
 import type { Duplex } from "node:stream";
 import type { ConnectionSlots } from "../rtc/connection-limiter.js";
+import { corsResponseHeaders } from "./cors-policy.js";
 
 const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 
@@ -80,7 +81,14 @@ export class Listener {
         this.serveUpgradeAsPlain(req, socket, head);
         return;
       }
-      onUpgrade(req, socket, head).then(
+      // A handler that throws instead of rejecting must not end the process (a thrown error here is uncaught).
+      let upgraded: Promise<boolean>;
+      try {
+        upgraded = onUpgrade(req, socket, head);
+      } catch (e) {
+        upgraded = Promise.reject(e);
+      }
+      upgraded.then(
         (owned) => {
           if (owned) this.handOver(socket as net.Socket);
         },
@@ -262,5 +270,7 @@ function answerClientError(e: Error & { code?: string }, socket: Duplex): void {
     : e.code === "ERR_HTTP_REQUEST_TIMEOUT"
       ? ["408 Request Timeout", "the request took too long to arrive"]
       : ["400 Bad Request", "malformed HTTP request"];
-  socket.end(`HTTP/1.1 ${status}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(reason)}\r\nConnection: close\r\n\r\n${reason}`);
+  // With the CORS headers every answer has: a page on another origin reads the reason rather than "Failed to fetch".
+  const cors = Object.entries(corsResponseHeaders()).map(([name, value]) => `${name}: ${value}\r\n`).join("");
+  socket.end(`HTTP/1.1 ${status}\r\nContent-Type: text/plain; charset=utf-8\r\n${cors}Content-Length: ${Buffer.byteLength(reason)}\r\nConnection: close\r\n\r\n${reason}`);
 }

@@ -7,6 +7,7 @@ import { parseConnectParams, queryParams } from "../session/connect-params.js";
 import type { NodeServices } from "../session/node-services.js";
 import { corsPreflightHeaders, corsResponseHeaders } from "./cors-policy.js";
 import type { HealthCheck } from "./health.js";
+import { requestTarget } from "./request-target.js";
 
 type NodeHandler = NonNullable<ConnectNodeAdapterOptions["fallback"]>;
 export type Req = Parameters<NodeHandler>[0];
@@ -54,9 +55,15 @@ const GET_ROUTES: ReadonlyMap<string, GetRoute> = new Map<string, GetRoute>([
 ]);
 
 async function route(svc: NodeServices, health: HealthCheck, extra: ExtraRoute[], req: Req, res: Res): Promise<void> {
-  const url = new URL(req.url ?? "/", "http://localhost");
+  const url = requestTarget(req.url);
   const preflight = req.method === "OPTIONS";
   for (const [name, value] of Object.entries(preflight ? corsPreflightHeaders() : corsResponseHeaders())) res.setHeader(name, value);
+  if (url === undefined) {
+    discardRequestBody(req, res);
+    res.writeHead(400, { "Content-Type": "text/plain; charset=utf-8" });
+    res.end("malformed request target");
+    return;
+  }
   if (preflight) {
     res.writeHead(204);
     res.end();
@@ -121,7 +128,9 @@ export async function sessionStats(svc: NodeServices): Promise<Record<string, un
  */
 export function discardRequestBody(req: Req, res: Res): void {
   if (req.readableEnded) return;
-  if (req.httpVersionMajor === 1) res.setHeader("Connection", "close");
+  // Received whole (any GET, a small POST): nothing more can arrive under the next request, so the
+  // connection stays open; `readableEnded` stays false until someone reads, which no GET route does.
+  if (!req.complete && req.httpVersionMajor === 1) res.setHeader("Connection", "close");
   req.resume();
 }
 

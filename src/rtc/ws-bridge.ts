@@ -6,6 +6,7 @@ import { errorIdOf, errors, httpStatusOf, toPublicError } from "../errors.js";
 import type { Metrics } from "../metrics/metrics.js";
 import { authorizeConnection } from "../session/authorize-connection.js";
 import { parseConnectParams, queryParams, type ConnectParams } from "../session/connect-params.js";
+import { requestTarget } from "../http/request-target.js";
 import type { NodeServices } from "../session/node-services.js";
 import { SignalSession } from "../session/signal-session.js";
 import type { ConnectionSlots } from "./connection-limiter.js";
@@ -45,7 +46,8 @@ export class WsBridge {
 
   /** Handles an HTTP upgrade request for a signal path; true once the socket is a signal WebSocket's. */
   async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<boolean> {
-    const url = new URL(req.url ?? "/", "http://localhost");
+    const url = requestTarget(req.url);
+    if (url === undefined) return reject(socket, 400, "malformed request target");
     const ip = req.socket.remoteAddress ?? "";
     // Socket errors are already handled: the listener gave every accepted socket its shared error listener.
     let params: ConnectParams;
