@@ -1,3 +1,4 @@
+import { isUtf8 } from "node:buffer";
 import { WIRE_LEN, WIRE_VARINT, WireReader, lenFieldSize, varintSize, writeLenField, writeVarint, zeroed, type FrameAllocator } from "./wire-bytes.js";
 
 /**
@@ -81,6 +82,9 @@ function parseBody(kind: RelayKind, bytes: Uint8Array, start: number, end: numbe
       if (wire !== WIRE_LEN) return undefined;
       const n = r.varint();
       if (n < 0 || r.pos + n > end) return undefined;
+      // A string that is not UTF-8 takes the normal path, which refuses it (malformed_message): relayed as
+      // it was, it reached protobuf receivers as a frame they cannot decode, and again on every resume.
+      if (field <= 3 && !isUtf8(bytes.subarray(r.pos, r.pos + n))) return undefined;
       if (field === 1) payloadLength = n;
       else if (field === 2) target = utf8.decode(bytes.subarray(r.pos, r.pos + n));
       else if (field === 3) callIdLength = n;

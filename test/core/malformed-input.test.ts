@@ -55,6 +55,24 @@ describe("malformed frames get an error and nothing else breaks", () => {
     await peer.leave();
   });
 
+  test("an offer whose sdp is not UTF-8 is refused (malformed_message) and relayed to nobody; the next one goes through", async () => {
+    const pat = await TestClient.connect({ kind: "ws-protobuf", port: srv.port, identity: "utf8-pat", room: "bad-utf8", pq: false });
+    const bob = await TestClient.connect({ kind: "ws-protobuf", port: srv.port, identity: "utf8-bob", room: "bad-utf8", pq: false });
+    const fred = await TestClient.connect({ kind: "ws-flat", port: srv.port, identity: "utf8-fred", room: "bad-utf8", pq: false });
+    const te = new TextEncoder();
+    const field = (n: number, data: Uint8Array) => [(n << 3) | 2, data.length, ...data];
+    for (const target of ["utf8-bob", "utf8-fred"]) {
+      const body = [...field(1, new Uint8Array([0x61, 0xff, 0x62])), ...field(2, te.encode(target))];
+      pat.channel.sendRaw(Uint8Array.from([(1 << 3) | 2, body.length, ...body]));
+      assert.equal((await pat.waitFor("error")).reason, "malformed_message", target);
+    }
+    pat.send({ case: "offer", value: { sdp: "v=0 good", target: "utf8-bob" } });
+    assert.equal((await bob.waitFor("offer")).sdp, "v=0 good", "the first offer bob gets is the good one");
+    pat.send({ case: "offer", value: { sdp: "v=0 good", target: "utf8-fred" } });
+    assert.equal((await fred.waitFor("offer")).sdp, "v=0 good", "the first offer fred gets is the good one");
+    for (const c of [pat, bob, fred]) await c.leave();
+  });
+
   test("undecodable gRPC messages end that stream with error and leave, then invalid_argument; the server carries on", async () => {
     const client = new grpc.Client(`127.0.0.1:${srv.port}`, grpc.credentials.createInsecure());
     const md = new grpc.Metadata();

@@ -123,3 +123,21 @@ test("a record frame from unzeroed memory: every byte is written, so it equals o
     assert.deepEqual(Buffer.from(frames[1] as Uint8Array), Buffer.from(frames[0] as Uint8Array));
   }
 });
+
+test("an offer, answer or trickle with a string that is not UTF-8 is left to the slow path (which refuses it)", () => {
+  const te = new TextEncoder();
+  const bad = new Uint8Array([0x61, 0xff, 0x62]);
+  const field = (n: number, data: Uint8Array) => Uint8Array.from([(n << 3) | 2, data.length, ...data]);
+  const request = (kind: number, ...fields: Uint8Array[]) => {
+    const body = Uint8Array.from(fields.flatMap((f) => [...f]));
+    return Uint8Array.from([(kind << 3) | 2, body.length, ...body]);
+  };
+  for (const kind of [1, 2, 3]) {
+    assert.ok(parseRelayRequest(request(kind, field(1, te.encode("v=0")), field(2, te.encode("bob")), field(3, te.encode("c")))), `kind ${kind}: well-formed`);
+    for (const at of [1, 2, 3]) {
+      const fields = [1, 2, 3].map((n) => field(n, n === at ? bad : te.encode("ok")));
+      assert.equal(parseRelayRequest(request(kind, ...fields)), undefined, `kind ${kind}, field ${at}`);
+      assert.throws(() => fromBinary(SignalRequestSchema, request(kind, ...fields)), TypeError, "protobuf-es refuses it too");
+    }
+  }
+});
