@@ -12,11 +12,12 @@ import { fromBinary, fromJson, ScalarType, toBinary, toJson, type DescMessage, t
 export type WireFormat = "protobuf" | "json" | "flat";
 
 /**
- * A frame that cannot be decoded; `unknownType` is set when only the flat `type` was not recognised, and
- * `requestId` when a JSON frame's `request_id` could still be read, so that the answer can repeat it.
+ * A frame that cannot be decoded; `unknownType` is set when only the flat `type` was not recognised,
+ * `requestId` when a JSON frame's `request_id` could still be read, so that the answer can repeat it, and
+ * `format` when it was a JSON object whose dialect (flat or canonical) is known, so the answer is in it.
  */
 export class CodecError extends Error {
-  constructor(message: string, readonly unknownType?: string, readonly requestId = 0) {
+  constructor(message: string, readonly unknownType?: string, readonly requestId = 0, readonly format?: WireFormat) {
     super(message);
     this.name = "CodecError";
   }
@@ -82,8 +83,9 @@ function decodeJsonValue<D extends DescMessage>(schema: D, value: unknown): { me
     return { message: fromJson(schema, json, { ignoreUnknownFields: true }), format: flat ? "flat" : "json" };
   } catch (e) {
     const requestId = requestIdOf(obj);
-    if (e instanceof CodecError) throw new CodecError(e.message, e.unknownType, requestId);
-    throw new CodecError(`invalid message: ${e instanceof Error ? e.message.slice(0, 200) : "unknown"}`, undefined, requestId);
+    const format = flat ? "flat" : "json";
+    if (e instanceof CodecError) throw new CodecError(e.message, e.unknownType, requestId, format);
+    throw new CodecError(`invalid message: ${e instanceof Error ? e.message.slice(0, 200) : "unknown"}`, undefined, requestId, format);
   }
 }
 

@@ -143,7 +143,8 @@ export class WsTransport implements SignalTransport, SignalSocketEvents {
       decoded = decodeFrame(SignalRequestSchema, utf8.decode(bytes));
     } catch (e) {
       if (e instanceof CodecError) {
-        this.fixed ??= "flat";
+        // In the client's dialect when the frame shows it, else the one it asked for with ?format=json.
+        this.fixed ??= e.format ?? (this.serverFirstFormat === "json" ? "json" : "flat");
         session.receiveMalformed(e);
         return;
       }

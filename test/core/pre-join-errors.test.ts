@@ -71,6 +71,22 @@ describe("errors before join", () => {
     }
   });
 
+  test("a first frame that does not decode is answered in the client's dialect: the frame's own, else ?format=", async () => {
+    for (const [kind, frame, expected] of [
+      ["ws-json", JSON.stringify({ discover: { identities: 5 } }), "json"],
+      ["ws-flat", JSON.stringify({ type: "discover", identities: 5 }), "flat"],
+      ["ws-flat", JSON.stringify({ discover: { identities: 5 } }), "json"],
+      ["ws-json", "{not json", "json"],
+      ["ws-flat", "{not json", "flat"],
+    ] as const) {
+      const c = await openChannel(kind, node.port, { token: await makeToken({ ...capturedKeys, identity: `dialect-${kind}`, room: "pre-join" }) });
+      c.sendRaw(frame);
+      const { messages } = await drain(c);
+      assert.deepEqual(messages.map((m) => m.message.case), ["error", "leave"], frame);
+      assert.deepEqual(c.frameFormats, [expected, expected], `${kind} ${frame}`);
+    }
+  });
+
   test("a plaintext leave before the handshake closes normally", async () => {
     const c = await open("pre-leave");
     c.send(create(SignalRequestSchema, { message: { case: "leave", value: {} } }));
