@@ -23,7 +23,6 @@ const RESUME_AT = 8;
 /** Relays of one session queued in the store at once before the session waits for them. */
 const MAX_RELAYS_IN_FLIGHT = 32;
 
-
 /**
  * The session's way in: a queue processed one request at a time, in order (ordering per sender is a
  * protocol guarantee), the rate limit, the PQ handshake, record decryption, and dispatch. Binary frames take
