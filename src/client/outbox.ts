@@ -108,10 +108,19 @@ export class Outbox {
     for (const entry of this.entries.values()) this.transmit(entry, transport);
   }
 
-  /** Offline: requests queue until the next `attach`, timed again (those the pacer still held had no timer). */
+  /**
+   * Offline: requests queue until the next `attach`. One that already left is not timed while the SDK
+   * reconnects: the resume sends it again, timed anew, and giving up rejects it (`reject`); its timer running on
+   * would fail a request the resume was about to deliver. One never sent is timed from now, if it was not already.
+   */
   detach(): void {
     this.transport = undefined;
-    for (const entry of this.entries.values()) entry.timer ??= this.deadline(entry);
+    for (const entry of this.entries.values()) {
+      if (entry.sentIndex >= 0) {
+        clearTimeout(entry.timer);
+        entry.timer = undefined;
+      } else entry.timer ??= this.deadline(entry);
+    }
   }
 
   /** Settles the request a direct answer names; false when no request waits for it. */

@@ -35,3 +35,30 @@ test("a request on a socket that went silent waits for the resume instead of tim
     await bob.client.disconnect();
   }
 });
+
+test("a request on a socket that went silent survives a reconnect that takes longer than its timeout", async () => {
+  const alice = await nodeClient(server.wsUrl, "down-alice", "silent-down", { requestTimeoutMs: 1500, reconnect: { maxAttempts: 30, maxDelayMs: 500 } });
+  const bob = await nodeClient(server.wsUrl, "down-bob", "silent-down");
+  try {
+    await alice.client.connect();
+    await bob.client.connect();
+    const received: string[] = [];
+    bob.client.on("data", (m) => received.push(m.id));
+    // The network goes: nothing reaches alice, and no new connection gets through until it is back.
+    alice.tap.deafen();
+    alice.tap.down = true;
+    const reconnecting = nextEvent(alice.client, "reconnecting", 15_000);
+    const acked = alice.client.sendData("across the outage", { target: "down-bob", id: "d0" });
+    await reconnecting;
+    // Well past the request's timeout, counted from when the heartbeat gave the socket up.
+    await new Promise((r) => setTimeout(r, 4000));
+    const resumed = nextEvent(alice.client, "reconnected", 15_000);
+    alice.tap.down = false;
+    assert.equal((await acked).recipients, 1);
+    assert.equal((await resumed)[0].resumed, true);
+    assert.deepEqual(received, ["d0"], "delivered once");
+  } finally {
+    await alice.client.disconnect();
+    await bob.client.disconnect();
+  }
+});

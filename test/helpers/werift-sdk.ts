@@ -21,15 +21,19 @@ export interface SocketTap {
   deafen(): void;
   /** Flips a bit in the next binary frame the newest socket receives (a tampered record). */
   corruptNext(): void;
+  /** While true, every new socket's connection is refused (the network is down); open ones are untouched. */
+  down: boolean;
 }
 
 export function socketTap(): SocketTap {
   const opened: TappedWebSocket[] = [];
+  const state = { down: false };
   class TappedWebSocket extends WebSocket {
     deaf = false;
     corrupt = false;
     constructor(url: string) {
-      super(url);
+      // Port 9 (discard) is closed on loopback: the connection is refused at once.
+      super(state.down ? "ws://127.0.0.1:9/" : url);
       opened.push(this);
     }
 
@@ -48,6 +52,12 @@ export function socketTap(): SocketTap {
   return {
     WebSocket: TappedWebSocket,
     opened,
+    get down() {
+      return state.down;
+    },
+    set down(value: boolean) {
+      state.down = value;
+    },
     cut: () => opened.at(-1)?.terminate(),
     deafen: () => {
       const last = opened.at(-1);
