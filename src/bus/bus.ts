@@ -8,6 +8,11 @@ export interface Bus {
   subscribe(topic: string, onMessage: (payload: Uint8Array) => void): Promise<Unsubscribe>;
   /** Resolves when the bus can deliver; rejects otherwise (health checks). */
   ping(): Promise<void>;
+  /**
+   * Calls `listener` each time the bus delivers again after a time it could not (its connection was lost):
+   * what was published meanwhile is gone from the bus, and only the store's mailboxes have it.
+   */
+  onLoss(listener: () => void): void;
   close(): Promise<void>;
 }
 

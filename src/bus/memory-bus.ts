@@ -25,6 +25,9 @@ export class MemoryBus implements Bus {
 
   async ping(): Promise<void> {}
 
+  /** In one process nothing is ever lost in transit. */
+  onLoss(): void {}
+
   async close(): Promise<void> {
     this.topics.clear();
   }

@@ -14,6 +14,9 @@ type Handler = (payload: Uint8Array) => void;
  */
 export class RedisBus implements Bus {
   private readonly channels = new Map<string, Set<Handler>>();
+  private readonly lossListeners: Array<() => void> = [];
+  /** The subscriber's connection closed since it was last known subscribed. */
+  private lost = false;
 
   constructor(
     private readonly pub: Redis,
@@ -22,6 +25,30 @@ export class RedisBus implements Bus {
     private readonly log: Logger,
   ) {
     sub.on("messageBuffer", (channel: Buffer, message: Buffer) => this.dispatch(channel.toString("utf8"), message));
+    sub.on("close", () => (this.lost = true));
+    sub.on("ready", () => void this.recovered());
+  }
+
+  onLoss(listener: () => void): void {
+    this.lossListeners.push(listener);
+  }
+
+  /**
+   * After a reconnect: ioredis subscribes again by itself; subscribing once more here (a no-op for Redis, on the
+   * same connection, so answered after ioredis's) says when that took effect. Only then are the listeners
+   * told, so that what they read from the mailboxes and what arrives from now on leave nothing in between.
+   */
+  private async recovered(): Promise<void> {
+    if (!this.lost) return;
+    const channels = [...this.channels.keys()];
+    try {
+      if (channels.length > 0) await this.sub.subscribe(...channels);
+    } catch {
+      // Lost again: the next `ready` tries again.
+      return;
+    }
+    this.lost = false;
+    for (const listener of this.lossListeners) listener();
   }
 
   async publish(topic: string, payload: Uint8Array): Promise<void> {

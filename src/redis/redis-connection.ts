@@ -114,14 +114,26 @@ export async function connectRedis(config: RedisConfig, role: string, log: Logge
   return redis;
 }
 
-/** A second connection with the same options (the bus's subscriber). */
-export async function duplicateConnection(redis: Redis, config: RedisConfig, role: string, log: Logger, observer?: BackendObserver): Promise<Redis> {
+/**
+ * A second connection with the same options (the bus's subscriber). It is probed with PING, which a
+ * subscribed connection may send, so that a dead one is reconnected too (see `watchConnection`).
+ */
+export async function duplicateConnection(redis: Redis, config: RedisConfig, role: string, log: Logger): Promise<Redis> {
   const copy = redis.duplicate({ connectionName: connectionName(config, role), reconnectOnError: replyErrorWatcher(log.child({ redis: role })) });
-  await openConnection(copy, config, log, role, observer);
+  await openConnection(copy, config, log, role, undefined, async (r) => {
+    await r.ping();
+  });
   return copy;
 }
 
-async function openConnection(redis: Redis, config: RedisConfig, log: Logger, role: string, observer: BackendObserver | undefined): Promise<void> {
+async function openConnection(
+  redis: Redis,
+  config: RedisConfig,
+  log: Logger,
+  role: string,
+  observer: BackendObserver | undefined,
+  probe?: (redis: Redis) => Promise<void>,
+): Promise<void> {
   let lastError: Error | undefined;
   const onStartupError = (e: Error) => {
     lastError = e;
@@ -143,7 +155,7 @@ async function openConnection(redis: Redis, config: RedisConfig, log: Logger, ro
     clearTimeout(timer);
     redis.off("error", onStartupError);
   }
-  stopWatches.set(redis, watchConnection(redis, log.child({ redis: role }), observer));
+  stopWatches.set(redis, watchConnection(redis, log.child({ redis: role }), observer, probe));
 }
 
 /**

@@ -7,6 +7,12 @@ import { pingPrimary, ReadOnlyReplicaError } from "./redis-role.js";
 export const PROBE_INTERVAL_MS = 1000;
 /** A probe not answered in this time means Redis does not answer: the health check's own limit (health.ts). */
 export const PROBE_TIMEOUT_MS = 1000;
+/**
+ * A probe still not answered after this long means the connection itself is dead (a half-open network: the
+ * socket stays open while nothing comes back, and without a reconnect nothing ever would): it is dropped and
+ * opened again. A hung Redis is no different to the node; the new connection waits for it like the old one.
+ */
+export const RECONNECT_SILENT_MS = 5000;
 
 /**
  * Watches whether Redis answers on `redis`, logs each change once (not every retry) and reports it to the
@@ -16,9 +22,10 @@ export const PROBE_TIMEOUT_MS = 1000;
  * a time), and one not answered within `PROBE_TIMEOUT_MS` counts as down until one is answered. The probe
  * also asks the role (`pingPrimary`): a replica answers PING but refuses every write, which is down for a
  * node; that verdict outlives a reconnect until a probe finds a primary, so reconnecting to the same
- * replica does not read as up. Returns a function that stops the probes.
+ * replica does not read as up. A connection without an observer (the bus's subscriber) is probed with `probe`
+ * alone, for the reconnect. Returns a function that stops the probes.
  */
-export function watchConnection(redis: Redis, log: Logger, observer: BackendObserver | undefined): () => void {
+export function watchConnection(redis: Redis, log: Logger, observer: BackendObserver | undefined, probeWith: ((redis: Redis) => Promise<void>) | undefined = observer && pingPrimary): () => void {
   let connected = true;
   let answering = true;
   /** What the last probe found refusing writes (the replica's role), or undefined. */
@@ -49,7 +56,7 @@ export function watchConnection(redis: Redis, log: Logger, observer: BackendObse
     answering = true;
     report();
   });
-  if (observer === undefined) return () => {};
+  if (probeWith === undefined) return () => {};
 
   const refuses = (why: string | undefined) => {
     if (why !== undefined && refusing === undefined) log.warn({ err: why }, "redis answers but refuses writes (a replica); commands that write fail until it is a primary again");
@@ -62,23 +69,40 @@ export function watchConnection(redis: Redis, log: Logger, observer: BackendObse
     answering = yes;
     report();
   };
+  /** Since when probes get no reply at all (not even a refusal such as LOADING); undefined while replies come. */
+  let silentSince: number | undefined;
+  const reconnect = () => {
+    silentSince = undefined;
+    log.warn({ silentMs: RECONNECT_SILENT_MS }, "redis connection gave no reply at all; reconnecting");
+    // Fails what waits on the connection, a probe included, and opens a new one.
+    redis.disconnect(true);
+  };
   const probe = () => {
     if (probing || redis.status !== "ready") return;
+    if (silentSince !== undefined && Date.now() - silentSince >= RECONNECT_SILENT_MS) return reconnect();
     probing = true;
+    const started = Date.now();
     const timer = setTimeout(() => answered(false), PROBE_TIMEOUT_MS);
+    // A probe that never settles (nothing times commands out) is silence as well.
+    const dead = setTimeout(reconnect, RECONNECT_SILENT_MS);
     // A refused PING (LOADING, a lost connection) counts as no answer: commands would fail the same way.
-    pingPrimary(redis).then(
+    probeWith(redis).then(
       () => {
+        silentSince = undefined;
         refuses(undefined);
         answered(true);
       },
       (e: unknown) => {
+        // Any reply, a refusal too, shows the connection carries answers; a timeout or a lost socket does not.
+        if (e instanceof Error && (e.name === "ReplyError" || e instanceof ReadOnlyReplicaError)) silentSince = undefined;
+        else silentSince ??= started;
         if (!(e instanceof ReadOnlyReplicaError)) return answered(false);
         refuses(e.message);
         answered(true);
       },
     ).finally(() => {
       clearTimeout(timer);
+      clearTimeout(dead);
       probing = false;
     });
   };

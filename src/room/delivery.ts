@@ -41,6 +41,11 @@ export class Delivery {
   /** Starts listening on this node's topic. */
   async start(): Promise<void> {
     this.unsubscribe = await this.bus.subscribe(nodeTopic(this.nodeId), (payload) => this.onBusMessage(payload));
+    // Deliveries published while the bus could not deliver are in the mailboxes only: each local participant
+    // reads its own, or a message sent in that time would wait for the next one to reveal the gap.
+    this.bus.onLoss(() => {
+      for (const participant of this.local.all()) participant.catchUp();
+    });
   }
 
   async stop(): Promise<void> {

@@ -20,6 +20,8 @@ export interface LocalParticipant {
   readonly room: string;
   /** A message from the participant's mailbox: a binary SignalResponse without message_id. */
   deliver(messageId: bigint, response: Uint8Array): void;
+  /** Reads its mailbox for messages the bus lost (`Bus.onLoss`). */
+  catchUp(): void;
   /**
    * Ends the connection: sends `leave{reason, action}` and closes. `alreadyRemoved` means the store no
    * longer lists the participant, so it must not be removed or announced again.

@@ -82,6 +82,11 @@ export class DeliveryCursor<O extends CursorOwner = CursorOwner> {
     this.drain();
   }
 
+  /** Reads the mailbox for messages after the last one here that never came live (the bus lost them). */
+  catchUp(): void {
+    if (this.open && !this.filling) void this.fill();
+  }
+
   deliver(id: bigint, response: Uint8Array): void {
     if (id <= this.last) {
       // Off the in-order path: costs nothing there.

@@ -259,6 +259,10 @@ export class SignalSession implements LocalParticipant, TickingSession, CursorOw
     this.cursor?.deliver(messageId, response);
   }
 
+  catchUp(): void {
+    this.cursor?.catchUp();
+  }
+
   disconnect(reason: DisconnectReason, action: LeaveAction, alreadyRemoved: boolean): void {
     const dispose: Disposal = alreadyRemoved ? "none" : action === LeaveAction.RESUME ? "away" : "leave";
     this.end({ reason, action, dispose });

@@ -47,7 +47,7 @@ const utf8 = new TextDecoder();
 
 /** A participant connection that records what it is given (id and text), in arrival order. */
 export function recorder(sid: string, got: Array<[bigint, string]>): LocalParticipant {
-  return { sid, identity: sid, room: "", deliver: (id, response) => got.push([id, utf8.decode(response)]), disconnect: () => {}, held: () => undefined };
+  return { sid, identity: sid, room: "", deliver: (id, response) => got.push([id, utf8.decode(response)]), catchUp: () => {}, disconnect: () => {}, held: () => undefined };
 }
 
 /** Counts the commands a backend sends, by name. */
