@@ -20,8 +20,9 @@ test("a node started against a LOADING Redis waits and becomes healthy", { skip:
     await redis.command(["DEBUG", "POPULATE", "40000"]);
     await redis.command(["SAVE"]);
     await redis.stop();
-    // 40000 keys at 100 µs each: about 4 s of LOADING, answered as such (events processed every 1 KiB).
-    redis = await OwnRedis.startLoading(["--key-load-delay", "100", "--loading-process-events-interval-bytes", "1024", ...args]);
+    // 40000 keys at 250 µs each: about 10 s of LOADING, answered as such (events processed every 1 KiB), so
+    // that the node still finds it loading when a busy machine takes seconds to start it.
+    redis = await OwnRedis.startLoading(["--key-load-delay", "250", "--loading-process-events-interval-bytes", "1024", ...args]);
     assert.match(String(await redis.command(["PING"]).catch((e: unknown) => e)), /LOADING/, "Redis is loading when the node starts");
     node = await NodeProcess.start({ REDIS_URL: redis.url, REDIS_PREFIX: "loading:", LOG_LEVEL: "info" }, "loading");
     assert.match(node.log, /redis is loading its dataset; waiting/);
