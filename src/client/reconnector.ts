@@ -16,6 +16,19 @@ const RESUME_GRACE_MS = 2000;
 /** Codes that another attempt cannot fix (a bad or expired token, a refused grant). */
 const FATAL = new Set([Code.Unauthenticated, Code.PermissionDenied, Code.InvalidArgument, Code.FailedPrecondition]);
 
+/** What a browser (or worker) says of the network; elsewhere none of it exists and the network counts as up. */
+interface NetworkGlobals {
+  readonly navigator?: { readonly onLine?: unknown };
+  addEventListener?(type: "online", listener: () => void): void;
+  removeEventListener?(type: "online", listener: () => void): void;
+}
+const platform = globalThis as unknown as NetworkGlobals;
+
+/** True when the platform knows the network is down (`navigator.onLine === false`). */
+function knownOffline(): boolean {
+  return platform.navigator?.onLine === false;
+}
+
 /**
  * Recovery after a lost connection: resume the same participant (`reconnect=1&sid=...`) with backoff while the
  * server's resume window lasts, else (or when the server answers `leave {RECONNECT}`) join again as a new
@@ -53,6 +66,12 @@ export class Reconnector {
       if (!immediate) await this.sleep(backoffDelay(policy, attempt));
       immediate = false;
       if (run !== this.run) return;
+      // While the browser knows it is offline an attempt could only fail: wait for the network without
+      // spending attempts, or a train ride would use them all up and end the client for good.
+      while (knownOffline()) {
+        await this.sleep(undefined);
+        if (run !== this.run) return;
+      }
       if (how === "resume" && Date.now() - droppedAt >= this.resumeWindowMs() + RESUME_GRACE_MS) how = "rejoin";
       try {
         await this.connection.enter(how);
@@ -95,14 +114,20 @@ export class Reconnector {
     this.wake?.();
   }
 
-  private sleep(ms: number): Promise<void> {
+  /**
+   * Waits `ms` (undefined: until woken), or less: `cancel`, or the network coming back (the `online` event, so the
+   * next attempt goes at once rather than after its backoff).
+   */
+  private sleep(ms: number | undefined): Promise<void> {
     return new Promise((resolve) => {
       const done = (): void => {
         clearTimeout(timer);
+        platform.removeEventListener?.("online", done);
         if (this.wake === done) this.wake = undefined;
         resolve();
       };
-      const timer = setTimeout(done, ms);
+      const timer = ms === undefined ? undefined : setTimeout(done, ms);
+      platform.addEventListener?.("online", done);
       this.wake = done;
     });
   }
