@@ -14,14 +14,20 @@ after(async () => {
   await server.close();
 });
 
+/** Alice (with `options`) and bob connected in `room`; `received` collects the ids of the data bob gets. */
+async function pair(prefix: string, room: string, options: Parameters<typeof nodeClient>[3]) {
+  const alice = await nodeClient(server.wsUrl, `${prefix}-alice`, room, options);
+  const bob = await nodeClient(server.wsUrl, `${prefix}-bob`, room);
+  await alice.client.connect();
+  await bob.client.connect();
+  const received: string[] = [];
+  bob.client.on("data", (m) => received.push(m.id));
+  return { alice, bob, received };
+}
+
 test("a request on a socket that went silent waits for the resume instead of timing out, and arrives once", async () => {
-  const alice = await nodeClient(server.wsUrl, "silent-alice", "silent-socket", { requestTimeoutMs: 1500 });
-  const bob = await nodeClient(server.wsUrl, "silent-bob", "silent-socket");
+  const { alice, bob, received } = await pair("silent", "silent-socket", { requestTimeoutMs: 1500 });
   try {
-    await alice.client.connect();
-    await bob.client.connect();
-    const received: string[] = [];
-    bob.client.on("data", (m) => received.push(m.id));
     // From now on nothing reaches alice: her request reaches the server, its answer is lost.
     alice.tap.deafen();
     const resumed = nextEvent(alice.client, "reconnected", 15_000);
@@ -37,13 +43,8 @@ test("a request on a socket that went silent waits for the resume instead of tim
 });
 
 test("a request on a socket that went silent survives a reconnect that takes longer than its timeout", async () => {
-  const alice = await nodeClient(server.wsUrl, "down-alice", "silent-down", { requestTimeoutMs: 1500, reconnect: { maxAttempts: 30, maxDelayMs: 500 } });
-  const bob = await nodeClient(server.wsUrl, "down-bob", "silent-down");
+  const { alice, bob, received } = await pair("down", "silent-down", { requestTimeoutMs: 1500, reconnect: { maxAttempts: 30, maxDelayMs: 500 } });
   try {
-    await alice.client.connect();
-    await bob.client.connect();
-    const received: string[] = [];
-    bob.client.on("data", (m) => received.push(m.id));
     // The network goes: nothing reaches alice, and no new connection gets through until it is back.
     alice.tap.deafen();
     alice.tap.down = true;
