@@ -2,35 +2,21 @@
 // the post-quantum channel: two overlapping `renegotiate()` calls (one made while the peer's offer is being
 // applied), and a caller without local media that must still receive the callee's audio and video.
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import type { Page } from "playwright-core";
-import { browserRequired, browserUnavailable, launchChromium } from "../helpers/browser.js";
-import { startTestServer, type TestServer } from "../helpers/test-server.js";
+import { browserWithServer } from "../helpers/browser.js";
 
-const missing = browserUnavailable();
-if (missing !== undefined && browserRequired) throw new Error(`VOLLY_REQUIRE_BROWSER=1 but ${missing}`);
-
-let server: TestServer;
-let browser: Awaited<ReturnType<typeof launchChromium>> | undefined;
-before(async () => {
-  if (missing !== undefined) return;
-  server = await startTestServer();
-  browser = await launchChromium();
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const fx = browserWithServer();
 
 /**
  * A page with a connected SDK client as `globalThis.peer`: its calls by id, every call's `track` kinds, and (with
  * `accept`) incoming calls accepted with that media.
  */
 async function peerPage(room: string, identity: string, accept?: { audio: boolean; video: boolean }): Promise<Page> {
-  const page = await (browser as NonNullable<typeof browser>).context.newPage();
+  const page = await fx.context.newPage();
   // This file runs through tsx, whose esbuild names functions with a `__name` helper the page does not have.
   await page.addInitScript("globalThis.__name = (f) => f;");
-  await page.goto(`${server.httpUrl}/healthz`);
+  await page.goto(`${fx.server.httpUrl}/healthz`);
   await page.evaluate(async ({ base, room, identity, accept }) => {
     const sdk = await import(`${base}/demo/volly-client.js`);
     const { token } = await (await fetch(`${base}/volly/dev/token?room=${room}&identity=${identity}`)).json();
@@ -51,7 +37,7 @@ async function peerPage(room: string, identity: string, accept?: { audio: boolea
     });
     (globalThis as Record<string, unknown>).peer = { client, calls, keep };
     await client.connect();
-  }, { base: server.httpUrl, room, identity, accept });
+  }, { base: fx.server.httpUrl, room, identity, accept });
   return page;
 }
 
@@ -72,7 +58,7 @@ async function waitConnected(pages: Page[], id: string): Promise<void> {
   }
 }
 
-test("Chromium: renegotiate() on both sides, one while the other's offer is being applied, both resolve and the call negotiates again", { skip: missing }, async () => {
+test("Chromium: renegotiate() on both sides, one while the other's offer is being applied, both resolve and the call negotiates again", { skip: fx.missing }, async () => {
   const alice = await peerPage("neg-overlap", "alice");
   const bob = await peerPage("neg-overlap", "bob", { audio: true, video: true });
   try {
@@ -120,7 +106,7 @@ test("Chromium: renegotiate() on both sides, one while the other's offer is bein
   }
 });
 
-test("Chromium: a caller without local media (a bare createCall) connects and receives the callee's audio and video", { skip: missing }, async () => {
+test("Chromium: a caller without local media (a bare createCall) connects and receives the callee's audio and video", { skip: fx.missing }, async () => {
   const alice = await peerPage("neg-viewer", "alice");
   const bob = await peerPage("neg-viewer", "bob", { audio: true, video: true });
   try {

@@ -2,29 +2,15 @@
 // event): the SDK's recovery waits for the network instead of spending its attempts, and resumes the same
 // participant as soon as the network is back. Real Chromium, the SDK's browser bundle (/demo/volly-client.js).
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import { browserRequired, browserUnavailable, launchChromium } from "../helpers/browser.js";
-import { startTestServer, type TestServer } from "../helpers/test-server.js";
+import { test } from "node:test";
+import { browserWithServer } from "../helpers/browser.js";
 
-const missing = browserUnavailable();
-if (missing !== undefined && browserRequired) throw new Error(`VOLLY_REQUIRE_BROWSER=1 but ${missing}`);
+const fx = browserWithServer({ VOLLY_PING_INTERVAL: "1", VOLLY_PING_TIMEOUT: "3", VOLLY_RESUME_WINDOW: "60" });
 
-let server: TestServer;
-let browser: Awaited<ReturnType<typeof launchChromium>> | undefined;
-before(async () => {
-  if (missing !== undefined) return;
-  server = await startTestServer({ VOLLY_PING_INTERVAL: "1", VOLLY_PING_TIMEOUT: "3", VOLLY_RESUME_WINDOW: "60" });
-  browser = await launchChromium();
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
-
-test("offline for longer than every attempt would take: the SDK waits for the network, then resumes at once", { skip: missing }, async () => {
-  const page = await (browser as NonNullable<typeof browser>).context.newPage();
+test("offline for longer than every attempt would take: the SDK waits for the network, then resumes at once", { skip: fx.missing }, async () => {
+  const page = await fx.context.newPage();
   await page.addInitScript("globalThis.__name = (f) => f;");
-  await page.goto(`${server.httpUrl}/healthz`);
+  await page.goto(`${fx.server.httpUrl}/healthz`);
   const sid = await page.evaluate(async ({ base }) => {
     const sdk = await import(`${base}/demo/volly-client.js`);
     const { token } = await (await fetch(`${base}/volly/dev/token?room=offline&identity=commuter`)).json();
@@ -35,8 +21,8 @@ test("offline for longer than every attempt would take: the SDK waits for the ne
     (globalThis as Record<string, unknown>).probe = { client, events };
     await client.connect();
     return client.sid as string;
-  }, { base: server.httpUrl });
-  const cdp = await (browser as NonNullable<typeof browser>).context.newCDPSession(page);
+  }, { base: fx.server.httpUrl });
+  const cdp = await fx.context.newCDPSession(page);
   const events = () => page.evaluate(() => (globalThis as unknown as { probe: { events: string[] } }).probe.events);
   await cdp.send("Network.emulateNetworkConditions", { offline: true, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
   assert.equal(await page.evaluate(() => navigator.onLine), false);

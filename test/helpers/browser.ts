@@ -1,7 +1,9 @@
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { after, before } from "node:test";
 import { chromium, type BrowserContext } from "playwright-core";
+import { startTestServer, type TestServer } from "./test-server.js";
 
 /** The Debian `chromium` package's binary (override with VOLLY_CHROMIUM). */
 export const CHROMIUM_PATH = process.env.VOLLY_CHROMIUM ?? "/usr/bin/chromium";
@@ -48,6 +50,40 @@ export async function launchChromium(): Promise<{ context: BrowserContext; close
     async close() {
       await context.close().catch(() => undefined);
       rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * For a file of browser tests: a test server (with `env`) and a headless Chromium, started before the file's tests
+ * and closed after. `missing` says why they cannot run here (pass it as the tests' `skip`); under
+ * VOLLY_REQUIRE_BROWSER=1 a missing browser fails the file instead.
+ */
+export function browserWithServer(env: Record<string, string> = {}): {
+  readonly missing: string | undefined;
+  readonly server: TestServer;
+  readonly context: BrowserContext;
+} {
+  const missing = browserUnavailable();
+  if (missing !== undefined && browserRequired) throw new Error(`VOLLY_REQUIRE_BROWSER=1 but ${missing}`);
+  let server: TestServer | undefined;
+  let browser: Awaited<ReturnType<typeof launchChromium>> | undefined;
+  before(async () => {
+    if (missing !== undefined) return;
+    server = await startTestServer(env);
+    browser = await launchChromium();
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+  return {
+    missing,
+    get server() {
+      return server as TestServer;
+    },
+    get context() {
+      return (browser as NonNullable<typeof browser>).context;
     },
   };
 }
