@@ -41,7 +41,7 @@ export async function enterRoom(s: SignalSession): Promise<void> {
     svc.local.remove(s);
     throw e;
   }
-  let entered;
+  let entered = false;
   try {
     if (s.reconnect) {
       // A resume on the node that still holds the old (half-open) connection: close it quietly.
@@ -50,13 +50,11 @@ export async function enterRoom(s: SignalSession): Promise<void> {
     } else {
       entered = await join(s);
     }
-  } catch (e) {
-    // Best effort, as in leaveRoom: presence expires by itself.
-    if (!hidden) await svc.store.setOffline(s.identity, s.connId, Date.now()).catch(() => {});
-    throw e;
+  } finally {
+    // Failed, or the connection ended meanwhile. Best effort, as in leaveRoom: presence expires by itself.
+    if (!entered && !hidden) await svc.store.setOffline(s.identity, s.connId, Date.now()).catch(() => {});
   }
   if (entered) cursor.start();
-  else if (!hidden) await svc.store.setOffline(s.identity, s.connId, Date.now()).catch(() => {});
 }
 
 /**
