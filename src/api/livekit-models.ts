@@ -9,6 +9,7 @@ export function toLivekitRoom(room: Room | undefined): lk.Room {
     sid: room.sid,
     name: room.name,
     emptyTimeout: room.emptyTimeout,
+    departureTimeout: room.departureTimeout,
     maxParticipants: room.maxParticipants,
     creationTime: room.creationTime / 1000n,
     creationTimeMs: room.creationTime,

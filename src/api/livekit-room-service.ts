@@ -36,8 +36,8 @@ function registerLivekitRoomService(router: ConnectRouter, core: RoomServiceCore
     lk.RoomService,
     {
       async createRoom(req, ctx) {
-        const { name, emptyTimeout, maxParticipants, metadata } = req;
-        const res = await core.createRoom(auth(ctx), create(CreateRoomRequestSchema, { name, emptyTimeout, maxParticipants, metadata }));
+        const { name, emptyTimeout, departureTimeout, maxParticipants, metadata } = req;
+        const res = await core.createRoom(auth(ctx), create(CreateRoomRequestSchema, { name, emptyTimeout, departureTimeout, maxParticipants, metadata }));
         return toLivekitRoom(res.room);
       },
       async listRooms(req, ctx) {

@@ -12,7 +12,7 @@ import {
 import * as api from "../../gen/volly/signaling/v1/room_service_pb.js";
 import { DataMessageSchema, SignalResponseSchema, type SignalResponse } from "../../gen/volly/signaling/v1/signal_pb.js";
 import { errors } from "../errors.js";
-import { checkRoomName } from "../auth/participant-names.js";
+import { checkRoomName, MAX_NAME_CHARACTERS, withinCharacters } from "../auth/participant-names.js";
 import type { NodeServices } from "../session/node-services.js";
 import { ApiCaller } from "./api-caller.js";
 
@@ -41,6 +41,7 @@ export class RoomServiceCore {
     checkSize("metadata", req.metadata, MAX_METADATA);
     const room = this.svc.rooms.newRoom(req.name, {
       emptyTimeout: req.emptyTimeout > 0 ? req.emptyTimeout : undefined,
+      departureTimeout: req.departureTimeout,
       maxParticipants: req.maxParticipants,
       metadata: req.metadata,
     });
@@ -52,6 +53,7 @@ export class RoomServiceCore {
     // LiveKit updates a room that exists with what the request sets, and apps rely on it to change one.
     const patch = {
       ...(req.emptyTimeout > 0 ? { emptyTimeout: req.emptyTimeout } : {}),
+      ...(req.departureTimeout > 0 ? { departureTimeout: req.departureTimeout } : {}),
       ...(req.maxParticipants > 0 ? { maxParticipants: req.maxParticipants } : {}),
       ...(req.metadata !== "" && req.metadata !== result.room.metadata ? { metadata: req.metadata } : {}),
     };
@@ -146,7 +148,10 @@ export class RoomServiceCore {
       const recipients = await this.svc.delivery.toRoom(req.room, message);
       return create(api.SendDataResponseSchema, { recipients, id });
     }
-    const targets = new Set(req.destinationIdentities);
+    // A name longer than an identity may be belongs to no one, so it is skipped like any other absent
+    // recipient, before anything is queued: the Redis mailbox batch would refuse it and end the loop
+    // half-way, some recipients served and the rest not.
+    const targets = new Set(req.destinationIdentities.filter((identity) => withinCharacters(identity, MAX_NAME_CHARACTERS)));
     if (req.destinationSids.length > 0) {
       const sids = new Set(req.destinationSids);
       for (const p of await this.svc.store.listParticipants(req.room)) {

@@ -4,6 +4,7 @@ import type { ApiKeys } from "./api-keys.js";
 import { intern } from "../intern-string.js";
 import { verifyHs256, type JwtPayload } from "./hs256-jwt.js";
 import { parseVideoGrant, type VideoGrant } from "./video-grant.js";
+import { parseRoomConfig, type TokenRoomConfig } from "./room-configuration.js";
 
 /** LiveKit's leeway for clock skew (exp, nbf). */
 const CLOCK_TOLERANCE_SECONDS = 60;
@@ -23,6 +24,8 @@ export interface AccessClaims {
   readonly metadata: string;
   readonly attributes: Readonly<Record<string, string>>;
   readonly video: VideoGrant;
+  /** The `roomConfig` claim: how the room is made when this token's join creates it. */
+  readonly roomConfig?: TokenRoomConfig;
   /** Seconds since the epoch. */
   readonly expiresAt: number;
   /** Every claim: for re-signing a refreshed token, and the PQ claims (validated at connect time). */
@@ -148,6 +151,7 @@ function toClaims(token: string, apiKey: string, p: JwtPayload): AccessClaims {
     metadata: str(p.metadata, "metadata"),
     attributes,
     video: parseVideoGrant(p.video),
+    roomConfig: parseRoomConfig(p.roomConfig),
     expiresAt: typeof p.exp === "number" ? Math.floor(p.exp) : 0,
     payload: p,
   };

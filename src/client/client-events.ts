@@ -4,9 +4,28 @@ import type { VollyConnectionLimits } from "./connection-limits.js";
 import type { VollyParticipant } from "./participant-roster.js";
 import type { IceServerLike } from "./webrtc-types.js";
 
+/** A room as the server describes it (in `join`, `reconnect` and `room_update`). */
+export interface VollyRoom {
+  readonly name: string;
+  readonly sid: string;
+  /** Set by the backend (RoomService `CreateRoom`/`UpdateRoomMetadata`, or the token's `roomConfig` that created it). */
+  readonly metadata: string;
+  /** Participants in the room (this one included) when the server said so; hidden ones are not counted. */
+  readonly numParticipants: number;
+  /** The room's own limit; 0 = the server's (`VOLLY_MAX_PARTICIPANTS`). */
+  readonly maxParticipants: number;
+  /** Seconds an empty room stays open (one nobody joined; and one everyone left, when `departureTimeout` is 0). */
+  readonly emptyTimeout: number;
+  /** Seconds the room stays open after its last participant left; 0 = `emptyTimeout`. */
+  readonly departureTimeout: number;
+  /** Milliseconds since the epoch. */
+  readonly creationTime: number;
+}
+
 /** What `connect()` resolves with and `connected` reports: the room, this participant and the others. */
 export interface VollyJoinInfo {
-  readonly room: { readonly name: string; readonly sid: string };
+  /** The room as it was when this participant joined (or resumed); later changes come as `roomUpdated`. */
+  readonly room: VollyRoom;
   /** This participant. */
   readonly participant: VollyParticipant;
   /** Everyone else in the room at join time. */
@@ -61,7 +80,8 @@ export type VollySignalingEvents = {
   participantUpdated: [participant: VollyParticipant];
   /** This participant changed (metadata, name, attributes): see `localParticipant`. Never a `participant*` event. */
   localParticipantUpdated: [participant: VollyParticipant];
-  roomUpdated: [room: { readonly name: string; readonly sid: string; readonly metadata: string; readonly numParticipants: number }];
+  /** The room's metadata changed (RoomService `UpdateRoomMetadata`, or `CreateRoom` on an existing room). */
+  roomUpdated: [room: VollyRoom];
   /** Someone calls: `accept()` or `reject()` it. */
   incomingCall: [call: VollyCall];
   data: [message: VollyDataMessage];

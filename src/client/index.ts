@@ -11,6 +11,7 @@ export type {
   VollyDataMessage,
   VollyDisconnectInfo,
   VollyJoinInfo,
+  VollyRoom,
   VollySignalingEvents,
   VollyUserPresence,
 } from "./client-events.js";

@@ -1,5 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { toHex } from "../protocol/pq/bytes.js";
+import { decodeUtf8Value } from "../protocol/text-encoding.js";
 import { errorReasonOf, invalidArgument } from "./client-errors.js";
 import type { VollyDataMessage } from "./client-events.js";
 import { messagingTransportOf, type MessagingTransport, type VollyPostQuantumSession } from "./post-quantum-session.js";
@@ -119,7 +120,8 @@ export class VollyMessagingClient extends TypedEmitter<VollyMessagingEvents> {
     const kind = m.payload[0];
     const content = m.payload.subarray(1);
     let body: string | Uint8Array;
-    if (kind === TEXT) body = new TextDecoder().decode(content);
+    // The text as sent: a default TextDecoder would drop a leading U+FEFF.
+    if (kind === TEXT) body = decodeUtf8Value(content);
     else if (kind === BYTES) body = content.slice();
     else return;
     this.emit("message", { id: m.id, from: m.from, toRoom: m.target === "", body });

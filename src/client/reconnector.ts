@@ -133,8 +133,7 @@ export class Reconnector {
   }
 
   private finish(reason: string, error: ConnectError | undefined): void {
-    this.connection.close();
-    this.connection.state = "disconnected";
+    this.connection.end(error);
     this.hooks.disconnected(reason, error);
   }
 }

@@ -245,8 +245,9 @@ export class SecureChannel {
   private fail(error: ConnectError): void {
     if (this.phase === "closed") return;
     this.clearWaiter?.reject(error);
-    this.rekeyWaiter?.reject(error);
+    // The connection hears first, so a rekey failed by the channel's end finds its recovery under way.
     this.handlers.failed(error);
+    this.rekeyWaiter?.reject(error);
   }
 
   private onClosed(code: number, reason: string): void {
@@ -256,9 +257,9 @@ export class SecureChannel {
     // Records that arrived before the close (typically the server's `leave`) are still being decrypted:
     // report the close after them, so the connection sees the reason first.
     this.recvChain = this.recvChain.then(() => {
-      this.rekeyWaiter?.reject(error);
       this.destroy();
       this.handlers.closed(code, reason);
+      this.rekeyWaiter?.reject(error);
     });
   }
 }

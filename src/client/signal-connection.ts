@@ -45,7 +45,7 @@ interface Attempt {
  * owner's recovery calls `enter` again.
  */
 export class SignalConnection {
-  state: ConnectionState = "idle";
+  private current: ConnectionState = "idle";
   /** The participant sid (after the first join). */
   sid: string | undefined;
   /** The last stream message id processed. */
@@ -73,6 +73,10 @@ export class SignalConnection {
   private readonly rekeys: RekeySchedule;
   /** The rekey under way: one at a time per channel, so a `rekey()` during the scheduled one joins it. */
   private rekeying: Promise<void> | undefined;
+  /** What waits for the recovery under way: settled by the next `join`/`reconnect`, or when the connection ends. */
+  private readonly reentry = new Set<{ resolve(): void; reject(error: ConnectError): void }>();
+  /** Why recovery gave up (`end`), for what was waiting for it. */
+  private endError: ConnectError | undefined;
 
   constructor(private readonly settings: ConnectionSettings, token: string, private readonly events: ConnectionEvents) {
     this.token = token;
@@ -89,10 +93,32 @@ export class SignalConnection {
       20,
     );
     this.rekeys = new RekeySchedule(
-      () => this.rekey(),
+      // The schedule's rekey fails with its channel: the next channel gets a schedule of its own.
+      () => (this.channel === undefined ? Promise.reject(new ConnectError("not connected", Code.FailedPrecondition)) : this.rekeyChannel(this.channel)),
       (e) => this.drop(ConnectError.from(e, Code.DataLoss)),
       () => this.channel?.keyedAt ?? performance.now(),
     );
+  }
+
+  get state(): ConnectionState {
+    return this.current;
+  }
+
+  /** Set here, by recovery and by the owner; leaving for "disconnected" fails whatever waits for a recovery. */
+  set state(next: ConnectionState) {
+    this.current = next;
+    if (next !== "disconnected") return;
+    const error = this.endError ?? new ConnectError("disconnected", Code.Unavailable);
+    this.endError = undefined;
+    for (const waiter of this.reentry) waiter.reject(error);
+    this.reentry.clear();
+  }
+
+  /** Recovery gave up with `error`: the connection is closed for good (until the owner connects afresh). */
+  end(error: ConnectError | undefined): void {
+    this.close();
+    this.endError = error;
+    this.state = "disconnected";
   }
 
   /** The current post-quantum session, if established. */
@@ -175,14 +201,37 @@ export class SignalConnection {
     while (generation === this.generation && socket.isOpen && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   }
 
-  /** Rekeys the post-quantum channel now; while a rekey is under way, resolves with it instead of starting another. */
-  rekey(): Promise<void> {
-    const channel = this.channel;
-    if (channel === undefined) return Promise.reject(new ConnectError("not connected", Code.FailedPrecondition));
+  /**
+   * Rekeys the post-quantum channel now, or once reconnected while recovering. A rekey whose channel is lost before
+   * its answer (a dropped socket, a broken channel) is not failed for it: recovery resumes with a fresh handshake,
+   * and the rekey runs then, as one asked for a moment later would. Rejects if recovery gives up or the client
+   * disconnects meanwhile.
+   */
+  async rekey(): Promise<void> {
+    for (;;) {
+      if (this.state === "reconnecting") await this.reentered();
+      const channel = this.channel;
+      if (channel === undefined || this.state !== "connected") throw new ConnectError("not connected", Code.FailedPrecondition);
+      try {
+        return await this.rekeyChannel(channel);
+      } catch (e) {
+        // Recovery reports the loss before the channel fails its rekey (SecureChannel): by now it is under way.
+        if (this.channel === channel || this.current !== "reconnecting") throw e;
+      }
+    }
+  }
+
+  /** Rekeys `channel`; while a rekey is under way, resolves with it instead of starting another. Fails with the channel. */
+  private rekeyChannel(channel: SecureChannel): Promise<void> {
     this.rekeying ??= channel.rekey(this.settings.requestTimeoutMs)
       .then(() => this.events.rekeyed(channel.pqSession?.epoch ?? 0))
       .finally(() => (this.rekeying = undefined));
     return this.rekeying;
+  }
+
+  /** Resolves at the next `join`/`reconnect`; rejects when the connection ends first. */
+  private reentered(): Promise<void> {
+    return new Promise((resolve, reject) => this.reentry.add({ resolve, reject }));
   }
 
   /** Cuts the current socket as if the network dropped it (the owner then recovers). */
@@ -299,6 +348,8 @@ export class SignalConnection {
     if (this.outbox.awaitingConfirmation) this.heartbeat.confirmSoon(); // requests re-sent just now
     if (channel.pqSession !== undefined) this.rekeys.start(rekeyIntervalMs(this.settings.rekeyIntervalMs, response.pqSession?.rekeyInterval ?? 0));
     attempt.resolve(response);
+    for (const waiter of this.reentry) waiter.resolve();
+    this.reentry.clear();
   }
 
   private onLeave(generation: number, leave: LeaveRequest): void {

@@ -1,8 +1,9 @@
 import { Code, ConnectError } from "@connectrpc/connect";
+import type { Room } from "../../gen/volly/signaling/v1/models_pb.js";
 import type { JoinResponse, ReconnectResponse, SignalResponse } from "../../gen/volly/signaling/v1/signal_pb.js";
 import type { VollyCall } from "./call.js";
 import { CallRouter, type VollyCallOptions } from "./call-router.js";
-import type { VollyDataAck, VollyDataMessage, VollyJoinInfo, VollySignalingEvents, VollyUserPresence } from "./client-events.js";
+import type { VollyDataAck, VollyDataMessage, VollyJoinInfo, VollyRoom, VollySignalingEvents, VollyUserPresence } from "./client-events.js";
 import { errorFromResponse, invalidArgument } from "./client-errors.js";
 import { limitsOf } from "./connection-limits.js";
 import { resolveClientOptions, type ResolvedClientOptions, type VollySignalingClientOptions } from "./client-options.js";
@@ -271,7 +272,7 @@ export class VollySignalingClient extends TypedEmitter<VollySignalingEvents> {
       }
       case "roomUpdate": {
         const room = m.value.room;
-        if (room) this.emit("roomUpdated", { name: room.name, sid: room.sid, metadata: room.metadata, numParticipants: room.numParticipants });
+        if (room) this.emit("roomUpdated", roomOf(room));
         return;
       }
       case "error":
@@ -298,13 +299,26 @@ export class VollySignalingClient extends TypedEmitter<VollySignalingEvents> {
 function joinInfoOf(r: JoinResponse | ReconnectResponse): VollyJoinInfo {
   const self = r.participant;
   return {
-    room: { name: r.room?.name ?? "", sid: r.room?.sid ?? "" },
+    room: roomOf(r.room),
     participant: self ? toParticipant(self) : toParticipantFallback(),
     participants: r.otherParticipants.map(toParticipant),
     iceServers: r.iceServers.map((s) => ({ urls: s.urls, ...(s.username ? { username: s.username, credential: s.credential } : {}) })),
     server: { version: r.serverInfo?.version ?? "", nodeId: r.serverInfo?.nodeId ?? "", region: r.serverInfo?.region ?? "" },
     resumeWindowSeconds: r.resumeWindow,
     limits: limitsOf(r),
+  };
+}
+
+function roomOf(room: Room | undefined): VollyRoom {
+  return {
+    name: room?.name ?? "",
+    sid: room?.sid ?? "",
+    metadata: room?.metadata ?? "",
+    numParticipants: room?.numParticipants ?? 0,
+    maxParticipants: room?.maxParticipants ?? 0,
+    emptyTimeout: room?.emptyTimeout ?? 0,
+    departureTimeout: room?.departureTimeout ?? 0,
+    creationTime: Number(room?.creationTime ?? 0n),
   };
 }
 

@@ -1,4 +1,5 @@
 import { responseSpans } from "./enqueue-batch.js";
+import { decodeUtf8Value } from "./text-encoding.js";
 import { WIRE_LEN, WIRE_VARINT, WireReader } from "./wire-bytes.js";
 
 /**
@@ -43,9 +44,6 @@ function visitBatch(payload: Uint8Array, start: number, deliver: Deliver | undef
   return true;
 }
 
-// Sids are ASCII written by our own nodes; a broken one decodes to a sid no node holds, and is dropped.
-const utf8 = new TextDecoder();
-
 function visitDelivery(payload: Uint8Array, start: number, end: number, deliver: Deliver | undefined): boolean {
   const r = new WireReader(payload, end);
   r.pos = start;
@@ -73,7 +71,8 @@ function visitDelivery(payload: Uint8Array, start: number, end: number, deliver:
     }
     r.pos += n;
   }
-  if (deliver !== undefined) deliver(utf8.decode(payload.subarray(sidStart, sidEnd)), BigInt(messageId), payload.subarray(responseStart, responseEnd));
+  // Sids are ASCII written by our own nodes; a broken one decodes to a sid no node holds, and is dropped.
+  if (deliver !== undefined) deliver(decodeUtf8Value(payload.subarray(sidStart, sidEnd)), BigInt(messageId), payload.subarray(responseStart, responseEnd));
   return true;
 }
 
@@ -167,7 +166,7 @@ function readRoutedEntry(payload: Uint8Array, start: number, end: number): [numb
     else if (tag === 2 * 8 + WIRE_LEN) {
       const n = r.varint();
       if (n < 0 || r.pos + n > end) return undefined;
-      sid = utf8.decode(payload.subarray(r.pos, r.pos + n));
+      sid = decodeUtf8Value(payload.subarray(r.pos, r.pos + n));
       r.pos += n;
     } else return undefined;
     if (first < 0 || third < 0 || third > Number.MAX_SAFE_INTEGER) return undefined;

@@ -1,4 +1,6 @@
 import { configureTextEncoding, getTextEncoding } from "@bufbuild/protobuf/wire";
+// Installs the decoder that keeps a leading U+FEFF, which the encoder below then wraps and keeps.
+import "./text-encoding.js";
 
 /**
  * Longest string the fast path takes. Signaling records are mostly short ASCII strings (ids, names, states);
@@ -28,7 +30,7 @@ let installed = false;
 /**
  * Gives protobuf-es (through its `configureTextEncoding` hook, process-wide) an encoder that takes the
  * ASCII fast path above and hands every other string to the encoding it had, so the bytes are always
- * exactly TextEncoder's. Decoding and UTF-8 checks stay protobuf-es's own. Idempotent.
+ * exactly TextEncoder's. Decoding and UTF-8 checks stay as they are (text-encoding.ts). Idempotent.
  */
 export function useFastProtobufUtf8(): void {
   if (installed) return;

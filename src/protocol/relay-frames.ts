@@ -1,4 +1,5 @@
 import { isUtf8 } from "node:buffer";
+import { decodeUtf8Value } from "./text-encoding.js";
 import { WIRE_LEN, WIRE_VARINT, WireReader, lenFieldSize, varintSize, writeLenField, writeVarint, zeroed, type FrameAllocator } from "./wire-bytes.js";
 
 /**
@@ -31,7 +32,6 @@ const RESPONSE_FIELD: Record<RelayKind, number> = { offer: 3, answer: 2, trickle
 const REQUEST_ID_FIELD = 100;
 const SECURE_REQUEST_FIELD = 22;
 const SECURE_RESPONSE_FIELD = 41;
-const utf8 = new TextDecoder();
 
 /** Parses an encoded SignalRequest if it is an offer, answer or trickle the fast path can take. */
 export function parseRelayRequest(bytes: Uint8Array): RelayRequest | undefined {
@@ -86,7 +86,7 @@ function parseBody(kind: RelayKind, bytes: Uint8Array, start: number, end: numbe
       // it was, it reached protobuf receivers as a frame they cannot decode, and again on every resume.
       if (field <= 3 && !isUtf8(bytes.subarray(r.pos, r.pos + n))) return undefined;
       if (field === 1) payloadLength = n;
-      else if (field === 2) target = utf8.decode(bytes.subarray(r.pos, r.pos + n));
+      else if (field === 2) target = decodeUtf8Value(bytes.subarray(r.pos, r.pos + n));
       else if (field === 3) callIdLength = n;
       r.pos += n;
       if (field >= 4) continue; // client-sent from/from_sid are ignored

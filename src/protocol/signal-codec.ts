@@ -1,5 +1,6 @@
 import { base64Encode } from "@bufbuild/protobuf/wire";
 import { fromBinary, fromJson, ScalarType, toBinary, toJson, type DescMessage, type JsonObject, type JsonValue, type MessageShape } from "@bufbuild/protobuf";
+import { decodeJsonText } from "./text-encoding.js";
 
 /**
  * Encoding of signal envelopes on a connection, shared by the server and the browser/Node SDK.
@@ -24,7 +25,6 @@ export class CodecError extends Error {
 }
 
 const utf8Encoder = new TextEncoder();
-const utf8Decoder = new TextDecoder("utf-8", { fatal: true });
 
 /** Encodes an envelope as a frame: bytes for `protobuf`, a string for the JSON forms. */
 export function encodeFrame<D extends DescMessage>(schema: D, message: MessageShape<D>, format: WireFormat): Uint8Array | string {
@@ -64,7 +64,7 @@ export function decodePlaintext<D extends DescMessage>(schema: D, bytes: Uint8Ar
   if (format === "protobuf") return decodeFrame(schema, bytes).message;
   let text: string;
   try {
-    text = utf8Decoder.decode(bytes);
+    text = decodeJsonText(bytes, true);
   } catch {
     throw new CodecError("record plaintext is not UTF-8");
   }

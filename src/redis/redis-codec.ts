@@ -5,14 +5,17 @@ import {
   type StoredParticipant,
   type StoredSession,
 } from "../../gen/volly/signaling/v1/internal_pb.js";
-import { RoomSchema, type Room } from "../../gen/volly/signaling/v1/models_pb.js";
 import type { RosterRecord } from "../protocol/roster-frames.js";
+// Records are read back through protobuf-es: its decoder must keep a name's leading U+FEFF, or a record
+// stops matching the `room:<name>:sids` entry it is stored under.
+import "../protocol/text-encoding.js";
 import { reply } from "./lua-script.js";
 
 /**
  * How records look in Redis. Participants are StoredParticipant protobufs whose routing facts (node_id,
  * away_until) are left empty, because they change often and scripts must read them: those live in
- * `participant:<sid>` and are merged back on read. Rooms and sessions are HASHes of readable fields.
+ * `participant:<sid>` and are merged back on read. Sessions are HASHes of readable fields, and so are rooms
+ * (redis-room-fields.ts).
  */
 
 /** The protobuf kept in `room:<name>:participants` (routing facts stripped). */
@@ -37,26 +40,6 @@ export function decodeParticipantRows(rows: unknown): StoredParticipant[] {
 /** Participant rows as a roster: each record as stored, not decoded (nil entries skipped). */
 export function rosterRows(rows: unknown): RosterRecord[] {
   return reply.array(rows).filter((r) => r !== null).map((row) => ({ record: reply.bytes(reply.array(row)[0]) }));
-}
-
-/** Room fields as script arguments: name, sid, empty_timeout, max_participants, creation_time, metadata. */
-export function roomArgs(room: Room): string[] {
-  return [room.name, room.sid, String(room.emptyTimeout), String(room.maxParticipants), String(room.creationTime), room.metadata];
-}
-
-/** A script's room row {flat fields, participant count} as a Room. */
-export function decodeRoomRow(row: unknown): Room {
-  const [flat, count] = reply.array(row);
-  const f = reply.fields(flat);
-  return create(RoomSchema, {
-    sid: f.get("sid") ?? "",
-    name: f.get("name") ?? "",
-    emptyTimeout: Number(f.get("empty_timeout") ?? 0),
-    maxParticipants: Number(f.get("max_participants") ?? 0),
-    creationTime: BigInt(f.get("creation_time") ?? "0"),
-    metadata: f.get("metadata") ?? "",
-    numParticipants: reply.number(count),
-  });
 }
 
 /** The documented fields of `session:<id>`, in order. Nothing else is ever written there. */

@@ -10,14 +10,16 @@
  * stats                     HASH   cluster counters: total_sessions, expired_sessions, rekeys. No TTL.
  * rooms                     SET    names of open rooms. TTL GLOBAL_TTL_MS, refreshed by writes.
  * room:<name>               HASH   sid, name, empty_timeout, max_participants, creation_time, metadata,
- *                                  empty_since (0 while occupied). TTL LEASE_MS (longer while empty/away).
+ *                                  departure_timeout, empty_since (0 while occupied), departed (1 when it
+ *                                  became empty by its last participant leaving, 0 when created empty).
+ *                                  TTL LEASE_MS (longer while empty/away).
  * room:<name>:participants  HASH   identity → StoredParticipant protobuf (node_id/away_until left empty:
  *                                  the routing facts live in participant:<sid>). TTL as room:<name>.
  * room:<name>:sids          HASH   identity → participant sid. TTL as room:<name>.
  * room:<name>:calls         HASH   call id → StoredCall protobuf. TTL as room:<name>.
  * room:<name>:hidden        SET    identities of the room's hidden participants (a subset of :sids' keys):
  *                                  num_participants counts only the others. TTL as room:<name>.
- * rooms:empty               ZSET   room name → when its empty timeout ends (ms). TTL GLOBAL_TTL_MS.
+ * rooms:empty               ZSET   room name → when its empty (or departure) timeout ends (ms). TTL GLOBAL_TTL_MS.
  * participant:<sid>         HASH   room, identity, node_id, away_until: where a participant is connected.
  *                                  TTL LEASE_MS, or until its resume deadline + LEASE_MS while away.
  * away                      ZSET   participant sid → resume deadline (ms). TTL GLOBAL_TTL_MS.

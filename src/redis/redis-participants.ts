@@ -7,7 +7,8 @@ import { AckBatcher } from "./ack-batcher.js";
 import { MailboxBatcher, queuedOf } from "./mailbox-batcher.js";
 import { participantScripts } from "./lua/participant-scripts.js";
 import { luaId, reply } from "./lua-script.js";
-import { decodeParticipantRow, decodeParticipantRows, decodeRoomRow, encodeParticipant, roomArgs, rosterRows } from "./redis-codec.js";
+import { decodeParticipantRow, decodeParticipantRows, encodeParticipant, rosterRows } from "./redis-codec.js";
+import { decodeRoomRow, roomArgs } from "./redis-room-fields.js";
 import type { RedisContext } from "./redis-context.js";
 
 const RESTORE_OUTCOMES: readonly RestoreOutcome[] = ["kept", "reclaimed", "restored", "moved", "replaced", "missing"];

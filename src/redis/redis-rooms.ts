@@ -5,7 +5,8 @@ import { errors } from "../errors.js";
 import type { CallStore, RoomPatch, RoomStore } from "../store/store.js";
 import { roomScripts } from "./lua/room-scripts.js";
 import { reply } from "./lua-script.js";
-import { decodeParticipantRows, decodeRoomRow, roomArgs } from "./redis-codec.js";
+import { decodeParticipantRows } from "./redis-codec.js";
+import { decodeRoomRow, roomArgs } from "./redis-room-fields.js";
 import type { RedisContext } from "./redis-context.js";
 import { byRoomName } from "../store/room-order.js";
 import { addConnected } from "../store/call-connected.js";
@@ -39,6 +40,7 @@ export class RedisRooms implements RoomStore, CallStore {
     if (patch.metadata !== undefined) pairs.push("metadata", patch.metadata);
     if (patch.maxParticipants !== undefined) pairs.push("max_participants", String(patch.maxParticipants));
     if (patch.emptyTimeout !== undefined) pairs.push("empty_timeout", String(patch.emptyTimeout));
+    if (patch.departureTimeout !== undefined) pairs.push("departure_timeout", String(patch.departureTimeout));
     const row = await this.ctx.run(roomScripts.update, [name, ...pairs]);
     return row === null ? undefined : decodeRoomRow(row);
   }

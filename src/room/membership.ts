@@ -32,6 +32,14 @@ export interface Membership {
   readonly roster: RosterRecord[];
 }
 
+/** What a new room may set instead of the defaults (seconds; a room limit of 0 is the server's). */
+export interface RoomSettings {
+  readonly emptyTimeout?: number;
+  readonly departureTimeout?: number;
+  readonly maxParticipants?: number;
+  readonly metadata?: string;
+}
+
 const ALPHANUM = Array.from("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", (c) => c.charCodeAt(0));
 const HEX = Array.from("0123456789abcdef", (c) => c.charCodeAt(0));
 
@@ -72,21 +80,29 @@ export class Rooms {
   ) {}
 
   /**
-   * Creates the token's room when allowed; `createRoom` returns the existing one if another join made
-   * it meanwhile. Throws `room_not_found` when the token may not create it.
+   * Creates the token's room when allowed, as its `roomConfig` claim describes (LiveKit does the same);
+   * `createRoom` returns the existing one, unchanged, if another join made it meanwhile. Throws
+   * `room_not_found` when the token may not create it.
    */
   private async createAllowedRoom(claims: AccessClaims): Promise<Room> {
     if (!this.config.rooms.autoCreate && !claims.video.roomCreate) throw errors.roomNotFound();
-    const { room } = await this.store.createRoom(this.newRoom(claims.video.room), this.config.rooms.maxRooms, Date.now());
-    return room;
+    const c = claims.roomConfig;
+    const room = this.newRoom(claims.video.room, c && {
+      emptyTimeout: c.emptyTimeout > 0 ? c.emptyTimeout : undefined,
+      departureTimeout: c.departureTimeout,
+      maxParticipants: c.maxParticipants,
+      metadata: c.metadata,
+    });
+    return (await this.store.createRoom(room, this.config.rooms.maxRooms, Date.now())).room;
   }
 
   /** A new room record with the configured defaults. */
-  newRoom(name: string, overrides: { emptyTimeout?: number; maxParticipants?: number; metadata?: string } = {}): Room {
+  newRoom(name: string, overrides: RoomSettings = {}): Room {
     return create(RoomSchema, {
       sid: newSid("RM_"),
       name,
       emptyTimeout: overrides.emptyTimeout ?? this.config.rooms.emptyTimeoutSeconds,
+      departureTimeout: overrides.departureTimeout ?? 0,
       maxParticipants: overrides.maxParticipants ?? 0,
       creationTime: BigInt(Date.now()),
       metadata: overrides.metadata ?? "",
@@ -115,10 +131,20 @@ export class Rooms {
     }
     // Alone in the room, there is no one to tell: whoever joins next finds this participant among its
     // `others`, as the store adds participants one at a time.
-    if (!info.permission?.hidden && outcome.others.length > 0) {
-      await this.announce(claims.video.room, info, info.sid);
-    }
+    if (!info.permission?.hidden && outcome.others.length > 0) await this.announceJoined(claims.video.room, info);
     return { room: outcome.room, self: record, roster: outcome.others };
+  }
+
+  /**
+   * Announces a newcomer under its identity's change lock, and only while the store still holds it: a duplicate
+   * that replaced it meanwhile (on any node) announces its departure under that lock (`replaced`), and a JOINED
+   * told after it would list the sid again for good, as a departure is the last update about its sid.
+   */
+  private async announceJoined(room: string, info: ParticipantInfo): Promise<void> {
+    await withChangeLock(this.store, { room, identity: info.identity }, async () => {
+      const stored = await this.store.getParticipant(room, info.identity);
+      if (stored?.info?.sid === info.sid) await this.announce(room, info, info.sid);
+    }, "run anyway");
   }
 
   /**

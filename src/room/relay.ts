@@ -13,6 +13,7 @@ import {
   type SignalResponse,
   type Trickle,
 } from "../../gen/volly/signaling/v1/signal_pb.js";
+import { MAX_NAME_CHARACTERS, withinCharacters } from "../auth/participant-names.js";
 import type { Config } from "../config.js";
 import { errors } from "../errors.js";
 import type { Metrics } from "../metrics/metrics.js";
@@ -190,6 +191,7 @@ export class Relay {
     let recipients: number;
     if (d.target === "") recipients = await this.delivery.toRoom(sender.room, response, sender.sid);
     else {
+      checkTarget(d.target);
       await this.to(sender, d.target, response);
       recipients = 1;
     }
@@ -211,7 +213,10 @@ function requireFound(found: boolean): void {
 
 function checkTarget(target: string): void {
   if (target === "") throw errors.targetMissing();
-  if (target.length > 256) throw errors.targetNotFound();
+  // A name longer than an identity may be belongs to no one: answered as any absent target, before the store
+  // is asked (the Redis mailbox batch has room for 65,535 bytes of name, and refused the whole send). Counted
+  // in characters, as identities are, so an identity of 256 emoji stays reachable.
+  if (!withinCharacters(target, MAX_NAME_CHARACTERS)) throw errors.targetNotFound();
 }
 
 function checkCallId(callId: string, required: boolean): void {

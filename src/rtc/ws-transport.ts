@@ -1,6 +1,7 @@
 import type { Duplex } from "node:stream";
 import { SignalRequestSchema, SignalResponseSchema, type SignalRequest, type SignalResponse } from "../../gen/volly/signaling/v1/signal_pb.js";
 import { CodecError, decodeFrame, encodeFrame, type WireFormat } from "../protocol/signal-codec.js";
+import { decodeJsonText } from "../protocol/text-encoding.js";
 import type { SignalSession } from "../session/signal-session.js";
 import type { SignalTransport } from "../session/signal-transport.js";
 import type { ConnectionSlots } from "./connection-limiter.js";
@@ -140,7 +141,7 @@ export class WsTransport implements SignalTransport, SignalSocketEvents {
     }
     let decoded;
     try {
-      decoded = decodeFrame(SignalRequestSchema, utf8.decode(bytes));
+      decoded = decodeFrame(SignalRequestSchema, decodeJsonText(bytes));
     } catch (e) {
       if (e instanceof CodecError) {
         // In the client's dialect when the frame shows it, else the one it asked for with ?format=json.
@@ -156,11 +157,9 @@ export class WsTransport implements SignalTransport, SignalSocketEvents {
   }
 }
 
-const utf8 = new TextDecoder();
-
 function decodeOrUndefined(bytes: Uint8Array): SignalRequest | undefined {
   try {
-    return decodeFrame(SignalRequestSchema, utf8.decode(bytes)).message;
+    return decodeFrame(SignalRequestSchema, decodeJsonText(bytes)).message;
   } catch {
     return undefined;
   }

@@ -99,6 +99,13 @@ export function registerSignalService(router: ConnectRouter, svc: NodeServices, 
         stream?.closeWithin(CLOSE_GRACE_MS);
       }
     },
-  }, { readMaxBytes: svc.config.limits.maxFrameBytes });
+  }, {
+    readMaxBytes: svc.config.limits.maxFrameBytes,
+    // Responses are never compressed (nor are they on /rtc). grpc-js decompresses a message off the event
+    // loop and reads nothing more meanwhile, and a non-OK status that arrives then is delivered at once, the
+    // messages before it dropped (grpc/grpc-node#2764): a fatal end's `error` and `leave` right behind a
+    // compressed message (a `pq_handshake_response` is over connect-es's 1 KiB threshold) never reached it.
+    compressMinBytes: Number.POSITIVE_INFINITY,
+  });
   encodeGrpcMessagesBySpec(router.handlers, first);
 }

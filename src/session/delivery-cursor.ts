@@ -1,4 +1,5 @@
 import { idRegressions } from "../cluster/id-regressions.js";
+import { withoutOtherSelves, type StreamOwner } from "./other-selves.js";
 import { UnackedWindow } from "./unacked-window.js";
 
 /** Where a cursor sends, reads and reports: the participant's session. */
@@ -26,7 +27,8 @@ export interface UnackedLimit<O> {
 /**
  * Keeps a participant's stream in message-id order. Deliveries normally arrive in order; across nodes two
  * senders' messages can arrive swapped, and a delivery can be lost on the bus. A gap is filled from the
- * mailbox, duplicates are dropped, so the client sees every id exactly once, in order.
+ * mailbox, duplicates are dropped, so the client sees every id exactly once, in order. With a `recipient`,
+ * what reaches it is screened of other sids of its own identity (see other-selves.ts).
  */
 export class DeliveryCursor<O extends CursorOwner = CursorOwner> {
   private last: bigint;
@@ -45,7 +47,12 @@ export class DeliveryCursor<O extends CursorOwner = CursorOwner> {
   private open = false;
 
   /** An owner rather than three callbacks: a cursor lives as long as its connection, closures cost each one. */
-  constructor(lastDelivered: bigint, private readonly owner: O, private readonly limit?: UnackedLimit<O>) {
+  constructor(
+    lastDelivered: bigint,
+    private readonly owner: O,
+    private readonly limit?: UnackedLimit<O>,
+    private readonly recipient?: StreamOwner,
+  ) {
     this.last = lastDelivered;
     this.mailboxUpTo = lastDelivered;
   }
@@ -96,7 +103,7 @@ export class DeliveryCursor<O extends CursorOwner = CursorOwner> {
     if (id === this.last + 1n && this.open && !this.filling && (this.heldMap?.size ?? 0) === 0) {
       // The common case, in order with nothing waiting: straight through, no map.
       this.last = id;
-      this.owner.sendDelivered(id, response);
+      this.send(id, response);
       if (this.limit !== undefined) this.count(this.limit, id, response.length);
       return;
     }
@@ -116,6 +123,10 @@ export class DeliveryCursor<O extends CursorOwner = CursorOwner> {
     if (id > this.mailboxUpTo) this.mailboxUpTo = id;
   }
 
+  private send(id: bigint, response: Uint8Array): void {
+    this.owner.sendDelivered(id, this.recipient === undefined ? response : withoutOtherSelves(response, this.recipient));
+  }
+
   private get held(): Map<bigint, Uint8Array> {
     return (this.heldMap ??= new Map());
   }
@@ -127,7 +138,7 @@ export class DeliveryCursor<O extends CursorOwner = CursorOwner> {
       if (next === undefined) break;
       this.held.delete(this.last + 1n);
       this.last += 1n;
-      this.owner.sendDelivered(this.last, next);
+      this.send(this.last, next);
       if (this.limit !== undefined) this.count(this.limit, this.last, next.length);
     }
     if (this.held.size > 0) void this.fill();

@@ -1,6 +1,7 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import { SignalRequestSchema, type SignalRequest } from "../../gen/volly/signaling/v1/signal_pb.js";
 import { errors } from "../errors.js";
+import type { CodecError } from "../protocol/signal-codec.js";
 import type { RecordFields } from "./pq-channel.js";
 
 // What a session's inbound queue holds, and the checks every request of a post-quantum channel passes.
@@ -21,7 +22,33 @@ export class OtherKindFrame {
   constructor(readonly request: InboundRequest) {}
 }
 
-export type Inbound = InboundRequest | OversizedRecord | OtherKindFrame;
+/**
+ * A frame the transport could not decode. Queued like a request, so that its `error` comes after the answers
+ * to the requests sent before it: clients may match answers by order as well as by `request_id`.
+ */
+export class MalformedFrame {
+  constructor(readonly error: CodecError) {}
+}
+
+/**
+ * Where the queue overflowed: what arrived past a full queue was never read, and the session ends here, once
+ * the requests before it have been answered (or refused by the rate limit, which usually ends a flood first).
+ */
+export class QueueOverflow {
+  static readonly mark = new QueueOverflow();
+  // A member of its own, or the empty type would match every request when `instanceof` narrows.
+  readonly kind = "queue-overflow";
+  private constructor() {}
+}
+
+export type Inbound = InboundRequest | OversizedRecord | OtherKindFrame | MalformedFrame | QueueOverflow;
+
+/** The id a refusal of `item` repeats before it is decoded: 0 for bytes not read yet. */
+export function requestIdOf(item: Inbound): number {
+  const arrived = item instanceof OtherKindFrame ? item.request : item;
+  if (arrived instanceof MalformedFrame) return arrived.error.requestId;
+  return arrived instanceof Uint8Array || arrived instanceof OversizedRecord || arrived instanceof QueueOverflow ? 0 : arrived.requestId;
+}
 
 /** A binary frame as a whole SignalRequest, or `malformed_message`. */
 export function decodeOuter(bytes: Uint8Array): SignalRequest {

@@ -7,6 +7,7 @@ import { startResponseWithRoster } from "../protocol/roster-frames.js";
 import { iceServersFor } from "../room/ice-servers.js";
 import { paramName } from "./connect-params.js";
 import { DeliveryCursor } from "./delivery-cursor.js";
+import { rosterWithoutIdentity } from "./other-selves.js";
 import type { SignalSession } from "./signal-session.js";
 import { unackedLimitOf } from "./unacked-limit.js";
 
@@ -31,7 +32,7 @@ export async function enterRoom(s: SignalSession): Promise<void> {
   // The connection may have ended while the handshake or the reads above were awaited. A closed session
   // registered now would never be taken out again: its connection is already gone.
   if (s.closed) return;
-  const cursor = new DeliveryCursor(s.reconnect ? (s.lastMessageId ?? 0n) : 0n, s, unackedLimitOf(svc));
+  const cursor = new DeliveryCursor(s.reconnect ? (s.lastMessageId ?? 0n) : 0n, s, unackedLimitOf(svc), s);
   s.cursor = cursor;
   const previous = svc.local.add(s);
   const hidden = s.claims.video.hidden;
@@ -111,7 +112,7 @@ async function join(s: SignalSession): Promise<boolean> {
   if (!(await stillConnected(s, false))) return false;
   const { room, self } = membership;
   const join = create(JoinResponseSchema, startFields(s, membership));
-  s.sendDelivered(0n, startResponseWithRoster(JOIN_FIELD, toBinary(JoinResponseSchema, join), membership.roster, s.sid));
+  s.sendDelivered(0n, startResponseWithRoster(JOIN_FIELD, toBinary(JoinResponseSchema, join), rosterWithoutIdentity(membership.roster, s.identity), s.sid));
   s.markJoined(self, room);
   s.log.info({ sid: s.sid, pqSession: join.pqSession?.sessionId }, "participant joined");
   return true;
@@ -146,7 +147,7 @@ async function resume(s: SignalSession, cursor: DeliveryCursor): Promise<boolean
   if (after > 0n) await svc.store.ackMailbox(s.sid, after);
   if (!(await stillConnected(s, true))) return false;
   const reconnect = create(ReconnectResponseSchema, { ...startFields(s, membership), lastMessageId: after });
-  s.sendDelivered(0n, startResponseWithRoster(RECONNECT_FIELD, toBinary(ReconnectResponseSchema, reconnect), membership.roster, s.sid));
+  s.sendDelivered(0n, startResponseWithRoster(RECONNECT_FIELD, toBinary(ReconnectResponseSchema, reconnect), rosterWithoutIdentity(membership.roster, s.identity), s.sid));
   cursor.replay(mailbox.messages);
   s.markJoined(self, room);
   s.log.info({ sid: s.sid, replayed: mailbox.messages.length, from: previousNode }, "participant resumed");

@@ -5,7 +5,7 @@ import { errors } from "../errors.js";
 import { parseRelayRequest, parseSecureRequest, senderFields, type RelayRequest } from "../protocol/relay-frames.js";
 import { CodecError, decodePlaintext } from "../protocol/signal-codec.js";
 import type { Sender } from "../room/relay.js";
-import { decodeOuter, isPqMessage, OtherKindFrame, OversizedRecord, recordOf, type Inbound, type InboundRequest } from "./inbound-items.js";
+import { decodeOuter, isPqMessage, MalformedFrame, OtherKindFrame, OversizedRecord, QueueOverflow, recordOf, requestIdOf, type Inbound, type InboundRequest } from "./inbound-items.js";
 import type { PqChannel } from "./pq-channel.js";
 import { tokensFor } from "./request-cost.js";
 import type { SignalSession } from "./signal-session.js";
@@ -16,6 +16,7 @@ import { TokenBucket } from "./token-bucket.js";
  * up those behind it). Past `PAUSE_AT` the transport stops reading, so a client's burst within the rate limit
  * waits in TCP instead of closing its connection; `MAX_QUEUE` bounds what arrives before the pause takes hold
  * (the frames of a socket read already taken in) and what a transport without flow control may queue.
+ * Over twice the default burst, so the rate limit's own rule normally ends a flood first (`QueueOverflow`).
  */
 const MAX_QUEUE = 1024;
 const PAUSE_AT = 32;
@@ -30,16 +31,16 @@ const MAX_RELAYS_IN_FLIGHT = 32;
  * its bytes without ever being decoded.
  */
 export class SessionInbound {
-  /**
-   * Requests waiting their turn. Made when one arrives while another is processed and dropped once drained:
-   * a connection holds it for hours, and an array that once grew keeps its spare capacity.
-   */
+  /** Requests waiting their turn. Made when one arrives while another is processed and dropped once drained:
+   * a connection holds it for hours, and an array that once grew keeps its spare capacity. */
   private queue: Inbound[] | undefined;
   private processing = false;
   private inputDone = false;
   private dropped = 0;
   /** Undecodable frames so far (before the PQ channel exists; after it, the first one ends the session). */
   private undecodable = 0;
+  /** The queue overflowed: the session ends in that turn, and nothing that arrives after it is read. */
+  private overflowed = false;
   private relaysInFlight = 0;
   /** The transport was asked to stop reading (see `PAUSE_AT`). */
   private inputPaused = false;
@@ -54,35 +55,38 @@ export class SessionInbound {
     this.bucket = new TokenBucket(limits.messagesPerSecond, limits.messageBurst);
   }
 
-  /**
-   * Whether the transport has stopped reading for flow control. The client's frames, pongs included, then
-   * wait unread in TCP: its silence is ours, not a sign that it is gone (a store stalled for many seconds).
-   */
+  /** The transport stopped reading (flow control): the client's frames, pongs included, wait in TCP, so its
+   * silence is ours (a store stalled for seconds), not a sign that it is gone. */
   get paused(): boolean {
     return this.inputPaused;
   }
 
-  /**
-   * Queues a request (`otherKind`: it came in a frame of the other kind than the connection's format);
-   * returns false when the queue is full (the client floods faster than we process).
-   */
-  push(arrived: InboundRequest, otherKind = false): boolean {
-    return this.enqueue(otherKind ? new OtherKindFrame(arrived) : arrived);
+  /** Queues a request (`otherKind`: it came in a frame of the other kind than the connection's format). */
+  push(arrived: InboundRequest, otherKind = false): void {
+    this.enqueue(otherKind ? new OtherKindFrame(arrived) : arrived);
   }
 
-  private enqueue(request: Inbound): boolean {
+  /**
+   * Takes `request` in its turn. Past a full queue (a client flooding faster than we process) the request is
+   * not read: the session is to end there, in order, after answering what came before.
+   */
+  private enqueue(request: Inbound): void {
+    if (this.overflowed) return;
     if (!this.processing) {
       void this.pump(request);
-      return true;
+      return;
     }
     const queue = (this.queue ??= []);
-    if (queue.length >= MAX_QUEUE) return false;
+    if (queue.length >= MAX_QUEUE) {
+      this.overflowed = true;
+      queue.push(QueueOverflow.mark);
+      return;
+    }
     queue.push(request);
     if (queue.length === PAUSE_AT && !this.inputPaused) {
       this.inputPaused = true;
       this.s.transport.pauseInput?.();
     }
-    return true;
   }
 
   /** The next queued request; reading resumes once the queue is short again. */
@@ -99,14 +103,19 @@ export class SessionInbound {
     return request;
   }
 
-  /**
-   * A frame the transport could not decode: the end before the join (nothing can start from it; with PQ
-   * it is a failed handshake) or once PQ is up; otherwise an `error`, and the end after too many.
-   */
+  /** A frame the transport could not decode: answered in its turn (see `refuseMalformed`). */
   malformed(e: CodecError): void {
+    this.s.svc.metrics.countMessage("malformed", "in");
+    this.enqueue(new MalformedFrame(e));
+  }
+
+  /**
+   * An undecodable frame in its turn: the end before the join (nothing can start from it; with PQ it is a
+   * failed handshake) or once PQ is up; otherwise an `error`, and the end after too many.
+   */
+  private refuseMalformed(e: CodecError): void {
     const error = e.unknownType !== undefined ? errors.unknownMessageType(e.unknownType) : errors.malformedMessage(e.message);
     const { requestId } = e;
-    this.s.svc.metrics.countMessage("malformed", "in");
     if (this.pq?.established) {
       // Everything after the handshake is a record, so a frame that does not decode is a record whose
       // header is unreadable: refused like any bad record (data_loss, 4015), as DESIGN.md §5 says.
@@ -136,7 +145,10 @@ export class SessionInbound {
       return;
     }
     const record = request();
-    if (record !== undefined && this.enqueue(new OversizedRecord(size, record))) return;
+    if (record !== undefined) {
+      this.enqueue(new OversizedRecord(size, record));
+      return;
+    }
     const error = errors.frameTooLarge(this.s.svc.config.limits.maxFrameBytes);
     this.s.svc.metrics.limitsHit.inc({ limit: "frame_size" });
     this.s.end({ reason: DisconnectReason.PROTOCOL_ERROR, action: LeaveAction.DISCONNECT, error, dispose: "leave" });
@@ -166,8 +178,7 @@ export class SessionInbound {
   private async pump(first: Inbound): Promise<void> {
     this.processing = true;
     for (let request: Inbound | undefined = first; request !== undefined && !this.s.closed; request = this.next()) {
-      const arrived = request instanceof OtherKindFrame ? request.request : request;
-      this.requestId = arrived instanceof Uint8Array || arrived instanceof OversizedRecord ? 0 : arrived.requestId;
+      this.requestId = requestIdOf(request);
       try {
         // Most requests (relays on the fast path) are done, or handed to the store, synchronously: only
         // the others are awaited, so a relay costs no promise or suspended frame of the pump.
@@ -185,6 +196,11 @@ export class SessionInbound {
   /** Handles one request; returns a promise when the next request must wait for this one. */
   private process(inbound: Inbound): Promise<void> | undefined {
     const pq = this.pq;
+    if (inbound instanceof MalformedFrame) {
+      this.refuseMalformed(inbound.error);
+      return undefined;
+    }
+    if (inbound instanceof QueueOverflow) return this.overflow();
     if (inbound instanceof OversizedRecord) return this.openOversized(pq as PqChannel, inbound);
     let request = inbound;
     if (request instanceof OtherKindFrame) {
@@ -232,6 +248,13 @@ export class SessionInbound {
     if (!pq && isPqMessage(decoded)) throw errors.unexpectedMessage(decoded.message.case ?? "");
     if (!this.s.joined) throw errors.unexpectedMessage(decoded.message.case ?? "empty");
     return this.handle(decoded);
+  }
+
+  /** The queue's end, reached in turn: what came after it was never read, so the error names no request. */
+  private overflow(): undefined {
+    this.s.svc.metrics.limitsHit.inc({ limit: "inbound_queue" });
+    this.s.end({ reason: DisconnectReason.LIMIT_EXCEEDED, action: LeaveAction.DISCONNECT, error: errors.rateLimited(), dispose: "leave" });
+    return undefined;
   }
 
   /** Opens an oversized record (its sequence number taken, its content not acted on) and refuses it. */

@@ -148,13 +148,10 @@ export class SignalSession implements LocalParticipant, TickingSession, CursorOw
   receive(request: SignalRequest | Uint8Array, otherKind = false): void {
     if (this.phase === "closed") return;
     this.lastReceivedAt = sinceOrigin();
-    if (!this.inbound.push(request, otherKind)) {
-      this.svc.metrics.limitsHit.inc({ limit: "inbound_queue" });
-      this.end({ reason: DisconnectReason.LIMIT_EXCEEDED, action: LeaveAction.DISCONNECT, error: errors.rateLimited(), dispose: "leave" });
-    }
+    this.inbound.push(request, otherKind);
   }
 
-  /** A frame the transport could not decode. */
+  /** A frame the transport could not decode, answered in its turn. */
   receiveMalformed(e: CodecError): void {
     if (this.phase === "closed") return;
     this.lastReceivedAt = sinceOrigin();

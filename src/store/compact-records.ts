@@ -1,5 +1,8 @@
 import { fromBinary, toBinary, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
 import { intern } from "../intern-string.js";
+// Records are read back through protobuf-es: its decoder must keep a name's leading U+FEFF, or a record
+// stops matching the key it is stored under.
+import "../protocol/text-encoding.js";
 
 /**
  * A record kept for a long time and read rarely, as its protobuf encoding in a one-byte string. A decoded

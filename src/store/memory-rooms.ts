@@ -4,6 +4,7 @@ import { StoredCallSchema, StoredParticipantSchema, type StoredCall, type Stored
 import { errors } from "../errors.js";
 import type { RosterRecord } from "../protocol/roster-frames.js";
 import { addConnected } from "./call-connected.js";
+import { emptyRoomTimeoutMs } from "./empty-room-timeout.js";
 import { pack, unpack, type Packed } from "./compact-records.js";
 import { byRoomName } from "./room-order.js";
 import type { CallStore, JoinOutcome, MailboxLimits, MailboxStore, ParticipantStore, QueuedMessage, RestoreOutcome, RoomPatch, RoomStore } from "./store.js";
@@ -20,6 +21,8 @@ interface RoomEntry {
   hidden: number;
   /** When the room became empty (ms); 0 while occupied. */
   emptySince: number;
+  /** It became empty by its last participant leaving, not by being created (see `emptyRoomTimeoutMs`). */
+  departed: boolean;
 }
 
 /**
@@ -98,7 +101,7 @@ export class MemoryRooms implements RoomStore, ParticipantStore, MailboxStore, C
     const existing = this.rooms.get(room.name);
     if (existing) return { room: this.roomView(existing), created: false };
     if (this.rooms.size >= maxRooms) throw errors.tooManyRooms();
-    const entry: RoomEntry = { room: clone(RoomSchema, room), participants: new Map(), calls: new Map(), hidden: 0, emptySince: now };
+    const entry: RoomEntry = { room: clone(RoomSchema, room), participants: new Map(), calls: new Map(), hidden: 0, emptySince: now, departed: false };
     this.rooms.set(room.name, entry);
     return { room: this.roomView(entry), created: true };
   }
@@ -109,6 +112,7 @@ export class MemoryRooms implements RoomStore, ParticipantStore, MailboxStore, C
     if (patch.metadata !== undefined) entry.room.metadata = patch.metadata;
     if (patch.maxParticipants !== undefined) entry.room.maxParticipants = patch.maxParticipants;
     if (patch.emptyTimeout !== undefined) entry.room.emptyTimeout = patch.emptyTimeout;
+    if (patch.departureTimeout !== undefined) entry.room.departureTimeout = patch.departureTimeout;
     return this.roomView(entry);
   }
 
@@ -124,7 +128,7 @@ export class MemoryRooms implements RoomStore, ParticipantStore, MailboxStore, C
   async deleteExpiredEmptyRooms(now: number): Promise<string[]> {
     const deleted: string[] = [];
     for (const [name, entry] of this.rooms) {
-      if (entry.participants.size === 0 && entry.emptySince > 0 && now - entry.emptySince >= entry.room.emptyTimeout * 1000) {
+      if (entry.participants.size === 0 && entry.emptySince > 0 && now - entry.emptySince >= emptyRoomTimeoutMs(entry.room, entry.departed)) {
         this.rooms.delete(name);
         deleted.push(name);
       }
@@ -190,7 +194,10 @@ export class MemoryRooms implements RoomStore, ParticipantStore, MailboxStore, C
     if (entry) {
       if (current.hidden) entry.hidden--;
       for (const [id, call] of entry.calls) if (call.caller === identity || call.callee === identity) entry.calls.delete(id);
-      if (entry.participants.size === 0) entry.emptySince = now;
+      if (entry.participants.size === 0) {
+        entry.emptySince = now;
+        entry.departed = true;
+      }
     }
     return recordOf(current);
   }
@@ -235,7 +242,7 @@ export class MemoryRooms implements RoomStore, ParticipantStore, MailboxStore, C
     }
     if (!recreate) return "missing";
     if (!entry) {
-      entry = { room: clone(RoomSchema, room), participants: new Map(), calls: new Map(), hidden: 0, emptySince: 0 };
+      entry = { room: clone(RoomSchema, room), participants: new Map(), calls: new Map(), hidden: 0, emptySince: 0, departed: false };
       this.rooms.set(room.name, entry);
     }
     // Older messages are gone with the store; the client has them all (see `Store.restoreParticipant`).

@@ -33,7 +33,11 @@ export interface RoomStore {
   updateRoom(name: string, patch: RoomPatch): Promise<Room | undefined>;
   /** Deletes a room and all its participants, calls and mailboxes; returns the participants it had. */
   deleteRoom(name: string): Promise<StoredParticipant[]>;
-  /** Deletes, and returns the names of, rooms that have been empty past their empty timeout (atomic per room). */
+  /**
+   * Deletes, and returns the names of, rooms that have been empty past their timeout (atomic per room): the
+   * departure timeout when set and the room became empty by its last participant leaving, the empty
+   * timeout otherwise (`emptyRoomTimeoutMs`).
+   */
   deleteExpiredEmptyRooms(now: number): Promise<string[]>;
 }
 
@@ -41,6 +45,7 @@ export interface RoomPatch {
   readonly metadata?: string;
   readonly maxParticipants?: number;
   readonly emptyTimeout?: number;
+  readonly departureTimeout?: number;
 }
 
 /** Outcome of a join. */
@@ -72,7 +77,7 @@ export interface ParticipantStore {
   updateParticipant(participant: StoredParticipant): Promise<boolean>;
   /**
    * Removes the participant if its sid still matches (atomic), with its mailbox and calls; the room
-   * starts its empty timeout when it becomes empty. Undefined when it was not there. With
+   * starts its departure timeout (or empty timeout, `emptyRoomTimeoutMs`) when it becomes empty. Undefined when it was not there. With
    * `awayExpiredBy`, only a participant that is away with a deadline at or before it is removed (so a
    * participant that resumed in the meantime stays).
    */

@@ -44,6 +44,7 @@ test("installed, protobuf-es encodes every string exactly as before, and decodes
   for (const { m, bytes } of before) {
     assert.equal(hex(toBinary(StoredSessionSchema, m)), hex(bytes));
     const back = fromBinary(StoredSessionSchema, bytes);
-    assert.equal(back.identity, new TextDecoder().decode(te.encode(m.identity)));
+    // protobuf-es decodes as text-encoding.ts has it: a leading U+FEFF is kept (a random identity may begin with one).
+    assert.equal(back.identity, new TextDecoder("utf-8", { ignoreBOM: true }).decode(te.encode(m.identity)));
   }
 });

@@ -12,8 +12,11 @@ export interface StoreFixture {
 }
 
 /** A room record with test defaults. */
-export function room(name: string, o: Partial<Pick<Room, "emptyTimeout" | "maxParticipants" | "metadata">> = {}): Room {
-  return create(RoomSchema, { sid: `RM_${name}`, name, emptyTimeout: o.emptyTimeout ?? 300, maxParticipants: o.maxParticipants ?? 0, creationTime: 1000n, metadata: o.metadata ?? "" });
+export function room(name: string, o: Partial<Pick<Room, "emptyTimeout" | "departureTimeout" | "maxParticipants" | "metadata">> = {}): Room {
+  return create(RoomSchema, {
+    sid: `RM_${name}`, name, emptyTimeout: o.emptyTimeout ?? 300, departureTimeout: o.departureTimeout ?? 0, maxParticipants: o.maxParticipants ?? 0,
+    creationTime: 1000n, metadata: o.metadata ?? "",
+  });
 }
 
 /** A participant record (connected on `nodeId`). */

@@ -36,10 +36,20 @@ local function forget(sid)
   redis.call('DEL', k_part(sid), k_mail(sid), k_ids(sid))
   redis.call('ZREM', K_AWAY, sid)
 end
--- A room just became empty: its empty timeout starts now.
-local function mark_empty(n)
-  local t = tonumber(redis.call('HGET', k_room(n), 'empty_timeout') or '0') * 1000
-  redis.call('HSET', k_room(n), 'empty_since', NOW)
+-- How long (ms) empty room n stays open: departure_timeout once its last participant left, when set;
+-- empty_timeout otherwise (store/empty-room-timeout.ts states the same rule). A room written before the
+-- departure fields existed has neither and keeps empty_timeout.
+local function empty_ms(n)
+  local f = redis.call('HMGET', k_room(n), 'empty_timeout', 'departure_timeout', 'departed')
+  local departure = tonumber(f[2] or '0')
+  if f[3] == '1' and departure > 0 then return departure * 1000 end
+  return tonumber(f[1] or '0') * 1000
+end
+-- A room just became empty, by being created (departed false) or by its last participant leaving: its
+-- timeout starts now.
+local function mark_empty(n, departed)
+  redis.call('HSET', k_room(n), 'empty_since', NOW, 'departed', departed and 1 or 0)
+  local t = empty_ms(n)
   redis.call('ZADD', K_EMPTY, NOW + t, n)
   extend(K_EMPTY, GLOBAL)
   touch_room(n, t + LEASE)

@@ -77,7 +77,7 @@ redis.call('HDEL', k_sids(n), identity)
 redis.call('SREM', k_hidden(n), identity)
 forget(sid)
 for i = 7, #ARGV do redis.call('HDEL', k_calls(n), ARGV[i]) end
-if redis.call('HLEN', k_sids(n)) == 0 and redis.call('EXISTS', k_room(n)) == 1 then mark_empty(n) end
+if redis.call('HLEN', k_sids(n)) == 0 and redis.call('EXISTS', k_room(n)) == 1 then mark_empty(n, true) end
 return row
 `),
 
@@ -129,7 +129,7 @@ return out
    * ('kept', 'reclaimed', 'restored', 'moved', 'replaced', 'missing'); see Store.restoreParticipant.
    */
   restore: new LuaScript("participant_restore", `
-local n, identity, sid, node = arg(1), arg(7), arg(8), arg(9)
+local n, identity, sid, node = arg(1), arg(8), arg(9), arg(10)
 local cur = redis.call('HGET', k_sids(n), identity)
 local outcome
 if cur then
@@ -145,20 +145,20 @@ if cur then
     outcome = 'kept'
   end
 else
-  if arg(12) ~= '1' then return 'missing' end
+  if arg(13) ~= '1' then return 'missing' end
   if redis.call('EXISTS', k_room(n)) == 0 then
     redis.call('HSET', k_room(n), 'sid', arg(2), 'name', n, 'empty_timeout', arg(3), 'max_participants', arg(4),
-      'creation_time', arg(5), 'metadata', arg(6))
+      'creation_time', arg(5), 'metadata', arg(6), 'departure_timeout', arg(7))
   end
   redis.call('SADD', K_ROOMS, n)
-  redis.call('HSET', k_parts(n), identity, arg(10))
+  redis.call('HSET', k_parts(n), identity, arg(11))
   place(n, identity, sid, node)
   outcome = 'restored'
 end
 -- On every path that keeps the participant, not only 'restored': a node re-asserts what it holds every
 -- sync, which also brings in participants that joined before this set existed.
-set_hidden(n, identity, arg(13))
-local want = math.max(tonumber(arg(11)), 1)
+set_hidden(n, identity, arg(14))
+local want = math.max(tonumber(arg(12)), 1)
 local nxt = tonumber(redis.call('HGET', k_ids(sid), 'next') or '0')
 if nxt < want then
   redis.call('DEL', k_mail(sid))

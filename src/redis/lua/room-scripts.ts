@@ -1,13 +1,16 @@
 import { LuaScript } from "../lua-script.js";
 
-/** Room scripts. Room fields in arguments are: name, sid, empty_timeout, max_participants, creation_time, metadata. */
+/**
+ * Room scripts. Room fields in arguments are: name, sid, empty_timeout, max_participants, creation_time, metadata,
+ * departure_timeout (`roomArgs`).
+ */
 export const roomScripts = {
   /** (room fields…, maxRooms) → {1, row} created, {0, row} existed, {-1} too many rooms. */
   create: new LuaScript("room_create", `
 local n = arg(1)
 local row = room_row(n)
 if row then return {0, row} end
-local max = tonumber(arg(7))
+local max = tonumber(arg(8))
 if redis.call('SCARD', K_ROOMS) >= max then
   for _, m in ipairs(redis.call('SMEMBERS', K_ROOMS)) do
     if redis.call('EXISTS', k_room(m)) == 0 then redis.call('SREM', K_ROOMS, m) end
@@ -15,9 +18,9 @@ if redis.call('SCARD', K_ROOMS) >= max then
   if redis.call('SCARD', K_ROOMS) >= max then return {-1} end
 end
 redis.call('HSET', k_room(n), 'sid', arg(2), 'name', n, 'empty_timeout', arg(3), 'max_participants', arg(4),
-  'creation_time', arg(5), 'metadata', arg(6), 'empty_since', NOW)
+  'creation_time', arg(5), 'metadata', arg(6), 'departure_timeout', arg(7))
 redis.call('SADD', K_ROOMS, n)
-mark_empty(n)
+mark_empty(n, false)
 return {1, room_row(n)}
 `),
 
@@ -41,7 +44,7 @@ if redis.call('EXISTS', k_room(n)) == 0 then return false end
 for i = 4, #ARGV, 2 do redis.call('HSET', k_room(n), ARGV[i], ARGV[i + 1]) end
 local since = tonumber(redis.call('HGET', k_room(n), 'empty_since') or '0')
 if since > 0 and redis.call('HLEN', k_sids(n)) == 0 then
-  local t = tonumber(redis.call('HGET', k_room(n), 'empty_timeout') or '0') * 1000
+  local t = empty_ms(n)
   redis.call('ZADD', K_EMPTY, since + t, n)
   touch_room(n, t + LEASE)
 end
@@ -70,9 +73,8 @@ for _, n in ipairs(redis.call('ZRANGEBYSCORE', K_EMPTY, '-inf', NOW)) do
   elseif redis.call('HLEN', k_sids(n)) > 0 then
     redis.call('ZREM', K_EMPTY, n)
   else
-    local f = redis.call('HMGET', k_room(n), 'empty_since', 'empty_timeout')
-    local since = tonumber(f[1] or '0')
-    local t = tonumber(f[2] or '0') * 1000
+    local since = tonumber(redis.call('HGET', k_room(n), 'empty_since') or '0')
+    local t = empty_ms(n)
     if since > 0 and NOW - since >= t then
       delete_room(n)
       out[#out + 1] = n

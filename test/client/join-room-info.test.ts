@@ -1,0 +1,65 @@
+// The SDK shows the room as the server describes it: `connect()` and `joined` carry its metadata, limit,
+// timeouts and participant count from `join` (a room the backend set up before anyone joined), a resume
+// refreshes them from `reconnect`, and `roomUpdated` carries the same shape. Real SDK clients in Node against a
+// real server; the backend is livekit-server-sdk's RoomServiceClient.
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { RoomServiceClient } from "livekit-server-sdk";
+import { startTestServer, type TestServer } from "../helpers/test-server.js";
+import { DEV_KEY, DEV_SECRET, nextEvent, nodeClient } from "../helpers/werift-sdk.js";
+
+let server: TestServer;
+let api: RoomServiceClient;
+before(async () => {
+  server = await startTestServer();
+  api = new RoomServiceClient(server.apiUrl, DEV_KEY, DEV_SECRET);
+});
+after(async () => {
+  await server.close();
+});
+
+test("a room created with metadata before the join: connect() and joined show it, with its limit and timeouts", async () => {
+  const room = "info-created";
+  const created = await api.createRoom({ name: room, metadata: '{"topic":"standup"}', maxParticipants: 4, emptyTimeout: 120, departureTimeout: 20 });
+  const { client } = await nodeClient(server.wsUrl, "info-alice", room);
+  const info = await client.connect();
+  assert.deepEqual(info.room, {
+    name: room,
+    sid: created.sid,
+    metadata: '{"topic":"standup"}',
+    numParticipants: 1,
+    maxParticipants: 4,
+    emptyTimeout: 120,
+    departureTimeout: 20,
+    creationTime: Number(created.creationTimeMs),
+  });
+  assert.deepEqual(client.joined?.room, info.room);
+
+  // Someone joining later sees the room as it is then.
+  const { client: bob } = await nodeClient(server.wsUrl, "info-bob", room);
+  const bobInfo = await bob.connect();
+  assert.deepEqual([bobInfo.room.metadata, bobInfo.room.numParticipants], ['{"topic":"standup"}', 2]);
+
+  // roomUpdated carries the same shape.
+  const updated = nextEvent(client, "roomUpdated");
+  await api.updateRoomMetadata(room, "retro");
+  assert.deepEqual((await updated)[0], { ...info.room, metadata: "retro", numParticipants: 2 });
+  await bob.disconnect();
+  await client.disconnect();
+});
+
+test("after a resume, joined.room is the room as the reconnect describes it", async () => {
+  const room = "info-resume";
+  await api.createRoom({ name: room, metadata: "before", maxParticipants: 3 });
+  const alice = await nodeClient(server.wsUrl, "info-carol", room);
+  assert.equal((await alice.client.connect()).room.metadata, "before");
+  const updated = nextEvent(alice.client, "roomUpdated");
+  await api.updateRoomMetadata(room, "changed");
+  assert.equal((await updated)[0].metadata, "changed");
+  assert.equal(alice.client.joined?.room.metadata, "before", "joined is what the join said");
+  const reconnected = nextEvent(alice.client, "reconnected");
+  alice.tap.cut();
+  assert.deepEqual((await reconnected)[0], { resumed: true });
+  assert.deepEqual([alice.client.joined?.room.metadata, alice.client.joined?.room.maxParticipants], ["changed", 3]);
+  await alice.client.disconnect();
+});
