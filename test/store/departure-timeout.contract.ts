@@ -4,7 +4,7 @@ import type { Store } from "../../src/store/store.js";
 import { participant, room, type StoreFixture } from "./contract-fixtures.js";
 
 /**
- * Part of the `Store` contract, run by memory-store.test.ts and redis-store.test.ts: a room's departure
+ * Part of the `Store` contract (registered by `storeContract`, with its fixtures): a room's departure
  * timeout is kept with it and times it once its last participant left; a room nobody joined, and every
  * room whose departure timeout is 0, keeps its empty timeout (LiveKit's two timeouts, docs/api.md).
  */

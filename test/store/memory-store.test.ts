@@ -7,15 +7,9 @@ import { LAST_SEEN_TTL_MS } from "../../src/store/store.js";
 import { busContract } from "./bus.contract.js";
 import { participant, room, limitsOf } from "./contract-fixtures.js";
 import { storeContract } from "./store.contract.js";
-import { departureTimeoutContract } from "./departure-timeout.contract.js";
 
 // The memory backend against the same contracts as Redis (test/store/redis-store.test.ts).
 storeContract("memory", async () => {
-  const store = createMemoryStore();
-  return { store, close: () => store.close() };
-});
-
-departureTimeoutContract("memory", async () => {
   const store = createMemoryStore();
   return { store, close: () => store.close() };
 });

@@ -12,7 +12,6 @@ import { deletePrefix, freePort, keysUnder, REDIS_URL, RedisServer, redisSkip, r
 import { busContract } from "./bus.contract.js";
 import { participant, room, limitsOf } from "./contract-fixtures.js";
 import { storeContract } from "./store.contract.js";
-import { departureTimeoutContract } from "./departure-timeout.contract.js";
 
 const log = createLogger("silent");
 const skip = await redisSkip();
@@ -24,18 +23,6 @@ async function backend(prefix: string, url = REDIS_URL): Promise<Backend> {
 // The same contracts as the memory backend, against the real Redis, each test on a prefix of its own.
 storeContract("redis", async () => {
   const prefix = uniquePrefix("store");
-  const b = await backend(prefix);
-  return {
-    store: b.store,
-    close: async () => {
-      await b.close();
-      await deletePrefix(REDIS_URL, prefix);
-    },
-  };
-}, { skip });
-
-departureTimeoutContract("redis", async () => {
-  const prefix = uniquePrefix("departure");
   const b = await backend(prefix);
   return {
     store: b.store,
