@@ -383,6 +383,6 @@ export function storeContract(name: string, makeStore: () => Promise<StoreFixtur
     storeRecordsContract(() => s, join);
     hiddenCountContract(() => s, join);
     recordNamesContract(() => s, join);
+    departureTimeoutContract(() => s);
   });
-  departureTimeoutContract(name, makeStore, options);
 }
