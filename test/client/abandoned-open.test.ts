@@ -3,10 +3,10 @@
 // client runs in its own process (fixtures/abandoned-open.ts) so that both show: a crash is its exit code, and a
 // leftover socket or timer keeps it from exiting (its timeouts are ten minutes long).
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import net from "node:net";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { spawnLines, type ChildLines } from "../helpers/child-lines.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
 
 const FIXTURE = fileURLToPath(new URL("./fixtures/abandoned-open.ts", import.meta.url));
@@ -47,35 +47,13 @@ class Front {
   }
 }
 
-interface Run {
-  readonly lines: string[];
-  readonly exited: Promise<{ code: number | null; stderr: string }>;
+interface Run extends ChildLines {
   line(text: string): Promise<void>;
 }
 
 function run(scenario: string, url: string): Run {
-  const child = spawn(process.execPath, ["--import", "tsx", FIXTURE, scenario, url], { stdio: ["ignore", "pipe", "pipe"] });
-  const lines: string[] = [];
-  const waiters: Array<() => void> = [];
-  let stderr = "";
-  let buffered = "";
-  child.stdout.on("data", (d: Buffer) => {
-    buffered += d.toString();
-    const parts = buffered.split("\n");
-    buffered = parts.pop() ?? "";
-    lines.push(...parts);
-    for (const w of waiters.splice(0)) w();
-  });
-  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<{ code: number | null; stderr: string }>((resolve) => child.once("exit", (code) => resolve({ code, stderr })));
-  const line = async (text: string): Promise<void> => {
-    while (!lines.includes(text)) {
-      const more = new Promise<void>((resolve) => waiters.push(resolve));
-      const gone = exited.then(({ code }) => { throw new Error(`exited (${code}) before "${text}": ${lines.join(" | ")}\n${stderr}`); });
-      await Promise.race([more, gone]);
-    }
-  };
-  return { lines, exited, line };
+  const child = spawnLines(["--import", "tsx", FIXTURE, scenario, url]);
+  return { ...child, line: (text) => child.until((lines) => lines.includes(text), `"${text}"`) };
 }
 
 let server: TestServer;

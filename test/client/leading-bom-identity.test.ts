@@ -4,9 +4,9 @@
 // help. So the SDK runs in a process of its own (fixtures/leading-bom-identity.mjs, the compiled SDK), against
 // a real server with a real participant.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { spawnLines, type ChildLines } from "../helpers/child-lines.js";
 import { TestClient } from "../helpers/signal-client.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
 
@@ -20,31 +20,14 @@ before(async () => {
 after(() => server.close());
 
 /** The fixture's JSON lines, each as it arrives; rejects with its output when it exits early. */
-function runSdk(url: string, room: string): { next(): Promise<Record<string, unknown>>; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, [FIXTURE, url, room], { stdio: ["ignore", "pipe", "pipe"] });
-  const lines: string[] = [];
-  const waiters: Array<() => void> = [];
-  let buffered = "";
-  let stderr = "";
-  child.stdout.on("data", (d: Buffer) => {
-    buffered += d.toString();
-    const parts = buffered.split("\n");
-    buffered = parts.pop() ?? "";
-    lines.push(...parts);
-    for (const w of waiters.splice(0)) w();
-  });
-  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+function runSdk(url: string, room: string): { next(): Promise<Record<string, unknown>>; exited: ChildLines["exited"] } {
+  const child = spawnLines([FIXTURE, url, room]);
   let read = 0;
   const next = async (): Promise<Record<string, unknown>> => {
-    while (lines.length <= read) {
-      const more = new Promise<void>((resolve) => waiters.push(resolve));
-      const gone = exited.then((code) => { throw new Error(`the SDK process exited (${code}): ${lines.join(" | ")}\n${stderr}`); });
-      await Promise.race([more, gone]);
-    }
-    return JSON.parse(lines[read++] as string) as Record<string, unknown>;
+    await child.until((lines) => lines.length > read, "its next line");
+    return JSON.parse(child.lines[read++] as string) as Record<string, unknown>;
   };
-  return { next, exited };
+  return { next, exited: child.exited };
 }
 
 test("the SDK sees identities and room names that begin with U+FEFF as they are", async () => {
@@ -59,7 +42,7 @@ test("the SDK sees identities and room names that begin with U+FEFF as they are"
     assert.deepEqual(await sdk.next(), { dataFrom: `${BOM}carol` });
     assert.deepEqual(await sdk.next(), { recipients: 1 });
     assert.equal((await carol.waitFor("data")).from, `${BOM}bob`);
-    assert.equal(await sdk.exited, 0);
+    assert.equal((await sdk.exited).code, 0);
   } finally {
     carol.kill();
   }
