@@ -1,32 +1,10 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import WebSocket from "ws";
-import { makeToken } from "../helpers/tokens.js";
+import { joinFlat } from "../helpers/flat-json-client.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
 
 // A frame that does not decode is answered in its turn: its `error` comes after the answers to the requests
 // sent before it, not ahead of them (it used to be answered at once, overtaking requests still queued).
-
-interface Flat {
-  type: string;
-  reason?: string;
-  request_id?: number;
-}
-
-async function joined(srv: TestServer, identity: string): Promise<{ ws: WebSocket; messages: Flat[] }> {
-  const token = await makeToken({ identity, room: `order-${identity}` });
-  const ws = new WebSocket(`${srv.wsUrl}/rtc?access_token=${token}`);
-  const messages: Flat[] = [];
-  await new Promise<void>((resolve, reject) => {
-    ws.on("message", (data) => {
-      const m = JSON.parse(String(data)) as Flat;
-      if (m.type === "join") resolve();
-      else messages.push(m);
-    });
-    ws.once("error", reject);
-  });
-  return { ws, messages };
-}
 
 describe("answers come in request order, a frame that does not decode included", () => {
   let srv: TestServer;
@@ -36,7 +14,7 @@ describe("answers come in request order, a frame that does not decode included",
   after(() => srv.close());
 
   test("flat JSON: requests 1-20, an undecodable frame (21), then 22 are answered 1..22", async () => {
-    const { ws, messages } = await joined(srv, "flat");
+    const { ws, messages } = await joinFlat(srv, "flat", "order-flat");
     const offer = (id: number) => JSON.stringify({ type: "offer", sdp: "v=0", target: "nobody", call_id: "c", request_id: id });
     for (let id = 1; id <= 20; id++) ws.send(offer(id));
     ws.send('{"type":"offer","sdp":5,"request_id":21}');

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import WebSocket from "ws";
-import { makeToken } from "../helpers/tokens.js";
+import { joinFlat, type Flat } from "../helpers/flat-json-client.js";
 import { limitCount, startTestServer, type TestServer } from "../helpers/test-server.js";
 
 // A flood written at once fills the session's inbound queue (1,024 requests) before the first of them is
@@ -9,30 +8,13 @@ import { limitCount, startTestServer, type TestServer } from "../helpers/test-se
 // and the connection closes after more than `message_burst` of them. Only when the queued requests are all
 // within the rate does the queue's end close the connection, in its turn, after they are answered.
 
-interface Flat {
-  type: string;
-  reason?: string;
-  request_id?: number;
-}
-
 interface Flood {
   messages: Flat[];
   close: { code: number; reason: string };
 }
 
 async function flood(srv: TestServer, identity: string, n: number): Promise<Flood> {
-  const token = await makeToken({ identity, room: `flood-${identity}` });
-  const ws = new WebSocket(`${srv.wsUrl}/rtc?access_token=${token}`);
-  const messages: Flat[] = [];
-  const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.on("close", (code, reason) => resolve({ code, reason: String(reason) })));
-  await new Promise<void>((resolve, reject) => {
-    ws.on("message", (data) => {
-      const m = JSON.parse(String(data)) as Flat;
-      if (m.type === "join") resolve();
-      else messages.push(m);
-    });
-    ws.once("error", reject);
-  });
+  const { ws, messages, closed } = await joinFlat(srv, identity, `flood-${identity}`);
   // Small frames, so that one socket read holds more of them than the queue.
   for (let id = 1; id <= n; id++) ws.send(`{"type":"ping","request_id":${id}}`);
   const timeout = setTimeout(() => ws.terminate(), 10_000);
