@@ -75,6 +75,8 @@ export class SignalConnection {
   private rekeying: Promise<void> | undefined;
   /** What waits for the recovery under way: settled by the next `join`/`reconnect`, or when the connection ends. */
   private readonly reentry = new Set<{ resolve(): void; reject(error: ConnectError): void }>();
+  /** Why the connection last became `disconnected`: what a request interrupted by that end reports. */
+  private endedWith: ConnectError | undefined;
   /** Why recovery gave up (`end`), for what was waiting for it. */
   private endError: ConnectError | undefined;
 
@@ -110,6 +112,7 @@ export class SignalConnection {
     if (next !== "disconnected") return;
     const error = this.endError ?? new ConnectError("disconnected", Code.Unavailable);
     this.endError = undefined;
+    this.endedWith = error;
     for (const waiter of this.reentry) waiter.reject(error);
     this.reentry.clear();
   }
@@ -215,7 +218,9 @@ export class SignalConnection {
       try {
         return await this.rekeyChannel(channel);
       } catch (e) {
-        // Recovery reports the loss before the channel fails its rekey (SecureChannel): by now it is under way.
+        // Recovery reports the loss before the channel fails its rekey (SecureChannel): by now it is under way,
+        // or the client ended meanwhile (an app that disconnects on `reconnecting`), which is why it failed.
+        if (this.channel !== channel && this.current === "disconnected") throw this.endedWith ?? e;
         if (this.channel === channel || this.current !== "reconnecting") throw e;
       }
     }

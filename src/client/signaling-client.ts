@@ -39,6 +39,7 @@ export class VollySignalingClient extends TypedEmitter<VollySignalingEvents> {
   /** Sender and id of the `data` delivered lately: a request resent after a lost `data_ack` is relayed again. */
   private readonly deliveredData = new RecentKeys(DATA_DEDUPE_WINDOW);
   private joinInfo: VollyJoinInfo | undefined;
+  private currentRoom: VollyRoom | undefined;
   private connecting: Promise<VollyJoinInfo> | undefined;
   private rekeyCount = 0;
 
@@ -109,6 +110,15 @@ export class VollySignalingClient extends TypedEmitter<VollySignalingEvents> {
   /** What the last `join` said (undefined before). */
   get joined(): VollyJoinInfo | undefined {
     return this.joinInfo;
+  }
+
+  /**
+   * The room now: as the last `join` or `reconnect` described it, then as each `roomUpdated` says (the server
+   * announces metadata changes, not arrivals, so `numParticipants` is as of that moment). Undefined before the
+   * first `join`.
+   */
+  get room(): VollyRoom | undefined {
+    return this.currentRoom;
   }
 
   /**
@@ -245,6 +255,7 @@ export class VollySignalingClient extends TypedEmitter<VollySignalingEvents> {
       this.connection.outbox.reject((m) => CALL_SIGNALS.has(m.case), new ConnectError("call ended: joined again", Code.Aborted));
     }
     this.joinInfo = joinInfoOf(response);
+    this.currentRoom = this.joinInfo.room;
     if (how === "resume") {
       // Same participant: the others follow from the replay; this one may have changed while away.
       if (response.participant) this.emitRoster(this.roster.apply([response.participant]));
@@ -272,7 +283,9 @@ export class VollySignalingClient extends TypedEmitter<VollySignalingEvents> {
       }
       case "roomUpdate": {
         const room = m.value.room;
-        if (room) this.emit("roomUpdated", roomOf(room));
+        if (room === undefined) return;
+        this.currentRoom = roomOf(room);
+        this.emit("roomUpdated", this.currentRoom);
         return;
       }
       case "error":

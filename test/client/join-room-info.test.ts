@@ -22,6 +22,7 @@ test("a room created with metadata before the join: connect() and joined show it
   const room = "info-created";
   const created = await api.createRoom({ name: room, metadata: '{"topic":"standup"}', maxParticipants: 4, emptyTimeout: 120, departureTimeout: 20 });
   const { client } = await nodeClient(server.wsUrl, "info-alice", room);
+  assert.equal(client.room, undefined, "no room before the join");
   const info = await client.connect();
   assert.deepEqual(info.room, {
     name: room,
@@ -34,6 +35,7 @@ test("a room created with metadata before the join: connect() and joined show it
     creationTime: Number(created.creationTimeMs),
   });
   assert.deepEqual(client.joined?.room, info.room);
+  assert.deepEqual(client.room, info.room);
 
   // Someone joining later sees the room as it is then.
   const { client: bob } = await nodeClient(server.wsUrl, "info-bob", room);
@@ -44,6 +46,8 @@ test("a room created with metadata before the join: connect() and joined show it
   const updated = nextEvent(client, "roomUpdated");
   await api.updateRoomMetadata(room, "retro");
   assert.deepEqual((await updated)[0], { ...info.room, metadata: "retro", numParticipants: 2 });
+  assert.deepEqual(client.room, { ...info.room, metadata: "retro", numParticipants: 2 }, "room follows roomUpdated");
+  assert.equal(client.joined?.room.metadata, '{"topic":"standup"}', "joined stays what the join said");
   await bob.disconnect();
   await client.disconnect();
 });
@@ -57,6 +61,7 @@ test("after a resume, joined.room is the room as the reconnect describes it", as
   await api.updateRoomMetadata(room, "changed");
   assert.equal((await updated)[0].metadata, "changed");
   assert.equal(alice.client.joined?.room.metadata, "before", "joined is what the join said");
+  assert.equal(alice.client.room?.metadata, "changed", "room is the room now");
   const reconnected = nextEvent(alice.client, "reconnected");
   alice.tap.cut();
   assert.deepEqual((await reconnected)[0], { resumed: true });

@@ -83,3 +83,22 @@ test("a rekey in flight when the connection drops rejects when the client discon
     await server.close();
   }
 });
+
+test("a rekey in flight rejects as disconnected when the app disconnects in the same tick as the drop", async () => {
+  const server = await startTestServer();
+  const alice = await nodeClient(server.wsUrl, "rt-alice", "rekey-tick", { reconnect: { maxAttempts: 5, initialDelayMs: 100, maxDelayMs: 100, multiplier: 1, jitter: 0 } });
+  try {
+    await alice.client.connect();
+    // The app reacts to the drop at once, before the channel has failed its rekey.
+    alice.client.on("reconnecting", () => void alice.client.disconnect());
+    alice.tap.deafen();
+    const rekey = outcome(alice.client.rekey());
+    await new Promise((r) => setTimeout(r, 100));
+    alice.tap.cut();
+    assert.match(await rekey, /^rejected: .*disconnected/);
+    assert.equal(alice.client.state, "disconnected");
+  } finally {
+    await alice.client.disconnect();
+    await server.close();
+  }
+});

@@ -19,12 +19,17 @@ after(async () => {
 async function joinAs(page: Page, room: string, identity: string): Promise<void> {
   const errors: string[] = [];
   page.on("pageerror", (e) => errors.push(e.message));
+  // The page's Content-Security-Policy must allow everything the demo does (its script, token fetch, /rtc).
+  page.on("console", (m) => {
+    if (/Content Security Policy/i.test(m.text())) errors.push(m.text());
+  });
   await page.goto(`${server.httpUrl}/demo/?loopback=1&room=${room}&identity=${identity}`);
   await page.click("#join");
   await page.waitForFunction(() => document.getElementById("status")?.textContent?.startsWith("connected"), undefined, { timeout: 20_000 })
     .catch((e: unknown) => {
       throw new Error(`${identity} did not connect: ${errors.join("; ")} ${String(e)}`);
     });
+  assert.deepEqual(errors.filter((e) => /Content Security Policy/i.test(e)), [], "nothing the demo does is blocked by its policy");
 }
 
 /** Waits until the page's remote video is playing frames of a non-zero size; returns that size. */

@@ -13,11 +13,17 @@ test("development: the demo page, its bundles and the dev token endpoint are ser
     assert.equal(page.status, 200);
     assert.match(page.headers.get("content-type") ?? "", /text\/html/);
     assert.match(await page.text(), /<script type="module" src="\/demo\/app.js">/);
+    const policy = page.headers.get("content-security-policy") ?? "";
+    for (const directive of ["default-src 'none'", "script-src 'self'", "connect-src 'self'", "frame-ancestors 'none'"]) {
+      assert.ok(policy.split("; ").includes(directive), `${directive} in ${policy}`);
+    }
+    assert.equal(page.headers.get("x-content-type-options"), "nosniff");
     assert.equal((await fetch(`${server.httpUrl}/demo`, { redirect: "manual" })).status, 302);
     for (const path of ["/demo/app.js", "/demo/volly-client.js"]) {
       const js = await fetch(`${server.httpUrl}${path}`);
       assert.equal(js.status, 200, path);
       assert.match(js.headers.get("content-type") ?? "", /javascript/);
+      assert.equal(js.headers.get("x-content-type-options"), "nosniff", path);
       const code = await js.text();
       assert.ok(code.length > 10_000, `${path} is a real bundle`);
       assert.doesNotMatch(code, /from\s*"node:|require\("node:/, `${path} has no Node imports`);
