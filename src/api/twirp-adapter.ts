@@ -13,11 +13,12 @@ export const TWIRP_PREFIX = "/twirp";
 /** LiveKit's RoomService methods for media tracks, agents and RPC, which `livekit_room.proto` leaves out. */
 const NOT_SERVED = new Set(["MutePublishedTrack", "UpdateSubscriptions", "ForwardParticipant", "MoveParticipant", "PerformRpc"]);
 
-// Twirp's request content types and the names connect-es gives the same encodings.
-const CONNECT_TYPE: Readonly<Record<string, string>> = {
-  "application/json": "application/json",
-  "application/protobuf": "application/proto",
-};
+// Twirp's request content types and the names connect-es gives the same encodings. A Map, since the key is the
+// client's header: an object would answer `constructor` or `__proto__` with its prototype's members.
+const CONNECT_TYPE: ReadonlyMap<string, string> = new Map([
+  ["application/json", "application/json"],
+  ["application/protobuf", "application/proto"],
+]);
 
 /**
  * Serves Connect services to Twirp clients under `/twirp/<package>.<Service>/<Method>`, running them through
@@ -52,7 +53,7 @@ export function twirpRoute(register: (router: ConnectRouter) => void, log: Logge
       }
       if (req.method !== "POST") throw errors.badRoute(`unsupported method ${String(req.method).slice(0, 16)}, use POST`);
       const contentType = String(req.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
-      const connectType = CONNECT_TYPE[contentType];
+      const connectType = CONNECT_TYPE.get(contentType);
       if (connectType === undefined) {
         throw errors.badRoute(`unexpected Content-Type ${JSON.stringify(contentType.slice(0, 64))}, use application/json or application/protobuf`);
       }

@@ -136,12 +136,13 @@ export function restoreClaims(kept: KeptClaims, identity: string, expiresAt: num
 }
 
 function toClaims(token: string, apiKey: string, p: JwtPayload): AccessClaims {
-  const attributes: Record<string, string> = {};
+  let attributes: Record<string, string> = {};
   if (p.attributes !== undefined) {
     if (typeof p.attributes !== "object" || p.attributes === null || Array.isArray(p.attributes)) {
       throw errors.tokenInvalid("claim attributes must be an object of strings");
     }
-    for (const [k, v] of Object.entries(p.attributes)) attributes[k] = str(v, `attributes.${k}`);
+    // fromEntries defines each key, so a `__proto__` key stays a key and the join's field checks refuse it.
+    attributes = Object.fromEntries(Object.entries(p.attributes).map(([k, v]) => [k, str(v, `attributes.${k}`)]));
   }
   return {
     token,

@@ -211,6 +211,8 @@ export class VollySignalingClient extends TypedEmitter<VollySignalingEvents> {
 
   /** Changes this participant's metadata, name or attributes (needs `canUpdateOwnMetadata`). */
   async updateMetadata(update: { metadata?: string; name?: string; attributes?: Record<string, string> }): Promise<void> {
+    // protobuf-es would drop this key on the way out without a word; the server refuses it where it can see it.
+    if (update.attributes !== undefined && Object.hasOwn(update.attributes, "__proto__")) throw invalidArgument("the attribute key __proto__ is reserved");
     await this.ready();
     await this.connection.request({ case: "updateMetadata", value: update }, false);
   }

@@ -47,7 +47,7 @@ const GET_ROUTES: ReadonlyMap<string, GetRoute> = new Map<string, GetRoute>([
   ["/rtc/validate", (svc, _health, req, res, url) => validate(svc, req, res, url)],
   ["/volly/sessions/stats", async (svc, _health, _req, res) => json(res, 200, await sessionStats(svc))],
   ["/metrics", async (svc, _health, _req, res) => {
-    await svc.metrics.refresh(async () => (await svc.store.listRooms()).length);
+    await svc.metrics.refresh(() => svc.store.countRooms());
     res.setHeader("Content-Type", svc.metrics.registry.contentType);
     res.writeHead(200);
     res.end(await svc.metrics.registry.metrics());

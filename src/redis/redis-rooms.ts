@@ -29,6 +29,10 @@ export class RedisRooms implements RoomStore, CallStore {
     return rows.map(decodeRoomRow).sort(byRoomName);
   }
 
+  async countRooms(): Promise<number> {
+    return this.ctx.timed("room_count", () => this.ctx.redis.scard(this.ctx.keys.rooms));
+  }
+
   async createRoom(room: Room, maxRooms: number, now: number): Promise<{ room: Room; created: boolean }> {
     const [code, row] = reply.array(await this.ctx.run(roomScripts.create, [...roomArgs(room), maxRooms], now));
     if (reply.number(code) < 0) throw errors.tooManyRooms();

@@ -80,6 +80,9 @@ function checkAttributeKey(key: string): void {
   if (key === "" || !withinCharacters(key, PARTICIPANT_LIMITS.attributeKey) || CONTROL_CHARACTERS.test(key)) {
     throw ruleBroken(`attribute keys must be 1-${PARTICIPANT_LIMITS.attributeKey} characters without control characters`);
   }
+  // JavaScript clients (this SDK, livekit-client, protobuf-es) keep attributes in plain objects, where assigning
+  // this key changes the prototype instead: stored, it would vanish somewhere between here and the app.
+  if (key === "__proto__") throw ruleBroken("the attribute key __proto__ is reserved");
 }
 
 function checkAttributeTotals(attributes: Readonly<Record<string, string>>): void {

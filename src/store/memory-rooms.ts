@@ -97,6 +97,10 @@ export class MemoryRooms implements RoomStore, ParticipantStore, MailboxStore, C
       .sort(byRoomName);
   }
 
+  async countRooms(): Promise<number> {
+    return this.rooms.size;
+  }
+
   async createRoom(room: Room, maxRooms: number, now: number): Promise<{ room: Room; created: boolean }> {
     const existing = this.rooms.get(room.name);
     if (existing) return { room: this.roomView(existing), created: false };

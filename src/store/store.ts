@@ -24,6 +24,12 @@ export interface RoomStore {
   /** Rooms by name (all rooms when `names` is empty), sorted by name. */
   listRooms(names?: readonly string[]): Promise<Room[]>;
   /**
+   * How many rooms exist, without reading them: what a metrics scrape asks, which anyone who can reach the
+   * signal port may do as often as it likes. On Redis a room whose record was evicted is still counted until
+   * the next full `listRooms` or a `createRoom` at the limit drops its name.
+   */
+  countRooms(): Promise<number>;
+  /**
    * Creates `room` unless a room of that name exists (atomic). `created` is false when it existed.
    * Rejects with `too_many_rooms` when `maxRooms` rooms exist already. A new room is empty, so it closes
    * after its empty timeout unless someone joins.

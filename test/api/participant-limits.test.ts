@@ -73,6 +73,8 @@ describe("participant field limits", () => {
     await refusedByApi({ "": "v" }, /attribute keys must be 1-256 characters/);
     await refusedOwn({ attributes: { ["k".repeat(60_000)]: "v" } }, /attribute keys must be 1-256 characters/);
     await refusedOwn({ attributes: { "line\nbreak": "v" } }, /control characters/);
+    // Reserved: protobuf-es would drop it on the way, so the SDK refuses it, as the server does a token's.
+    await refusedOwn({ attributes: JSON.parse('{"__proto__":"own","k":"v"}') as Record<string, string> }, /^the attribute key __proto__ is reserved$/);
 
     // 256 characters, counted as code points: 256 emoji are 512 UTF-16 units.
     const longest = "😀".repeat(256);
@@ -134,6 +136,8 @@ describe("participant field limits", () => {
       { name: "A\u0000B", message: /name must not contain control characters/ },
       { attributes: entries(65), message: /at most 64 entries/ },
       { attributes: { "bad\u0001key": "v" }, message: /control characters/ },
+      // A JSON key, as a token carries it: an own property named __proto__, not the prototype.
+      { attributes: JSON.parse('{"__proto__":"p","ok":"1"}') as Record<string, string>, message: /^the attribute key __proto__ is reserved$/ },
     ];
     for (const [i, c] of cases.entries()) {
       const token = await generateVollyAccessToken(DEV_KEY, DEV_SECRET, { room, identity: `lim-token-${i}`, name: c.name, attributes: c.attributes });

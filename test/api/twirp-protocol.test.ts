@@ -100,6 +100,12 @@ describe("/twirp/livekit.RoomService wire protocol", () => {
     const textBody = (await text.json()) as { code: string; msg: string };
     assert.equal(textBody.code, "bad_route");
     assert.match(textBody.msg, /unexpected Content-Type "text\/plain"/);
+    // Names of Object.prototype's members are content types like any other, not lookups that find something.
+    for (const type of ["constructor", "__proto__", "tostring"]) {
+      const odd = await post(srv.apiUrl, "ListRooms", type, "{}");
+      assert.equal(odd.status, 404, type);
+      assert.deepEqual(await odd.json(), { code: "bad_route", msg: `bad route: unexpected Content-Type "${type}", use application/json or application/protobuf` });
+    }
     const malformed = await post(srv.apiUrl, "ListRooms", "application/json", "{not json");
     assert.equal(malformed.status, 400);
     // Twirp's own code for a body that does not decode, as its Go servers (and LiveKit) answer.

@@ -113,5 +113,18 @@ describe("volly_rooms_active keeps its last value when the store does not answer
       await alice.leave();
       await bob.leave();
     });
+
+    test("a scrape counts the rooms without reading them (anyone who reaches the signal port may scrape)", async () => {
+      const calls = (m: Map<string, MetricFamily>, command: string): number =>
+        m.get("volly_redis_command_duration_seconds")?.samples.find((x) => x.name.endsWith("_count") && x.labels.command === command)?.value ?? 0;
+      const clients = await Promise.all(["r1", "r2", "r3"].map((room, i) => TestClient.connect({ kind: "ws-protobuf", port: srv.port, identity: `counted-${i}`, room, pq: false })));
+      const first = await scrape(srv);
+      for (let i = 0; i < 3; i++) await scrape(srv);
+      const last = await scrape(srv);
+      assert.ok(sumOf(last, "volly_rooms_active") >= 3, "the rooms are counted");
+      assert.equal(calls(last, "room_count") - calls(first, "room_count"), 4, "one count per scrape");
+      assert.equal(calls(last, "room_read"), calls(first, "room_read"), "no room is read to count them");
+      for (const c of clients) await c.leave();
+    });
   });
 });

@@ -66,6 +66,13 @@ export function storeContract(name: string, makeStore: () => Promise<StoreFixtur
       assert.equal((await s.listRooms(["mid"]))[0]?.numParticipants, 1);
     });
 
+    test("countRooms counts the rooms listRooms lists, without reading them", async () => {
+      assert.equal(await s.countRooms(), 0);
+      for (const n of ["c1", "c2", "c3"]) await s.createRoom(room(n), 10, 1);
+      await s.deleteRoom("c2");
+      assert.deepEqual([await s.countRooms(), (await s.listRooms()).length], [2, 2]);
+    });
+
     test("listRooms sorts by code point, whatever the locale, and lists a name asked for twice once", async () => {
       const names = ["zeta", "Alpha", "beta", "_x", "Ωmega", "10", "9"];
       for (const n of names) await s.createRoom(room(n), 20, 1);
