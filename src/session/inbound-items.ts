@@ -41,13 +41,21 @@ export class QueueOverflow {
   private constructor() {}
 }
 
-export type Inbound = InboundRequest | OversizedRecord | OtherKindFrame | MalformedFrame | QueueOverflow;
+/**
+ * The join of a connection without PQ, first in its queue: what the client sends meanwhile waits for it, as it
+ * waits for the handshake with PQ, however many store round trips the join takes (docs/protocol.md §3).
+ */
+export class Entry {
+  constructor(readonly run: () => Promise<void>) {}
+}
+
+export type Inbound = InboundRequest | OversizedRecord | OtherKindFrame | MalformedFrame | QueueOverflow | Entry;
 
 /** The id a refusal of `item` repeats before it is decoded: 0 for bytes not read yet. */
 export function requestIdOf(item: Inbound): number {
   const arrived = item instanceof OtherKindFrame ? item.request : item;
   if (arrived instanceof MalformedFrame) return arrived.error.requestId;
-  return arrived instanceof Uint8Array || arrived instanceof OversizedRecord || arrived instanceof QueueOverflow ? 0 : arrived.requestId;
+  return arrived instanceof Uint8Array || arrived instanceof OversizedRecord || arrived instanceof QueueOverflow || arrived instanceof Entry ? 0 : arrived.requestId;
 }
 
 /** A binary frame as a whole SignalRequest, or `malformed_message`. */

@@ -5,7 +5,7 @@ import { errors } from "../errors.js";
 import { parseRelayRequest, parseSecureRequest, senderFields, type RelayRequest } from "../protocol/relay-frames.js";
 import { CodecError, decodePlaintext } from "../protocol/signal-codec.js";
 import type { Sender } from "../room/relay.js";
-import { decodeOuter, isPqMessage, MalformedFrame, OtherKindFrame, OversizedRecord, QueueOverflow, recordOf, requestIdOf, type Inbound, type InboundRequest } from "./inbound-items.js";
+import { decodeOuter, Entry, isPqMessage, MalformedFrame, OtherKindFrame, OversizedRecord, QueueOverflow, recordOf, requestIdOf, type Inbound, type InboundRequest } from "./inbound-items.js";
 import type { PqChannel } from "./pq-channel.js";
 import { tokensFor } from "./request-cost.js";
 import type { SignalSession } from "./signal-session.js";
@@ -61,9 +61,9 @@ export class SessionInbound {
     return this.inputPaused;
   }
 
-  /** Queues a request (`otherKind`: it came in a frame of the other kind than the connection's format). */
-  push(arrived: InboundRequest, otherKind = false): void {
-    this.enqueue(otherKind ? new OtherKindFrame(arrived) : arrived);
+  /** Queues a request (`otherKind`: it came in a frame of the other kind than the connection's format), or the join. */
+  push(arrived: InboundRequest | Entry, otherKind = false): void {
+    this.enqueue(otherKind && !(arrived instanceof Entry) ? new OtherKindFrame(arrived) : arrived);
   }
 
   /**
@@ -201,6 +201,7 @@ export class SessionInbound {
       return undefined;
     }
     if (inbound instanceof QueueOverflow) return this.overflow();
+    if (inbound instanceof Entry) return inbound.run();
     if (inbound instanceof OversizedRecord) return this.openOversized(pq as PqChannel, inbound);
     let request = inbound;
     if (request instanceof OtherKindFrame) {

@@ -15,6 +15,7 @@ import { intern } from "../intern-string.js";
 import { pack, unpack, type Packed } from "../store/compact-records.js";
 import type { AuthorizedConnection } from "./authorize-connection.js";
 import { lazyConnectionLog, type ConnectionLog } from "./connection-log.js";
+import { Entry } from "./inbound-items.js";
 import type { ConnectParams } from "./connect-params.js";
 import type { CursorOwner, DeliveryCursor } from "./delivery-cursor.js";
 import type { NodeServices, TickingSession } from "./node-services.js";
@@ -136,9 +137,7 @@ export class SignalSession implements LocalParticipant, TickingSession, CursorOw
       if (this.pq) {
         const first = await this.pq.start();
         if (first) this.send(first);
-      } else {
-        await this.enter();
-      }
+      } else this.inbound.push(new Entry(() => this.enter()));
     } catch (e) {
       this.fail(e);
     }
