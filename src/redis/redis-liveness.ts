@@ -81,21 +81,31 @@ export function watchConnection(redis: Redis, log: Logger, observer: BackendObse
     if (probing || redis.status !== "ready") return;
     if (silentSince !== undefined && Date.now() - silentSince >= RECONNECT_SILENT_MS) return reconnect();
     probing = true;
-    const started = Date.now();
-    const timer = setTimeout(() => answered(false), PROBE_TIMEOUT_MS);
+    let settled = false;
+    /**
+     * Runs `verdict` for a probe still unsettled once this turn's I/O has been read. A timer that fires late
+     * because the process itself stalled (a VM pause, SIGSTOP) runs before the event loop reads the socket,
+     * where Redis's reply may be waiting: the node's silence is not Redis's.
+     */
+    const unlessAnswered = (verdict: () => void) => () => setImmediate(() => settled || verdict());
+    const timer = setTimeout(unlessAnswered(() => answered(false)), PROBE_TIMEOUT_MS);
     // A probe that never settles (nothing times commands out) is silence as well.
-    const dead = setTimeout(reconnect, RECONNECT_SILENT_MS);
+    const dead = setTimeout(unlessAnswered(reconnect), RECONNECT_SILENT_MS);
     // A refused PING (LOADING, a lost connection) counts as no answer: commands would fail the same way.
     probeWith(redis).then(
       () => {
+        settled = true;
         silentSince = undefined;
         refuses(undefined);
         answered(true);
       },
       (e: unknown) => {
+        settled = true;
         // Any reply, a refusal too, shows the connection carries answers; a timeout or a lost socket does not.
+        // Silence counts from the failure, not from the probe's start: a probe that timed out because the node
+        // stalled fails on waking, and the next one, a second later, finds the connection working.
         if (e instanceof Error && (e.name === "ReplyError" || e instanceof ReadOnlyReplicaError)) silentSince = undefined;
-        else silentSince ??= started;
+        else silentSince ??= Date.now();
         if (!(e instanceof ReadOnlyReplicaError)) return answered(false);
         refuses(e.message);
         answered(true);
