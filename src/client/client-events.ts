@@ -66,7 +66,10 @@ export interface VollyUserPresence {
 
 /** Why the client is (or will stay) disconnected. */
 export interface VollyDisconnectInfo {
-  /** A `DisconnectReason` name in lower case ("client_initiated", "duplicate_identity"...) or "reconnect_failed". */
+  /**
+   * A `DisconnectReason` name in lower case ("client_initiated", "duplicate_identity"...), "connection_lost"
+   * (the socket dropped without a `leave`) or "reconnect_failed".
+   */
   readonly reason: string;
   readonly error?: ConnectError;
 }

@@ -101,20 +101,22 @@ export function resolveClientOptions(o: VollySignalingClientOptions): ResolvedCl
   }
   const algorithm = parsePqAlgorithm(o.pqAlgorithm ?? DEFAULT_PQ_ALGORITHM);
   if (algorithm === undefined) throw new ConnectError(`unsupported pqAlgorithm ${JSON.stringify(o.pqAlgorithm)}`, Code.InvalidArgument);
-  const requestTimeoutMs = o.requestTimeoutMs ?? 20_000;
+  const requestTimeoutMs = positiveMs("requestTimeoutMs", o.requestTimeoutMs) ?? 20_000;
+  const format = o.format ?? "protobuf";
+  if (!WIRE_FORMATS.includes(format)) throw new ConnectError(`format must be 'protobuf', 'json' or 'flat', not ${JSON.stringify(format)}`, Code.InvalidArgument);
   return {
     identity,
     token: o.token,
     settings: {
       url: checkedUrl(o.url ?? defaultUrl()),
-      format: o.format ?? "protobuf",
+      format,
       postQuantum: o.postQuantum ?? true,
       algorithm,
       tokenKeyPair,
       WebSocket: WebSocketImpl,
-      rekeyIntervalMs: o.rekeyIntervalMs,
+      rekeyIntervalMs: positiveMs("rekeyIntervalMs", o.rekeyIntervalMs),
       requestTimeoutMs,
-      connectTimeoutMs: o.connectTimeoutMs ?? 10_000,
+      connectTimeoutMs: positiveMs("connectTimeoutMs", o.connectTimeoutMs) ?? 10_000,
     },
     reconnect: o.reconnect === false ? false : resolveReconnectPolicy(o.reconnect),
     RTCPeerConnection: o.RTCPeerConnection ?? (globalThis.RTCPeerConnection as PeerConnectionConstructor | undefined),
@@ -124,6 +126,20 @@ export function resolveClientOptions(o: VollySignalingClientOptions): ResolvedCl
     requestTimeoutMs,
     logger: o.logger ?? {},
   };
+}
+
+const WIRE_FORMATS: readonly unknown[] = ["protobuf", "json", "flat"];
+
+/**
+ * A duration option: undefined when not given, else a finite number of milliseconds above 0. Refused here, or
+ * NaN or 0 would surface only at `connect()` as a timeout that says nothing of the option.
+ */
+function positiveMs(name: string, value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
+    throw new ConnectError(`${name} must be a number of milliseconds above 0, not ${typeof value === "number" ? value : (JSON.stringify(value) ?? String(value))}`, Code.InvalidArgument);
+  }
+  return value;
 }
 
 /** The server's address as given, refused at construction when it is not one a WebSocket can open. */

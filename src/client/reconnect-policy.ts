@@ -1,3 +1,5 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+
 /** How the SDK retries after a dropped connection (resume, then a full rejoin if resuming is no longer possible). */
 export interface ReconnectPolicy {
   /** Attempts before giving up with `disconnected` (default 10). */
@@ -15,15 +17,28 @@ export interface ReconnectPolicy {
 /** A policy with every field set. */
 export type ResolvedReconnectPolicy = Required<ReconnectPolicy>;
 
-/** The policy with defaults filled in. */
+/** The policy with defaults filled in; a field out of its range throws `InvalidArgument`, naming it. */
 export function resolveReconnectPolicy(policy: ReconnectPolicy | undefined): ResolvedReconnectPolicy {
-  return {
+  const resolved = {
     maxAttempts: policy?.maxAttempts ?? 10,
     initialDelayMs: policy?.initialDelayMs ?? 100,
     maxDelayMs: policy?.maxDelayMs ?? 5000,
     multiplier: policy?.multiplier ?? 2,
     jitter: policy?.jitter ?? 0.2,
   };
+  checkField("maxAttempts", resolved.maxAttempts, (n) => Number.isSafeInteger(n) && n >= 0, "a whole number, at least 0");
+  checkField("initialDelayMs", resolved.initialDelayMs, (n) => Number.isFinite(n) && n >= 0, "milliseconds, at least 0");
+  checkField("maxDelayMs", resolved.maxDelayMs, (n) => Number.isFinite(n) && n >= 0, "milliseconds, at least 0");
+  checkField("multiplier", resolved.multiplier, (n) => Number.isFinite(n) && n >= 1, "at least 1");
+  checkField("jitter", resolved.jitter, (n) => n >= 0 && n <= 1, "from 0 to 1");
+  return resolved;
+}
+
+// Apps in plain JavaScript (or with values from config files) can pass anything: NaN would make every delay
+// NaN, which setTimeout runs at once, and a retry storm follows.
+function checkField(name: keyof ReconnectPolicy, value: unknown, ok: (n: number) => boolean, what: string): void {
+  if (typeof value === "number" && ok(value)) return;
+  throw new ConnectError(`reconnect.${name} must be ${what}, not ${typeof value === "number" ? value : (JSON.stringify(value) ?? String(value))}`, Code.InvalidArgument);
 }
 
 /** The delay before attempt `attempt` (1-based): exponential backoff with jitter, capped. */

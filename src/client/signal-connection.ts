@@ -242,7 +242,7 @@ export class SignalConnection {
   /** Cuts the current socket as if the network dropped it (the owner then recovers). */
   drop(error: ConnectError): void {
     this.close();
-    this.lostNow("connection lost", "resume", error);
+    this.lostNow("connection_lost", "resume", error);
   }
 
   /** Closes the socket and stops the timers (an attempt in progress fails); later events of it are ignored. */
@@ -385,7 +385,7 @@ export class SignalConnection {
       return;
     }
     this.close();
-    this.lostNow("connection lost", "resume", error);
+    this.lostNow("connection_lost", "resume", error);
   }
 }
 

@@ -32,7 +32,7 @@ test("a cut socket resumes the same participant: nothing missed, nothing twice, 
     const started = Date.now();
     alice.tap.cut();
     const [why] = await reconnecting;
-    assert.equal(why.reason, "connection lost");
+    assert.equal(why.reason, "connection_lost");
     // While alice is away: messages for her are queued by the server, her own requests by the SDK.
     const during = Promise.all([0, 1, 2].map((i) => bob.client.sendData(`during-${i}`, { target: "r-alice" })));
     const discover = alice.client.discoverUsers(["r-bob"]);

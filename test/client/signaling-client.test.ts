@@ -7,6 +7,7 @@ import {
   generatePqKeyPair,
   generateVollyAccessToken,
   VollySignalingClient,
+  type VollySignalingClientOptions,
 } from "../../src/client/index.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
 import { DEV_KEY, DEV_SECRET, nextEvent, nodeClient, until } from "../helpers/werift-sdk.js";
@@ -102,6 +103,24 @@ test("errors surface as ConnectError with the server's code", async () => {
   // An address no WebSocket can open is refused at construction, saying what is wrong with it.
   for (const [url, reason] of [["::::", /is not a URL/], ["localhost:7880", /must be ws:\/\/, wss:\/\/, http:\/\/ or https:\/\/, not localhost:/], ["ftp://127.0.0.1/", /not ftp:/]] as const) {
     assert.throws(() => new VollySignalingClient({ url, token: noJoin, webSocket: WebSocket }), (e: unknown) => e instanceof ConnectError && e.code === Code.InvalidArgument && reason.test(e.rawMessage), url);
+  }
+
+  // So is an option outside its range, naming the option: NaN or 0 would otherwise surface at connect() as a
+  // timeout, and a NaN backoff as a retry storm. Plain JavaScript apps can pass anything, hence the casts.
+  const odd = (o: object) => o as Partial<VollySignalingClientOptions>;
+  for (const [options, reason] of [
+    [{ connectTimeoutMs: Number.NaN }, /^connectTimeoutMs must be a number of milliseconds above 0, not NaN$/],
+    [{ connectTimeoutMs: 0 }, /connectTimeoutMs must be .* not 0$/],
+    [odd({ requestTimeoutMs: "5000" }), /requestTimeoutMs must be .* not "5000"$/],
+    [{ rekeyIntervalMs: -5 }, /rekeyIntervalMs must be/],
+    [odd({ format: "xml" }), /^format must be 'protobuf', 'json' or 'flat', not "xml"$/],
+    [{ reconnect: { maxAttempts: -1 } }, /^reconnect.maxAttempts must be a whole number, at least 0, not -1$/],
+    [{ reconnect: { maxAttempts: 2.5 } }, /reconnect.maxAttempts/],
+    [{ reconnect: { initialDelayMs: Number.NaN } }, /^reconnect.initialDelayMs must be milliseconds, at least 0, not NaN$/],
+    [{ reconnect: { multiplier: 0.5 } }, /reconnect.multiplier must be at least 1/],
+    [{ reconnect: { jitter: 2 } }, /reconnect.jitter must be from 0 to 1, not 2$/],
+  ] as const) {
+    assert.throws(() => new VollySignalingClient({ url: server.wsUrl, token: noJoin, webSocket: WebSocket, ...options }), (e: unknown) => e instanceof ConnectError && e.code === Code.InvalidArgument && reason.test(e.rawMessage), JSON.stringify(options));
   }
 
   const keys = await generatePqKeyPair();
