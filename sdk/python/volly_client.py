@@ -42,9 +42,19 @@ class VollySignalClient:
     Messages are acknowledged as they arrive (they wait in the client's inbox for ``receive``), and after
     ``wait_join`` a heartbeat thread pings every ``ping_interval`` seconds: the server ends a connection that
     sends nothing for ``ping_timeout`` seconds.
+
+    The stream has no deadline (docs/api.md: "A signal stream normally has no deadline"): a connection lasts as
+    long as the session, and timeouts belong on the individual waits (``receive``, ``wait_join``, ``close``).
+    Once the stream has ended, every ``receive`` and ``send`` raises ``RuntimeError``.
     """
 
-    def __init__(self, server: str, token: str, deadline_seconds: float = 60.0) -> None:
+    def __init__(self, server: str, token: str, deadline_seconds: Optional[float] = None) -> None:
+        """Opens the stream to ``server`` (host:port) with ``token``.
+
+        ``deadline_seconds`` puts a gRPC deadline on the whole stream, which then ends with DEADLINE_EXCEEDED
+        (a drop, not a leave) however active it is. Leave it None unless the connection really must not
+        outlive it.
+        """
         self._channel = grpc.insecure_channel(server)
         self._outbox: "queue.Queue[object]" = queue.Queue()
         self._inbox: "queue.Queue[object]" = queue.Queue()
@@ -54,7 +64,13 @@ class VollySignalClient:
         self._unacked = 0
         self._rtt_ms = 0
         self._heartbeat_sent_at = 0
-        self._stopped = threading.Event()
+        # _ended: the reader saw the stream end (why: _end_reason). _closed: close() was called. _done: either,
+        # so the heartbeat stops. _lock orders send() against both, so nothing is queued behind the end.
+        self._lock = threading.Lock()
+        self._ended = threading.Event()
+        self._end_reason = ""
+        self._closed = False
+        self._done = threading.Event()
         stub = signal_pb2_grpc.SignalServiceStub(self._channel)
         self._call = stub.Signal(
             self._requests(),
@@ -65,6 +81,7 @@ class VollySignalClient:
         threading.Thread(target=self._read, daemon=True).start()
 
     def _requests(self) -> Iterator[signal_pb2.SignalRequest]:
+        """The request stream grpcio consumes; returning from it half-closes the stream (end of requests)."""
         while True:
             item = self._outbox.get()
             if item is _END:
@@ -72,6 +89,7 @@ class VollySignalClient:
             yield item  # type: ignore[misc]
 
     def _read(self) -> None:
+        reason = "the server ended the stream"
         try:
             for response in self._call:
                 if response.WhichOneof("message") == "pong" and response.pong.last_ping_timestamp == self._heartbeat_sent_at:
@@ -83,30 +101,50 @@ class VollySignalClient:
                     self._unacked += 1
                     if self._unacked >= ACK_EVERY:
                         self._unacked = 0
-                        self.send(signal_pb2.SignalRequest(ack=signal_pb2.AckRequest(last_message_id=self.last_message_id)))
+                        self._enqueue(signal_pb2.SignalRequest(ack=signal_pb2.AckRequest(last_message_id=self.last_message_id)))
                 self._inbox.put(response)
         except grpc.RpcError as e:  # the stream ended with a status
-            self._inbox.put(e)
-        self._stopped.set()
+            if self._closed and e.code() == grpc.StatusCode.CANCELLED:
+                reason = "the client closed the stream"
+            else:
+                reason = f"the stream failed: {e.code().name}: {e.details()}"
+        with self._lock:
+            self._end_reason = reason
+            self._ended.set()
+            self._done.set()
+            # Ends the request iterator too, so grpcio's thread that consumes it does not wait forever.
+            self._outbox.put(_END)
         self._inbox.put(_END)
 
     def _heartbeat(self, interval: float) -> None:
-        while not self._stopped.wait(interval):
+        while not self._done.wait(interval):
             self._heartbeat_sent_at = _now_ms()
             self._unacked = 0
             ping = signal_pb2.Ping(timestamp=self._heartbeat_sent_at, rtt=self._rtt_ms, last_message_id=self.last_message_id)
-            self.send(signal_pb2.SignalRequest(ping=ping))
+            self._enqueue(signal_pb2.SignalRequest(ping=ping))
+
+    def _enqueue(self, request: signal_pb2.SignalRequest) -> bool:
+        """Queues a request unless the stream is over or closing; False when it was not queued."""
+        with self._lock:
+            if self._ended.is_set() or self._closed:
+                return False
+            self._outbox.put(request)
+            return True
 
     def receive(self, timeout: float) -> signal_pb2.SignalResponse:
-        """The next message; raises TimeoutError, or RuntimeError when the stream ended."""
+        """The next message; raises TimeoutError, or RuntimeError when the stream ended.
+
+        Messages that arrived before the end are still returned first. After them, every call raises
+        RuntimeError at once (not TimeoutError), so a loop that treats TimeoutError as "idle" still learns
+        that the connection is gone.
+        """
         try:
             item = self._inbox.get(timeout=timeout)
         except queue.Empty:
             raise TimeoutError(f"nothing received in {timeout} s") from None
         if item is _END:
-            raise RuntimeError("the server ended the stream")
-        if isinstance(item, grpc.RpcError):
-            raise RuntimeError(f"the stream failed: {item.code().name}: {item.details()}")
+            self._inbox.put(_END)  # for the next call: the end is permanent
+            raise RuntimeError(self._end_reason)
         return item  # type: ignore[return-value]
 
     def wait_join(self, timeout: float) -> signal_pb2.JoinResponse:
@@ -129,7 +167,12 @@ class VollySignalClient:
         return first.join
 
     def send(self, request: signal_pb2.SignalRequest) -> None:
-        self._outbox.put(request)
+        """Queues ``request``; raises RuntimeError once the stream has ended or ``close`` was called.
+
+        Why raise: a request queued after the end would never be sent, and the caller would not know.
+        """
+        if not self._enqueue(request):
+            raise RuntimeError(self._end_reason or "the client closed the stream")
 
     def send_offer(self, target: str, sdp: str, call_id: str = "") -> None:
         self.send(signal_pb2.SignalRequest(offer=signal_pb2.SessionDescription(sdp=sdp, target=target, call_id=call_id)))
@@ -140,11 +183,24 @@ class VollySignalClient:
     def send_candidate(self, target: str, candidate_json: str, call_id: str = "") -> None:
         self.send(signal_pb2.SignalRequest(trickle=signal_pb2.Trickle(candidate=candidate_json, target=target, call_id=call_id)))
 
-    def close(self) -> None:
-        """Leaves the room and closes the stream."""
-        self._stopped.set()
-        self.send(signal_pb2.SignalRequest(leave=signal_pb2.LeaveRequest()))
-        self._outbox.put(_END)
+    def close(self, timeout: float = 5.0) -> None:
+        """Leaves the room and closes the stream: sends ``leave``, half-closes, waits up to ``timeout`` seconds
+        for the server to end the stream, then closes the channel. Calling it again does nothing.
+
+        Why wait: grpcio's ``Channel.close()`` cancels every active call at once (an HTTP/2 RST_STREAM),
+        before the queued ``leave`` is written. The server counts a cancelled stream as a network drop: the
+        participant would stay listed as RECONNECTING for the resume window, and the room would be told only
+        when that ends (reason RESUME_FAILED). After ``leave`` it is gone at once, with CLIENT_INITIATED.
+        """
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._done.set()
+            if not self._ended.is_set():
+                self._outbox.put(signal_pb2.SignalRequest(leave=signal_pb2.LeaveRequest()))
+                self._outbox.put(_END)  # half-close: no more requests
+        self._ended.wait(timeout)
         self._channel.close()
 
 
@@ -179,7 +235,7 @@ def main(argv: Optional[list] = None) -> int:
             p.error("give --token, or --room and --identity to mint one")
         token = make_access_token(args.api_key, args.api_secret, args.identity, args.room)
 
-    client = VollySignalClient(args.server, token, deadline_seconds=args.timeout * 3)
+    client = VollySignalClient(args.server, token)  # no stream deadline: --timeout bounds each wait
     try:
         join = client.wait_join(args.timeout)
         print(message_json(signal_pb2.SignalResponse(join=join)), flush=True)

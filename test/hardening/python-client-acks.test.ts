@@ -87,8 +87,12 @@ describe("Python client acknowledges its mailbox", { skip }, () => {
 
   test("a ping every ping_interval: it acknowledges the rest and keeps an idle client past the ping timeout", async () => {
     const srv = await startTestServer({ VOLLY_PQ_ENABLED: "false", VOLLY_PING_INTERVAL: "1", VOLLY_PING_TIMEOUT: "2" });
+    let bobAlive: NodeJS.Timeout | undefined;
     try {
       const bob = await TestClient.connect({ kind: "ws-protobuf", port: srv.port, identity: "ts-bob", room: "py-pings", pq: false });
+      // Bob pings too: with a 2 s ping timeout and the server's 1 s tick, its WebSocket control pong alone could
+      // come too late when the machine is busy, and a timed-out Bob never delivers the final answer.
+      bobAlive = setInterval(() => bob.send({ case: "ping", value: { timestamp: BigInt(Date.now()) } }), 400);
       const python = runPython(stubs, srv.port, "py-pings", "py-pinger");
       const sid = await sidOnceJoined(srv, "py-pings", "py-pinger");
       for (let i = 0; i < 5; i++) bob.send({ case: "offer", value: { sdp: `v=0 ${i}`, target: "py-pinger" } });
@@ -99,8 +103,10 @@ describe("Python client acknowledges its mailbox", { skip }, () => {
       bob.send({ case: "answer", value: { sdp: "v=0 done", target: "py-pinger" } });
       const out = await python;
       assert.equal(out.code, 0, out.stderr);
+      clearInterval(bobAlive);
       await bob.leave();
     } finally {
+      clearInterval(bobAlive);
       await srv.close();
     }
   });
