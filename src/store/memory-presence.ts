@@ -4,6 +4,14 @@ import { LAST_SEEN_TTL_MS, type Presence, type PresenceStore } from "./store.js"
 /** Entries looked at for pruning per change: the whole map is covered over time, at a constant cost per call. */
 const PRUNE_STEP = 4;
 
+/**
+ * Identities remembered at most (about 180 bytes each): past it, the one seen longest ago is forgotten first
+ * and reads as never seen. Without a cap a stream of new identities would hold up to 30 days of them, and a
+ * Map cannot pass 2^24 entries: at that size every new identity's join would fail. Identities online now
+ * are never forgotten.
+ */
+export const MAX_REMEMBERED_IDENTITIES = 1_000_000;
+
 /** A further connection of an identity: when it stops counting as online (an offset) and its node. */
 interface More {
   until: number;
@@ -29,13 +37,17 @@ interface Entry {
  * node that is not dead (`isDead`, the store's own record of nodes). An identity with no connection left is
  * forgotten `LAST_SEEN_TTL_MS` after it was last seen, as Redis expires `last_seen:<identity>`: every
  * change also looks at a few entries in turn, so a stream of distinct identities cannot grow the map for
- * ever.
+ * ever, and at most `maxRemembered` are kept. The map is in the order identities went offline (an entry moves
+ * to the end when it does), so the first offline entry is the one seen longest ago.
  */
 export class MemoryPresence implements PresenceStore {
   private readonly entries = new Map<string, Entry>();
   private pruning: Iterator<[string, Entry]> | undefined;
 
-  constructor(private readonly isDead: (nodeId: string) => boolean) {}
+  constructor(
+    private readonly isDead: (nodeId: string) => boolean,
+    private readonly maxRemembered = MAX_REMEMBERED_IDENTITIES,
+  ) {}
 
   async setOnline(identity: string, sid: string, ttlMs: number, now: number, nodeId: string): Promise<void> {
     const entry = this.entry(identity);
@@ -61,7 +73,28 @@ export class MemoryPresence implements PresenceStore {
     }
     if (entry.more?.size === 0) entry.more = undefined;
     entry.lastSeen = toOffset(now);
+    if (entry.sid === "" && entry.more === undefined) {
+      // Last seen now: to the end of the order.
+      this.entries.delete(identity);
+      this.entries.set(identity, entry);
+    }
     this.prune(now);
+  }
+
+  /**
+   * Makes room for one more identity: forgets the one seen longest ago. Online entries met at the front go to
+   * the end (they are the latest in no order, but must not be met again at once), so this stays cheap however
+   * many long-lived connections there are.
+   */
+  private forgetOldest(): void {
+    // Bounded: with every identity online (connections bound those) nothing is forgotten, and the map grows.
+    let left = this.entries.size;
+    for (const [identity, entry] of this.entries) {
+      if (left-- === 0) return;
+      this.entries.delete(identity);
+      if (entry.sid === "" && entry.more === undefined) return;
+      this.entries.set(identity, entry);
+    }
   }
 
   /** Looks at the next `PRUNE_STEP` entries (a Map's iterator survives deletions) and drops forgotten ones. */
@@ -127,6 +160,7 @@ export class MemoryPresence implements PresenceStore {
   private entry(identity: string): Entry {
     let entry = this.entries.get(identity);
     if (!entry) {
+      if (this.entries.size >= this.maxRemembered) this.forgetOldest();
       entry = { sid: "", until: 0, node: "", more: undefined, lastSeen: 0 };
       this.entries.set(identity, entry);
     }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { MemoryBus } from "../../src/bus/memory-bus.js";
+import { MemoryPresence } from "../../src/store/memory-presence.js";
 import { MAX_SHARED_ENTRIES } from "../../src/store/memory-rooms.js";
 import { createMemoryStore } from "../../src/store/memory-store.js";
 import { LAST_SEEN_TTL_MS } from "../../src/store/store.js";
@@ -68,4 +69,39 @@ test("presence of identities gone longer than LAST_SEEN_TTL_MS is forgotten as o
   } finally {
     await store.close();
   }
+});
+
+// A stream of new identities within the 30 days must not grow the map past a cap: a V8 Map cannot pass 2^24
+// entries, and at that size every new identity's join would fail (probe: ~17 days at 1M new identities a day).
+test("presence remembers at most maxRemembered identities: the one seen longest ago goes first, never one online", async () => {
+  const presence = new MemoryPresence(() => false, 3);
+  const now = Date.now();
+  await presence.setOnline("always-on", "CO_on", 3_600_000, now, "n1");
+  for (let i = 0; i < 4; i++) {
+    await presence.setOnline(`u${i}`, `CO_u${i}`, 30_000, now + i, "n1");
+    await presence.setOffline(`u${i}`, `CO_u${i}`, now + i);
+  }
+  // Three remembered, one of them online: u0 and u1 were forgotten for u2 and u3; u0, seen again, is
+  // remembered again, in place of u2, and u4 takes u3's place.
+  await presence.setOnline("u0", "CO_u0b", 30_000, now + 10, "n1");
+  await presence.setOffline("u0", "CO_u0b", now + 10);
+  await presence.setOnline("u4", "CO_u4", 30_000, now + 20, "n1");
+  await presence.setOffline("u4", "CO_u4", now + 20);
+  const seen = await presence.getPresence(["always-on", "u0", "u1", "u2", "u3", "u4"], now + 30);
+  assert.deepEqual(seen.map((p) => [p.identity, p.online, p.lastSeen]), [
+    ["always-on", true, now + 30],
+    ["u0", false, now + 10],
+    ["u1", false, 0],
+    ["u2", false, 0],
+    ["u3", false, 0],
+    ["u4", false, now + 20],
+  ]);
+});
+
+test("with every remembered identity online, a new one is still taken (the cap never forgets someone online)", async () => {
+  const presence = new MemoryPresence(() => false, 2);
+  const now = Date.now();
+  for (const id of ["a", "b", "c"]) await presence.setOnline(id, `CO_${id}`, 60_000, now, "n1");
+  const seen = await presence.getPresence(["a", "b", "c"], now + 1);
+  assert.deepEqual(seen.map((p) => p.online), [true, true, true]);
 });
