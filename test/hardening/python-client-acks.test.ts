@@ -4,29 +4,18 @@
 // by the ping timeout whenever it had nothing to send.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { fileURLToPath } from "node:url";
 import { TestClient } from "../helpers/signal-client.js";
 import { eventually } from "../helpers/polling.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
-import { hasCommand, run, skipUnless } from "../ops/helpers/required-tools.js";
-
-const root = fileURLToPath(new URL("../../", import.meta.url));
-const PYTHON = "/usr/bin/python3"; // Debian's: it sees python3-grpcio and python3-protobuf
-const tools =
-  hasCommand("protoc", ["--version"]) &&
-  hasCommand("sh", ["-c", "command -v grpc_python_plugin"]) &&
-  hasCommand(PYTHON, ["-c", "import grpc, google.protobuf"]);
-const skip = skipUnless(tools, "protoc, grpc_python_plugin or Python's grpc/protobuf", "protobuf-compiler protobuf-compiler-grpc python3-grpcio python3-protobuf");
+import { generatePythonStubs, PYTHON, PYTHON_SDK, pythonSkip as skip, removePythonStubs } from "../ops/helpers/python-sdk.js";
 
 /** Runs the Python client until it receives an `answer`; resolves with its exit code and stderr. */
 function runPython(stubs: string, port: number, room: string, identity: string): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(PYTHON, [
-      join(root, "sdk/python/volly_client.py"),
+      join(PYTHON_SDK, "volly_client.py"),
       "--server", `127.0.0.1:${port}`, "--room", room, "--identity", identity, "--wait-for", "answer", "--timeout", "20",
     ], { env: { PATH: process.env.PATH, VOLLY_PYTHON_STUBS: stubs, PYTHONDONTWRITEBYTECODE: "1" }, stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";
@@ -57,15 +46,11 @@ async function acknowledged(srv: TestServer, sid: string, sent: number, kept: nu
 }
 
 describe("Python client acknowledges its mailbox", { skip }, () => {
-  let stubs: string;
+  let stubs = "";
   before(() => {
-    stubs = mkdtempSync(join(tmpdir(), "volly-py-acks-"));
-    const gen = run("sh", [join(root, "sdk/python/generate.sh"), stubs]);
-    assert.equal(gen.status, 0, gen.stderr);
+    stubs = generatePythonStubs("acks");
   });
-  after(() => {
-    if (stubs) rmSync(stubs, { recursive: true, force: true });
-  });
+  after(() => removePythonStubs(stubs));
 
   test("an ack every 32 messages: of 100 offers, fewer than 32 stay unacknowledged", async () => {
     // A ping interval far beyond the test: only the batched acks can acknowledge.

@@ -9,27 +9,16 @@
 // - volly_token.make_admin_token (and `volly_token.py admin`) mints the RoomService grants.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type IncomingHttpHeaders, type Http2Server } from "node:http2";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { fileURLToPath } from "node:url";
 import { DisconnectReason, ParticipantState } from "../../gen/volly/signaling/v1/models_pb.js";
 import { TestClient } from "../helpers/signal-client.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
 import { makeToken } from "../helpers/tokens.js";
-import { hasCommand, run, skipUnless } from "./helpers/required-tools.js";
-
-const root = fileURLToPath(new URL("../../", import.meta.url));
-const SDK = join(root, "sdk/python");
-const PYTHON = "/usr/bin/python3"; // Debian's: it sees python3-grpcio and python3-protobuf
-const tools =
-  hasCommand("protoc", ["--version"]) &&
-  hasCommand("sh", ["-c", "command -v grpc_python_plugin"]) &&
-  hasCommand(PYTHON, ["-c", "import grpc, google.protobuf"]);
-const skip = skipUnless(tools, "protoc, grpc_python_plugin or Python's grpc/protobuf", "protobuf-compiler protobuf-compiler-grpc python3-grpcio python3-protobuf");
+import { generatePythonStubs, PYTHON, PYTHON_SDK as SDK, pythonSkip as skip, removePythonStubs } from "./helpers/python-sdk.js";
+import { run } from "./helpers/required-tools.js";
 
 /** Scenarios run in Python against the library (not the CLI); each prints one JSON line per step. */
 const SCENARIOS = String.raw`
@@ -176,17 +165,15 @@ async function headerRecorder(): Promise<{ server: Http2Server; port: number; re
 }
 
 describe("Python client lifecycle and admin tokens", { skip }, () => {
-  let stubs: string;
+  let stubs = "";
   let server: TestServer;
   before(async () => {
-    stubs = mkdtempSync(join(tmpdir(), "volly-py-life-"));
-    const gen = run("sh", [join(SDK, "generate.sh"), stubs]);
-    assert.equal(gen.status, 0, gen.stderr);
+    stubs = generatePythonStubs("life");
     server = await startTestServer({ VOLLY_PQ_ENABLED: "false" });
   });
   after(async () => {
     await server?.close();
-    if (stubs) rmSync(stubs, { recursive: true, force: true });
+    removePythonStubs(stubs);
   });
 
   async function listParticipants(room: string): Promise<Array<{ identity: string; state: string }>> {

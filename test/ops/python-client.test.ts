@@ -4,22 +4,11 @@
 // Debian's Python has no ML-KEM; docs/sdks.md says what a post-quantum Python client needs.
 import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { fileURLToPath } from "node:url";
 import { TestClient } from "../helpers/signal-client.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
-import { hasCommand, run, skipUnless } from "./helpers/required-tools.js";
-
-const root = fileURLToPath(new URL("../../", import.meta.url));
-const PYTHON = "/usr/bin/python3"; // not pyenv's python3, which does not see Debian's python3-* packages
-const tools =
-  hasCommand("protoc", ["--version"]) &&
-  hasCommand("sh", ["-c", "command -v grpc_python_plugin"]) &&
-  hasCommand(PYTHON, ["-c", "import grpc, google.protobuf"]);
-const skip = skipUnless(tools, "protoc, grpc_python_plugin or Python's grpc/protobuf", "protobuf-compiler protobuf-compiler-grpc python3-grpcio python3-protobuf");
+import { generatePythonStubs, PYTHON, PYTHON_SDK, pythonSkip as skip, removePythonStubs } from "./helpers/python-sdk.js";
 
 interface PythonRun {
   code: number | null;
@@ -29,7 +18,7 @@ interface PythonRun {
 
 function runPython(stubs: string, args: string[]): Promise<PythonRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(PYTHON, [join(root, "sdk/python/volly_client.py"), ...args], {
+    const child = spawn(PYTHON, [join(PYTHON_SDK, "volly_client.py"), ...args], {
       env: { PATH: process.env.PATH, VOLLY_PYTHON_STUBS: stubs, PYTHONDONTWRITEBYTECODE: "1" },
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -48,17 +37,15 @@ function runPython(stubs: string, args: string[]): Promise<PythonRun> {
 }
 
 describe("Python client (generated gRPC stubs)", { skip }, () => {
-  let stubs: string;
+  let stubs = "";
   let server: TestServer;
   before(async () => {
-    stubs = mkdtempSync(join(tmpdir(), "volly-py-"));
-    const gen = run("sh", [join(root, "sdk/python/generate.sh"), stubs]);
-    assert.equal(gen.status, 0, gen.stderr);
+    stubs = generatePythonStubs("client");
     server = await startTestServer({ VOLLY_PQ_ENABLED: "false" });
   });
   after(async () => {
     await server?.close();
-    if (stubs) rmSync(stubs, { recursive: true, force: true });
+    removePythonStubs(stubs);
   });
 
   test("joins over gRPC, its offer reaches a TypeScript client, and the answer comes back", async () => {
