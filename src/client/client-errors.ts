@@ -24,6 +24,12 @@ export function invalidArgument(message: string): ConnectError {
   return new ConnectError(message, Code.InvalidArgument);
 }
 
+/** An option's refusal: `<name> must be <what>, not <the value as given>` (NaN as NaN, a string quoted). */
+export function badOption(name: string, what: string, value: unknown): ConnectError {
+  const given = typeof value === "number" ? String(value) : (JSON.stringify(value) ?? String(value));
+  return invalidArgument(`${name} must be ${what}, not ${given}`);
+}
+
 /** Where a server error's catalogue id travels on the `ConnectError` (its metadata). */
 const REASON = "volly-error-reason";
 

@@ -5,6 +5,7 @@ import type { KemKeyPair } from "../protocol/pq/kem.js";
 import type { WireFormat } from "../protocol/signal-codec.js";
 import type { CandidateFilter } from "./negotiator.js";
 import type { VollyPqKeyPair } from "./pq-key-pair.js";
+import { badOption } from "./client-errors.js";
 import { tokenBoundKeyPair } from "./token-key-pair.js";
 import { resolveReconnectPolicy, type ReconnectPolicy, type ResolvedReconnectPolicy } from "./reconnect-policy.js";
 import type { GetUserMedia, IceServerLike, PeerConnectionConstructor } from "./webrtc-types.js";
@@ -103,7 +104,7 @@ export function resolveClientOptions(o: VollySignalingClientOptions): ResolvedCl
   if (algorithm === undefined) throw new ConnectError(`unsupported pqAlgorithm ${JSON.stringify(o.pqAlgorithm)}`, Code.InvalidArgument);
   const requestTimeoutMs = positiveMs("requestTimeoutMs", o.requestTimeoutMs) ?? 20_000;
   const format = o.format ?? "protobuf";
-  if (!WIRE_FORMATS.includes(format)) throw new ConnectError(`format must be 'protobuf', 'json' or 'flat', not ${JSON.stringify(format)}`, Code.InvalidArgument);
+  if (!WIRE_FORMATS.includes(format)) throw badOption("format", "'protobuf', 'json' or 'flat'", format);
   return {
     identity,
     token: o.token,
@@ -137,7 +138,7 @@ const WIRE_FORMATS: readonly unknown[] = ["protobuf", "json", "flat"];
 function positiveMs(name: string, value: unknown): number | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
-    throw new ConnectError(`${name} must be a number of milliseconds above 0, not ${typeof value === "number" ? value : (JSON.stringify(value) ?? String(value))}`, Code.InvalidArgument);
+    throw badOption(name, "a number of milliseconds above 0", value);
   }
   return value;
 }

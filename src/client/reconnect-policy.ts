@@ -1,4 +1,4 @@
-import { Code, ConnectError } from "@connectrpc/connect";
+import { badOption } from "./client-errors.js";
 
 /** How the SDK retries after a dropped connection (resume, then a full rejoin if resuming is no longer possible). */
 export interface ReconnectPolicy {
@@ -38,7 +38,7 @@ export function resolveReconnectPolicy(policy: ReconnectPolicy | undefined): Res
 // NaN, which setTimeout runs at once, and a retry storm follows.
 function checkField(name: keyof ReconnectPolicy, value: unknown, ok: (n: number) => boolean, what: string): void {
   if (typeof value === "number" && ok(value)) return;
-  throw new ConnectError(`reconnect.${name} must be ${what}, not ${typeof value === "number" ? value : (JSON.stringify(value) ?? String(value))}`, Code.InvalidArgument);
+  throw badOption(`reconnect.${name}`, what, value);
 }
 
 /** The delay before attempt `attempt` (1-based): exponential backoff with jitter, capped. */
