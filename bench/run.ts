@@ -52,6 +52,7 @@ async function generate(t: RunningTarget, scenario: Scenario): Promise<Record<st
 async function main(): Promise<void> {
   buildServer();
   const results: Results = {};
+  const failures: string[] = [];
   for (let r = 1; r <= runs; r++) {
     for (const scenario of scenarios) {
       for (const name of targets) {
@@ -61,6 +62,8 @@ async function main(): Promise<void> {
           ((results[name] ??= {})[scenario] ??= []).push({ ...figures, run: r });
           console.log(`run ${r} ${scenario.padEnd(10)} ${name.padEnd(24)} ${JSON.stringify(figures)}`);
         } catch (e) {
+          const why = (e instanceof Error ? e.message : String(e)).split("\n")[0]?.slice(0, 200) ?? "";
+          failures.push(`run ${r} ${scenario} ${name}: ${why}`);
           console.error(`run ${r} ${scenario} ${name} failed:`, e instanceof Error ? e.message : e);
         } finally {
           await target.stop();
@@ -70,7 +73,7 @@ async function main(): Promise<void> {
   }
   const handshakes = await measureHandshakes(SERVER_CORE, quick ? 200 : 1000);
   const machine = await describeMachine();
-  const report = renderReport({ results, handshakes, machine, command: `npm run bench -- ${process.argv.slice(2).join(" ")}`.trim(), runs });
+  const report = renderReport({ results, handshakes, machine, command: `npm run bench -- ${process.argv.slice(2).join(" ")}`.trim(), runs, failures });
   writeFileSync(out, report);
   console.log(`wrote ${out}`);
 }
