@@ -63,7 +63,7 @@ async function run(store: Store, batches: number): Promise<number> {
     for (let k = 0; k < MESSAGES_PER_BATCH; k++) {
       const r = (b * RECIPIENTS_PER_BATCH + (k % RECIPIENTS_PER_BATCH)) % RECIPIENTS;
       const response = messages++ % 6 === 0 ? offer : candidate;
-      queued.push(store.enqueue("bench", `recipient-${r}`, response, LIMITS, "node-a").then((q) => {
+      queued.push(Promise.resolve(store.enqueue("bench", `recipient-${r}`, response, LIMITS, "node-a")).then((q) => {
         if (q === undefined) throw new Error(`recipient-${r} was not found`);
         lastId.set(q.sid, q.messageId);
       }));

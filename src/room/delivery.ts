@@ -10,7 +10,7 @@ import type { DisconnectReason, LeaveAction } from "../../gen/volly/signaling/v1
 import { SignalResponseSchema, type SignalResponse } from "../../gen/volly/signaling/v1/signal_pb.js";
 import { nodeTopic, type Bus, type Unsubscribe } from "../bus/bus.js";
 import { forEachBusDelivery, forEachRoutedDelivery, readBatchRouting, type BatchRouting } from "../protocol/bus-deliveries.js";
-import type { MailboxLimits, QueuedMessage, Store } from "../store/store.js";
+import type { MailboxLimits, MaybePromise, QueuedMessage, Store } from "../store/store.js";
 import type { LocalParticipants } from "./local-participants.js";
 
 /** Called when a mailbox overflows while its participant is away: the participant must be ended. */
@@ -54,21 +54,20 @@ export class Delivery {
   }
 
   /**
-   * Queues `response` for `identity` in `room` and routes it; false when no such participant is there.
-   * Not an async function: every relayed message comes this way (see SessionInbound.relayOne).
+   * Queues `response` for `identity` in `room` and routes it; false when no such participant is there. Not
+   * an async function: every relayed message comes this way (see SessionInbound.relayOne), and a store that
+   * answers at once (memory) is routed at once, with no promise. May throw instead of rejecting.
    */
-  toParticipant(room: string, identity: string, response: SignalResponse | Uint8Array): Promise<boolean> {
-    let bytes: Uint8Array;
-    try {
-      bytes = response instanceof Uint8Array ? response : toBinary(SignalResponseSchema, response);
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    return this.store.enqueue(room, identity, bytes, this.limits, this.nodeId).then((queued) => {
-      if (queued === undefined) return false;
-      this.route(queued, bytes);
-      return true;
-    });
+  toParticipant(room: string, identity: string, response: SignalResponse | Uint8Array): MaybePromise<boolean> {
+    const bytes = response instanceof Uint8Array ? response : toBinary(SignalResponseSchema, response);
+    const queued = this.store.enqueue(room, identity, bytes, this.limits, this.nodeId);
+    return queued instanceof Promise ? queued.then((q) => this.routed(q, bytes)) : this.routed(queued, bytes);
+  }
+
+  private routed(queued: (QueuedMessage & { overflow: boolean }) | undefined, bytes: Uint8Array): boolean {
+    if (queued === undefined) return false;
+    this.route(queued, bytes);
+    return true;
   }
 
   /** Queues `response` for everyone in `room` but `exceptSid`; returns the number of recipients. */

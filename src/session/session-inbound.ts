@@ -6,10 +6,10 @@ import { parseRelayRequest, parseSecureRequest, senderFields, type RelayRequest 
 import { CodecError, decodePlaintext } from "../protocol/signal-codec.js";
 import type { Sender } from "../room/relay.js";
 import { decodeOuter, Entry, isPqMessage, MalformedFrame, OtherKindFrame, OversizedRecord, QueueOverflow, recordOf, requestIdOf, type Inbound, type InboundRequest } from "./inbound-items.js";
+import { MessageRate } from "./message-rate.js";
 import type { PqChannel } from "./pq-channel.js";
 import { tokensFor } from "./request-cost.js";
 import type { SignalSession } from "./signal-session.js";
-import { TokenBucket } from "./token-bucket.js";
 
 /**
  * Requests queued while one is processed (a request that waits on the store, with Redis a round trip, holds
@@ -36,7 +36,6 @@ export class SessionInbound {
   private queue: Inbound[] | undefined;
   private processing = false;
   private inputDone = false;
-  private dropped = 0;
   /** Undecodable frames so far (before the PQ channel exists; after it, the first one ends the session). */
   private undecodable = 0;
   /** The queue overflowed: the session ends in that turn, and nothing that arrives after it is read. */
@@ -46,13 +45,12 @@ export class SessionInbound {
   private inputPaused = false;
   /** The id of the request in hand, which a refusal repeats (the inner request's once a record is opened). */
   private requestId = 0;
-  private readonly bucket: TokenBucket;
+  private readonly rate: MessageRate;
   /** The sender's from/from_sid, encoded once (see `senderFields`). */
   private stamp: string | undefined;
 
   constructor(private readonly s: SignalSession, private readonly pq: PqChannel | undefined) {
-    const { limits } = s.svc.config;
-    this.bucket = new TokenBucket(limits.messagesPerSecond, limits.messageBurst);
+    this.rate = new MessageRate(s);
   }
 
   /** The transport stopped reading (flow control): the client's frames, pongs included, wait in TCP, so its
@@ -154,9 +152,9 @@ export class SessionInbound {
     this.s.end({ reason: DisconnectReason.PROTOCOL_ERROR, action: LeaveAction.DISCONNECT, error, dispose: "leave" });
   }
 
-  /** A ping: true when it may be answered (it takes a token of the message rate; see `limited`). */
+  /** A ping: true when it may be answered (it takes a token of the message rate; see `MessageRate`). */
   admitPing(): boolean {
-    return this.admitted(0);
+    return this.rate.admit(0);
   }
 
   /** The client will send nothing more: finish the queue, then `onInputDone`. */
@@ -233,7 +231,7 @@ export class SessionInbound {
       if (relay) {
         // Counted whether the rate limit admits it or not: `in` is what clients sent, floods included.
         this.s.svc.metrics.countMessage(relay.kind, "in");
-        if (!this.admitted(relay.requestId)) return undefined;
+        if (!this.rate.admit(relay.requestId)) return undefined;
         // Pipelined: the next request is taken while this one is queued in the store (with Redis, a round
         // trip). Order still holds: the store issues enqueues in call order (one connection, one batch), and
         // anything else the session does after it reaches the store after it. Bounded per session.
@@ -244,7 +242,7 @@ export class SessionInbound {
     if (decoded === undefined) decoded = this.decodeInner(plaintext as Uint8Array, pq !== undefined);
     this.s.svc.metrics.countMessage(decoded.message.case ?? "none", "in");
     // After decoding, so that the refusal names the request it refuses and the client can fail that one.
-    if (!this.admitted(decoded.requestId, tokensFor(decoded, this.s.svc.config.limits))) return undefined;
+    if (!this.rate.admit(decoded.requestId, tokensFor(decoded, this.s.svc.config.limits))) return undefined;
     if (pq && decoded.message.case === "rekey") return pq.rekey(decoded.message.value, (r) => this.s.send(r));
     if (!pq && isPqMessage(decoded)) throw errors.unexpectedMessage(decoded.message.case ?? "");
     if (!this.s.joined) throw errors.unexpectedMessage(decoded.message.case ?? "empty");
@@ -268,7 +266,7 @@ export class SessionInbound {
     } catch {
       // Refused all the same; without an id the client cannot tell which request it was.
     }
-    if (this.admitted(requestId)) this.refuseOversized(f.size, requestId);
+    if (this.rate.admit(requestId)) this.refuseOversized(f.size, requestId);
     return undefined;
   }
 
@@ -291,7 +289,7 @@ export class SessionInbound {
       throw e;
     }
     this.s.svc.metrics.countMessage(decoded.message.case, "in");
-    if (!this.admitted(decoded.requestId)) return;
+    if (!this.rate.admit(decoded.requestId)) return;
     if (decoded.message.case === "leave") {
       // `leave` may be sent in the clear until the channel exists (protocol.md §3): a client giving up.
       this.s.end({ reason: DisconnectReason.CLIENT_INITIATED, action: LeaveAction.DISCONNECT, dispose: "none" });
@@ -315,11 +313,23 @@ export class SessionInbound {
    * One relay of the fast path. Written with `then` rather than as an async function: a suspended async
    * function keeps a generator and its registers, and with the relay's and the delivery's own async
    * functions that was over 1 KB allocated per relayed message, all of it surviving a Redis round trip.
+   * A store that answers at once (memory) makes it synchronous: no promise at all.
    */
-  private relayOne(sender: Sender, relay: RelayRequest, stamp: string): Promise<void> {
+  private relayOne(sender: Sender, relay: RelayRequest, stamp: string): Promise<void> | undefined {
     const started = performance.now();
+    let pending: Promise<void> | void;
+    try {
+      pending = this.s.svc.relay.relayFrame(sender, relay, stamp);
+    } catch (e) {
+      this.s.fail(e, relay.requestId);
+      return undefined;
+    }
+    if (!(pending instanceof Promise)) {
+      this.s.svc.metrics.relayLatency.record((performance.now() - started) / 1000);
+      return undefined;
+    }
     this.relaysInFlight++;
-    return this.s.svc.relay.relayFrame(sender, relay, stamp).then(
+    return pending.then(
       () => {
         this.relaysInFlight--;
         this.s.svc.metrics.relayLatency.record((performance.now() - started) / 1000);
@@ -377,24 +387,5 @@ export class SessionInbound {
     }
     this.requestId = decoded.requestId;
     return pq.open(recordOf(decoded));
-  }
-
-  /**
-   * Takes `cost` tokens of the message rate (see `tokensFor`); otherwise refuses request `requestId` with
-   * `rate_limited`, and ends the connection once more than a burst's worth were refused without the client
-   * ever slowing down enough to save its whole burst up again (a flood, not a burst).
-   */
-  private admitted(requestId: number, cost = 1): boolean {
-    if (this.bucket.take(cost)) {
-      if (this.dropped > 0 && this.bucket.rested(cost)) this.dropped = 0;
-      return true;
-    }
-    const { svc } = this.s;
-    svc.metrics.limitsHit.inc({ limit: "messages_per_second" });
-    const error = errors.rateLimited();
-    if (++this.dropped > svc.config.limits.messageBurst) {
-      this.s.end({ reason: DisconnectReason.LIMIT_EXCEEDED, action: LeaveAction.DISCONNECT, error, dispose: "leave", requestId });
-    } else this.s.sendError(error, requestId);
-    return false;
   }
 }

@@ -259,7 +259,7 @@ export class MemoryRooms implements RoomStore, ParticipantStore, MailboxStore, C
     return "restored";
   }
 
-  async enqueue(room: string, identity: string, response: Uint8Array, limits: MailboxLimits): Promise<(QueuedMessage & { overflow: boolean }) | undefined> {
+  enqueue(room: string, identity: string, response: Uint8Array, limits: MailboxLimits): (QueuedMessage & { overflow: boolean }) | undefined {
     const m = this.rooms.get(room)?.participants.get(identity);
     return m ? push(m, response, limits) : undefined;
   }

@@ -137,6 +137,9 @@ export interface MailboxLimits {
   readonly awayBytes: number;
 }
 
+/** A result that may be ready at once or later: callers `await` it, or test `instanceof Promise` on hot paths. */
+export type MaybePromise<T> = T | Promise<T>;
+
 export interface MailboxStore {
   /**
    * Gives `response` (a binary SignalResponse without message_id) the next message id of the participant
@@ -148,9 +151,10 @@ export interface MailboxStore {
    * also publish the message, in the same atomic step, to the node holding the participant when that is
    * not `forwardFrom`: on the bus topic `node:<id>`, as a `delivery` BusEnvelope (or one `deliveries`
    * envelope for several messages queued together), and report it `forwarded`. Otherwise routing the
-   * message is the caller's.
+   * message is the caller's. A store that can answer at once does so without a promise (every relayed
+   * message comes this way, and each promise is an allocation and a turn of the microtask queue).
    */
-  enqueue(room: string, identity: string, response: Uint8Array, limits: MailboxLimits, forwardFrom?: string): Promise<(QueuedMessage & { overflow: boolean }) | undefined>;
+  enqueue(room: string, identity: string, response: Uint8Array, limits: MailboxLimits, forwardFrom?: string): MaybePromise<(QueuedMessage & { overflow: boolean }) | undefined>;
   /** `enqueue` for every participant of `room` except `exceptSid`. */
   enqueueRoom(room: string, response: Uint8Array, limits: MailboxLimits, exceptSid?: string, forwardFrom?: string): Promise<Array<QueuedMessage & { overflow: boolean }>>;
   /**

@@ -163,7 +163,7 @@ describe("Redis mailbox batching when Redis fails", { skip }, () => {
       }
       // Delivery surfaces it to the sender as before: the relay fails with the store's error.
       const d = new Delivery(b.store, b.bus, "node-a", new LocalParticipants(), limitsOf(10), log);
-      await assert.rejects(d.toParticipant("f", "a", te.encode("x")), /storage is unavailable/);
+      await assert.rejects(async () => d.toParticipant("f", "a", te.encode("x")), /storage is unavailable/);
       await assert.rejects(d.disconnect(participant("f", "b", "PA_f_b", "node-b"), DisconnectReason.SERVER_SHUTDOWN, LeaveAction.DISCONNECT, false), /storage is unavailable/);
     } finally {
       await b.close();
