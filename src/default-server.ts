@@ -31,6 +31,6 @@ export async function createDefaultServer(config: Config, logger: Logger): Promi
     routes: [registerRoomService, registerReflection],
     httpRoutes: [livekitTwirpRoute],
     signalRoutes: [devTokenRoute, demoRoutes],
-    pq: config.pq.enabled ? (store, metrics) => createPqChannelFactory(config.pq, store, metrics, config.nodeId) : undefined,
+    pq: config.pq.enabled ? (store, metrics, clock) => createPqChannelFactory(config.pq, store, metrics, config.nodeId, clock) : undefined,
   });
 }

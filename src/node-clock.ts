@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import { errorIdOf } from "./errors.js";
+import { monotonicMs } from "./monotonic-time.js";
 import type { NodeServices, SessionRegistry, TickingSession } from "./session/node-services.js";
 
 const TICK_MS = 1000;
@@ -7,16 +8,18 @@ const SWEEP_LOCK_MS = 5000;
 
 /** What the clock drives besides sessions: the node's cluster membership (see `ClusterNode`). */
 export interface ClockedCluster {
-  /** Every tick (heartbeats keep their own schedule). */
-  tick(now: number): void;
+  /** Every tick, with `monotonicMs()` (heartbeats keep their own schedule, on the monotonic clock). */
+  tick(monotonicNow: number): void;
   /** The cluster-wide pass (dead nodes, expired participants, empty rooms): one node at a time. */
-  maintain(now: number): Promise<void>;
+  maintain(): Promise<void>;
 }
 
 /**
  * The node's one timer: once a second every open session checks its deadlines (handshake, ping, session
  * expiry, rekey, token refresh), the node heartbeats, and one node of the cluster (whichever takes the
  * lock) runs the maintenance pass. One interval for thousands of sessions instead of a timer per session.
+ * What each compares is the monotonic clock (`monotonicMs`), never the wall clock, which may step; what the
+ * maintenance pass compares with stored times is the cluster's clock (`NodeServices.clock`).
  */
 export class NodeClock implements SessionRegistry {
   private readonly sessions = new Set<TickingSession>();
@@ -48,7 +51,7 @@ export class NodeClock implements SessionRegistry {
 
   private tickAll(svc: NodeServices, cluster: ClockedCluster): void {
     if (this.timer === undefined) return;
-    const now = Date.now();
+    const now = monotonicMs();
     for (const s of [...this.sessions]) {
       try {
         s.tick(now);
@@ -57,7 +60,7 @@ export class NodeClock implements SessionRegistry {
       }
     }
     cluster.tick(now);
-    void this.sweep(svc, cluster, now);
+    void this.sweep(svc, cluster);
   }
 
   stop(): void {
@@ -76,13 +79,13 @@ export class NodeClock implements SessionRegistry {
     clearTimeout(timer);
   }
 
-  private async sweep(svc: NodeServices, cluster: ClockedCluster, now: number): Promise<void> {
+  private async sweep(svc: NodeServices, cluster: ClockedCluster): Promise<void> {
     if (this.sweeping) return;
     this.sweeping = true;
     let token: string | undefined;
     try {
       token = await svc.store.tryLock("sweep", SWEEP_LOCK_MS);
-      if (token !== undefined) await cluster.maintain(now);
+      if (token !== undefined) await cluster.maintain();
       this.sweepFailing = false;
     } catch (e) {
       // Logged once per failure streak: while the store is down this fails every second.

@@ -27,6 +27,7 @@ import { registerSignalService } from "./service/signal-service.js";
 import type { NodeServices } from "./session/node-services.js";
 import { createBackend, type Backend } from "./store/create-backend.js";
 import type { Store } from "./store/store.js";
+import type { Clock } from "./cluster/cluster-clock.js";
 import { VERSION, PROTOCOL_VERSION } from "./version.js";
 import { recordAead } from "./pq/record-aead.js";
 import { mlKem768BackendName } from "./protocol/pq/kem.js";
@@ -56,8 +57,8 @@ export interface ServerOptions {
   readonly httpRoutes?: Array<(svc: NodeServices) => ExtraRoute>;
   /** Extra plain HTTP routes for the signal port only (the demo page, the dev token endpoint). */
   readonly signalRoutes?: Array<(svc: NodeServices) => ExtraRoute>;
-  /** Builds the post-quantum channel factory from the node's store and metrics; absent = PQ off. */
-  readonly pq?: (store: Store, metrics: Metrics) => NonNullable<NodeServices["pq"]>;
+  /** Builds the post-quantum channel factory from the node's store, metrics and clock; absent = PQ off. */
+  readonly pq?: (store: Store, metrics: Metrics, clock: Clock) => NonNullable<NodeServices["pq"]>;
 }
 
 /** Builds a node from its config: backend, services, both listeners. Nothing listens until `listen()`. */
@@ -71,22 +72,23 @@ export async function createVollyServer(config: Config, options: ServerOptions):
     command: (name, seconds) => metrics.redisLatency.observe({ command: name }, seconds),
     up: (isUp) => metrics.redisUp.set(isUp ? 1 : 0),
   });
-  const { store, bus } = backend;
+  const { store, bus, clock: clusterClock } = backend;
   const ledger = new SessionLedger();
   const local = new LocalParticipants();
   // An away participant's mailbox takes at most what its connection could have left unacknowledged.
   const mailboxLimits = { messages: config.resume.queueLimit, awayBytes: config.limits.maxUnackedBytes };
   const delivery = new Delivery(store, bus, config.nodeId, local, mailboxLimits, log);
-  const rooms = new Rooms(config, store, delivery, log, backend.shared ? new DepartureLedger() : undefined);
+  const rooms = new Rooms(config, store, clusterClock, delivery, log, backend.shared ? new DepartureLedger() : undefined);
   const clock = new NodeClock(log);
   const services: NodeServices = {
     config,
     log,
     metrics,
     store,
+    clock: clusterClock,
     tokens: new TokenVerifier(config.keys),
     rooms,
-    relay: new Relay(config, store, delivery, metrics),
+    relay: new Relay(config, store, clusterClock, delivery, metrics),
     delivery,
     local,
     nodeId: config.nodeId,
@@ -94,7 +96,7 @@ export async function createVollyServer(config: Config, options: ServerOptions):
     serverInfo: create(ServerInfoSchema, { version: VERSION, protocol: PROTOCOL_VERSION, nodeId: config.nodeId, region: config.region }),
     sessions: clock,
     // Sessions are recorded through the ledger, so the node can re-register them (see ClusterNode).
-    pq: options.pq?.(ledger.track(store), metrics),
+    pq: options.pq?.(ledger.track(store), metrics, clusterClock),
   };
   const cluster = new ClusterNode(services, rooms, ledger, log);
   delivery.onOverflow = (sid) => {

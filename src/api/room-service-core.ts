@@ -45,7 +45,7 @@ export class RoomServiceCore {
       maxParticipants: req.maxParticipants,
       metadata: req.metadata,
     });
-    const result = await this.svc.store.createRoom(room, this.svc.config.rooms.maxRooms, Date.now());
+    const result = await this.svc.store.createRoom(room, this.svc.config.rooms.maxRooms, this.svc.clock.now());
     if (result.created) {
       this.svc.log.info({ room: req.name }, "room created by api");
       return create(api.CreateRoomResponseSchema, result);

@@ -27,7 +27,8 @@ export class Heartbeat {
   /** Starts pinging (after `join`/`reconnect`). */
   start(pingIntervalMs: number, pingTimeoutMs: number): void {
     this.stop();
-    this.lastReceivedAt = Date.now();
+    // Monotonic: a step of the device's wall clock (NTP, a laptop waking) is neither silence nor a sign of life.
+    this.lastReceivedAt = performance.now();
     this.timeoutMs = pingTimeoutMs;
     this.interval = setInterval(() => this.tick(), pingIntervalMs);
   }
@@ -42,7 +43,7 @@ export class Heartbeat {
 
   /** Anything arrived. */
   received(): void {
-    this.lastReceivedAt = Date.now();
+    this.lastReceivedAt = performance.now();
   }
 
   /** A stream message (with a message id) was processed. */
@@ -68,7 +69,7 @@ export class Heartbeat {
   }
 
   private tick(): void {
-    if (Date.now() - this.lastReceivedAt > this.timeoutMs) {
+    if (performance.now() - this.lastReceivedAt > this.timeoutMs) {
       this.stop();
       this.hooks.dead();
       return;

@@ -57,7 +57,8 @@ export class Reconnector {
       this.finish(reason, error);
       return;
     }
-    const droppedAt = Date.now();
+    // Monotonic, like the server's resume window: a wall-clock step must not end (or stretch) the resume attempts.
+    const droppedAt = performance.now();
     let how: EntryKind = action === "resume" && this.connection.sid !== undefined && this.resumeWindowMs() > 0 ? "resume" : "rejoin";
     let lastError = error;
     this.hooks.reconnecting(reason, error);
@@ -72,7 +73,7 @@ export class Reconnector {
         await this.sleep(undefined);
         if (run !== this.run) return;
       }
-      if (how === "resume" && Date.now() - droppedAt >= this.resumeWindowMs() + RESUME_GRACE_MS) how = "rejoin";
+      if (how === "resume" && performance.now() - droppedAt >= this.resumeWindowMs() + RESUME_GRACE_MS) how = "rejoin";
       try {
         await this.connection.enter(how);
         if (run !== this.run) return;

@@ -2,6 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import type { Logger } from "pino";
 import { NodeInfoSchema, type NodeInfo } from "../../gen/volly/signaling/v1/internal_pb.js";
 import { errorIdOf } from "../errors.js";
+import { monotonicMs } from "../monotonic-time.js";
 import type { Rooms } from "../room/membership.js";
 import type { NodeServices } from "../session/node-services.js";
 import { VERSION } from "../version.js";
@@ -23,15 +24,22 @@ export const SYNC_MS = 30_000;
  * nothing while Redis is unreachable (it fails at once).
  */
 const RETRY_MS = 250;
+/** A re-anchoring of the cluster clock by this much or more is logged (drift between two beats is far less). */
+const CLOCK_MOVE_LOGGED_MS = 1000;
 
 /**
  * This node as a member of the cluster (a cluster of one in memory mode): heartbeats, re-registration
  * after the store lost the node, the cluster-wide maintenance pass (reaping dead nodes, sweeping
  * expired participants and empty rooms) and the hand-over on a graceful exit. Every step survives store
  * failures and is retried on the next beat: no worker can die and leave the node wedged.
+ *
+ * Two clocks: the schedule (heartbeats, syncs, departures) is on the monotonic clock (`monotonicMs`), so a
+ * step of the wall clock neither stops the heartbeats (the node would be taken for dead while serving) nor
+ * hurries them; what is written (`updated_at`, presence, deadlines) is on the cluster's clock
+ * (`svc.clock`), re-anchored to Redis's at every heartbeat.
  */
 export class ClusterNode {
-  private readonly startedAt = Date.now();
+  private readonly startedAt: number;
   private readonly held: HeldState;
   private readonly reaper: DeadNodeReaper;
   private beating = false;
@@ -42,6 +50,7 @@ export class ClusterNode {
   /** The last heartbeat or sync failed: reconcile as soon as the store answers again. */
   private troubled = false;
   private stopped = false;
+  /** Monotonic (`monotonicMs`), as `nextSyncAt` and `departuresDueAt`. */
   private nextBeatAt = 0;
   private nextSyncAt = 0;
   private failing = false;
@@ -56,6 +65,7 @@ export class ClusterNode {
     private readonly ledger: SessionLedger,
     private readonly log: Logger,
   ) {
+    this.startedAt = svc.clock.now();
     this.held = new HeldState(svc, rooms, ledger, log);
     this.reaper = new DeadNodeReaper(svc.store, svc.nodeId, log);
     this.regressions = new RegressionRecovery(svc, log, () => this.regressed());
@@ -65,20 +75,21 @@ export class ClusterNode {
   async join(): Promise<void> {
     // A node starting under the id of one that crashed holds none of that one's connections yet.
     await this.svc.store.dropNodePresence(this.svc.nodeId, undefined);
-    await this.beat(Date.now(), true);
-    await this.sync(Date.now(), true);
+    await this.beat(monotonicMs(), true);
+    await this.sync(monotonicMs(), true);
   }
 
-  /** Called by the node's clock every second: heartbeats on their own schedule, never overlapping. */
-  tick(now: number): void {
-    if (this.stopped || this.beating || now < this.nextBeatAt) return;
-    void this.beat(now, false);
+  /** Called by the node's clock every second (`monotonicMs()`): heartbeats on their own schedule, never overlapping. */
+  tick(monotonicNow: number): void {
+    if (this.stopped || this.beating || monotonicNow < this.nextBeatAt) return;
+    void this.beat(monotonicNow, false);
   }
 
   /** The cluster-wide maintenance pass; the clock runs it on one node at a time (under a lock). */
-  async maintain(now: number): Promise<void> {
-    await this.reaper.reap(now);
-    await this.rooms.sweep(now);
+  async maintain(): Promise<void> {
+    // Read per step: reaping may take a while, and the sweep must not judge on a time from before it.
+    await this.reaper.reap(this.svc.clock.now());
+    await this.rooms.sweep(this.svc.clock.now());
   }
 
   /**
@@ -89,19 +100,26 @@ export class ClusterNode {
     this.stopped = true;
     clearTimeout(this.retry);
     this.regressions.close();
-    const { store, nodeId, config } = this.svc;
+    const { store, nodeId, config, clock } = this.svc;
     await store.removeNode(nodeId);
-    const taken = await store.reapNode(nodeId, Date.now() + config.resume.windowMs);
-    await store.dropNodePresence(nodeId, Date.now());
+    const taken = await store.reapNode(nodeId, clock.now() + config.resume.windowMs);
+    await store.dropNodePresence(nodeId, clock.now());
     if (taken && (taken.participants > 0 || taken.sessions > 0)) this.log.info(taken, "handed over on exit");
   }
 
-  /** One heartbeat; a sync is started (not awaited: a long sync must never delay the heartbeats). */
+  /**
+   * One heartbeat (`now`: monotonic); a sync is started (not awaited: a long sync must never delay the
+   * heartbeats). The cluster clock is re-anchored beside it, not before it: `TIME` goes out first on the same
+   * connection, so the heartbeat waits for no extra round trip, and its `updated_at` is on the anchor of the
+   * beat before, which drifts by microseconds in two seconds. A failed re-anchoring keeps the last anchor; the
+   * heartbeat's own failure says what is wrong with the store.
+   */
   private async beat(now: number, rethrow: boolean): Promise<void> {
     this.beating = true;
     this.nextBeatAt = now + HEARTBEAT_MS;
     try {
-      const alive = await this.svc.store.heartbeatNode(this.info(now), NODE_TTL_MS);
+      void this.resyncClock().catch(() => undefined);
+      const alive = await this.svc.store.heartbeatNode(this.info(this.svc.clock.now()), NODE_TTL_MS);
       if (!alive && this.registered) {
         // Also when Redis came back with older data (see RedisNodes.heartbeatNode).
         if (!this.lost) this.log.warn("the store lost this node or went back in time (Redis restarted empty or from older data, or the node was taken for dead): re-registering what it holds");
@@ -119,10 +137,10 @@ export class ClusterNode {
       if (!this.failing) this.log.warn(logged(e), "cluster heartbeat failed; retrying");
       this.failing = true;
       this.troubled = true;
-      this.nextBeatAt = Date.now() + RETRY_MS;
+      this.nextBeatAt = monotonicMs() + RETRY_MS;
       this.retry ??= setTimeout(() => {
         this.retry = undefined;
-        this.tick(Date.now());
+        this.tick(monotonicMs());
       }, RETRY_MS);
       this.retry.unref();
     } finally {
@@ -137,7 +155,7 @@ export class ClusterNode {
     const lost = this.lost;
     this.lost = false;
     try {
-      const report = await this.held.sync(lost, now);
+      const report = await this.held.sync(lost, this.svc.clock.now());
       if (lost) this.log.warn(report, "re-registered with the store");
       if (lost) await this.regressions.requeue();
       // The other nodes re-register on their next heartbeat: only then does the room have members to tell.
@@ -160,13 +178,13 @@ export class ClusterNode {
    */
   private regressed(): void {
     this.lost = true;
-    if (!this.stopped && !this.syncing) void this.sync(Date.now(), false);
+    if (!this.stopped && !this.syncing) void this.sync(monotonicMs(), false);
   }
 
   private async announceDepartures(now: number): Promise<void> {
     this.departuresDueAt = 0;
     try {
-      const { announced, waiting } = await this.rooms.announceDepartures(now);
+      const { announced, waiting } = await this.rooms.announceDepartures(this.svc.clock.now());
       if (announced > 0) this.log.warn({ announced }, "told rooms of participants the store lost while they were away or leaving");
       // Until their window ends, departures whose rooms nobody has re-registered into yet are tried again.
       if (waiting > 0) this.departuresDueAt = now + HEARTBEAT_MS;
@@ -176,6 +194,16 @@ export class ClusterNode {
     }
   }
 
+  /**
+   * Re-anchors the cluster clock to Redis's. A large move means Redis's clock stepped (or failed over to a
+   * host whose clock disagrees): every node follows within a heartbeat, so they still agree.
+   */
+  private async resyncClock(): Promise<void> {
+    const moved = await this.svc.clock.sync();
+    if (Math.abs(moved) >= CLOCK_MOVE_LOGGED_MS) this.log.warn({ movedMs: Math.round(moved) }, "cluster clock re-anchored to redis TIME by a large step");
+  }
+
+  /** The node's record; `now` on the cluster's clock. */
   private info(now: number): NodeInfo {
     return create(NodeInfoSchema, {
       nodeId: this.svc.nodeId,

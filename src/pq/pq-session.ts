@@ -1,4 +1,5 @@
 import { fromOffset, toOffset } from "../compact-time.js";
+import { monotonicMs } from "../monotonic-time.js";
 import { errors } from "../errors.js";
 import { KEY_BYTES, type PqAlgorithm } from "../protocol/pq/algorithms.js";
 import { zeroize } from "../protocol/pq/bytes.js";
@@ -52,9 +53,14 @@ export class PqSession {
   readonly algorithm: PqAlgorithm;
   /** The session id the client proposed (a label only; may be empty). */
   readonly label: string;
-  /** `createdAt`, `expiresAt` and when the keys were last established, as offsets (`compact-time.ts`). */
+  /** `createdAt` and `expiresAt` (the cluster's clock), as offsets (`compact-time.ts`). */
   private readonly created: number;
   private readonly expires: number;
+  /**
+   * When the session began and when its keys were last established, on the monotonic clock (`monotonicMs`):
+   * its deadlines (expiry, rekey due) are judged there, so that a step of the wall clock fires neither.
+   */
+  private readonly began: number;
   private readonly records: ServerRecordLayer;
   private readonly primitives: PqPrimitives;
   private readonly now: () => number;
@@ -80,7 +86,8 @@ export class PqSession {
     secrets.set(init.keys.exporter, KEY_BYTES);
     zeroize(init.keys.chain, init.keys.exporter);
     this.records = new ServerRecordLayer(init.sessionId, { c2s: init.keys.c2s, s2c: init.keys.s2c });
-    this.lastKeyed = this.created;
+    this.began = monotonicMs();
+    this.lastKeyed = this.began;
   }
 
   /** Milliseconds since the epoch when client_finished verified. */
@@ -105,7 +112,17 @@ export class PqSession {
 
   /** When the current traffic keys were established: `createdAt` until the first rekey commits. */
   get lastRekeyAt(): number {
-    return fromOffset(this.lastKeyed);
+    return fromOffset(this.created + (this.lastKeyed - this.began));
+  }
+
+  /** Milliseconds the current traffic keys have been in use at `monotonicNow` (`monotonicMs()`). */
+  keyAgeMs(monotonicNow: number): number {
+    return monotonicNow - this.lastKeyed;
+  }
+
+  /** True once the session's lifetime (`expiresAt` − `createdAt`) has elapsed at `monotonicNow` (`monotonicMs()`). */
+  hasLapsed(monotonicNow: number): boolean {
+    return monotonicNow - this.began >= this.expires - this.created;
   }
 
   /** True after `destroy()`. */
@@ -113,7 +130,7 @@ export class PqSession {
     return this.isDestroyed;
   }
 
-  /** True once `now` has reached `expiresAt`. */
+  /** True once `now` (the clock the handshake was given) has reached `expiresAt`; deadlines use `hasLapsed`. */
   isExpired(now: number = this.now()): boolean {
     return toOffset(now) >= this.expires;
   }
@@ -199,7 +216,7 @@ export class PqSession {
           secretSlab.view(this.secrets, 0, KEY_BYTES).set(keys.chain);
           zeroize(keys.chain);
           this.rekeyCount++;
-          this.lastKeyed = toOffset(this.now());
+          this.lastKeyed = monotonicMs();
           this.rekeyBusy = false;
         },
       };

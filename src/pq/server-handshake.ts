@@ -69,7 +69,13 @@ export type ServerHandshakeState = "new" | "responding" | "awaiting_finished" | 
 export interface ServerHandshakeOptions {
   policy: PqPolicy;
   token: PqTokenBinding;
+  /** The clock of the session's `created_at`/`expires_at` (the server's: the cluster's clock). Default `Date.now`. */
   now?: () => number;
+  /**
+   * The clock the token's `pqKeyExpiry` is judged on: the wall clock, as for every token claim (its backend
+   * minted it on its own). Default `now`.
+   */
+  tokenNow?: () => number;
   primitives?: PqPrimitives;
 }
 
@@ -95,6 +101,7 @@ export class ServerHandshake {
   private readonly policy: PqPolicy;
   private readonly token: PqTokenBinding;
   private readonly now: () => number;
+  private readonly tokenNow: () => number;
   private readonly primitives: PqPrimitives;
   private current: ServerHandshakeState = "new";
   private pending: Pending | undefined;
@@ -104,6 +111,7 @@ export class ServerHandshake {
     this.policy = options.policy;
     this.token = options.token;
     this.now = options.now ?? Date.now;
+    this.tokenNow = options.tokenNow ?? this.now;
     this.primitives = options.primitives ?? nodePrimitives;
   }
 
@@ -136,7 +144,7 @@ export class ServerHandshake {
       const algorithm = this.token.algorithm ?? DEFAULT_PQ_ALGORITHM;
       this.chosen = algorithm;
       if (this.policy.requireHybrid && !isHybrid(algorithm)) throw errors.pqHybridRequired();
-      if (this.token.keyExpiry !== undefined && this.token.keyExpiry <= this.now()) throw errors.pqKeyExpired();
+      if (this.token.keyExpiry !== undefined && this.token.keyExpiry <= this.tokenNow()) throw errors.pqKeyExpired();
       return await this.respond(algorithm, key, new Uint8Array(0), "");
     } catch (e) {
       this.fail();

@@ -3,6 +3,7 @@ import { StoredSessionSchema } from "../../gen/volly/signaling/v1/internal_pb.js
 import { PqSessionInfoSchema, type PqSessionInfo } from "../../gen/volly/signaling/v1/models_pb.js";
 import type { RekeyRequest } from "../../gen/volly/signaling/v1/pq_pb.js";
 import { SignalResponseSchema, type SignalRequest, type SignalResponse } from "../../gen/volly/signaling/v1/signal_pb.js";
+import type { Clock } from "../cluster/cluster-clock.js";
 import type { PqConfig } from "../config.js";
 import { errorIdOf, errors } from "../errors.js";
 import type { Metrics } from "../metrics/metrics.js";
@@ -18,11 +19,16 @@ import { ServerHandshake, type PqHandshakeResponseFields, type PqPolicy } from "
  */
 const ABANDONED = "pq_handshake_abandoned";
 
-/** Builds the server's post-quantum channel for each connection (VOLLY_PQ_* settings). */
-export function createPqChannelFactory(pq: PqConfig, store: Store, metrics: Metrics, nodeId: string): PqChannelFactory {
-  // One policy object for the node, not one per connection.
+/**
+ * Builds the server's post-quantum channel for each connection (VOLLY_PQ_* settings). A session's
+ * `created_at`/`expires_at` are on `clock` (the cluster's: they are stored and shown); its deadlines are
+ * judged on the monotonic clock (`PqSession.hasLapsed`), a token's PQ key expiry on the wall clock.
+ */
+export function createPqChannelFactory(pq: PqConfig, store: Store, metrics: Metrics, nodeId: string, clock: Clock): PqChannelFactory {
+  // One policy object and one clock function for the node, not one per connection.
   const policy: PqPolicy = { defaultAlgorithm: pq.algorithm, requireHybrid: pq.requireHybrid, sessionTimeoutMs: pq.sessionTimeoutMs };
-  return (context) => new ServerPqChannel(pq, policy, store, metrics, nodeId, context);
+  const now = (): number => clock.now();
+  return (context) => new ServerPqChannel(pq, policy, store, metrics, nodeId, context, now);
 }
 
 /**
@@ -47,12 +53,15 @@ class ServerPqChannel implements PqChannel {
     private readonly metrics: Metrics,
     private readonly nodeId: string,
     context: PqChannelContext,
+    now: () => number,
   ) {
     this.log = context.log;
     this.participant = context.participant;
     const key = context.pqKey;
     this.handshakeState = new ServerHandshake({
       policy,
+      now,
+      tokenNow: Date.now,
       token: {
         accessToken: context.claims.token,
         ...(key ? { publicKey: key.publicKey, algorithm: key.algorithm } : {}),
@@ -140,11 +149,11 @@ class ServerPqChannel implements PqChannel {
     await this.store.updateSession(this.stored(session, "active"));
   }
 
-  check(now: number): "expired" | "rekey_overdue" | undefined {
+  check(monotonicNow: number): "expired" | "rekey_overdue" | undefined {
     const s = this.session;
     if (!s) return undefined;
-    if (s.isExpired(now)) return "expired";
-    if (now - s.lastRekeyAt > this.config.rekeyIntervalMs + this.config.rekeyGraceMs) return "rekey_overdue";
+    if (s.hasLapsed(monotonicNow)) return "expired";
+    if (s.keyAgeMs(monotonicNow) > this.config.rekeyIntervalMs + this.config.rekeyGraceMs) return "rekey_overdue";
     return undefined;
   }
 

@@ -45,7 +45,7 @@ export class PushedBatchSender {
 
   constructor(private readonly ctx: RedisContext) {}
 
-  send(b: RoutedBatch, now: number = Date.now()): Promise<Array<Queued | undefined>> {
+  send(b: RoutedBatch, now: number = this.ctx.clock.now()): Promise<Array<Queued | undefined>> {
     const groupOf = new Map<Route, number>();
     const members: number[][] = [];
     const groupIndex = new Uint16Array(b.routes.length);

@@ -163,14 +163,14 @@ async function openConnection(
  * the node would otherwise start with every write refused. ioredis's ready check did this with INFO.
  */
 async function waitUntilLoaded(redis: Redis, log: Logger): Promise<void> {
-  const deadline = Date.now() + LOADING_WAIT_MS;
+  const deadline = performance.now() + LOADING_WAIT_MS;
   let said = false;
   for (;;) {
     try {
       await redis.ping();
       return;
     } catch (e) {
-      if (!(e instanceof Error && /^LOADING/.test(e.message)) || Date.now() > deadline) throw e;
+      if (!(e instanceof Error && /^LOADING/.test(e.message)) || performance.now() > deadline) throw e;
       if (!said) log.warn({ err: e.message }, "redis is loading its dataset; waiting until it is done");
       said = true;
       await new Promise((resolve) => setTimeout(resolve, 200));

@@ -1,5 +1,6 @@
 import type { Redis } from "ioredis";
 import type { Socket } from "node:net";
+import type { Clock } from "../cluster/cluster-clock.js";
 import type { BackendObserver } from "../store/create-backend.js";
 import type { LuaScript, ScriptArg } from "./lua-script.js";
 import { toStoreError } from "./redis-connection.js";
@@ -14,11 +15,13 @@ export class RedisContext {
   constructor(
     readonly redis: Redis,
     readonly keys: RedisKeys,
+    /** The cluster's clock (Redis's): every script's `NOW` unless the caller passes one from it. */
+    readonly clock: Clock,
     private readonly observer: BackendObserver | undefined,
   ) {}
 
   /** Runs one script (atomic) with `now` as the script's clock. */
-  run(script: LuaScript, args: readonly ScriptArg[], now: number = Date.now()): Promise<unknown> {
+  run(script: LuaScript, args: readonly ScriptArg[], now: number = this.clock.now()): Promise<unknown> {
     return this.timed(script.name, () => script.run(this.redis, this.keys.prefix, now, args));
   }
 

@@ -113,8 +113,9 @@ export function roomKeyName(name: string): string {
 
 /**
  * Prepended to every Lua script. Scripts take no KEYS (they derive names from ARGV, so they need a
- * standalone Redis or Sentinel, not Redis Cluster); ARGV[1] is the prefix, ARGV[2] the caller's clock
- * (ms) and the script's own arguments start at ARGV[3] (`arg(1)`).
+ * standalone Redis or Sentinel, not Redis Cluster); ARGV[1] is the prefix, ARGV[2] now (ms) on the cluster's
+ * clock (Redis's `TIME` as the caller's `ClusterClock` keeps it, so every node's scripts agree on it, whatever
+ * the nodes' own clocks say) and the script's own arguments start at ARGV[3] (`arg(1)`).
  */
 export const LUA_PRELUDE = `
 local P = ARGV[1]

@@ -79,7 +79,7 @@ export function watchConnection(redis: Redis, log: Logger, observer: BackendObse
   };
   const probe = () => {
     if (probing || redis.status !== "ready") return;
-    if (silentSince !== undefined && Date.now() - silentSince >= RECONNECT_SILENT_MS) return reconnect();
+    if (silentSince !== undefined && performance.now() - silentSince >= RECONNECT_SILENT_MS) return reconnect();
     probing = true;
     let settled = false;
     /**
@@ -105,7 +105,7 @@ export function watchConnection(redis: Redis, log: Logger, observer: BackendObse
         // Silence counts from the failure, not from the probe's start: a probe that timed out because the node
         // stalled fails on waking, and the next one, a second later, finds the connection working.
         if (e instanceof Error && (e.name === "ReplyError" || e instanceof ReadOnlyReplicaError)) silentSince = undefined;
-        else silentSince ??= Date.now();
+        else silentSince ??= performance.now();
         if (!(e instanceof ReadOnlyReplicaError)) return answered(false);
         refuses(e.message);
         answered(true);

@@ -68,7 +68,7 @@ export function replyErrorWatcher(log: Logger): (e: Error) => 1 | false {
   return (e) => {
     const kind = LOGGED_ERROR.exec(e.message)?.[1];
     if (kind === undefined) return false;
-    const now = Date.now();
+    const now = performance.now();
     const last = lastSeen.get(kind);
     lastSeen.set(kind, now);
     if (last === undefined || now - last > EPISODE_GAP_MS) {

@@ -1,4 +1,5 @@
 import type { Redis } from "ioredis";
+import type { Clock } from "../cluster/cluster-clock.js";
 import type { BackendObserver } from "../store/create-backend.js";
 import { composeStore } from "../store/compose-store.js";
 import type { Store } from "../store/store.js";
@@ -16,8 +17,8 @@ import { RedisSessions } from "./redis-sessions.js";
  * Atomic methods are single Lua scripts. Commands fail fast with `store_unavailable` while Redis is
  * unreachable; the connection reconnects by itself.
  */
-export function createRedisStore(redis: Redis, keys: RedisKeys, observer?: BackendObserver): Store {
-  const ctx = new RedisContext(redis, keys, observer);
+export function createRedisStore(redis: Redis, keys: RedisKeys, clock: Clock, observer?: BackendObserver): Store {
+  const ctx = new RedisContext(redis, keys, clock, observer);
   const rooms = new RedisRooms(ctx);
   return composeStore([rooms, new RedisParticipants(ctx, rooms), new RedisSessions(ctx), new RedisNodes(ctx)], {
     ping: async () => {

@@ -20,10 +20,10 @@ export type ChangeTarget = { readonly room: string; readonly identity: string } 
 export async function withChangeLock<T>(store: Store, target: ChangeTarget, change: () => Promise<T>, whenBusy: "refuse" | "run anyway" = "refuse"): Promise<T> {
   // Length-prefixed, so that no room and identity pair can name another pair's (or a room's) lock.
   const name = target.identity === undefined ? `room:${target.room}` : `participant:${target.room.length}:${target.room}:${target.identity}`;
-  const deadline = Date.now() + WAIT_MS;
+  const deadline = performance.now() + WAIT_MS; // monotonic: a wall-clock step is no wait
   let token = await store.tryLock(name, LOCK_TTL_MS);
   for (let pause = 2; token === undefined; pause = Math.min(pause * 2, 50)) {
-    if (Date.now() >= deadline) {
+    if (performance.now() >= deadline) {
       if (whenBusy === "run anyway") return change();
       throw errors.changeBusy(target.identity === undefined ? "room" : "participant");
     }

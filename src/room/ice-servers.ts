@@ -6,7 +6,8 @@ import type { IceConfig } from "../config.js";
 /**
  * ICE servers for a participant: the configured STUN URLs, and the TURN URLs with ephemeral credentials
  * in coturn's REST style (`use-auth-secret`): username `<expiry unix seconds>:<identity>`, credential
- * base64(HMAC-SHA1(secret, username)). Without a TURN secret the TURN URLs are not offered.
+ * base64(HMAC-SHA1(secret, username)). Without a TURN secret the TURN URLs are not offered. The expiry is on
+ * this node's wall clock, not the cluster's: the TURN server judges it on its own, like a token's.
  */
 export function iceServersFor(identity: string, ice: IceConfig, now = Date.now()): IceServer[] {
   const servers: IceServer[] = [];

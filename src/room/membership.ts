@@ -15,6 +15,7 @@ import { CallAction, CallSignalSchema, SignalResponseSchema } from "../../gen/vo
 import type { AccessClaims } from "../auth/access-token.js";
 import { randomBytesPooled } from "../pq/node-primitives.js";
 import type { TokenPqKey } from "../pq/token-pq-claims.js";
+import type { Clock } from "../cluster/cluster-clock.js";
 import type { Config } from "../config.js";
 import type { RosterRecord } from "../protocol/roster-frames.js";
 import { errors } from "../errors.js";
@@ -73,6 +74,8 @@ export class Rooms {
   constructor(
     private readonly config: Config,
     private readonly store: Store,
+    /** The cluster's clock: deadlines and times written here are judged (and shown) on every node. */
+    private readonly clock: Clock,
     private readonly delivery: Delivery,
     private readonly log: Logger,
     /** Set in a cluster, where the store can lose its data (see DepartureLedger). */
@@ -93,7 +96,7 @@ export class Rooms {
       maxParticipants: c.maxParticipants,
       metadata: c.metadata,
     });
-    return (await this.store.createRoom(room, this.config.rooms.maxRooms, Date.now())).room;
+    return (await this.store.createRoom(room, this.config.rooms.maxRooms, this.clock.now())).room;
   }
 
   /** A new room record with the configured defaults. */
@@ -104,7 +107,7 @@ export class Rooms {
       emptyTimeout: overrides.emptyTimeout ?? this.config.rooms.emptyTimeoutSeconds,
       departureTimeout: overrides.departureTimeout ?? 0,
       maxParticipants: overrides.maxParticipants ?? 0,
-      creationTime: BigInt(Date.now()),
+      creationTime: BigInt(this.clock.now()),
       metadata: overrides.metadata ?? "",
     });
   }
@@ -214,7 +217,7 @@ export class Rooms {
 
   private async remove(room: string, identity: string, sid: string, reason: DisconnectReason, condition?: { awayExpiredBy?: number }): Promise<StoredParticipant | undefined> {
     const calls = await this.store.listCallsOf(room, identity);
-    const removed = await this.store.removeParticipant(room, identity, sid, Date.now(), condition);
+    const removed = await this.store.removeParticipant(room, identity, sid, this.clock.now(), condition);
     if (!removed?.info) return undefined;
     await this.hangUp(room, identity, sid, calls, "participant left");
     if (!removed.info.permission?.hidden) {
@@ -254,7 +257,7 @@ export class Rooms {
       await this.leave(room, identity, sid, reason);
       return;
     }
-    await this.store.markAway(room, identity, sid, Date.now() + this.config.resume.windowMs, this.config.nodeId);
+    await this.store.markAway(room, identity, sid, this.clock.now() + this.config.resume.windowMs, this.config.nodeId);
   }
 
   /**
@@ -372,7 +375,7 @@ export class Rooms {
       identity: claims.identity,
       state: ParticipantState.JOINED,
       metadata: claims.metadata,
-      joinedAt: BigInt(Date.now()),
+      joinedAt: BigInt(this.clock.now()),
       name: claims.name,
       version: 1,
       permission: create(ParticipantPermissionSchema, {

@@ -14,6 +14,7 @@ import {
   type Trickle,
 } from "../../gen/volly/signaling/v1/signal_pb.js";
 import { MAX_NAME_CHARACTERS, withinCharacters } from "../auth/participant-names.js";
+import type { Clock } from "../cluster/cluster-clock.js";
 import type { Config } from "../config.js";
 import { errors } from "../errors.js";
 import type { Metrics } from "../metrics/metrics.js";
@@ -73,6 +74,8 @@ export class Relay {
   constructor(
     private readonly config: Config,
     private readonly store: Store,
+    /** The cluster's clock: a call's times are stored and compared across nodes. */
+    private readonly clock: Clock,
     private readonly delivery: Delivery,
     private readonly metrics: Metrics,
   ) {}
@@ -138,7 +141,7 @@ export class Relay {
     checkCallId(c.callId, true);
     if (c.reason.length > 256) throw errors.fieldTooLarge("reason", 256);
     if (c.action === CallAction.UNSPECIFIED || CallAction[c.action] === undefined) throw errors.malformedMessage(CALL_ACTIONS_EXPECTED);
-    const now = Date.now();
+    const now = this.clock.now();
     if (c.action === CallAction.INVITE) {
       if (c.target === sender.identity) throw errors.callSelf();
       if (!(await this.store.getParticipant(sender.room, c.target))) throw errors.targetNotFound();

@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import type { ServerInfo } from "../../gen/volly/signaling/v1/models_pb.js";
 import type { TokenVerifier } from "../auth/access-token.js";
+import type { ClusterClock } from "../cluster/cluster-clock.js";
 import type { Config } from "../config.js";
 import type { Metrics } from "../metrics/metrics.js";
 import type { Delivery } from "../room/delivery.js";
@@ -16,6 +17,12 @@ export interface NodeServices {
   readonly log: Logger;
   readonly metrics: Metrics;
   readonly store: Store;
+  /**
+   * The deployment's clock (Redis's with Redis, see `ClusterClock`): every time that is stored, shown to
+   * clients, or compared with a stored time is taken from it. A node's own deadlines are on the monotonic
+   * clock instead (`monotonic-time.ts`); access tokens on the wall clock (their backend minted them on its own).
+   */
+  readonly clock: ClusterClock;
   readonly tokens: TokenVerifier;
   readonly rooms: Rooms;
   readonly relay: Relay;
@@ -38,7 +45,8 @@ export interface SessionRegistry {
 
 /** A session the node's clock visits once a second. */
 export interface TickingSession {
-  tick(now: number): void;
+  /** `monotonicNow`: `monotonicMs()` (the session's own deadlines are on the monotonic clock). */
+  tick(monotonicNow: number): void;
   /** Ends the session because the node is going away; resolves once the store knows. */
   drain(): Promise<void>;
 }

@@ -48,7 +48,7 @@ export class ParticipantRequests {
         return this.updateMetadata(m.value, request.requestId);
       case "ping":
         this.reply(create(SignalResponseSchema, {
-          message: { case: "pong", value: create(PongSchema, { lastPingTimestamp: m.value.timestamp, timestamp: BigInt(Date.now()) }) },
+          message: { case: "pong", value: create(PongSchema, { lastPingTimestamp: m.value.timestamp, timestamp: BigInt(this.s.svc.clock.now()) }) },
         }), request.requestId);
         return this.ack(m.value.lastMessageId);
       case "ack":
@@ -94,7 +94,7 @@ export class ParticipantRequests {
     if (identities.length > max) throw errors.discoverTooMany(max);
     // Characters as a join counts them (an emoji is one, though two UTF-16 units): any identity that can join can be asked about.
     if (identities.some((i) => !withinCharacters(i, MAX_NAME_CHARACTERS))) throw errors.malformedMessage(`identity longer than ${MAX_NAME_CHARACTERS} characters`);
-    const presence = await this.s.svc.store.getPresence(identities, Date.now());
+    const presence = await this.s.svc.store.getPresence(identities, this.s.svc.clock.now());
     const users = presence.map((p) => create(UserPresenceSchema, { identity: p.identity, online: p.online, lastSeen: BigInt(p.lastSeen) }));
     this.reply(create(SignalResponseSchema, { message: { case: "discover", value: create(DiscoverResponseSchema, { users }) } }), requestId);
   }
@@ -147,7 +147,7 @@ export class ParticipantRequests {
     const { svc } = this.s;
     // Offline before the room is told, as when a connection ends (leaveRoom): whoever hears it left and asks
     // `discover` at once, on any node, must not find it online. A hidden participant has no presence.
-    if (!this.s.claims.video.hidden) await svc.store.setOffline(this.s.identity, this.s.connId, Date.now()).catch(() => {});
+    if (!this.s.claims.video.hidden) await svc.store.setOffline(this.s.identity, this.s.connId, svc.clock.now()).catch(() => {});
     await svc.rooms.leave(this.s.room, this.s.identity, this.s.sid, DisconnectReason.CLIENT_INITIATED);
     this.s.end({ reason: DisconnectReason.CLIENT_INITIATED, action: LeaveAction.DISCONNECT, dispose: "none" });
   }

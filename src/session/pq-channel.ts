@@ -39,7 +39,7 @@ export interface PqChannel {
    */
   rekey(request: RekeyRequest, send: (response: SignalResponse) => void): Promise<void>;
   /** A reason to end the channel now (session expired, rekey overdue), if any. */
-  check(now: number): "expired" | "rekey_overdue" | undefined;
+  check(monotonicNow: number): "expired" | "rekey_overdue" | undefined;
   /** Forgets the keys and ends the session record (counted as expired when `expired`). */
   end(expired: boolean): Promise<void>;
 }

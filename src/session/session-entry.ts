@@ -37,7 +37,7 @@ export async function enterRoom(s: SignalSession): Promise<void> {
   const previous = svc.local.add(s);
   const hidden = s.claims.video.hidden;
   try {
-    if (!hidden) await svc.store.setOnline(s.identity, s.connId, 30_000, Date.now(), svc.nodeId);
+    if (!hidden) await svc.store.setOnline(s.identity, s.connId, 30_000, svc.clock.now(), svc.nodeId);
   } catch (e) {
     svc.local.remove(s);
     throw e;
@@ -53,7 +53,7 @@ export async function enterRoom(s: SignalSession): Promise<void> {
     }
   } finally {
     // Failed, or the connection ended meanwhile. Best effort, as in leaveRoom: presence expires by itself.
-    if (!entered && !hidden) await svc.store.setOffline(s.identity, s.connId, Date.now()).catch(() => {});
+    if (!entered && !hidden) await svc.store.setOffline(s.identity, s.connId, svc.clock.now()).catch(() => {});
   }
   if (entered) cursor.start();
 }
@@ -203,7 +203,7 @@ export async function leaveRoom(s: SignalSession, dispose: Disposal, reason: Dis
   try {
     // Presence is best effort: it expires by itself. A hidden participant has none (see enterRoom), and
     // setOffline would record when it was last seen.
-    if (!s.claims.video.hidden) await svc.store.setOffline(s.identity, s.connId, Date.now()).catch(() => {});
+    if (!s.claims.video.hidden) await svc.store.setOffline(s.identity, s.connId, svc.clock.now()).catch(() => {});
     if (dispose === "leave") {
       unannounced = true;
       await svc.rooms.leave(s.room, s.identity, s.sid, reason);
@@ -220,5 +220,5 @@ export async function leaveRoom(s: SignalSession, dispose: Disposal, reason: Dis
   }
   // Decoded only when needed: every leave would otherwise pay a protobuf decode for nothing.
   const info = unannounced ? s.self?.info : undefined;
-  if (info) svc.rooms.departed(s.room, info, reason, Date.now());
+  if (info) svc.rooms.departed(s.room, info, reason, svc.clock.now());
 }

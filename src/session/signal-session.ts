@@ -10,7 +10,7 @@ import type { TokenPqKey } from "../pq/token-pq-claims.js";
 import type { HeldParticipant, LocalParticipant } from "../room/local-participants.js";
 import { senderOf, type Sender } from "../room/relay.js";
 import { newConnectionId, newSid } from "../room/membership.js";
-import { toOffset } from "../compact-time.js";
+import { monotonicMs } from "../monotonic-time.js";
 import { intern } from "../intern-string.js";
 import { pack, unpack, type Packed } from "../store/compact-records.js";
 import type { AuthorizedConnection } from "./authorize-connection.js";
@@ -30,10 +30,6 @@ import { nextRefreshInMs } from "./token-refresh.js";
 type Phase = "handshake" | "joining" | "joined" | "closed";
 
 const PRESENCE_TTL_MS = 30_000;
-/** Now, as the session keeps its times (`compact-time.ts`). */
-function sinceOrigin(now: number = Date.now()): number {
-  return toOffset(now);
-}
 /** Shared by every session until it ends: one settled promise, not one per connection. */
 const NOTHING_TO_DISPOSE: Promise<void> = Promise.resolve();
 
@@ -69,9 +65,12 @@ export class SignalSession implements LocalParticipant, TickingSession, CursorOw
   private readonly pq: PqChannel | undefined;
   private readonly inbound: SessionInbound;
   private readonly outbound: SessionOutbound;
-  /** Deadlines and times below are offsets (`compact-time.ts`), not epoch milliseconds. */
-  private readonly startedAt = sinceOrigin();
-  private lastReceivedAt = sinceOrigin();
+  /**
+   * Deadlines and times below are on the monotonic clock (`monotonicMs`), not epoch milliseconds: a step of
+   * the wall clock is not silence (nor a sign of life).
+   */
+  private readonly startedAt = monotonicMs();
+  private lastReceivedAt = monotonicMs();
   private nextRefreshAt = 0;
   private nextPresenceAt = 0;
   private ending = false;
@@ -146,20 +145,20 @@ export class SignalSession implements LocalParticipant, TickingSession, CursorOw
   /** A request from the transport, processed after the ones before it; `otherKind`: see `SessionInbound.push`. */
   receive(request: SignalRequest | Uint8Array, otherKind = false): void {
     if (this.phase === "closed") return;
-    this.lastReceivedAt = sinceOrigin();
+    this.lastReceivedAt = monotonicMs();
     this.inbound.push(request, otherKind);
   }
 
   /** A frame the transport could not decode, answered in its turn. */
   receiveMalformed(e: CodecError): void {
     if (this.phase === "closed") return;
-    this.lastReceivedAt = sinceOrigin();
+    this.lastReceivedAt = monotonicMs();
     this.inbound.malformed(e);
   }
 
   /** The peer showed it is alive without sending a request (a WebSocket pong). */
   alive(): void {
-    this.lastReceivedAt = sinceOrigin();
+    this.lastReceivedAt = monotonicMs();
   }
 
   /**
@@ -168,14 +167,14 @@ export class SignalSession implements LocalParticipant, TickingSession, CursorOw
    */
   pinged(): boolean {
     if (this.phase === "closed") return false;
-    this.lastReceivedAt = sinceOrigin();
+    this.lastReceivedAt = monotonicMs();
     return this.inbound.admitPing();
   }
 
   /** A frame over the size limit: refused with an error (`request` decodes it, for a PQ record's turn). */
   receiveOversized(size: number, request: () => SignalRequest | Uint8Array | undefined): void {
     if (this.phase === "closed") return;
-    this.lastReceivedAt = sinceOrigin();
+    this.lastReceivedAt = monotonicMs();
     this.inbound.oversized(size, request);
   }
 
@@ -200,10 +199,10 @@ export class SignalSession implements LocalParticipant, TickingSession, CursorOw
     this.finish(this.packedSelf ? "away" : "none", false, DisconnectReason.SIGNAL_CLOSE);
   }
 
-  tick(now: number): void {
+  tick(monotonicNow: number): void {
     if (this.phase === "closed") return;
     const { config } = this.svc;
-    const t = sinceOrigin(now);
+    const t = monotonicNow;
     if (this.phase === "handshake" && t - this.startedAt > config.pq.handshakeTimeoutMs) {
       this.pq?.handshakeFailed(errors.pqHandshakeTimeout());
       this.end({ reason: DisconnectReason.JOIN_FAILURE, action: LeaveAction.DISCONNECT, error: errors.pqHandshakeTimeout(), dispose: "none" });
@@ -214,7 +213,7 @@ export class SignalSession implements LocalParticipant, TickingSession, CursorOw
       return;
     }
     if (t - this.lastReceivedAt > config.liveness.pingIntervalSeconds * 1000) this.transport.probe?.();
-    const pqState = this.pq?.established ? this.pq.check(now) : undefined;
+    const pqState = this.pq?.established ? this.pq.check(t) : undefined;
     if (pqState === "expired") {
       this.end({ reason: DisconnectReason.SESSION_EXPIRED, action: LeaveAction.RESUME, error: errors.pqSessionExpired(), dispose: "away", expired: true });
       return;
@@ -231,7 +230,7 @@ export class SignalSession implements LocalParticipant, TickingSession, CursorOw
     }
     if (t >= this.nextPresenceAt && this.nextPresenceAt >= 0) {
       this.nextPresenceAt = t + PRESENCE_TTL_MS / 3;
-      this.svc.store.setOnline(this.identity, this.connId, PRESENCE_TTL_MS, now, this.svc.nodeId).catch(() => {});
+      this.svc.store.setOnline(this.identity, this.connId, PRESENCE_TTL_MS, this.svc.clock.now(), this.svc.nodeId).catch(() => {});
     }
   }
 
@@ -287,7 +286,8 @@ export class SignalSession implements LocalParticipant, TickingSession, CursorOw
     this.phase = "joined";
     this.sender = senderOf(this, self.info?.permission);
     this.inbound.joined(this.sender);
-    this.nextRefreshAt = sinceOrigin() + nextRefreshInMs(this.svc.config.liveness.tokenRefreshSeconds, this.claims.expiresAt * 1000, Date.now());
+    // The token's expiry is on its minter's wall clock, so the delay is worked out on ours (tokens are).
+    this.nextRefreshAt = monotonicMs() + nextRefreshInMs(this.svc.config.liveness.tokenRefreshSeconds, this.claims.expiresAt * 1000, Date.now());
     this.kept = keepClaims(this.claims);
     this.pqKey = undefined;
     this.svc.metrics.participants.inc();

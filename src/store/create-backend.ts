@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import type { Bus } from "../bus/bus.js";
 import { MemoryBus } from "../bus/memory-bus.js";
+import { ClusterClock } from "../cluster/cluster-clock.js";
 import type { RedisConfig } from "../config.js";
 import { createMemoryStore } from "./memory-store.js";
 import type { Store } from "./store.js";
@@ -15,6 +16,11 @@ export interface Backend {
    * participants over (they resume elsewhere) instead of removing them.
    */
   readonly shared: boolean;
+  /**
+   * The deployment's clock (Redis's `TIME` with Redis, anchored before the backend is returned; this
+   * process's wall clock at start-up in memory). `sync()` re-anchors it (the node does at every heartbeat).
+   */
+  readonly clock: ClusterClock;
   close(): Promise<void>;
 }
 
@@ -30,10 +36,11 @@ export interface BackendObserver {
  */
 export async function createBackend(redis: RedisConfig | undefined, log: Logger, observer?: BackendObserver): Promise<Backend> {
   if (redis === undefined) {
-    const store = createMemoryStore();
+    const clock = new ClusterClock();
+    const store = createMemoryStore(clock);
     const bus = new MemoryBus();
     log.info({ backend: "memory" }, "backend ready");
-    return { store, bus, kind: "memory", shared: false, close: async () => { await bus.close(); await store.close(); } };
+    return { store, bus, kind: "memory", shared: false, clock, close: async () => { await bus.close(); await store.close(); } };
   }
   const { createRedisBackend } = await import("../redis/redis-backend.js");
   return createRedisBackend(redis, log, observer);

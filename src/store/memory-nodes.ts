@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { clone } from "@bufbuild/protobuf";
 import { NodeInfoSchema, type NodeInfo } from "../../gen/volly/signaling/v1/internal_pb.js";
+import type { Clock } from "../cluster/cluster-clock.js";
 import type { MemorySessions } from "./memory-sessions.js";
 import type { NodeStore, ParticipantStore, SessionStore } from "./store.js";
 
@@ -12,12 +13,13 @@ export class MemoryNodes implements NodeStore {
   constructor(
     private readonly participants: Pick<ParticipantStore, "listParticipantsOnNode" | "markAway">,
     private readonly sessions: Pick<SessionStore, "listSessions"> & Pick<MemorySessions, "endReaped">,
+    private readonly clock: Clock,
   ) {}
 
   /** Whether `nodeId` registered and its heartbeat lapsed (an own property: not part of the store). */
   readonly isDead = (nodeId: string): boolean => {
     const entry = this.nodes.get(nodeId);
-    return entry !== undefined && entry.until <= Date.now();
+    return entry !== undefined && entry.until <= this.clock.now();
   };
 
   async heartbeatNode(node: NodeInfo, ttlMs: number): Promise<boolean> {
@@ -42,7 +44,7 @@ export class MemoryNodes implements NodeStore {
 
   async reapNode(nodeId: string, awayUntil: number): Promise<{ participants: number; sessions: number } | undefined> {
     const entry = this.nodes.get(nodeId);
-    if (!entry || entry.until > Date.now()) return undefined;
+    if (!entry || entry.until > this.clock.now()) return undefined;
     this.nodes.delete(nodeId);
     let participants = 0;
     for (const p of await this.participants.listParticipantsOnNode(nodeId)) {
@@ -50,12 +52,12 @@ export class MemoryNodes implements NodeStore {
       if (await this.participants.markAway(p.room, p.info.identity, p.info.sid, awayUntil, nodeId)) participants++;
     }
     const sessions = await this.sessions.listSessions(nodeId);
-    this.sessions.endReaped(sessions, Date.now());
+    this.sessions.endReaped(sessions, this.clock.now());
     return { participants, sessions: sessions.length };
   }
 
   async tryLock(name: string, ttlMs: number): Promise<string | undefined> {
-    const now = Date.now();
+    const now = this.clock.now();
     const held = this.locks.get(name);
     if (held && held.until > now) return undefined;
     const token = randomUUID();

@@ -7,6 +7,7 @@ import { describe, test } from "node:test";
 import { HeldState } from "../../src/cluster/held-state.js";
 import { SessionLedger } from "../../src/cluster/session-ledger.js";
 import { createLogger } from "../../src/logger.js";
+import { monotonicMs } from "../../src/monotonic-time.js";
 import type { SignalSession } from "../../src/session/signal-session.js";
 import { eventually } from "../helpers/polling.js";
 import { TestClient } from "../helpers/signal-client.js";
@@ -37,7 +38,7 @@ for (const backend of STORES) {
       const { services } = srv.server;
       const session = services.local.get(hidden.join?.participant?.sid ?? "") as SignalSession | undefined;
       assert.ok(session, "the hidden participant's session is held by the node");
-      session.tick(Date.now() + 11_000);
+      session.tick(monotonicMs() + 11_000);
       assert.deepEqual(await discover(elsewhere), expected, "after the session's refresh");
 
       // The node re-registers what it holds, as after Redis lost its data: presence too, but not for a hidden one.

@@ -12,7 +12,7 @@ import { OwnRedis } from "../helpers/redis-deployment.js";
 import { join, text } from "../cluster/cluster-fixture.js";
 
 /** The user docs/operations.md ("Redis ACL user") gives a node; keep the two in step. */
-export const NODE_ACL = ["on", ">volly-acl-pw", "~acl:*", "&acl:*", "-@all", "+@read", "+@write", "+@keyspace", "+@scripting", "+@pubsub", "+@transaction", "+@connection"];
+export const NODE_ACL = ["on", ">volly-acl-pw", "~acl:*", "&acl:*", "-@all", "+@read", "+@write", "+@keyspace", "+@scripting", "+@pubsub", "+@transaction", "+@connection", "+time"];
 /** What a node may be refused without harm: its start-up check of `maxmemory-policy` (logged as unchecked). */
 const OPTIONAL = new Set(["config|get", "info"]);
 const te = new TextEncoder();
@@ -66,6 +66,23 @@ test("a node under the documented ACL user: join, relay, leave, reaping with no 
     assert.deepEqual(nonJsonLines(a.log), [], "every line node a printed is JSON");
   } finally {
     await Promise.all(nodes.map((n) => n.kill()));
+    await redis.stop();
+  }
+});
+
+test("an ACL user without +time (as docs/operations.md once gave it) still runs: the node keeps to its own clock and says so", { skip: redisServerSkip() }, async () => {
+  const redis = await OwnRedis.start();
+  let node: NodeProcess | undefined;
+  try {
+    await redis.command(["ACL", "SETUSER", "volly", ...NODE_ACL.filter((rule) => rule !== "+time")]);
+    node = await NodeProcess.start({ REDIS_URL: `redis://volly:volly-acl-pw@127.0.0.1:${redis.port}`, REDIS_PREFIX: "acl:" }, "acl-old");
+    assert.equal(await node.health(), 200);
+    const warnings = node.log.split("\n").filter((line) => line.includes("redis refuses TIME to this user"));
+    assert.equal(warnings.length, 1, node.log);
+    const alice = await join(node, "ws-protobuf", "alice", "acl-old");
+    await alice.leave();
+  } finally {
+    await node?.kill();
     await redis.stop();
   }
 });
