@@ -12,11 +12,35 @@ function outcome(p: Promise<unknown>): Promise<string> {
   return p.then(() => "resolved", (e: unknown) => `rejected: ${String(e)}`);
 }
 
-test("a rekey in flight when the connection drops resolves after the resume, on the resumed channel", async () => {
+type Alice = Awaited<ReturnType<typeof nodeClient>>;
+
+/** `body` with a connected client of a fresh server that retries `attempts` times `delayMs` apart; both closed after. */
+async function withAlice(identity: string, room: string, attempts: number, delayMs: number, body: (alice: Alice) => Promise<void>): Promise<void> {
   const server = await startTestServer();
-  const alice = await nodeClient(server.wsUrl, "rd-alice", "rekey-drop", { reconnect: { maxAttempts: 5, initialDelayMs: 100, maxDelayMs: 100, multiplier: 1, jitter: 0 } });
+  const alice = await nodeClient(server.wsUrl, identity, room, { reconnect: { maxAttempts: attempts, initialDelayMs: delayMs, maxDelayMs: delayMs, multiplier: 1, jitter: 0 } });
   try {
     await alice.client.connect();
+    await body(alice);
+  } finally {
+    await alice.client.disconnect();
+    await server.close();
+  }
+}
+
+/**
+ * A rekey whose answer is lost (the client hears nothing more), once its request is out. Wrapped: an async
+ * function returning the rekey itself would wait for it.
+ */
+async function unansweredRekey(alice: Alice): Promise<{ rekey: Promise<void> }> {
+  alice.tap.deafen();
+  const rekey = alice.client.rekey();
+  rekey.catch(() => undefined);
+  await new Promise((r) => setTimeout(r, 100));
+  return { rekey };
+}
+
+test("a rekey in flight when the connection drops resolves after the resume, on the resumed channel", () =>
+  withAlice("rd-alice", "rekey-drop", 5, 100, async (alice) => {
     const sid = alice.client.sid;
     const events: string[] = [];
     alice.client.on("reconnecting", () => events.push("reconnecting"));
@@ -24,9 +48,7 @@ test("a rekey in flight when the connection drops resolves after the resume, on 
     alice.client.on("rekeyed", ({ epoch }) => events.push(`rekeyed epoch=${epoch}`));
     const reconnected = nextEvent(alice.client, "reconnected");
     // The rekey request goes out; its answer is lost, then the socket dies.
-    alice.tap.deafen();
-    const rekey = outcome(alice.client.rekey());
-    await new Promise((r) => setTimeout(r, 100));
+    const rekey = outcome((await unansweredRekey(alice)).rekey);
     alice.tap.cut();
     assert.equal(await rekey, "resolved");
     await reconnected;
@@ -34,22 +56,12 @@ test("a rekey in flight when the connection drops resolves after the resume, on 
     assert.deepEqual(events, ["reconnecting", "reconnected resumed=true", "rekeyed epoch=1"]);
     assert.equal(alice.client.getPostQuantumSession().epoch, 1, "the resumed channel was rekeyed");
     assert.equal(alice.client.state, "connected");
-  } finally {
-    await alice.client.disconnect();
-    await server.close();
-  }
-});
+  }));
 
-test("a rekey in flight when the connection drops rejects with recovery's error when recovery gives up", async () => {
-  const server = await startTestServer();
-  const alice = await nodeClient(server.wsUrl, "rg-alice", "rekey-give-up", { reconnect: { maxAttempts: 2, initialDelayMs: 50, maxDelayMs: 50, multiplier: 1, jitter: 0 } });
-  try {
-    await alice.client.connect();
+test("a rekey in flight when the connection drops rejects with recovery's error when recovery gives up", () =>
+  withAlice("rg-alice", "rekey-give-up", 2, 50, async (alice) => {
     const disconnected = nextEvent(alice.client, "disconnected");
-    alice.tap.deafen();
-    const rekey = alice.client.rekey();
-    rekey.catch(() => undefined);
-    await new Promise((r) => setTimeout(r, 100));
+    const { rekey } = await unansweredRekey(alice);
     alice.tap.down = true;
     alice.tap.cut();
     const [{ error }] = await disconnected;
@@ -57,48 +69,26 @@ test("a rekey in flight when the connection drops rejects with recovery's error 
     assert.ok(rejection instanceof ConnectError, String(rejection));
     assert.equal(rejection, error, "the error recovery gave up with");
     assert.equal(alice.client.state, "disconnected");
-  } finally {
-    await alice.client.disconnect();
-    await server.close();
-  }
-});
+  }));
 
-test("a rekey in flight when the connection drops rejects when the client disconnects during the recovery", async () => {
-  const server = await startTestServer();
-  const alice = await nodeClient(server.wsUrl, "rc-alice", "rekey-close", { reconnect: { maxAttempts: 5, initialDelayMs: 2000, maxDelayMs: 2000, multiplier: 1, jitter: 0 } });
-  try {
-    await alice.client.connect();
+test("a rekey in flight when the connection drops rejects when the client disconnects during the recovery", () =>
+  withAlice("rc-alice", "rekey-close", 5, 2000, async (alice) => {
     const reconnecting = nextEvent(alice.client, "reconnecting");
-    alice.tap.deafen();
-    const rekey = outcome(alice.client.rekey());
-    await new Promise((r) => setTimeout(r, 100));
+    const rekey = outcome((await unansweredRekey(alice)).rekey);
     alice.tap.cut();
     await reconnecting;
     // Recovery's first attempt is seconds away: the rekey is waiting for it.
     await new Promise((r) => setTimeout(r, 200));
     await alice.client.disconnect();
     assert.match(await rekey, /^rejected: .*disconnected/);
-  } finally {
-    await alice.client.disconnect();
-    await server.close();
-  }
-});
+  }));
 
-test("a rekey in flight rejects as disconnected when the app disconnects in the same tick as the drop", async () => {
-  const server = await startTestServer();
-  const alice = await nodeClient(server.wsUrl, "rt-alice", "rekey-tick", { reconnect: { maxAttempts: 5, initialDelayMs: 100, maxDelayMs: 100, multiplier: 1, jitter: 0 } });
-  try {
-    await alice.client.connect();
+test("a rekey in flight rejects as disconnected when the app disconnects in the same tick as the drop", () =>
+  withAlice("rt-alice", "rekey-tick", 5, 100, async (alice) => {
     // The app reacts to the drop at once, before the channel has failed its rekey.
     alice.client.on("reconnecting", () => void alice.client.disconnect());
-    alice.tap.deafen();
-    const rekey = outcome(alice.client.rekey());
-    await new Promise((r) => setTimeout(r, 100));
+    const rekey = outcome((await unansweredRekey(alice)).rekey);
     alice.tap.cut();
     assert.match(await rekey, /^rejected: .*disconnected/);
     assert.equal(alice.client.state, "disconnected");
-  } finally {
-    await alice.client.disconnect();
-    await server.close();
-  }
-});
+  }));
