@@ -5,7 +5,7 @@ import type { Logger } from "pino";
 import type { RedisConfig, RedisSentinelConfig } from "../config.js";
 import { errors } from "../errors.js";
 import type { BackendObserver } from "../store/create-backend.js";
-import { watchConnection } from "./redis-liveness.js";
+import { watchConnection, type Probe } from "./redis-liveness.js";
 import { replyErrorWatcher, serverRole, SERVER_STATE_ERROR } from "./redis-role.js";
 
 const CONNECT_TIMEOUT_MS = 5000;
@@ -132,7 +132,7 @@ async function openConnection(
   log: Logger,
   role: string,
   observer: BackendObserver | undefined,
-  probe?: (redis: Redis) => Promise<void>,
+  probe?: Probe,
 ): Promise<void> {
   let lastError: Error | undefined;
   const onStartupError = (e: Error) => {

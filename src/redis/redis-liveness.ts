@@ -15,6 +15,12 @@ export const PROBE_TIMEOUT_MS = 1000;
 export const RECONNECT_SILENT_MS = 5000;
 
 /**
+ * One liveness probe of a connection: resolves when Redis answers as a usable connection should, and calls
+ * `replied` as soon as Redis has replied to anything (the connection carries replies).
+ */
+export type Probe = (redis: Redis, replied: () => void) => Promise<void>;
+
+/**
  * Watches whether Redis answers on `redis`, logs each change once (not every retry) and reports it to the
  * observer (`volly_redis_up`). The socket's close and ready events tell a lost connection, but not a Redis
  * that is hung, swapping or behind a black-holed network: its socket stays open while nothing comes back.
@@ -25,7 +31,7 @@ export const RECONNECT_SILENT_MS = 5000;
  * replica does not read as up. A connection without an observer (the bus's subscriber) is probed with `probe`
  * alone, for the reconnect. Returns a function that stops the probes.
  */
-export function watchConnection(redis: Redis, log: Logger, observer: BackendObserver | undefined, probeWith: ((redis: Redis) => Promise<void>) | undefined = observer && pingPrimary): () => void {
+export function watchConnection(redis: Redis, log: Logger, observer: BackendObserver | undefined, probeWith: Probe | undefined = observer && pingPrimary): () => void {
   let connected = true;
   let answering = true;
   /** What the last probe found refusing writes (the replica's role), or undefined. */
@@ -82,17 +88,23 @@ export function watchConnection(redis: Redis, log: Logger, observer: BackendObse
     if (silentSince !== undefined && performance.now() - silentSince >= RECONNECT_SILENT_MS) return reconnect();
     probing = true;
     let settled = false;
+    /** Redis replied to this probe, to its first command at least: a probe of two round trips (PING, ROLE) may still wait for its second. */
+    let heard = false;
+    const replied = () => {
+      heard = true;
+    };
     /**
-     * Runs `verdict` for a probe still unsettled once this turn's I/O has been read. A timer that fires late
-     * because the process itself stalled (a VM pause, SIGSTOP) runs before the event loop reads the socket,
-     * where Redis's reply may be waiting: the node's silence is not Redis's.
+     * Runs `verdict` for a probe that Redis has not replied to once this turn's I/O has been read. A timer
+     * that fires late because the process itself stalled (a VM pause, SIGSTOP) runs before the event loop
+     * reads the socket, where Redis's reply may be waiting: the node's silence is not Redis's. And on waking,
+     * the reply to PING may have been read with ROLE just sent: that probe has not ended, but Redis answered.
      */
-    const unlessAnswered = (verdict: () => void) => () => setImmediate(() => settled || verdict());
+    const unlessAnswered = (verdict: () => void) => () => setImmediate(() => settled || heard || verdict());
     const timer = setTimeout(unlessAnswered(() => answered(false)), PROBE_TIMEOUT_MS);
     // A probe that never settles (nothing times commands out) is silence as well.
     const dead = setTimeout(unlessAnswered(reconnect), RECONNECT_SILENT_MS);
     // A refused PING (LOADING, a lost connection) counts as no answer: commands would fail the same way.
-    probeWith(redis).then(
+    probeWith(redis, replied).then(
       () => {
         settled = true;
         silentSince = undefined;
@@ -104,7 +116,7 @@ export function watchConnection(redis: Redis, log: Logger, observer: BackendObse
         // Any reply, a refusal too, shows the connection carries answers; a timeout or a lost socket does not.
         // Silence counts from the failure, not from the probe's start: a probe that timed out because the node
         // stalled fails on waking, and the next one, a second later, finds the connection working.
-        if (e instanceof Error && (e.name === "ReplyError" || e instanceof ReadOnlyReplicaError)) silentSince = undefined;
+        if (heard || (e instanceof Error && (e.name === "ReplyError" || e instanceof ReadOnlyReplicaError))) silentSince = undefined;
         else silentSince ??= performance.now();
         if (!(e instanceof ReadOnlyReplicaError)) return answered(false);
         refuses(e.message);

@@ -49,9 +49,11 @@ export async function serverRole(redis: Redis): Promise<string | undefined> {
  * Resolves when Redis answers and accepts writes. PING alone is answered by a replica, which refuses every
  * write: after a failover that demoted the Redis a node's URL names, the node would look healthy while
  * failing every request, so the role is asked too (cheap, and true before any write has failed).
+ * `replied` is called when PING is answered: the connection carries replies, whatever the role turns out to be.
  */
-export async function pingPrimary(redis: Redis): Promise<void> {
+export async function pingPrimary(redis: Redis, replied: () => void = () => {}): Promise<void> {
   await redis.ping();
+  replied();
   const role = await serverRole(redis);
   if (role !== undefined && role !== PRIMARY) throw new ReadOnlyReplicaError(role);
 }
