@@ -195,12 +195,13 @@ export class ClusterNode {
   }
 
   /**
-   * Re-anchors the cluster clock to Redis's. A large move means Redis's clock stepped (or failed over to a
-   * host whose clock disagrees): every node follows within a heartbeat, so they still agree.
+   * Re-anchors the cluster clock to its reference. A large move means Redis's clock stepped (or failed over to
+   * a host whose clock disagrees): every node follows within a heartbeat, so they still agree. Without Redis
+   * the reference is this host's wall clock, and a large move is NTP stepping it.
    */
   private async resyncClock(): Promise<void> {
     const moved = await this.svc.clock.sync();
-    if (Math.abs(moved) >= CLOCK_MOVE_LOGGED_MS) this.log.warn({ movedMs: Math.round(moved) }, "cluster clock re-anchored to redis TIME by a large step");
+    if (Math.abs(moved) >= CLOCK_MOVE_LOGGED_MS) this.log.warn({ movedMs: Math.round(moved), reference: this.svc.clock.reference }, `cluster clock re-anchored to ${this.svc.clock.reference} by a large step`);
   }
 
   /** The node's record; `now` on the cluster's clock. */

@@ -17,8 +17,9 @@ export interface Backend {
    */
   readonly shared: boolean;
   /**
-   * The deployment's clock (Redis's `TIME` with Redis, anchored before the backend is returned; this
-   * process's wall clock at start-up in memory). `sync()` re-anchors it (the node does at every heartbeat).
+   * The deployment's clock (Redis's `TIME` with Redis, this host's wall clock in memory; anchored before the
+   * backend is returned). `sync()` re-anchors it (the node does at every heartbeat): a memory node started
+   * before NTP corrected its clock follows the correction, as a Redis node follows Redis's.
    */
   readonly clock: ClusterClock;
   close(): Promise<void>;
@@ -36,7 +37,8 @@ export interface BackendObserver {
  */
 export async function createBackend(redis: RedisConfig | undefined, log: Logger, observer?: BackendObserver): Promise<Backend> {
   if (redis === undefined) {
-    const clock = new ClusterClock();
+    const clock = ClusterClock.onWallClock();
+    await clock.sync();
     const store = createMemoryStore(clock);
     const bus = new MemoryBus();
     log.info({ backend: "memory" }, "backend ready");

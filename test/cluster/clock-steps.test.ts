@@ -7,9 +7,9 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { ParticipantState } from "../../gen/volly/signaling/v1/models_pb.js";
 import { faketimeSkip, SteppableClock, wallClockOffsetSeconds } from "../helpers/faketime.js";
-import { eventually, type NodeProcess } from "../helpers/node-process.js";
+import { eventually, NodeProcess } from "../helpers/node-process.js";
 import { redisSkip, requireRedis, sleep, withRedis } from "../helpers/redis.js";
-import type { TestClient } from "../helpers/signal-client.js";
+import { TestClient } from "../helpers/signal-client.js";
 import { Cluster, join } from "./cluster-fixture.js";
 
 const skip = (await redisSkip()) || faketimeSkip();
@@ -109,5 +109,37 @@ describe("a node whose clock jumps forward 30 s", { skip }, () => {
     assert.deepEqual(await online(bob, ["alice", "bob"]), [true, true]);
     await alice.leave();
     await bob.leave();
+  });
+});
+
+// Without Redis the reference is the host's wall clock. A node started before NTP corrected its clock (a VM
+// booted with a wrong RTC) used to keep the error for its whole life in every time it reported.
+describe("a memory node started with its clock a day behind, then corrected", { skip: faketimeSkip() }, () => {
+  const clock = new SteppableClock();
+  let node: NodeProcess;
+
+  before(async () => {
+    clock.step("-1d");
+    node = await NodeProcess.start({ ...clock.env, VOLLY_PQ_ENABLED: "false" }, "memclock");
+  });
+  after(async () => {
+    await node?.kill();
+    clock.dispose();
+  });
+
+  test("follows the correction within a heartbeat, and says so", async () => {
+    assert.ok(Math.abs((await wallClockOffsetSeconds(node.httpUrl)) + 86_400) <= 2, "the node started a day behind");
+    // A token good on both clocks: minted here, checked on the node's clock a day behind, then on the true one.
+    const token = { nbf: Math.floor(Date.now() / 1000) - 2 * 86_400 };
+    const before = await TestClient.connect({ kind: "ws-protobuf", port: node.port, identity: "early", room: "memclock", pq: false, token });
+    const behind = Number(before.join?.participant?.joinedAt ?? 0n) - Date.now();
+    assert.ok(Math.abs(behind + 86_400_000) < 5000, `joined_at a day behind at first (${behind} ms)`);
+    await stepClock(clock, node, "+0s", 0);
+    await eventually("the node to log the step", async () => /cluster clock re-anchored to this host's wall clock by a large step/.test(node.log), 5000, 200);
+    const after = await TestClient.connect({ kind: "ws-protobuf", port: node.port, identity: "late", room: "memclock", pq: false, token });
+    const off = Number(after.join?.participant?.joinedAt ?? 0n) - Date.now();
+    assert.ok(Math.abs(off) < 5000, `joined_at on the corrected clock (${off} ms off)`);
+    await before.leave();
+    await after.leave();
   });
 });

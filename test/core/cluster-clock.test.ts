@@ -61,6 +61,23 @@ describe("ClusterClock", () => {
     assert.ok(Math.abs(moved + 60_000) < 10, `moved ${moved}`);
   });
 
+  test("readings in whole milliseconds (Date.now, the memory store's reference) do not make now() jitter", async () => {
+    const mono = fakeMonotonic(1000.25);
+    // The reference and the monotonic clock agree exactly; readings are truncated to the millisecond and the
+    // round trip takes no time, as Date.now() read in the same turn.
+    const source = async () => Math.floor(1_700_000_000_000 + mono.read());
+    const clock = new ClusterClock(source, mono.read, 0, "this host's wall clock");
+    await clock.sync();
+    const readings: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      mono.advance(1000.3);
+      assert.equal(await clock.sync(), 0, `sync ${i}: a truncation is not a move`);
+      readings.push(clock.now());
+    }
+    for (let i = 1; i < readings.length; i++) assert.ok((readings[i] as number) > (readings[i - 1] as number), "now() only goes forward");
+    assert.equal(clock.reference, "this host's wall clock");
+  });
+
   test("a failing source rejects and leaves the anchor as it was", async () => {
     const mono = fakeMonotonic();
     const clock = new ClusterClock(async () => Promise.reject(new Error("down")), mono.read, 42_000);
