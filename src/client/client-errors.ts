@@ -26,8 +26,21 @@ export function invalidArgument(message: string): ConnectError {
 
 /** An option's refusal: `<name> must be <what>, not <the value as given>` (NaN as NaN, a string quoted). */
 export function badOption(name: string, what: string, value: unknown): ConnectError {
-  const given = typeof value === "number" ? String(value) : (JSON.stringify(value) ?? String(value));
-  return invalidArgument(`${name} must be ${what}, not ${given}`);
+  return invalidArgument(`${name} must be ${what}, not ${shown(value)}`);
+}
+
+/** A value as the caller wrote it, short; any value at all (a BigInt or a circular object must not throw here). */
+function shown(value: unknown): string {
+  if (typeof value === "number") return String(value);
+  if (typeof value === "bigint") return `${value}n`;
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value);
+  } catch {
+    // A circular structure, or a BigInt inside: named by its kind.
+  }
+  text ??= typeof value === "object" && value !== null ? `${value.constructor?.name ?? "Object"} {…}` : String(value);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
 /** Where a server error's catalogue id travels on the `ConnectError` (its metadata). */

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
+import { inspect } from "node:util";
 import WebSocket from "ws";
 import {
   Code,
@@ -108,6 +109,8 @@ test("errors surface as ConnectError with the server's code", async () => {
   // So is an option outside its range, naming the option: NaN or 0 would otherwise surface at connect() as a
   // timeout, and a NaN backoff as a retry storm. Plain JavaScript apps can pass anything, hence the casts.
   const odd = (o: object) => o as Partial<VollySignalingClientOptions>;
+  const circular: Record<string, unknown> = {};
+  circular.self = circular;
   for (const [options, reason] of [
     [{ connectTimeoutMs: Number.NaN }, /^connectTimeoutMs must be a number of milliseconds above 0, not NaN$/],
     [{ connectTimeoutMs: 0 }, /connectTimeoutMs must be .* not 0$/],
@@ -119,8 +122,13 @@ test("errors surface as ConnectError with the server's code", async () => {
     [{ reconnect: { initialDelayMs: Number.NaN } }, /^reconnect.initialDelayMs must be milliseconds, at least 0, not NaN$/],
     [{ reconnect: { multiplier: 0.5 } }, /reconnect.multiplier must be at least 1/],
     [{ reconnect: { jitter: 2 } }, /reconnect.jitter must be from 0 to 1, not 2$/],
+    // Values JSON cannot show are named all the same (JSON.stringify threw, and the TypeError named no option).
+    [odd({ requestTimeoutMs: 5000n }), /^requestTimeoutMs must be .* not 5000n$/],
+    [odd({ reconnect: { jitter: 1n } }), /^reconnect.jitter must be .* not 1n$/],
+    [odd({ format: circular }), /^format must be .* not Object \{…\}$/],
+    [odd({ format: "x".repeat(500) }), /^format must be .* not "x{76}\.\.\.$/],
   ] as const) {
-    assert.throws(() => new VollySignalingClient({ url: server.wsUrl, token: noJoin, webSocket: WebSocket, ...options }), (e: unknown) => e instanceof ConnectError && e.code === Code.InvalidArgument && reason.test(e.rawMessage), JSON.stringify(options));
+    assert.throws(() => new VollySignalingClient({ url: server.wsUrl, token: noJoin, webSocket: WebSocket, ...options }), (e: unknown) => e instanceof ConnectError && e.code === Code.InvalidArgument && reason.test(e.rawMessage), inspect(options));
   }
 
   const keys = await generatePqKeyPair();
