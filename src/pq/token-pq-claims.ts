@@ -65,12 +65,23 @@ export function validateTokenPqClaims(claims: TokenPqClaimsInput, now: number): 
   return keyExpiry === undefined ? { algorithm, publicKey } : { algorithm, publicKey, keyExpiry };
 }
 
+/**
+ * What a key of the right size in the wrong encoding most likely is, for the refusal: the encodings a backend
+ * reaches for by mistake. Only the length is looked at, so a long value costs nothing.
+ */
+function lookalike(value: string, expectedLength: number): string {
+  if (value.length === Math.ceil((4 * expectedLength) / 3)) return ": this looks like unpadded base64 or base64url; use standard base64 with + and / and = padding";
+  if (value.length === 2 * expectedLength) return ": this looks like hex; use standard base64";
+  return "";
+}
+
 /** Strict standard base64: the exact alphabet and padding, canonical trailing bits, the expected decoded length. */
 function decodeStandardBase64(value: unknown, expectedLength: number): Uint8Array {
   if (typeof value !== "string") throw errors.pqKeyInvalid("pqPublicKey must be a base64 string");
   // Bound the work before the regex: a valid key is at most 1624 characters.
-  if (value.length !== 4 * Math.ceil(expectedLength / 3)) {
-    throw errors.pqKeyInvalid(`pqPublicKey must encode exactly ${expectedLength} bytes`);
+  const length = 4 * Math.ceil(expectedLength / 3);
+  if (value.length !== length) {
+    throw errors.pqKeyInvalid(`pqPublicKey must encode exactly ${expectedLength} bytes as standard padded base64 (${length} characters, not ${value.length})${lookalike(value, expectedLength)}`);
   }
   if (!STANDARD_BASE64.test(value)) throw errors.pqKeyInvalid("pqPublicKey is not standard base64");
   const buf = Buffer.from(value, "base64");

@@ -195,6 +195,12 @@ describe("validateTokenPqClaims", () => {
     ];
     for (const v of variants) assert.throws(() => validateTokenPqClaims({ pqPublicKey: v }, NOW), id("pq_key_invalid"), v.slice(-8));
     for (const v of [123, null, [good], { k: good }]) assert.throws(() => validateTokenPqClaims({ pqPublicKey: v }, NOW), id("pq_key_invalid"));
+    // The refusal says what the key looks like: the right bytes in base64url used to read "must encode exactly 1184 bytes".
+    const says = (v: string, text: RegExp) => assert.throws(() => validateTokenPqClaims({ pqPublicKey: v }, NOW), (e: unknown) => e instanceof Error && text.test(e.message), v.slice(-8));
+    says(Buffer.from(ml.publicKey).toString("base64url"), /1580 characters, not 1579\): this looks like unpadded base64 or base64url; use standard base64/);
+    says(good.replace(/=+$/, ""), /this looks like unpadded base64 or base64url/);
+    says(Buffer.from(ml.publicKey).toString("hex"), /this looks like hex; use standard base64/);
+    says(good.slice(0, 200), /must encode exactly 1184 bytes as standard padded base64 \(1580 characters, not 200\)$/);
   });
 
   it("modulus check on the token key", async () => {
