@@ -87,7 +87,9 @@ export interface ResolvedClientOptions {
 
 /** Checks the options (throws `ConnectError` `InvalidArgument`/`FailedPrecondition`) and fills in defaults. */
 export function resolveClientOptions(o: VollySignalingClientOptions): ResolvedClientOptions {
-  if (typeof o.token !== "string" || o.token === "") throw new ConnectError("token is required", Code.InvalidArgument);
+  if (o.token === undefined || o.token === null || o.token === "") throw new ConnectError("token is required", Code.InvalidArgument);
+  // Not shown: a claims object given in its place may hold what must not reach a log.
+  if (typeof o.token !== "string") throw new ConnectError(`token must be an access token (a JWT string, signed by your backend with generateVollyAccessToken or a LiveKit server SDK), not ${Array.isArray(o.token) ? "an array" : typeof o.token === "object" ? "an object" : `a ${typeof o.token}`}`, Code.InvalidArgument);
   let claims: Record<string, unknown>;
   try {
     claims = decodeJwt(o.token);

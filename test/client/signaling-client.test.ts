@@ -127,6 +127,9 @@ test("errors surface as ConnectError with the server's code", async () => {
     [odd({ reconnect: { jitter: 1n } }), /^reconnect.jitter must be .* not 1n$/],
     [odd({ format: circular }), /^format must be .* not Object \{…\}$/],
     [odd({ format: "x".repeat(500) }), /^format must be .* not "x{76}\.\.\.$/],
+    // The brief's claims object passed as the token: said so, without echoing what it holds.
+    [odd({ token: { identity: "alice", room: "r", apiSecret: "s3cret" } }), /^token must be an access token \(a JWT string, .*\), not an object$/],
+    [odd({ token: undefined }), /^token is required$/],
   ] as const) {
     assert.throws(() => new VollySignalingClient({ url: server.wsUrl, token: noJoin, webSocket: WebSocket, ...options }), (e: unknown) => e instanceof ConnectError && e.code === Code.InvalidArgument && reason.test(e.rawMessage), inspect(options));
   }
