@@ -3,6 +3,7 @@ import { START_USAGE } from "./cli/start-command.js";
 import { ConfigError, loadConfig, type Config } from "./config.js";
 import { createLogger, type Logger } from "./logger.js";
 import { createDefaultServer } from "./default-server.js";
+import { stopWhenNpmGoes } from "./npm-parent.js";
 
 type VollyServer = Awaited<ReturnType<typeof createDefaultServer>>;
 
@@ -70,23 +71,6 @@ async function main(): Promise<void> {
   }
   // Signalled while starting: stopped now that there is something to drain.
   if (stopping) close(server);
-}
-
-/**
- * Under npm or npx (`npm_command` in the environment), stops the server when the process that started it
- * goes away. npx runs it through a shell that dies of a SIGTERM without passing it on, and a supervisor
- * signals the process it started: without this the server kept serving on its own, re-parented. Checked
- * once a second; the server's parent only changes when that parent has exited.
- */
-function stopWhenNpmGoes(stop: () => void): void {
-  if (process.env.npm_command === undefined) return;
-  const parent = process.ppid;
-  const timer = setInterval(() => {
-    if (process.ppid === parent) return;
-    clearInterval(timer);
-    stop();
-  }, 1000);
-  timer.unref();
 }
 
 /**

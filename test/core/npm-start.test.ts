@@ -66,8 +66,9 @@ test("npm start -- --help prints the usage and starts nothing; an unknown argume
 });
 
 // npx runs the CLI through a shell that dies of a SIGTERM without passing it on: the server must notice that
-// npx is gone and stop as it would on the signal, not keep serving on its own.
-test("npx volly-signaling: a SIGTERM to npx stops the server too", async () => {
+// npx is gone and stop as it would on the signal, not keep serving on its own. A SIGKILL to npx leaves that
+// shell alive (re-parented): the server used to watch only the shell, and kept serving and holding its ports.
+for (const signal of ["SIGTERM", "SIGKILL"] as const) test(`npx volly-signaling: a ${signal} to npx stops the server too`, async () => {
   const [port, apiPort] = [await freePort(), await freePort()];
   const env = { ...process.env, LOG_LEVEL: "info", VOLLY_PORT: String(port), VOLLY_API_PORT: String(apiPort) };
   const child = spawn("npx", ["volly-signaling"], { env, stdio: ["ignore", "pipe", "pipe"], detached: true });
@@ -81,7 +82,7 @@ test("npx volly-signaling: a SIGTERM to npx stops the server too", async () => {
       if (Date.now() > deadline || child.exitCode !== null) throw new Error(`server did not start:\n${output}`);
       await new Promise((r) => setTimeout(r, 100));
     }
-    process.kill(group, "SIGTERM");
+    process.kill(group, signal);
     const stopped = Date.now() + 20_000;
     while (!output.includes('"msg":"closed"')) {
       if (Date.now() > stopped) throw new Error(`the server kept running after npx was stopped:\n${output}`);
