@@ -78,7 +78,8 @@ export async function createVollyServer(config: Config, options: ServerOptions):
   // An away participant's mailbox takes at most what its connection could have left unacknowledged.
   const mailboxLimits = { messages: config.resume.queueLimit, awayBytes: config.limits.maxUnackedBytes };
   const delivery = new Delivery(store, bus, config.nodeId, local, mailboxLimits, log);
-  const rooms = new Rooms(config, store, clusterClock, delivery, log, backend.shared ? new DepartureLedger() : undefined);
+  const departures = backend.shared ? new DepartureLedger(clusterClock) : undefined;
+  const rooms = new Rooms(config, store, clusterClock, delivery, log, departures);
   const clock = new NodeClock(log);
   const services: NodeServices = {
     config,
@@ -170,6 +171,7 @@ export async function createVollyServer(config: Config, options: ServerOptions):
         bridge.close();
         await Promise.all([signalListener.close(graceMs), apiListener.close(graceMs)]);
         await delivery.stop();
+        departures?.stop();
         await backend.close();
         log.info("closed");
       })();
