@@ -80,11 +80,11 @@ export class HeldState {
     this.missing = missing;
   }
 
-  /** Participants the store has on this node with no connection here count as dropped. */
+  /** Participants the store has on this node with no connection here, nor a departure being written, count as dropped. */
   private async orphans(report: SyncReport): Promise<void> {
     for (const p of await this.svc.store.listParticipantsOnNode(this.svc.nodeId)) {
       const sid = p.info?.sid ?? "";
-      if (p.awayUntil > 0n || !p.info || this.svc.local.get(sid) !== undefined) continue;
+      if (p.awayUntil > 0n || !p.info || this.svc.local.get(sid) !== undefined || this.svc.local.isDeparting(sid)) continue;
       this.log.warn({ room: p.room, identity: p.info.identity, sid }, "participant without a connection here counts as dropped");
       await this.rooms.dropped(p.room, p.info.identity, sid);
       report.markedAway++;

@@ -34,6 +34,12 @@ export interface LocalParticipant {
 /** The participant connections this node holds, by participant sid. */
 export class LocalParticipants {
   private readonly bySid = new Map<string, LocalParticipant>();
+  /**
+   * Participants whose connection closed and whose departure (dropped, or left) is still being written: the
+   * store still lists them here, present, and a reconciliation reading it meanwhile must not take them
+   * for orphans (it marked them dropped a second time, with a warning about store trouble that was not there).
+   */
+  private readonly departing = new Map<string, number>();
 
   get size(): number {
     return this.bySid.size;
@@ -53,6 +59,22 @@ export class LocalParticipants {
   /** Removes `p` only if it is still the registered connection for its sid. */
   remove(p: LocalParticipant): void {
     if (this.bySid.get(p.sid) === p) this.bySid.delete(p.sid);
+  }
+
+  /** Participant `sid`'s departure is being written until `written` settles. */
+  departs(sid: string, written: Promise<unknown>): void {
+    this.departing.set(sid, (this.departing.get(sid) ?? 0) + 1);
+    const done = () => {
+      const n = (this.departing.get(sid) ?? 1) - 1;
+      if (n > 0) this.departing.set(sid, n);
+      else this.departing.delete(sid);
+    };
+    written.then(done, done);
+  }
+
+  /** Whether participant `sid`'s departure from this node is still being written. */
+  isDeparting(sid: string): boolean {
+    return this.departing.has(sid);
   }
 
   all(): LocalParticipant[] {

@@ -381,6 +381,7 @@ export class SignalSession implements LocalParticipant, TickingSession, CursorOw
     this.svc.metrics.connections.dec({ transport: this.transport.kind });
     if (wasJoined) this.svc.metrics.participants.dec();
     this.disposal = this.dispose(dispose, expired, reason);
+    if (wasJoined) this.svc.local.departs(this.sid, this.disposal);
   }
 
   private async dispose(dispose: Disposal, expired: boolean, reason: DisconnectReason): Promise<void> {
