@@ -23,7 +23,9 @@ export function reasonName(reason: DisconnectReason): string {
  */
 export class LeaveRefusal extends ConnectError {
   constructor(readonly leave: LeaveRequest, cause: ConnectError | undefined) {
-    super(cause?.rawMessage ?? (leave.message || `refused: ${reasonName(leave.reason)}`), cause?.code ?? Code.Unavailable);
+    // The cause's metadata carries the server's error id (`errorReasonOf`): `room_full` must stay tellable
+    // from the other ResourceExhausted refusals of a join.
+    super(cause?.rawMessage ?? (leave.message || `refused: ${reasonName(leave.reason)}`), cause?.code ?? Code.Unavailable, cause?.metadata, undefined, cause);
   }
 
   /**

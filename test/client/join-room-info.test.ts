@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { RoomServiceClient } from "livekit-server-sdk";
+import { Code, ConnectError, errorReasonOf } from "../../src/client/index.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
 import { DEV_KEY, DEV_SECRET, nextEvent, nodeClient } from "../helpers/werift-sdk.js";
 
@@ -66,5 +67,20 @@ test("after a resume, joined.room is the room as the reconnect describes it", as
   alice.tap.cut();
   assert.deepEqual((await reconnected)[0], { resumed: true });
   assert.deepEqual([alice.client.joined?.room.metadata, alice.client.joined?.room.maxParticipants], ["changed", 3]);
+  await alice.client.disconnect();
+});
+
+// A join refused after the upgrade (the server answers `error`, then `leave`) keeps the server's error id: the
+// refusal dropped it, so an app could not tell `room_full` from the other ResourceExhausted refusals.
+test("a join refused for a full room rejects with ResourceExhausted and errorReasonOf says room_full", async () => {
+  const room = "info-full";
+  await api.createRoom({ name: room, maxParticipants: 1 });
+  const alice = await nodeClient(server.wsUrl, "info-first", room);
+  await alice.client.connect();
+  const bob = await nodeClient(server.wsUrl, "info-second", room);
+  const refused = await bob.client.connect().then(() => undefined, (e: unknown) => e);
+  assert.ok(refused instanceof ConnectError, `a ConnectError: ${String(refused)}`);
+  assert.equal(refused.code, Code.ResourceExhausted);
+  assert.equal(errorReasonOf(refused), "room_full");
   await alice.client.disconnect();
 });
