@@ -10,7 +10,7 @@ import {
   type Room,
 } from "../../gen/volly/signaling/v1/models_pb.js";
 import * as api from "../../gen/volly/signaling/v1/room_service_pb.js";
-import { DataMessageSchema, SignalResponseSchema, type SignalResponse } from "../../gen/volly/signaling/v1/signal_pb.js";
+import { DataMessageSchema, SignalResponseSchema } from "../../gen/volly/signaling/v1/signal_pb.js";
 import { errors } from "../errors.js";
 import { checkRoomName, MAX_NAME_CHARACTERS, withinCharacters } from "../auth/participant-names.js";
 import type { NodeServices } from "../session/node-services.js";
@@ -109,14 +109,13 @@ export class RoomServiceCore {
   async updateParticipant(authorization: string | undefined, req: api.UpdateParticipantRequest): Promise<api.UpdateParticipantResponse> {
     (await this.caller(authorization)).requireAdmin(req.room);
     const p = await this.existingParticipant(req.room, req.identity);
+    // An admin change is news to the participant too (LiveKit does the same): told under the change's lock.
     const changed = await this.svc.rooms.change(req.room, req.identity, p.info?.sid ?? "", {
       metadata: req.metadata,
       name: req.name,
       attributes: req.attributes,
-    });
+    }, { tellSelf: true });
     if (!changed?.info) throw errors.participantNotFound();
-    // Rooms.change tells the others; an admin change is news to the participant too (LiveKit does the same).
-    await this.svc.delivery.toParticipant(req.room, req.identity, participantUpdate(changed.info));
     return create(api.UpdateParticipantResponseSchema, { participant: participantView(changed) });
   }
 
@@ -208,10 +207,6 @@ function participantView(p: StoredParticipant): ParticipantInfo {
   const info = p.info ? clone(ParticipantInfoSchema, p.info) : create(ParticipantInfoSchema);
   if (p.awayUntil > 0n) info.state = ParticipantState.RECONNECTING;
   return info;
-}
-
-function participantUpdate(info: ParticipantInfo): SignalResponse {
-  return create(SignalResponseSchema, { message: { case: "participantUpdate", value: { participants: [info] } } });
 }
 
 function checkSize(field: string, value: string, max: number): void {

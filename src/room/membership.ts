@@ -11,7 +11,7 @@ import {
   type ParticipantInfo,
   type Room,
 } from "../../gen/volly/signaling/v1/models_pb.js";
-import { CallAction, CallSignalSchema, SignalResponseSchema } from "../../gen/volly/signaling/v1/signal_pb.js";
+import { CallAction, CallSignalSchema, SignalResponseSchema, type SignalResponse } from "../../gen/volly/signaling/v1/signal_pb.js";
 import type { AccessClaims } from "../auth/access-token.js";
 import { randomBytesPooled } from "../pq/node-primitives.js";
 import type { TokenPqKey } from "../pq/token-pq-claims.js";
@@ -288,9 +288,11 @@ export class Rooms {
    * room; returns the changed record, or undefined when the participant (with this `sid`) is not there.
    * One change at a time per participant, whichever node makes it: each is merged onto the one before and
    * gets the next `version`, and the room hears them in that order. `announced` learns how many were told
-   * (a participant's own change is charged to its fan-out budget by that number).
+   * (a participant's own change is charged to its fan-out budget by that number). `tellSelf` (an admin's
+   * change, news to the participant too) queues the update for the participant under the same lock, so that
+   * it hears concurrent changes in version order as well.
    */
-  async change(room: string, identity: string, sid: string, change: ParticipantChange, announced?: (recipients: number) => void): Promise<StoredParticipant | undefined> {
+  async change(room: string, identity: string, sid: string, change: ParticipantChange, opts: { announced?: (recipients: number) => void; tellSelf?: boolean } = {}): Promise<StoredParticipant | undefined> {
     return withChangeLock(this.store, { room, identity }, async () => {
       const stored = await this.store.getParticipant(room, identity);
       if (!stored?.info || stored.info.sid !== sid) return undefined;
@@ -300,8 +302,9 @@ export class Rooms {
       if (!info.permission?.hidden) {
         // Not `announced?.(await ...)`: without a listener that would skip the announcement itself.
         const told = await this.announce(room, info, sid);
-        announced?.(told);
+        opts.announced?.(told);
       }
+      if (opts.tellSelf) await this.delivery.toParticipant(room, identity, participantUpdate(info));
       return next;
     });
   }
@@ -362,10 +365,7 @@ export class Rooms {
 
   /** Tells the room (but `exceptSid`) of a participant's change; returns how many were told. */
   private async announce(room: string, info: ParticipantInfo, exceptSid: string): Promise<number> {
-    const update = create(SignalResponseSchema, {
-      message: { case: "participantUpdate", value: { participants: [info] } },
-    });
-    return this.delivery.toRoom(room, update, exceptSid);
+    return this.delivery.toRoom(room, participantUpdate(info), exceptSid);
   }
 
   private participantInfo(claims: AccessClaims, sid: string, pqKey: TokenPqKey | undefined): ParticipantInfo {
@@ -390,4 +390,8 @@ export class Rooms {
       pqAlgorithm: pqKey?.algorithm ?? "",
     });
   }
+}
+
+function participantUpdate(info: ParticipantInfo): SignalResponse {
+  return create(SignalResponseSchema, { message: { case: "participantUpdate", value: { participants: [info] } } });
 }

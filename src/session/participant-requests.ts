@@ -112,7 +112,7 @@ export class ParticipantRequests {
       metadata: req.metadata !== "" ? req.metadata : undefined,
       name: req.name !== "" ? req.name : undefined,
       attributes: req.attributes,
-    }, (n) => (recipients = n));
+    }, { announced: (n) => (recipients = n) });
     const info = changed?.info;
     if (!info) throw errors.resumeUnknown();
     this.fanout().charge(descriptionBytes(info), recipients);
