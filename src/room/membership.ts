@@ -22,7 +22,7 @@ import { errors } from "../errors.js";
 import type { RoomPatch, Store } from "../store/store.js";
 import type { Delivery } from "./delivery.js";
 import type { DepartureLedger } from "./departure-ledger.js";
-import { applyParticipantChange, type ParticipantChange } from "./participant-fields.js";
+import { applyParticipantChange, sameDescription, type ParticipantChange } from "./participant-fields.js";
 import { withChangeLock } from "./change-lock.js";
 
 /** A participant's place: the room it is in, its record, and the room's participants as stored (see `listRoster`). */
@@ -287,7 +287,7 @@ export class Rooms {
    * Changes a participant's metadata, name or attributes, merged onto its stored record, and tells the
    * room; returns the changed record, or undefined when the participant (with this `sid`) is not there.
    * One change at a time per participant, whichever node makes it: each is merged onto the one before and
-   * gets the next `version`, and the room hears them in that order. `announced` learns how many were told
+   * gets the next `version` (a change that changes nothing gets none), and the room hears them in that order. `announced` learns how many were told
    * (a participant's own change is charged to its fan-out budget by that number). `tellSelf` (an admin's
    * change, news to the participant too) queues the update for the participant under the same lock, so that
    * it hears concurrent changes in version order as well.
@@ -297,6 +297,8 @@ export class Rooms {
       const stored = await this.store.getParticipant(room, identity);
       if (!stored?.info || stored.info.sid !== sid) return undefined;
       const info = applyParticipantChange(stored.info, change);
+      // A change that changes nothing is no news: no new version, nobody told (LiveKit's rule too).
+      if (sameDescription(info, stored.info)) return stored;
       const next = create(StoredParticipantSchema, { ...stored, info });
       if (!(await this.store.updateParticipant(next))) return undefined;
       if (!info.permission?.hidden) {

@@ -57,6 +57,13 @@ export function applyParticipantChange(current: ParticipantInfo, change: Partici
   });
 }
 
+/** Whether two descriptions of a participant say the same (metadata, name and attributes). */
+export function sameDescription(a: ParticipantInfo, b: ParticipantInfo): boolean {
+  if (a.metadata !== b.metadata || a.name !== b.name) return false;
+  const keys = Object.keys(a.attributes);
+  return keys.length === Object.keys(b.attributes).length && keys.every((k) => a.attributes[k] === b.attributes[k]);
+}
+
 /** Checks the fields a joining participant's token gives it, by the same rules as a change. */
 export function checkParticipantFields(fields: { readonly name: string; readonly metadata: string; readonly attributes: Readonly<Record<string, string>> }): void {
   checkName(fields.name);
