@@ -394,6 +394,7 @@ export class Rooms {
   }
 }
 
-function participantUpdate(info: ParticipantInfo): SignalResponse {
+/** The `participant_update` that describes one participant. */
+export function participantUpdate(info: ParticipantInfo): SignalResponse {
   return create(SignalResponseSchema, { message: { case: "participantUpdate", value: { participants: [info] } } });
 }

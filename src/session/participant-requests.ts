@@ -11,6 +11,7 @@ import {
 } from "../../gen/volly/signaling/v1/signal_pb.js";
 import { MAX_NAME_CHARACTERS, withinCharacters } from "../auth/participant-names.js";
 import { errors } from "../errors.js";
+import { participantUpdate } from "../room/membership.js";
 import { senderOf, type Sender } from "../room/relay.js";
 import { dataBytes, descriptionBytes, FanoutBudget } from "./fanout-budget.js";
 import type { SignalSession } from "./signal-session.js";
@@ -120,7 +121,7 @@ export class ParticipantRequests {
     this.s.updateSelf(self);
     // The participant learns its new description (and version) as LiveKit's do, before the `pong` that
     // settles the request: the SDK's `localParticipant` is current when `updateMetadata()` resolves.
-    this.s.send(create(SignalResponseSchema, { message: { case: "participantUpdate", value: { participants: [info] } } }));
+    this.s.send(participantUpdate(info));
   }
 
   /**
