@@ -22,6 +22,8 @@ export class ParticipantRequests {
   private lastAck = 0n;
   /** Made by the first broadcast: most connections never send one, and a connection is kept for hours. */
   private budget: FanoutBudget | undefined;
+  /** The participant asked to leave: it is being marked offline, and must not be refreshed online again. */
+  leaving = false;
 
   constructor(private readonly s: SignalSession) {}
 
@@ -148,6 +150,7 @@ export class ParticipantRequests {
     const { svc } = this.s;
     // Offline before the room is told, as when a connection ends (leaveRoom): whoever hears it left and asks
     // `discover` at once, on any node, must not find it online. A hidden participant has no presence.
+    this.leaving = true;
     if (!this.s.claims.video.hidden) await svc.store.setOffline(this.s.identity, this.s.connId, svc.clock.now()).catch(() => {});
     await svc.rooms.leave(this.s.room, this.s.identity, this.s.sid, DisconnectReason.CLIENT_INITIATED);
     this.s.end({ reason: DisconnectReason.CLIENT_INITIATED, action: LeaveAction.DISCONNECT, dispose: "none" });

@@ -72,7 +72,8 @@ export class SignalSession implements LocalParticipant, TickingSession, CursorOw
   private readonly startedAt = monotonicMs();
   private lastReceivedAt = monotonicMs();
   private nextRefreshAt = 0;
-  private nextPresenceAt = 0;
+  /** -1 is "never" (hidden, or not joined yet: enterRoom writes the first), kept a small integer (compact-time.ts). */
+  private nextPresenceAt = -1;
   private ending = false;
   private disposal: Promise<void> = NOTHING_TO_DISPOSE;
 
@@ -91,8 +92,6 @@ export class SignalSession implements LocalParticipant, TickingSession, CursorOw
     const claims: AccessClaims = { ...auth.claims, token: "" };
     this.kept = claims;
     this.claimsExpireAt = claims.expiresAt;
-    // A hidden participant has no presence (see enterRoom): -1 is "never", kept a small integer (compact-time.ts).
-    if (claims.video.hidden) this.nextPresenceAt = -1;
     this.pqKey = auth.pqKey;
     // The two parameters the join needs, not the parameters object: it would hold the token.
     this.reconnect = params.reconnect;
@@ -228,7 +227,8 @@ export class SignalSession implements LocalParticipant, TickingSession, CursorOw
       this.nextRefreshAt = t + config.liveness.tokenRefreshSeconds * 1000;
       void this.requests.refreshToken();
     }
-    if (t >= this.nextPresenceAt && this.nextPresenceAt >= 0) {
+    // Not once it asked to leave: after its offline mark a refresh would show it online for the whole ttl.
+    if (t >= this.nextPresenceAt && this.nextPresenceAt >= 0 && !this.requests.leaving) {
       this.nextPresenceAt = t + PRESENCE_TTL_MS / 3;
       this.svc.store.setOnline(this.identity, this.connId, PRESENCE_TTL_MS, this.svc.clock.now(), this.svc.nodeId).catch(() => {});
     }
@@ -284,6 +284,7 @@ export class SignalSession implements LocalParticipant, TickingSession, CursorOw
     // Without the participant count (a restore counts again): then everyone in the room keeps one string.
     this.packedRoom = pack(RoomSchema, create(RoomSchema, { ...room, numParticipants: 0 }));
     this.phase = "joined";
+    this.nextPresenceAt = this.claims.video.hidden ? -1 : monotonicMs() + PRESENCE_TTL_MS / 3;
     this.sender = senderOf(this, self.info?.permission);
     this.inbound.joined(this.sender);
     // The token's expiry is on its minter's wall clock, so the delay is worked out on ours (tokens are).
