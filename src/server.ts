@@ -35,6 +35,9 @@ import { useFastProtobufUtf8 } from "./protocol/protobuf-utf8.js";
 import { withCallStream } from "./http/call-stream.js";
 import { reflectionPaths } from "./reflection/reflection-paths.js";
 
+/** How long a drain waits for its clients to answer their WebSockets' close handshakes (see WsBridge.close). */
+const CLOSE_HANDSHAKE_WAIT_MS = 2000;
+
 /** A running (or ready to run) Volly Signaling node. */
 export interface VollyServer {
   readonly services: NodeServices;
@@ -167,8 +170,7 @@ export async function createVollyServer(config: Config, options: ServerOptions):
         await clock.drainAll(graceMs);
         clock.stop();
         await cluster.leave().catch((e: unknown) => log.warn({ err: e }, "leaving the cluster failed"));
-        await new Promise((r) => setTimeout(r, 50));
-        bridge.close();
+        await bridge.close(Math.min(graceMs, CLOSE_HANDSHAKE_WAIT_MS));
         await Promise.all([signalListener.close(graceMs), apiListener.close(graceMs)]);
         await delivery.stop();
         departures?.stop();

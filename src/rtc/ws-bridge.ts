@@ -85,8 +85,17 @@ export class WsBridge {
     return upgraded;
   }
 
-  /** Closes every WebSocket still open (after sessions have been drained). */
-  close(): void {
+  /**
+   * Closes every WebSocket still open, once the sessions have been drained (each sent `leave` and a close
+   * frame). Each gets up to `waitMs` to finish its close handshake: a socket destroyed first answers what
+   * its client sends next with a TCP reset, and a layer-7 proxy told of a reset aborts its client's side
+   * too, losing the `leave` still in its buffers (the client sees a dropped connection, not a shutdown).
+   */
+  async close(waitMs: number): Promise<void> {
+    const closed = [...this.open].map((ws) => new Promise<void>((resolve) => ws.once("close", () => resolve())));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(closed), new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)))]);
+    clearTimeout(timer);
     for (const ws of this.open) ws.terminate();
     this.wss.close();
   }
