@@ -2,7 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Logger } from "pino";
-import { DisconnectReason, ServerInfoSchema } from "../gen/volly/signaling/v1/models_pb.js";
+import { ServerInfoSchema } from "../gen/volly/signaling/v1/models_pb.js";
 import { TokenVerifier } from "./auth/access-token.js";
 import { ClusterNode } from "./cluster/cluster-node.js";
 import { SessionLedger } from "./cluster/session-ledger.js";
@@ -33,6 +33,7 @@ import { recordAead } from "./pq/record-aead.js";
 import { mlKem768BackendName } from "./protocol/pq/kem.js";
 import { useFastProtobufUtf8 } from "./protocol/protobuf-utf8.js";
 import { withCallStream } from "./http/call-stream.js";
+import { endAwayOnOverflow } from "./room/mailbox-overflow.js";
 import { reflectionPaths } from "./reflection/reflection-paths.js";
 
 /** How long a drain waits for its clients to answer their WebSockets' close handshakes (see WsBridge.close). */
@@ -103,11 +104,7 @@ export async function createVollyServer(config: Config, options: ServerOptions):
     pq: options.pq?.(ledger.track(store), metrics, clusterClock),
   };
   const cluster = new ClusterNode(services, rooms, ledger, log);
-  delivery.onOverflow = (sid) => {
-    void store.getParticipantBySid(sid).then((p) => {
-      if (p?.info && p.awayUntil > 0n) void rooms.leave(p.room, p.info.identity, sid, DisconnectReason.RESUME_FAILED);
-    });
-  };
+  delivery.onOverflow = endAwayOnOverflow(store, rooms, log);
   const limiter = new ConnectionLimiter(config.limits.maxConnections, config.limits.maxConnectionsPerIp, metrics);
   const health = new HealthCheck(store, bus);
   const bridge = new WsBridge(services, limiter);
