@@ -73,6 +73,9 @@ export class RoomServiceCore {
     (await this.caller(authorization)).requireCreate();
     await this.existingRoom(req.room);
     const removed = await this.svc.rooms.deleteRoom(req.room);
+    // Offline before they are told (see removeParticipant).
+    const now = this.svc.clock.now();
+    await Promise.all(removed.map((p) => this.svc.store.setParticipantOffline(p.info?.identity ?? "", p.info?.sid ?? "", now)));
     await Promise.all(removed.map((p) => this.svc.delivery.disconnect(p, DisconnectReason.ROOM_DELETED, LeaveAction.DISCONNECT, true)));
     this.svc.log.info({ room: req.room, participants: removed.length }, "room deleted by api");
     return create(api.DeleteRoomResponseSchema, { removedParticipants: removed.length });
@@ -96,6 +99,9 @@ export class RoomServiceCore {
     (await this.caller(authorization)).requireAdmin(req.room);
     const p = await this.existingParticipant(req.room, req.identity);
     const sid = p.info?.sid ?? "";
+    // Offline before the room is told, as when it leaves itself: its own node marks it only when the
+    // connection has ended, after the room (and this answer) said it is gone.
+    await this.svc.store.setParticipantOffline(req.identity, sid, this.svc.clock.now());
     const removed = await this.svc.rooms.leave(req.room, req.identity, sid, DisconnectReason.PARTICIPANT_REMOVED);
     if (!removed) throw errors.participantNotFound();
     // The node the store had when it removed the participant, not when it was read: a resume on another

@@ -2,9 +2,9 @@ import type { Logger } from "pino";
 import { DisconnectReason, LeaveAction } from "../../gen/volly/signaling/v1/models_pb.js";
 import type { Rooms } from "../room/membership.js";
 import type { NodeServices } from "../session/node-services.js";
+import { PRESENCE_TTL_MS } from "../store/store.js";
 import type { SessionLedger } from "./session-ledger.js";
 
-const PRESENCE_TTL_MS = 30_000;
 /** Store calls in flight at once during a sync (one connection pipelines them). */
 const CONCURRENCY = 32;
 

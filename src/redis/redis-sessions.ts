@@ -59,6 +59,10 @@ export class RedisSessions implements SessionStore, PresenceStore {
     await this.ctx.run(sessionScripts.offline, [identity, connection], now);
   }
 
+  async setParticipantOffline(identity: string, sid: string, now: number): Promise<void> {
+    await this.ctx.run(sessionScripts.offlineParticipant, [identity, `${sid}.`], now);
+  }
+
   async dropNodePresence(nodeId: string, lastSeen: number | undefined): Promise<void> {
     await this.ctx.run(sessionScripts.dropNode, [nodeId, lastSeen === undefined ? "" : String(lastSeen)]);
   }

@@ -61,9 +61,13 @@ export function newSid(prefix: "PA_" | "RM_"): string {
   return randomId(prefix, 12, (i, r) => ALPHANUM[r[i]! % ALPHANUM.length]!);
 }
 
-/** A connection id for logs and presence: `CO_` + 12 hex digits (48 random bits, from the pool). */
-export function newConnectionId(): string {
-  return randomId("CO_", 12, (i, r) => HEX[r[i]! & 15]!);
+/**
+ * A connection id for logs and presence: its participant's sid, a dot and 12 hex digits (48 random bits,
+ * from the pool). A resume is a new connection of the same participant; the sid lets whoever removes the
+ * participant take all its connections offline (`setParticipantOffline`) without knowing them.
+ */
+export function newConnectionId(sid: string): string {
+  return randomId(`${sid}.`, 12, (i, r) => HEX[r[i]! & 15]!);
 }
 
 /**

@@ -5,6 +5,7 @@ import { JoinResponseSchema, ReconnectResponseSchema, SignalResponseSchema } fro
 import { errors } from "../errors.js";
 import { startResponseWithRoster } from "../protocol/roster-frames.js";
 import { iceServersFor } from "../room/ice-servers.js";
+import { PRESENCE_TTL_MS } from "../store/store.js";
 import { paramName } from "./connect-params.js";
 import { DeliveryCursor } from "./delivery-cursor.js";
 import { rosterWithoutIdentity } from "./other-selves.js";
@@ -37,7 +38,7 @@ export async function enterRoom(s: SignalSession): Promise<void> {
   const previous = svc.local.add(s);
   const hidden = s.claims.video.hidden;
   try {
-    if (!hidden) await svc.store.setOnline(s.identity, s.connId, 30_000, svc.clock.now(), svc.nodeId);
+    if (!hidden) await svc.store.setOnline(s.identity, s.connId, PRESENCE_TTL_MS, svc.clock.now(), svc.nodeId);
   } catch (e) {
     svc.local.remove(s);
     throw e;
@@ -69,6 +70,8 @@ async function stillConnected(s: SignalSession, resumed: boolean): Promise<boole
   const { svc } = s;
   s.log.debug({ sid: s.sid }, "connection ended while entering the room");
   try {
+    // Offline before the room is told it left (enterRoom's own mark comes after); none when hidden.
+    if (!s.claims.video.hidden) await svc.store.setOffline(s.identity, s.connId, svc.clock.now()).catch(() => {});
     if (!resumed) await svc.rooms.leave(s.room, s.identity, s.sid, DisconnectReason.SIGNAL_CLOSE);
     // A newer connection of this participant on this node (another resume) owns it now.
     else if (svc.local.get(s.sid) === undefined) await svc.rooms.dropped(s.room, s.identity, s.sid, DisconnectReason.SIGNAL_CLOSE);

@@ -13,6 +13,7 @@ import { newConnectionId, newSid } from "../room/membership.js";
 import { monotonicMs } from "../monotonic-time.js";
 import { intern } from "../intern-string.js";
 import { pack, unpack, type Packed } from "../store/compact-records.js";
+import { PRESENCE_REFRESH_MS, PRESENCE_TTL_MS } from "../store/store.js";
 import type { AuthorizedConnection } from "./authorize-connection.js";
 import { lazyConnectionLog, type ConnectionLog } from "./connection-log.js";
 import { Entry } from "./inbound-items.js";
@@ -29,7 +30,6 @@ import { nextRefreshInMs } from "./token-refresh.js";
 
 type Phase = "handshake" | "joining" | "joined" | "closed";
 
-const PRESENCE_TTL_MS = 30_000;
 /** Shared by every session until it ends: one settled promise, not one per connection. */
 const NOTHING_TO_DISPOSE: Promise<void> = Promise.resolve();
 
@@ -40,7 +40,7 @@ const NOTHING_TO_DISPOSE: Promise<void> = Promise.resolve();
  * `ParticipantRequests`.
  */
 export class SignalSession implements LocalParticipant, TickingSession, CursorOwner {
-  readonly connId = newConnectionId();
+  readonly connId: string;
   readonly sid: string;
   readonly identity: string;
   readonly room: string;
@@ -97,6 +97,7 @@ export class SignalSession implements LocalParticipant, TickingSession, CursorOw
     this.reconnect = params.reconnect;
     this.lastMessageId = params.lastMessageId;
     this.sid = params.reconnect && params.sid !== undefined ? params.sid : newSid("PA_");
+    this.connId = newConnectionId(this.sid);
     this.identity = claims.identity;
     // The room's name, one string for everyone in it (each token's claims decode to a copy of their own).
     this.room = intern(claims.video.room);
@@ -229,7 +230,7 @@ export class SignalSession implements LocalParticipant, TickingSession, CursorOw
     }
     // Not once it asked to leave: after its offline mark a refresh would show it online for the whole ttl.
     if (t >= this.nextPresenceAt && this.nextPresenceAt >= 0 && !this.requests.leaving) {
-      this.nextPresenceAt = t + PRESENCE_TTL_MS / 3;
+      this.nextPresenceAt = t + PRESENCE_REFRESH_MS;
       this.svc.store.setOnline(this.identity, this.connId, PRESENCE_TTL_MS, this.svc.clock.now(), this.svc.nodeId).catch(() => {});
     }
   }
@@ -284,7 +285,7 @@ export class SignalSession implements LocalParticipant, TickingSession, CursorOw
     // Without the participant count (a restore counts again): then everyone in the room keeps one string.
     this.packedRoom = pack(RoomSchema, create(RoomSchema, { ...room, numParticipants: 0 }));
     this.phase = "joined";
-    this.nextPresenceAt = this.claims.video.hidden ? -1 : monotonicMs() + PRESENCE_TTL_MS / 3;
+    this.nextPresenceAt = this.claims.video.hidden ? -1 : monotonicMs() + PRESENCE_REFRESH_MS;
     this.sender = senderOf(this, self.info?.permission);
     this.inbound.joined(this.sender);
     // The token's expiry is on its minter's wall clock, so the delay is worked out on ours (tokens are).

@@ -81,6 +81,14 @@ export class MemoryPresence implements PresenceStore {
     this.prune(now);
   }
 
+  async setParticipantOffline(identity: string, sid: string, now: number): Promise<void> {
+    const entry = this.entries.get(identity);
+    if (!entry) return;
+    const prefix = `${sid}.`;
+    const connections = [entry.sid, ...(entry.more?.keys() ?? [])].filter((c) => c.startsWith(prefix));
+    for (const connection of connections) await this.setOffline(identity, connection, now);
+  }
+
   /**
    * Makes room for one more identity: forgets the one seen longest ago. Online entries met at the front go to
    * the end (they are the latest in no order, but must not be met again at once), so this stays cheap however

@@ -212,6 +212,14 @@ export interface SessionStore {
 /** How long an identity's last-seen time is kept after its last connection (any store). */
 export const LAST_SEEN_TTL_MS = 30 * 24 * 3_600_000;
 
+/**
+ * How long a connection counts as online after its node last said so (`setOnline`): a node that dies
+ * without a word stops showing its connections online this long after. Each connection refreshes its own
+ * every `PRESENCE_REFRESH_MS`, so two refreshes can be lost before it reads as offline.
+ */
+export const PRESENCE_TTL_MS = 30_000;
+export const PRESENCE_REFRESH_MS = PRESENCE_TTL_MS / 3;
+
 /** Presence of one identity across the deployment. */
 export interface Presence {
   readonly identity: string;
@@ -230,6 +238,13 @@ export interface PresenceStore {
   setOnline(identity: string, connection: string, ttlMs: number, now: number, nodeId: string): Promise<void>;
   /** Marks that connection offline and records the time as last seen. */
   setOffline(identity: string, connection: string, now: number): Promise<void>;
+  /**
+   * Marks every connection of participant `sid` offline (a connection's id starts with its participant's
+   * sid and a dot, see newConnectionId), and records the time as last seen if one was online. For whoever
+   * removes a participant it does not hold (RoomService): anyone told it left must find it offline, and
+   * its connection's own offline mark comes later, from its node.
+   */
+  setParticipantOffline(identity: string, sid: string, now: number): Promise<void>;
   /**
    * Marks every connection `nodeId` registered offline: the node was reaped (forgotten, so "its node is dead"
    * no longer holds), left, or is starting again under its id and holds none of them. `lastSeen` (the node's

@@ -53,10 +53,11 @@ describe("random ids", () => {
     for (let i = 0; i < 2000; i++) {
       const pa = newSid("PA_");
       const rm = newSid("RM_");
-      const co = newConnectionId();
+      const co = newConnectionId(pa);
       assert.match(pa, /^PA_[A-Za-z0-9]{12}$/);
       assert.match(rm, /^RM_[A-Za-z0-9]{12}$/);
-      assert.match(co, /^CO_[0-9a-f]{12}$/);
+      assert.match(co, /^PA_[A-Za-z0-9]{12}\.[0-9a-f]{12}$/);
+      assert.ok(co.startsWith(`${pa}.`), "a connection id starts with its participant's sid");
       for (const id of [pa, rm, co]) {
         assert.ok(!seen.has(id), `repeated id ${id}`);
         seen.add(id);

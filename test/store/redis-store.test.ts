@@ -113,6 +113,12 @@ describe("Redis backend specifics", { skip }, () => {
       assert.deepEqual([await index("n1"), await index("n2")], [["a"], ["a"]]);
       await s.setOffline("a", "CO_2", now);
       assert.deepEqual([await index("n1"), await index("n2")], [[], ["a"]]);
+      // A removed participant's connections go as one (setParticipantOffline), the index with them.
+      await s.setOnline("a", "PA_r.1", 30_000, now, "n1");
+      await s.setOnline("a", "PA_r.2", 30_000, now, "n2");
+      assert.deepEqual([await index("n1"), await index("n2")], [["a"], ["a"]]);
+      await s.setParticipantOffline("a", "PA_r", now);
+      assert.deepEqual([await index("n1"), await index("n2")], [[], ["a"]], "CO_3 still holds a on n2");
     } finally {
       await b.close();
       await deletePrefix(REDIS_URL, prefix);

@@ -132,6 +132,27 @@ export function storeRecordsContract(current: () => Store, join: (p: StoredParti
     assert.deepEqual([p?.online, p?.lastSeen], [false, now + 320]);
   });
 
+  test("presence: setParticipantOffline takes every connection of that participant offline, and only those", async () => {
+    const s = current();
+    const now = Date.now();
+    // Two connections of PA_x (a resume), one of PA_xy (a sid PA_x is a prefix of), one of PA_z.
+    await s.setOnline("dave", "PA_x.0001", 60_000, now, "node-p");
+    await s.setOnline("dave", "PA_x.0002", 60_000, now, "node-q");
+    await s.setOnline("dave", "PA_xy.0003", 60_000, now, "node-p");
+    await s.setOnline("erin", "PA_z.0004", 60_000, now, "node-p");
+    await s.setParticipantOffline("dave", "PA_x", now + 10);
+    let [dave, erin] = await s.getPresence(["dave", "erin"], now + 20);
+    assert.deepEqual([dave?.online, dave?.lastSeen, erin?.online], [true, now + 20, true], "PA_xy is still online");
+    await s.setParticipantOffline("dave", "PA_xy", now + 30);
+    [dave, erin] = await s.getPresence(["dave", "erin"], now + 40);
+    assert.deepEqual([dave?.online, dave?.lastSeen, erin?.online], [false, now + 30, true]);
+    // Nothing of that participant online (hidden, or marked already): last seen does not move, nor appear.
+    await s.setParticipantOffline("dave", "PA_x", now + 50);
+    await s.setParticipantOffline("frank", "PA_f", now + 50);
+    const [again, frank] = await s.getPresence(["dave", "frank"], now + 60);
+    assert.deepEqual([again?.lastSeen, frank?.online, frank?.lastSeen], [now + 30, false, 0]);
+  });
+
   test("presence: a connection of a dead node is offline at once, whatever its ttl; the identity's others count", async () => {
     const s = current();
     const now = Date.now();

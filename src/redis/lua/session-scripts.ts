@@ -123,6 +123,33 @@ return 1
 `),
 
   /**
+   * (identity, connection id prefix: a participant's sid and a dot) → marks each of its connections offline,
+   * as `offline` does; last seen = now if one was there (a hidden participant has none, and no last seen).
+   */
+  offlineParticipant: new LuaScript("presence_offline_participant", `
+local key = P .. 'presence:' .. arg(1)
+local prefix = arg(2)
+local any = false
+local nodes = {}
+for _, f in ipairs(redis.call('HKEYS', key)) do
+  if string.sub(f, 1, #prefix) == prefix then
+    local node = string.match(redis.call('HGET', key, f) or '', '^%d+|(.+)$')
+    redis.call('HDEL', key, f)
+    any = true
+    if node then nodes[node] = true end
+  end
+end
+if not any then return 0 end
+for _, v in ipairs(redis.call('HVALS', key)) do
+  local node = string.match(v, '^%d+|(.+)$')
+  if node then nodes[node] = nil end
+end
+for node in pairs(nodes) do redis.call('SREM', k_node_presence(node), arg(1)) end
+redis.call('SET', P .. 'last_seen:' .. arg(1), NOW, 'PX', ${LAST_SEEN_TTL_MS})
+return 1
+`),
+
+  /**
    * (node, last seen ms or '') → marks every connection the node registered offline, and for the identities
    * it had online makes last seen that time unless a later one is known.
    */
