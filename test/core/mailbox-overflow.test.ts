@@ -36,6 +36,37 @@ for (const backend of STORES) {
       await sender.leave();
     });
 
+    test("a resume that lands between the overflow's read and its removal keeps the participant", async () => {
+      const { sender, sid } = await awayAndSender(`mo-resumed-${backend}`);
+      const { store, delivery } = srv.server.services;
+      const lookup = store.getParticipantBySid.bind(store);
+      let readDone!: () => void;
+      const read = new Promise<void>((resolve) => (readDone = resolve));
+      let resumeDone!: () => void;
+      const resumed = new Promise<void>((resolve) => (resumeDone = resolve));
+      store.getParticipantBySid = async (asked) => {
+        const p = await lookup(asked);
+        if (asked === sid) {
+          readDone();
+          await resumed;
+        }
+        return p;
+      };
+      // What Delivery.route calls when an enqueue reports the overflow; its read answers "away".
+      delivery.onOverflow(sid);
+      await read;
+      store.getParticipantBySid = lookup;
+      const back = await TestClient.connect({ kind: "ws-protobuf", port: srv.port, identity: `mo-away-${backend}`, room: `mo-resumed-${backend}`, pq: false, query: { reconnect: "1", sid } });
+      assert.ok(back.reconnect, "the resume succeeded");
+      resumeDone();
+      // The overflow's clean-up has run once the participant's record can be read after it.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      assert.ok(await store.getParticipantBySid(sid), "the resumed participant is still in the store");
+      sender.send({ case: "data", value: { target: `mo-away-${backend}`, topic: "after", payload: new Uint8Array([1]), id: "after" } });
+      assert.equal((await back.waitFor("data", (d) => d.topic === "after", 5_000)).id, "after", "and still gets what is sent to it");
+      await Promise.all([back.leave(), sender.leave()]);
+    });
+
     test("with the store failing at that moment, the failure is logged and the node keeps serving", async () => {
       const { sender, sid } = await awayAndSender(`mo-failing-${backend}`);
       const { store } = srv.server.services;
