@@ -52,9 +52,12 @@ export class HeldState {
       const held = connection.held();
       if (!held) return;
       const outcome = await store.restoreParticipant(held.room, held.participant, held.nextMessageId, lost);
+      // It may have left or dropped while that was written: its departure (offline mark included) has been
+      // written or is being written, and announcing it or marking it online now would undo that for good.
+      const stillHeld = () => local.get(connection.sid) === connection && connection.held() !== undefined;
       if (outcome === "restored") {
         report.restored++;
-        await this.rooms.returned(held.participant);
+        if (stillHeld()) await this.rooms.returned(held.participant);
       } else if (outcome === "reclaimed") {
         report.reclaimed++;
       } else if (outcome === "moved") {
@@ -73,7 +76,7 @@ export class HeldState {
         } else missing.add(connection.sid);
       }
       // A hidden participant has no presence (see enterRoom).
-      if (lost && outcome !== "moved" && outcome !== "replaced" && held.participant.info?.permission?.hidden !== true) {
+      if (lost && outcome !== "moved" && outcome !== "replaced" && held.participant.info?.permission?.hidden !== true && stillHeld()) {
         await store.setOnline(connection.identity, held.presenceKey, PRESENCE_TTL_MS, now, this.svc.nodeId);
       }
     });

@@ -27,7 +27,7 @@ export interface LocalParticipant {
    * longer lists the participant, so it must not be removed or announced again.
    */
   disconnect(reason: DisconnectReason, action: LeaveAction, alreadyRemoved: boolean): void;
-  /** What the node holds for this connection; undefined until it has joined (or resumed). */
+  /** What the node holds for this connection; undefined until it has joined (or resumed), and once it asked to leave. */
   held(): HeldParticipant | undefined;
 }
 

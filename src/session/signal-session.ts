@@ -265,7 +265,7 @@ export class SignalSession implements LocalParticipant, TickingSession, CursorOw
   }
 
   held(): HeldParticipant | undefined {
-    if (this.phase !== "joined" || !this.packedSelf || !this.packedRoom) return undefined;
+    if (this.phase !== "joined" || this.requests.leaving || !this.packedSelf || !this.packedRoom) return undefined;
     return {
       room: unpack(RoomSchema, this.packedRoom),
       participant: unpack(StoredParticipantSchema, this.packedSelf),
