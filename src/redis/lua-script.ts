@@ -5,9 +5,24 @@ import { LUA_HELPERS } from "./lua/helpers.js";
 
 export type ScriptArg = string | number | Uint8Array;
 
+/** Every script defined, for `loadScripts`. */
+const defined = new Set<LuaScript>();
+
+/**
+ * Loads every script into Redis's script cache (SCRIPT LOAD, pipelined). Run on each (re)connection of a
+ * command connection, and when a script was found missing. Why: a call that misses the cache is sent again
+ * as EVAL only once its NOSCRIPT reply is back, behind every command issued meanwhile, so two calls issued
+ * in order (an online mark, then an offline mark) could run in reverse while the cache refills after a
+ * Redis restart, a failover (caches are not replicated) or SCRIPT FLUSH. Best effort: a failure leaves the
+ * EVAL fallback.
+ */
+export async function loadScripts(redis: Redis): Promise<void> {
+  await Promise.all([...defined].map((script) => redis.script("LOAD", script.source)));
+}
+
 /**
  * One atomic operation as a Lua script (prelude and shared helpers prepended). Runs by EVALSHA and falls
- * back to EVAL when Redis does not know the script (first use, or after a Redis restart).
+ * back to EVAL when Redis does not know the script (see `loadScripts`).
  */
 export class LuaScript {
   readonly source: string;
@@ -17,6 +32,7 @@ export class LuaScript {
   constructor(readonly name: string, body: string, options: { helpers?: boolean } = {}) {
     this.source = compact(`${LUA_PRELUDE}\n${options.helpers === false ? "" : LUA_HELPERS}\n${body}`);
     this.sha = createHash("sha1").update(this.source).digest("hex");
+    defined.add(this);
   }
 
   /** Runs with ARGV = [prefix, now, ...args]; replies keep binary strings as Buffers. */
@@ -26,6 +42,8 @@ export class LuaScript {
       return await (redis as unknown as BufferEval).evalshaBuffer(this.sha, 0, ...argv);
     } catch (e) {
       if (!(e instanceof Error) || !e.message.startsWith("NOSCRIPT")) throw e;
+      // The cache was emptied without a reconnection (SCRIPT FLUSH): refill it for the calls that follow.
+      void loadScripts(redis).catch(() => undefined);
       return (redis as unknown as BufferEval).evalBuffer(this.source, 0, ...argv);
     }
   }

@@ -6,6 +6,7 @@ import type { RedisConfig, RedisSentinelConfig } from "../config.js";
 import { errors } from "../errors.js";
 import type { BackendObserver } from "../store/create-backend.js";
 import { watchConnection, type Probe } from "./redis-liveness.js";
+import { loadScripts } from "./lua-script.js";
 import { replyErrorWatcher, serverRole, SERVER_STATE_ERROR } from "./redis-role.js";
 
 const CONNECT_TIMEOUT_MS = 5000;
@@ -104,9 +105,12 @@ export async function connectRedis(config: RedisConfig, role: string, log: Logge
   const options = { ...redisOptions(config, role), reconnectOnError: replyErrorWatcher(log.child({ redis: role })) };
   const redis = config.sentinel === undefined ? new Redis(config.url, options) : new Redis(options);
   await openConnection(redis, config, log, role, observer);
+  // Before the connection's first script call, and again on every reconnection (see loadScripts).
+  redis.on("ready", () => void loadScripts(redis).catch(() => undefined));
   try {
     await waitUntilLoaded(redis, log);
     await refuseReplica(redis, config);
+    await loadScripts(redis).catch(() => undefined);
   } catch (e) {
     await closeQuietly(redis);
     throw e;

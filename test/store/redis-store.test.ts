@@ -99,6 +99,30 @@ describe("Redis backend specifics", { skip }, () => {
     }
   });
 
+  test("after the script cache is emptied, script calls still run in the order they were issued", async () => {
+    // A call that misses the cache goes again as EVAL only after its NOSCRIPT reply: with one script cached
+    // again and another not, an online mark issued before an offline mark ran after it (online for 30 s).
+    // A Redis of its own: SCRIPT FLUSH empties the whole server's cache, under other suites' feet.
+    const own = await RedisServer.start();
+    const prefix = uniquePrefix("noscript");
+    const b = await backend(prefix, own.url);
+    try {
+      const s = b.store;
+      const now = Date.now();
+      for (let round = 0; round < 3; round++) {
+        await withRedis(own.url, (redis) => redis.script("FLUSH"));
+        // Some other connection goes offline first: its script alone is in the cache again.
+        await s.setOffline(`warm-${round}`, "PA_w.1", now);
+        await Promise.all([s.setOnline(`p-${round}`, "PA_p.1", 30_000, now, "n1"), s.setOffline(`p-${round}`, "PA_p.1", now + 1)]);
+        const [p] = await s.getPresence([`p-${round}`], now + 2);
+        assert.equal(p?.online, false, `round ${round}: offline, as the later call said`);
+      }
+    } finally {
+      await b.close();
+      await own.stop();
+    }
+  });
+
   test("a node's presence index holds an identity while the node has a connection of it, and no longer", async () => {
     const prefix = uniquePrefix("presidx");
     const b = await backend(prefix);
