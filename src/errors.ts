@@ -1,4 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
+import { PQ_ALGORITHMS } from "./protocol/pq/algorithms.js";
 
 /**
  * The error catalogue: every error the server sends to a client is built here, so each has a stable id,
@@ -67,7 +68,7 @@ export const errors = {
   pqRequired: () =>
     err("pq_required", Code.FailedPrecondition, "post-quantum handshake required; plaintext signaling is refused"),
   pqAlgorithmUnsupported: (alg: string) =>
-    err("pq_algorithm_unsupported", Code.InvalidArgument, `unsupported algorithm ${JSON.stringify(alg.slice(0, 64))}; use ML-KEM-768 or X25519MLKEM768`),
+    err("pq_algorithm_unsupported", Code.InvalidArgument, `unsupported algorithm ${JSON.stringify(alg.slice(0, 64))}; use ${PQ_ALGORITHMS.join(" or ")}`),
   pqHybridRequired: () =>
     err("pq_hybrid_required", Code.FailedPrecondition, "this server requires the X25519MLKEM768 hybrid"),
   pqKeyInvalid: (detail: string) => err("pq_key_invalid", Code.InvalidArgument, `invalid post-quantum public key: ${detail}`),
