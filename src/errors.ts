@@ -4,7 +4,7 @@ import { PQ_ALGORITHMS } from "./protocol/pq/algorithms.js";
 /**
  * The error catalogue: every error the server sends to a client is built here, so each has a stable id,
  * a Connect code and a message that is safe to show. `docs/errors.md` lists every id
- * (test/errors.test.ts checks both directions). Transports map the code in one place (`httpStatusOf`,
+ * (test/core/errors.test.ts checks both directions). Transports map the code in one place (`httpStatusOf`,
  * `closeCodeOf`, `twirpCodeOf`, `toPublicError`); nothing else invents statuses.
  */
 export const errors = {
