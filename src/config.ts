@@ -6,11 +6,11 @@ import { EnvReader, type Env } from "./config-env-reader.js";
 import { readLimits } from "./config-limits.js";
 import { iceUrlProblem, type IceUrlKind } from "./config-ice-urls.js";
 import { defaultNodeId, nodeIdProblem } from "./config-node-id.js";
+import { DEFAULT_PQ_ALGORITHM, PQ_ALGORITHMS, type PqAlgorithm } from "./protocol/pq/algorithms.js";
 
 export { DEV_API_KEY, DEV_API_SECRET };
 export { frameBytesForData } from "./config-limits.js";
 
-export type PqAlgorithmName = "ML-KEM-768" | "X25519MLKEM768";
 export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
 
 /** Everything the server reads from its environment, validated and frozen. See the README's table. */
@@ -64,7 +64,7 @@ export interface RedisSentinelConfig {
 
 export interface PqConfig {
   readonly enabled: boolean;
-  readonly algorithm: PqAlgorithmName;
+  readonly algorithm: PqAlgorithm;
   readonly requireHybrid: boolean;
   readonly sessionTimeoutMs: number;
   readonly rekeyIntervalMs: number;
@@ -150,7 +150,7 @@ export function loadConfig(env: Env = process.env): Config {
   const redis = readRedis(r);
   const pq: PqConfig = {
     enabled: r.bool("VOLLY_PQ_ENABLED", true),
-    algorithm: r.oneOf("VOLLY_PQ_ALGORITHM", ["ML-KEM-768", "X25519MLKEM768"] as const, "ML-KEM-768"),
+    algorithm: r.oneOf("VOLLY_PQ_ALGORITHM", PQ_ALGORITHMS, DEFAULT_PQ_ALGORITHM),
     requireHybrid: r.bool("VOLLY_PQ_REQUIRE_HYBRID", false),
     sessionTimeoutMs: r.int("VOLLY_PQ_SESSION_TIMEOUT", 86_400, 1, 31_536_000) * 1000,
     rekeyIntervalMs: r.int("VOLLY_PQ_REKEY_INTERVAL", 3600, 1, 31_536_000) * 1000,

@@ -1,9 +1,10 @@
 import { Code, ConnectError } from "@connectrpc/connect";
+import { PQ_ALGORITHMS } from "./protocol/pq/algorithms.js";
 
 /**
  * The error catalogue: every error the server sends to a client is built here, so each has a stable id,
  * a Connect code and a message that is safe to show. `docs/errors.md` lists every id
- * (test/errors.test.ts checks both directions). Transports map the code in one place (`httpStatusOf`,
+ * (test/core/errors.test.ts checks both directions). Transports map the code in one place (`httpStatusOf`,
  * `closeCodeOf`, `twirpCodeOf`, `toPublicError`); nothing else invents statuses.
  */
 export const errors = {
@@ -67,7 +68,7 @@ export const errors = {
   pqRequired: () =>
     err("pq_required", Code.FailedPrecondition, "post-quantum handshake required; plaintext signaling is refused"),
   pqAlgorithmUnsupported: (alg: string) =>
-    err("pq_algorithm_unsupported", Code.InvalidArgument, `unsupported algorithm ${JSON.stringify(alg.slice(0, 64))}; use ML-KEM-768 or X25519MLKEM768`),
+    err("pq_algorithm_unsupported", Code.InvalidArgument, `unsupported algorithm ${JSON.stringify(alg.slice(0, 64))}; use ${PQ_ALGORITHMS.join(" or ")}`),
   pqHybridRequired: () =>
     err("pq_hybrid_required", Code.FailedPrecondition, "this server requires the X25519MLKEM768 hybrid"),
   pqKeyInvalid: (detail: string) => err("pq_key_invalid", Code.InvalidArgument, `invalid post-quantum public key: ${detail}`),
@@ -146,14 +147,19 @@ export const errors = {
   internal: () => err("internal", Code.Internal, "internal error"),
 } as const;
 
-export type ErrorId = keyof typeof errors;
+/** A catalogue id as on the wire, in logs and in docs/errors.md (`token_missing`): the union of every entry's id. */
+export type ErrorId = ReturnType<(typeof errors)[keyof typeof errors]>[typeof idKey];
 
-const idKey = Symbol.for("volly.errorId");
+const idKey: unique symbol = Symbol.for("volly.errorId");
 
-function err(id: string, code: Code, message: string): ConnectError {
+// Typed with its literal id so that `ErrorId` is derived from the entries, and a comparison with a
+// misspelt id fails to compile.
+type CatalogueError<Id extends string> = ConnectError & { readonly [idKey]: Id };
+
+function err<const Id extends string>(id: Id, code: Code, message: string): CatalogueError<Id> {
   const e = new ConnectError(message, code);
   Object.defineProperty(e, idKey, { value: id, enumerable: false });
-  return e;
+  return e as CatalogueError<Id>;
 }
 
 /** A byte count as people write it: `1 MiB`, `64 KiB`, `1000 bytes`. */
@@ -164,8 +170,8 @@ function byteSize(n: number): string {
 }
 
 /** The catalogue id of an error built by `errors`, if it is one. */
-export function errorIdOf(e: unknown): string | undefined {
-  return e instanceof ConnectError ? (e as unknown as Record<symbol, string | undefined>)[idKey] : undefined;
+export function errorIdOf(e: unknown): ErrorId | undefined {
+  return e instanceof ConnectError ? (e as Partial<CatalogueError<ErrorId>>)[idKey] : undefined;
 }
 
 /**
@@ -221,7 +227,7 @@ export function closeCodeOf(code: Code): number {
  * takes and `malformed` for a body that does not decode (what Twirp's Go servers, LiveKit's among them,
  * answer; same status as invalid_argument).
  */
-export function twirpCodeOf(code: Code, errorId?: string): { code: string; status: number } {
+export function twirpCodeOf(code: Code, errorId?: ErrorId): { code: string; status: number } {
   if (errorId === "bad_route") return { code: "bad_route", status: 404 };
   if (errorId === "malformed_message") return { code: "malformed", status: 400 };
   switch (code) {

@@ -6,6 +6,20 @@ import { codeFromName, codeName, errorIdOf, httpStatusOf } from "../errors.js";
 import { reached, requestBodyError } from "./request-body-errors.js";
 
 type Translate = (code: Code, message: string) => ConnectError | undefined;
+type Handle = (req: UniversalServerRequest) => Promise<UniversalServerResponse>;
+
+/**
+ * Replaces each of `handlers[from..]` by what `wrap` makes of it, with the handler's own fields copied
+ * over: connect-es routes and negotiates by them, so a field a connect-es release adds is copied here.
+ */
+function wrapHandlers(handlers: UniversalHandler[], from: number, wrap: (inner: UniversalHandler) => Handle): void {
+  for (let i = from; i < handlers.length; i++) {
+    const inner = handlers[i];
+    if (inner === undefined) continue;
+    const { protocolNames, service, method, requestPath, allowedMethods, supportedContentType } = inner;
+    handlers[i] = Object.assign(wrap(inner), { protocolNames, service, method, requestPath, allowedMethods, supportedContentType });
+  }
+}
 
 /**
  * Wraps the handlers `handlers[from..]` (one service's, just registered) so that a request connect-es
@@ -18,15 +32,12 @@ type Translate = (code: Code, message: string) => ConnectError | undefined;
  * percent-encoded as the gRPC spec says (connect-es escapes `:` and `/` too, which grpc-js shows as is).
  */
 export function answerRequestErrorsFromCatalogue(handlers: UniversalHandler[], from: number, maxBytes: number, log: Logger): void {
-  for (let i = from; i < handlers.length; i++) {
-    const handler = handlers[i];
-    if (handler !== undefined) handlers[i] = withCatalogueAnswers(handler, maxBytes, log);
-  }
+  wrapHandlers(handlers, from, (inner) => withCatalogueAnswers(inner, maxBytes, log));
 }
 
-function withCatalogueAnswers(inner: UniversalHandler, maxBytes: number, log: Logger): UniversalHandler {
+function withCatalogueAnswers(inner: UniversalHandler, maxBytes: number, log: Logger): Handle {
   const rpc = `${inner.service.typeName}/${inner.method.name}`;
-  const handle = async (req: UniversalServerRequest): Promise<UniversalServerResponse> => {
+  return async (req) => {
     const contextValues = req.contextValues ?? createContextValues();
     const res = await inner({ ...req, contextValues });
     let refused: ConnectError | undefined;
@@ -46,8 +57,6 @@ function withCatalogueAnswers(inner: UniversalHandler, maxBytes: number, log: Lo
     if (refused !== undefined && refused.code === Code.ResourceExhausted && req.httpVersion.startsWith("1.")) answer.header?.set("connection", "close");
     return answer;
   };
-  const { protocolNames, service, method, requestPath, allowedMethods, supportedContentType } = inner;
-  return Object.assign(handle, { protocolNames, service, method, requestPath, allowedMethods, supportedContentType });
 }
 
 /** Connect unary: the error is the JSON body `{code, message}` and the HTTP status follows the code. */
@@ -110,17 +119,11 @@ function respell(trailer: Headers): void {
  * showed "malformed message%3A ..."). gRPC-web's trailers are in the body and are left as they are.
  */
 export function encodeGrpcMessagesBySpec(handlers: UniversalHandler[], from: number): void {
-  for (let i = from; i < handlers.length; i++) {
-    const inner = handlers[i];
-    if (inner === undefined) continue;
-    const handle = async (req: UniversalServerRequest): Promise<UniversalServerResponse> => {
-      const res = await inner(req);
-      const type = res.header?.get("content-type") ?? "";
-      return type.startsWith("application/grpc") && !type.startsWith("application/grpc-web") ? afterBody(res, respell) : res;
-    };
-    const { protocolNames, service, method, requestPath, allowedMethods, supportedContentType } = inner;
-    handlers[i] = Object.assign(handle, { protocolNames, service, method, requestPath, allowedMethods, supportedContentType });
-  }
+  wrapHandlers(handlers, from, (inner) => async (req) => {
+    const res = await inner(req);
+    const type = res.header?.get("content-type") ?? "";
+    return type.startsWith("application/grpc") && !type.startsWith("application/grpc-web") ? afterBody(res, respell) : res;
+  });
 }
 
 /**

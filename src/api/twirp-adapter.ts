@@ -2,7 +2,7 @@ import { ConnectError, createConnectRouter, createContextValues, type ConnectRou
 import type { UniversalServerResponse } from "@connectrpc/connect/protocol";
 import { universalRequestFromNodeRequest, universalResponseToNodeResponse } from "@connectrpc/connect-node";
 import type { Logger } from "pino";
-import { codeFromName, errorIdOf, errors, toPublicError, twirpCodeOf } from "../errors.js";
+import { codeFromName, errorIdOf, errors, toPublicError, twirpCodeOf, type ErrorId } from "../errors.js";
 import { discardRequestBody, type ExtraRoute, type Res } from "../http/rest-routes.js";
 import { reached, requestBodyError } from "./request-body-errors.js";
 import { API_READ_MAX_BYTES } from "./room-service-core.js";
@@ -105,7 +105,7 @@ async function connectErrorBody(uRes: UniversalServerResponse): Promise<{ code: 
   return { code: internal.code, message: internal.rawMessage };
 }
 
-function writeError(res: Res, code: ConnectError["code"], message: string, errorId?: string): void {
+function writeError(res: Res, code: ConnectError["code"], message: string, errorId?: ErrorId): void {
   const twirp = twirpCodeOf(code, errorId);
   const body = JSON.stringify({ code: twirp.code, msg: message });
   res.setHeader("Content-Type", "application/json");

@@ -54,7 +54,7 @@ export class TokenVerifier {
    * key (`withoutPqKey`), and giving it the later of `minValiditySeconds` from now and the original
    * expiry (LiveKit #4580: never shorten).
    */
-  async refresh(claims: AccessClaims, minValiditySeconds: number): Promise<{ token: string; expiresAt: number }> {
+  async refresh(claims: AccessClaims, minValiditySeconds: number): Promise<{ token: string; expiresAtMs: number }> {
     const [apiKey] = this.keys.keys();
     if (apiKey === undefined) throw errors.internal();
     const now = Math.floor(Date.now() / 1000);
@@ -66,7 +66,7 @@ export class TokenVerifier {
       .setNotBefore(now)
       .setExpirationTime(exp)
       .sign(await this.cryptoKey(apiKey));
-    return { token, expiresAt: exp * 1000 };
+    return { token, expiresAtMs: exp * 1000 };
   }
 
   private secret(apiKey: string): Uint8Array | undefined {

@@ -1,5 +1,5 @@
 import { ConfigError, loadConfig } from "../config.js";
-import { parsePqAlgorithm, type PqAlgorithm } from "../protocol/pq/algorithms.js";
+import { DEFAULT_PQ_ALGORITHM, PQ_ALGORITHMS, parsePqAlgorithm, type PqAlgorithm } from "../protocol/pq/algorithms.js";
 import { UsageError, optionalString, parseFlags, requireString } from "./cli-args.js";
 import { EXIT, type CliIo } from "./cli-io.js";
 import { parseDuration } from "./duration.js";
@@ -70,8 +70,8 @@ export async function runTokenCommand(args: readonly string[], io: CliIo): Promi
   let algorithm: PqAlgorithm | undefined;
   if (algorithmText !== undefined) {
     algorithm = parsePqAlgorithm(algorithmText);
-    if (algorithm === undefined) throw new UsageError(`--pq-algorithm must be ML-KEM-768 or X25519MLKEM768, not ${JSON.stringify(algorithmText)}`);
-  } else if (values.pq === true) algorithm = "ML-KEM-768";
+    if (algorithm === undefined) throw new UsageError(`--pq-algorithm must be ${PQ_ALGORITHMS.join(" or ")}, not ${JSON.stringify(algorithmText)}`);
+  } else if (values.pq === true) algorithm = DEFAULT_PQ_ALGORITHM;
 
   const keys = resolveKey(optionalString(values, "key"), optionalString(values, "secret"), io);
   if (typeof keys === "number") return keys;

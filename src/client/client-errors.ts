@@ -74,8 +74,3 @@ export function errorFromHttpStatus(status: number, body: string): ConnectError 
   };
   return new ConnectError(body.trim() || `HTTP ${status}`, byStatus[status] ?? Code.Unknown);
 }
-
-/** `e` as a `ConnectError` (other errors become `Code.Internal`, keeping their message). */
-export function asConnectError(e: unknown): ConnectError {
-  return ConnectError.from(e, Code.Internal);
-}

@@ -56,11 +56,6 @@ export interface DataChannelLike {
   onmessage?: ((event: never) => void) | null;
 }
 
-/** The event of `onmessage` on a data channel. */
-export interface DataChannelMessageEventLike {
-  readonly data: unknown;
-}
-
 /** The event of `onicecandidate`: `candidate` is `null` (browsers) or `undefined` (werift) at the end of gathering. */
 export interface IceCandidateEventLike {
   readonly candidate: { toJSON(): IceCandidateInitLike } | null | undefined;

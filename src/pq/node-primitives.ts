@@ -50,17 +50,17 @@ export function bytes(buf: Buffer): Uint8Array {
 }
 
 /** SHA-256(data), synchronously (one-shot: no Hash object). */
-export function sha256Sync(data: Uint8Array): Uint8Array {
+function sha256Sync(data: Uint8Array): Uint8Array {
   return bytes(hash("sha256", data, "buffer"));
 }
 
 /** HMAC-SHA256(key, data), synchronously. */
-export function hmacSha256Sync(key: Uint8Array, data: Uint8Array): Uint8Array {
+function hmacSha256Sync(key: Uint8Array, data: Uint8Array): Uint8Array {
   return bytes(createHmac("sha256", key).update(data).digest());
 }
 
 /** HKDF-Expand (RFC 5869 §2.3) with SHA-256, synchronously. */
-export function hkdfExpandSync(prk: Uint8Array, info: Uint8Array, length: number): Uint8Array {
+function hkdfExpandSync(prk: Uint8Array, info: Uint8Array, length: number): Uint8Array {
   if (!Number.isInteger(length) || length < 0 || length > 255 * 32) throw new RangeError("HKDF length");
   if (length === 32) {
     // Every key of the schedule: one block, T(1) = HMAC(prk, info ‖ 0x01), in one update.
@@ -85,7 +85,7 @@ export function hkdfExpandSync(prk: Uint8Array, info: Uint8Array, length: number
 }
 
 /** AES-256-GCM seal, synchronously: ciphertext ‖ 16-byte tag. */
-export function aesGcmSealSync(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Uint8Array {
+function aesGcmSealSync(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Uint8Array {
   const cipher = createCipheriv("aes-256-gcm", key, nonce, { authTagLength: 16 });
   cipher.setAAD(aad);
   const head = cipher.update(plaintext);
@@ -99,7 +99,7 @@ export function aesGcmSealSync(key: Uint8Array, nonce: Uint8Array, aad: Uint8Arr
 }
 
 /** AES-256-GCM open, synchronously; throws `PqError("aead_failed")` on a bad tag or a short input. */
-export function aesGcmOpenSync(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, ciphertextWithTag: Uint8Array): Uint8Array {
+function aesGcmOpenSync(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, ciphertextWithTag: Uint8Array): Uint8Array {
   if (ciphertextWithTag.length < 16) throw new PqError("aead_failed", "ciphertext shorter than its tag");
   const split = ciphertextWithTag.length - 16;
   const decipher = createDecipheriv("aes-256-gcm", key, nonce, { authTagLength: 16 });
@@ -124,7 +124,7 @@ export function aesGcmOpenSync(key: Uint8Array, nonce: Uint8Array, aad: Uint8Arr
 // 148/125 µs for DER (OpenSSL's DER encoder/decoder setup dominates the 50 µs of the DH itself).
 
 /** A fresh X25519 key pair; the private key is a node `KeyObject`. */
-export function x25519GenerateSync(): X25519KeyPair {
+function x25519GenerateSync(): X25519KeyPair {
   const { publicKey, privateKey } = generateKeyPairSync("x25519");
   const jwk = publicKey.export({ format: "jwk" });
   if (typeof jwk.x !== "string") throw new Error("X25519 JWK export without x");
@@ -134,7 +134,7 @@ export function x25519GenerateSync(): X25519KeyPair {
 }
 
 /** X25519(privateKey, peer) with a raw 32-byte peer key; refuses an all-zero result (`PqError("x25519_zero")`). */
-export function x25519DeriveSync(privateKey: X25519PrivateKey, peerPublicKey: Uint8Array): Uint8Array {
+function x25519DeriveSync(privateKey: X25519PrivateKey, peerPublicKey: Uint8Array): Uint8Array {
   if (!(privateKey instanceof KeyObject) || privateKey.type !== "private") {
     throw new TypeError("X25519 private key is not a node KeyObject");
   }
@@ -159,9 +159,9 @@ export function x25519DeriveSync(privateKey: X25519PrivateKey, peerPublicKey: Ui
 
 /**
  * `PqPrimitives` over `node:crypto`. Every operation is synchronous underneath (the promises are already settled),
- * which keeps the server's handshake cheap; the `*Sync` exports serve callers that need no promise at all.
+ * which keeps the server's handshake cheap.
  */
-export function createNodePrimitives(): PqPrimitives {
+function createNodePrimitives(): PqPrimitives {
   return {
     sha256: async (data) => sha256Sync(data),
     // HKDF-Extract is HMAC(salt, ikm) (RFC 5869 §2.2); node's hkdfSync always does extract and expand together.

@@ -5,6 +5,7 @@ import { BatchPacer } from "./batch-pacer.js";
 import { PUSH_MIN_BYTES, PushedBatchSender } from "./pushed-batch.js";
 import { RouteCache, type Route } from "./route-cache.js";
 import { reply } from "./lua-script.js";
+import { FORWARDED, OVERFLOW } from "./outcome-flags.js";
 import { PackedOutcomes } from "./packed-outcomes.js";
 import type { RedisContext } from "./redis-context.js";
 
@@ -17,8 +18,6 @@ export const MAX_BATCH_BYTES = 256 * 1024;
 
 /** Per message in the batch script's reply: flags, recipient index, id (see `mailboxScripts.enqueueBatch`). */
 export const ENQUEUE_OUTCOME_BYTES = 10;
-const FORWARDED = 2;
-const OVERFLOW = 4;
 
 interface Pending {
   readonly limits: MailboxLimits;

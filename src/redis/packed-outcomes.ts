@@ -1,7 +1,5 @@
 import { reply } from "./lua-script.js";
-
-/** Set in an entry's flags when its recipient was found in its room. */
-export const FOUND = 1;
+import { FOUND } from "./outcome-flags.js";
 
 /** A recipient as a batch script lists it: its sid and the node holding its connection. */
 export interface ListedRecipient {

@@ -1,6 +1,7 @@
 import { Command } from "ioredis";
 import { nodeTopic } from "../bus/bus.js";
 import type { MailboxLimits, QueuedMessage } from "../store/store.js";
+import { AWAY, AWAY_BYTES_OVER, FORWARDED } from "./outcome-flags.js";
 import { PackedOutcomes, type ListedRecipient } from "./packed-outcomes.js";
 import { pushedEnqueueScript } from "./lua/pushed-enqueue-script.js";
 import type { RedisContext } from "./redis-context.js";
@@ -12,10 +13,6 @@ export const PUSH_MIN_BYTES = 4096;
 
 /** Per group in the pushed script's reply: flags, index in the sid/node list, first id, mailbox length before. */
 const PUSHED_OUTCOME_BYTES = 14;
-const FORWARDED = 2;
-const AWAY = 4;
-/** Away, and past `MailboxLimits.awayBytes` since it went away. */
-const AWAY_BYTES_OVER = 8;
 
 type Queued = QueuedMessage & { overflow: boolean };
 

@@ -1,5 +1,5 @@
 import { create, fromBinary, toBinary, type DescService } from "@bufbuild/protobuf";
-import type { ConnectRouter } from "@connectrpc/connect";
+import type { ConnectError, ConnectRouter } from "@connectrpc/connect";
 import * as v1 from "../../gen/grpc/reflection/v1/reflection_pb.js";
 import * as v1alpha from "../../gen/grpc/reflection/v1alpha/reflection_pb.js";
 import { encodeGrpcMessagesBySpec } from "../api/rpc-request-errors.js";
@@ -96,7 +96,7 @@ function files(descriptors: Uint8Array[] | undefined, what: string): MessageResp
   return { case: "fileDescriptorResponse", value: create(v1.FileDescriptorResponseSchema, { fileDescriptorProto: descriptors }) };
 }
 
-function failure(error: ReturnType<typeof errors.internal>): MessageResponse {
+function failure(error: ConnectError): MessageResponse {
   return { case: "errorResponse", value: create(v1.ErrorResponseSchema, { errorCode: error.code, errorMessage: error.rawMessage }) };
 }
 

@@ -98,9 +98,8 @@ export class Relay {
   /**
    * The fast path for an offer, answer or trickle parsed straight from its bytes (relay-frames.ts): the
    * same checks as the decoded path, and the response spliced from the request's bytes and the sender's
-   * `stamp` (`senderFields`).
+   * `stamp` (`senderFields`). Done at once when the store answers at once; may throw instead of rejecting.
    */
-  /** Relays a fast-path frame; done at once when the store answers at once. May throw instead of rejecting. */
   relayFrame(sender: Sender, request: RelayRequest, stamp: string): MaybePromise<void> {
     this.requireSignal(sender);
     checkTarget(request.target);

@@ -70,9 +70,9 @@ export class ParticipantRequests {
     const { liveness, resume } = this.s.svc.config;
     try {
       const validity = refreshValiditySeconds(liveness.tokenRefreshSeconds, resume.windowMs / 1000);
-      const { token, expiresAt } = await this.s.svc.tokens.refresh(this.s.claims, validity);
+      const { token, expiresAtMs } = await this.s.svc.tokens.refresh(this.s.claims, validity);
       this.s.send(create(SignalResponseSchema, {
-        message: { case: "refreshToken", value: create(RefreshTokenSchema, { token, expiresAt: BigInt(expiresAt) }) },
+        message: { case: "refreshToken", value: create(RefreshTokenSchema, { token, expiresAt: BigInt(expiresAtMs) }) },
       }));
     } catch (e) {
       this.s.log.error({ err: e }, "token refresh failed");

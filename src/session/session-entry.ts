@@ -2,7 +2,7 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import type { StoredParticipant } from "../../gen/volly/signaling/v1/internal_pb.js";
 import { DisconnectReason, LeaveAction, type Room } from "../../gen/volly/signaling/v1/models_pb.js";
 import { JoinResponseSchema, ReconnectResponseSchema, SignalResponseSchema } from "../../gen/volly/signaling/v1/signal_pb.js";
-import { errors } from "../errors.js";
+import { errors, type ErrorId } from "../errors.js";
 import { startResponseWithRoster } from "../protocol/roster-frames.js";
 import { iceServersFor } from "../room/ice-servers.js";
 import { PRESENCE_TTL_MS } from "../store/store.js";
@@ -187,7 +187,7 @@ function startFields(s: SignalSession, m: { room: Room; self: StoredParticipant 
  * refused rekey) is a protocol error; before the join every failure ends it, a resume that cannot be
  * served with "join again from scratch".
  */
-export function endingOnFailure(id: string | undefined, joined: boolean): { reason: DisconnectReason; action: LeaveAction } | undefined {
+export function endingOnFailure(id: ErrorId | undefined, joined: boolean): { reason: DisconnectReason; action: LeaveAction } | undefined {
   if (id?.startsWith("pq_") && id !== "pq_rekey_invalid") return { reason: DisconnectReason.PROTOCOL_ERROR, action: LeaveAction.DISCONNECT };
   if (joined) return undefined;
   if (id === "resume_unknown" || id === "resume_gap") return { reason: DisconnectReason.STATE_MISMATCH, action: LeaveAction.RECONNECT };

@@ -1,7 +1,7 @@
 import { create, fromBinary } from "@bufbuild/protobuf";
 import type { ConnectError } from "@connectrpc/connect";
 import { ErrorResponseSchema, SignalResponseSchema, type SignalResponse } from "../../gen/volly/signaling/v1/signal_pb.js";
-import { codeName, errorIdOf } from "../errors.js";
+import { codeName, errorIdOf, type ErrorId } from "../errors.js";
 import type { Metrics } from "../metrics/metrics.js";
 import { responseCaseOf } from "../protocol/message-case.js";
 import { GCM_TAG_BYTES } from "../protocol/pq/algorithms.js";
@@ -21,7 +21,7 @@ import type { SignalTransport } from "./signal-transport.js";
 const pooledFrame = (size: number): Uint8Array => Buffer.allocUnsafe(size);
 
 /** Limits whose refusals are counted where they are answered (the others are counted where they trip). */
-const LIMIT_ERRORS = new Set(["room_full", "too_many_rooms", "field_too_large", "discover_too_many"]);
+const LIMIT_ERRORS = new Set<ErrorId>(["room_full", "too_many_rooms", "field_too_large", "discover_too_many"]);
 
 /**
  * Everything a session sends, encoded for its connection: encrypted as a `secure` record once the PQ

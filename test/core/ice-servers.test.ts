@@ -36,7 +36,7 @@ describe("ICE servers in join", () => {
 
 describe("without a TURN secret", () => {
   // TURN URLs would not work without credentials: such a configuration is refused at start-up
-  // (test/config.test.ts), and were one to reach `iceServersFor` anyway, the URLs are not offered.
+  // (test/core/config.test.ts), and were one to reach `iceServersFor` anyway, the URLs are not offered.
   test("a node with TURN URLs but no secret does not start", async () => {
     await assert.rejects(
       startTestServer({ VOLLY_PQ_ENABLED: "false", VOLLY_TURN_URLS: "turn:turn.example.test:3478" }),

@@ -55,11 +55,6 @@ export function ciphertextLength(algorithm: PqAlgorithm): number {
   return isHybrid(algorithm) ? HYBRID_SERVER_SHARE_BYTES : MLKEM768_CT_BYTES;
 }
 
-/** Length of the combined shared secret `ss` for the algorithm: 32, or 64 for the hybrid (mlkem_ss ‖ x25519_ss). */
-export function sharedSecretLength(algorithm: PqAlgorithm): number {
-  return isHybrid(algorithm) ? 2 * SHARED_SECRET_BYTES : SHARED_SECRET_BYTES;
-}
-
 const SESSION_ID = /^[0-9a-f]{32}$/;
 
 /** True for a well-formed session id: exactly 32 lowercase hex digits. */

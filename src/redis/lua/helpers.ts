@@ -1,6 +1,6 @@
 /**
  * Lua functions shared by the scripts (after `LUA_PRELUDE`). A participant "row" is the triple
- * {StoredParticipant bytes, node_id, away_until} that `participant-codec.ts` turns back into a record.
+ * {StoredParticipant bytes, node_id, away_until} that `redis-codec.ts` (`decodeParticipantRow`) turns back into a record.
  */
 export const LUA_HELPERS = `
 local K_SESSION_NODES = P .. 'sessions:nodes'

@@ -1,4 +1,5 @@
 import { LuaScript } from "../lua-script.js";
+import { FORWARDED, FOUND, OVERFLOW } from "../outcome-flags.js";
 import { ENQUEUE_SHARED } from "./enqueue-shared.js";
 
 // A missing \`mailbox:<sid>:ids\` starts at 1 in every enqueue below: a participant has none until its first
@@ -36,8 +37,8 @@ export const mailboxScripts = {
    * (n, limit, awayMax, from, messages) → {outcomes, sid1, node1, sid2, node2, ...}, where `messages` packs n ×
    * (room, identity, response) as `EnqueueBatchWriter` (protocol/enqueue-batch.ts) writes them. The reply lists
    * the recipients once each, and `outcomes`, ENQUEUE_OUTCOME_BYTES per message in call order: a flags
-   * byte (0 no such participant, else 1 | 2 forwarded | 4 overflow), the 1-based index of its recipient in
-   * the list, and its id as a big-endian double. Each message is queued as if enqueued on its own. The
+   * byte (0 no such participant, else FOUND | FORWARDED | OVERFLOW, outcome-flags.ts), the 1-based index of
+   * its recipient in the list, and its id as a big-endian double. Each message is queued as if enqueued on its own. The
    * reply is packed because a node decodes one per batch of relays: a table per message cost it more
    * garbage (and GC time) than the rest of the relay. A participant's routing facts and next id are read
    * once per batch and its next id written once; messages for other nodes than `from` are published, one
@@ -114,7 +115,7 @@ for i = 1, n do
   else
     local overflow = 0
     if f[2] and (f[8] + m_k[i] > limit or f[9]) then overflow = 1 end
-    vals[3 * i - 2], vals[3 * i - 1], vals[3 * i] = 1 + 2 * m_fwd[i] + 4 * overflow, f[6], m_id[i]
+    vals[3 * i - 2], vals[3 * i - 1], vals[3 * i] = ${FOUND} + ${FORWARDED} * m_fwd[i] + ${OVERFLOW} * overflow, f[6], m_id[i]
   end
 end
 reply[1] = pack_outcomes(vals, n)

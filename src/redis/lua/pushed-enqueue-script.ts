@@ -1,4 +1,5 @@
 import { LuaScript } from "../lua-script.js";
+import { AWAY, AWAY_BYTES_OVER, FORWARDED, FOUND } from "../outcome-flags.js";
 import { ENQUEUE_SHARED } from "./enqueue-shared.js";
 
 /**
@@ -53,20 +54,20 @@ for g = 1, g_count do
     first = tonumber(nxt or '1')
     redis.call('HSET', k_ids(sid), 'next', first + count)
     local node = h[1] or ''
-    flags = 1
+    flags = ${FOUND}
     if tonumber(h[2] or '0') > 0 then
-      flags = flags + 4
-      if away_over(sid, group_bytes, away_max) then flags = flags + 8 end
+      flags = flags + ${AWAY}
+      if away_over(sid, group_bytes, away_max) then flags = flags + ${AWAY_BYTES_OVER} end
     end
     if pub ~= '' and node == pub then
       local body = '\\8' .. varint(g) .. '\\18' .. varint(#sid) .. sid .. '\\24' .. varint(first)
       routed[#routed + 1] = '\\34' .. varint(#body) .. body
-      flags = flags + 2
+      flags = flags + ${FORWARDED}
     elseif from ~= '' and node ~= '' and node ~= from then
       -- Read before the trim below, which may drop some of them.
       if not bytes then bytes = redis.call('LRANGE', k_mail(sid), -count, -1) end
       for k = 1, count do forward(from, node, sid, first + k - 1, bytes[k]) end
-      flags = flags + 2
+      flags = flags + ${FORWARDED}
     end
     before = len - count
     if len > limit then redis.call('LTRIM', k_mail(sid), len - limit, -1) end

@@ -2,8 +2,8 @@
 // every problem listed at start-up.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { loadConfig } from "../src/config.js";
-import { problemsOf } from "./helpers/config-problems.js";
+import { loadConfig } from "../../src/config.js";
+import { problemsOf } from "../helpers/config-problems.js";
 
 test("Sentinel settings: parsed, with the servers' and the Sentinels' passwords kept apart", () => {
   const c = loadConfig({ REDIS_SENTINELS: "10.0.0.1:26379, [::1]:26380", REDIS_SENTINEL_NAME: "mymaster", REDIS_PASSWORD: "pw", REDIS_SENTINEL_PASSWORD: "spw", REDIS_PREFIX: "v:" });

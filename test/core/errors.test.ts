@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { ConnectError } from "@connectrpc/connect";
-import { closeCodeOf, codeName, errorIdOf, errors, httpStatusOf, toPublicError, twirpCodeOf } from "../src/errors.js";
+import { closeCodeOf, codeName, errorIdOf, errors, httpStatusOf, toPublicError, twirpCodeOf } from "../../src/errors.js";
 
 const catalogue = Object.entries(errors).map(([key, make]) => {
   const e = (make as (...args: unknown[]) => ConnectError)("x", 1);
@@ -19,7 +19,7 @@ test("every catalogue entry has a unique id named after its factory", () => {
 });
 
 test("docs/errors.md lists every id, and nothing else", () => {
-  const doc = readFileSync(new URL("../docs/errors.md", import.meta.url), "utf8");
+  const doc = readFileSync(new URL("../../docs/errors.md", import.meta.url), "utf8");
   const documented = new Set([...doc.matchAll(/^\| `([a-z0-9_]+)` \|/gm)].map((m) => m[1]));
   for (const c of catalogue) assert.ok(documented.has(c.id), `${c.id} missing from docs/errors.md`);
   for (const id of documented) assert.ok(catalogue.some((c) => c.id === id), `docs/errors.md lists unknown id ${id}`);

@@ -2,8 +2,8 @@
 // entries, the two ways of naming Redis, control characters in free-text variables, blank secrets.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { ConfigError, loadConfig } from "../src/config.js";
-import { problemsOf } from "./helpers/config-problems.js";
+import { ConfigError, loadConfig } from "../../src/config.js";
+import { problemsOf } from "../helpers/config-problems.js";
 
 
 /** The whole `ConfigError` message (what reaches stderr) for an `env` that must be refused. */

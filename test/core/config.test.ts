@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { ConfigError, frameBytesForData, loadConfig } from "../src/config.js";
-import { parseApiKeys } from "../src/auth/api-keys.js";
-import { defaultNodeId, NODE_ID_PATTERN } from "../src/config-node-id.js";
-import { problemsOf } from "./helpers/config-problems.js";
+import { ConfigError, frameBytesForData, loadConfig } from "../../src/config.js";
+import { parseApiKeys } from "../../src/auth/api-keys.js";
+import { defaultNodeId, NODE_ID_PATTERN } from "../../src/config-node-id.js";
+import { problemsOf } from "../helpers/config-problems.js";
 
 test("defaults: memory store, dev keys, ports 7880/7881, PQ on with ML-KEM-768", () => {
   const c = loadConfig({});
