@@ -9,7 +9,7 @@ import type { CodecError } from "../protocol/signal-codec.js";
 import type { TokenPqKey } from "../pq/token-pq-claims.js";
 import type { HeldParticipant, LocalParticipant } from "../room/local-participants.js";
 import { senderOf, type Sender } from "../room/relay.js";
-import { newConnectionId, newSid } from "../room/membership.js";
+import { newConnectionId, newSid } from "../room/ids.js";
 import { monotonicMs } from "../monotonic-time.js";
 import { intern } from "../intern-string.js";
 import { pack, unpack, type Packed } from "../store/compact-records.js";

@@ -3,7 +3,7 @@ import { describe, test } from "node:test";
 import { create, equals } from "@bufbuild/protobuf";
 import { StoredParticipantSchema, StoredSessionSchema } from "../../gen/volly/signaling/v1/internal_pb.js";
 import { ParticipantInfoSchema, ParticipantPermissionSchema } from "../../gen/volly/signaling/v1/models_pb.js";
-import { newConnectionId, newSid } from "../../src/room/membership.js";
+import { newConnectionId, newSid } from "../../src/room/ids.js";
 import { pack, unpack } from "../../src/store/compact-records.js";
 
 describe("packed records", () => {
