@@ -2,10 +2,11 @@ import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type Server } from "ws";
 import type { Logger } from "pino";
-import { errorIdOf, errors, httpStatusOf, toPublicError } from "../errors.js";
+import type { ConnectError } from "@connectrpc/connect";
+import { errors, httpStatusOf, toPublicError } from "../errors.js";
 import type { Metrics } from "../metrics/metrics.js";
-import { authorizeConnection } from "../session/authorize-connection.js";
-import { parseConnectParams, queryParams, type ConnectParams } from "../session/connect-params.js";
+import { admitConnection, type AdmittedConnection } from "../session/admit-connection.js";
+import { queryParams } from "../session/connect-params.js";
 import { requestTarget } from "../http/request-target.js";
 import type { NodeServices } from "../session/node-services.js";
 import { SignalSession } from "../session/signal-session.js";
@@ -47,21 +48,21 @@ export class WsBridge {
   /** Handles an HTTP upgrade request for a signal path; true once the socket is a signal WebSocket's. */
   async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<boolean> {
     const url = requestTarget(req.url);
-    if (url === undefined) return reject(socket, 400, "malformed request target");
+    if (url === undefined) return refuse(socket, errors.malformedTarget());
     const ip = req.socket.remoteAddress ?? "";
     // Socket errors are already handled: the listener gave every accepted socket its shared error listener.
-    let params: ConnectParams;
-    let auth;
-    if (!this.limiter.acquire(ip)) return reject(socket, 429, "too many connections");
+    let admitted: AdmittedConnection;
     try {
-      params = parseConnectParams(queryParams(url.searchParams), header(req, "authorization"));
-      auth = await authorizeConnection(this.svc, params);
+      admitted = await admitConnection(this.svc, this.limiter, {
+        ip,
+        param: queryParams(url.searchParams),
+        authorization: header(req, "authorization"),
+        source: "query",
+      });
     } catch (e) {
-      this.limiter.release(ip);
-      const error = toPublicError(e);
-      this.svc.log.info({ error: errorIdOf(error), ip }, "connection refused");
-      return reject(socket, httpStatusOf(error.code), error.rawMessage);
+      return refuse(socket, toPublicError(e));
     }
+    const { params } = admitted;
     if (socket.destroyed) {
       this.limiter.release(ip);
       return false;
@@ -77,7 +78,7 @@ export class WsBridge {
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       upgraded = true;
       const transport = new WsTransport(ws, socket, ip, params.format ?? "flat", this.svc.config.limits.maxFrameBytes, this.limiter, this.open);
-      const session = new SignalSession(this.svc, transport, auth, params);
+      const session = new SignalSession(this.svc, transport, admitted, params);
       transport.attach(session);
       void session.start();
     });
@@ -129,6 +130,11 @@ function socketClosingOversizedFrames(maxFrameBytes: number, metrics: Metrics, l
 function header(req: IncomingMessage, name: string): string | undefined {
   const v = req.headers[name];
   return Array.isArray(v) ? v[0] : v;
+}
+
+/** A refused upgrade, LiveKit style: the catalogue's HTTP status with its message as a plain-text body. */
+function refuse(socket: Duplex, error: ConnectError): false {
+  return reject(socket, httpStatusOf(error.code), error.rawMessage);
 }
 
 function reject(socket: Duplex, status: number, reason: string): false {
