@@ -7,6 +7,7 @@ import { errors, httpStatusOf, toPublicError } from "../errors.js";
 import type { Metrics } from "../metrics/metrics.js";
 import { admitConnection, type AdmittedConnection } from "../session/admit-connection.js";
 import { queryParams } from "../session/connect-params.js";
+import { writeRawResponse } from "../http/raw-response.js";
 import { requestTarget } from "../http/request-target.js";
 import type { NodeServices } from "../session/node-services.js";
 import { SignalSession } from "../session/signal-session.js";
@@ -134,23 +135,6 @@ function header(req: IncomingMessage, name: string): string | undefined {
 
 /** A refused upgrade, LiveKit style: the catalogue's HTTP status with its message as a plain-text body. */
 function refuse(socket: Duplex, error: ConnectError): false {
-  return reject(socket, httpStatusOf(error.code), error.rawMessage);
-}
-
-function reject(socket: Duplex, status: number, reason: string): false {
-  if (socket.destroyed) return false;
-  const body = Buffer.from(reason, "utf8");
-  socket.end(
-    `HTTP/1.1 ${status} ${statusText(status)}\r\nContent-Type: text/plain; charset=utf-8\r\n` +
-      `Content-Length: ${body.length}\r\nAccess-Control-Allow-Origin: *\r\nConnection: close\r\n\r\n${reason}`,
-  );
+  if (!socket.destroyed) writeRawResponse(socket, httpStatusOf(error.code), error.rawMessage);
   return false;
-}
-
-function statusText(status: number): string {
-  const texts: Record<number, string> = {
-    400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 429: "Too Many Requests",
-    500: "Internal Server Error", 503: "Service Unavailable", 504: "Gateway Timeout",
-  };
-  return texts[status] ?? "Error";
 }
