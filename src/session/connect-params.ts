@@ -12,6 +12,8 @@ export interface ConnectParams {
   readonly sid: string | undefined;
   /** The last message id the client processed, when resuming. */
   readonly lastMessageId: bigint | undefined;
+  /** Where the client put these, so that a later error names a parameter as the client sent it. */
+  readonly source: ParamSource;
 }
 
 const SID = /^PA_[A-Za-z0-9]{1,64}$/;
@@ -46,7 +48,7 @@ export function parseConnectParams(
     lastMessageId = BigInt(last);
   }
   if (reconnect && sid === undefined) throw bad(`${name("reconnect")} needs ${name("sid")}`);
-  return { token, format: wireFormat(format), reconnect, sid, lastMessageId };
+  return { token, format: wireFormat(format), reconnect, sid, lastMessageId, source };
 }
 
 /**
