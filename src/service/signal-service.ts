@@ -6,7 +6,7 @@ import { requestBodyError } from "../api/request-body-errors.js";
 import { encodeGrpcMessagesBySpec } from "../api/rpc-request-errors.js";
 import { errors } from "../errors.js";
 import { admitConnection, type AdmittedConnection } from "../session/admit-connection.js";
-import { paramName } from "../session/connect-params.js";
+import { metadataParams } from "../session/connect-params.js";
 import type { NodeServices } from "../session/node-services.js";
 import { SignalSession } from "../session/signal-session.js";
 import type { ConnectionSlots } from "../rtc/connection-limiter.js";
@@ -30,7 +30,7 @@ export function registerSignalService(router: ConnectRouter, svc: NodeServices, 
       try {
         admitted = await admitConnection(svc, slots, {
           ip,
-          param: (name) => ctx.requestHeader.get(paramName(name, "metadata")) ?? undefined,
+          param: metadataParams((name) => ctx.requestHeader.get(name)),
           authorization: ctx.requestHeader.get("authorization") ?? undefined,
           source: "metadata",
         });
