@@ -28,6 +28,8 @@ export const errors = {
   tooManyConnections: () => err("too_many_connections", Code.ResourceExhausted, "too many connections"),
   badQuery: (detail: string, source: "query" | "metadata" = "query") =>
     err("bad_query", Code.InvalidArgument, `invalid ${source === "query" ? "query" : "connect metadata"}: ${detail}`),
+  /** A request line whose target is neither a path nor an absolute URL (`*`, a bare word), on either port. */
+  malformedTarget: () => err("malformed_target", Code.InvalidArgument, "malformed request target"),
 
   // Messages inside a session.
   targetNotFound: () => err("target_not_found", Code.NotFound, "target participant is not in your room"),

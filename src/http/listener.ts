@@ -3,7 +3,7 @@ import * as http2 from "node:http2";
 import * as net from "node:net";
 import type { Duplex } from "node:stream";
 import type { ConnectionSlots } from "../rtc/connection-limiter.js";
-import { corsResponseHeaders } from "./cors-policy.js";
+import { writeRawResponse } from "./raw-response.js";
 
 const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 
@@ -266,11 +266,9 @@ function answerClientError(e: Error & { code?: string }, socket: Duplex): void {
     return;
   }
   const [status, reason] = e.code === "HPE_HEADER_OVERFLOW"
-    ? ["431 Request Header Fields Too Large", `request line and headers larger than ${http.maxHeaderSize} bytes (a token this large cannot be used)`]
+    ? [431, `request line and headers larger than ${http.maxHeaderSize} bytes (a token this large cannot be used)`]
     : e.code === "ERR_HTTP_REQUEST_TIMEOUT"
-      ? ["408 Request Timeout", "the request took too long to arrive"]
-      : ["400 Bad Request", "malformed HTTP request"];
-  // With the CORS headers every answer has: a page on another origin reads the reason rather than "Failed to fetch".
-  const cors = Object.entries(corsResponseHeaders()).map(([name, value]) => `${name}: ${value}\r\n`).join("");
-  socket.end(`HTTP/1.1 ${status}\r\nContent-Type: text/plain; charset=utf-8\r\n${cors}Content-Length: ${Buffer.byteLength(reason)}\r\nConnection: close\r\n\r\n${reason}`);
+      ? [408, "the request took too long to arrive"]
+      : [400, "malformed HTTP request"];
+  writeRawResponse(socket, status, reason);
 }

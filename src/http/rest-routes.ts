@@ -60,8 +60,7 @@ async function route(svc: NodeServices, health: HealthCheck, extra: ExtraRoute[]
   for (const [name, value] of Object.entries(preflight ? corsPreflightHeaders() : corsResponseHeaders())) res.setHeader(name, value);
   if (url === undefined) {
     discardRequestBody(req, res);
-    res.writeHead(400, { "Content-Type": "text/plain; charset=utf-8" });
-    res.end("malformed request target");
+    answerFailure(res, errors.malformedTarget());
     return;
   }
   if (preflight) {

@@ -2,10 +2,12 @@ import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type Server } from "ws";
 import type { Logger } from "pino";
-import { errorIdOf, errors, httpStatusOf, toPublicError } from "../errors.js";
+import type { ConnectError } from "@connectrpc/connect";
+import { errors, httpStatusOf, toPublicError } from "../errors.js";
 import type { Metrics } from "../metrics/metrics.js";
-import { authorizeConnection } from "../session/authorize-connection.js";
-import { parseConnectParams, queryParams, type ConnectParams } from "../session/connect-params.js";
+import { admitConnection, type AdmittedConnection } from "../session/admit-connection.js";
+import { queryParams } from "../session/connect-params.js";
+import { writeRawResponse } from "../http/raw-response.js";
 import { requestTarget } from "../http/request-target.js";
 import type { NodeServices } from "../session/node-services.js";
 import { SignalSession } from "../session/signal-session.js";
@@ -47,21 +49,21 @@ export class WsBridge {
   /** Handles an HTTP upgrade request for a signal path; true once the socket is a signal WebSocket's. */
   async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<boolean> {
     const url = requestTarget(req.url);
-    if (url === undefined) return reject(socket, 400, "malformed request target");
+    if (url === undefined) return refuse(socket, errors.malformedTarget());
     const ip = req.socket.remoteAddress ?? "";
     // Socket errors are already handled: the listener gave every accepted socket its shared error listener.
-    let params: ConnectParams;
-    let auth;
-    if (!this.limiter.acquire(ip)) return reject(socket, 429, "too many connections");
+    let admitted: AdmittedConnection;
     try {
-      params = parseConnectParams(queryParams(url.searchParams), header(req, "authorization"));
-      auth = await authorizeConnection(this.svc, params);
+      admitted = await admitConnection(this.svc, this.limiter, {
+        ip,
+        param: queryParams(url.searchParams),
+        authorization: header(req, "authorization"),
+        source: "query",
+      });
     } catch (e) {
-      this.limiter.release(ip);
-      const error = toPublicError(e);
-      this.svc.log.info({ error: errorIdOf(error), ip }, "connection refused");
-      return reject(socket, httpStatusOf(error.code), error.rawMessage);
+      return refuse(socket, toPublicError(e));
     }
+    const { params } = admitted;
     if (socket.destroyed) {
       this.limiter.release(ip);
       return false;
@@ -77,7 +79,7 @@ export class WsBridge {
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       upgraded = true;
       const transport = new WsTransport(ws, socket, ip, params.format ?? "flat", this.svc.config.limits.maxFrameBytes, this.limiter, this.open);
-      const session = new SignalSession(this.svc, transport, auth, params);
+      const session = new SignalSession(this.svc, transport, admitted, params);
       transport.attach(session);
       void session.start();
     });
@@ -131,20 +133,8 @@ function header(req: IncomingMessage, name: string): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
-function reject(socket: Duplex, status: number, reason: string): false {
-  if (socket.destroyed) return false;
-  const body = Buffer.from(reason, "utf8");
-  socket.end(
-    `HTTP/1.1 ${status} ${statusText(status)}\r\nContent-Type: text/plain; charset=utf-8\r\n` +
-      `Content-Length: ${body.length}\r\nAccess-Control-Allow-Origin: *\r\nConnection: close\r\n\r\n${reason}`,
-  );
+/** A refused upgrade, LiveKit style: the catalogue's HTTP status with its message as a plain-text body. */
+function refuse(socket: Duplex, error: ConnectError): false {
+  if (!socket.destroyed) writeRawResponse(socket, httpStatusOf(error.code), error.rawMessage);
   return false;
-}
-
-function statusText(status: number): string {
-  const texts: Record<number, string> = {
-    400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 429: "Too Many Requests",
-    500: "Internal Server Error", 503: "Service Unavailable", 504: "Gateway Timeout",
-  };
-  return texts[status] ?? "Error";
 }

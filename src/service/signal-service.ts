@@ -4,9 +4,9 @@ import { DisconnectReason, LeaveAction } from "../../gen/volly/signaling/v1/mode
 import { isDeadline } from "../api/call-deadline.js";
 import { requestBodyError } from "../api/request-body-errors.js";
 import { encodeGrpcMessagesBySpec } from "../api/rpc-request-errors.js";
-import { errorIdOf, errors, toPublicError } from "../errors.js";
-import { authorizeConnection } from "../session/authorize-connection.js";
-import { paramName, parseConnectParams } from "../session/connect-params.js";
+import { errors } from "../errors.js";
+import { admitConnection, type AdmittedConnection } from "../session/admit-connection.js";
+import { metadataParams } from "../session/connect-params.js";
 import type { NodeServices } from "../session/node-services.js";
 import { SignalSession } from "../session/signal-session.js";
 import type { ConnectionSlots } from "../rtc/connection-limiter.js";
@@ -26,29 +26,22 @@ export function registerSignalService(router: ConnectRouter, svc: NodeServices, 
       // Once the call is over (refused, or its session ended), its stream gets the close grace: a client
       // that keeps its window shut cannot take the status, and no request deadline ends this stream.
       const stream = ctx.values.get(callStream);
-      if (!slots.acquire(ip)) {
-        svc.log.info({ error: "too_many_connections", ip }, "connection refused");
+      let admitted: AdmittedConnection;
+      try {
+        admitted = await admitConnection(svc, slots, {
+          ip,
+          param: metadataParams((name) => ctx.requestHeader.get(name)),
+          authorization: ctx.requestHeader.get("authorization") ?? undefined,
+          source: "metadata",
+        });
+      } catch (e) {
         stream?.closeWithin(CLOSE_GRACE_MS);
-        throw errors.tooManyConnections();
+        throw e;
       }
-      let session: SignalSession;
       // The session ends by closing its transport; the handler may then be stuck writing a response into
       // a shut window, so the grace starts there, not when the handler returns.
       const transport = new StreamTransport(ip, () => stream?.closeWithin(CLOSE_GRACE_MS));
-      try {
-        const params = parseConnectParams(
-          (name) => ctx.requestHeader.get(paramName(name, "metadata")) ?? undefined,
-          ctx.requestHeader.get("authorization") ?? undefined,
-          "metadata",
-        );
-        session = new SignalSession(svc, transport, await authorizeConnection(svc, params), params);
-      } catch (e) {
-        slots.release(ip);
-        const error = toPublicError(e);
-        svc.log.info({ error: errorIdOf(error), ip }, "connection refused");
-        stream?.closeWithin(CLOSE_GRACE_MS);
-        throw error;
-      }
+      const session = new SignalSession(svc, transport, admitted, admitted.params);
       // connect-es aborts the context for the client's deadline as for a cancel. A cancel is a drop (the
       // client is gone); at a deadline the client is still reading, so it gets what every server-side end
       // sends, `error` and `leave` (resume), and the stream ends deadline_exceeded rather than OK.

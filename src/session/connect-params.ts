@@ -12,6 +12,8 @@ export interface ConnectParams {
   readonly sid: string | undefined;
   /** The last message id the client processed, when resuming. */
   readonly lastMessageId: bigint | undefined;
+  /** Where the client put these, so that a later error names a parameter as the client sent it. */
+  readonly source: ParamSource;
 }
 
 const SID = /^PA_[A-Za-z0-9]{1,64}$/;
@@ -46,7 +48,7 @@ export function parseConnectParams(
     lastMessageId = BigInt(last);
   }
   if (reconnect && sid === undefined) throw bad(`${name("reconnect")} needs ${name("sid")}`);
-  return { token, format: wireFormat(format), reconnect, sid, lastMessageId };
+  return { token, format: wireFormat(format), reconnect, sid, lastMessageId, source };
 }
 
 /**
@@ -62,7 +64,11 @@ export function queryParams(query: URLSearchParams): (name: string) => string | 
   };
 }
 
-/** gRPC/Connect metadata names for the same parameters. */
+/**
+ * The gRPC/Connect metadata names of the parameters a stream takes (docs/protocol.md), and only those: the
+ * token is `authorization` alone (`volly-access_token` would be a second way in, and proxies such as nginx
+ * drop names with an underscore), and the format is the RPC protocol's own.
+ */
 const metadataNames: Readonly<Record<string, string>> = {
   reconnect: "volly-reconnect",
   sid: "volly-sid",
@@ -72,9 +78,17 @@ const metadataNames: Readonly<Record<string, string>> = {
 /** Where a client put its connect parameters: the `/rtc` query string, or gRPC/Connect metadata. */
 export type ParamSource = "query" | "metadata";
 
+/** `parseConnectParams`'s `get` over gRPC/Connect metadata (`header` reads one by its name). */
+export function metadataParams(header: (name: string) => string | null): (name: string) => string | undefined {
+  return (name) => {
+    const key = metadataNames[name];
+    return key === undefined ? undefined : (header(key) ?? undefined);
+  };
+}
+
 /** `query`'s name as the client spelled it in `source`, so an error names what the client actually sent. */
 export function paramName(query: string, source: ParamSource): string {
-  return source === "query" ? query : (metadataNames[query] ?? `volly-${query}`);
+  return source === "query" ? query : (metadataNames[query] ?? query);
 }
 
 /** The literal, not the query's string: a connection keeps its format for its whole life. */

@@ -98,8 +98,7 @@ async function requireOwnParticipant(s: SignalSession): Promise<void> {
     // A participant removed between the two reads has no mailbox left either: that is no bad id.
     const still = await s.svc.store.getParticipant(s.claims.video.room, s.identity);
     if (still?.info?.sid !== s.sid) throw errors.resumeUnknown();
-    const source = s.transport.kind === "websocket" ? "query" : "metadata";
-    throw errors.badQuery(`${paramName("last_message_id", source)} is past the last message sent to this participant`, source);
+    throw errors.badQuery(`${paramName("last_message_id", s.paramSource)} is past the last message sent to this participant`, s.paramSource);
   }
 }
 

@@ -17,7 +17,7 @@ import { PRESENCE_REFRESH_MS, PRESENCE_TTL_MS } from "../store/store.js";
 import type { AuthorizedConnection } from "./authorize-connection.js";
 import { lazyConnectionLog, type ConnectionLog } from "./connection-log.js";
 import { Entry } from "./inbound-items.js";
-import type { ConnectParams } from "./connect-params.js";
+import type { ConnectParams, ParamSource } from "./connect-params.js";
 import type { CursorOwner, DeliveryCursor } from "./delivery-cursor.js";
 import type { NodeServices, TickingSession } from "./node-services.js";
 import { ParticipantRequests } from "./participant-requests.js";
@@ -77,9 +77,10 @@ export class SignalSession implements LocalParticipant, TickingSession, CursorOw
   private ending = false;
   private disposal: Promise<void> = NOTHING_TO_DISPOSE;
 
-  /** Whether the connection resumes its participant (`reconnect`), and from which message on. */
+  /** Whether the connection resumes its participant (`reconnect`), from which message on, and where the client sent them. */
   readonly reconnect: boolean;
   readonly lastMessageId: bigint | undefined;
+  readonly paramSource: ParamSource;
 
   constructor(
     readonly svc: NodeServices,
@@ -93,9 +94,8 @@ export class SignalSession implements LocalParticipant, TickingSession, CursorOw
     this.kept = claims;
     this.claimsExpireAt = claims.expiresAt;
     this.pqKey = auth.pqKey;
-    // The two parameters the join needs, not the parameters object: it would hold the token.
-    this.reconnect = params.reconnect;
-    this.lastMessageId = params.lastMessageId;
+    // What the join needs, not the parameters object: it would hold the token.
+    ({ reconnect: this.reconnect, lastMessageId: this.lastMessageId, source: this.paramSource } = params);
     this.sid = params.reconnect && params.sid !== undefined ? params.sid : newSid("PA_");
     this.connId = newConnectionId(this.sid);
     this.identity = claims.identity;
