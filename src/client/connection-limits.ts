@@ -16,7 +16,10 @@ export interface VollyConnectionLimits {
   readonly fanoutBytesPerSecond: number;
 }
 
-/** What servers that do not advertise their limits run with by default (VOLLY_MAX_FRAME_BYTES and the rest). */
+/**
+ * What servers too old to advertise their limits ran with by default. Not today's defaults on purpose: a
+ * server that advertises nothing predates the 256 KiB VOLLY_MAX_FRAME_BYTES, which came with advertising.
+ */
 export const DEFAULT_CONNECTION_LIMITS: VollyConnectionLimits = {
   maxFrameBytes: 65_536,
   maxDataBytes: 16_384,
