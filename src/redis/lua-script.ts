@@ -7,6 +7,8 @@ export type ScriptArg = string | number | Uint8Array;
 
 /** Every script defined, for `loadScripts`. */
 const defined = new Set<LuaScript>();
+/** A load under way, per connection (see `loadScripts`). */
+const inFlight = new WeakMap<Redis, Promise<void>>();
 
 /**
  * Loads every script into Redis's script cache (SCRIPT LOAD, pipelined). Run on each (re)connection of a
@@ -16,8 +18,15 @@ const defined = new Set<LuaScript>();
  * Redis restart, a failover (caches are not replicated) or SCRIPT FLUSH. Best effort: a failure leaves the
  * EVAL fallback.
  */
-export async function loadScripts(redis: Redis): Promise<void> {
-  await Promise.all([...defined].map((script) => redis.script("LOAD", script.source)));
+export function loadScripts(redis: Redis): Promise<void> {
+  // Once at a time per connection: after a flush every call in flight misses, and each would load them all.
+  let loading = inFlight.get(redis);
+  if (loading === undefined) {
+    loading = Promise.all([...defined].map((script) => redis.script("LOAD", script.source))).then(() => undefined);
+    inFlight.set(redis, loading);
+    void loading.catch(() => undefined).finally(() => inFlight.delete(redis));
+  }
+  return loading;
 }
 
 /**
