@@ -14,6 +14,7 @@ import { errors } from "../errors.js";
 import { participantUpdate } from "../room/membership.js";
 import { senderOf, type Sender } from "../room/relay.js";
 import { dataBytes, descriptionBytes, FanoutBudget } from "./fanout-budget.js";
+import { markOffline } from "./session-entry.js";
 import type { SignalSession } from "./signal-session.js";
 import { refreshValiditySeconds } from "./token-refresh.js";
 
@@ -148,10 +149,8 @@ export class ParticipantRequests {
 
   private async leave(): Promise<void> {
     const { svc } = this.s;
-    // Offline before the room is told, as when a connection ends (leaveRoom): whoever hears it left and asks
-    // `discover` at once, on any node, must not find it online. A hidden participant has no presence.
     this.leaving = true;
-    if (!this.s.claims.video.hidden) await svc.store.setOffline(this.s.identity, this.s.connId, svc.clock.now()).catch(() => {});
+    await markOffline(this.s);
     await svc.rooms.leave(this.s.room, this.s.identity, this.s.sid, DisconnectReason.CLIENT_INITIATED);
     this.s.end({ reason: DisconnectReason.CLIENT_INITIATED, action: LeaveAction.DISCONNECT, dispose: "none" });
   }

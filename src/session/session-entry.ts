@@ -36,9 +36,8 @@ export async function enterRoom(s: SignalSession): Promise<void> {
   const cursor = new DeliveryCursor(s.reconnect ? (s.lastMessageId ?? 0n) : 0n, s, unackedLimitOf(svc), s);
   s.cursor = cursor;
   const previous = svc.local.add(s);
-  const hidden = s.claims.video.hidden;
   try {
-    if (!hidden) await svc.store.setOnline(s.identity, s.connId, PRESENCE_TTL_MS, svc.clock.now(), svc.nodeId);
+    if (!s.claims.video.hidden) await svc.store.setOnline(s.identity, s.connId, PRESENCE_TTL_MS, svc.clock.now(), svc.nodeId);
   } catch (e) {
     svc.local.remove(s);
     throw e;
@@ -54,7 +53,7 @@ export async function enterRoom(s: SignalSession): Promise<void> {
     }
   } finally {
     // Failed, or the connection ended meanwhile. Best effort, as in leaveRoom: presence expires by itself.
-    if (!entered && !hidden) await svc.store.setOffline(s.identity, s.connId, svc.clock.now()).catch(() => {});
+    if (!entered) await markOffline(s);
   }
   if (entered) cursor.start();
 }
@@ -70,8 +69,8 @@ async function stillConnected(s: SignalSession, resumed: boolean): Promise<boole
   const { svc } = s;
   s.log.debug({ sid: s.sid }, "connection ended while entering the room");
   try {
-    // Offline before the room is told it left (enterRoom's own mark comes after); none when hidden.
-    if (!s.claims.video.hidden) await svc.store.setOffline(s.identity, s.connId, svc.clock.now()).catch(() => {});
+    // Offline before the room is told it left (enterRoom's own mark comes after).
+    await markOffline(s);
     if (!resumed) await svc.rooms.leave(s.room, s.identity, s.sid, DisconnectReason.SIGNAL_CLOSE);
     // A newer connection of this participant on this node (another resume) owns it now.
     else if (svc.local.get(s.sid) === undefined) await svc.rooms.dropped(s.room, s.identity, s.sid, DisconnectReason.SIGNAL_CLOSE);
@@ -194,6 +193,15 @@ export function endingOnFailure(id: ErrorId | undefined, joined: boolean): { rea
 }
 
 /**
+ * Marks the connection offline; every departure does so before its room is told, so that whoever hears it
+ * left and asks `discover` at once, on any node, does not find it online. Best effort: presence expires by
+ * itself. A hidden participant has none (see enterRoom), and the mark would record when it was last seen.
+ */
+export async function markOffline(s: SignalSession): Promise<void> {
+  if (!s.claims.video.hidden) await s.svc.store.setOffline(s.identity, s.connId, s.svc.clock.now()).catch(() => {});
+}
+
+/**
  * Takes a joined participant out after its connection ended: offline, then gone (`leave`) or kept for a
  * resume (`away`). Never throws: what is not written now, because the store is down, the node reconciles
  * later (see `ClusterNode`), and every step is tried even when an earlier one failed.
@@ -203,9 +211,7 @@ export async function leaveRoom(s: SignalSession, dispose: Disposal, reason: Dis
   // Whether the participant is let go without its room having been told it left (see Rooms.departed).
   let unannounced = false;
   try {
-    // Presence is best effort: it expires by itself. A hidden participant has none (see enterRoom), and
-    // setOffline would record when it was last seen.
-    if (!s.claims.video.hidden) await svc.store.setOffline(s.identity, s.connId, svc.clock.now()).catch(() => {});
+    await markOffline(s);
     if (dispose === "leave") {
       unannounced = true;
       await svc.rooms.leave(s.room, s.identity, s.sid, reason);
