@@ -8,10 +8,10 @@ import { ClusterNode } from "./cluster/cluster-node.js";
 import { SessionLedger } from "./cluster/session-ledger.js";
 import { DepartureLedger } from "./room/departure-ledger.js";
 import type { Config } from "./config.js";
-import { errors, httpStatusOf } from "./errors.js";
+import { errors } from "./errors.js";
 import { HealthCheck } from "./http/health.js";
 import { Listener } from "./http/listener.js";
-import { writeRawResponse } from "./http/raw-response.js";
+import { writeRawError, writeRawResponse } from "./http/raw-response.js";
 import { requestTarget } from "./http/request-target.js";
 import { createRestHandler, type ExtraRoute } from "./http/rest-routes.js";
 import { applyHttpRulesToRpcRoutes } from "./http/rpc-http-rules.js";
@@ -142,10 +142,8 @@ export async function createVollyServer(config: Config, options: ServerOptions):
   const signalListener = new Listener(signalAdapter, (req, socket, head) => {
     const path = requestTarget(req.url)?.pathname;
     if (path !== undefined && SIGNAL_PATHS.has(path)) return bridge.upgrade(req, socket, head);
-    if (path === undefined) {
-      const error = errors.malformedTarget();
-      writeRawResponse(socket, httpStatusOf(error.code), error.rawMessage);
-    } else writeRawResponse(socket, 404, "not found");
+    if (path === undefined) writeRawError(socket, errors.malformedTarget());
+    else writeRawResponse(socket, 404, "not found");
     return Promise.resolve(false);
   }, http);
   const apiListener = new Listener(apiAdapter, undefined, http);

@@ -1,5 +1,7 @@
 import { STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
+import type { ConnectError } from "@connectrpc/connect";
+import { httpStatusOf } from "../errors.js";
 import { corsResponseHeaders } from "./cors-policy.js";
 
 /**
@@ -24,4 +26,9 @@ export function writeRawResponse(socket: Duplex, status: number, reason: string)
     `HTTP/1.1 ${status} ${reasonPhrase(status)}\r\nContent-Type: text/plain; charset=utf-8\r\n${cors}` +
       `Content-Length: ${Buffer.byteLength(reason)}\r\nConnection: close\r\n\r\n${reason}`,
   );
+}
+
+/** A catalogue error as a raw answer, LiveKit style: its HTTP status, its message as a plain-text body. */
+export function writeRawError(socket: Duplex, error: ConnectError): void {
+  if (!socket.destroyed) writeRawResponse(socket, httpStatusOf(error.code), error.rawMessage);
 }

@@ -3,11 +3,11 @@ import type { Duplex } from "node:stream";
 import { WebSocketServer, type Server } from "ws";
 import type { Logger } from "pino";
 import type { ConnectError } from "@connectrpc/connect";
-import { errors, httpStatusOf, toPublicError } from "../errors.js";
+import { errors, toPublicError } from "../errors.js";
 import type { Metrics } from "../metrics/metrics.js";
 import { admitConnection, type AdmittedConnection } from "../session/admit-connection.js";
 import { queryParams } from "../session/connect-params.js";
-import { writeRawResponse } from "../http/raw-response.js";
+import { writeRawError } from "../http/raw-response.js";
 import { requestTarget } from "../http/request-target.js";
 import type { NodeServices } from "../session/node-services.js";
 import { SignalSession } from "../session/signal-session.js";
@@ -133,8 +133,7 @@ function header(req: IncomingMessage, name: string): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
-/** A refused upgrade, LiveKit style: the catalogue's HTTP status with its message as a plain-text body. */
 function refuse(socket: Duplex, error: ConnectError): false {
-  if (!socket.destroyed) writeRawResponse(socket, httpStatusOf(error.code), error.rawMessage);
+  writeRawError(socket, error);
   return false;
 }
