@@ -14,17 +14,17 @@ import { DataMessageSchema, SignalResponseSchema } from "../../gen/volly/signali
 import { errors } from "../errors.js";
 import { checkRoomName, MAX_NAME_CHARACTERS, withinCharacters } from "../auth/participant-names.js";
 import type { NodeServices } from "../session/node-services.js";
+import { MESSAGE_LIMITS, withinBytes } from "../room/message-limits.js";
+import { PARTICIPANT_LIMITS } from "../room/participant-fields.js";
 import { ApiCaller } from "./api-caller.js";
 
 /** Largest request body either RoomService transport reads. */
 export const API_READ_MAX_BYTES = 1 << 20;
 
 // Room names follow the rule for a joining token's room (session/authorize-connection.ts); room metadata
-// has the limit of participant metadata. Topic and id are a participant's data-message limits (room/relay.ts),
-// so an admin cannot create state a participant could not; participant fields: room/participant-fields.ts.
-const MAX_METADATA = 64 * 1024;
-const MAX_TOPIC = 128;
-const MAX_DATA_ID = 64;
+// has the limit of participant metadata (room/participant-fields.ts), and a data message a participant's
+// limits (room/message-limits.ts), so an admin cannot create state a participant could not.
+const MAX_METADATA = PARTICIPANT_LIMITS.metadata;
 
 /**
  * The one implementation of room administration. The Connect service (`volly.signaling.v1.RoomService`)
@@ -142,8 +142,8 @@ export class RoomServiceCore {
     (await this.caller(authorization)).requireAdmin(req.room);
     const maxData = this.svc.config.limits.maxDataBytes;
     if (req.payload.length > maxData) throw errors.fieldTooLarge("payload", maxData);
-    checkSize("topic", req.topic, MAX_TOPIC);
-    checkSize("id", req.id, MAX_DATA_ID);
+    checkSize("topic", req.topic, MESSAGE_LIMITS.topic);
+    checkSize("id", req.id, MESSAGE_LIMITS.id);
     await this.existingRoom(req.room);
     const id = req.id !== "" ? req.id : randomUUID();
     const message = create(SignalResponseSchema, {
@@ -216,5 +216,5 @@ function participantView(p: StoredParticipant): ParticipantInfo {
 }
 
 function checkSize(field: string, value: string, max: number): void {
-  if (Buffer.byteLength(value) > max) throw errors.fieldTooLarge(field, max);
+  if (!withinBytes(value, max)) throw errors.fieldTooLarge(field, max);
 }

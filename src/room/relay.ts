@@ -21,6 +21,7 @@ import type { Metrics } from "../metrics/metrics.js";
 import type { MaybePromise, Store } from "../store/store.js";
 import { buildRelayResponse, type RelayRequest } from "../protocol/relay-frames.js";
 import type { Delivery } from "./delivery.js";
+import { MESSAGE_LIMITS, withinBytes } from "./message-limits.js";
 
 /** Who is sending: stamped on every relayed message (never taken from the client). */
 export interface Sender {
@@ -47,7 +48,6 @@ export function senderOf(who: Pick<Sender, "room" | "identity" | "sid">, permiss
 
 type Relayable = Extract<SignalRequest["message"], { case: "offer" | "answer" | "trickle" | "call" | "data" }>;
 
-const MAX_ID = 64;
 /**
  * A JSON frame's unknown enum name is dropped like an unknown field, so a missing action and a misspelt one
  * look the same here: the refusal lists what is accepted.
@@ -56,7 +56,6 @@ const CALL_ACTIONS_EXPECTED = `call action is missing or unknown: ${CallActionSc
   .filter((v) => v.number !== CallAction.UNSPECIFIED)
   .map((v) => v.name)
   .join(", ")}, or its number`;
-const MAX_TOPIC = 128;
 const MAX_CANDIDATE = 4096;
 /**
  * An offer's or answer's SDP (a few KB in practice, tens with many media sections). It bounds what a mailbox
@@ -103,7 +102,7 @@ export class Relay {
   relayFrame(sender: Sender, request: RelayRequest, stamp: string): MaybePromise<void> {
     this.requireSignal(sender);
     checkTarget(request.target);
-    if (request.callIdLength > MAX_ID) throw errors.fieldTooLarge("call_id", MAX_ID);
+    if (request.callIdLength > MESSAGE_LIMITS.id) throw errors.fieldTooLarge("call_id", MESSAGE_LIMITS.id);
     if (request.kind === "trickle" && request.payloadLength > MAX_CANDIDATE) throw errors.fieldTooLarge("candidate", MAX_CANDIDATE);
     if (request.kind !== "trickle" && request.payloadLength > MAX_SDP) throw errors.fieldTooLarge("sdp", MAX_SDP);
     // No async function on this path: see SessionInbound.relayOne.
@@ -138,7 +137,7 @@ export class Relay {
     this.requireSignal(sender);
     checkTarget(c.target);
     checkCallId(c.callId, true);
-    if (c.reason.length > 256) throw errors.fieldTooLarge("reason", 256);
+    if (!withinBytes(c.reason, MESSAGE_LIMITS.callReason)) throw errors.fieldTooLarge("reason", MESSAGE_LIMITS.callReason);
     if (c.action === CallAction.UNSPECIFIED || CallAction[c.action] === undefined) throw errors.malformedMessage(CALL_ACTIONS_EXPECTED);
     const now = this.clock.now();
     if (c.action === CallAction.INVITE) {
@@ -183,8 +182,8 @@ export class Relay {
   private async data(sender: Sender, d: DataMessage): Promise<SignalResponse> {
     if (!sender.canPublishData) throw errors.permissionDenied("publish data");
     if (d.payload.length > this.config.limits.maxDataBytes) throw errors.fieldTooLarge("payload", this.config.limits.maxDataBytes);
-    if (d.topic.length > MAX_TOPIC) throw errors.fieldTooLarge("topic", MAX_TOPIC);
-    if (d.id.length > MAX_ID) throw errors.fieldTooLarge("id", MAX_ID);
+    if (!withinBytes(d.topic, MESSAGE_LIMITS.topic)) throw errors.fieldTooLarge("topic", MESSAGE_LIMITS.topic);
+    if (!withinBytes(d.id, MESSAGE_LIMITS.id)) throw errors.fieldTooLarge("id", MESSAGE_LIMITS.id);
     d.from = sender.identity;
     d.fromSid = sender.sid;
     const response = create(SignalResponseSchema, { message: { case: "data", value: d } });
@@ -221,6 +220,6 @@ function checkTarget(target: string): void {
 
 function checkCallId(callId: string, required: boolean): void {
   // Optional on offers, answers and candidates (a relay outside a call); required by call actions.
-  if (Buffer.byteLength(callId) > MAX_ID) throw errors.fieldTooLarge("call_id", MAX_ID);
+  if (!withinBytes(callId, MESSAGE_LIMITS.id)) throw errors.fieldTooLarge("call_id", MESSAGE_LIMITS.id);
   if (required && callId === "") throw errors.callIdMissing();
 }

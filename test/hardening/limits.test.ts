@@ -56,6 +56,26 @@ describe("limits: each is enforced with a clear answer and counted", () => {
     await b.leave();
   });
 
+  test("a data message's topic and id and a call's reason are counted in UTF-8 bytes, as the RoomService counts them", async () => {
+    const a = await TestClient.connect({ kind: "ws-protobuf", port: srv.port, identity: "bytes-a", room: "lim-a", pq: false });
+    const b = await TestClient.connect({ kind: "ws-protobuf", port: srv.port, identity: "bytes-b", room: "lim-a", pq: false });
+    // 64 and 33 characters of two bytes each: within the characters, over the bytes for the second.
+    a.send({ case: "data", value: { target: "bytes-b", topic: "é".repeat(64), payload: new Uint8Array(1), id: "fits" } });
+    assert.equal((await b.waitFor("data")).id, "fits");
+    const refused = [
+      [{ case: "data", value: { target: "bytes-b", topic: "é".repeat(65), payload: new Uint8Array(1) } }, "topic is larger than 128 bytes"],
+      [{ case: "data", value: { target: "bytes-b", id: "é".repeat(33), payload: new Uint8Array(1) } }, "id is larger than 64 bytes"],
+      [{ case: "call", value: { action: CallAction.INVITE, target: "bytes-b", callId: "c1", reason: "é".repeat(129) } }, "reason is larger than 256 bytes"],
+    ] as const;
+    for (const [message, text] of refused) {
+      const id = a.send(message);
+      const error = await a.waitFor("error", (_e, r) => r.requestId === id);
+      assert.deepEqual([error.code, error.message], ["invalid_argument", text]);
+    }
+    await a.leave();
+    await b.leave();
+  });
+
   test("messages per second: over the burst requests are refused, and a client that keeps on is closed", async () => {
     const c = await TestClient.connect({ kind: "ws-protobuf", port: srv.port, identity: "flood", room: "lim-a", pq: false });
     for (let i = 0; i < 10; i++) c.send({ case: "ping", value: { timestamp: BigInt(i) } });
