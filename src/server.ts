@@ -83,8 +83,8 @@ export async function createVollyServer(config: Config, options: ServerOptions):
   const local = new LocalParticipants();
   // An away participant's mailbox takes at most what its connection could have left unacknowledged.
   const mailboxLimits = { messages: config.resume.queueLimit, awayBytes: config.limits.maxUnackedBytes };
-  const delivery = new Delivery(store, bus, config.nodeId, local, mailboxLimits, log);
   const departures = backend.shared ? new DepartureLedger(clusterClock) : undefined;
+  const delivery = new Delivery(store, bus, config.nodeId, local, mailboxLimits, log, departures);
   const rooms = new Rooms(config, store, clusterClock, delivery, log, departures);
   const clock = new NodeClock(log);
   const services: NodeServices = {

@@ -11,6 +11,7 @@ import { SignalResponseSchema, type SignalResponse } from "../../gen/volly/signa
 import { nodeTopic, type Bus, type Unsubscribe } from "../bus/bus.js";
 import { forEachBusDelivery, forEachRoutedDelivery, readBatchRouting, type BatchRouting } from "../protocol/bus-deliveries.js";
 import type { MailboxLimits, MaybePromise, QueuedMessage, Store } from "../store/store.js";
+import type { DepartureLedger } from "./departure-ledger.js";
 import type { LocalParticipants } from "./local-participants.js";
 
 /** Called when a mailbox overflows while its participant is away: the participant must be ended. */
@@ -36,6 +37,8 @@ export class Delivery {
     private readonly local: LocalParticipants,
     private readonly limits: MailboxLimits,
     private readonly log: Logger,
+    /** This node's departures (clustered): one another node ends here was resumed there, or removed. */
+    private readonly departures?: DepartureLedger,
   ) {}
 
   /** Starts listening on this node's topic. */
@@ -139,6 +142,11 @@ export class Delivery {
     if (m.case === "delivery") this.deliverForwarded(m.value.sid, m.value.messageId, m.value.response);
     else if (m.case === "deliveries") {
       for (const d of m.value.deliveries) this.deliverForwarded(d.sid, d.messageId, d.response);
-    } else if (m.case === "disconnect") this.local.get(m.value.sid)?.disconnect(m.value.reason, m.value.action, m.value.alreadyRemoved);
+    } else if (m.case === "disconnect") {
+      // Whatever this node still remembers of the participant is void: it resumed on the sender, or was
+      // removed. Kept, its departure would be announced after an empty Redis restart, while it is connected.
+      if (m.value.alreadyRemoved) this.departures?.forget(m.value.sid);
+      this.local.get(m.value.sid)?.disconnect(m.value.reason, m.value.action, m.value.alreadyRemoved);
+    }
   }
 }

@@ -41,7 +41,7 @@ export class DepartureLedger {
     this.schedule();
   }
 
-  /** The participant resumed here: its departure is void. */
+  /** The participant resumed (here or on another node) or was removed: its departure is void. */
   forget(sid: string): void {
     this.departures.delete(sid);
   }
