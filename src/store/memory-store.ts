@@ -18,6 +18,5 @@ export function createMemoryStore(clock: Clock = new ClusterClock()): Store & { 
   return composeStore([rooms, sessions, new MemoryPresence((nodeId: string): boolean => nodes.isDead(nodeId)), nodes], {
     ping: async () => {},
     close: async () => {},
-    sizes: () => rooms.sizes(),
   });
 }
