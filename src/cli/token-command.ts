@@ -1,3 +1,4 @@
+import { decodeJwt } from "jose";
 import { ConfigError, loadConfig } from "../config.js";
 import { DEFAULT_PQ_ALGORITHM, PQ_ALGORITHMS, parsePqAlgorithm, type PqAlgorithm } from "../protocol/pq/algorithms.js";
 import { UsageError, optionalString, parseFlags, requireString } from "./cli-args.js";
@@ -5,7 +6,7 @@ import { EXIT, type CliIo } from "./cli-io.js";
 import { parseDuration } from "./duration.js";
 import { participantNamesProblem } from "./participant-names.js";
 import { generateRawPqKeyPair } from "./pq-key-pair.js";
-import { signAccessToken } from "./sign-access-token.js";
+import { generateVollyAccessToken } from "../client/access-token.js";
 
 /** `volly-signaling token --help`. */
 export const TOKEN_USAGE = `Usage: volly-signaling token --room <room> --identity <identity> [options]
@@ -80,18 +81,16 @@ export async function runTokenCommand(args: readonly string[], io: CliIo): Promi
   const nowMs = Date.now();
   const keyExpiry = (Math.floor(nowMs / 1000) + ttlSeconds) * 1000;
   const publicKey = keyPair ? Buffer.from(keyPair.publicKey).toString("base64") : undefined;
-  const { token, expiresAt } = await signAccessToken(
-    {
-      ...keys,
-      identity,
-      room,
-      ttlSeconds,
-      ...(values.name !== undefined ? { name: String(values.name) } : {}),
-      ...(values.metadata !== undefined ? { metadata: String(values.metadata) } : {}),
-      ...(keyPair && publicKey ? { pq: { algorithm: keyPair.algorithm, publicKey, keyExpiry } } : {}),
-    },
-    nowMs,
-  );
+  // The SDK's own minter, so the CLI's tokens have exactly the layout the SDK documents.
+  const token = await generateVollyAccessToken(keys.apiKey, keys.apiSecret, {
+    identity,
+    room,
+    ttl: ttlSeconds,
+    ...(values.name !== undefined ? { name: String(values.name) } : {}),
+    ...(values.metadata !== undefined ? { metadata: String(values.metadata) } : {}),
+    ...(keyPair && publicKey ? { pqPublicKey: publicKey, pqAlgorithm: keyPair.algorithm, pqKeyExpiry: keyExpiry } : {}),
+  });
+  const expiresAt = decodeJwt(token).exp ?? 0;
   const pq = keyPair && publicKey
     ? { algorithm: keyPair.algorithm, publicKey, secretKey: Buffer.from(keyPair.secretKey).toString("base64"), keyExpiry }
     : undefined;
