@@ -25,6 +25,13 @@ import { applyParticipantChange, sameDescription, type ParticipantChange } from 
 import { withChangeLock } from "./change-lock.js";
 import { newSid } from "./ids.js";
 
+/**
+ * How long a node remembers a departure at least, whatever the resume window (even 0): a leave that could
+ * not be written because Redis was down must still be announced if Redis comes back empty after a short
+ * outage (see DepartureLedger).
+ */
+const MIN_DEPARTURE_MEMORY_MS = 30_000;
+
 /** A participant's place: the room it is in, its record, and the room's participants as stored (see `listRoster`). */
 export interface Membership {
   readonly room: Room;
@@ -308,7 +315,7 @@ export class Rooms {
    * while its window runs, in case the store loses its record (see DepartureLedger).
    */
   departed(room: string, info: ParticipantInfo, reason: DisconnectReason, now: number): void {
-    this.departures?.record({ room, info, reason, until: now + Math.max(this.config.resume.windowMs, 30_000) });
+    this.departures?.record({ room, info, reason, until: now + Math.max(this.config.resume.windowMs, MIN_DEPARTURE_MEMORY_MS) });
   }
 
   /**
