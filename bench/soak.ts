@@ -12,7 +12,7 @@ import { useNativeMlKem } from "../src/pq/native-mlkem.js";
 import type { BenchPeer } from "./clients/bench-peer.js";
 import { connectVolly } from "./clients/volly-bench-client.js";
 import { rssBytes } from "./lib/proc-stats.js";
-import { buildServer, freePort, httpReady, startPinned, VOLLY_ENTRY, type ServerProcess } from "./lib/server-process.js";
+import { buildServer, freePort, freePorts, httpReady, startPinned, VOLLY_ENTRY, type ServerProcess } from "./lib/server-process.js";
 import { quantile } from "./lib/stats.js";
 
 const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, "").split("=") as [string, string]));
@@ -32,8 +32,7 @@ async function token(identity: string, room: string): Promise<string> {
 }
 
 async function startNode(redisUrl: string, id: string): Promise<ServerProcess> {
-  const port = await freePort();
-  const apiPort = await freePort();
+  const [port = 0, apiPort = 0] = await freePorts(2);
   return startPinned(0, ["node", VOLLY_ENTRY], {
     VOLLY_HOST: "127.0.0.1", VOLLY_PORT: String(port), VOLLY_API_PORT: String(apiPort), VOLLY_NODE_ID: id, LOG_LEVEL: "warn",
     REDIS_URL: redisUrl, REDIS_PREFIX: "soak:", VOLLY_MAX_PARTICIPANTS: "100", VOLLY_PING_TIMEOUT: "60",

@@ -1,4 +1,4 @@
-import { freePort, httpReady, startPinned, startPinnedRedis, VOLLY_ENTRY, type ServerProcess } from "./lib/server-process.js";
+import { freePort, freePorts, httpReady, startPinned, startPinnedRedis, VOLLY_ENTRY, type ServerProcess } from "./lib/server-process.js";
 
 /** A running target: its node processes (all on the server core) and how the generator reaches them. */
 export interface RunningTarget {
@@ -62,8 +62,7 @@ async function peerjs(): Promise<ServerProcess> {
 }
 
 async function volly(env: Record<string, string>): Promise<ServerProcess> {
-  const port = await freePort();
-  const apiPort = await freePort();
+  const [port = 0, apiPort = 0] = await freePorts(2);
   return startPinned(SERVER_CORE, [...NODE, VOLLY_ENTRY], { ...VOLLY_BENCH_ENV, VOLLY_PORT: String(port), VOLLY_API_PORT: String(apiPort), ...env }, port,
     () => httpReady(`http://127.0.0.1:${port}/healthz`));
 }

@@ -17,16 +17,27 @@ export function buildServer(): void {
 }
 
 /** A free loopback TCP port (bind to 0, read it, release it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+export async function freePort(): Promise<number> {
+  const [port] = await freePorts(1);
+  return port ?? 0;
+}
+
+/**
+ * `count` distinct free ports: all are held open until every one is picked, since a port closed at once
+ * may be handed out again by the next bind (a node then refused VOLLY_PORT = VOLLY_API_PORT).
+ */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(Array.from({ length: count }, () => new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
     const s = createServer();
     s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const address = s.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      s.close(() => resolve(port));
-    });
+    s.listen(0, "127.0.0.1", () => resolve(s));
+  })));
+  const ports = servers.map((s) => {
+    const address = s.address();
+    return typeof address === "object" && address !== null ? address.port : 0;
   });
+  await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+  return ports;
 }
 
 /** Spawns `args` under `taskset -c <core>` and waits until `ready()` resolves true. */
