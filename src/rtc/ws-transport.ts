@@ -1,4 +1,5 @@
 import type { Duplex } from "node:stream";
+import { WebSocket } from "ws";
 import { SignalRequestSchema, SignalResponseSchema, type SignalRequest, type SignalResponse } from "../../gen/volly/signaling/v1/signal_pb.js";
 import { CodecError, decodeFrame, encodeFrame, type WireFormat } from "../protocol/signal-codec.js";
 import { decodeJsonText } from "../protocol/text-encoding.js";
@@ -6,6 +7,8 @@ import type { SignalSession } from "../session/signal-session.js";
 import type { SignalTransport } from "../session/signal-transport.js";
 import type { ConnectionSlots } from "./connection-limiter.js";
 import type { SignalSocketEvents, SignalWebSocket } from "./signal-web-socket.js";
+import type { FrameAllocator } from "../protocol/wire-bytes.js";
+import { allocateWsFrame, laidOutFrame } from "./ws-frame.js";
 
 /**
  * The `/rtc` WebSocket as a `SignalTransport`: binary frames are protobuf, text frames JSON (canonical or
@@ -74,10 +77,22 @@ export class WsTransport implements SignalTransport, SignalSocketEvents {
     this.write(encodeFrame(SignalResponseSchema, response, this.fixed));
   }
 
+  /** A getter: the allocator is shared, and a field would cost every idle connection a slot. */
+  get frameAllocator(): FrameAllocator {
+    return allocateWsFrame;
+  }
+
   sendEncoded(response: Uint8Array): void {
     if (this.closed) return;
     this.fixed ??= "protobuf";
-    this.write(response);
+    const frame = laidOutFrame(response);
+    // Straight to the socket only while ws would send it too: not once a close frame has gone either way.
+    // Nothing of ws's is bypassed otherwise: without permessage-deflate (WsBridge) and with no Blob sent,
+    // ws's sender queues nothing, so the frame cannot overtake one of its frames.
+    if (frame !== undefined && this.ws.readyState === WebSocket.OPEN) {
+      this.startWrite();
+      this.socket.write(frame);
+    } else this.write(response);
   }
 
   /**
@@ -87,10 +102,14 @@ export class WsTransport implements SignalTransport, SignalSocketEvents {
    * per frame: on a busy relay writev was the largest single cost.
    */
   private write(frame: Uint8Array | string): void {
+    this.startWrite();
+    this.ws.send(frame);
+  }
+
+  private startWrite(): void {
     if (this.turn === 0) setImmediate(() => this.endTurn());
     else if (this.turn === 1) this.socket.cork();
     this.turn++;
-    this.ws.send(frame);
   }
 
   private endTurn(): void {

@@ -58,7 +58,7 @@ export class SessionOutbound {
     }
     this.metrics.countMessage(responseCaseOf(response), "out");
     if (this.pq?.established) return this.sendSealed(this.pq, response, messageId);
-    const plaintext = appendMessageId(response, messageId, pooledFrame);
+    const plaintext = appendMessageId(response, messageId, transport.frameAllocator ?? pooledFrame);
     if (transport.sendEncoded) transport.sendEncoded(plaintext);
     else transport.send(fromBinary(SignalResponseSchema, plaintext), plaintext.length);
   }
@@ -80,7 +80,7 @@ export class SessionOutbound {
     const transport = this.transport;
     if (transport.sendEncoded && transport.format() === "protobuf") {
       const length = plaintext.length + messageIdFieldSize(messageId);
-      const frame = secureResponseFrame(pq.sendEpoch, pq.sendSeq, length + GCM_TAG_BYTES, pooledFrame);
+      const frame = secureResponseFrame(pq.sendEpoch, pq.sendSeq, length + GCM_TAG_BYTES, transport.frameAllocator ?? pooledFrame);
       const at = frame.length - length - GCM_TAG_BYTES;
       frame.set(plaintext, at);
       writeMessageIdField(frame, at + plaintext.length, messageId);

@@ -1,5 +1,6 @@
 import type { SignalResponse } from "../../gen/volly/signaling/v1/signal_pb.js";
 import type { WireFormat } from "../protocol/signal-codec.js";
+import type { FrameAllocator } from "../protocol/wire-bytes.js";
 
 /**
  * One client connection as the session sees it. Transports only translate: the `/rtc` WebSocket and the
@@ -20,6 +21,12 @@ export interface SignalTransport {
    * it (WebSocket in `protobuf` format); it saves a decode and an encode per relayed message.
    */
   sendEncoded?(response: Uint8Array): void;
+  /**
+   * Where an encoded response for `sendEncoded` may be built: a transport that frames what it sends can keep
+   * room for its own header in front, so the frame goes out as one buffer. Its bytes are not zeroed; the
+   * caller writes every one.
+   */
+  readonly frameAllocator?: FrameAllocator;
   /** Asks the peer for a sign of life (WebSocket ping; browsers answer without app code). */
   probe?(): void;
   /**
