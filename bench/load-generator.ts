@@ -5,7 +5,7 @@ import type { BenchPeer } from "./clients/bench-peer.js";
 import { connectPeer, type TargetKind } from "./clients/connect-peer.js";
 import { useNativeKeccak } from "../src/pq/native-keccak.js";
 import { useNativeMlKem } from "../src/pq/native-mlkem.js";
-import { cpuMicros, rssBytes } from "./lib/proc-stats.js";
+import { cpuMicros, rssBytes, writeSyscalls } from "./lib/proc-stats.js";
 import { quantile } from "./lib/stats.js";
 
 export interface GeneratorConfig {
@@ -91,6 +91,7 @@ async function throughput(c: GeneratorConfig) {
   // A target too slow to relay WARM_UP_MESSAGES within the cap is measured less warm than the others: flagged.
   const warmUpCapped = warmed < WARM_UP_MESSAGES ? 1 : 0;
   const perProcess0 = c.serverPids.map(cpuMicros);
+  const writes0 = c.serverPids.map(writeSyscalls);
   const cpu0 = serverCpu(c);
   const own0 = process.cpuUsage();
   const t0 = performance.now();
@@ -102,6 +103,7 @@ async function throughput(c: GeneratorConfig) {
   // Per server process (for two nodes: the senders' node, the recipients' node, then Redis).
   const perProcess = Object.fromEntries(c.serverPids.map((pid, i) => [`serverCpuMicrosPerMessage${i}`, (cpuMicros(pid) - (perProcess0[i] as number)) / Math.max(1, relayed)]));
   const own = process.cpuUsage(own0);
+  const writes = c.serverPids.reduce((sum, pid, i) => sum + writeSyscalls(pid) - (writes0[i] as number), 0);
   stop = true;
   for (const [a, b] of pairs) {
     a.close();
@@ -113,6 +115,7 @@ async function throughput(c: GeneratorConfig) {
     ...(c.serverPids.length > 1 ? perProcess : {}),
     serverCpuPercent: (cpu / 1e6 / elapsed) * 100,
     generatorCpuPercent: ((own.user + own.system) / 1e6 / elapsed) * 100,
+    serverWriteSyscallsPerMessage: writes / Math.max(1, relayed),
     warmUpSeconds,
     warmUpCapped,
   };

@@ -21,7 +21,7 @@ const NODE = ["node", ...(process.env.BENCH_NODE_FLAGS ?? "").split(" ").filter(
 const TSX = [...NODE, "--import", "tsx"];
 
 /** Settings that take Volly's limits out of the way of a saturation test (documented in docs/benchmarks.md). */
-const VOLLY_BENCH_ENV = {
+export const VOLLY_BENCH_ENV = {
   VOLLY_HOST: "127.0.0.1",
   LOG_LEVEL: "warn",
   VOLLY_MAX_MESSAGES_PER_SECOND: "1000000",

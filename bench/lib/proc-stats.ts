@@ -18,3 +18,9 @@ export function rssBytes(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(status);
   return m ? Number(m[1]) * 1024 : 0;
 }
+
+/** Write system calls a process has made (`syscw` in /proc/<pid>/io): how well its writes are batched. */
+export function writeSyscalls(pid: number): number {
+  const m = /syscw: (\d+)/.exec(readFileSync(`/proc/${pid}/io`, "utf8"));
+  return m ? Number(m[1]) : 0;
+}

@@ -48,3 +48,6 @@ wss.on("listening", () => {
   const address = wss.address();
   console.log(`ready ${address !== null && typeof address === "object" ? address.port : port}`);
 });
+
+// A profiled run (BENCH_NODE_FLAGS="--cpu-prof ...") writes its profile only on a normal exit: SIGTERM must be one.
+process.on("SIGTERM", () => process.exit(0));
