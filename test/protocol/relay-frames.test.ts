@@ -141,3 +141,14 @@ test("an offer, answer or trickle with a string that is not UTF-8 is left to the
     }
   }
 });
+
+test("a request in a Buffer (as ws hands it over) parses as the same bytes in a Uint8Array do", () => {
+  for (const target of ["bob", "Zoë", "\ufeffbob", "🦊 fox", "x".repeat(64), "y".repeat(65), "é".repeat(40)]) {
+    const bytes = toBinary(SignalRequestSchema, create(SignalRequestSchema, { message: { case: "trickle", value: { candidate: "c", target, callId: target.slice(0, 8) } } }));
+    const fromArray = parseRelayRequest(bytes);
+    const fromBuffer = parseRelayRequest(Buffer.from(bytes));
+    assert.equal(fromArray?.target, target);
+    assert.equal(fromBuffer?.target, target);
+    assert.deepEqual(fromBuffer?.ranges, fromArray?.ranges);
+  }
+});
