@@ -4,8 +4,10 @@
 // --out=FILE (default docs/benchmarks.md; exploratory runs write elsewhere so the committed report stays whole),
 // --joins=N (the measured join burst; default 1000). BENCH_NODE_FLAGS adds node flags to every target
 // (`BENCH_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/p"` profiles them; such a run's figures are not the report's).
+// --save=FILE keeps a run's raw figures; --render=FILE writes the report from them without measuring again
+// (after bench/notes.md, which the report ends with, has been brought up to date with the run).
 import { execFile } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { promisify } from "node:util";
 import { measureHandshakes } from "./handshake-cost.js";
 import { renderReport, type Results } from "./report.js";
@@ -49,7 +51,18 @@ async function generate(t: RunningTarget, scenario: Scenario): Promise<Record<st
   return JSON.parse(stdout.trim().split("\n").pop() ?? "{}") as Record<string, number>;
 }
 
+type Measured = Parameters<typeof renderReport>[0];
+
 async function main(): Promise<void> {
+  const rendering = args.get("render");
+  const measured = rendering !== undefined ? (JSON.parse(readFileSync(rendering, "utf8")) as Measured) : await measure();
+  const save = args.get("save");
+  if (save !== undefined) writeFileSync(save, JSON.stringify(measured, null, 1));
+  writeFileSync(out, renderReport(measured));
+  console.log(`wrote ${out}`);
+}
+
+async function measure(): Promise<Measured> {
   buildServer();
   const results: Results = {};
   const failures: string[] = [];
@@ -73,9 +86,8 @@ async function main(): Promise<void> {
   }
   const handshakes = await measureHandshakes(SERVER_CORE, quick ? 200 : 1000);
   const machine = await describeMachine();
-  const report = renderReport({ results, handshakes, machine, command: `npm run bench -- ${process.argv.slice(2).join(" ")}`.trim(), runs, failures });
-  writeFileSync(out, report);
-  console.log(`wrote ${out}`);
+  const command = `npm run bench -- ${process.argv.slice(2).filter((a) => !a.startsWith("--save=")).join(" ")}`.trim();
+  return { results, handshakes, machine, command, runs, failures };
 }
 
 async function describeMachine(): Promise<string> {
