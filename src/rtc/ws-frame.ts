@@ -3,8 +3,8 @@ import type { FrameAllocator } from "../protocol/wire-bytes.js";
 /**
  * Binary WebSocket frames laid out whole by the server (RFC 6455 §5.2: FIN, opcode 2, unmasked, the
  * payload's length), so that a relayed message is one buffer and one stream write. ws's own `send` builds
- * a header buffer apart and writes the two separately, with three small objects on the way: per relayed
- * message, the largest cost between the session and the socket after the write system call itself.
+ * a header buffer apart and writes the two separately, with three small objects on the way, for every
+ * relayed message.
  *
  * `allocateWsFrame` hands out the payload's part of a frame whose header is already written in front of it;
  * `laidOutFrame` gives the whole frame back for that same payload. One frame at a time is enough: a frame
