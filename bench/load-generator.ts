@@ -7,6 +7,7 @@ import { useNativeKeccak } from "../src/pq/native-keccak.js";
 import { useNativeMlKem } from "../src/pq/native-mlkem.js";
 import { cpuMicros, rssBytes, writeSyscalls } from "./lib/proc-stats.js";
 import { quantile } from "./lib/stats.js";
+import { CANDIDATE, SDP } from "./lib/message-mix.js";
 
 export interface GeneratorConfig {
   target: TargetKind;
@@ -24,8 +25,6 @@ export interface GeneratorConfig {
   idle: number;
 }
 
-const SDP = `v=0\r\n${"a=candidate:placeholder sdp line for a realistic offer size\r\n".repeat(48)}`.slice(0, 3000);
-const CANDIDATE = JSON.stringify({ candidate: `candidate:842163049 1 udp 1677729535 127.0.0.1 ${"5".repeat(5)} typ srflx raddr 0.0.0.0 rport 0 generation 0 ufrag abcd network-cost 999`, sdpMid: "0", sdpMLineIndex: 0, usernameFragment: "abcd" }).padEnd(200, " ");
 let serial = 0;
 
 function connect(c: GeneratorConfig, id: string, room: string, node: number): Promise<BenchPeer & { joinMs: number }> {

@@ -1,25 +1,25 @@
 // Instructions per relayed message, counted by callgrind: `npx tsx bench/relay-instructions.ts [target]`.
 // A shared 2-core guest changes speed by tens of percent between runs minutes apart, so an A/B of a small
-// change to the relay path cannot be read off CPU time; an instruction count is the same run after run for
-// the same code and workload, whatever else the machine does. The target runs under
+// change to the relay path cannot be read off CPU time; an instruction count does not depend on the
+// guest's speed or on what else the machine does. The target runs under
 // `valgrind --tool=callgrind` (about 50× slower), warms up uncounted, then counts a fixed number of messages
 // of the throughput scenario's mix. Instructions are not time (a cache miss costs more than an add), and
-// they are counted in user space only (not the kernel's side of a write). They still vary by about 5 %
-// between runs, because how many frames share a write depends on timing: compare several runs each way.
+// they are counted in user space only (not the kernel's side of a write). They still vary by 5–10 %
+// between runs, because how many frames share a write depends on timing (more with the machine loaded):
+// compare several runs each way on a quiet machine.
 import { execFileSync, spawn } from "node:child_process";
 import { readFileSync, readdirSync, rmSync } from "node:fs";
 import { connectPeer, type TargetKind } from "./clients/connect-peer.js";
 import type { BenchPeer } from "./clients/bench-peer.js";
 import { buildServer, freePorts, httpReady, VOLLY_ENTRY } from "./lib/server-process.js";
 import { VOLLY_BENCH_ENV } from "./targets.js";
+import { CANDIDATE, SDP } from "./lib/message-mix.js";
 
 const target = (process.argv[2] ?? "volly-plain") as "bare-ws-relay" | "volly-plain" | "volly-pq";
 const warmMessages = Number(process.env.WARM ?? 40_000);
 const counted = Number(process.env.COUNT ?? 20_000);
 const PAIRS = 20;
 const WINDOW = 16;
-const SDP = `v=0\r\n${"a=candidate:placeholder sdp line for a realistic offer size\r\n".repeat(48)}`.slice(0, 3000);
-const CANDIDATE = JSON.stringify({ candidate: `candidate:842163049 1 udp 1677729535 127.0.0.1 ${"5".repeat(5)} typ srflx raddr 0.0.0.0 rport 0 generation 0 ufrag abcd network-cost 999`, sdpMid: "0", sdpMLineIndex: 0, usernameFragment: "abcd" }).padEnd(200, " ");
 
 const outDir = `/tmp/relay-instructions-${process.pid}`;
 const kind: TargetKind = target === "bare-ws-relay" ? "bare" : "volly";

@@ -14,13 +14,13 @@ import { connectVolly } from "./clients/volly-bench-client.js";
 import { rssBytes } from "./lib/proc-stats.js";
 import { buildServer, freePort, freePorts, httpReady, startPinned, VOLLY_ENTRY, type ServerProcess } from "./lib/server-process.js";
 import { quantile } from "./lib/stats.js";
+import { SDP } from "./lib/message-mix.js";
 
 const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, "").split("=") as [string, string]));
 const participants = Number(args.get("participants") ?? 5000);
 const minutes = Number(args.get("minutes") ?? 10);
 const ROOM = 10;
 const SAMPLE_MS = 30_000;
-const SDP = `v=0\r\n${"a=candidate:placeholder sdp line for a realistic offer size\r\n".repeat(48)}`.slice(0, 3000);
 const CANDIDATE = JSON.stringify({ candidate: "candidate:842163049 1 udp 1677729535 127.0.0.1 55555 typ srflx raddr 0.0.0.0 rport 0 generation 0", sdpMid: "0" });
 
 async function token(identity: string, room: string): Promise<string> {
