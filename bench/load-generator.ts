@@ -5,7 +5,7 @@ import type { BenchPeer } from "./clients/bench-peer.js";
 import { connectPeer, type TargetKind } from "./clients/connect-peer.js";
 import { useNativeKeccak } from "../src/pq/native-keccak.js";
 import { useNativeMlKem } from "../src/pq/native-mlkem.js";
-import { cpuMicros, rssBytes, writeSyscalls } from "./lib/proc-stats.js";
+import { cpuMicros, cpuSplitMicros, rssBytes, writeSyscalls } from "./lib/proc-stats.js";
 import { quantile } from "./lib/stats.js";
 import { CANDIDATE, SDP } from "./lib/message-mix.js";
 
@@ -91,6 +91,7 @@ async function throughput(c: GeneratorConfig) {
   const warmUpCapped = warmed < WARM_UP_MESSAGES ? 1 : 0;
   const perProcess0 = c.serverPids.map(cpuMicros);
   const writes0 = c.serverPids.map(writeSyscalls);
+  const system0 = c.serverPids.reduce((sum, pid) => sum + cpuSplitMicros(pid).system, 0);
   const cpu0 = serverCpu(c);
   const own0 = process.cpuUsage();
   const t0 = performance.now();
@@ -103,6 +104,7 @@ async function throughput(c: GeneratorConfig) {
   const perProcess = Object.fromEntries(c.serverPids.map((pid, i) => [`serverCpuMicrosPerMessage${i}`, (cpuMicros(pid) - (perProcess0[i] as number)) / Math.max(1, relayed)]));
   const own = process.cpuUsage(own0);
   const writes = c.serverPids.reduce((sum, pid, i) => sum + writeSyscalls(pid) - (writes0[i] as number), 0);
+  const system = c.serverPids.reduce((sum, pid) => sum + cpuSplitMicros(pid).system, 0) - system0;
   stop = true;
   for (const [a, b] of pairs) {
     a.close();
@@ -115,6 +117,8 @@ async function throughput(c: GeneratorConfig) {
     serverCpuPercent: (cpu / 1e6 / elapsed) * 100,
     generatorCpuPercent: ((own.user + own.system) / 1e6 / elapsed) * 100,
     serverWriteSyscallsPerMessage: writes / Math.max(1, relayed),
+    // The kernel's part of serverCpuMicrosPerMessage (socket reads and writes, page faults).
+    serverSystemCpuMicrosPerMessage: system / Math.max(1, relayed),
     warmUpSeconds,
     warmUpCapped,
   };

@@ -4,12 +4,16 @@ const TICKS_PER_SECOND = 100; // USER_HZ on Linux (getconf CLK_TCK), fixed at 10
 
 /** CPU time (user + system) of a process, in microseconds, from /proc/<pid>/stat. */
 export function cpuMicros(pid: number): number {
+  const { user, system } = cpuSplitMicros(pid);
+  return user + system;
+}
+
+/** A process's CPU time in user space and in the kernel, in microseconds, from /proc/<pid>/stat. */
+export function cpuSplitMicros(pid: number): { user: number; system: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
   // Field 2 (comm) may contain spaces; everything after the last ')' is space separated from field 3 on.
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  const utime = Number(fields[11]);
-  const stime = Number(fields[12]);
-  return ((utime + stime) * 1_000_000) / TICKS_PER_SECOND;
+  return { user: (Number(fields[11]) * 1_000_000) / TICKS_PER_SECOND, system: (Number(fields[12]) * 1_000_000) / TICKS_PER_SECOND };
 }
 
 /** Resident set size of a process in bytes, from /proc/<pid>/status. */
