@@ -7,7 +7,7 @@ import { dirname, join, relative, resolve } from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
-import { freePort } from "../helpers/redis.js";
+import { freePorts } from "../helpers/redis.js";
 import { nextEvent, nodeClient } from "../helpers/werift-sdk.js";
 
 // The package as an app gets it: `npm pack` of this checkout (which runs `prepare`, so scripts/build-sdk.mjs builds
@@ -323,7 +323,7 @@ test("tsc type-checks a strict Node app (nodenext, lib ES2023 without DOM) again
 // the demo page and the SDK sources the demo bundles. The unpacked package has no native record addon (its
 // install script did not run), so records fall back to node:crypto, as on a machine without a compiler.
 test("the installed package's bin runs the compiled server: health, the demo page, a PQ join from app.mjs, drain on SIGTERM", async () => {
-  const [port, apiPort] = [await freePort(), await freePort()];
+  const [port = 0, apiPort = 0] = await freePorts(2);
   const pkgDir = join(app, "node_modules", "@volly", "signaling");
   const child = spawn(process.execPath, [join(pkgDir, "bin", "volly-signaling.mjs"), "start"], {
     cwd: app,

@@ -3,7 +3,7 @@ import { execFile, spawn } from "node:child_process";
 import { once } from "node:events";
 import { test } from "node:test";
 import { promisify } from "node:util";
-import { freePort } from "../helpers/redis.js";
+import { freePorts } from "../helpers/redis.js";
 
 const run = promisify(execFile);
 
@@ -69,7 +69,7 @@ test("npm start -- --help prints the usage and starts nothing; an unknown argume
 // npx is gone and stop as it would on the signal, not keep serving on its own. A SIGKILL to npx leaves that
 // shell alive (re-parented): the server used to watch only the shell, and kept serving and holding its ports.
 for (const signal of ["SIGTERM", "SIGKILL"] as const) test(`npx volly-signaling: a ${signal} to npx stops the server too`, async () => {
-  const [port, apiPort] = [await freePort(), await freePort()];
+  const [port = 0, apiPort = 0] = await freePorts(2);
   const env = { ...process.env, LOG_LEVEL: "info", VOLLY_PORT: String(port), VOLLY_API_PORT: String(apiPort) };
   const child = spawn("npx", ["volly-signaling"], { env, stdio: ["ignore", "pipe", "pipe"], detached: true });
   let output = "";

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
-import { freePort, sleep } from "./redis.js";
+import { freePorts, sleep } from "./redis.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const START_TIMEOUT_MS = 60_000;
@@ -29,7 +29,7 @@ export class NodeProcess {
   static async start(env: Record<string, string>, name = "node"): Promise<NodeProcess> {
     let lastError: unknown;
     for (let attempt = 0; attempt < 3; attempt++) {
-      const [port, apiPort] = [await freePort(), await freePort()];
+      const [port = 0, apiPort = 0] = await freePorts(2);
       const nodeId = `ND_${name}_${randomBytes(3).toString("hex")}`;
       const child = spawn(process.execPath, ["dist/server/main.js"], {
         cwd: ROOT,

@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { createServer } from "node:net";
+import { createServer, type Server } from "node:net";
 import { Redis } from "ioredis";
 
 /** The shared Redis the Redis suites use: REDIS_URL, or the CI service on 127.0.0.1:6379. */
@@ -101,15 +101,27 @@ export function quietClient(url: string): Redis {
 
 /** A free TCP port on loopback (bind, read, release). */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+  const [port = 0] = await freePorts(1);
+  return port;
+}
+
+/**
+ * `count` distinct free loopback ports, all held until all are picked: picked one after another, each
+ * freed before the next, the kernel can hand the same port out twice (a node then refused to start with
+ * VOLLY_PORT = VOLLY_API_PORT).
+ */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(Array.from({ length: count }, () => new Promise<Server>((resolve, reject) => {
     const server = createServer();
     server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
+    server.listen(0, "127.0.0.1", () => resolve(server));
+  })));
+  const ports = servers.map((server) => {
+    const address = server.address();
+    return typeof address === "object" && address ? address.port : 0;
   });
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  return ports;
 }
 
 /**

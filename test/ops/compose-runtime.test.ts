@@ -5,7 +5,6 @@
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -13,22 +12,12 @@ import { TestClient } from "../helpers/signal-client.js";
 import { startBinServer, type BinServer } from "./helpers/bin-process.js";
 import { composeConfig, serviceEnv, type ComposeConfig } from "./helpers/compose.js";
 import { hasCommand, run, skipUnless } from "./helpers/required-tools.js";
+import { freePort } from "../helpers/redis.js";
 
 const skip =
   skipUnless(hasCommand("docker-compose", ["version"]), "docker-compose", "docker-compose") ||
   skipUnless(hasCommand("redis-server", ["--version"]) && hasCommand("redis-cli", ["--version"]), "redis-server", "redis-server");
 const PASSWORD = "dev p@ss:w/rd?#1";
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === "object" && a ? a.port : 0));
-    });
-  });
-}
 
 describe("compose dev stack, run without Docker", { skip }, () => {
   let config: ComposeConfig;

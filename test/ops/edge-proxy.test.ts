@@ -4,7 +4,6 @@
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -12,21 +11,10 @@ import { fileURLToPath } from "node:url";
 import { TestClient } from "../helpers/signal-client.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
 import { hasCommand, run, skipUnless } from "./helpers/required-tools.js";
+import { freePorts } from "../helpers/redis.js";
 
 const configPath = fileURLToPath(new URL("../../deploy/haproxy/haproxy.cfg", import.meta.url));
 const skip = skipUnless(hasCommand("haproxy", ["-v"]), "haproxy", "haproxy");
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const address = s.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Replaces `from` (which must occur exactly once) by `to`: a change to the real file fails loudly here. */
 function replaceOnce(text: string, from: string, to: string): string {
@@ -43,7 +31,8 @@ interface Edge {
 
 /** The shipped file, run with its replicas being `servers` instead of Docker's DNS; resolves once it is healthy. */
 async function startEdge(servers: TestServer[]): Promise<Edge> {
-  const edge = { port: await freePort(), apiPort: await freePort() };
+  const [edgePort = 0, edgeApiPort = 0] = await freePorts(2);
+  const edge = { port: edgePort, apiPort: edgeApiPort };
   let cfg = readFileSync(configPath, "utf8");
   cfg = replaceOnce(cfg, "bind :7880", `bind 127.0.0.1:${edge.port}`);
   cfg = replaceOnce(cfg, "bind :7881", `bind 127.0.0.1:${edge.apiPort}`);
