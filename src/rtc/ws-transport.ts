@@ -3,11 +3,11 @@ import { WebSocket } from "ws";
 import { SignalRequestSchema, SignalResponseSchema, type SignalRequest, type SignalResponse } from "../../gen/volly/signaling/v1/signal_pb.js";
 import { CodecError, decodeFrame, encodeFrame, type WireFormat } from "../protocol/signal-codec.js";
 import { decodeJsonText } from "../protocol/text-encoding.js";
+import type { FrameAllocator } from "../protocol/wire-bytes.js";
 import type { SignalSession } from "../session/signal-session.js";
 import type { SignalTransport } from "../session/signal-transport.js";
 import type { ConnectionSlots } from "./connection-limiter.js";
 import type { SignalSocketEvents, SignalWebSocket } from "./signal-web-socket.js";
-import type { FrameAllocator } from "../protocol/wire-bytes.js";
 import { allocateWsFrame, laidOutFrame } from "./ws-frame.js";
 
 /**
@@ -95,17 +95,18 @@ export class WsTransport implements SignalTransport, SignalSocketEvents {
     } else this.write(response);
   }
 
-  /**
-   * Sends one frame. The first frame of an event-loop turn goes out at once (no added latency when traffic
-   * is sparse); from the second one on the socket is corked until the turn's callbacks and promise jobs are
-   * done, so a burst (a batch of relayed messages, a replay) becomes one write system call instead of one
-   * per frame: on a busy relay writev was the largest single cost.
-   */
+  /** Sends one frame through ws. */
   private write(frame: Uint8Array | string): void {
     this.startWrite();
     this.ws.send(frame);
   }
 
+  /**
+   * Called before every frame is written. The first frame of an event-loop turn goes out at once (no added
+   * latency when traffic is sparse); from the second one on the socket is corked until the turn's callbacks
+   * and promise jobs are done, so a burst (a batch of relayed messages, a replay) becomes one write system
+   * call instead of one per frame: on a busy relay writev was the largest single cost.
+   */
   private startWrite(): void {
     if (this.turn === 0) setImmediate(() => this.endTurn());
     else if (this.turn === 1) this.socket.cork();
