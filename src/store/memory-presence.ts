@@ -1,7 +1,8 @@
 import { fromOffset, toOffset } from "../compact-time.js";
 import { LAST_SEEN_TTL_MS, type Presence, type PresenceStore } from "./store.js";
 
-/** Entries looked at for pruning per change: the whole map is covered over time, at a constant cost per call. */
+/** Entries looked at for pruning per change (online or offline): the whole map is covered over time, at a
+ * constant cost per call. */
 const PRUNE_STEP = 4;
 
 /**
@@ -61,6 +62,9 @@ export class MemoryPresence implements PresenceStore {
       (entry.more ??= new Map()).set(sid, { until, node: nodeId });
     }
     entry.lastSeen = toOffset(now);
+    // After the insertion: a Map that grows swaps its table, and an iterator keeps the old ones alive until it
+    // moves on, so a node where people only joined for a while would hold every table the map outgrew.
+    this.prune(now);
   }
 
   async setOffline(identity: string, sid: string, now: number): Promise<void> {

@@ -71,6 +71,24 @@ test("presence of identities gone longer than LAST_SEEN_TTL_MS is forgotten as o
   }
 });
 
+// Joins alone move the pruning along too: its cursor then never rests on a table the map has outgrown.
+test("presence forgets identities gone longer than LAST_SEEN_TTL_MS while others only come online", async () => {
+  const store = createMemoryStore();
+  try {
+    const now = Date.now();
+    const longAgo = now - LAST_SEEN_TTL_MS - 60_000;
+    for (let i = 0; i < 50; i++) {
+      await store.setOnline(`old-${i}`, `CO_old${i}`, 30_000, longAgo, "n1");
+      await store.setOffline(`old-${i}`, `CO_old${i}`, longAgo + 1000);
+    }
+    for (let i = 0; i < 100; i++) await store.setOnline(`new-${i}`, `CO_new${i}`, 30_000, now, "n1");
+    const seen = await store.getPresence(["old-0", "old-49", "new-0", "new-99"], now);
+    assert.deepEqual(seen.map((p) => p.lastSeen), [0, 0, now, now]);
+  } finally {
+    await store.close();
+  }
+});
+
 // A stream of new identities within the 30 days must not grow the map past a cap: a V8 Map cannot pass 2^24
 // entries, and at that size every new identity's join would fail (probe: ~17 days at 1M new identities a day).
 test("presence remembers at most maxRemembered identities: the one seen longest ago goes first, never one online", async () => {
