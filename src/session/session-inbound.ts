@@ -46,7 +46,8 @@ export class SessionInbound {
   /** The id of the request in hand, which a refusal repeats (the inner request's once a record is opened). */
   private requestId = 0;
   private readonly rate: MessageRate;
-  /** The sender's from/from_sid, encoded once (see `senderFields`). */
+  /** The sender's from/from_sid, encoded once (see `senderFields`), at its first relay: an idle participant
+   * (most of them, most of the time) holds no copy of it. */
   private stamp: string | undefined;
 
   constructor(private readonly s: SignalSession, private readonly pq: PqChannel | undefined) {
@@ -167,12 +168,6 @@ export class SessionInbound {
     this.queue = undefined;
   }
 
-  /** The participant joined as `sender` (the session keeps it): its from/from_sid are encoded once. */
-  joined(sender: Sender): void {
-    const te = new TextEncoder();
-    this.stamp = senderFields(te.encode(sender.identity), te.encode(sender.sid));
-  }
-
   private async pump(first: Inbound): Promise<void> {
     this.processing = true;
     for (let request: Inbound | undefined = first; request !== undefined && !this.s.closed; request = this.next()) {
@@ -226,7 +221,8 @@ export class SessionInbound {
       }
     } else if (request instanceof Uint8Array) plaintext = request;
     else decoded = request;
-    if (plaintext !== undefined && this.s.transport.format() === "protobuf" && this.s.sender && this.stamp !== undefined) {
+    const sender = this.s.sender;
+    if (plaintext !== undefined && this.s.transport.format() === "protobuf" && sender !== undefined) {
       const relay = parseRelayRequest(plaintext);
       if (relay) {
         // Counted whether the rate limit admits it or not: `in` is what clients sent, floods included.
@@ -235,7 +231,7 @@ export class SessionInbound {
         // Pipelined: the next request is taken while this one is queued in the store (with Redis, a round
         // trip). Order still holds: the store issues enqueues in call order (one connection, one batch), and
         // anything else the session does after it reaches the store after it. Bounded per session.
-        const done = this.relayOne(this.s.sender, relay, this.stamp);
+        const done = this.relayOne(sender, relay, (this.stamp ??= stampOf(sender)));
         return this.relaysInFlight >= MAX_RELAYS_IN_FLIGHT ? done : undefined;
       }
     }
@@ -388,4 +384,10 @@ export class SessionInbound {
     this.requestId = decoded.requestId;
     return pq.open(recordOf(decoded));
   }
+}
+
+/** The sender's from/from_sid, ready to append to what it relays (its identity and sid never change). */
+function stampOf(sender: Sender): string {
+  const te = new TextEncoder();
+  return senderFields(te.encode(sender.identity), te.encode(sender.sid));
 }

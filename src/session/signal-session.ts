@@ -287,7 +287,6 @@ export class SignalSession implements LocalParticipant, TickingSession, CursorOw
     this.phase = "joined";
     this.nextPresenceAt = this.claims.video.hidden ? -1 : monotonicMs() + PRESENCE_REFRESH_MS;
     this.sender = senderOf(this, self.info?.permission);
-    this.inbound.joined(this.sender);
     // The token's expiry is on its minter's wall clock, so the delay is worked out on ours (tokens are).
     this.nextRefreshAt = monotonicMs() + nextRefreshInMs(this.svc.config.liveness.tokenRefreshSeconds, this.claims.expiresAt * 1000, Date.now());
     this.kept = keepClaims(this.claims);

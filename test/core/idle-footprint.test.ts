@@ -31,6 +31,8 @@ describe("what an established session keeps", () => {
     assert.equal(session.claims.video.room, "idle");
     assert.equal(session.pqKey, undefined, "the token's PQ key is released once it is in the participant's record");
     assert.equal("params" in session, false, "the session keeps two connect parameters, not the object that held the token");
+    const inbound = (session as unknown as { inbound: { stamp: unknown } }).inbound;
+    assert.equal(inbound.stamp, undefined, "a participant that has relayed nothing holds no encoded from/from_sid");
     const channel = (session as unknown as { pq: Record<string, unknown> }).pq;
     assert.equal(channel.handshakeState, undefined, "the finished handshake (token, client key) is released");
     assert.equal(channel.established, true);
@@ -45,6 +47,11 @@ describe("what an established session keeps", () => {
     a.send({ case: "data", value: { target: "idle-b", payload: new TextEncoder().encode("hi"), id: "d1" } });
     assert.equal((await b.waitFor("data")).id, "d1");
     await a.waitFor("dataAck", (ack) => ack.id === "d1");
+    assert.equal(inbound.stamp, undefined, "data is relayed after decoding, with its own from/from_sid");
+    // An offer, answer or candidate is relayed from its bytes, with the sender's fields encoded once.
+    a.send({ case: "trickle", value: { candidate: "{}", target: "idle-b" } });
+    assert.equal((await b.waitFor("trickle")).from, "idle-a");
+    assert.equal(typeof inbound.stamp, "string", "the first relay from bytes encoded the sender's from/from_sid, kept for the next");
     await a.leave();
     await b.leave();
   });
