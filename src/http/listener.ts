@@ -141,6 +141,9 @@ export class Listener {
   private handOver(socket: net.Socket): void {
     this.sockets.delete(socket);
     this.limits.slots.release(socket.remoteAddress ?? "");
+    // Reading the address made the socket cache its peer's address, family and port in an object (about 60
+    // bytes) for its life; the new owner kept the address it needs when it took the socket.
+    (socket as unknown as { _peername?: unknown })._peername = undefined;
     socket.off("close", this.forget);
     if (socket.listenerCount("error") > 1) socket.off("error", destroySocket);
   }

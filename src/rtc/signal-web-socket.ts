@@ -29,12 +29,23 @@ export class SignalWebSocket extends WebSocket {
     if (emitter._eventsCount === 0) emitter._events = undefined;
   }
 
+  /**
+   * ws's receiver queues the chunks it has not parsed in an array, which keeps the capacity it grew to (16
+   * slots, about 150 bytes) once the chunks are parsed, for the connection's life. Setting an empty array's
+   * length to 0 gives that back without allocating. Only when empty: the rest of a chunk may still be queued.
+   */
+  private releaseSpareChunks(): void {
+    const chunks = (this as unknown as { _receiver: { _buffers?: unknown[] } | null })._receiver?._buffers;
+    if (chunks?.length === 0) chunks.length = 0;
+  }
+
   override emit(event: string | symbol, ...args: unknown[]): boolean {
     const events = this.events;
     if (events !== undefined) {
       switch (event) {
         case "message":
           events.frame(args[0], args[1] === true);
+          this.releaseSpareChunks();
           return true;
         case "ping":
           events.ping(args[0] as Buffer);

@@ -9,6 +9,7 @@ import { admitConnection, type AdmittedConnection } from "../session/admit-conne
 import { queryParams } from "../session/connect-params.js";
 import { writeRawError } from "../http/raw-response.js";
 import { requestTarget } from "../http/request-target.js";
+import { intern } from "../intern-string.js";
 import type { NodeServices } from "../session/node-services.js";
 import { SignalSession } from "../session/signal-session.js";
 import type { ConnectionSlots } from "./connection-limiter.js";
@@ -50,7 +51,8 @@ export class WsBridge {
   async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<boolean> {
     const url = requestTarget(req.url);
     if (url === undefined) return refuse(socket, errors.malformedTarget());
-    const ip = req.socket.remoteAddress ?? "";
+    // Shared: behind a proxy or a NAT, many connections come from one address, and each keeps it for its life.
+    const ip = intern(req.socket.remoteAddress ?? "");
     // Socket errors are already handled: the listener gave every accepted socket its shared error listener.
     let admitted: AdmittedConnection;
     try {

@@ -73,10 +73,18 @@ describe("what an established session keeps", () => {
       for (const event of ["message", "pong", "error"]) assert.equal(ws.listenerCount(event), 0, `no ${event} listener: the socket hands it over itself`);
       assert.equal(ws.listenerCount("close"), 0, "no close listener: the bridge tracks its sockets without one");
       assert.equal((ws as unknown as { _events: unknown })._events, undefined, "no empty listener table either (a dictionary of about 170 bytes)");
+      // What SignalWebSocket trims after each message (its spare capacity is not visible from here): if ws
+      // renames it, the trim silently stops, and this says so.
+      const chunks = (ws as unknown as { _receiver: { _buffers: unknown } })._receiver._buffers;
+      assert.ok(Array.isArray(chunks) && chunks.length === 0, "ws's receiver queues unparsed chunks in an array named _buffers, empty between messages");
     }
     // A listener added later still hears its event: EventEmitter makes the table on the first `on`.
     const closed = new Promise<number>((resolve) => x.ws.once("close", resolve));
     assert.equal(x.socket.listenerCount("error"), 1, "once upgraded, the TCP socket keeps ws's error listener only");
+    for (const { socket } of [x, y]) {
+      assert.equal((socket as unknown as { _peername: unknown })._peername, undefined, "the socket no longer caches its peer's address");
+      assert.equal(socket.remoteAddress, "127.0.0.1", "which it still gives when asked");
+    }
     assert.equal(secretSlab.inUse, before + 6, "each PQ session keeps its keys, secrets and record prefix in three slab slots");
     await a.leave();
     assert.equal(typeof (await closed), "number", "the close event reached the listener added after the table was dropped");
