@@ -3,7 +3,7 @@
 # TypeScript loader at run time. The image holds what `npm ci --omit=dev` installs, dist/server, and src/ plus
 # the generated protobuf code only for the demo page, which bundles the SDK's sources when VOLLY_DEMO=true.
 
-# The full image has python3, make and g++ for the record-layer addon (native/record-aead), which npm ci builds
+# The full image has python3, make and g++ for the record-layer and hashing addon (native/record-aead), which npm ci builds
 # against the Node headers and OpenSSL that ship with Node, and for pqclean's ML-KEM addon; the runtime image
 # gets only the built .node files and node_modules.
 FROM node:20-bookworm AS deps

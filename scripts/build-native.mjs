@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// Builds the record-layer AES-GCM addon (native/record-aead) at `npm ci`, and checks that the `pqclean`
-// dependency built its ML-KEM addon (npm installs dependencies before it runs this package's install script;
-// `pqclean` would otherwise fall back to WebAssembly, which the server does not use). The server runs
+// Builds native/record-aead (the record layer's AES-GCM and the handshake's SHA-256) at `npm ci`, and checks
+// that the `pqclean` dependency built its ML-KEM addon (npm installs dependencies before it runs this
+// package's install script; `pqclean` would otherwise fall back to WebAssembly, which the server does not use). The server runs
 // without either (it falls back to node:crypto and to mlkem's JavaScript, and says so in its start-up log),
 // so a missing addon is a warning, not an install failure, unless VOLLY_REQUIRE_NATIVE=1 (CI, the Docker
 // image), where both must be built.
@@ -37,10 +37,10 @@ const result = gyp
   ? spawnSync(process.execPath, [gyp, "rebuild", "--silent", ...headersArgs()], { cwd: dir, stdio: "inherit" })
   : { status: 1, error: new Error("node-gyp not found") };
 if (result.status === 0) {
-  console.log("volly: built native/record-aead (AES-256-GCM records through OpenSSL, in place)");
+  console.log("volly: built native/record-aead (AES-256-GCM records in place, and the handshake's SHA-256, through OpenSSL)");
 } else {
   const why = result.error ? result.error.message : `node-gyp exited with ${result.status}`;
-  const message = `volly: native/record-aead was not built (${why}); the server will use node:crypto for records, which is correct but slower`;
+  const message = `volly: native/record-aead was not built (${why}); the server will use node:crypto for records and hashes, which is correct but slower`;
   if (required) {
     console.error(`${message}\nVOLLY_REQUIRE_NATIVE=1: failing the install`);
     process.exit(1);

@@ -15,6 +15,8 @@
  *   open(key[32], nonce[12], aad, view): view = ciphertext || tag; decrypts in place. Returns true when the
  *                                        tag verifies; on false the bytes are zeroed.
  *   forget(key[32]):                     wipes any cached context and copy of this key; true if there was one.
+ *
+ * The same addon also exports sha256 and hmacSha256 (sha256.c).
  */
 #include <node_api.h>
 #include <openssl/evp.h>
@@ -196,6 +198,9 @@ static napi_value forget(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* sha256.c: the handshake's hashes, in the same addon (one build, one load). */
+void define_sha256(napi_env env, napi_value exports);
+
 static napi_value init(napi_env env, napi_value exports) {
   aead_state* st = (aead_state*)calloc(1, sizeof(aead_state));
   if (st == NULL) return fail(env, "out of memory");
@@ -205,6 +210,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"forget", NULL, forget, NULL, NULL, NULL, napi_default, st},
   };
   napi_define_properties(env, exports, 3, props);
+  define_sha256(env, exports);
   napi_wrap(env, exports, st, finalize_state, NULL, NULL);
   return exports;
 }

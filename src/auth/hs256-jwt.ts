@@ -1,5 +1,6 @@
-import { createHmac, timingSafeEqual } from "node:crypto";
+import { timingSafeEqual } from "node:crypto";
 import { errors } from "../errors.js";
+import { sha256 } from "../pq/sha256.js";
 
 /** A JWT payload: whatever JSON object the token carries. */
 export type JwtPayload = Readonly<Record<string, unknown>>;
@@ -7,9 +8,10 @@ export type JwtPayload = Readonly<Record<string, unknown>>;
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
 
 /**
- * Verifies a compact HS256 JWT synchronously with node:crypto. Accepts exactly `alg: "HS256"` (so `none`,
- * HS384/512 and RS256 confusion are refused), refuses `crit` extensions it does not understand, checks
- * the signature in constant time, requires `exp` and honours `nbf`, both with `leewaySeconds`.
+ * Verifies a compact HS256 JWT synchronously, its HMAC by OpenSSL (`pq/sha256.ts`). Accepts exactly
+ * `alg: "HS256"` (so `none`, HS384/512 and RS256 confusion are refused), refuses `crit` extensions it does
+ * not understand, checks the signature in constant time, requires `exp` and honours `nbf`, both with
+ * `leewaySeconds`.
  *
  * Why not jose here: jose verifies through WebCrypto, which on Node 20 costs ~200 µs per token (a
  * thread-pool job and promise per HMAC); this is the join hot path. jose still signs refreshed tokens.
@@ -31,8 +33,9 @@ export function verifyHs256(
   if (typeof iss !== "string" || secret === undefined) throw errors.apiKeyUnknown();
   if (!BASE64URL.test(s)) throw errors.tokenInvalid("signature is invalid");
   const signature = Buffer.from(s, "base64url");
-  // The signing input is the token up to its last dot (`h.p`), taken as a slice rather than rebuilt.
-  const expected = createHmac("sha256", secret).update(token.slice(0, h.length + 1 + p.length)).digest();
+  // The signing input is the token up to its last dot (`h.p`), taken as a slice rather than rebuilt; both
+  // parts decoded as base64url above, so it is ASCII and latin1 is its UTF-8.
+  const expected = sha256.hmacSha256(secret, Buffer.from(token.slice(0, h.length + 1 + p.length), "latin1"));
   if (signature.length !== expected.length || !timingSafeEqual(signature, expected)) throw errors.tokenInvalid("signature is invalid");
   if (payload.exp === undefined) throw errors.tokenInvalid("claim exp is required");
   if (!isNumericDate(payload.exp)) throw errors.tokenInvalid("claim exp must be a number of seconds up to year 9999");

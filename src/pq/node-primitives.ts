@@ -2,9 +2,7 @@ import {
   KeyObject,
   createCipheriv,
   createDecipheriv,
-  createHmac,
   createPublicKey,
-  hash,
   diffieHellman,
   generateKeyPairSync,
   randomFillSync,
@@ -12,6 +10,7 @@ import {
 import { isAllZero, zeroize } from "../protocol/pq/bytes.js";
 import { PqError } from "../protocol/pq/pq-error.js";
 import type { PqPrimitives, X25519KeyPair, X25519PrivateKey } from "../protocol/pq/primitives.js";
+import { sha256 } from "./sha256.js";
 
 /**
  * Random bytes drawn from a pool that is refilled 4 KiB at a time. A join draws random bytes five times
@@ -49,15 +48,7 @@ export function bytes(buf: Buffer): Uint8Array {
   return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
 }
 
-/** SHA-256(data), synchronously (one-shot: no Hash object). */
-function sha256Sync(data: Uint8Array): Uint8Array {
-  return bytes(hash("sha256", data, "buffer"));
-}
-
-/** HMAC-SHA256(key, data), synchronously. */
-function hmacSha256Sync(key: Uint8Array, data: Uint8Array): Uint8Array {
-  return bytes(createHmac("sha256", key).update(data).digest());
-}
+const { sha256: sha256Sync, hmacSha256: hmacSha256Sync } = sha256;
 
 /** HKDF-Expand (RFC 5869 §2.3) with SHA-256, synchronously. */
 function hkdfExpandSync(prk: Uint8Array, info: Uint8Array, length: number): Uint8Array {
@@ -67,20 +58,24 @@ function hkdfExpandSync(prk: Uint8Array, info: Uint8Array, length: number): Uint
     const input = new Uint8Array(info.length + 1);
     input.set(info, 0);
     input[info.length] = 1;
-    return bytes(createHmac("sha256", prk).update(input).digest());
+    return hmacSha256Sync(prk, input);
   }
+  // T(i) = HMAC(prk, T(i-1) ‖ info ‖ i), T(0) empty: the input's tail is the same for every block.
   const out = new Uint8Array(length);
+  const input = new Uint8Array(32 + info.length + 1);
+  input.set(info, 32);
   let previous: Uint8Array = new Uint8Array(0);
-  const counter = new Uint8Array(1);
   for (let i = 1, offset = 0; offset < length; i++) {
-    counter[0] = i;
-    const t = bytes(createHmac("sha256", prk).update(previous).update(info).update(counter).digest());
+    input[input.length - 1] = i;
+    const t = hmacSha256Sync(prk, i === 1 ? input.subarray(32) : input);
     out.set(t.subarray(0, Math.min(32, length - offset)), offset);
     offset += 32;
     zeroize(previous);
     previous = t;
+    input.set(t, 0);
   }
   zeroize(previous);
+  zeroize(input);
   return out;
 }
 

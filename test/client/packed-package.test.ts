@@ -214,6 +214,7 @@ test("npm pack ships the built SDK, the server, its native sources and the docs;
     "scripts/build-native.mjs",
     "native/record-aead/binding.gyp",
     "native/record-aead/record_aead.c",
+    "native/record-aead/sha256.c",
     "src/main.ts",
     "src/demo/page/index.html",
     "docs/client-sdk.md",
