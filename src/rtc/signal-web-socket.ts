@@ -33,6 +33,7 @@ export class SignalWebSocket extends WebSocket {
    * ws's receiver queues the chunks it has not parsed in an array, which keeps the capacity it grew to (16
    * slots, about 150 bytes) once the chunks are parsed, for the connection's life. Setting an empty array's
    * length to 0 gives that back without allocating. Only when empty: the rest of a chunk may still be queued.
+   * After every frame ws hands over, control frames included.
    */
   private releaseSpareChunks(): void {
     const chunks = (this as unknown as { _receiver: { _buffers?: unknown[] } | null })._receiver?._buffers;
@@ -49,9 +50,12 @@ export class SignalWebSocket extends WebSocket {
           return true;
         case "ping":
           events.ping(args[0] as Buffer);
+          this.releaseSpareChunks();
           return true;
         case "pong":
+          // An idle connection's only frames are keepalives: their chunks grow the queue as a message's do.
           events.pong();
+          this.releaseSpareChunks();
           return true;
         case "error":
           // An error ends the connection; its close event follows.

@@ -92,6 +92,25 @@ describe("what an established session keeps", () => {
     await until(() => secretSlab.inUse === before, "the sessions' slab slots given back");
   });
 
+  test("ws's receive queue gives its spare capacity back after a keepalive's pong too", async () => {
+    const a = await TestClient.connect({ kind: "ws-protobuf", port: srv.port, identity: "pong-a", room: "pong", pq: "ML-KEM-768" });
+    const session = srv.server.services.local.get(a.join?.participant?.sid ?? "") as SignalSession | undefined;
+    assert.ok(session);
+    const transport = session.transport as unknown as { ws: WebSocket; probe(): void };
+    const receiver = (transport.ws as unknown as { _receiver: { _buffers: unknown[] } })._receiver;
+    // Capacity cannot be seen from JavaScript; the trim can: it sets an already empty queue's length to 0.
+    let trims = 0;
+    receiver._buffers = new Proxy(receiver._buffers, {
+      set(target, key, value) {
+        if (key === "length" && value === 0 && target.length === 0) trims++;
+        return Reflect.set(target, key, value);
+      },
+    });
+    transport.probe();
+    await until(() => trims > 0, "the queue trimmed after the client's pong");
+    await a.leave();
+  });
+
   test("a token-bound PQ key is released by the session once the join has recorded it", async () => {
     const a = await TestClient.connect({ kind: "ws-protobuf", port: srv.port, identity: "bound-a", room: "bound", pq: "ML-KEM-768", tokenKey: true });
     const recorded = a.join?.participant?.pqPublicKey ?? new Uint8Array(0);
