@@ -31,9 +31,9 @@ export class SignalWebSocket extends WebSocket {
 
   /**
    * ws's receiver queues the chunks it has not parsed in an array, which keeps the capacity it grew to (16
-   * slots, about 150 bytes) once the chunks are parsed, for the connection's life. Setting an empty array's
+   * slots, about 140 bytes) once the chunks are parsed, for the connection's life. Setting an empty array's
    * length to 0 gives that back without allocating. Only when empty: the rest of a chunk may still be queued.
-   * After every frame ws hands over, control frames included.
+   * Called after every frame ws hands over, control frames included.
    */
   private releaseSpareChunks(): void {
     const chunks = (this as unknown as { _receiver: { _buffers?: unknown[] } | null })._receiver?._buffers;
