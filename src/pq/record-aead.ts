@@ -1,7 +1,5 @@
 import { createCipheriv, createDecipheriv } from "node:crypto";
-import { existsSync } from "node:fs";
-import { createRequire } from "node:module";
-import { packageFile } from "../package-root.js";
+import { loadCryptoAddon } from "./crypto-addon.js";
 
 /**
  * AES-256-GCM over caller-owned bytes, in place: `seal` takes `view` = plaintext ‖ 16 spare bytes and leaves
@@ -67,16 +65,14 @@ export const nodeRecordAead: RecordAead = {
   },
 };
 
-const ADDON = packageFile("native/record-aead/build/Release/record_aead.node");
-
 /**
  * The native binding (native/record-aead, built by `npm ci` through scripts/build-native.mjs): reusable OpenSSL
  * contexts that keep the key schedules of recently used keys, about 5× cheaper per record than node:crypto. Undefined
  * when it was not built (no compiler on the machine); the server then logs that it uses the fallback.
  */
 export function loadNativeRecordAead(): RecordAead | undefined {
-  if (!existsSync(ADDON)) return undefined;
-  const binding = createRequire(import.meta.url)(ADDON) as Pick<RecordAead, "seal" | "open" | "forget">;
+  const binding = loadCryptoAddon() as Pick<RecordAead, "seal" | "open" | "forget"> | undefined;
+  if (binding === undefined) return undefined;
   return { backend: "native", seal: binding.seal, open: binding.open, forget: binding.forget };
 }
 

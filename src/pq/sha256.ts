@@ -1,7 +1,5 @@
 import { createHmac, hash } from "node:crypto";
-import { existsSync } from "node:fs";
-import { createRequire } from "node:module";
-import { packageFile } from "../package-root.js";
+import { loadCryptoAddon } from "./crypto-addon.js";
 
 /** SHA-256 and HMAC-SHA256, synchronously, into a fresh 32-byte array. */
 export interface Sha256 {
@@ -26,17 +24,13 @@ interface Binding {
   hmacSha256(key: Uint8Array, data: Uint8Array, out: Uint8Array): void;
 }
 
-const ADDON = packageFile("native/record-aead/build/Release/record_aead.node");
-
 /**
  * The native binding (native/record-aead/sha256.c, built with the record layer's AES-GCM): OpenSSL's SHA-256
  * called directly, about 1 µs per HMAC. Undefined when the addon was not built, or was built before it had
  * these functions.
  */
 export function loadNativeSha256(): Sha256 | undefined {
-  if (!existsSync(ADDON)) return undefined;
-  const binding = createRequire(import.meta.url)(ADDON) as Partial<Binding>;
-  const { sha256, hmacSha256 } = binding;
+  const { sha256, hmacSha256 } = (loadCryptoAddon() ?? {}) as Partial<Binding>;
   if (typeof sha256 !== "function" || typeof hmacSha256 !== "function") return undefined;
   return {
     backend: "native",

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { createHash, createHmac, randomBytes, randomInt } from "node:crypto";
 import { describe, test } from "node:test";
+import { loadCryptoAddon } from "../../src/pq/crypto-addon.js";
 import { loadNativeSha256, nodeSha256, sha256, type Sha256 } from "../../src/pq/sha256.js";
 
 const native = loadNativeSha256();
@@ -44,10 +45,8 @@ for (const [name, backend] of [["native (native/record-aead/sha256.c)", native],
   });
 }
 
-test("the native binding refuses arguments that are not Uint8Arrays, or an output that is not 32 bytes", { skip: native ? false : notBuilt }, async () => {
-  const { createRequire } = await import("node:module");
-  const { packageFile } = await import("../../src/package-root.js");
-  const binding = createRequire(import.meta.url)(packageFile("native/record-aead/build/Release/record_aead.node")) as {
+test("the native binding refuses arguments that are not Uint8Arrays, or an output that is not 32 bytes", { skip: native ? false : notBuilt }, () => {
+  const binding = loadCryptoAddon() as {
     sha256(data: unknown, out: unknown): void;
     hmacSha256(...args: unknown[]): void;
   };
